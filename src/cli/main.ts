@@ -1,0 +1,53 @@
+/** Berth's command line. */
+import { Command, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { loadConfig, type BerthConfig } from '../config/index.js';
+import { runGc } from './gc.js';
+import { serve } from './serve.js';
+
+interface CommonFlags {
+  config?: string;
+  data?: string;
+  listen?: string;
+  auth?: string;
+}
+
+function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): BerthConfig {
+  return loadConfig({
+    file: flags.config,
+    overrides: { data: flags.data, listen: flags.listen, auth: flags.auth, ...extra },
+  });
+}
+
+function withCommonFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
+    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
+}
+
+/** Runs the command line with `argv` (process.argv shape). */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('berth').description('Berth container registry').showHelpAfterError();
+
+  withCommonFlags(program.command('serve').description('serve the registry'))
+    .option('-l, --listen <host:port>', 'address to listen on (default 127.0.0.1:5000; also BERTH_LISTEN)')
+    .addOption(new Option('--auth <mode>', 'authentication mode (also BERTH_AUTH)').choices(['none']))
+    .action(async (flags: CommonFlags) => serve(configFrom(flags)));
+
+  withCommonFlags(program.command('gc').description('remove blobs and manifests nothing references'))
+    .option('--dry-run', 'only report what would be removed', false)
+    .addOption(new Option('--untagged <policy>', 'untagged manifests: keep or delete').choices(['keep', 'delete']))
+    .option('--grace <seconds>', 'only remove what has been unreferenced this long')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (flags: CommonFlags & { dryRun: boolean; untagged?: string; grace?: string; json: boolean }) => {
+      const config = configFrom(flags, { gc: { untagged: flags.untagged, grace: flags.grace } });
+      await runGc(config, { dryRun: flags.dryRun, json: flags.json });
+    });
+
+  const configCmd = program.command('config').description('configuration');
+  withCommonFlags(configCmd.command('print').description('print the effective configuration as YAML')).action((flags: CommonFlags) => {
+    process.stdout.write(toYaml(configFrom(flags)));
+  });
+
+  await program.parseAsync(argv);
+}

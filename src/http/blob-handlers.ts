@@ -1,0 +1,54 @@
+/** Handlers for `/v2/<name>/blobs/<digest>`. */
+import { BerthError } from '../oci/index.js';
+import type { ByteRange } from '../storage/index.js';
+import type { V2Context } from './context.js';
+import { parseRange } from './request-bits.js';
+import type { V2Route } from './v2-paths.js';
+
+type Blob = Extract<V2Route, { kind: 'blob' }>;
+
+/** GET/HEAD: the blob's bytes (or a range of them) or just its headers. */
+export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<void> {
+  const { name, digest } = ctx.route;
+  const rangeHeader = ctx.req.headers.range;
+  const { reply } = ctx;
+  if (headOnly) {
+    const blob = await ctx.registry.blobs.stat(name, digest);
+    reply
+      .code(200)
+      .header('Content-Length', String(blob.size))
+      .header('Content-Type', 'application/octet-stream')
+      .header('Docker-Content-Digest', blob.digest)
+      .header('ETag', `"${blob.digest}"`)
+      .header('Accept-Ranges', 'bytes')
+      .send();
+    return;
+  }
+  const blob = await ctx.registry.blobs.open(name, digest, (size): ByteRange | undefined => {
+    const range = parseRange(rangeHeader, size);
+    if (range !== 'unsatisfiable') return range;
+    reply.header('Content-Range', `bytes */${size}`);
+    throw new BerthError('RANGE_INVALID', `range ${rangeHeader} is outside the blob's ${size} bytes`);
+  });
+  reply
+    .header('Content-Type', 'application/octet-stream')
+    .header('Docker-Content-Digest', blob.digest)
+    .header('ETag', `"${blob.digest}"`)
+    .header('Accept-Ranges', 'bytes')
+    .header('Cache-Control', 'max-age=31536000');
+  if (blob.range) {
+    reply
+      .code(206)
+      .header('Content-Range', `bytes ${blob.range.start}-${blob.range.end}/${blob.size}`)
+      .header('Content-Length', String(blob.range.end - blob.range.start + 1));
+  } else {
+    reply.code(200).header('Content-Length', String(blob.size));
+  }
+  return reply.send(blob.stream);
+}
+
+/** DELETE: remove the blob from the repository. */
+export async function deleteBlob(ctx: V2Context<Blob>): Promise<void> {
+  await ctx.registry.blobs.delete(ctx.route.name, ctx.route.digest);
+  ctx.reply.code(202).header('Content-Length', '0').send();
+}

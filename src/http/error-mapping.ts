@@ -1,0 +1,26 @@
+/** Turning any error into a registry API response: the only place errors become HTTP. */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { BerthError } from '../oci/index.js';
+
+function fromFramework(err: FastifyError): BerthError | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BerthError('SIZE_INVALID', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new BerthError('UNSUPPORTED', err.message);
+  return undefined;
+}
+
+/** Fastify's error handler: BerthErrors answer with their code; anything else is logged and 500. */
+export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+  let berth = err instanceof BerthError ? err : fromFramework(err as FastifyError);
+  if (!berth) {
+    req.log.error({ err }, 'unexpected error');
+    berth = new BerthError('INTERNAL', 'internal server error');
+  } else if (berth.status >= 500) {
+    req.log.error({ err }, berth.message);
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    reply.raw.destroy(err);
+    return;
+  }
+  reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
+  reply.code(berth.status).header('Content-Type', 'application/json').send(JSON.stringify(berth.toBody()));
+}

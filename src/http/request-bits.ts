@@ -1,0 +1,74 @@
+/** Reading pieces of requests: limited bodies, Content-Range, Range and pagination parameters. */
+import type { IncomingMessage } from 'node:http';
+import { BerthError } from '../oci/index.js';
+import type { ByteRange } from '../storage/index.js';
+
+/** Reads a whole request body of at most `limit` bytes, or throws `tooLarge`. */
+export async function readLimitedBody(req: IncomingMessage, limit: number, tooLarge: () => BerthError): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).byteLength;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** The Content-Length header as a number, or undefined. */
+export function contentLength(req: IncomingMessage): number | undefined {
+  const value = req.headers['content-length'];
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new BerthError('SIZE_INVALID', `invalid Content-Length ${value}`);
+  return n;
+}
+
+/** True when the request carries a body (a non-zero Content-Length or chunked encoding). */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Parses an upload chunk's `Content-Range: <start>-<end>` (a `bytes ` prefix is tolerated). */
+export function parseContentRange(value: string | undefined): { start: number; end: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(value.trim());
+  if (!m) throw new BerthError('RANGE_INVALID', `invalid Content-Range ${value.slice(0, 100)}`);
+  return { start: Number(m[1]), end: Number(m[2]) };
+}
+
+/**
+ * Parses a blob request's `Range: bytes=…` against the blob's size. Returns undefined for the
+ * whole blob, a range, or 'unsatisfiable'. Multiple ranges are served as the whole blob.
+ */
+export function parseRange(value: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'unsatisfiable';
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** The page size `n` (undefined when absent) from a query, or PAGINATION_NUMBER_INVALID. */
+export function parsePageSize(query: URLSearchParams, max: number): number | undefined {
+  const raw = query.get('n');
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new BerthError('PAGINATION_NUMBER_INVALID', `invalid page size n=${raw.slice(0, 20)}`);
+  return Math.min(n, max);
+}

@@ -1,0 +1,57 @@
+/** The HTTP server: Fastify set up for the registry API, health and metrics. */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Meta } from '../meta/index.js';
+import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
+import type { Registry } from '../registry/index.js';
+import { handleError } from './error-mapping.js';
+import { routeKindOf, v2Handler } from './v2-router.js';
+
+/** What the HTTP server is built from. */
+export interface HttpDeps {
+  registry: Registry;
+  meta: Meta;
+  metrics: BerthMetrics;
+  logger: Logger;
+}
+
+const V2_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'] as const;
+
+/** Builds the Fastify app (not yet listening). Bodies are never parsed by Fastify: handlers stream them. */
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    exposeHeadRoutes: false,
+    keepAliveTimeout: 65_000,
+    requestTimeout: 0,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: `nothing at ${req.url.slice(0, 200)}`, detail: {} }] }));
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = routeKindOf(req);
+    deps.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
+    deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    done();
+  });
+
+  const v2 = v2Handler(deps.registry);
+  app.route({ method: [...V2_METHODS], url: '/v2', handler: v2 });
+  app.route({ method: [...V2_METHODS], url: '/v2/*', handler: v2 });
+
+  app.get('/healthz', async (_req, reply) => {
+    await deps.meta.ping();
+    reply.header('Content-Type', 'application/json').send('{"status":"ok"}');
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  return app;
+}

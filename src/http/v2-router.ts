@@ -1,0 +1,86 @@
+/** Dispatches `/v2/…` requests to their handlers by route kind and method. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BerthError } from '../oci/index.js';
+import type { Registry } from '../registry/index.js';
+import { deleteBlob, getBlob } from './blob-handlers.js';
+import type { V2Context } from './context.js';
+import { listCatalog, listTags } from './listing-handlers.js';
+import { deleteManifest, getManifest, getReferrers, putManifest } from './manifest-handlers.js';
+import { deleteUpload, getUpload, patchUpload, postUploads, putUpload } from './upload-handlers.js';
+import { parseV2Path, type V2Route } from './v2-paths.js';
+
+/** The route kind of a request, kept for metrics and logs. */
+export const ROUTE_KIND = Symbol('berth.routeKind');
+
+type Tagged = FastifyRequest & { [ROUTE_KIND]?: string };
+
+function methodNotAllowed(method: string, kind: string): never {
+  throw new BerthError('METHOD_UNKNOWN', `${method} is not supported on ${kind}`);
+}
+
+async function dispatch(ctx: V2Context, method: string): Promise<void> {
+  const { route } = ctx;
+  const head = method === 'HEAD';
+  switch (route.kind) {
+    case 'base':
+      if (method !== 'GET' && !head) methodNotAllowed(method, 'the API root');
+      return ctx.reply.code(200).header('Content-Type', 'application/json').send('{}');
+    case 'catalog':
+      if (method !== 'GET') methodNotAllowed(method, 'the catalog');
+      return listCatalog(ctx);
+    case 'tags':
+      if (method !== 'GET') methodNotAllowed(method, 'tag lists');
+      return listTags({ ...ctx, route });
+    case 'referrers':
+      if (method !== 'GET') methodNotAllowed(method, 'referrers');
+      return getReferrers({ ...ctx, route });
+    case 'manifest':
+      if (method === 'GET' || head) return getManifest({ ...ctx, route }, head);
+      if (method === 'PUT') return putManifest({ ...ctx, route });
+      if (method === 'DELETE') return deleteManifest({ ...ctx, route });
+      return methodNotAllowed(method, 'manifests');
+    case 'blob':
+      if (method === 'GET' || head) return getBlob({ ...ctx, route }, head);
+      if (method === 'DELETE') return deleteBlob({ ...ctx, route });
+      return methodNotAllowed(method, 'blobs');
+    case 'uploads':
+      if (method === 'POST') return postUploads({ ...ctx, route });
+      return methodNotAllowed(method, 'uploads');
+    case 'upload':
+      return dispatchUpload({ ...ctx, route }, method);
+  }
+}
+
+function dispatchUpload(ctx: V2Context<Extract<V2Route, { kind: 'upload' }>>, method: string): Promise<void> {
+  switch (method) {
+    case 'PATCH':
+      return patchUpload(ctx);
+    case 'PUT':
+      return putUpload(ctx);
+    case 'GET':
+      return getUpload(ctx);
+    case 'DELETE':
+      return deleteUpload(ctx);
+    default:
+      return methodNotAllowed(method, 'upload sessions');
+  }
+}
+
+/** The Fastify handler for every `/v2` request. */
+export function v2Handler(registry: Registry) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
+    const url = req.raw.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const route = parseV2Path(pathname);
+    (req as Tagged)[ROUTE_KIND] = route.kind;
+    await dispatch({ req, reply, route, query, registry }, req.method);
+  };
+}
+
+/** The route kind recorded on a request, or 'other'. */
+export function routeKindOf(req: FastifyRequest): string {
+  return (req as Tagged)[ROUTE_KIND] ?? 'other';
+}

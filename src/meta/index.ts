@@ -1,0 +1,7 @@
+/** The metadata room: the database, its migrations and the stores over it. */
+export { openSqliteDatabase, type OpenDatabase } from './database.js';
+export { Meta } from './meta.js';
+export type { ManifestRecord, ManifestLinks } from './manifests.js';
+export type { UploadRecord } from './uploads.js';
+export type { ManifestCandidate, LinkCandidate } from './gc-queries.js';
+export type { Database } from './schema.js';

@@ -1,0 +1,44 @@
+/** The metadata facade: every store over one database handle, and write transactions. */
+import { sql, type Kysely } from 'kysely';
+import { BlobIndex } from './blobs.js';
+import { GcQueries } from './gc-queries.js';
+import { ManifestStore } from './manifests.js';
+import { RepositoryStore } from './repositories.js';
+import type { Database } from './schema.js';
+import { TagStore } from './tags.js';
+import { UploadStore } from './uploads.js';
+
+/** All metadata stores, bound to one database handle or transaction. */
+export class Meta {
+  readonly repositories: RepositoryStore;
+  readonly blobs: BlobIndex;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly uploads: UploadStore;
+  readonly gc: GcQueries;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.repositories = new RepositoryStore(db);
+    this.blobs = new BlobIndex(db);
+    this.manifests = new ManifestStore(db);
+    this.tags = new TagStore(db);
+    this.uploads = new UploadStore(db);
+    this.gc = new GcQueries(db);
+  }
+
+  /**
+   * Runs `work` in one transaction that holds the database's write lock from its first statement,
+   * so checks made inside it cannot be invalidated by another process before it commits.
+   */
+  async writeTransaction<T>(work: (meta: Meta) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`update blobs set size = size where digest = ''`.execute(trx);
+      return work(new Meta(trx));
+    });
+  }
+
+  /** A cheap query proving the database answers. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+}

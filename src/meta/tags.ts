@@ -1,0 +1,46 @@
+/** Tags: names pointing at manifests of a repository. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** Reads and writes tags. */
+export class TagStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Points tag `name` of repository `repositoryId` at manifest `digest`. */
+  async put(repositoryId: number, name: string, digest: string): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('tags')
+      .values({ repository_id: repositoryId, name, manifest_digest: digest, updated_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_digest: digest, updated_at: now }))
+      .execute();
+  }
+
+  /** The digest tag `name` points at, or undefined. */
+  async resolve(repositoryId: number, name: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .select('manifest_digest')
+      .where('repository_id', '=', repositoryId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row?.manifest_digest;
+  }
+
+  /** Removes tag `name`; true when it existed. */
+  async delete(repositoryId: number, name: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('tags')
+      .where('repository_id', '=', repositoryId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Up to `limit` tag names after `last`, in lexical order. */
+  async list(repositoryId: number, limit: number, last?: string): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit);
+    if (last !== undefined) q = q.where('name', '>', last);
+    return (await q.execute()).map((r) => r.name);
+  }
+}

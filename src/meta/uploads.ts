@@ -1,0 +1,66 @@
+/** Upload sessions: which repository each belongs to and how many bytes are durably written. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** A persisted upload session. */
+export interface UploadRecord {
+  id: string;
+  repositoryId: number;
+  repository: string;
+  size: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Reads and writes upload sessions. */
+export class UploadStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Records a new, empty upload. */
+  async create(id: string, repositoryId: number): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now })
+      .execute();
+  }
+
+  /** The upload `id`, or undefined. */
+  async get(id: string): Promise<UploadRecord | undefined> {
+    const row = await this.db
+      .selectFrom('uploads')
+      .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
+      .select(['uploads.id', 'uploads.repository_id', 'repositories.name', 'uploads.size', 'uploads.created_at', 'uploads.updated_at'])
+      .where('uploads.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      repositoryId: row.repository_id,
+      repository: row.name,
+      size: Number(row.size),
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+    };
+  }
+
+  /** Records progress: the new durable size. */
+  async advance(id: string, size: number): Promise<void> {
+    await this.db.updateTable('uploads').set({ size, updated_at: Date.now() }).where('id', '=', id).execute();
+  }
+
+  /** Forgets upload `id`. */
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /** Ids of uploads idle since before `before` (ms). */
+  async idleSince(before: number): Promise<string[]> {
+    return (await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).execute()).map((r) => r.id);
+  }
+
+  /** Ids of every upload. */
+  async allIds(): Promise<Set<string>> {
+    return new Set((await this.db.selectFrom('uploads').select('id').execute()).map((r) => r.id));
+  }
+}

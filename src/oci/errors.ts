@@ -1,0 +1,67 @@
+/**
+ * The one error type of Berth and the table of OCI Distribution / Docker Registry error codes.
+ * Domain code throws `BerthError`; only the HTTP edge turns it into a response.
+ */
+
+/** Every error code the registry API can answer with, per OCI Distribution Spec 1.1 and Docker v2. */
+export const REGISTRY_ERRORS = {
+  BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
+  BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
+  DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
+  MANIFEST_BLOB_UNKNOWN: { status: 400, message: 'manifest references a manifest or blob unknown to registry' },
+  MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
+  MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown to registry' },
+  NAME_INVALID: { status: 400, message: 'invalid repository name' },
+  NAME_UNKNOWN: { status: 404, message: 'repository name not known to registry' },
+  SIZE_INVALID: { status: 400, message: 'provided length did not match content length' },
+  TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  UNSUPPORTED: { status: 415, message: 'the operation is unsupported' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
+  MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  METHOD_UNKNOWN: { status: 405, message: 'the method is not supported for this resource' },
+  NOT_FOUND: { status: 404, message: 'not found' },
+  INTERNAL: { status: 500, message: 'internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A code from the registry error table. */
+export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;
+
+/** Codes that are Berth's own refinements; on the wire they travel as the OCI code they map to. */
+const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
+  RANGE_INVALID: 'BLOB_UPLOAD_INVALID',
+  MANIFEST_TOO_LARGE: 'SIZE_INVALID',
+  INTERNAL: 'UNKNOWN',
+};
+
+/** Berth's error: a string code from the table, an optional detail object and the cause. */
+export class BerthError extends Error {
+  readonly code: RegistryErrorCode;
+  readonly detail: unknown;
+
+  constructor(code: RegistryErrorCode, message?: string, detail?: unknown, options?: { cause?: unknown }) {
+    super(message ?? REGISTRY_ERRORS[code].message, options);
+    this.name = 'BerthError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  /** The HTTP status this error answers with. */
+  get status(): number {
+    return REGISTRY_ERRORS[this.code].status;
+  }
+
+  /** The code written in the `errors[].code` field of the response. */
+  get wireCode(): string {
+    return WIRE_CODE[this.code] ?? this.code;
+  }
+
+  /** The OCI error body: `{"errors":[{"code","message","detail"}]}`. */
+  toBody(): { errors: { code: string; message: string; detail: unknown }[] } {
+    return { errors: [{ code: this.wireCode, message: this.message, detail: this.detail ?? {} }] };
+  }
+}

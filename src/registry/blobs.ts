@@ -1,0 +1,72 @@
+/** Reading, mounting and deleting blobs of a repository. */
+import type { Readable } from 'node:stream';
+import { BerthError, parseDigest } from '../oci/index.js';
+import type { Meta } from '../meta/index.js';
+import type { ByteRange, ContentStore } from '../storage/index.js';
+import type { CanRead, EventSink } from './ports.js';
+
+/** An open blob: its size, the range served and the bytes. */
+export interface OpenBlob {
+  digest: string;
+  size: number;
+  range?: ByteRange;
+  stream: Readable;
+}
+
+/** Serves the blobs a repository holds. */
+export class BlobService {
+  constructor(
+    private readonly meta: Meta,
+    private readonly store: ContentStore,
+    private readonly events: EventSink,
+  ) {}
+
+  /** The size of blob `digest` in repository `name`, or BLOB_UNKNOWN. */
+  async stat(name: string, digestValue: string): Promise<{ digest: string; size: number }> {
+    const digest = parseDigest(digestValue).value;
+    const repositoryId = await this.meta.repositories.find(name);
+    const size = repositoryId === undefined ? undefined : await this.meta.blobs.linkedSize(repositoryId, digest);
+    if (size === undefined) throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
+    return { digest, size };
+  }
+
+  /** Opens blob `digest` of `name`, or a range of it (`range` may be a function of the size). */
+  async open(name: string, digestValue: string, range?: (size: number) => ByteRange | undefined): Promise<OpenBlob> {
+    const { digest, size } = await this.stat(name, digestValue);
+    const chosen = range?.(size);
+    return { digest, size, range: chosen, stream: this.store.readBlob(digest, chosen) };
+  }
+
+  /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */
+  async delete(name: string, digestValue: string): Promise<void> {
+    const digest = parseDigest(digestValue).value;
+    const repositoryId = await this.meta.repositories.find(name);
+    const removed = repositoryId !== undefined && (await this.meta.blobs.unlink(repositoryId, digest));
+    if (!removed) throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
+    this.events.emit({ kind: 'blob.deleted', repository: name, digest });
+  }
+
+  /**
+   * Mounts blob `digest` into `name` from repository `from`, or, when `from` is omitted, from any
+   * repository the caller may read. Returns false when there is nothing to mount.
+   */
+  async mount(name: string, digestValue: string, from: string | undefined, canRead: CanRead): Promise<boolean> {
+    const digest = parseDigest(digestValue).value;
+    const sources = from !== undefined ? [from] : await this.meta.repositories.holdingBlob(digest);
+    for (const source of sources) {
+      if (!(await canRead(source))) continue;
+      const mounted = await this.meta.writeTransaction(async (m) => {
+        const sourceId = await m.repositories.find(source);
+        if (sourceId === undefined || (await m.blobs.linkedSize(sourceId, digest)) === undefined) return false;
+        const targetId = await m.repositories.ensure(name);
+        await m.blobs.link(targetId, digest);
+        return true;
+      });
+      if (mounted) {
+        this.events.emit({ kind: 'blob.mounted', repository: name, digest, from: source });
+        return true;
+      }
+    }
+    return false;
+  }
+}

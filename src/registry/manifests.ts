@@ -1,0 +1,147 @@
+/** Pushing, pulling and deleting manifests and tags, and the referrers of a manifest. */
+import {
+  BerthError,
+  acceptedMediaTypes,
+  digestOf,
+  isIndexMediaType,
+  manifestTypeForIndex,
+  parseManifest,
+  parseManifestReference,
+  type Descriptor,
+  type ParsedManifest,
+} from '../oci/index.js';
+import type { ManifestRecord, Meta } from '../meta/index.js';
+import type { EventSink } from './ports.js';
+
+/** The outcome of a manifest push. */
+export interface PushedManifest {
+  digest: string;
+  subject?: string;
+}
+
+/** Stores and serves manifests. */
+export class ManifestService {
+  constructor(
+    private readonly meta: Meta,
+    private readonly events: EventSink,
+  ) {}
+
+  /** Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest). */
+  async put(name: string, reference: string, bytes: Buffer, contentType?: string): Promise<PushedManifest> {
+    const ref = parseManifestReference(reference);
+    const parsed = parseManifest(bytes, contentType);
+    const digest = digestOf(bytes, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
+    if (ref.kind === 'digest' && ref.digest.value !== digest) {
+      throw new BerthError('DIGEST_INVALID', `manifest has digest ${digest}, not ${ref.digest.value}`, { expected: ref.digest.value, actual: digest });
+    }
+    await this.meta.writeTransaction(async (m) => {
+      const repositoryId = await m.repositories.ensure(name);
+      await this.checkReferences(m, repositoryId, parsed);
+      await m.manifests.put(
+        repositoryId,
+        {
+          digest,
+          mediaType: parsed.mediaType,
+          artifactType: parsed.artifactType ?? null,
+          subject: parsed.subject?.digest ?? null,
+          annotations: parsed.annotations ?? null,
+          size: bytes.byteLength,
+          content: bytes,
+        },
+        { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
+      );
+      if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest);
+    });
+    this.events.emit({ kind: 'manifest.pushed', repository: name, digest, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: parsed.mediaType });
+    return { digest, subject: parsed.subject?.digest };
+  }
+
+  /**
+   * The manifest `reference` of `name`, negotiated against `accept` as distribution does: an index
+   * fetched by tag by a client that accepts only single manifests gets the linux/amd64 entry.
+   */
+  async get(name: string, reference: string, accept?: string | string[]): Promise<ManifestRecord> {
+    const ref = parseManifestReference(reference);
+    const repositoryId = await this.repositoryId(name);
+    const digest = ref.kind === 'digest' ? ref.digest.value : await this.meta.tags.resolve(repositoryId, ref.tag);
+    const record = digest === undefined ? undefined : await this.meta.manifests.get(repositoryId, digest);
+    if (!record) throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`, { name, reference });
+    const accepted = acceptedMediaTypes(accept);
+    if (ref.kind === 'tag' && isIndexMediaType(record.mediaType) && accepted.size > 0 && !accepted.has(record.mediaType) && !accepted.has('*/*')) {
+      const single = manifestTypeForIndex(record.mediaType);
+      if (accepted.has(single)) return this.defaultPlatform(repositoryId, name, reference, record);
+    }
+    return record;
+  }
+
+  /** Deletes a tag, or by digest a manifest and every tag pointing at it. */
+  async delete(name: string, reference: string): Promise<void> {
+    const ref = parseManifestReference(reference);
+    const repositoryId = await this.repositoryId(name);
+    if (ref.kind === 'tag') {
+      if (!(await this.meta.tags.delete(repositoryId, ref.tag))) {
+        throw new BerthError('MANIFEST_UNKNOWN', `tag ${ref.tag} is not in ${name}`, { tag: ref.tag });
+      }
+      this.events.emit({ kind: 'tag.deleted', repository: name, tag: ref.tag });
+      return;
+    }
+    if (!(await this.meta.manifests.delete(repositoryId, ref.digest.value))) {
+      throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, { digest: ref.digest.value });
+    }
+    this.events.emit({ kind: 'manifest.deleted', repository: name, digest: ref.digest.value });
+  }
+
+  /** The OCI index of manifests in `name` whose subject is `digest`, optionally by artifact type. */
+  async referrers(name: string, digest: string, artifactType?: string): Promise<{ index: object; filtered: boolean }> {
+    const repositoryId = await this.meta.repositories.find(name);
+    const records = repositoryId === undefined ? [] : await this.meta.manifests.referrers(repositoryId, digest, artifactType);
+    const manifests: Descriptor[] = records.map((r) => ({
+      mediaType: r.mediaType,
+      digest: r.digest,
+      size: r.size,
+      ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+      ...(r.annotations ? { annotations: r.annotations } : {}),
+    }));
+    return {
+      index: { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests },
+      filtered: artifactType !== undefined,
+    };
+  }
+
+  /** Up to `limit` tags of `name` after `last`, in lexical order. */
+  async tags(name: string, limit: number, last?: string): Promise<string[]> {
+    return this.meta.tags.list(await this.repositoryId(name), limit, last);
+  }
+
+  /** Up to `limit` repository names after `last`, in lexical order. */
+  async catalog(limit: number, last?: string): Promise<string[]> {
+    return this.meta.repositories.list(limit, last);
+  }
+
+  private async repositoryId(name: string): Promise<number> {
+    const id = await this.meta.repositories.find(name);
+    if (id === undefined) throw new BerthError('NAME_UNKNOWN', `repository ${name} is not known`, { name });
+    return id;
+  }
+
+  private async checkReferences(m: Meta, repositoryId: number, parsed: ParsedManifest): Promise<void> {
+    const missingBlobs = await m.blobs.missing(repositoryId, parsed.blobs);
+    if (missingBlobs.length > 0) {
+      throw new BerthError('MANIFEST_BLOB_UNKNOWN', `blob ${missingBlobs[0]} is not in this repository`, { digests: missingBlobs });
+    }
+    const missingChildren = await m.manifests.missing(repositoryId, [...new Set(parsed.children.map((c) => c.digest))]);
+    if (missingChildren.length > 0) {
+      throw new BerthError('MANIFEST_BLOB_UNKNOWN', `manifest ${missingChildren[0]} listed by the index is not in this repository`, { digests: missingChildren });
+    }
+  }
+
+  private async defaultPlatform(repositoryId: number, name: string, reference: string, index: ManifestRecord): Promise<ManifestRecord> {
+    const doc = JSON.parse(index.content.toString('utf8')) as { manifests: Descriptor[] };
+    const entry = doc.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64');
+    const record = entry ? await this.meta.manifests.get(repositoryId, entry.digest) : undefined;
+    if (!record) {
+      throw new BerthError('MANIFEST_UNKNOWN', `${name}:${reference} is an index with no linux/amd64 image, and the client does not accept indexes`);
+    }
+    return record;
+  }
+}

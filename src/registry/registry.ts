@@ -1,0 +1,36 @@
+/** The registry core: one object the HTTP edge and the CLI drive, built from its parts. */
+import type { Meta } from '../meta/index.js';
+import type { ContentStore } from '../storage/index.js';
+import { BlobService } from './blobs.js';
+import { GarbageCollector } from './gc.js';
+import { ManifestService } from './manifests.js';
+import type { ByteCounter, EventSink } from './ports.js';
+import { UploadService } from './uploads.js';
+
+/** The parts a registry is built from. */
+export interface RegistryParts {
+  meta: Meta;
+  store: ContentStore;
+  events: EventSink;
+  bytes: ByteCounter;
+}
+
+/** The registry: uploads, blobs, manifests, tags, referrers and garbage collection. */
+export class Registry {
+  readonly uploads: UploadService;
+  readonly blobs: BlobService;
+  readonly manifests: ManifestService;
+  readonly gc: GarbageCollector;
+
+  constructor(readonly parts: RegistryParts) {
+    this.uploads = new UploadService(parts.meta, parts.store, parts.events, parts.bytes);
+    this.blobs = new BlobService(parts.meta, parts.store, parts.events);
+    this.manifests = new ManifestService(parts.meta, parts.events);
+    this.gc = new GarbageCollector(parts.meta, parts.store);
+  }
+
+  /** Brings storage back in line with the database after a crash; run before serving. */
+  async recover(): Promise<void> {
+    await this.gc.recoverTrash();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * Blob uploads: sessions, streamed and chunked appends, monolithic uploads and completion.
+ * Bytes are hashed as they stream to storage. The running hash lives in memory; after a restart
+ * (or on another process) it is re-derived from the bytes already stored, so sessions survive.
+ */
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { BerthError, parseDigest, type Digest } from '../oci/index.js';
+import type { Meta, UploadRecord } from '../meta/index.js';
+import type { ContentStore } from '../storage/index.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { ByteCounter, EventSink } from './ports.js';
+
+/** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+/** The state of an upload a client can see. */
+export interface UploadState {
+  id: string;
+  repository: string;
+  size: number;
+}
+
+interface LiveHash {
+  size: number;
+  hash: Hash;
+}
+
+/** Runs upload sessions against the metadata database and a content store. */
+export class UploadService {
+  private readonly hashes = new Map<string, LiveHash>();
+  private readonly locks = new KeyedMutex();
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly store: ContentStore,
+    private readonly events: EventSink,
+    private readonly bytes: ByteCounter,
+  ) {}
+
+  /** Starts an upload session in repository `name`. */
+  async start(name: string): Promise<UploadState> {
+    const id = randomUUID();
+    await this.meta.writeTransaction(async (m) => {
+      const repositoryId = await m.repositories.ensure(name);
+      await m.uploads.create(id, repositoryId);
+    });
+    await this.store.createUpload(id);
+    this.hashes.set(id, { size: 0, hash: createHash('sha256') });
+    return { id, repository: name, size: 0 };
+  }
+
+  /** The session `id` of repository `name`, or BLOB_UPLOAD_UNKNOWN. */
+  async status(name: string, id: string): Promise<UploadState> {
+    const upload = await this.find(name, id);
+    return { id, repository: name, size: upload.size };
+  }
+
+  /**
+   * Appends a chunk. With `range`, its start must equal the bytes received so far (else 416), and
+   * with `length` (Content-Length) the body must be exactly that long.
+   */
+  async append(name: string, id: string, body: AsyncIterable<Uint8Array>, range?: ChunkRange, length?: number): Promise<UploadState> {
+    return this.locks.run(id, async () => {
+      const upload = await this.find(name, id);
+      if (range) this.checkRange(upload, range, length);
+      const size = await this.write(upload, body, range ? range.end - range.start + 1 : length);
+      return { id, repository: name, size };
+    });
+  }
+
+  /** Completes an upload: appends an optional final body, verifies `digest`, and stores the blob. */
+  async finish(name: string, id: string, digestValue: string, body?: AsyncIterable<Uint8Array>, length?: number): Promise<{ digest: string; size: number }> {
+    const digest = this.parseUploadDigest(digestValue);
+    return this.locks.run(id, async () => {
+      const upload = await this.find(name, id);
+      const size = body ? await this.write(upload, body, length) : upload.size;
+      const actual = await this.digestOf(upload, size, digest.algorithm);
+      if (actual !== digest.value) {
+        await this.discard(id);
+        throw new BerthError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest.value}`, { expected: digest.value, actual });
+      }
+      await this.meta.writeTransaction(async (m) => {
+        await m.blobs.record(digest.value, size);
+        await m.blobs.link(upload.repositoryId, digest.value);
+        await m.uploads.delete(id);
+        await this.store.commitUpload(id, digest.value);
+      });
+      this.hashes.delete(id);
+      this.events.emit({ kind: 'blob.uploaded', repository: name, digest: digest.value, size });
+      return { digest: digest.value, size };
+    });
+  }
+
+  /** Uploads a whole blob in one request (`POST …/uploads/?digest=`). */
+  async monolithic(name: string, digestValue: string, body: AsyncIterable<Uint8Array>, length?: number): Promise<{ digest: string; size: number }> {
+    this.parseUploadDigest(digestValue);
+    const session = await this.start(name);
+    try {
+      return await this.finish(name, session.id, digestValue, body, length);
+    } catch (err) {
+      await this.discard(session.id);
+      throw err;
+    }
+  }
+
+  /** Cancels upload `id` and removes its data. */
+  async cancel(name: string, id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.find(name, id);
+      await this.discard(id);
+    });
+  }
+
+  /** Removes uploads idle for longer than `maxIdleMs`; returns how many. */
+  async expire(maxIdleMs: number): Promise<number> {
+    const ids = await this.meta.uploads.idleSince(Date.now() - maxIdleMs);
+    for (const id of ids) {
+      if (this.locks.idle(id)) await this.locks.run(id, () => this.discard(id));
+    }
+    const known = await this.meta.uploads.allIds();
+    for (const id of await this.store.listUploads()) {
+      if (!known.has(id) && this.locks.idle(id)) await this.store.deleteUpload(id);
+    }
+    return ids.length;
+  }
+
+  private parseUploadDigest(value: string | undefined): Digest {
+    if (!value) throw new BerthError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
+    return parseDigest(value);
+  }
+
+  private async find(name: string, id: string): Promise<UploadRecord> {
+    const upload = /^[a-f0-9-]{36}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
+    if (!upload || upload.repository !== name) {
+      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 64)} is not known in ${name}`, { uuid: id.slice(0, 64) });
+    }
+    return upload;
+  }
+
+  private checkRange(upload: UploadRecord, range: ChunkRange, length?: number): void {
+    if (range.start !== upload.size || range.end < range.start) {
+      throw new BerthError('RANGE_INVALID', `chunk ${range.start}-${range.end} does not continue the upload at offset ${upload.size}`, { size: upload.size });
+    }
+    if (length !== undefined && length !== range.end - range.start + 1) {
+      throw new BerthError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+    }
+  }
+
+  /** Streams `body` onto the upload while hashing it; on failure the upload stays as it was. */
+  private async write(upload: UploadRecord, body: AsyncIterable<Uint8Array>, expected?: number): Promise<number> {
+    const live = await this.liveHash(upload);
+    const hash = live.hash.copy();
+    let received = 0;
+    const bytes = this.bytes;
+    async function* hashing(): AsyncIterable<Uint8Array> {
+      for await (const chunk of body) {
+        hash.update(chunk);
+        received += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    let size: number;
+    try {
+      size = await this.store.appendUpload(upload.id, upload.size, hashing());
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, { cause: err });
+      throw err;
+    }
+    bytes.received(received);
+    if (expected !== undefined && received !== expected) {
+      throw new BerthError('SIZE_INVALID', `received ${received} bytes where ${expected} were announced`);
+    }
+    await this.meta.uploads.advance(upload.id, size);
+    upload.size = size;
+    this.hashes.set(upload.id, { size, hash });
+    return size;
+  }
+
+  /** The running sha256 of the upload's bytes, re-read from storage when not in memory. */
+  private async liveHash(upload: UploadRecord): Promise<LiveHash> {
+    const live = this.hashes.get(upload.id);
+    if (live && live.size === upload.size) return live;
+    const hash = createHash('sha256');
+    for await (const chunk of this.store.readUpload(upload.id, upload.size)) hash.update(chunk as Buffer);
+    const rebuilt = { size: upload.size, hash };
+    this.hashes.set(upload.id, rebuilt);
+    return rebuilt;
+  }
+
+  private async digestOf(upload: UploadRecord, size: number, algorithm: Digest['algorithm']): Promise<string> {
+    if (algorithm === 'sha256') {
+      const live = await this.liveHash({ ...upload, size });
+      return `sha256:${live.hash.copy().digest('hex')}`;
+    }
+    const hash = createHash(algorithm);
+    for await (const chunk of this.store.readUpload(upload.id, size)) hash.update(chunk as Buffer);
+    return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  private async discard(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.meta.uploads.delete(id);
+    await this.store.deleteUpload(id);
+  }
+}

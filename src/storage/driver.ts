@@ -1,0 +1,48 @@
+/** The content store contract: dumb, content-addressed bytes and upload scratch space. */
+import type { Readable } from 'node:stream';
+
+/** A byte range, inclusive at both ends, as HTTP `Range` gives it. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * What every storage driver provides. Blobs are keyed by digest, uploads by an opaque id; the
+ * registry core validates both before they reach a driver. Nothing here knows of repositories.
+ */
+export interface ContentStore {
+  /** Size of a stored blob, or undefined when it is absent. */
+  blobSize(digest: string): Promise<number | undefined>;
+  /** A stream of a blob's bytes, or of the given range of them. */
+  readBlob(digest: string, range?: ByteRange): Readable;
+  /** Starts an empty upload. */
+  createUpload(id: string): Promise<void>;
+  /** Bytes durably written to an upload, or undefined when it is unknown. */
+  uploadSize(id: string): Promise<number | undefined>;
+  /**
+   * Writes `chunks` to an upload from `offset` on (dropping anything past `offset` first), makes
+   * them durable, and returns the new size.
+   */
+  appendUpload(id: string, offset: number, chunks: AsyncIterable<Uint8Array>): Promise<number>;
+  /** A stream of an upload's first `length` bytes. */
+  readUpload(id: string, length: number): Readable;
+  /** Makes an upload's bytes the blob `digest`, atomically; the upload is gone afterwards. */
+  commitUpload(id: string, digest: string): Promise<void>;
+  /** Removes an upload and its bytes; absent uploads are fine. */
+  deleteUpload(id: string): Promise<void>;
+  /** Ids of every upload the store holds. */
+  listUploads(): Promise<string[]>;
+  /** Moves a blob aside so it can be restored if the deletion is not committed. */
+  trashBlob(digest: string): Promise<void>;
+  /** Puts a trashed blob back. */
+  restoreBlob(digest: string): Promise<void>;
+  /** Deletes a trashed blob for good. */
+  purgeTrashedBlob(digest: string): Promise<void>;
+  /** Digests of the blobs in the trash. */
+  listTrash(): Promise<string[]>;
+  /** Digests of every stored blob (for sweeping files the database does not know). */
+  listBlobs(): AsyncIterable<string>;
+  /** Bytes used by stored blobs and uploads. */
+  usage(): Promise<number>;
+}

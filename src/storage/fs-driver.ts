@@ -1,0 +1,159 @@
+/** The filesystem driver: durable writes (fsync, then rename) into the layout of `fs-layout.ts`. */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ByteRange, ContentStore } from './driver.js';
+import { FsLayout } from './fs-layout.js';
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Renames `from` to `to` (creating `to`'s folder) and makes the rename durable. */
+async function durableRename(from: string, to: string): Promise<void> {
+  await fs.mkdir(path.dirname(to), { recursive: true });
+  await fs.rename(from, to);
+  await fsyncDir(path.dirname(to));
+}
+
+/** A content store on a local filesystem. */
+export class FsContentStore implements ContentStore {
+  private readonly layout: FsLayout;
+
+  constructor(root: string) {
+    this.layout = new FsLayout(path.resolve(root));
+  }
+
+  async blobSize(digest: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.layout.blob(digest))).size;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  readBlob(digest: string, range?: ByteRange): Readable {
+    const file = this.layout.blob(digest);
+    return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 });
+  }
+
+  async createUpload(id: string): Promise<void> {
+    await fs.mkdir(this.layout.uploadDir(id), { recursive: true });
+    const handle = await fs.open(this.layout.uploadData(id), 'wx');
+    await handle.close();
+  }
+
+  async uploadSize(id: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(this.layout.uploadData(id))).size;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async appendUpload(id: string, offset: number, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+    const file = this.layout.uploadData(id);
+    await fs.truncate(file, offset);
+    // `flush` fsyncs the file before the stream closes, so the bytes are durable once this resolves.
+    const sink = createWriteStream(file, { flags: 'r+', start: offset, flush: true, highWaterMark: 1 << 20 });
+    await pipeline(Readable.from(chunks, { objectMode: false }), sink);
+    return (await fs.stat(file)).size;
+  }
+
+  readUpload(id: string, length: number): Readable {
+    if (length === 0) return Readable.from([]);
+    return createReadStream(this.layout.uploadData(id), { start: 0, end: length - 1, highWaterMark: 1 << 20 });
+  }
+
+  async commitUpload(id: string, digest: string): Promise<void> {
+    await durableRename(this.layout.uploadData(id), this.layout.blob(digest));
+    await fs.rm(this.layout.uploadDir(id), { recursive: true, force: true });
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await fs.rm(this.layout.uploadDir(id), { recursive: true, force: true });
+  }
+
+  async listUploads(): Promise<string[]> {
+    try {
+      return await fs.readdir(this.layout.uploadsDir());
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  async trashBlob(digest: string): Promise<void> {
+    try {
+      await durableRename(this.layout.blob(digest), this.layout.trashed(digest));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+  }
+
+  async restoreBlob(digest: string): Promise<void> {
+    try {
+      await durableRename(this.layout.trashed(digest), this.layout.blob(digest));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+  }
+
+  async purgeTrashedBlob(digest: string): Promise<void> {
+    await fs.rm(this.layout.trashed(digest), { force: true });
+  }
+
+  async listTrash(): Promise<string[]> {
+    try {
+      const names = await fs.readdir(this.layout.trashDir());
+      return names.map((n) => FsLayout.digestOfTrashName(n)).filter((d): d is string => d !== undefined);
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  async *listBlobs(): AsyncIterable<string> {
+    for (const alg of await this.readdirOrEmpty(this.layout.blobsDir())) {
+      const algDir = path.join(this.layout.blobsDir(), alg);
+      for (const prefix of await this.readdirOrEmpty(algDir)) {
+        for (const hex of await this.readdirOrEmpty(path.join(algDir, prefix))) yield `${alg}:${hex}`;
+      }
+    }
+  }
+
+  async usage(): Promise<number> {
+    return (await this.sizeOf(this.layout.blobsDir())) + (await this.sizeOf(this.layout.uploadsDir()));
+  }
+
+  private async readdirOrEmpty(dir: string): Promise<string[]> {
+    try {
+      return await fs.readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) return [];
+      throw err;
+    }
+  }
+
+  private async sizeOf(dir: string): Promise<number> {
+    let total = 0;
+    for (const entry of await this.readdirOrEmpty(dir)) {
+      const full = path.join(dir, entry);
+      const stat = await fs.stat(full);
+      total += stat.isDirectory() ? await this.sizeOf(full) : stat.size;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The whole on-disk layout of the filesystem driver, drawn in one place:
+ *
+ *   <root>/
+ *     blobs/<algorithm>/<first two hex>/<hex>   one copy of each blob, shared by all repositories
+ *     uploads/<upload id>/data                  bytes of an upload in progress
+ *     trash/<algorithm>-<hex>                   blobs being deleted, restorable until committed
+ *
+ * The database (`<data>/berth.db`) sits beside `<root>` and says which repository holds what.
+ */
+import path from 'node:path';
+
+const DIGEST = /^(sha256|sha512):([a-f0-9]{64}|[a-f0-9]{128})$/;
+const UPLOAD_ID = /^[a-f0-9-]{36}$/;
+
+function split(digest: string): [string, string] {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new Error(`storage: refusing malformed digest ${JSON.stringify(digest).slice(0, 100)}`);
+  return [m[1]!, m[2]!];
+}
+
+/** Paths of the filesystem driver under `root`; every path is checked to stay inside it. */
+export class FsLayout {
+  constructor(readonly root: string) {}
+
+  blob(digest: string): string {
+    const [alg, hex] = split(digest);
+    return path.join(this.root, 'blobs', alg, hex.slice(0, 2), hex);
+  }
+
+  blobsDir(): string {
+    return path.join(this.root, 'blobs');
+  }
+
+  uploadDir(id: string): string {
+    if (!UPLOAD_ID.test(id)) throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
+    return path.join(this.root, 'uploads', id);
+  }
+
+  uploadData(id: string): string {
+    return path.join(this.uploadDir(id), 'data');
+  }
+
+  uploadsDir(): string {
+    return path.join(this.root, 'uploads');
+  }
+
+  trashDir(): string {
+    return path.join(this.root, 'trash');
+  }
+
+  trashed(digest: string): string {
+    const [alg, hex] = split(digest);
+    return path.join(this.trashDir(), `${alg}-${hex}`);
+  }
+
+  /** The digest a trash file name stands for. */
+  static digestOfTrashName(name: string): string | undefined {
+    const m = /^(sha256|sha512)-([a-f0-9]+)$/.exec(name);
+    return m ? `${m[1]}:${m[2]}` : undefined;
+  }
+}

@@ -1,0 +1,3 @@
+/** The storage room: the content store contract and its drivers. */
+export type { ContentStore, ByteRange } from './driver.js';
+export { FsContentStore } from './fs-driver.js';
