@@ -50,5 +50,6 @@ export async function getReferrers(ctx: V2Context<Referrers>): Promise<void> {
   const artifactType = ctx.query.get('artifactType') ?? undefined;
   const { index, filtered } = await ctx.registry.manifests.referrers(ctx.route.name, digest, artifactType);
   if (filtered) ctx.reply.header('OCI-Filters-Applied', 'artifactType');
-  ctx.reply.code(200).header('Content-Type', OCI_INDEX).send(JSON.stringify(index));
+  // A Buffer, so Fastify adds no charset to the exact media type clients compare against.
+  ctx.reply.code(200).header('Content-Type', OCI_INDEX).send(Buffer.from(JSON.stringify(index)));
 }

@@ -58,7 +58,8 @@ export async function putUpload(ctx: V2Context<Upload>): Promise<void> {
   const digest = ctx.query.get('digest');
   if (!digest) throw new BerthError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
   const body = hasBody(ctx.req.raw) ? ctx.req.raw : undefined;
-  const blob = await ctx.registry.uploads.finish(name, id, digest, body, body ? contentLength(ctx.req.raw) : undefined);
+  const range = body ? parseContentRange(ctx.req.headers['content-range']) : undefined;
+  const blob = await ctx.registry.uploads.finish(name, id, digest, body, body ? contentLength(ctx.req.raw) : undefined, range);
   answerBlobCreated(ctx, name, blob.digest);
 }
 

@@ -38,7 +38,7 @@ export function parseV2Path(pathname: string): V2Route {
     const m = pattern.exec(rest);
     if (!m) continue;
     const route = build(m);
-    if ('name' in route) assertName(decode(route.name));
+    if ('name' in route) route.name = assertName(decode(route.name));
     if ('reference' in route) route.reference = decode(route.reference);
     if ('digest' in route) route.digest = decode(route.digest);
     if ('id' in route) route.id = decode(route.id);

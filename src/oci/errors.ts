@@ -35,6 +35,8 @@ export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;
 const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
   RANGE_INVALID: 'BLOB_UPLOAD_INVALID',
   MANIFEST_TOO_LARGE: 'SIZE_INVALID',
+  METHOD_UNKNOWN: 'UNSUPPORTED',
+  NOT_FOUND: 'NAME_UNKNOWN',
   INTERNAL: 'UNKNOWN',
 };
 

@@ -71,12 +71,16 @@ export class UploadService {
     });
   }
 
-  /** Completes an upload: appends an optional final body, verifies `digest`, and stores the blob. */
-  async finish(name: string, id: string, digestValue: string, body?: AsyncIterable<Uint8Array>, length?: number): Promise<{ digest: string; size: number }> {
+  /**
+   * Completes an upload: appends an optional final chunk (checked against `range` like any other),
+   * verifies `digest`, and stores the blob.
+   */
+  async finish(name: string, id: string, digestValue: string, body?: AsyncIterable<Uint8Array>, length?: number, range?: ChunkRange): Promise<{ digest: string; size: number }> {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      const size = body ? await this.write(upload, body, length) : upload.size;
+      if (body && range) this.checkRange(upload, range, length);
+      const size = body ? await this.write(upload, body, range ? range.end - range.start + 1 : length) : upload.size;
       const actual = await this.digestOf(upload, size, digest.algorithm);
       if (actual !== digest.value) {
         await this.discard(id);

@@ -1,0 +1,188 @@
+/** In-process tests of the blob and upload endpoints and their error paths. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { blob } from '../helpers/content.js';
+import { testApp, type TestApp } from '../helpers/in-process.js';
+import { errorCode, pushBlob } from '../helpers/registry-calls.js';
+
+describe('blob uploads and downloads', () => {
+  let t: TestApp;
+  before(async () => (t = await testApp()));
+  after(() => t.close());
+
+  it('answers the API root with the version header', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v2/' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['docker-distribution-api-version'], 'registry/2.0');
+  });
+
+  it('starts an upload with Location, Range and Docker-Upload-UUID', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/v2/lib/a/blobs/uploads/' });
+    assert.equal(res.statusCode, 202);
+    const uuid = res.headers['docker-upload-uuid'] as string;
+    assert.match(uuid, /^[a-f0-9-]{36}$/);
+    assert.equal(res.headers.location, `/v2/lib/a/blobs/uploads/${uuid}`);
+    assert.equal(res.headers.range, '0-0');
+  });
+
+  it('takes a monolithic POST ?digest= upload and serves it with GET and HEAD', async () => {
+    const b = blob(5000);
+    const res = await t.app.inject({ method: 'POST', url: `/v2/lib/a/blobs/uploads/?digest=${b.digest}`, headers: { 'content-type': 'application/octet-stream' }, payload: b.bytes });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.headers.location, `/v2/lib/a/blobs/${b.digest}`);
+    assert.equal(res.headers['docker-content-digest'], b.digest);
+    const head = await t.app.inject({ method: 'HEAD', url: `/v2/lib/a/blobs/${b.digest}` });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-length'], '5000');
+    assert.equal(head.headers['docker-content-digest'], b.digest);
+    assert.equal(head.body, '');
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/a/blobs/${b.digest}` });
+    assert.equal(get.statusCode, 200);
+    assert.deepEqual(get.rawPayload, b.bytes);
+    assert.equal(get.headers.etag, `"${b.digest}"`);
+  });
+
+  it('serves byte ranges with 206 and refuses unsatisfiable ones with 416', async () => {
+    const b = blob(1000);
+    await pushBlob(t.app, 'lib/range', b);
+    const part = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=100-199' } });
+    assert.equal(part.statusCode, 206);
+    assert.equal(part.headers['content-range'], 'bytes 100-199/1000');
+    assert.deepEqual(part.rawPayload, b.bytes.subarray(100, 200));
+    const suffix = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=-10' } });
+    assert.deepEqual(suffix.rawPayload, b.bytes.subarray(990));
+    const bad = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=2000-' } });
+    assert.equal(bad.statusCode, 416);
+    assert.equal(bad.headers['content-range'], 'bytes */1000');
+  });
+
+  it('takes chunked PATCHes with Content-Range and a final PUT with a chunk', async () => {
+    const b = blob(30_000);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/chunked/blobs/uploads/' });
+    const loc = start.headers.location as string;
+    const first = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-type': 'application/octet-stream', 'content-range': '0-9999', 'content-length': '10000' }, payload: b.bytes.subarray(0, 10_000) });
+    assert.equal(first.statusCode, 202, first.body);
+    assert.equal(first.headers.range, '0-9999');
+    const status = await t.app.inject({ method: 'GET', url: loc });
+    assert.equal(status.statusCode, 204);
+    assert.equal(status.headers.range, '0-9999');
+    assert.equal(status.headers['docker-upload-uuid'], start.headers['docker-upload-uuid']);
+    const outOfOrder = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '20000-29999' }, payload: b.bytes.subarray(20_000) });
+    assert.equal(outOfOrder.statusCode, 416);
+    const repeated = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '0-9999' }, payload: b.bytes.subarray(0, 10_000) });
+    assert.equal(repeated.statusCode, 416);
+    const second = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '10000-19999' }, payload: b.bytes.subarray(10_000, 20_000) });
+    assert.equal(second.statusCode, 202);
+    const done = await t.app.inject({ method: 'PUT', url: `${loc}?digest=${b.digest}`, headers: { 'content-range': '20000-29999', 'content-length': '10000' }, payload: b.bytes.subarray(20_000) });
+    assert.equal(done.statusCode, 201, done.body);
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/chunked/blobs/${b.digest}` });
+    assert.deepEqual(get.rawPayload, b.bytes);
+  });
+
+  it('takes a streamed PATCH without Content-Range then an empty PUT', async () => {
+    const b = blob(64 * 1024);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/streamed/blobs/uploads/' });
+    const patch = await t.app.inject({ method: 'PATCH', url: start.headers.location as string, payload: b.bytes });
+    assert.equal(patch.statusCode, 202);
+    assert.equal(patch.headers.range, `0-${b.size - 1}`);
+    const done = await t.app.inject({ method: 'PUT', url: `${patch.headers.location}?digest=${b.digest}` });
+    assert.equal(done.statusCode, 201);
+  });
+
+  it('rejects a wrong digest with DIGEST_INVALID and discards the data', async () => {
+    const b = blob(100);
+    const other = blob(100);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/wrong/blobs/uploads/' });
+    const loc = start.headers.location as string;
+    const res = await t.app.inject({ method: 'PUT', url: `${loc}?digest=${other.digest}`, payload: b.bytes });
+    assert.equal(res.statusCode, 400);
+    assert.equal(errorCode(res), 'DIGEST_INVALID');
+    const after = await t.app.inject({ method: 'GET', url: loc });
+    assert.equal(after.statusCode, 404);
+    assert.equal(errorCode(after), 'BLOB_UPLOAD_UNKNOWN');
+    const head = await t.app.inject({ method: 'HEAD', url: `/v2/lib/wrong/blobs/${other.digest}` });
+    assert.equal(head.statusCode, 404);
+  });
+
+  it('requires a digest to finish and validates it', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/nodigest/blobs/uploads/' });
+    const missing = await t.app.inject({ method: 'PUT', url: start.headers.location as string });
+    assert.equal(missing.statusCode, 400);
+    assert.equal(errorCode(missing), 'DIGEST_INVALID');
+    const malformed = await t.app.inject({ method: 'PUT', url: `${start.headers.location}?digest=sha256:xyz` });
+    assert.equal(errorCode(malformed), 'DIGEST_INVALID');
+  });
+
+  it('cancels uploads with DELETE', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/cancel/blobs/uploads/' });
+    const del = await t.app.inject({ method: 'DELETE', url: start.headers.location as string });
+    assert.equal(del.statusCode, 204);
+    const again = await t.app.inject({ method: 'DELETE', url: start.headers.location as string });
+    assert.equal(again.statusCode, 404);
+    assert.equal(errorCode(again), 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('refuses an upload id from another repository or of the wrong shape', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/mine/blobs/uploads/' });
+    const uuid = start.headers['docker-upload-uuid'] as string;
+    const res = await t.app.inject({ method: 'GET', url: `/v2/lib/theirs/blobs/uploads/${uuid}` });
+    assert.equal(res.statusCode, 404);
+    const weird = await t.app.inject({ method: 'GET', url: '/v2/lib/mine/blobs/uploads/..%2F..%2Fetc' });
+    assert.equal(weird.statusCode, 404);
+    assert.equal(errorCode(weird), 'BLOB_UPLOAD_UNKNOWN');
+  });
+
+  it('mounts across repositories with ?mount=&from=, and automatically without from', async () => {
+    const b = blob(2048);
+    await pushBlob(t.app, 'src/repo', b);
+    const mounted = await t.app.inject({ method: 'POST', url: `/v2/dst/repo/blobs/uploads/?mount=${b.digest}&from=src/repo` });
+    assert.equal(mounted.statusCode, 201);
+    assert.equal(mounted.headers.location, `/v2/dst/repo/blobs/${b.digest}`);
+    const auto = await t.app.inject({ method: 'POST', url: `/v2/auto/repo/blobs/uploads/?mount=${b.digest}` });
+    assert.equal(auto.statusCode, 201);
+    const unknown = blob(10);
+    const fallback = await t.app.inject({ method: 'POST', url: `/v2/dst/repo/blobs/uploads/?mount=${unknown.digest}&from=src/repo` });
+    assert.equal(fallback.statusCode, 202);
+    assert.ok(fallback.headers.location);
+  });
+
+  it('keeps blobs per repository: a blob pushed elsewhere is unknown here', async () => {
+    const b = blob(300);
+    await pushBlob(t.app, 'one/repo', b);
+    const res = await t.app.inject({ method: 'GET', url: `/v2/two/repo/blobs/${b.digest}` });
+    assert.equal(res.statusCode, 404);
+    assert.equal(errorCode(res), 'BLOB_UNKNOWN');
+  });
+
+  it('deletes a blob from a repository with 202, then 404', async () => {
+    const b = blob(400);
+    await pushBlob(t.app, 'del/blob', b);
+    const del = await t.app.inject({ method: 'DELETE', url: `/v2/del/blob/blobs/${b.digest}` });
+    assert.equal(del.statusCode, 202);
+    const get = await t.app.inject({ method: 'GET', url: `/v2/del/blob/blobs/${b.digest}` });
+    assert.equal(get.statusCode, 404);
+    const again = await t.app.inject({ method: 'DELETE', url: `/v2/del/blob/blobs/${b.digest}` });
+    assert.equal(errorCode(again), 'BLOB_UNKNOWN');
+  });
+
+  it('validates names and digests', async () => {
+    for (const url of ['/v2/UPPER/blobs/uploads/', '/v2/a/.git/b/blobs/uploads/', '/v2/a//b/blobs/uploads/', '/v2/-lead/blobs/uploads/', `/v2/${'a'.repeat(256)}/blobs/uploads/`]) {
+      const res = await t.app.inject({ method: 'POST', url });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal(errorCode(res), 'NAME_INVALID', url);
+    }
+    const badDigest = await t.app.inject({ method: 'GET', url: '/v2/lib/a/blobs/sha256:1234' });
+    assert.equal(badDigest.statusCode, 400);
+    assert.equal(errorCode(badDigest), 'DIGEST_INVALID');
+    const badAlg = await t.app.inject({ method: 'GET', url: '/v2/lib/a/blobs/md5:d41d8cd98f00b204e9800998ecf8427e' });
+    assert.equal(errorCode(badAlg), 'UNSUPPORTED');
+  });
+
+  it('answers unsupported methods and unknown routes with OCI errors', async () => {
+    const patchBlob = await t.app.inject({ method: 'PATCH', url: `/v2/lib/a/blobs/${blob(1).digest}` });
+    assert.equal(patchBlob.statusCode, 405);
+    assert.equal(errorCode(patchBlob), 'UNSUPPORTED');
+    const unknown = await t.app.inject({ method: 'GET', url: '/v2/lib/a/nothing' });
+    assert.equal(unknown.statusCode, 404);
+  });
+});

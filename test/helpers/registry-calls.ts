@@ -1,0 +1,28 @@
+/** Short-hands for registry API calls through Fastify `inject()`. */
+import assert from 'node:assert/strict';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { TestBlob } from './content.js';
+
+/** Uploads a blob monolithically (POST then PUT with the body) and asserts 201. */
+export async function pushBlob(app: FastifyInstance, name: string, b: TestBlob): Promise<void> {
+  const start = await app.inject({ method: 'POST', url: `/v2/${name}/blobs/uploads/` });
+  assert.equal(start.statusCode, 202, start.body);
+  const done = await app.inject({
+    method: 'PUT',
+    url: `${start.headers.location}?digest=${b.digest}`,
+    headers: { 'content-type': 'application/octet-stream' },
+    payload: b.bytes,
+  });
+  assert.equal(done.statusCode, 201, done.body);
+}
+
+/** Pushes a manifest under `reference` and returns the response. */
+export function putManifest(app: FastifyInstance, name: string, reference: string, m: TestBlob, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'PUT', url: `/v2/${name}/manifests/${reference}`, headers: { 'content-type': mediaType }, payload: m.bytes });
+}
+
+/** The first error code of an OCI error body. */
+export function errorCode(res: LightMyRequestResponse): string {
+  const body = JSON.parse(res.body) as { errors: { code: string }[] };
+  return body.errors[0]!.code;
+}

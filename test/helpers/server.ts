@@ -1,0 +1,82 @@
+/** Spawning a real `berth serve` on 127.0.0.1 with its own data directory. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The CLI entry of this checkout. */
+export const BERTH_BIN = path.join(ROOT, 'bin', 'berth.js');
+
+/** A running server. */
+export interface SpawnedBerth {
+  url: string;
+  host: string;
+  port: number;
+  data: string;
+  child: ChildProcess;
+  log: () => string;
+  /** Stops it gracefully (SIGTERM) and waits. */
+  stop(): Promise<void>;
+  /** Kills it with SIGKILL and waits. */
+  kill(): Promise<void>;
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `berth-${prefix}-`));
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts `berth serve` on `port` (0 for any free port) over `data`, resolving once it listens. */
+export async function spawnBerth(options: { data?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnedBerth> {
+  const data = options.data ?? tempDir('data');
+  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`], {
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth did not start:\n${output}`)), 15_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      output += d.toString();
+      const m = /serving the registry on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited with ${code}:\n${output}`));
+    });
+  });
+  const { hostname, port } = new URL(url);
+  return {
+    url,
+    host: `${hostname}:${port}`,
+    port: Number(port),
+    data,
+    child,
+    log: () => output,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+  };
+}
+
+/** Removes a directory tree, ignoring errors. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
