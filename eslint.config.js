@@ -16,7 +16,12 @@ export default tseslint.config(
         'error',
         {
           patterns: rooms.map((room) => ({
-            group: [`../${room}/*`, `../../src/${room}/*`, `!../${room}/index.js`],
+            group: [
+              `../${room}/*`,
+              `../../src/${room}/*`,
+              `!../${room}/index.js`,
+              `!../../src/${room}/index.js`,
+            ],
             message: `Import the ${room} room through its index.js only.`,
           })),
         },

@@ -19,5 +19,9 @@ const unit = [...find('src', /\.test\.ts$/), ...find('test/api', /\.test\.ts$/)]
 const e2e = find('test/e2e', /\.test\.ts$/);
 const files = which === 'unit' ? unit : which === 'e2e' ? e2e : [...unit, ...e2e];
 const concurrency = which === 'e2e' ? '1' : '2';
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
+  { stdio: 'inherit' },
+);
 process.exit(result.status ?? 1);

@@ -22,7 +22,10 @@ export function databaseFile(config: BerthConfig): string {
 }
 
 /** Opens the database and storage under the configured data directory and builds the registry. */
-export async function composeBerth(config: BerthConfig, logger = createLogger(config.log.level)): Promise<Berth> {
+export async function composeBerth(
+  config: BerthConfig,
+  logger = createLogger(config.log.level),
+): Promise<Berth> {
   const database = await openSqliteDatabase(databaseFile(config));
   const meta = new Meta(database.db);
   const store = new FsContentStore(path.join(config.data, 'storage'));

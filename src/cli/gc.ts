@@ -29,7 +29,9 @@ export function formatGcReport(report: GcReport): string {
     ...report.links.map((l) => `link     ${l.repository} -> ${l.digest}`),
     ...report.blobs.map((b) => `blob     ${b.digest} (${formatBytes(b.size)})`),
   ];
-  lines.push(`gc ${verb} ${report.manifests.length} manifests, ${report.links.length} blob links, ${report.blobs.length} blobs, freeing ${formatBytes(report.bytesFreed)}`);
+  lines.push(
+    `gc ${verb} ${report.manifests.length} manifests, ${report.links.length} blob links, ${report.blobs.length} blobs, freeing ${formatBytes(report.bytesFreed)}`,
+  );
   return lines.join('\n');
 }
 
@@ -42,7 +44,9 @@ export async function runGc(config: BerthConfig, options: GcCommandOptions): Pro
       deleteUntagged: config.gc.untagged === 'delete',
       graceMs: config.gc.grace * 1000,
     });
-    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${formatGcReport(report)}\n`);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(report)}\n` : `${formatGcReport(report)}\n`,
+    );
     return report;
   } finally {
     await berth.close();

@@ -30,22 +30,40 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('berth').description('Berth container registry').showHelpAfterError();
 
   withCommonFlags(program.command('serve').description('serve the registry'))
-    .option('-l, --listen <host:port>', 'address to listen on (default 127.0.0.1:5000; also BERTH_LISTEN)')
-    .addOption(new Option('--auth <mode>', 'authentication mode (also BERTH_AUTH)').choices(['none']))
+    .option(
+      '-l, --listen <host:port>',
+      'address to listen on (default 127.0.0.1:5000; also BERTH_LISTEN)',
+    )
+    .addOption(
+      new Option('--auth <mode>', 'authentication mode (also BERTH_AUTH)').choices(['none']),
+    )
     .action(async (flags: CommonFlags) => serve(configFrom(flags)));
 
-  withCommonFlags(program.command('gc').description('remove blobs and manifests nothing references'))
+  withCommonFlags(
+    program.command('gc').description('remove blobs and manifests nothing references'),
+  )
     .option('--dry-run', 'only report what would be removed', false)
-    .addOption(new Option('--untagged <policy>', 'untagged manifests: keep or delete').choices(['keep', 'delete']))
+    .addOption(
+      new Option('--untagged <policy>', 'untagged manifests: keep or delete').choices([
+        'keep',
+        'delete',
+      ]),
+    )
     .option('--grace <seconds>', 'only remove what has been unreferenced this long')
     .option('--json', 'print the report as JSON', false)
-    .action(async (flags: CommonFlags & { dryRun: boolean; untagged?: string; grace?: string; json: boolean }) => {
-      const config = configFrom(flags, { gc: { untagged: flags.untagged, grace: flags.grace } });
-      await runGc(config, { dryRun: flags.dryRun, json: flags.json });
-    });
+    .action(
+      async (
+        flags: CommonFlags & { dryRun: boolean; untagged?: string; grace?: string; json: boolean },
+      ) => {
+        const config = configFrom(flags, { gc: { untagged: flags.untagged, grace: flags.grace } });
+        await runGc(config, { dryRun: flags.dryRun, json: flags.json });
+      },
+    );
 
   const configCmd = program.command('config').description('configuration');
-  withCommonFlags(configCmd.command('print').description('print the effective configuration as YAML')).action((flags: CommonFlags) => {
+  withCommonFlags(
+    configCmd.command('print').description('print the effective configuration as YAML'),
+  ).action((flags: CommonFlags) => {
     process.stdout.write(toYaml(configFrom(flags)));
   });
 

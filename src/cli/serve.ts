@@ -17,7 +17,9 @@ export async function serve(config: BerthConfig): Promise<void> {
   const { host, port } = splitListen(config.listen);
   const address = await app.listen({ host, port });
   berth.logger.info({ address, data: config.data, auth: config.auth }, 'berth is serving');
-  process.stderr.write(`berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth})\n`);
+  process.stderr.write(
+    `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth})\n`,
+  );
 
   const sweep = setInterval(() => {
     berth.registry.uploads

@@ -17,7 +17,11 @@ describe('configuration', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-config-'));
     const file = path.join(dir, 'berth.yaml');
     writeFileSync(file, 'listen: 127.0.0.1:6000\ndata: /from/file\nuploads:\n  expiry: 60\n');
-    const config = loadConfig({ file, env: { BERTH_DATA: '/from/env', BERTH_UPLOADS_EXPIRY: '120' }, overrides: { data: '/from/flag' } });
+    const config = loadConfig({
+      file,
+      env: { BERTH_DATA: '/from/env', BERTH_UPLOADS_EXPIRY: '120' },
+      overrides: { data: '/from/flag' },
+    });
     assert.equal(config.listen, '127.0.0.1:6000');
     assert.equal(config.data, '/from/flag');
     assert.equal(config.uploads.expiry, 120);

@@ -28,7 +28,9 @@ function merge(base: Tree, top: Tree): Tree {
 
 /** The environment variable for a key path: `['uploads','expiry']` → `BERTH_UPLOADS_EXPIRY`. */
 export function envName(path: string[]): string {
-  return ['BERTH', ...path.map((p) => p.replace(/([a-z])([A-Z])/g, '$1_$2'))].join('_').toUpperCase();
+  return ['BERTH', ...path.map((p) => p.replace(/([a-z])([A-Z])/g, '$1_$2'))]
+    .join('_')
+    .toUpperCase();
 }
 
 function keyPaths(shape: z.ZodRawShape, prefix: string[] = []): string[][] {
@@ -75,7 +77,9 @@ export function loadConfig(sources: ConfigSources = {}): BerthConfig {
   const result = configSchema.safeParse(tree);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new Error(`invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(
+      `invalid configuration at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   return result.data;
 }

@@ -7,13 +7,20 @@ const duration = z.coerce.number().int().positive();
 export const configSchema = z
   .object({
     /** HOST:PORT to listen on. */
-    listen: z.string().regex(/^.+:\d+$/, 'listen must be HOST:PORT').default('127.0.0.1:5000'),
+    listen: z
+      .string()
+      .regex(/^.+:\d+$/, 'listen must be HOST:PORT')
+      .default('127.0.0.1:5000'),
     /** The data directory: database and content store. */
     data: z.string().min(1).default('./data'),
     /** Authentication mode. `none` runs an open registry (local development and tests). */
     auth: z.enum(['none']).default('none'),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info'),
+      })
       .default({ level: 'info' }),
     uploads: z
       .object({

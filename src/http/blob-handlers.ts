@@ -28,7 +28,10 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
     const range = parseRange(rangeHeader, size);
     if (range !== 'unsatisfiable') return range;
     reply.header('Content-Range', `bytes */${size}`);
-    throw new BerthError('RANGE_INVALID', `range ${rangeHeader} is outside the blob's ${size} bytes`);
+    throw new BerthError(
+      'RANGE_INVALID',
+      `range ${rangeHeader} is outside the blob's ${size} bytes`,
+    );
   });
   reply
     .header('Content-Type', 'application/octet-stream')

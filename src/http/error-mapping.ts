@@ -4,12 +4,17 @@ import { BerthError } from '../oci/index.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BerthError('SIZE_INVALID', err.message);
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new BerthError('UNSUPPORTED', err.message);
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    return new BerthError('UNSUPPORTED', err.message);
   return undefined;
 }
 
 /** Fastify's error handler: BerthErrors answer with their code; anything else is logged and 500. */
-export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
+export function handleError(
+  err: FastifyError | Error,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
   let berth = err instanceof BerthError ? err : fromFramework(err as FastifyError);
   if (!berth) {
     req.log.error({ err }, 'unexpected error');
@@ -22,5 +27,8 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
     return;
   }
   reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
-  reply.code(berth.status).header('Content-Type', 'application/json').send(JSON.stringify(berth.toBody()));
+  reply
+    .code(berth.status)
+    .header('Content-Type', 'application/json')
+    .send(JSON.stringify(berth.toBody()));
 }

@@ -8,7 +8,11 @@ type Tags = Extract<V2Route, { kind: 'tags' }>;
 /** The most entries one page returns, whatever `n` asks for. */
 export const MAX_PAGE = 10_000;
 
-async function page(ctx: V2Context, path: string, fetch: (limit: number, last?: string) => Promise<string[]>): Promise<string[]> {
+async function page(
+  ctx: V2Context,
+  path: string,
+  fetch: (limit: number, last?: string) => Promise<string[]>,
+): Promise<string[]> {
   const requested = parsePageSize(ctx.query, MAX_PAGE);
   const limit = requested ?? MAX_PAGE;
   const last = ctx.query.get('last') ?? undefined;
@@ -25,12 +29,22 @@ async function page(ctx: V2Context, path: string, fetch: (limit: number, last?: 
 /** GET `/v2/<name>/tags/list`. */
 export async function listTags(ctx: V2Context<Tags>): Promise<void> {
   const { name } = ctx.route;
-  const tags = await page(ctx, `/v2/${name}/tags/list`, (limit, last) => ctx.registry.manifests.tags(name, limit, last));
-  ctx.reply.code(200).header('Content-Type', 'application/json').send(JSON.stringify({ name, tags }));
+  const tags = await page(ctx, `/v2/${name}/tags/list`, (limit, last) =>
+    ctx.registry.manifests.tags(name, limit, last),
+  );
+  ctx.reply
+    .code(200)
+    .header('Content-Type', 'application/json')
+    .send(JSON.stringify({ name, tags }));
 }
 
 /** GET `/v2/_catalog`. */
 export async function listCatalog(ctx: V2Context): Promise<void> {
-  const repositories = await page(ctx, '/v2/_catalog', (limit, last) => ctx.registry.manifests.catalog(limit, last));
-  ctx.reply.code(200).header('Content-Type', 'application/json').send(JSON.stringify({ repositories }));
+  const repositories = await page(ctx, '/v2/_catalog', (limit, last) =>
+    ctx.registry.manifests.catalog(limit, last),
+  );
+  ctx.reply
+    .code(200)
+    .header('Content-Type', 'application/json')
+    .send(JSON.stringify({ repositories }));
 }

@@ -9,7 +9,11 @@ type Referrers = Extract<V2Route, { kind: 'referrers' }>;
 
 /** GET/HEAD: the manifest bytes exactly as pushed, with their media type and digest. */
 export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): Promise<void> {
-  const record = await ctx.registry.manifests.get(ctx.route.name, ctx.route.reference, ctx.req.headers.accept);
+  const record = await ctx.registry.manifests.get(
+    ctx.route.name,
+    ctx.route.reference,
+    ctx.req.headers.accept,
+  );
   ctx.reply
     .code(200)
     .header('Content-Type', record.mediaType)
@@ -26,9 +30,15 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
   const body = await readLimitedBody(
     ctx.req.raw,
     MAX_MANIFEST_BYTES,
-    () => new BerthError('MANIFEST_TOO_LARGE', `manifests may be at most ${MAX_MANIFEST_BYTES} bytes`),
+    () =>
+      new BerthError('MANIFEST_TOO_LARGE', `manifests may be at most ${MAX_MANIFEST_BYTES} bytes`),
   );
-  const pushed = await ctx.registry.manifests.put(name, reference, body, ctx.req.headers['content-type']);
+  const pushed = await ctx.registry.manifests.put(
+    name,
+    reference,
+    body,
+    ctx.req.headers['content-type'],
+  );
   ctx.reply
     .code(201)
     .header('Location', `/v2/${name}/manifests/${pushed.digest}`)
@@ -48,8 +58,15 @@ export async function deleteManifest(ctx: V2Context<Manifest>): Promise<void> {
 export async function getReferrers(ctx: V2Context<Referrers>): Promise<void> {
   const digest = parseDigest(ctx.route.digest).value;
   const artifactType = ctx.query.get('artifactType') ?? undefined;
-  const { index, filtered } = await ctx.registry.manifests.referrers(ctx.route.name, digest, artifactType);
+  const { index, filtered } = await ctx.registry.manifests.referrers(
+    ctx.route.name,
+    digest,
+    artifactType,
+  );
   if (filtered) ctx.reply.header('OCI-Filters-Applied', 'artifactType');
   // A Buffer, so Fastify adds no charset to the exact media type clients compare against.
-  ctx.reply.code(200).header('Content-Type', OCI_INDEX).send(Buffer.from(JSON.stringify(index)));
+  ctx.reply
+    .code(200)
+    .header('Content-Type', OCI_INDEX)
+    .send(Buffer.from(JSON.stringify(index)));
 }

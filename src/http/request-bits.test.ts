@@ -31,11 +31,23 @@ describe('request parsing', () => {
   it('parses /v2 paths from the right, names with slashes included', () => {
     assert.deepEqual(parseV2Path('/v2/'), { kind: 'base' });
     assert.deepEqual(parseV2Path('/v2/_catalog'), { kind: 'catalog' });
-    assert.deepEqual(parseV2Path('/v2/a/b/c/manifests/v1'), { kind: 'manifest', name: 'a/b/c', reference: 'v1' });
+    assert.deepEqual(parseV2Path('/v2/a/b/c/manifests/v1'), {
+      kind: 'manifest',
+      name: 'a/b/c',
+      reference: 'v1',
+    });
     assert.deepEqual(parseV2Path('/v2/a/blobs/uploads/'), { kind: 'uploads', name: 'a' });
-    assert.deepEqual(parseV2Path('/v2/x/blobs/blobs/uploads/u'), { kind: 'upload', name: 'x/blobs', id: 'u' });
+    assert.deepEqual(parseV2Path('/v2/x/blobs/blobs/uploads/u'), {
+      kind: 'upload',
+      name: 'x/blobs',
+      id: 'u',
+    });
     assert.deepEqual(parseV2Path('/v2/a/tags/list'), { kind: 'tags', name: 'a' });
-    assert.deepEqual(parseV2Path('/v2/a/referrers/sha256%3Aab'), { kind: 'referrers', name: 'a', digest: 'sha256:ab' });
+    assert.deepEqual(parseV2Path('/v2/a/referrers/sha256%3Aab'), {
+      kind: 'referrers',
+      name: 'a',
+      digest: 'sha256:ab',
+    });
     assert.throws(() => parseV2Path('/v2/a/%2E%2E/b/tags/list'));
     assert.throws(() => parseV2Path('/v2/a/nothing'));
   });

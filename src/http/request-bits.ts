@@ -4,7 +4,11 @@ import { BerthError } from '../oci/index.js';
 import type { ByteRange } from '../storage/index.js';
 
 /** Reads a whole request body of at most `limit` bytes, or throws `tooLarge`. */
-export async function readLimitedBody(req: IncomingMessage, limit: number, tooLarge: () => BerthError): Promise<Buffer> {
+export async function readLimitedBody(
+  req: IncomingMessage,
+  limit: number,
+  tooLarge: () => BerthError,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -22,7 +26,8 @@ export function contentLength(req: IncomingMessage): number | undefined {
   const value = req.headers['content-length'];
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new BerthError('SIZE_INVALID', `invalid Content-Length ${value}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new BerthError('SIZE_INVALID', `invalid Content-Length ${value}`);
   return n;
 }
 
@@ -34,7 +39,9 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Parses an upload chunk's `Content-Range: <start>-<end>` (a `bytes ` prefix is tolerated). */
-export function parseContentRange(value: string | undefined): { start: number; end: number } | undefined {
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number } | undefined {
   if (value === undefined) return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(value.trim());
   if (!m) throw new BerthError('RANGE_INVALID', `invalid Content-Range ${value.slice(0, 100)}`);
@@ -45,7 +52,10 @@ export function parseContentRange(value: string | undefined): { start: number; e
  * Parses a blob request's `Range: bytes=…` against the blob's size. Returns undefined for the
  * whole blob, a range, or 'unsatisfiable'. Multiple ranges are served as the whole blob.
  */
-export function parseRange(value: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
+export function parseRange(
+  value: string | undefined,
+  size: number,
+): ByteRange | 'unsatisfiable' | undefined {
   if (value === undefined) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(value.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
@@ -69,6 +79,7 @@ export function parsePageSize(query: URLSearchParams, max: number): number | und
   const raw = query.get('n');
   if (raw === null || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new BerthError('PAGINATION_NUMBER_INVALID', `invalid page size n=${raw.slice(0, 20)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new BerthError('PAGINATION_NUMBER_INVALID', `invalid page size n=${raw.slice(0, 20)}`);
   return Math.min(n, max);
 }

@@ -31,14 +31,31 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: `nothing at ${req.url.slice(0, 200)}`, detail: {} }] }));
+    reply
+      .code(404)
+      .header('Content-Type', 'application/json')
+      .send(
+        JSON.stringify({
+          errors: [
+            { code: 'NOT_FOUND', message: `nothing at ${req.url.slice(0, 200)}`, detail: {} },
+          ],
+        }),
+      );
   });
 
   app.addHook('onResponse', (req, reply, done) => {
     const route = routeKindOf(req);
     deps.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
     deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
     done();
   });
 
@@ -51,7 +68,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.header('Content-Type', 'application/json').send('{"status":"ok"}');
   });
   app.get('/metrics', async (_req, reply) => {
-    reply.header('Content-Type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    reply
+      .header('Content-Type', deps.metrics.registry.contentType)
+      .send(await deps.metrics.registry.metrics());
   });
   return app;
 }

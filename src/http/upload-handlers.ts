@@ -33,11 +33,17 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
   const mount = ctx.query.get('mount');
   if (mount) {
     const from = ctx.query.get('from') ?? undefined;
-    if (await ctx.registry.blobs.mount(name, mount, from, () => true)) return answerBlobCreated(ctx, name, mount);
+    if (await ctx.registry.blobs.mount(name, mount, from, () => true))
+      return answerBlobCreated(ctx, name, mount);
   }
   const digest = ctx.query.get('digest');
   if (digest !== null && !mount) {
-    const blob = await ctx.registry.uploads.monolithic(name, digest, ctx.req.raw, contentLength(ctx.req.raw));
+    const blob = await ctx.registry.uploads.monolithic(
+      name,
+      digest,
+      ctx.req.raw,
+      contentLength(ctx.req.raw),
+    );
     return answerBlobCreated(ctx, name, blob.digest);
   }
   const state = await ctx.registry.uploads.start(name);
@@ -48,7 +54,13 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
 export async function patchUpload(ctx: V2Context<Upload>): Promise<void> {
   const { name, id } = ctx.route;
   const range = parseContentRange(ctx.req.headers['content-range']);
-  const state = await ctx.registry.uploads.append(name, id, ctx.req.raw, range, contentLength(ctx.req.raw));
+  const state = await ctx.registry.uploads.append(
+    name,
+    id,
+    ctx.req.raw,
+    range,
+    contentLength(ctx.req.raw),
+  );
   answerProgress(ctx, state, 202);
 }
 
@@ -56,10 +68,21 @@ export async function patchUpload(ctx: V2Context<Upload>): Promise<void> {
 export async function putUpload(ctx: V2Context<Upload>): Promise<void> {
   const { name, id } = ctx.route;
   const digest = ctx.query.get('digest');
-  if (!digest) throw new BerthError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
+  if (!digest)
+    throw new BerthError(
+      'DIGEST_INVALID',
+      'the digest query parameter is required to complete an upload',
+    );
   const body = hasBody(ctx.req.raw) ? ctx.req.raw : undefined;
   const range = body ? parseContentRange(ctx.req.headers['content-range']) : undefined;
-  const blob = await ctx.registry.uploads.finish(name, id, digest, body, body ? contentLength(ctx.req.raw) : undefined, range);
+  const blob = await ctx.registry.uploads.finish(
+    name,
+    id,
+    digest,
+    body,
+    body ? contentLength(ctx.req.raw) : undefined,
+    range,
+  );
   answerBlobCreated(ctx, name, blob.digest);
 }
 

@@ -51,7 +51,10 @@ async function dispatch(ctx: V2Context, method: string): Promise<void> {
   }
 }
 
-function dispatchUpload(ctx: V2Context<Extract<V2Route, { kind: 'upload' }>>, method: string): Promise<void> {
+function dispatchUpload(
+  ctx: V2Context<Extract<V2Route, { kind: 'upload' }>>,
+  method: string,
+): Promise<void> {
   switch (method) {
     case 'PATCH':
       return patchUpload(ctx);

@@ -39,7 +39,11 @@ export class BlobIndex {
 
   /** The size of blob `digest` if the registry stores it at all. */
   async size(digest: string): Promise<number | undefined> {
-    const row = await this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('blobs')
+      .select('size')
+      .where('digest', '=', digest)
+      .executeTakeFirst();
     return row === undefined ? undefined : Number(row.size);
   }
 

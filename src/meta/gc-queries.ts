@@ -28,19 +28,44 @@ export class GcQueries {
       .select(['m.repository_id', 'r.name', 'm.digest'])
       .where('m.created_at', '<', before)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('tags as t').select('t.name').whereRef('t.repository_id', '=', 'm.repository_id').whereRef('t.manifest_digest', '=', 'm.digest'))),
+        not(
+          exists(
+            selectFrom('tags as t')
+              .select('t.name')
+              .whereRef('t.repository_id', '=', 'm.repository_id')
+              .whereRef('t.manifest_digest', '=', 'm.digest'),
+          ),
+        ),
       )
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('manifest_children as c').select('c.child_digest').whereRef('c.repository_id', '=', 'm.repository_id').whereRef('c.child_digest', '=', 'm.digest'))),
+        not(
+          exists(
+            selectFrom('manifest_children as c')
+              .select('c.child_digest')
+              .whereRef('c.repository_id', '=', 'm.repository_id')
+              .whereRef('c.child_digest', '=', 'm.digest'),
+          ),
+        ),
       )
       .where(({ or, eb, not, exists, selectFrom }) =>
         or([
           eb('m.subject', 'is', null),
-          not(exists(selectFrom('manifests as s').select('s.digest').whereRef('s.repository_id', '=', 'm.repository_id').whereRef('s.digest', '=', 'm.subject'))),
+          not(
+            exists(
+              selectFrom('manifests as s')
+                .select('s.digest')
+                .whereRef('s.repository_id', '=', 'm.repository_id')
+                .whereRef('s.digest', '=', 'm.subject'),
+            ),
+          ),
         ]),
       )
       .execute();
-    return rows.map((r) => ({ repositoryId: r.repository_id, repository: r.name, digest: r.digest }));
+    return rows.map((r) => ({
+      repositoryId: r.repository_id,
+      repository: r.name,
+      digest: r.digest,
+    }));
   }
 
   /** Deletes a manifest if it is still untagged and unreferenced; true when deleted. */
@@ -49,8 +74,12 @@ export class GcQueries {
       .deleteFrom('manifests')
       .where('repository_id', '=', c.repositoryId)
       .where('digest', '=', c.digest)
-      .where(sql<boolean>`not exists (select 1 from tags t where t.repository_id = ${c.repositoryId} and t.manifest_digest = ${c.digest})`)
-      .where(sql<boolean>`not exists (select 1 from manifest_children mc where mc.repository_id = ${c.repositoryId} and mc.child_digest = ${c.digest})`)
+      .where(
+        sql<boolean>`not exists (select 1 from tags t where t.repository_id = ${c.repositoryId} and t.manifest_digest = ${c.digest})`,
+      )
+      .where(
+        sql<boolean>`not exists (select 1 from manifest_children mc where mc.repository_id = ${c.repositoryId} and mc.child_digest = ${c.digest})`,
+      )
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
@@ -63,10 +92,21 @@ export class GcQueries {
       .select(['l.repository_id', 'r.name', 'l.digest'])
       .where('l.created_at', '<', before)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('manifest_blobs as mb').select('mb.blob_digest').whereRef('mb.repository_id', '=', 'l.repository_id').whereRef('mb.blob_digest', '=', 'l.digest'))),
+        not(
+          exists(
+            selectFrom('manifest_blobs as mb')
+              .select('mb.blob_digest')
+              .whereRef('mb.repository_id', '=', 'l.repository_id')
+              .whereRef('mb.blob_digest', '=', 'l.digest'),
+          ),
+        ),
       )
       .execute();
-    return rows.map((r) => ({ repositoryId: r.repository_id, repository: r.name, digest: r.digest }));
+    return rows.map((r) => ({
+      repositoryId: r.repository_id,
+      repository: r.name,
+      digest: r.digest,
+    }));
   }
 
   /** Deletes a blob link if it is still old and unused; true when deleted. */
@@ -76,7 +116,9 @@ export class GcQueries {
       .where('repository_id', '=', c.repositoryId)
       .where('digest', '=', c.digest)
       .where('created_at', '<', before)
-      .where(sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.repository_id = ${c.repositoryId} and mb.blob_digest = ${c.digest})`)
+      .where(
+        sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.repository_id = ${c.repositoryId} and mb.blob_digest = ${c.digest})`,
+      )
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
@@ -87,8 +129,24 @@ export class GcQueries {
       .selectFrom('blobs as b')
       .select(['b.digest', 'b.size'])
       .where('b.created_at', '<', before)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as l').select('l.digest').whereRef('l.digest', '=', 'b.digest'))))
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('manifest_blobs as mb').select('mb.blob_digest').whereRef('mb.blob_digest', '=', 'b.digest'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('repository_blobs as l')
+              .select('l.digest')
+              .whereRef('l.digest', '=', 'b.digest'),
+          ),
+        ),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('manifest_blobs as mb')
+              .select('mb.blob_digest')
+              .whereRef('mb.blob_digest', '=', 'b.digest'),
+          ),
+        ),
+      )
       .execute();
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
   }
@@ -100,13 +158,21 @@ export class GcQueries {
       .where('digest', '=', digest)
       .where('created_at', '<', before)
       .where(sql<boolean>`not exists (select 1 from repository_blobs l where l.digest = ${digest})`)
-      .where(sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.blob_digest = ${digest})`)
+      .where(
+        sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.blob_digest = ${digest})`,
+      )
       .executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
   /** True when blob `digest` has a row. */
   async blobKnown(digest: string): Promise<boolean> {
-    return (await this.db.selectFrom('blobs').select('digest').where('digest', '=', digest).executeTakeFirst()) !== undefined;
+    return (
+      (await this.db
+        .selectFrom('blobs')
+        .select('digest')
+        .where('digest', '=', digest)
+        .executeTakeFirst()) !== undefined
+    );
   }
 }

@@ -22,7 +22,19 @@ export interface ManifestLinks {
 
 type Row = Database['manifests'];
 
-function toRecord(row: Pick<Row, 'digest' | 'media_type' | 'artifact_type' | 'subject' | 'annotations' | 'size' | 'content' | 'created_at'>): ManifestRecord {
+function toRecord(
+  row: Pick<
+    Row,
+    | 'digest'
+    | 'media_type'
+    | 'artifact_type'
+    | 'subject'
+    | 'annotations'
+    | 'size'
+    | 'content'
+    | 'created_at'
+  >,
+): ManifestRecord {
   return {
     digest: row.digest,
     mediaType: row.media_type,
@@ -40,7 +52,11 @@ export class ManifestStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Stores a manifest and its references; storing the same digest again is a no-op. */
-  async put(repositoryId: number, record: Omit<ManifestRecord, 'createdAt'>, links: ManifestLinks): Promise<void> {
+  async put(
+    repositoryId: number,
+    record: Omit<ManifestRecord, 'createdAt'>,
+    links: ManifestLinks,
+  ): Promise<void> {
     const inserted = await this.db
       .insertInto('manifests')
       .values({
@@ -61,14 +77,26 @@ export class ManifestStore {
     if (links.blobs.length > 0) {
       await this.db
         .insertInto('manifest_blobs')
-        .values(links.blobs.map((blob_digest) => ({ repository_id: repositoryId, manifest_digest, blob_digest })))
+        .values(
+          links.blobs.map((blob_digest) => ({
+            repository_id: repositoryId,
+            manifest_digest,
+            blob_digest,
+          })),
+        )
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
     if (links.children.length > 0) {
       await this.db
         .insertInto('manifest_children')
-        .values(links.children.map((child_digest) => ({ repository_id: repositoryId, manifest_digest, child_digest })))
+        .values(
+          links.children.map((child_digest) => ({
+            repository_id: repositoryId,
+            manifest_digest,
+            child_digest,
+          })),
+        )
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
@@ -109,7 +137,11 @@ export class ManifestStore {
   }
 
   /** Manifests of repository `repositoryId` whose subject is `subject`, optionally of one artifact type. */
-  async referrers(repositoryId: number, subject: string, artifactType?: string): Promise<ManifestRecord[]> {
+  async referrers(
+    repositoryId: number,
+    subject: string,
+    artifactType?: string,
+  ): Promise<ManifestRecord[]> {
     let q = this.db
       .selectFrom('manifests')
       .selectAll()

@@ -8,7 +8,11 @@ export class RepositoryStore {
 
   /** The id of repository `name`, or undefined. */
   async find(name: string): Promise<number | undefined> {
-    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('repositories')
+      .select('id')
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row?.id;
   }
 

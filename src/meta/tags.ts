@@ -12,7 +12,11 @@ export class TagStore {
     await this.db
       .insertInto('tags')
       .values({ repository_id: repositoryId, name, manifest_digest: digest, updated_at: now })
-      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_digest: digest, updated_at: now }))
+      .onConflict((oc) =>
+        oc
+          .columns(['repository_id', 'name'])
+          .doUpdateSet({ manifest_digest: digest, updated_at: now }),
+      )
       .execute();
   }
 
@@ -39,7 +43,12 @@ export class TagStore {
 
   /** Up to `limit` tag names after `last`, in lexical order. */
   async list(repositoryId: number, limit: number, last?: string): Promise<string[]> {
-    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name').limit(limit);
+    let q = this.db
+      .selectFrom('tags')
+      .select('name')
+      .where('repository_id', '=', repositoryId)
+      .orderBy('name')
+      .limit(limit);
     if (last !== undefined) q = q.where('name', '>', last);
     return (await q.execute()).map((r) => r.name);
   }

@@ -30,7 +30,14 @@ export class UploadStore {
     const row = await this.db
       .selectFrom('uploads')
       .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
-      .select(['uploads.id', 'uploads.repository_id', 'repositories.name', 'uploads.size', 'uploads.created_at', 'uploads.updated_at'])
+      .select([
+        'uploads.id',
+        'uploads.repository_id',
+        'repositories.name',
+        'uploads.size',
+        'uploads.created_at',
+        'uploads.updated_at',
+      ])
       .where('uploads.id', '=', id)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -46,7 +53,11 @@ export class UploadStore {
 
   /** Records progress: the new durable size. */
   async advance(id: string, size: number): Promise<void> {
-    await this.db.updateTable('uploads').set({ size, updated_at: Date.now() }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('uploads')
+      .set({ size, updated_at: Date.now() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Forgets upload `id`. */
@@ -56,7 +67,9 @@ export class UploadStore {
 
   /** Ids of uploads idle since before `before` (ms). */
   async idleSince(before: number): Promise<string[]> {
-    return (await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).execute()).map((r) => r.id);
+    return (
+      await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).execute()
+    ).map((r) => r.id);
   }
 
   /** Ids of every upload. */

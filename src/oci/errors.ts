@@ -9,7 +9,10 @@ export const REGISTRY_ERRORS = {
   BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },
   BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
   DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
-  MANIFEST_BLOB_UNKNOWN: { status: 400, message: 'manifest references a manifest or blob unknown to registry' },
+  MANIFEST_BLOB_UNKNOWN: {
+    status: 400,
+    message: 'manifest references a manifest or blob unknown to registry',
+  },
   MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
   MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown to registry' },
   NAME_INVALID: { status: 400, message: 'invalid repository name' },
@@ -45,7 +48,12 @@ export class BerthError extends Error {
   readonly code: RegistryErrorCode;
   readonly detail: unknown;
 
-  constructor(code: RegistryErrorCode, message?: string, detail?: unknown, options?: { cause?: unknown }) {
+  constructor(
+    code: RegistryErrorCode,
+    message?: string,
+    detail?: unknown,
+    options?: { cause?: unknown },
+  ) {
     super(message ?? REGISTRY_ERRORS[code].message, options);
     this.name = 'BerthError';
     this.code = code;

@@ -51,9 +51,11 @@ function invalid(message: string, detail?: unknown): BerthError {
 }
 
 function readDescriptor(value: unknown, where: string): Descriptor {
-  if (typeof value !== 'object' || value === null) throw invalid(`${where}: descriptor must be an object`);
+  if (typeof value !== 'object' || value === null)
+    throw invalid(`${where}: descriptor must be an object`);
   const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || d.mediaType === '') throw invalid(`${where}: mediaType missing`);
+  if (typeof d.mediaType !== 'string' || d.mediaType === '')
+    throw invalid(`${where}: mediaType missing`);
   if (typeof d.digest !== 'string') throw invalid(`${where}: digest missing`);
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw invalid(`${where}: size must be a non-negative integer`);
@@ -79,21 +81,33 @@ function parseJson(bytes: Uint8Array): Record<string, unknown> {
   } catch (err) {
     throw invalid(`manifest is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid('manifest must be a JSON object');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw invalid('manifest must be a JSON object');
   return doc as Record<string, unknown>;
 }
 
 /** Picks the media type: the Content-Type header wins, then the document's own `mediaType`. */
-function resolveMediaType(doc: Record<string, unknown>, contentType: string | undefined): ManifestMediaType {
+function resolveMediaType(
+  doc: Record<string, unknown>,
+  contentType: string | undefined,
+): ManifestMediaType {
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const header = contentType ? bareMediaType(contentType) : undefined;
-  if (declared !== undefined && header !== undefined && isManifestMediaType(header) && declared !== header) {
+  if (
+    declared !== undefined &&
+    header !== undefined &&
+    isManifestMediaType(header) &&
+    declared !== header
+  ) {
     throw invalid(`mediaType ${declared} does not match Content-Type ${header}`);
   }
   const chosen = header && isManifestMediaType(header) ? header : declared;
   if (chosen && isManifestMediaType(chosen)) return chosen;
   if (doc.schemaVersion === 1) {
-    throw new BerthError('MANIFEST_INVALID', 'Docker manifest schema 1 is not supported; push with schema 2 or OCI');
+    throw new BerthError(
+      'MANIFEST_INVALID',
+      'Docker manifest schema 1 is not supported; push with schema 2 or OCI',
+    );
   }
   // An OCI document without mediaType: tell image manifests from indexes by their fields.
   if (Array.isArray(doc.manifests)) return OCI_INDEX;
@@ -104,7 +118,10 @@ function resolveMediaType(doc: Record<string, unknown>, contentType: string | un
 /** Parses manifest bytes as pushed, validating the shape for its media type. */
 export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedManifest {
   if (bytes.byteLength > MAX_MANIFEST_BYTES) {
-    throw new BerthError('MANIFEST_TOO_LARGE', `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    throw new BerthError(
+      'MANIFEST_TOO_LARGE',
+      `manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
+    );
   }
   const doc = parseJson(bytes);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
@@ -122,7 +139,10 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
   if (mediaType === DOCKER_MANIFEST && layers.length === 0 && doc.layers === undefined) {
     throw invalid('layers must be an array');
   }
-  const blobs = [config.digest, ...layers.filter((l) => !l.urls || l.urls.length === 0).map((l) => l.digest)];
+  const blobs = [
+    config.digest,
+    ...layers.filter((l) => !l.urls || l.urls.length === 0).map((l) => l.digest),
+  ];
   return {
     mediaType,
     blobs: [...new Set(blobs)],
@@ -136,7 +156,12 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
 /** The media types that an `Accept` header lists (empty when absent). */
 export function acceptedMediaTypes(accept: string | string[] | undefined): Set<string> {
   const values = Array.isArray(accept) ? accept : accept ? [accept] : [];
-  return new Set(values.flatMap((v) => v.split(',')).map(bareMediaType).filter((v) => v !== ''));
+  return new Set(
+    values
+      .flatMap((v) => v.split(','))
+      .map(bareMediaType)
+      .filter((v) => v !== ''),
+  );
 }
 
 /** The media type a single-platform manifest would be served as for an index of `indexType`. */

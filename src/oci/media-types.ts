@@ -7,7 +7,12 @@ export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifes
 export const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
 
 /** The four manifest kinds the registry stores and validates. */
-export const MANIFEST_MEDIA_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST] as const;
+export const MANIFEST_MEDIA_TYPES = [
+  OCI_MANIFEST,
+  OCI_INDEX,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+] as const;
 /** One of the manifest media types. */
 export type ManifestMediaType = (typeof MANIFEST_MEDIA_TYPES)[number];
 

@@ -5,20 +5,48 @@ import { isValidName, isValidTag, parseDigest, parseManifestReference } from './
 
 describe('reference grammar', () => {
   it('accepts the names of the distribution spec', () => {
-    for (const name of ['a', 'library/busybox', 'a/b/c/d', 'my-org/my.repo_name', 'a__b', 'a---b', '0/1']) {
+    for (const name of [
+      'a',
+      'library/busybox',
+      'a/b/c/d',
+      'my-org/my.repo_name',
+      'a__b',
+      'a---b',
+      '0/1',
+    ]) {
       assert.ok(isValidName(name), name);
     }
   });
 
   it('rejects names that are malformed or could escape a path', () => {
-    for (const name of ['', 'A', '/a', 'a/', 'a//b', '../a', 'a/../b', 'a/./b', '.a', 'a.', '-a', 'a_-b', 'a/.git', 'a\\b', 'a b', 'a%2f', 'x'.repeat(256)]) {
+    for (const name of [
+      '',
+      'A',
+      '/a',
+      'a/',
+      'a//b',
+      '../a',
+      'a/../b',
+      'a/./b',
+      '.a',
+      'a.',
+      '-a',
+      'a_-b',
+      'a/.git',
+      'a\\b',
+      'a b',
+      'a%2f',
+      'x'.repeat(256),
+    ]) {
       assert.ok(!isValidName(name), name);
     }
   });
 
   it('accepts and rejects tags per the grammar', () => {
-    for (const tag of ['latest', 'v1.0.0', '_x', 'A-b_c.d', 'x'.repeat(128)]) assert.ok(isValidTag(tag), tag);
-    for (const tag of ['', '-x', '.x', 'x'.repeat(129), 'a/b', 'a:b']) assert.ok(!isValidTag(tag), tag);
+    for (const tag of ['latest', 'v1.0.0', '_x', 'A-b_c.d', 'x'.repeat(128)])
+      assert.ok(isValidTag(tag), tag);
+    for (const tag of ['', '-x', '.x', 'x'.repeat(129), 'a/b', 'a:b'])
+      assert.ok(!isValidTag(tag), tag);
   });
 
   it('parses sha256 and sha512 digests and refuses others', () => {
@@ -43,6 +71,9 @@ describe('reference grammar', () => {
   it('tells tags from digests in manifest references', () => {
     assert.deepEqual(parseManifestReference('v1'), { kind: 'tag', tag: 'v1' });
     assert.equal(parseManifestReference(`sha256:${'c'.repeat(64)}`).kind, 'digest');
-    assert.throws(() => parseManifestReference('-bad'), (err: BerthError) => err.code === 'TAG_INVALID');
+    assert.throws(
+      () => parseManifestReference('-bad'),
+      (err: BerthError) => err.code === 'TAG_INVALID',
+    );
   });
 });

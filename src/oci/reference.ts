@@ -17,7 +17,11 @@ export function isValidName(name: string): boolean {
 /** Returns `name` or throws NAME_INVALID. */
 export function assertName(name: string): string {
   if (!isValidName(name)) {
-    throw new BerthError('NAME_INVALID', `invalid repository name: ${JSON.stringify(name).slice(0, 300)}`, { name });
+    throw new BerthError(
+      'NAME_INVALID',
+      `invalid repository name: ${JSON.stringify(name).slice(0, 300)}`,
+      { name },
+    );
   }
   return name;
 }
@@ -47,13 +51,21 @@ export function parseDigest(value: string): Digest {
   const algorithm = value.slice(0, colon);
   const hex = value.slice(colon + 1);
   if (colon < 0 || !looksLikeDigest(value)) {
-    throw new BerthError('DIGEST_INVALID', `invalid digest: ${JSON.stringify(value).slice(0, 200)}`, { digest: value });
+    throw new BerthError(
+      'DIGEST_INVALID',
+      `invalid digest: ${JSON.stringify(value).slice(0, 200)}`,
+      { digest: value },
+    );
   }
   if (algorithm !== 'sha256' && algorithm !== 'sha512') {
-    throw new BerthError('UNSUPPORTED', `unsupported digest algorithm: ${algorithm}`, { digest: value });
+    throw new BerthError('UNSUPPORTED', `unsupported digest algorithm: ${algorithm}`, {
+      digest: value,
+    });
   }
   if (hex.length !== HEX_LENGTH[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
-    throw new BerthError('DIGEST_INVALID', `invalid ${algorithm} digest: ${value.slice(0, 200)}`, { digest: value });
+    throw new BerthError('DIGEST_INVALID', `invalid ${algorithm} digest: ${value.slice(0, 200)}`, {
+      digest: value,
+    });
   }
   return { algorithm, hex, value };
 }
@@ -65,7 +77,9 @@ export type ManifestReference = { kind: 'tag'; tag: string } | { kind: 'digest';
 export function parseManifestReference(reference: string): ManifestReference {
   if (reference.includes(':')) return { kind: 'digest', digest: parseDigest(reference) };
   if (!isValidTag(reference)) {
-    throw new BerthError('TAG_INVALID', `invalid tag: ${JSON.stringify(reference).slice(0, 200)}`, { tag: reference });
+    throw new BerthError('TAG_INVALID', `invalid tag: ${JSON.stringify(reference).slice(0, 200)}`, {
+      tag: reference,
+    });
   }
   return { kind: 'tag', tag: reference };
 }

@@ -25,13 +25,21 @@ export class BlobService {
   async stat(name: string, digestValue: string): Promise<{ digest: string; size: number }> {
     const digest = parseDigest(digestValue).value;
     const repositoryId = await this.meta.repositories.find(name);
-    const size = repositoryId === undefined ? undefined : await this.meta.blobs.linkedSize(repositoryId, digest);
-    if (size === undefined) throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
+    const size =
+      repositoryId === undefined
+        ? undefined
+        : await this.meta.blobs.linkedSize(repositoryId, digest);
+    if (size === undefined)
+      throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
     return { digest, size };
   }
 
   /** Opens blob `digest` of `name`, or a range of it (`range` may be a function of the size). */
-  async open(name: string, digestValue: string, range?: (size: number) => ByteRange | undefined): Promise<OpenBlob> {
+  async open(
+    name: string,
+    digestValue: string,
+    range?: (size: number) => ByteRange | undefined,
+  ): Promise<OpenBlob> {
     const { digest, size } = await this.stat(name, digestValue);
     const chosen = range?.(size);
     return { digest, size, range: chosen, stream: this.store.readBlob(digest, chosen) };
@@ -41,8 +49,10 @@ export class BlobService {
   async delete(name: string, digestValue: string): Promise<void> {
     const digest = parseDigest(digestValue).value;
     const repositoryId = await this.meta.repositories.find(name);
-    const removed = repositoryId !== undefined && (await this.meta.blobs.unlink(repositoryId, digest));
-    if (!removed) throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
+    const removed =
+      repositoryId !== undefined && (await this.meta.blobs.unlink(repositoryId, digest));
+    if (!removed)
+      throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
     this.events.emit({ kind: 'blob.deleted', repository: name, digest });
   }
 
@@ -50,14 +60,20 @@ export class BlobService {
    * Mounts blob `digest` into `name` from repository `from`, or, when `from` is omitted, from any
    * repository the caller may read. Returns false when there is nothing to mount.
    */
-  async mount(name: string, digestValue: string, from: string | undefined, canRead: CanRead): Promise<boolean> {
+  async mount(
+    name: string,
+    digestValue: string,
+    from: string | undefined,
+    canRead: CanRead,
+  ): Promise<boolean> {
     const digest = parseDigest(digestValue).value;
     const sources = from !== undefined ? [from] : await this.meta.repositories.holdingBlob(digest);
     for (const source of sources) {
       if (!(await canRead(source))) continue;
       const mounted = await this.meta.writeTransaction(async (m) => {
         const sourceId = await m.repositories.find(source);
-        if (sourceId === undefined || (await m.blobs.linkedSize(sourceId, digest)) === undefined) return false;
+        if (sourceId === undefined || (await m.blobs.linkedSize(sourceId, digest)) === undefined)
+          return false;
         const targetId = await m.repositories.ensure(name);
         await m.blobs.link(targetId, digest);
         return true;

@@ -34,7 +34,13 @@ export class GarbageCollector {
   /** Runs one collection. */
   async collect(options: GcOptions): Promise<GcReport> {
     const before = Date.now() - options.graceMs;
-    const report: GcReport = { dryRun: options.dryRun, manifests: [], links: [], blobs: [], bytesFreed: 0 };
+    const report: GcReport = {
+      dryRun: options.dryRun,
+      manifests: [],
+      links: [],
+      blobs: [],
+      bytesFreed: 0,
+    };
     if (options.deleteUntagged) await this.collectManifests(before, options.dryRun, report);
     await this.collectLinks(before, options.dryRun, report);
     await this.collectBlobs(before, options.dryRun, report);
@@ -55,7 +61,8 @@ export class GarbageCollector {
       const candidates = await this.meta.gc.untaggedManifests(before);
       let removed = 0;
       for (const c of candidates) {
-        const gone = dryRun || (await this.meta.writeTransaction((m) => m.gc.deleteUntaggedManifest(c)));
+        const gone =
+          dryRun || (await this.meta.writeTransaction((m) => m.gc.deleteUntaggedManifest(c)));
         if (gone) {
           report.manifests.push({ repository: c.repository, digest: c.digest });
           removed += 1;
@@ -67,13 +74,16 @@ export class GarbageCollector {
 
   private async collectLinks(before: number, dryRun: boolean, report: GcReport): Promise<void> {
     for (const c of await this.meta.gc.unusedLinks(before)) {
-      const gone = dryRun || (await this.meta.writeTransaction((m) => m.gc.deleteUnusedLink(c, before)));
+      const gone =
+        dryRun || (await this.meta.writeTransaction((m) => m.gc.deleteUnusedLink(c, before)));
       if (gone) report.links.push({ repository: c.repository, digest: c.digest });
     }
   }
 
   private async collectBlobs(before: number, dryRun: boolean, report: GcReport): Promise<void> {
-    const candidates = dryRun ? await this.dryRunOrphans(before, report) : await this.meta.gc.orphanBlobs(before);
+    const candidates = dryRun
+      ? await this.dryRunOrphans(before, report)
+      : await this.meta.gc.orphanBlobs(before);
     for (const blob of candidates) {
       if (dryRun) {
         report.blobs.push(blob);
@@ -92,11 +102,15 @@ export class GarbageCollector {
   }
 
   /** Blobs that would be orphaned once the links a dry run found were removed. */
-  private async dryRunOrphans(before: number, report: GcReport): Promise<{ digest: string; size: number }[]> {
+  private async dryRunOrphans(
+    before: number,
+    report: GcReport,
+  ): Promise<{ digest: string; size: number }[]> {
     const orphans = await this.meta.gc.orphanBlobs(before);
     const known = new Set(orphans.map((o) => o.digest));
     const byDigest = new Map<string, number>();
-    for (const link of report.links) byDigest.set(link.digest, (byDigest.get(link.digest) ?? 0) + 1);
+    for (const link of report.links)
+      byDigest.set(link.digest, (byDigest.get(link.digest) ?? 0) + 1);
     for (const [digest, count] of byDigest) {
       if (known.has(digest)) continue;
       const holders = await this.meta.repositories.holdingBlob(digest);

@@ -4,4 +4,10 @@ export type { UploadState, ChunkRange } from './uploads.js';
 export type { OpenBlob } from './blobs.js';
 export type { PushedManifest } from './manifests.js';
 export type { GcOptions, GcReport } from './gc.js';
-export { NO_EVENTS, type EventSink, type RegistryEvent, type CanRead, type ByteCounter } from './ports.js';
+export {
+  NO_EVENTS,
+  type EventSink,
+  type RegistryEvent,
+  type CanRead,
+  type ByteCounter,
+} from './ports.js';

@@ -27,12 +27,21 @@ export class ManifestService {
   ) {}
 
   /** Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest). */
-  async put(name: string, reference: string, bytes: Buffer, contentType?: string): Promise<PushedManifest> {
+  async put(
+    name: string,
+    reference: string,
+    bytes: Buffer,
+    contentType?: string,
+  ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
     const parsed = parseManifest(bytes, contentType);
     const digest = digestOf(bytes, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
     if (ref.kind === 'digest' && ref.digest.value !== digest) {
-      throw new BerthError('DIGEST_INVALID', `manifest has digest ${digest}, not ${ref.digest.value}`, { expected: ref.digest.value, actual: digest });
+      throw new BerthError(
+        'DIGEST_INVALID',
+        `manifest has digest ${digest}, not ${ref.digest.value}`,
+        { expected: ref.digest.value, actual: digest },
+      );
     }
     await this.meta.writeTransaction(async (m) => {
       const repositoryId = await m.repositories.ensure(name);
@@ -52,7 +61,13 @@ export class ManifestService {
       );
       if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest);
     });
-    this.events.emit({ kind: 'manifest.pushed', repository: name, digest, tag: ref.kind === 'tag' ? ref.tag : undefined, mediaType: parsed.mediaType });
+    this.events.emit({
+      kind: 'manifest.pushed',
+      repository: name,
+      digest,
+      tag: ref.kind === 'tag' ? ref.tag : undefined,
+      mediaType: parsed.mediaType,
+    });
     return { digest, subject: parsed.subject?.digest };
   }
 
@@ -63,11 +78,25 @@ export class ManifestService {
   async get(name: string, reference: string, accept?: string | string[]): Promise<ManifestRecord> {
     const ref = parseManifestReference(reference);
     const repositoryId = await this.repositoryId(name);
-    const digest = ref.kind === 'digest' ? ref.digest.value : await this.meta.tags.resolve(repositoryId, ref.tag);
-    const record = digest === undefined ? undefined : await this.meta.manifests.get(repositoryId, digest);
-    if (!record) throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`, { name, reference });
+    const digest =
+      ref.kind === 'digest'
+        ? ref.digest.value
+        : await this.meta.tags.resolve(repositoryId, ref.tag);
+    const record =
+      digest === undefined ? undefined : await this.meta.manifests.get(repositoryId, digest);
+    if (!record)
+      throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`, {
+        name,
+        reference,
+      });
     const accepted = acceptedMediaTypes(accept);
-    if (ref.kind === 'tag' && isIndexMediaType(record.mediaType) && accepted.size > 0 && !accepted.has(record.mediaType) && !accepted.has('*/*')) {
+    if (
+      ref.kind === 'tag' &&
+      isIndexMediaType(record.mediaType) &&
+      accepted.size > 0 &&
+      !accepted.has(record.mediaType) &&
+      !accepted.has('*/*')
+    ) {
       const single = manifestTypeForIndex(record.mediaType);
       if (accepted.has(single)) return this.defaultPlatform(repositoryId, name, reference, record);
     }
@@ -80,21 +109,32 @@ export class ManifestService {
     const repositoryId = await this.repositoryId(name);
     if (ref.kind === 'tag') {
       if (!(await this.meta.tags.delete(repositoryId, ref.tag))) {
-        throw new BerthError('MANIFEST_UNKNOWN', `tag ${ref.tag} is not in ${name}`, { tag: ref.tag });
+        throw new BerthError('MANIFEST_UNKNOWN', `tag ${ref.tag} is not in ${name}`, {
+          tag: ref.tag,
+        });
       }
       this.events.emit({ kind: 'tag.deleted', repository: name, tag: ref.tag });
       return;
     }
     if (!(await this.meta.manifests.delete(repositoryId, ref.digest.value))) {
-      throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, { digest: ref.digest.value });
+      throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, {
+        digest: ref.digest.value,
+      });
     }
     this.events.emit({ kind: 'manifest.deleted', repository: name, digest: ref.digest.value });
   }
 
   /** The OCI index of manifests in `name` whose subject is `digest`, optionally by artifact type. */
-  async referrers(name: string, digest: string, artifactType?: string): Promise<{ index: object; filtered: boolean }> {
+  async referrers(
+    name: string,
+    digest: string,
+    artifactType?: string,
+  ): Promise<{ index: object; filtered: boolean }> {
     const repositoryId = await this.meta.repositories.find(name);
-    const records = repositoryId === undefined ? [] : await this.meta.manifests.referrers(repositoryId, digest, artifactType);
+    const records =
+      repositoryId === undefined
+        ? []
+        : await this.meta.manifests.referrers(repositoryId, digest, artifactType);
     const manifests: Descriptor[] = records.map((r) => ({
       mediaType: r.mediaType,
       digest: r.digest,
@@ -120,27 +160,52 @@ export class ManifestService {
 
   private async repositoryId(name: string): Promise<number> {
     const id = await this.meta.repositories.find(name);
-    if (id === undefined) throw new BerthError('NAME_UNKNOWN', `repository ${name} is not known`, { name });
+    if (id === undefined)
+      throw new BerthError('NAME_UNKNOWN', `repository ${name} is not known`, { name });
     return id;
   }
 
-  private async checkReferences(m: Meta, repositoryId: number, parsed: ParsedManifest): Promise<void> {
+  private async checkReferences(
+    m: Meta,
+    repositoryId: number,
+    parsed: ParsedManifest,
+  ): Promise<void> {
     const missingBlobs = await m.blobs.missing(repositoryId, parsed.blobs);
     if (missingBlobs.length > 0) {
-      throw new BerthError('MANIFEST_BLOB_UNKNOWN', `blob ${missingBlobs[0]} is not in this repository`, { digests: missingBlobs });
+      throw new BerthError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `blob ${missingBlobs[0]} is not in this repository`,
+        { digests: missingBlobs },
+      );
     }
-    const missingChildren = await m.manifests.missing(repositoryId, [...new Set(parsed.children.map((c) => c.digest))]);
+    const missingChildren = await m.manifests.missing(repositoryId, [
+      ...new Set(parsed.children.map((c) => c.digest)),
+    ]);
     if (missingChildren.length > 0) {
-      throw new BerthError('MANIFEST_BLOB_UNKNOWN', `manifest ${missingChildren[0]} listed by the index is not in this repository`, { digests: missingChildren });
+      throw new BerthError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `manifest ${missingChildren[0]} listed by the index is not in this repository`,
+        { digests: missingChildren },
+      );
     }
   }
 
-  private async defaultPlatform(repositoryId: number, name: string, reference: string, index: ManifestRecord): Promise<ManifestRecord> {
+  private async defaultPlatform(
+    repositoryId: number,
+    name: string,
+    reference: string,
+    index: ManifestRecord,
+  ): Promise<ManifestRecord> {
     const doc = JSON.parse(index.content.toString('utf8')) as { manifests: Descriptor[] };
-    const entry = doc.manifests.find((d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64');
+    const entry = doc.manifests.find(
+      (d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64',
+    );
     const record = entry ? await this.meta.manifests.get(repositoryId, entry.digest) : undefined;
     if (!record) {
-      throw new BerthError('MANIFEST_UNKNOWN', `${name}:${reference} is an index with no linux/amd64 image, and the client does not accept indexes`);
+      throw new BerthError(
+        'MANIFEST_UNKNOWN',
+        `${name}:${reference} is an index with no linux/amd64 image, and the client does not accept indexes`,
+      );
     }
     return record;
   }

@@ -62,7 +62,13 @@ export class UploadService {
    * Appends a chunk. With `range`, its start must equal the bytes received so far (else 416), and
    * with `length` (Content-Length) the body must be exactly that long.
    */
-  async append(name: string, id: string, body: AsyncIterable<Uint8Array>, range?: ChunkRange, length?: number): Promise<UploadState> {
+  async append(
+    name: string,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    range?: ChunkRange,
+    length?: number,
+  ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
       if (range) this.checkRange(upload, range, length);
@@ -75,16 +81,29 @@ export class UploadService {
    * Completes an upload: appends an optional final chunk (checked against `range` like any other),
    * verifies `digest`, and stores the blob.
    */
-  async finish(name: string, id: string, digestValue: string, body?: AsyncIterable<Uint8Array>, length?: number, range?: ChunkRange): Promise<{ digest: string; size: number }> {
+  async finish(
+    name: string,
+    id: string,
+    digestValue: string,
+    body?: AsyncIterable<Uint8Array>,
+    length?: number,
+    range?: ChunkRange,
+  ): Promise<{ digest: string; size: number }> {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
       if (body && range) this.checkRange(upload, range, length);
-      const size = body ? await this.write(upload, body, range ? range.end - range.start + 1 : length) : upload.size;
+      const size = body
+        ? await this.write(upload, body, range ? range.end - range.start + 1 : length)
+        : upload.size;
       const actual = await this.digestOf(upload, size, digest.algorithm);
       if (actual !== digest.value) {
         await this.discard(id);
-        throw new BerthError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest.value}`, { expected: digest.value, actual });
+        throw new BerthError(
+          'DIGEST_INVALID',
+          `uploaded content has digest ${actual}, not ${digest.value}`,
+          { expected: digest.value, actual },
+        );
       }
       await this.meta.writeTransaction(async (m) => {
         await m.blobs.record(digest.value, size);
@@ -99,7 +118,12 @@ export class UploadService {
   }
 
   /** Uploads a whole blob in one request (`POST …/uploads/?digest=`). */
-  async monolithic(name: string, digestValue: string, body: AsyncIterable<Uint8Array>, length?: number): Promise<{ digest: string; size: number }> {
+  async monolithic(
+    name: string,
+    digestValue: string,
+    body: AsyncIterable<Uint8Array>,
+    length?: number,
+  ): Promise<{ digest: string; size: number }> {
     this.parseUploadDigest(digestValue);
     const session = await this.start(name);
     try {
@@ -132,29 +156,48 @@ export class UploadService {
   }
 
   private parseUploadDigest(value: string | undefined): Digest {
-    if (!value) throw new BerthError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
+    if (!value)
+      throw new BerthError(
+        'DIGEST_INVALID',
+        'the digest query parameter is required to complete an upload',
+      );
     return parseDigest(value);
   }
 
   private async find(name: string, id: string): Promise<UploadRecord> {
     const upload = /^[a-f0-9-]{36}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
     if (!upload || upload.repository !== name) {
-      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 64)} is not known in ${name}`, { uuid: id.slice(0, 64) });
+      throw new BerthError(
+        'BLOB_UPLOAD_UNKNOWN',
+        `upload ${id.slice(0, 64)} is not known in ${name}`,
+        { uuid: id.slice(0, 64) },
+      );
     }
     return upload;
   }
 
   private checkRange(upload: UploadRecord, range: ChunkRange, length?: number): void {
     if (range.start !== upload.size || range.end < range.start) {
-      throw new BerthError('RANGE_INVALID', `chunk ${range.start}-${range.end} does not continue the upload at offset ${upload.size}`, { size: upload.size });
+      throw new BerthError(
+        'RANGE_INVALID',
+        `chunk ${range.start}-${range.end} does not continue the upload at offset ${upload.size}`,
+        { size: upload.size },
+      );
     }
     if (length !== undefined && length !== range.end - range.start + 1) {
-      throw new BerthError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+      throw new BerthError(
+        'SIZE_INVALID',
+        `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`,
+      );
     }
   }
 
   /** Streams `body` onto the upload while hashing it; on failure the upload stays as it was. */
-  private async write(upload: UploadRecord, body: AsyncIterable<Uint8Array>, expected?: number): Promise<number> {
+  private async write(
+    upload: UploadRecord,
+    body: AsyncIterable<Uint8Array>,
+    expected?: number,
+  ): Promise<number> {
     const live = await this.liveHash(upload);
     const hash = live.hash.copy();
     let received = 0;
@@ -170,12 +213,18 @@ export class UploadService {
     try {
       size = await this.store.appendUpload(upload.id, upload.size, hashing());
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
+          cause: err,
+        });
       throw err;
     }
     bytes.received(received);
     if (expected !== undefined && received !== expected) {
-      throw new BerthError('SIZE_INVALID', `received ${received} bytes where ${expected} were announced`);
+      throw new BerthError(
+        'SIZE_INVALID',
+        `received ${received} bytes where ${expected} were announced`,
+      );
     }
     await this.meta.uploads.advance(upload.id, size);
     upload.size = size;
@@ -188,13 +237,18 @@ export class UploadService {
     const live = this.hashes.get(upload.id);
     if (live && live.size === upload.size) return live;
     const hash = createHash('sha256');
-    for await (const chunk of this.store.readUpload(upload.id, upload.size)) hash.update(chunk as Buffer);
+    for await (const chunk of this.store.readUpload(upload.id, upload.size))
+      hash.update(chunk as Buffer);
     const rebuilt = { size: upload.size, hash };
     this.hashes.set(upload.id, rebuilt);
     return rebuilt;
   }
 
-  private async digestOf(upload: UploadRecord, size: number, algorithm: Digest['algorithm']): Promise<string> {
+  private async digestOf(
+    upload: UploadRecord,
+    size: number,
+    algorithm: Digest['algorithm'],
+  ): Promise<string> {
     if (algorithm === 'sha256') {
       const live = await this.liveHash({ ...upload, size });
       return `sha256:${live.hash.copy().digest('hex')}`;

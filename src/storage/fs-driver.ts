@@ -45,7 +45,12 @@ export class FsContentStore implements ContentStore {
 
   readBlob(digest: string, range?: ByteRange): Readable {
     const file = this.layout.blob(digest);
-    return createReadStream(file, range ? { start: range.start, end: range.end, highWaterMark: 1 << 20 } : { highWaterMark: 1 << 20 });
+    return createReadStream(
+      file,
+      range
+        ? { start: range.start, end: range.end, highWaterMark: 1 << 20 }
+        : { highWaterMark: 1 << 20 },
+    );
   }
 
   async createUpload(id: string): Promise<void> {
@@ -63,18 +68,31 @@ export class FsContentStore implements ContentStore {
     }
   }
 
-  async appendUpload(id: string, offset: number, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+  async appendUpload(
+    id: string,
+    offset: number,
+    chunks: AsyncIterable<Uint8Array>,
+  ): Promise<number> {
     const file = this.layout.uploadData(id);
     await fs.truncate(file, offset);
     // `flush` fsyncs the file before the stream closes, so the bytes are durable once this resolves.
-    const sink = createWriteStream(file, { flags: 'r+', start: offset, flush: true, highWaterMark: 1 << 20 });
+    const sink = createWriteStream(file, {
+      flags: 'r+',
+      start: offset,
+      flush: true,
+      highWaterMark: 1 << 20,
+    });
     await pipeline(Readable.from(chunks, { objectMode: false }), sink);
     return (await fs.stat(file)).size;
   }
 
   readUpload(id: string, length: number): Readable {
     if (length === 0) return Readable.from([]);
-    return createReadStream(this.layout.uploadData(id), { start: 0, end: length - 1, highWaterMark: 1 << 20 });
+    return createReadStream(this.layout.uploadData(id), {
+      start: 0,
+      end: length - 1,
+      highWaterMark: 1 << 20,
+    });
   }
 
   async commitUpload(id: string, digest: string): Promise<void> {
@@ -118,7 +136,9 @@ export class FsContentStore implements ContentStore {
   async listTrash(): Promise<string[]> {
     try {
       const names = await fs.readdir(this.layout.trashDir());
-      return names.map((n) => FsLayout.digestOfTrashName(n)).filter((d): d is string => d !== undefined);
+      return names
+        .map((n) => FsLayout.digestOfTrashName(n))
+        .filter((d): d is string => d !== undefined);
     } catch (err) {
       if (isMissing(err)) return [];
       throw err;
@@ -129,13 +149,16 @@ export class FsContentStore implements ContentStore {
     for (const alg of await this.readdirOrEmpty(this.layout.blobsDir())) {
       const algDir = path.join(this.layout.blobsDir(), alg);
       for (const prefix of await this.readdirOrEmpty(algDir)) {
-        for (const hex of await this.readdirOrEmpty(path.join(algDir, prefix))) yield `${alg}:${hex}`;
+        for (const hex of await this.readdirOrEmpty(path.join(algDir, prefix)))
+          yield `${alg}:${hex}`;
       }
     }
   }
 
   async usage(): Promise<number> {
-    return (await this.sizeOf(this.layout.blobsDir())) + (await this.sizeOf(this.layout.uploadsDir()));
+    return (
+      (await this.sizeOf(this.layout.blobsDir())) + (await this.sizeOf(this.layout.uploadsDir()))
+    );
   }
 
   private async readdirOrEmpty(dir: string): Promise<string[]> {

@@ -15,7 +15,8 @@ const UPLOAD_ID = /^[a-f0-9-]{36}$/;
 
 function split(digest: string): [string, string] {
   const m = DIGEST.exec(digest);
-  if (!m) throw new Error(`storage: refusing malformed digest ${JSON.stringify(digest).slice(0, 100)}`);
+  if (!m)
+    throw new Error(`storage: refusing malformed digest ${JSON.stringify(digest).slice(0, 100)}`);
   return [m[1]!, m[2]!];
 }
 
@@ -33,7 +34,8 @@ export class FsLayout {
   }
 
   uploadDir(id: string): string {
-    if (!UPLOAD_ID.test(id)) throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
+    if (!UPLOAD_ID.test(id))
+      throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
     return path.join(this.root, 'uploads', id);
   }
 

@@ -27,7 +27,12 @@ describe('blob uploads and downloads', () => {
 
   it('takes a monolithic POST ?digest= upload and serves it with GET and HEAD', async () => {
     const b = blob(5000);
-    const res = await t.app.inject({ method: 'POST', url: `/v2/lib/a/blobs/uploads/?digest=${b.digest}`, headers: { 'content-type': 'application/octet-stream' }, payload: b.bytes });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/v2/lib/a/blobs/uploads/?digest=${b.digest}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: b.bytes,
+    });
     assert.equal(res.statusCode, 201, res.body);
     assert.equal(res.headers.location, `/v2/lib/a/blobs/${b.digest}`);
     assert.equal(res.headers['docker-content-digest'], b.digest);
@@ -45,13 +50,25 @@ describe('blob uploads and downloads', () => {
   it('serves byte ranges with 206 and refuses unsatisfiable ones with 416', async () => {
     const b = blob(1000);
     await pushBlob(t.app, 'lib/range', b);
-    const part = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=100-199' } });
+    const part = await t.app.inject({
+      method: 'GET',
+      url: `/v2/lib/range/blobs/${b.digest}`,
+      headers: { range: 'bytes=100-199' },
+    });
     assert.equal(part.statusCode, 206);
     assert.equal(part.headers['content-range'], 'bytes 100-199/1000');
     assert.deepEqual(part.rawPayload, b.bytes.subarray(100, 200));
-    const suffix = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=-10' } });
+    const suffix = await t.app.inject({
+      method: 'GET',
+      url: `/v2/lib/range/blobs/${b.digest}`,
+      headers: { range: 'bytes=-10' },
+    });
     assert.deepEqual(suffix.rawPayload, b.bytes.subarray(990));
-    const bad = await t.app.inject({ method: 'GET', url: `/v2/lib/range/blobs/${b.digest}`, headers: { range: 'bytes=2000-' } });
+    const bad = await t.app.inject({
+      method: 'GET',
+      url: `/v2/lib/range/blobs/${b.digest}`,
+      headers: { range: 'bytes=2000-' },
+    });
     assert.equal(bad.statusCode, 416);
     assert.equal(bad.headers['content-range'], 'bytes */1000');
   });
@@ -60,20 +77,49 @@ describe('blob uploads and downloads', () => {
     const b = blob(30_000);
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/chunked/blobs/uploads/' });
     const loc = start.headers.location as string;
-    const first = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-type': 'application/octet-stream', 'content-range': '0-9999', 'content-length': '10000' }, payload: b.bytes.subarray(0, 10_000) });
+    const first = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-range': '0-9999',
+        'content-length': '10000',
+      },
+      payload: b.bytes.subarray(0, 10_000),
+    });
     assert.equal(first.statusCode, 202, first.body);
     assert.equal(first.headers.range, '0-9999');
     const status = await t.app.inject({ method: 'GET', url: loc });
     assert.equal(status.statusCode, 204);
     assert.equal(status.headers.range, '0-9999');
     assert.equal(status.headers['docker-upload-uuid'], start.headers['docker-upload-uuid']);
-    const outOfOrder = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '20000-29999' }, payload: b.bytes.subarray(20_000) });
+    const outOfOrder = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: { 'content-range': '20000-29999' },
+      payload: b.bytes.subarray(20_000),
+    });
     assert.equal(outOfOrder.statusCode, 416);
-    const repeated = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '0-9999' }, payload: b.bytes.subarray(0, 10_000) });
+    const repeated = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: { 'content-range': '0-9999' },
+      payload: b.bytes.subarray(0, 10_000),
+    });
     assert.equal(repeated.statusCode, 416);
-    const second = await t.app.inject({ method: 'PATCH', url: loc, headers: { 'content-range': '10000-19999' }, payload: b.bytes.subarray(10_000, 20_000) });
+    const second = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: { 'content-range': '10000-19999' },
+      payload: b.bytes.subarray(10_000, 20_000),
+    });
     assert.equal(second.statusCode, 202);
-    const done = await t.app.inject({ method: 'PUT', url: `${loc}?digest=${b.digest}`, headers: { 'content-range': '20000-29999', 'content-length': '10000' }, payload: b.bytes.subarray(20_000) });
+    const done = await t.app.inject({
+      method: 'PUT',
+      url: `${loc}?digest=${b.digest}`,
+      headers: { 'content-range': '20000-29999', 'content-length': '10000' },
+      payload: b.bytes.subarray(20_000),
+    });
     assert.equal(done.statusCode, 201, done.body);
     const get = await t.app.inject({ method: 'GET', url: `/v2/lib/chunked/blobs/${b.digest}` });
     assert.deepEqual(get.rawPayload, b.bytes);
@@ -82,10 +128,17 @@ describe('blob uploads and downloads', () => {
   it('takes a streamed PATCH without Content-Range then an empty PUT', async () => {
     const b = blob(64 * 1024);
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/streamed/blobs/uploads/' });
-    const patch = await t.app.inject({ method: 'PATCH', url: start.headers.location as string, payload: b.bytes });
+    const patch = await t.app.inject({
+      method: 'PATCH',
+      url: start.headers.location as string,
+      payload: b.bytes,
+    });
     assert.equal(patch.statusCode, 202);
     assert.equal(patch.headers.range, `0-${b.size - 1}`);
-    const done = await t.app.inject({ method: 'PUT', url: `${patch.headers.location}?digest=${b.digest}` });
+    const done = await t.app.inject({
+      method: 'PUT',
+      url: `${patch.headers.location}?digest=${b.digest}`,
+    });
     assert.equal(done.statusCode, 201);
   });
 
@@ -94,7 +147,11 @@ describe('blob uploads and downloads', () => {
     const other = blob(100);
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/wrong/blobs/uploads/' });
     const loc = start.headers.location as string;
-    const res = await t.app.inject({ method: 'PUT', url: `${loc}?digest=${other.digest}`, payload: b.bytes });
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: `${loc}?digest=${other.digest}`,
+      payload: b.bytes,
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(errorCode(res), 'DIGEST_INVALID');
     const after = await t.app.inject({ method: 'GET', url: loc });
@@ -109,7 +166,10 @@ describe('blob uploads and downloads', () => {
     const missing = await t.app.inject({ method: 'PUT', url: start.headers.location as string });
     assert.equal(missing.statusCode, 400);
     assert.equal(errorCode(missing), 'DIGEST_INVALID');
-    const malformed = await t.app.inject({ method: 'PUT', url: `${start.headers.location}?digest=sha256:xyz` });
+    const malformed = await t.app.inject({
+      method: 'PUT',
+      url: `${start.headers.location}?digest=sha256:xyz`,
+    });
     assert.equal(errorCode(malformed), 'DIGEST_INVALID');
   });
 
@@ -127,7 +187,10 @@ describe('blob uploads and downloads', () => {
     const uuid = start.headers['docker-upload-uuid'] as string;
     const res = await t.app.inject({ method: 'GET', url: `/v2/lib/theirs/blobs/uploads/${uuid}` });
     assert.equal(res.statusCode, 404);
-    const weird = await t.app.inject({ method: 'GET', url: '/v2/lib/mine/blobs/uploads/..%2F..%2Fetc' });
+    const weird = await t.app.inject({
+      method: 'GET',
+      url: '/v2/lib/mine/blobs/uploads/..%2F..%2Fetc',
+    });
     assert.equal(weird.statusCode, 404);
     assert.equal(errorCode(weird), 'BLOB_UPLOAD_UNKNOWN');
   });
@@ -135,13 +198,22 @@ describe('blob uploads and downloads', () => {
   it('mounts across repositories with ?mount=&from=, and automatically without from', async () => {
     const b = blob(2048);
     await pushBlob(t.app, 'src/repo', b);
-    const mounted = await t.app.inject({ method: 'POST', url: `/v2/dst/repo/blobs/uploads/?mount=${b.digest}&from=src/repo` });
+    const mounted = await t.app.inject({
+      method: 'POST',
+      url: `/v2/dst/repo/blobs/uploads/?mount=${b.digest}&from=src/repo`,
+    });
     assert.equal(mounted.statusCode, 201);
     assert.equal(mounted.headers.location, `/v2/dst/repo/blobs/${b.digest}`);
-    const auto = await t.app.inject({ method: 'POST', url: `/v2/auto/repo/blobs/uploads/?mount=${b.digest}` });
+    const auto = await t.app.inject({
+      method: 'POST',
+      url: `/v2/auto/repo/blobs/uploads/?mount=${b.digest}`,
+    });
     assert.equal(auto.statusCode, 201);
     const unknown = blob(10);
-    const fallback = await t.app.inject({ method: 'POST', url: `/v2/dst/repo/blobs/uploads/?mount=${unknown.digest}&from=src/repo` });
+    const fallback = await t.app.inject({
+      method: 'POST',
+      url: `/v2/dst/repo/blobs/uploads/?mount=${unknown.digest}&from=src/repo`,
+    });
     assert.equal(fallback.statusCode, 202);
     assert.ok(fallback.headers.location);
   });
@@ -166,7 +238,13 @@ describe('blob uploads and downloads', () => {
   });
 
   it('validates names and digests', async () => {
-    for (const url of ['/v2/UPPER/blobs/uploads/', '/v2/a/.git/b/blobs/uploads/', '/v2/a//b/blobs/uploads/', '/v2/-lead/blobs/uploads/', `/v2/${'a'.repeat(256)}/blobs/uploads/`]) {
+    for (const url of [
+      '/v2/UPPER/blobs/uploads/',
+      '/v2/a/.git/b/blobs/uploads/',
+      '/v2/a//b/blobs/uploads/',
+      '/v2/-lead/blobs/uploads/',
+      `/v2/${'a'.repeat(256)}/blobs/uploads/`,
+    ]) {
       const res = await t.app.inject({ method: 'POST', url });
       assert.equal(res.statusCode, 400, url);
       assert.equal(errorCode(res), 'NAME_INVALID', url);
@@ -174,12 +252,18 @@ describe('blob uploads and downloads', () => {
     const badDigest = await t.app.inject({ method: 'GET', url: '/v2/lib/a/blobs/sha256:1234' });
     assert.equal(badDigest.statusCode, 400);
     assert.equal(errorCode(badDigest), 'DIGEST_INVALID');
-    const badAlg = await t.app.inject({ method: 'GET', url: '/v2/lib/a/blobs/md5:d41d8cd98f00b204e9800998ecf8427e' });
+    const badAlg = await t.app.inject({
+      method: 'GET',
+      url: '/v2/lib/a/blobs/md5:d41d8cd98f00b204e9800998ecf8427e',
+    });
     assert.equal(errorCode(badAlg), 'UNSUPPORTED');
   });
 
   it('answers unsupported methods and unknown routes with OCI errors', async () => {
-    const patchBlob = await t.app.inject({ method: 'PATCH', url: `/v2/lib/a/blobs/${blob(1).digest}` });
+    const patchBlob = await t.app.inject({
+      method: 'PATCH',
+      url: `/v2/lib/a/blobs/${blob(1).digest}`,
+    });
     assert.equal(patchBlob.statusCode, 405);
     assert.equal(errorCode(patchBlob), 'UNSUPPORTED');
     const unknown = await t.app.inject({ method: 'GET', url: '/v2/lib/a/nothing' });

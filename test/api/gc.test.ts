@@ -36,29 +36,57 @@ describe('garbage collection', () => {
   after(() => t.close());
 
   it('keeps everything within the grace period', async () => {
-    const report = await t.berth.registry.gc.collect({ dryRun: false, deleteUntagged: true, graceMs: 60_000 });
+    const report = await t.berth.registry.gc.collect({
+      dryRun: false,
+      deleteUntagged: true,
+      graceMs: 60_000,
+    });
     assert.equal(report.blobs.length + report.manifests.length + report.links.length, 0);
   });
 
   it('reports in a dry run without removing anything', async () => {
-    const report = await t.berth.registry.gc.collect({ dryRun: true, deleteUntagged: true, graceMs: 0 });
-    assert.deepEqual(report.manifests.map((m) => m.digest), [droppedManifest.digest]);
+    const report = await t.berth.registry.gc.collect({
+      dryRun: true,
+      deleteUntagged: true,
+      graceMs: 0,
+    });
+    assert.deepEqual(
+      report.manifests.map((m) => m.digest),
+      [droppedManifest.digest],
+    );
     assert.ok(existsSync(blobFile(t.data, dropped.digest)));
-    const get = await t.app.inject({ method: 'GET', url: `/v2/gc/repo/manifests/${droppedManifest.digest}` });
+    const get = await t.app.inject({
+      method: 'GET',
+      url: `/v2/gc/repo/manifests/${droppedManifest.digest}`,
+    });
     assert.equal(get.statusCode, 200);
   });
 
   it('keeps untagged manifests when the policy says keep', async () => {
-    const report = await t.berth.registry.gc.collect({ dryRun: false, deleteUntagged: false, graceMs: 0 });
+    const report = await t.berth.registry.gc.collect({
+      dryRun: false,
+      deleteUntagged: false,
+      graceMs: 0,
+    });
     assert.equal(report.manifests.length, 0);
     assert.equal(report.blobs.length, 0);
   });
 
   it('removes an untagged manifest and the blobs only it used, keeping shared ones', async () => {
     const upload = await t.app.inject({ method: 'POST', url: '/v2/gc/repo/blobs/uploads/' });
-    const report = await t.berth.registry.gc.collect({ dryRun: false, deleteUntagged: true, graceMs: 0 });
-    assert.deepEqual(report.manifests.map((m) => m.digest), [droppedManifest.digest]);
-    assert.deepEqual(report.blobs.map((b) => b.digest), [dropped.digest]);
+    const report = await t.berth.registry.gc.collect({
+      dryRun: false,
+      deleteUntagged: true,
+      graceMs: 0,
+    });
+    assert.deepEqual(
+      report.manifests.map((m) => m.digest),
+      [droppedManifest.digest],
+    );
+    assert.deepEqual(
+      report.blobs.map((b) => b.digest),
+      [dropped.digest],
+    );
     assert.equal(report.bytesFreed, 4000);
     assert.ok(!existsSync(blobFile(t.data, dropped.digest)));
     for (const b of [shared, kept]) {

@@ -30,7 +30,11 @@ describe('manifests, tags and referrers', () => {
     assert.equal(put.headers['docker-content-digest'], m.digest);
     assert.equal(put.headers.location, `/v2/img/a/manifests/${m.digest}`);
     for (const ref of ['v1', m.digest]) {
-      const get = await t.app.inject({ method: 'GET', url: `/v2/img/a/manifests/${ref}`, headers: { accept: OCI_MANIFEST } });
+      const get = await t.app.inject({
+        method: 'GET',
+        url: `/v2/img/a/manifests/${ref}`,
+        headers: { accept: OCI_MANIFEST },
+      });
       assert.equal(get.statusCode, 200);
       assert.deepEqual(get.rawPayload, m.bytes);
       assert.equal(get.headers['content-type'], OCI_MANIFEST);
@@ -49,13 +53,57 @@ describe('manifests, tags and referrers', () => {
     const layer = blob(500);
     await pushBlob(t.app, 'img/docker', config);
     await pushBlob(t.app, 'img/docker', layer);
-    const m = blob(JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_MANIFEST, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: config.digest, size: config.size }, layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layer.digest, size: layer.size }] }));
-    assert.equal((await putManifest(t.app, 'img/docker', 'v1', m, DOCKER_MANIFEST)).statusCode, 201);
-    const list = blob(JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_LIST, manifests: [{ mediaType: DOCKER_MANIFEST, digest: m.digest, size: m.size, platform: { architecture: 'amd64', os: 'linux' } }] }));
-    assert.equal((await putManifest(t.app, 'img/docker', 'multi', list, DOCKER_LIST)).statusCode, 201);
-    const asList = await t.app.inject({ method: 'GET', url: '/v2/img/docker/manifests/multi', headers: { accept: `${DOCKER_MANIFEST}, ${DOCKER_LIST}` } });
+    const m = blob(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: DOCKER_MANIFEST,
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: config.digest,
+          size: config.size,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+            digest: layer.digest,
+            size: layer.size,
+          },
+        ],
+      }),
+    );
+    assert.equal(
+      (await putManifest(t.app, 'img/docker', 'v1', m, DOCKER_MANIFEST)).statusCode,
+      201,
+    );
+    const list = blob(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: DOCKER_LIST,
+        manifests: [
+          {
+            mediaType: DOCKER_MANIFEST,
+            digest: m.digest,
+            size: m.size,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+        ],
+      }),
+    );
+    assert.equal(
+      (await putManifest(t.app, 'img/docker', 'multi', list, DOCKER_LIST)).statusCode,
+      201,
+    );
+    const asList = await t.app.inject({
+      method: 'GET',
+      url: '/v2/img/docker/manifests/multi',
+      headers: { accept: `${DOCKER_MANIFEST}, ${DOCKER_LIST}` },
+    });
     assert.equal(asList.headers['content-type'], DOCKER_LIST);
-    const single = await t.app.inject({ method: 'GET', url: '/v2/img/docker/manifests/multi', headers: { accept: DOCKER_MANIFEST } });
+    const single = await t.app.inject({
+      method: 'GET',
+      url: '/v2/img/docker/manifests/multi',
+      headers: { accept: DOCKER_MANIFEST },
+    });
     assert.equal(single.headers['content-type'], DOCKER_MANIFEST);
     assert.equal(single.headers['docker-content-digest'], m.digest);
   });
@@ -64,16 +112,27 @@ describe('manifests, tags and referrers', () => {
     const amd = await image(t, 'img/index', 'amd64');
     const arm = await image(t, 'img/index', 'arm64');
     await putManifest(t.app, 'img/index', amd.digest, amd);
-    const missing = ociIndex([{ manifest: amd, architecture: 'amd64' }, { manifest: arm, architecture: 'arm64' }]);
+    const missing = ociIndex([
+      { manifest: amd, architecture: 'amd64' },
+      { manifest: arm, architecture: 'arm64' },
+    ]);
     const rejected = await putManifest(t.app, 'img/index', 'multi', missing, OCI_INDEX);
     assert.equal(rejected.statusCode, 400);
     assert.equal(errorCode(rejected), 'MANIFEST_BLOB_UNKNOWN');
     await putManifest(t.app, 'img/index', arm.digest, arm);
     const ok = await putManifest(t.app, 'img/index', 'multi', missing, OCI_INDEX);
     assert.equal(ok.statusCode, 201);
-    const get = await t.app.inject({ method: 'GET', url: '/v2/img/index/manifests/multi', headers: { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` } });
+    const get = await t.app.inject({
+      method: 'GET',
+      url: '/v2/img/index/manifests/multi',
+      headers: { accept: `${OCI_MANIFEST}, ${OCI_INDEX}` },
+    });
     assert.equal(get.headers['content-type'], OCI_INDEX);
-    const single = await t.app.inject({ method: 'GET', url: '/v2/img/index/manifests/multi', headers: { accept: OCI_MANIFEST } });
+    const single = await t.app.inject({
+      method: 'GET',
+      url: '/v2/img/index/manifests/multi',
+      headers: { accept: OCI_MANIFEST },
+    });
     assert.equal(single.headers['docker-content-digest'], amd.digest);
   });
 
@@ -93,13 +152,35 @@ describe('manifests, tags and referrers', () => {
   it('rejects invalid, schema 1, mismatched and oversized manifests', async () => {
     const cases: [string | Buffer, string, string][] = [
       ['{not json', OCI_MANIFEST, 'MANIFEST_INVALID'],
-      ['{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}', 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }), OCI_MANIFEST, 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'x', digest: 'sha256:abc', size: 1 }, layers: [] }), OCI_MANIFEST, 'MANIFEST_INVALID'],
+      [
+        '{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}',
+        'application/vnd.docker.distribution.manifest.v1+prettyjws',
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'x', digest: 'sha256:abc', size: 1 },
+          layers: [],
+        }),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+      ],
       [Buffer.alloc(4 * 1024 * 1024 + 1, 32), OCI_MANIFEST, 'SIZE_INVALID'],
     ];
     for (const [payload, contentType, code] of cases) {
-      const res = await t.app.inject({ method: 'PUT', url: '/v2/img/bad/manifests/v1', headers: { 'content-type': contentType }, payload });
+      const res = await t.app.inject({
+        method: 'PUT',
+        url: '/v2/img/bad/manifests/v1',
+        headers: { 'content-type': contentType },
+        payload,
+      });
       assert.ok(res.statusCode === 400 || res.statusCode === 413, `${res.statusCode} ${res.body}`);
       assert.equal(errorCode(res), code);
     }
@@ -133,13 +214,29 @@ describe('manifests, tags and referrers', () => {
     const m = await image(t, 'img/del');
     await putManifest(t.app, 'img/del', 'a', m);
     await putManifest(t.app, 'img/del', 'b', m);
-    assert.equal((await t.app.inject({ method: 'DELETE', url: '/v2/img/del/manifests/a' })).statusCode, 202);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/a' })).statusCode, 404);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/b' })).statusCode, 200);
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: '/v2/img/del/manifests/a' })).statusCode,
+      202,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/a' })).statusCode,
+      404,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/b' })).statusCode,
+      200,
+    );
     const again = await t.app.inject({ method: 'DELETE', url: '/v2/img/del/manifests/a' });
     assert.equal(errorCode(again), 'MANIFEST_UNKNOWN');
-    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/img/del/manifests/${m.digest}` })).statusCode, 202);
-    assert.equal((await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/b' })).statusCode, 404);
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/v2/img/del/manifests/${m.digest}` }))
+        .statusCode,
+      202,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: '/v2/img/del/manifests/b' })).statusCode,
+      404,
+    );
     const tags = await t.app.inject({ method: 'GET', url: '/v2/img/del/tags/list' });
     assert.deepEqual(JSON.parse(tags.body).tags, []);
   });
@@ -149,7 +246,10 @@ describe('manifests, tags and referrers', () => {
     const names = ['b', 'a', 'c10', 'c2', 'Z', '0'];
     for (const tag of names) await putManifest(t.app, 'img/tags', tag, m);
     const all = await t.app.inject({ method: 'GET', url: '/v2/img/tags/tags/list' });
-    assert.deepEqual(JSON.parse(all.body), { name: 'img/tags', tags: ['0', 'Z', 'a', 'b', 'c10', 'c2'] });
+    assert.deepEqual(JSON.parse(all.body), {
+      name: 'img/tags',
+      tags: ['0', 'Z', 'a', 'b', 'c10', 'c2'],
+    });
     assert.equal(all.headers.link, undefined);
     const page1 = await t.app.inject({ method: 'GET', url: '/v2/img/tags/tags/list?n=4' });
     assert.deepEqual(JSON.parse(page1.body).tags, ['0', 'Z', 'a', 'b']);
@@ -168,7 +268,10 @@ describe('manifests, tags and referrers', () => {
     const body = JSON.parse(res.body) as { repositories: string[] };
     assert.equal(body.repositories.length, 2);
     assert.match(res.headers.link as string, /^<\/v2\/_catalog\?n=2&last=[^>]+>; rel="next"$/);
-    const next = await t.app.inject({ method: 'GET', url: `/v2/_catalog?n=2&last=${encodeURIComponent(body.repositories[1]!)}` });
+    const next = await t.app.inject({
+      method: 'GET',
+      url: `/v2/_catalog?n=2&last=${encodeURIComponent(body.repositories[1]!)}`,
+    });
     const rest = JSON.parse(next.body) as { repositories: string[] };
     assert.ok(rest.repositories.every((r) => r > body.repositories[1]!));
   });
@@ -179,35 +282,69 @@ describe('manifests, tags and referrers', () => {
     await pushBlob(t.app, 'img/refs', emptyConfig);
     const sig = blob(64);
     await pushBlob(t.app, 'img/refs', sig);
-    const subjectDescriptor = { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.size };
-    const artifact = ociManifest(emptyConfig, [sig], { artifactType: 'application/vnd.example.sig', subject: subjectDescriptor, annotations: { 'org.example': 'one' } }, 'application/vnd.oci.empty.v1+json');
-    const sbom = ociManifest(emptyConfig, [sig], { subject: subjectDescriptor }, 'application/vnd.example.sbom');
+    const subjectDescriptor = {
+      mediaType: OCI_MANIFEST,
+      digest: subject.digest,
+      size: subject.size,
+    };
+    const artifact = ociManifest(
+      emptyConfig,
+      [sig],
+      {
+        artifactType: 'application/vnd.example.sig',
+        subject: subjectDescriptor,
+        annotations: { 'org.example': 'one' },
+      },
+      'application/vnd.oci.empty.v1+json',
+    );
+    const sbom = ociManifest(
+      emptyConfig,
+      [sig],
+      { subject: subjectDescriptor },
+      'application/vnd.example.sbom',
+    );
     // A referrer may arrive before its subject.
     const put = await putManifest(t.app, 'img/refs', artifact.digest, artifact);
     assert.equal(put.statusCode, 201);
     assert.equal(put.headers['oci-subject'], subject.digest);
     await putManifest(t.app, 'img/refs', sbom.digest, sbom);
     await putManifest(t.app, 'img/refs', 'v1', subject);
-    const all = await t.app.inject({ method: 'GET', url: `/v2/img/refs/referrers/${subject.digest}` });
+    const all = await t.app.inject({
+      method: 'GET',
+      url: `/v2/img/refs/referrers/${subject.digest}`,
+    });
     assert.equal(all.statusCode, 200);
     assert.equal(all.headers['content-type'], OCI_INDEX);
-    const index = JSON.parse(all.body) as { manifests: { digest: string; artifactType: string; annotations?: Record<string, string> }[] };
+    const index = JSON.parse(all.body) as {
+      manifests: { digest: string; artifactType: string; annotations?: Record<string, string> }[];
+    };
     assert.equal(index.manifests.length, 2);
     const byDigest = new Map(index.manifests.map((d) => [d.digest, d]));
     assert.equal(byDigest.get(artifact.digest)!.artifactType, 'application/vnd.example.sig');
     assert.deepEqual(byDigest.get(artifact.digest)!.annotations, { 'org.example': 'one' });
     assert.equal(byDigest.get(sbom.digest)!.artifactType, 'application/vnd.example.sbom');
-    const filtered = await t.app.inject({ method: 'GET', url: `/v2/img/refs/referrers/${subject.digest}?artifactType=application/vnd.example.sbom` });
+    const filtered = await t.app.inject({
+      method: 'GET',
+      url: `/v2/img/refs/referrers/${subject.digest}?artifactType=application/vnd.example.sbom`,
+    });
     assert.equal(filtered.headers['oci-filters-applied'], 'artifactType');
-    assert.deepEqual(JSON.parse(filtered.body).manifests.map((d: { digest: string }) => d.digest), [sbom.digest]);
-    const none = await t.app.inject({ method: 'GET', url: `/v2/img/refs/referrers/${blob('nothing').digest}` });
+    assert.deepEqual(
+      JSON.parse(filtered.body).manifests.map((d: { digest: string }) => d.digest),
+      [sbom.digest],
+    );
+    const none = await t.app.inject({
+      method: 'GET',
+      url: `/v2/img/refs/referrers/${blob('nothing').digest}`,
+    });
     assert.equal(none.statusCode, 200);
     assert.deepEqual(JSON.parse(none.body).manifests, []);
   });
 
   it('handles concurrent pushes of the same tag safely', async () => {
     const manifests = await Promise.all([1, 2, 3, 4].map(() => image(t, 'img/race')));
-    const results = await Promise.all(manifests.map((m) => putManifest(t.app, 'img/race', 'latest', m)));
+    const results = await Promise.all(
+      manifests.map((m) => putManifest(t.app, 'img/race', 'latest', m)),
+    );
     assert.ok(results.every((r) => r.statusCode === 201));
     const got = await t.app.inject({ method: 'GET', url: '/v2/img/race/manifests/latest' });
     assert.ok(manifests.some((m) => m.digest === got.headers['docker-content-digest']));

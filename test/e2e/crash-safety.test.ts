@@ -15,7 +15,10 @@ function sleep(ms: number): Promise<void> {
 async function upload(base: string, name: string, bytes: Buffer): Promise<string> {
   const start = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST' });
   const digest = sha256(bytes);
-  const res = await fetch(`${base}${start.headers.get('location')}?digest=${digest}`, { method: 'PUT', body: bytes });
+  const res = await fetch(`${base}${start.headers.get('location')}?digest=${digest}`, {
+    method: 'PUT',
+    body: Uint8Array.from(bytes),
+  });
   assert.equal(res.status, 201);
   return digest;
 }
@@ -38,20 +41,34 @@ describe('crash safety', () => {
     let server = await spawnBerth({ data });
     const start = await fetch(`${server.url}/v2/crash/resume/blobs/uploads/`, { method: 'POST' });
     const location = start.headers.get('location')!;
-    const first = await fetch(`${server.url}${location}`, { method: 'PATCH', headers: { 'content-range': `0-${chunk - 1}`, 'content-type': 'application/octet-stream' }, body: content.bytes.subarray(0, chunk) });
+    const first = await fetch(`${server.url}${location}`, {
+      method: 'PATCH',
+      headers: { 'content-range': `0-${chunk - 1}`, 'content-type': 'application/octet-stream' },
+      body: Uint8Array.from(content.bytes.subarray(0, chunk)),
+    });
     assert.equal(first.status, 202);
     await server.kill();
     server = await spawnBerth({ data });
     const status = await fetch(`${server.url}${location}`);
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), `0-${chunk - 1}`);
-    const second = await fetch(`${server.url}${location}`, { method: 'PATCH', headers: { 'content-range': `${chunk}-${2 * chunk - 1}` }, body: content.bytes.subarray(chunk, 2 * chunk) });
+    const second = await fetch(`${server.url}${location}`, {
+      method: 'PATCH',
+      headers: { 'content-range': `${chunk}-${2 * chunk - 1}` },
+      body: Uint8Array.from(content.bytes.subarray(chunk, 2 * chunk)),
+    });
     assert.equal(second.status, 202);
     await server.stop();
     server = await spawnBerth({ data });
-    const done = await fetch(`${server.url}${location}?digest=${content.digest}`, { method: 'PUT', headers: { 'content-range': `${2 * chunk}-${content.size - 1}` }, body: content.bytes.subarray(2 * chunk) });
+    const done = await fetch(`${server.url}${location}?digest=${content.digest}`, {
+      method: 'PUT',
+      headers: { 'content-range': `${2 * chunk}-${content.size - 1}` },
+      body: Uint8Array.from(content.bytes.subarray(2 * chunk)),
+    });
     assert.equal(done.status, 201, await done.text());
-    const got = Buffer.from(await (await fetch(`${server.url}/v2/crash/resume/blobs/${content.digest}`)).arrayBuffer());
+    const got = Buffer.from(
+      await (await fetch(`${server.url}/v2/crash/resume/blobs/${content.digest}`)).arrayBuffer(),
+    );
     assert.equal(sha256(got), content.digest);
     await server.stop();
   });
@@ -63,21 +80,50 @@ describe('crash safety', () => {
     let server = await spawnBerth({ data });
     const start = await fetch(`${server.url}/v2/crash/partial/blobs/uploads/`, { method: 'POST' });
     const location = start.headers.get('location')!;
-    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(content.size) };
-    await startSlowUpload(`${server.url}${location}`, 'PATCH', headers, content.bytes, 3 * 1024 * 1024);
-    await startSlowUpload(`${server.url}/v2/crash/partial/blobs/uploads/?digest=${content.digest}`, 'POST', headers, content.bytes, 5 * 1024 * 1024);
+    const headers = {
+      'content-type': 'application/octet-stream',
+      'content-length': String(content.size),
+    };
+    await startSlowUpload(
+      `${server.url}${location}`,
+      'PATCH',
+      headers,
+      content.bytes,
+      3 * 1024 * 1024,
+    );
+    await startSlowUpload(
+      `${server.url}/v2/crash/partial/blobs/uploads/?digest=${content.digest}`,
+      'POST',
+      headers,
+      content.bytes,
+      5 * 1024 * 1024,
+    );
     await sleep(300);
     await server.kill();
     server = await spawnBerth({ data });
-    assert.equal((await fetch(`${server.url}/v2/crash/partial/blobs/${content.digest}`, { method: 'HEAD' })).status, 404);
+    assert.equal(
+      (await fetch(`${server.url}/v2/crash/partial/blobs/${content.digest}`, { method: 'HEAD' }))
+        .status,
+      404,
+    );
     assert.deepEqual(blobFiles(data), [], 'no blob file was published');
     const status = await fetch(`${server.url}${location}`);
     assert.equal(status.headers.get('range'), '0-0', 'the interrupted chunk is not counted');
-    const resumed = await fetch(`${server.url}${location}`, { method: 'PATCH', body: content.bytes });
+    const resumed = await fetch(`${server.url}${location}`, {
+      method: 'PATCH',
+      body: Uint8Array.from(content.bytes),
+    });
     assert.equal(resumed.status, 202);
-    const done = await fetch(`${server.url}${location}?digest=${content.digest}`, { method: 'PUT' });
+    const done = await fetch(`${server.url}${location}?digest=${content.digest}`, {
+      method: 'PUT',
+    });
     assert.equal(done.status, 201);
-    assert.equal((await fetch(`${server.url}/v2/crash/partial/blobs/${content.digest}`, { method: 'HEAD' })).headers.get('content-length'), String(content.size));
+    assert.equal(
+      (
+        await fetch(`${server.url}/v2/crash/partial/blobs/${content.digest}`, { method: 'HEAD' })
+      ).headers.get('content-length'),
+      String(content.size),
+    );
     await server.stop();
   });
 
@@ -93,9 +139,15 @@ describe('crash safety', () => {
     let stop = false;
     const pushers = [0, 1, 2, 3, 4, 5].map(async (worker) => {
       for (let i = 0; !stop; i += 1) {
-        const m = ociManifest(config, [layer], { annotations: { n: `${worker}-${i}`, pad: 'x'.repeat(2000) } });
+        const m = ociManifest(config, [layer], {
+          annotations: { n: `${worker}-${i}`, pad: 'x'.repeat(2000) },
+        });
         try {
-          const res = await fetch(`${server.url}/v2/crash/manifests/manifests/t${worker}-${i}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: m.bytes });
+          const res = await fetch(`${server.url}/v2/crash/manifests/manifests/t${worker}-${i}`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+            body: Uint8Array.from(m.bytes),
+          });
           if (res.status === 201) acknowledged.set(`t${worker}-${i}`, m.bytes);
         } catch {
           return;
@@ -106,17 +158,25 @@ describe('crash safety', () => {
     await server.kill();
     stop = true;
     await Promise.all(pushers);
-    assert.ok(acknowledged.size > 10, `only ${acknowledged.size} pushes were acknowledged before the kill`);
+    assert.ok(
+      acknowledged.size > 10,
+      `only ${acknowledged.size} pushes were acknowledged before the kill`,
+    );
     server = await spawnBerth({ data });
     for (const [tag, bytes] of acknowledged) {
       const res = await fetch(`${server.url}/v2/crash/manifests/manifests/${tag}`);
       assert.equal(res.status, 200, tag);
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
     }
-    const tags = (await (await fetch(`${server.url}/v2/crash/manifests/tags/list`)).json()) as { tags: string[] };
+    const tags = (await (await fetch(`${server.url}/v2/crash/manifests/tags/list`)).json()) as {
+      tags: string[];
+    };
     for (const tag of tags.tags) {
       const res = await fetch(`${server.url}/v2/crash/manifests/manifests/${tag}`);
-      assert.equal(sha256(Buffer.from(await res.arrayBuffer())), res.headers.get('docker-content-digest'));
+      assert.equal(
+        sha256(Buffer.from(await res.arrayBuffer())),
+        res.headers.get('docker-content-digest'),
+      );
     }
     await server.stop();
     const db = new Database(path.join(data, 'berth.db'), { readonly: true });

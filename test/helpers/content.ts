@@ -21,24 +21,44 @@ export function blob(content: number | string | Buffer): TestBlob {
 
 /** An image config blob. */
 export function configBlob(extra: Record<string, unknown> = {}): TestBlob {
-  return blob(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {}, ...extra }));
+  return blob(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] },
+      config: {},
+      ...extra,
+    }),
+  );
 }
 
 /** An OCI image manifest over a config and layers, as bytes. */
-export function ociManifest(config: TestBlob, layers: TestBlob[], extra: Record<string, unknown> = {}, configType = 'application/vnd.oci.image.config.v1+json'): TestBlob {
+export function ociManifest(
+  config: TestBlob,
+  layers: TestBlob[],
+  extra: Record<string, unknown> = {},
+  configType = 'application/vnd.oci.image.config.v1+json',
+): TestBlob {
   return blob(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: configType, digest: config.digest, size: config.size },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: l.digest,
+        size: l.size,
+      })),
       ...extra,
     }),
   );
 }
 
 /** An OCI image index over manifests (each with a platform). */
-export function ociIndex(entries: { manifest: TestBlob; architecture: string }[], extra: Record<string, unknown> = {}): TestBlob {
+export function ociIndex(
+  entries: { manifest: TestBlob; architecture: string }[],
+  extra: Record<string, unknown> = {},
+): TestBlob {
   return blob(
     JSON.stringify({
       schemaVersion: 2,

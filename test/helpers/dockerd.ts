@@ -23,18 +23,40 @@ export async function startDockerd(): Promise<PrivateDockerd> {
   const socket = path.join(dir, 'docker.sock');
   const child: ChildProcess = spawn(
     'dockerd',
-    ['--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none', `--data-root=${dir}/root`, `--exec-root=${dir}/exec`, `--pidfile=${dir}/pid`, '-H', `unix://${socket}`],
+    [
+      '--storage-driver=vfs',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      `--data-root=${dir}/root`,
+      `--exec-root=${dir}/exec`,
+      `--pidfile=${dir}/pid`,
+      '-H',
+      `unix://${socket}`,
+    ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
-  const env = { ...process.env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(dir, 'cli'), DOCKER_BUILDKIT: '0' };
+  const env = {
+    ...process.env,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: path.join(dir, 'cli'),
+    DOCKER_BUILDKIT: '0',
+  };
   const docker = (args: string[], options: { input?: string } = {}): string => {
-    const r = spawnSync('docker', args, { env, encoding: 'utf8', input: options.input, maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const r = spawnSync('docker', args, {
+      env,
+      encoding: 'utf8',
+      input: options.input,
+      maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0)
+      throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return r.stdout + r.stderr;
   };
   for (let i = 0; ; i += 1) {
     if (spawnSync('docker', ['info'], { env, stdio: 'ignore' }).status === 0) break;
-    if (child.exitCode !== null || i > 120) throw new Error(`dockerd did not start (exit ${child.exitCode})`);
+    if (child.exitCode !== null || i > 120)
+      throw new Error(`dockerd did not start (exit ${child.exitCode})`);
     await sleep(500);
   }
   return {
@@ -57,7 +79,12 @@ export function busyboxContext(extraDockerfileLines: string[] = []): string {
   const ctx = tempDir('ctx');
   mkdirSync(path.join(ctx, 'bin'));
   copyFileSync('/bin/busybox', path.join(ctx, 'bin', 'busybox'));
-  const lines = ['FROM scratch', 'COPY bin/busybox /bin/busybox', 'RUN ["/bin/busybox","--install","-s","/bin"]', ...extraDockerfileLines];
+  const lines = [
+    'FROM scratch',
+    'COPY bin/busybox /bin/busybox',
+    'RUN ["/bin/busybox","--install","-s","/bin"]',
+    ...extraDockerfileLines,
+  ];
   writeFileSync(path.join(ctx, 'Dockerfile'), `${lines.join('\n')}\n`);
   return ctx;
 }

@@ -16,7 +16,10 @@ export interface TestApp {
 /** Builds Berth over a fresh data directory. */
 export async function testApp(overrides: Record<string, unknown> = {}): Promise<TestApp> {
   const data = tempDir('inproc');
-  const config = loadConfig({ env: {}, overrides: { data, log: { level: 'silent' }, ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: { data, log: { level: 'silent' }, ...overrides },
+  });
   const berth = await composeBerth(config);
   const app = buildHttpServer(berth);
   await app.ready();

@@ -19,22 +19,45 @@ export function tarLayer(name: string, content: string): { layer: TestBlob; diff
 }
 
 /** An image for one platform: config, one layer, manifest. */
-export function platformImage(architecture: string, marker: string): { manifest: TestBlob; blobs: TestBlob[] } {
+export function platformImage(
+  architecture: string,
+  marker: string,
+): { manifest: TestBlob; blobs: TestBlob[] } {
   const { layer, diffId } = tarLayer(`arch-${architecture}.txt`, marker);
-  const config = blob(JSON.stringify({ architecture, os: 'linux', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const config = blob(
+    JSON.stringify({
+      architecture,
+      os: 'linux',
+      config: { Cmd: ['/bin/sh'] },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+    }),
+  );
   const manifest = blob(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: config.digest,
+        size: config.size,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+          digest: layer.digest,
+          size: layer.size,
+        },
+      ],
     }),
   );
   return { manifest, blobs: [config, layer, manifest] };
 }
 
 /** Writes an OCI layout whose `tag` names a multi-platform index over `architectures`. */
-export function multiPlatformLayout(tag: string, architectures: string[]): { dir: string; index: TestBlob; images: TestBlob[] } {
+export function multiPlatformLayout(
+  tag: string,
+  architectures: string[],
+): { dir: string; index: TestBlob; images: TestBlob[] } {
   const dir = tempDir('layout');
   mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
   writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
@@ -47,13 +70,28 @@ export function multiPlatformLayout(tag: string, architectures: string[]): { dir
     JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: images.map((i) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: i.manifest.digest, size: i.manifest.size, platform: { architecture: i.arch, os: 'linux' } })),
+      manifests: images.map((i) => ({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: i.manifest.digest,
+        size: i.manifest.size,
+        platform: { architecture: i.arch, os: 'linux' },
+      })),
     }),
   );
   writeBlob(dir, index);
   writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: index.digest, size: index.size, annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          digest: index.digest,
+          size: index.size,
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
   );
   return { dir, index, images: images.map((i) => i.manifest) };
 }
@@ -70,9 +108,21 @@ export function umociBusyboxLayout(tag: string, marker: string): string {
   umoci('new', '--image', `${dir}:${tag}`);
   umoci('unpack', '--rootless', '--image', `${dir}:${tag}`, bundle);
   mkdirSync(path.join(bundle, 'rootfs', 'bin'), { recursive: true });
-  writeFileSync(path.join(bundle, 'rootfs', 'bin', 'busybox'), readFileSync('/bin/busybox'), { mode: 0o755 });
+  writeFileSync(path.join(bundle, 'rootfs', 'bin', 'busybox'), readFileSync('/bin/busybox'), {
+    mode: 0o755,
+  });
   writeFileSync(path.join(bundle, 'rootfs', 'marker.txt'), marker);
   umoci('repack', '--image', `${dir}:${tag}`, bundle);
-  umoci('config', '--image', `${dir}:${tag}`, '--config.cmd', '/bin/busybox', '--config.cmd', 'cat', '--config.cmd', '/marker.txt');
+  umoci(
+    'config',
+    '--image',
+    `${dir}:${tag}`,
+    '--config.cmd',
+    '/bin/busybox',
+    '--config.cmd',
+    'cat',
+    '--config.cmd',
+    '/marker.txt',
+  );
   return dir;
 }

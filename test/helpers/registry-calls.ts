@@ -17,8 +17,19 @@ export async function pushBlob(app: FastifyInstance, name: string, b: TestBlob):
 }
 
 /** Pushes a manifest under `reference` and returns the response. */
-export function putManifest(app: FastifyInstance, name: string, reference: string, m: TestBlob, mediaType = 'application/vnd.oci.image.manifest.v1+json'): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'PUT', url: `/v2/${name}/manifests/${reference}`, headers: { 'content-type': mediaType }, payload: m.bytes });
+export function putManifest(
+  app: FastifyInstance,
+  name: string,
+  reference: string,
+  m: TestBlob,
+  mediaType = 'application/vnd.oci.image.manifest.v1+json',
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'PUT',
+    url: `/v2/${name}/manifests/${reference}`,
+    headers: { 'content-type': mediaType },
+    payload: m.bytes,
+  });
 }
 
 /** The first error code of an OCI error body. */

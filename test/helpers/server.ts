@@ -34,12 +34,18 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** Starts `berth serve` on `port` (0 for any free port) over `data`, resolving once it listens. */
-export async function spawnBerth(options: { data?: string; port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnedBerth> {
+export async function spawnBerth(
+  options: { data?: string; port?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<SpawnedBerth> {
   const data = options.data ?? tempDir('data');
-  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`], {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BERTH_BIN, 'serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`],
+    {
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -22,10 +22,22 @@ export function needTools(t: TestContext, ...tools: string[]): boolean {
 }
 
 /** Runs a command, throwing with its output when it fails; returns stdout. */
-export function run(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): string {
-  const result = spawnSync(cmd, args, { encoding: 'utf8', env: options.env ?? process.env, cwd: options.cwd, input: options.input, maxBuffer: 64 << 20 });
+export function run(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
+): string {
+  const result = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    input: options.input,
+    maxBuffer: 64 << 20,
+  });
   if (result.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result.stdout;
 }
