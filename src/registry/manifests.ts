@@ -4,6 +4,7 @@ import {
   acceptedMediaTypes,
   digestOf,
   isIndexMediaType,
+  isManifestMediaType,
   manifestTypeForIndex,
   parseManifest,
   parseManifestReference,
@@ -72,8 +73,10 @@ export class ManifestService {
   }
 
   /**
-   * The manifest `reference` of `name`, negotiated against `accept` as distribution does: an index
-   * fetched by tag by a client that accepts only single manifests gets the linux/amd64 entry.
+   * The manifest `reference` of `name`, negotiated against `accept` as distribution does when the
+   * client lists manifest types: an index fetched by tag by a client that accepts only single
+   * manifests gets the linux/amd64 entry, and a type the client excludes is MANIFEST_UNKNOWN.
+   * Without a list of manifest types (curl, a wildcard) the manifest is served as stored.
    */
   async get(name: string, reference: string, accept?: string | string[]): Promise<ManifestRecord> {
     const ref = parseManifestReference(reference);
@@ -90,17 +93,22 @@ export class ManifestService {
         reference,
       });
     const accepted = acceptedMediaTypes(accept);
+    const choosy = [...accepted].some(isManifestMediaType) && !accepted.has('*/*');
+    if (!choosy || accepted.has(record.mediaType)) return record;
     if (
       ref.kind === 'tag' &&
       isIndexMediaType(record.mediaType) &&
-      accepted.size > 0 &&
-      !accepted.has(record.mediaType) &&
-      !accepted.has('*/*')
+      accepted.has(manifestTypeForIndex(record.mediaType))
     ) {
-      const single = manifestTypeForIndex(record.mediaType);
-      if (accepted.has(single)) return this.defaultPlatform(repositoryId, name, reference, record);
+      return this.defaultPlatform(repositoryId, name, reference, record);
     }
-    return record;
+    throw new BerthError(
+      'MANIFEST_UNKNOWN',
+      `${record.mediaType} found, but the Accept header does not include it`,
+      {
+        mediaType: record.mediaType,
+      },
+    );
   }
 
   /** Deletes a tag, or by digest a manifest and every tag pointing at it. */

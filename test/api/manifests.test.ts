@@ -48,6 +48,31 @@ describe('manifests, tags and referrers', () => {
     }
   });
 
+  it('negotiates Accept as distribution does when the client lists manifest types', async () => {
+    const m = await image(t, 'img/accept');
+    await putManifest(t.app, 'img/accept', 'v1', m);
+    for (const accept of [
+      undefined,
+      '*/*',
+      'application/json',
+      `${DOCKER_MANIFEST}, ${OCI_MANIFEST}`,
+    ]) {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v2/img/accept/manifests/v1',
+        headers: accept ? { accept } : {},
+      });
+      assert.equal(res.statusCode, 200, String(accept));
+    }
+    const refused = await t.app.inject({
+      method: 'GET',
+      url: '/v2/img/accept/manifests/v1',
+      headers: { accept: DOCKER_MANIFEST },
+    });
+    assert.equal(refused.statusCode, 404);
+    assert.equal(errorCode(refused), 'MANIFEST_UNKNOWN');
+  });
+
   it('stores Docker schema 2 manifests and manifest lists', async () => {
     const config = configBlob();
     const layer = blob(500);

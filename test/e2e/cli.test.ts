@@ -1,0 +1,109 @@
+/** The berth command line: gc against a live server's data directory, config print, error exits. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
+import { BERTH_BIN, removeDir, spawnBerth, tempDir } from '../helpers/server.js';
+
+function berth(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BERTH_BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function pushBlob(url: string, name: string, b: TestBlob): Promise<void> {
+  const res = await fetch(`${url}/v2/${name}/blobs/uploads/?digest=${b.digest}`, {
+    method: 'POST',
+    body: Uint8Array.from(b.bytes),
+  });
+  assert.equal(res.status, 201);
+}
+
+async function putManifest(url: string, name: string, tag: string, m: TestBlob): Promise<number> {
+  const res = await fetch(`${url}/v2/${name}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: Uint8Array.from(m.bytes),
+  });
+  return res.status;
+}
+
+describe('berth command line', () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach(removeDir));
+
+  it('collects garbage while the server runs, sparing a push in flight', async () => {
+    const server = await spawnBerth();
+    dirs.push(server.data);
+    const config = configBlob();
+    const old = blob(5000);
+    await pushBlob(server.url, 'cli/gc', config);
+    await pushBlob(server.url, 'cli/gc', old);
+    const oldManifest = ociManifest(config, [old]);
+    assert.equal(await putManifest(server.url, 'cli/gc', 'old', oldManifest), 201);
+    await fetch(`${server.url}/v2/cli/gc/manifests/${oldManifest.digest}`, { method: 'DELETE' });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    const fresh = blob(7000);
+    await pushBlob(server.url, 'cli/gc', fresh);
+    const dry = berth([
+      'gc',
+      '--data',
+      server.data,
+      '--grace',
+      '2',
+      '--untagged',
+      'delete',
+      '--dry-run',
+    ]);
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.match(dry.stdout, /gc would remove/);
+    const run = berth([
+      'gc',
+      '--data',
+      server.data,
+      '--grace',
+      '2',
+      '--untagged',
+      'delete',
+      '--json',
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as { blobs: { digest: string }[]; bytesFreed: number };
+    assert.deepEqual(report.blobs.map((b) => b.digest).sort(), [config.digest, old.digest].sort());
+    assert.equal(report.bytesFreed, config.size + old.size);
+
+    await pushBlob(server.url, 'cli/gc', config);
+    assert.equal(
+      await putManifest(server.url, 'cli/gc', 'fresh', ociManifest(config, [fresh])),
+      201,
+      'the blob pushed before gc is still there',
+    );
+    assert.equal((await fetch(`${server.url}/v2/cli/gc/blobs/${old.digest}`)).status, 404);
+    await server.stop();
+  });
+
+  it('prints the effective configuration with environment and flags applied', () => {
+    const out = berth(['config', 'print', '--data', '/srv/berth'], { BERTH_GC_GRACE: '42' });
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /data: \/srv\/berth/);
+    assert.match(out.stdout, /grace: 42/);
+  });
+
+  it('fails with a one-line message on bad input', () => {
+    const data = tempDir('badcli');
+    dirs.push(data);
+    const bad = berth(['serve', '--data', data, '--listen', 'nowhere']);
+    assert.notEqual(bad.status, 0);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /^berth: invalid configuration at listen/);
+    const badFile = berth(['config', 'print', '--config', '/nonexistent/berth.yaml']);
+    assert.notEqual(badFile.status, 0);
+    assert.match(badFile.stderr, /^berth: .*nonexistent/);
+  });
+});
