@@ -41,3 +41,12 @@ export function run(
   }
   return result.stdout;
 }
+
+/**
+ * The `skip` option for a suite of real-client tests: outside CI a missing tool skips the suite
+ * with the reason; under CI it never skips, so `needTools` fails the tests instead.
+ */
+export function skipUnlessTools(tools: string[]): string | false {
+  if (process.env.CI || tools.every(hasTool)) return false;
+  return `needs ${tools.filter((t) => !hasTool(t)).join(', ')}`;
+}
