@@ -1,4 +1,5 @@
 /** Berth's command line. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig } from '../config/index.js';
@@ -25,9 +26,20 @@ function withCommonFlags(cmd: Command): Command {
     .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
 }
 
+/** Berth's version, from its package.json (two folders above the compiled file). */
+export function berthVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 /** Runs the command line with `argv` (process.argv shape). */
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command('berth').description('Berth container registry').showHelpAfterError();
+  const program = new Command('berth')
+    .description('Berth container registry')
+    .version(berthVersion())
+    .showHelpAfterError();
 
   withCommonFlags(program.command('serve').description('serve the registry'))
     .option(
