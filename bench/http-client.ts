@@ -1,0 +1,137 @@
+/** The registry client the benchmark uses for uploads and downloads: node:http, streamed, keep-alive. */
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** A response: status, headers and (unless discarded) the body. */
+export interface BenchResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Sends one request with an optional in-memory body; `sink` consumes the body instead of buffering it. */
+export function request(
+  url: string,
+  method: string,
+  body?: Buffer,
+  headers: Record<string, string> = {},
+  sink?: (chunk: Buffer) => void,
+): Promise<BenchResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method,
+        agent,
+        headers: body ? { 'content-length': String(body.length), ...headers } : headers,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => (sink ? sink(chunk) : chunks.push(chunk)));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The absolute upload URL from a Location header (relative or absolute). */
+export function resolveLocation(base: string, location: string | undefined): string {
+  if (!location) throw new Error('no Location header');
+  return new URL(location, base).toString();
+}
+
+function withDigest(url: string, digest: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}digest=${digest}`;
+}
+
+function expect(res: BenchResponse, status: number, what: string): void {
+  if (res.status !== status)
+    throw new Error(
+      `${what}: expected ${status}, got ${res.status} ${res.body.toString().slice(0, 200)}`,
+    );
+}
+
+/** Uploads a blob as POST + PUT with the whole body. */
+export async function uploadMonolithic(
+  base: string,
+  name: string,
+  bytes: Buffer,
+  digest: string,
+): Promise<void> {
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST');
+  expect(start, 202, 'POST upload');
+  const done = await request(
+    withDigest(resolveLocation(base, start.headers.location), digest),
+    'PUT',
+    bytes,
+    { 'content-type': 'application/octet-stream' },
+  );
+  expect(done, 201, 'PUT upload');
+}
+
+/** Uploads a blob in PATCHes of `chunk` bytes, then an empty PUT. */
+export async function uploadChunked(
+  base: string,
+  name: string,
+  bytes: Buffer,
+  digest: string,
+  chunk: number,
+): Promise<void> {
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST');
+  expect(start, 202, 'POST upload');
+  let location = resolveLocation(base, start.headers.location);
+  for (let offset = 0; offset < bytes.length; offset += chunk) {
+    const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
+    const res = await request(location, 'PATCH', part, {
+      'content-type': 'application/octet-stream',
+      'content-range': `${offset}-${offset + part.length - 1}`,
+    });
+    expect(res, 202, 'PATCH chunk');
+    location = resolveLocation(base, res.headers.location);
+  }
+  const done = await request(withDigest(location, digest), 'PUT');
+  expect(done, 201, 'PUT upload');
+}
+
+/** Downloads a blob, hashing it as it arrives, and checks the digest. */
+export async function downloadVerified(
+  base: string,
+  name: string,
+  digest: string,
+): Promise<number> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const res = await request(`${base}/v2/${name}/blobs/${digest}`, 'GET', undefined, {}, (chunk) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+  });
+  expect(res, 200, 'GET blob');
+  if (`sha256:${hash.digest('hex')}` !== digest)
+    throw new Error('downloaded blob has the wrong digest');
+  return bytes;
+}
+
+/** Pushes a manifest under `reference`. */
+export async function putManifest(
+  base: string,
+  name: string,
+  reference: string,
+  manifest: Buffer,
+  mediaType: string,
+): Promise<void> {
+  const res = await request(`${base}/v2/${name}/manifests/${reference}`, 'PUT', manifest, {
+    'content-type': mediaType,
+  });
+  expect(res, 201, 'PUT manifest');
+}

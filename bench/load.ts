@@ -1,0 +1,91 @@
+/**
+ * A small HTTP/1.1 load generator on raw keep-alive sockets: it does the same for GET and HEAD
+ * (wrk waits for a body after HEAD), so both registries are measured by one client.
+ */
+import net from 'node:net';
+
+/** What a load run measured. */
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `connections` keep-alive connections sending `method path` for `seconds`. */
+export async function runLoad(
+  host: string,
+  port: number,
+  method: 'GET' | 'HEAD',
+  path: string,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  const request = Buffer.from(
+    `${method} ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n${extra}\r\n`,
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+
+  const connection = (): Promise<void> =>
+    new Promise((resolve) => {
+      const socket = net.connect(port, host);
+      socket.setNoDelay(true);
+      let buffer: Buffer = Buffer.alloc(0);
+      let sentAt = 0;
+      const send = (): void => {
+        if (performance.now() >= deadline) {
+          socket.end();
+          return;
+        }
+        sentAt = performance.now();
+        socket.write(request);
+      };
+      socket.on('connect', send);
+      socket.on('data', (chunk: Buffer) => {
+        buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+        for (;;) {
+          const end = buffer.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buffer.subarray(0, end).toString('latin1');
+          const length =
+            method === 'HEAD' ? 0 : Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buffer.length < end + 4 + length) return;
+          if (!head.startsWith('HTTP/1.1 2')) errors += 1;
+          buffer = buffer.subarray(end + 4 + length);
+          latencies.push(performance.now() - sentAt);
+          send();
+        }
+      });
+      socket.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      socket.on('close', () => resolve());
+    });
+
+  await Promise.all(Array.from({ length: connections }, connection));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    seconds: elapsed,
+    rps: latencies.length / elapsed,
+    p50ms: percentile(latencies, 50),
+    p99ms: percentile(latencies, 99),
+  };
+}

@@ -1,0 +1,110 @@
+/** Targets, the people's table and the machines' JSON line. */
+import os from 'node:os';
+import type { Figures } from './workloads.js';
+
+/** How a figure is judged. */
+interface Target {
+  /** true when a higher value is better */
+  higher: boolean;
+  /** the wanted ratio Berth/reference (for higher) or reference/Berth (for lower), or an absolute bound */
+  ratio?: number;
+  max?: number;
+  text: string;
+}
+
+const TARGETS: Record<string, Target> = {
+  'upload monolithic MiB/s': { higher: true, ratio: 2, text: '>= 2x' },
+  'upload chunked MiB/s': { higher: true, ratio: 2, text: '>= 2x' },
+  'download 1 stream MiB/s': { higher: true, ratio: 2, text: '>= 2x' },
+  'download 8 streams MiB/s': { higher: true, ratio: 2, text: '>= 2x' },
+  'manifest GET req/s': { higher: true, ratio: 10, text: '>= 10x' },
+  'manifest GET p50 ms': { higher: false, text: '' },
+  'manifest GET p99 ms': { higher: false, text: '' },
+  'manifest GET server CPU ms/req': { higher: false, max: 0.15, text: '<= 0.15 ms' },
+  'blob HEAD req/s': { higher: true, ratio: 10, text: '>= 10x' },
+  'blob HEAD p50 ms': { higher: false, text: '' },
+  'blob HEAD p99 ms': { higher: false, text: '' },
+  'blob HEAD server CPU ms/req': { higher: false, max: 0.15, text: '<= 0.15 ms' },
+  'small image pushes /s': { higher: true, ratio: 3, text: '>= 3x' },
+  'tag list 1000 tags, pages of 50, ms': { higher: false, max: 10, text: '<= 10 ms' },
+  'skopeo copy in s': { higher: false, ratio: 2, text: '<= 0.5x time' },
+  'skopeo copy out s': { higher: false, ratio: 2, text: '<= 0.5x time' },
+  'peak RSS MiB': { higher: false, ratio: 1, text: '<= 1x' },
+};
+
+/** One row of the report. */
+export interface Row {
+  figure: string;
+  berth: number;
+  reference?: number;
+  ratio?: number;
+  target: string;
+  met?: boolean;
+}
+
+/** Judges every figure against its target. */
+export function judge(berth: Figures, reference: Figures): Row[] {
+  return Object.keys(berth).map((figure) => {
+    const b = berth[figure]!;
+    const r = reference[figure];
+    const target = TARGETS[figure];
+    const ratio = r === undefined || r === 0 ? undefined : b / r;
+    let met: boolean | undefined;
+    if (target?.max !== undefined) met = b <= target.max;
+    else if (target?.ratio !== undefined && ratio !== undefined)
+      met = target.higher ? ratio >= target.ratio : 1 / ratio >= target.ratio;
+    return { figure, berth: b, reference: r, ratio, target: target?.text ?? '', met };
+  });
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (n >= 1000) return n.toFixed(0);
+  if (n >= 10) return n.toFixed(1);
+  return n.toFixed(3);
+}
+
+/** The table people read. */
+export function table(rows: Row[]): string {
+  const lines = [['figure', 'berth', 'reference', 'berth/ref', 'target', 'met']];
+  for (const row of rows) {
+    lines.push([
+      row.figure,
+      fmt(row.berth),
+      fmt(row.reference),
+      row.ratio === undefined ? '-' : `${row.ratio.toFixed(2)}x`,
+      row.target,
+      row.met === undefined ? '' : row.met ? 'yes' : 'MISSED',
+    ]);
+  }
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  return lines
+    .map((l) =>
+      l
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  '),
+    )
+    .join('\n');
+}
+
+/** The machine-readable summary. */
+export function jsonLine(mode: string, rows: Row[], machine: Figures): string {
+  return JSON.stringify({
+    bench: 'berth-vs-reference',
+    date: new Date().toISOString(),
+    mode,
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      ...machine,
+    },
+    figures: Object.fromEntries(
+      rows.map((r) => [
+        r.figure,
+        { berth: r.berth, reference: r.reference, ratio: r.ratio, target: r.target, met: r.met },
+      ]),
+    ),
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench [-- --short]`: Berth against the reference registry (Debian's docker-registry,
+ * CNCF distribution) on this machine, the same workloads interleaved, medians of the runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { machineLimits } from './machine.js';
+import { jsonLine, judge, table } from './report.js';
+import { peakRssMiB, startBerth, startReference, type RegistryUnderTest } from './servers.js';
+import {
+  BigBlob,
+  downloads,
+  requestRates,
+  skopeoCopy,
+  skopeoLayout,
+  smallPushes,
+  tagListing,
+  uploads,
+  type BenchPlan,
+  type Figures,
+} from './workloads.js';
+
+const MiB = 1024 * 1024;
+const short = process.argv.includes('--short');
+const runs = 3;
+const plan: BenchPlan = short
+  ? { blobBytes: 32 * MiB, loadSeconds: 2, smallImages: 40, skopeoLayerBytes: 2 * MiB }
+  : { blobBytes: 256 * MiB, loadSeconds: 10, smallImages: 200, skopeoLayerBytes: 20 * MiB };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function requireTool(tool: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    throw new Error(`the benchmark needs ${tool} (apt-get install -y docker-registry skopeo)`);
+  }
+}
+
+async function main(): Promise<void> {
+  ['docker-registry', 'skopeo', 'tar', 'gzip'].forEach(requireTool);
+  const started = performance.now();
+  const machine = await machineLimits(short ? 128 * MiB : 512 * MiB);
+  const big = new BigBlob(plan.blobBytes);
+  const layout = skopeoLayout(plan.skopeoLayerBytes);
+  const registries: RegistryUnderTest[] = [await startBerth(), await startReference()];
+  const samples = new Map<string, Map<string, number[]>>(
+    registries.map((r) => [r.name, new Map()]),
+  );
+  const record = (reg: RegistryUnderTest, figures: Figures): void => {
+    for (const [k, v] of Object.entries(figures)) {
+      const byName = samples.get(reg.name)!;
+      byName.set(k, [...(byName.get(k) ?? []), v]);
+    }
+  };
+  const tagsPrepared = new Set<string>();
+  try {
+    for (let run = 0; run < runs; run += 1) {
+      const order = run % 2 === 0 ? registries : [...registries].reverse();
+      const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
+        ['uploads', (reg) => uploads(reg, big, run)],
+        ['downloads', (reg) => downloads(reg, big)],
+        ['request rates', (reg) => requestRates(reg, plan)],
+        ['small pushes', (reg) => smallPushes(reg, plan, run)],
+        ['tag listing', (reg) => tagListing(reg, tagsPrepared)],
+        ['skopeo copy', (reg) => skopeoCopy(reg, layout, run)],
+      ];
+      for (const [label, step] of steps) {
+        for (const reg of order) {
+          process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
+          record(reg, await step(reg));
+        }
+      }
+    }
+    for (const reg of registries) record(reg, { 'peak RSS MiB': peakRssMiB(reg.pid) });
+  } finally {
+    await Promise.all(registries.map((r) => r.stop()));
+    rmSync(layout.dir, { recursive: true, force: true });
+  }
+  const medians = (name: string): Figures =>
+    Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));
+  const rows = judge(medians('berth'), medians('reference'));
+  process.stdout.write(
+    `\nBerth vs reference registry (docker-registry 2.8), ${short ? 'short' : 'full'} mode, medians of ${runs} interleaved runs\n`,
+  );
+  process.stdout.write(`${table(rows)}\n\n`);
+  process.stdout.write(
+    Object.entries(machine)
+      .map(([k, v]) => `${k}: ${v.toFixed(0)}`)
+      .join('\n') + '\n',
+  );
+  process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`${jsonLine(short ? 'short' : 'full', rows, machine)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,284 @@
+/** The benchmark's workloads: each runs against one registry and returns its figures. */
+import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  downloadVerified,
+  putManifest,
+  request,
+  uploadChunked,
+  uploadMonolithic,
+} from './http-client.js';
+import { runLoad } from './load.js';
+import { cpuSeconds, type RegistryUnderTest } from './servers.js';
+
+/** Sizes and durations of one benchmark mode. */
+export interface BenchPlan {
+  blobBytes: number;
+  loadSeconds: number;
+  smallImages: number;
+  skopeoLayerBytes: number;
+}
+
+/** A workload's figures, by name. */
+export type Figures = Record<string, number>;
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const MiB = 1024 * 1024;
+
+function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A large random blob, varied per run so no registry can skip the work. */
+export class BigBlob {
+  private readonly bytes: Buffer;
+  constructor(size: number) {
+    this.bytes = randomBytes(size);
+  }
+  variant(run: number): { bytes: Buffer; digest: string } {
+    this.bytes.writeUInt32BE(run, 0);
+    this.bytes.writeUInt32BE(Date.now() % 0xffffffff, 4);
+    return { bytes: this.bytes, digest: sha256(this.bytes) };
+  }
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return (performance.now() - start) / 1000;
+}
+
+/** Monolithic and chunked upload throughput, MiB/s. */
+export async function uploads(reg: RegistryUnderTest, big: BigBlob, run: number): Promise<Figures> {
+  const mono = big.variant(run * 2);
+  const monoSeconds = await timed(() =>
+    uploadMonolithic(reg.url, `bench/up${run}`, mono.bytes, mono.digest),
+  );
+  const chunked = big.variant(run * 2 + 1);
+  const chunkSeconds = await timed(() =>
+    uploadChunked(reg.url, `bench/chunk${run}`, chunked.bytes, chunked.digest, 8 * MiB),
+  );
+  return {
+    'upload monolithic MiB/s': mono.bytes.length / MiB / monoSeconds,
+    'upload chunked MiB/s': chunked.bytes.length / MiB / chunkSeconds,
+  };
+}
+
+/** Download throughput with 1 and 8 streams, each verifying the digest, MiB/s. */
+export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<Figures> {
+  const blob = big.variant(999);
+  await uploadMonolithic(reg.url, 'bench/down', blob.bytes, blob.digest);
+  const one = await timed(() => downloadVerified(reg.url, 'bench/down', blob.digest));
+  const eight = await timed(() =>
+    Promise.all(
+      Array.from({ length: 8 }, () => downloadVerified(reg.url, 'bench/down', blob.digest)),
+    ),
+  );
+  return {
+    'download 1 stream MiB/s': blob.bytes.length / MiB / one,
+    'download 8 streams MiB/s': (8 * blob.bytes.length) / MiB / eight,
+  };
+}
+
+/** Pushes one small image the way clients do: HEAD, POST, PUT for each blob, then the manifest. */
+async function pushSmallImage(reg: RegistryUnderTest, name: string, tag: string): Promise<Buffer> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: new Date().toISOString(),
+      nonce: randomBytes(8).toString('hex'),
+    }),
+  );
+  const layer = randomBytes(4096);
+  const descriptors = [];
+  for (const bytes of [config, layer]) {
+    const digest = sha256(bytes);
+    await request(`${reg.url}/v2/${name}/blobs/${digest}`, 'HEAD');
+    await uploadMonolithic(reg.url, name, bytes, digest);
+    descriptors.push({ digest, size: bytes.length });
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...descriptors[0] },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...descriptors[1] }],
+    }),
+  );
+  await putManifest(reg.url, name, tag, manifest, OCI_MANIFEST);
+  return manifest;
+}
+
+/** Small images pushed one after another, images/s. */
+export async function smallPushes(
+  reg: RegistryUnderTest,
+  plan: BenchPlan,
+  run: number,
+): Promise<Figures> {
+  const seconds = await timed(async () => {
+    for (let i = 0; i < plan.smallImages; i += 1)
+      await pushSmallImage(reg, `bench/small${run}`, `t${i}`);
+  });
+  return { 'small image pushes /s': plan.smallImages / seconds };
+}
+
+/** Manifest GET by tag and blob HEAD under 64 connections: requests/s, p50, p99, server CPU per request. */
+export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Promise<Figures> {
+  await pushSmallImage(reg, 'bench/hot', 'latest');
+  const layer = randomBytes(1024);
+  const digest = sha256(layer);
+  await uploadMonolithic(reg.url, 'bench/hot', layer, digest);
+  const { hostname, port } = new URL(reg.url);
+  const figures: Figures = {};
+  const cases: [string, 'GET' | 'HEAD', string, Record<string, string>][] = [
+    ['manifest GET', 'GET', '/v2/bench/hot/manifests/latest', { accept: OCI_MANIFEST }],
+    ['blob HEAD', 'HEAD', `/v2/bench/hot/blobs/${digest}`, {}],
+  ];
+  for (const [label, method, urlPath, headers] of cases) {
+    await runLoad(hostname, Number(port), method, urlPath, 8, 0.5, headers);
+    const cpuBefore = cpuSeconds(reg.pid);
+    const result = await runLoad(
+      hostname,
+      Number(port),
+      method,
+      urlPath,
+      64,
+      plan.loadSeconds,
+      headers,
+    );
+    const cpu = cpuSeconds(reg.pid) - cpuBefore;
+    if (result.errors > 0) throw new Error(`${reg.name} ${label}: ${result.errors} errors`);
+    figures[`${label} req/s`] = result.rps;
+    figures[`${label} p50 ms`] = result.p50ms;
+    figures[`${label} p99 ms`] = result.p99ms;
+    figures[`${label} server CPU ms/req`] = (cpu * 1000) / result.requests;
+  }
+  return figures;
+}
+
+/** Walking every page (n=50) of a repository with 1000 tags, ms. */
+export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>): Promise<Figures> {
+  if (!prepared.has(reg.name)) {
+    const manifest = await pushSmallImage(reg, 'bench/tags', 'seed');
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        for (let i = worker; i < 1000; i += 8)
+          await putManifest(
+            reg.url,
+            'bench/tags',
+            `tag-${String(i).padStart(4, '0')}`,
+            manifest,
+            OCI_MANIFEST,
+          );
+      }),
+    );
+    prepared.add(reg.name);
+  }
+  let pages = 0;
+  let tags = 0;
+  const seconds = await timed(async () => {
+    let next: string | undefined = `${reg.url}/v2/bench/tags/tags/list?n=50`;
+    while (next) {
+      const res = await request(next, 'GET');
+      tags += (JSON.parse(res.body.toString()) as { tags: string[] }).tags.length;
+      pages += 1;
+      const link = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''));
+      next = link ? new URL(link[1]!, reg.url).toString() : undefined;
+    }
+  });
+  if (tags !== 1001)
+    throw new Error(`${reg.name}: walked ${tags} tags in ${pages} pages, expected 1001`);
+  return { 'tag list 1000 tags, pages of 50, ms': seconds * 1000 };
+}
+
+/** Writes a 5-layer OCI layout of `layerBytes` random bytes per layer (real tar+gzip layers). */
+export function skopeoLayout(layerBytes: number): { dir: string; tag: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-layout-'));
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (bytes: Buffer): { digest: string; size: number } => {
+    const digest = sha256(bytes);
+    writeFileSync(path.join(blobs, digest.slice(7)), bytes);
+    return { digest, size: bytes.length };
+  };
+  const layers = [];
+  const diffIds = [];
+  for (let i = 0; i < 5; i += 1) {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'bench-layer-'));
+    writeFileSync(path.join(work, `layer${i}.bin`), randomBytes(layerBytes));
+    const tar = spawnSync('tar', ['-C', work, '-cf', '-', `layer${i}.bin`], {
+      maxBuffer: 1 << 30,
+    }).stdout;
+    const gz = spawnSync('gzip', ['-1', '-n', '-c'], { input: tar, maxBuffer: 1 << 30 }).stdout;
+    rmSync(work, { recursive: true, force: true });
+    diffIds.push(sha256(tar));
+    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gz) });
+  }
+  const config = put(
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        config: {},
+      }),
+    ),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers,
+      }),
+    ),
+  );
+  writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: OCI_MANIFEST,
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': 'bench' },
+        },
+      ],
+    }),
+  );
+  return { dir, tag: 'bench' };
+}
+
+/** A 5-layer image copied into the registry and back out with skopeo, seconds each. */
+export async function skopeoCopy(
+  reg: RegistryUnderTest,
+  layout: { dir: string; tag: string },
+  run: number,
+): Promise<Figures> {
+  const dest = `docker://${reg.host}/bench/skopeo${run}:v1`;
+  const out = mkdtempSync(path.join(os.tmpdir(), 'bench-out-'));
+  // A fresh HOME per run: skopeo's blob-info cache would otherwise turn later runs into mounts.
+  const home = mkdtempSync(path.join(os.tmpdir(), 'bench-home-'));
+  const skopeo = (...args: string[]): void => {
+    const r = spawnSync('skopeo', args, {
+      encoding: 'utf8',
+      env: { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, 'share') },
+    });
+    if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')}: ${r.stderr}`);
+  };
+  const copyIn = await timed(async () =>
+    skopeo('copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}:${layout.tag}`, dest),
+  );
+  const copyOut = await timed(async () =>
+    skopeo('copy', '--quiet', '--src-tls-verify=false', dest, `oci:${out}:v1`),
+  );
+  rmSync(out, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+  return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };
+}
