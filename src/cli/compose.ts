@@ -35,6 +35,7 @@ export async function composeBerth(
     store,
     events: NO_EVENTS,
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
+    cacheTtlMs: config.cache.ttl * 1000,
   });
   await registry.recover();
   return { config, meta, registry, metrics, logger, close: () => database.close() };

@@ -30,6 +30,12 @@ export const configSchema = z
         sweepInterval: duration.default(600),
       })
       .default({ expiry: 86_400, sweepInterval: 600 }),
+    cache: z
+      .object({
+        /** Seconds a cached read (tag, manifest, blob size) may lag behind changes made by other processes. */
+        ttl: z.coerce.number().nonnegative().default(2),
+      })
+      .default({ ttl: 2 }),
     gc: z
       .object({
         /** What to do with manifests no tag or index refers to: keep them, or collect them. */

@@ -4,6 +4,7 @@ import { BerthError, parseDigest } from '../oci/index.js';
 import type { Meta } from '../meta/index.js';
 import type { ByteRange, ContentStore } from '../storage/index.js';
 import type { CanRead, EventSink } from './ports.js';
+import type { ReadCache } from './read-cache.js';
 
 /** An open blob: its size, the range served and the bytes. */
 export interface OpenBlob {
@@ -19,16 +20,17 @@ export class BlobService {
     private readonly meta: Meta,
     private readonly store: ContentStore,
     private readonly events: EventSink,
+    private readonly cache: ReadCache,
   ) {}
 
   /** The size of blob `digest` in repository `name`, or BLOB_UNKNOWN. */
   async stat(name: string, digestValue: string): Promise<{ digest: string; size: number }> {
     const digest = parseDigest(digestValue).value;
-    const repositoryId = await this.meta.repositories.find(name);
+    const repositoryId = await this.cache.repositoryId(this.meta, name);
     const size =
       repositoryId === undefined
         ? undefined
-        : await this.meta.blobs.linkedSize(repositoryId, digest);
+        : await this.cache.blobSize(this.meta, repositoryId, digest);
     if (size === undefined)
       throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
     return { digest, size };
@@ -48,9 +50,10 @@ export class BlobService {
   /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */
   async delete(name: string, digestValue: string): Promise<void> {
     const digest = parseDigest(digestValue).value;
-    const repositoryId = await this.meta.repositories.find(name);
+    const repositoryId = await this.cache.repositoryId(this.meta, name);
     const removed =
       repositoryId !== undefined && (await this.meta.blobs.unlink(repositoryId, digest));
+    if (repositoryId !== undefined) this.cache.blobUnlinked(repositoryId, digest);
     if (!removed)
       throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
     this.events.emit({ kind: 'blob.deleted', repository: name, digest });

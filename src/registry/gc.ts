@@ -5,6 +5,7 @@
  */
 import type { Meta } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
+import type { ReadCache } from './read-cache.js';
 
 /** How a collection runs. */
 export interface GcOptions {
@@ -29,6 +30,7 @@ export class GarbageCollector {
   constructor(
     private readonly meta: Meta,
     private readonly store: ContentStore,
+    private readonly cache: ReadCache,
   ) {}
 
   /** Runs one collection. */
@@ -45,6 +47,7 @@ export class GarbageCollector {
     await this.collectLinks(before, options.dryRun, report);
     await this.collectBlobs(before, options.dryRun, report);
     report.bytesFreed = report.blobs.reduce((sum, b) => sum + b.size, 0);
+    if (!options.dryRun) this.cache.clear();
     return report;
   }
 

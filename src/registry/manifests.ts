@@ -13,6 +13,7 @@ import {
 } from '../oci/index.js';
 import type { ManifestRecord, Meta } from '../meta/index.js';
 import type { EventSink } from './ports.js';
+import type { ReadCache } from './read-cache.js';
 
 /** The outcome of a manifest push. */
 export interface PushedManifest {
@@ -25,6 +26,7 @@ export class ManifestService {
   constructor(
     private readonly meta: Meta,
     private readonly events: EventSink,
+    private readonly cache: ReadCache,
   ) {}
 
   /** Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest). */
@@ -44,7 +46,7 @@ export class ManifestService {
         { expected: ref.digest.value, actual: digest },
       );
     }
-    await this.meta.writeTransaction(async (m) => {
+    const repositoryId = await this.meta.writeTransaction(async (m) => {
       const repositoryId = await m.repositories.ensure(name);
       await this.checkReferences(m, repositoryId, parsed);
       await m.manifests.put(
@@ -61,7 +63,9 @@ export class ManifestService {
         { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
       );
       if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest);
+      return repositoryId;
     });
+    if (ref.kind === 'tag') this.cache.tagChanged(repositoryId, ref.tag);
     this.events.emit({
       kind: 'manifest.pushed',
       repository: name,
@@ -84,9 +88,9 @@ export class ManifestService {
     const digest =
       ref.kind === 'digest'
         ? ref.digest.value
-        : await this.meta.tags.resolve(repositoryId, ref.tag);
+        : await this.cache.tag(this.meta, repositoryId, ref.tag);
     const record =
-      digest === undefined ? undefined : await this.meta.manifests.get(repositoryId, digest);
+      digest === undefined ? undefined : await this.cache.manifest(this.meta, repositoryId, digest);
     if (!record)
       throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`, {
         name,
@@ -116,7 +120,9 @@ export class ManifestService {
     const ref = parseManifestReference(reference);
     const repositoryId = await this.repositoryId(name);
     if (ref.kind === 'tag') {
-      if (!(await this.meta.tags.delete(repositoryId, ref.tag))) {
+      const deleted = await this.meta.tags.delete(repositoryId, ref.tag);
+      this.cache.tagChanged(repositoryId, ref.tag);
+      if (!deleted) {
         throw new BerthError('MANIFEST_UNKNOWN', `tag ${ref.tag} is not in ${name}`, {
           tag: ref.tag,
         });
@@ -124,7 +130,9 @@ export class ManifestService {
       this.events.emit({ kind: 'tag.deleted', repository: name, tag: ref.tag });
       return;
     }
-    if (!(await this.meta.manifests.delete(repositoryId, ref.digest.value))) {
+    const deleted = await this.meta.manifests.delete(repositoryId, ref.digest.value);
+    this.cache.manifestDeleted(repositoryId, ref.digest.value);
+    if (!deleted) {
       throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, {
         digest: ref.digest.value,
       });
@@ -138,7 +146,7 @@ export class ManifestService {
     digest: string,
     artifactType?: string,
   ): Promise<{ index: object; filtered: boolean }> {
-    const repositoryId = await this.meta.repositories.find(name);
+    const repositoryId = await this.cache.repositoryId(this.meta, name);
     const records =
       repositoryId === undefined
         ? []
@@ -167,7 +175,7 @@ export class ManifestService {
   }
 
   private async repositoryId(name: string): Promise<number> {
-    const id = await this.meta.repositories.find(name);
+    const id = await this.cache.repositoryId(this.meta, name);
     if (id === undefined)
       throw new BerthError('NAME_UNKNOWN', `repository ${name} is not known`, { name });
     return id;
@@ -208,7 +216,9 @@ export class ManifestService {
     const entry = doc.manifests.find(
       (d) => d.platform?.os === 'linux' && d.platform.architecture === 'amd64',
     );
-    const record = entry ? await this.meta.manifests.get(repositoryId, entry.digest) : undefined;
+    const record = entry
+      ? await this.cache.manifest(this.meta, repositoryId, entry.digest)
+      : undefined;
     if (!record) {
       throw new BerthError(
         'MANIFEST_UNKNOWN',

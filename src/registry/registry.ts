@@ -4,6 +4,7 @@ import type { ContentStore } from '../storage/index.js';
 import { BlobService } from './blobs.js';
 import { GarbageCollector } from './gc.js';
 import { ManifestService } from './manifests.js';
+import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink } from './ports.js';
 import { UploadService } from './uploads.js';
 
@@ -13,6 +14,8 @@ export interface RegistryParts {
   store: ContentStore;
   events: EventSink;
   bytes: ByteCounter;
+  /** How long cached reads may lag behind changes made by other processes, in ms. */
+  cacheTtlMs: number;
 }
 
 /** The registry: uploads, blobs, manifests, tags, referrers and garbage collection. */
@@ -21,12 +24,20 @@ export class Registry {
   readonly blobs: BlobService;
   readonly manifests: ManifestService;
   readonly gc: GarbageCollector;
+  private readonly cache: ReadCache;
 
   constructor(readonly parts: RegistryParts) {
-    this.uploads = new UploadService(parts.meta, parts.store, parts.events, parts.bytes);
-    this.blobs = new BlobService(parts.meta, parts.store, parts.events);
-    this.manifests = new ManifestService(parts.meta, parts.events);
-    this.gc = new GarbageCollector(parts.meta, parts.store);
+    this.cache = new ReadCache(parts.cacheTtlMs);
+    this.uploads = new UploadService(
+      parts.meta,
+      parts.store,
+      parts.events,
+      parts.bytes,
+      this.cache,
+    );
+    this.blobs = new BlobService(parts.meta, parts.store, parts.events, this.cache);
+    this.manifests = new ManifestService(parts.meta, parts.events, this.cache);
+    this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
   }
 
   /** Brings storage back in line with the database after a crash; run before serving. */

@@ -4,11 +4,13 @@
  * (or on another process) it is re-derived from the bytes already stored, so sessions survive.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { ByteCounter, EventSink } from './ports.js';
+import type { ReadCache } from './read-cache.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
@@ -38,15 +40,16 @@ export class UploadService {
     private readonly store: ContentStore,
     private readonly events: EventSink,
     private readonly bytes: ByteCounter,
+    private readonly cache: ReadCache,
   ) {}
 
   /** Starts an upload session in repository `name`. */
   async start(name: string): Promise<UploadState> {
     const id = randomUUID();
-    await this.meta.writeTransaction(async (m) => {
-      const repositoryId = await m.repositories.ensure(name);
-      await m.uploads.create(id, repositoryId);
-    });
+    const repositoryId =
+      (await this.cache.repositoryId(this.meta, name)) ??
+      (await this.meta.repositories.ensure(name));
+    await this.meta.uploads.create(id, repositoryId);
     await this.store.createUpload(id);
     this.hashes.set(id, { size: 0, hash: createHash('sha256') });
     return { id, repository: name, size: 0 };
@@ -65,7 +68,7 @@ export class UploadService {
   async append(
     name: string,
     id: string,
-    body: AsyncIterable<Uint8Array>,
+    body: Readable,
     range?: ChunkRange,
     length?: number,
   ): Promise<UploadState> {
@@ -73,6 +76,7 @@ export class UploadService {
       const upload = await this.find(name, id);
       if (range) this.checkRange(upload, range, length);
       const size = await this.write(upload, body, range ? range.end - range.start + 1 : length);
+      await this.meta.uploads.advance(upload.id, size);
       return { id, repository: name, size };
     });
   }
@@ -85,7 +89,7 @@ export class UploadService {
     name: string,
     id: string,
     digestValue: string,
-    body?: AsyncIterable<Uint8Array>,
+    body?: Readable,
     length?: number,
     range?: ChunkRange,
   ): Promise<{ digest: string; size: number }> {
@@ -121,7 +125,7 @@ export class UploadService {
   async monolithic(
     name: string,
     digestValue: string,
-    body: AsyncIterable<Uint8Array>,
+    body: Readable,
     length?: number,
   ): Promise<{ digest: string; size: number }> {
     this.parseUploadDigest(digestValue);
@@ -192,41 +196,34 @@ export class UploadService {
     }
   }
 
-  /** Streams `body` onto the upload while hashing it; on failure the upload stays as it was. */
-  private async write(
-    upload: UploadRecord,
-    body: AsyncIterable<Uint8Array>,
-    expected?: number,
-  ): Promise<number> {
+  /**
+   * Streams `body` onto the upload while hashing it and returns the new size, which the caller
+   * records. On failure the recorded upload stays as it was.
+   */
+  private async write(upload: UploadRecord, body: Readable, expected?: number): Promise<number> {
     const live = await this.liveHash(upload);
     const hash = live.hash.copy();
-    let received = 0;
-    const bytes = this.bytes;
-    async function* hashing(): AsyncIterable<Uint8Array> {
-      for await (const chunk of body) {
-        hash.update(chunk);
-        received += chunk.byteLength;
-        yield chunk;
-      }
-    }
     let size: number;
     try {
-      size = await this.store.appendUpload(upload.id, upload.size, hashing());
+      size = await this.store.appendUpload(upload.id, upload.size, body, (chunk) =>
+        hash.update(chunk),
+      );
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
           cause: err,
         });
+      }
       throw err;
     }
-    bytes.received(received);
+    const received = size - upload.size;
+    this.bytes.received(received);
     if (expected !== undefined && received !== expected) {
       throw new BerthError(
         'SIZE_INVALID',
         `received ${received} bytes where ${expected} were announced`,
       );
     }
-    await this.meta.uploads.advance(upload.id, size);
     upload.size = size;
     this.hashes.set(upload.id, { size, hash });
     return size;

@@ -21,10 +21,16 @@ export interface ContentStore {
   /** Bytes durably written to an upload, or undefined when it is unknown. */
   uploadSize(id: string): Promise<number | undefined>;
   /**
-   * Writes `chunks` to an upload from `offset` on (dropping anything past `offset` first), makes
-   * them durable, and returns the new size.
+   * Writes `source` to an upload from `offset` on (dropping anything past `offset` first), passing
+   * each chunk to `observe` in order as it goes (for hashing), makes the bytes durable, and returns
+   * the new size. Backpressure is honoured: the source is never read faster than it is written.
    */
-  appendUpload(id: string, offset: number, chunks: AsyncIterable<Uint8Array>): Promise<number>;
+  appendUpload(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+  ): Promise<number>;
   /** A stream of an upload's first `length` bytes. */
   readUpload(id: string, length: number): Readable;
   /** Makes an upload's bytes the blob `digest`, atomically; the upload is gone afterwards. */

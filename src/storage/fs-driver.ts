@@ -54,9 +54,9 @@ export class FsContentStore implements ContentStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    await fs.mkdir(this.layout.uploadDir(id), { recursive: true });
-    const handle = await fs.open(this.layout.uploadData(id), 'wx');
-    await handle.close();
+    const file = this.layout.uploadData(id);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await (await fs.open(file, 'wx')).close();
   }
 
   async uploadSize(id: string): Promise<number | undefined> {
@@ -71,19 +71,30 @@ export class FsContentStore implements ContentStore {
   async appendUpload(
     id: string,
     offset: number,
-    chunks: AsyncIterable<Uint8Array>,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
   ): Promise<number> {
-    const file = this.layout.uploadData(id);
-    await fs.truncate(file, offset);
-    // `flush` fsyncs the file before the stream closes, so the bytes are durable once this resolves.
-    const sink = createWriteStream(file, {
-      flags: 'r+',
+    const handle = await fs.open(this.layout.uploadData(id), 'r+');
+    let written = 0;
+    try {
+      await handle.truncate(offset);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    // `flush` fsyncs the file before the stream closes it, so the bytes are durable once this resolves.
+    const sink = createWriteStream('', {
+      fd: handle,
       start: offset,
       flush: true,
-      highWaterMark: 1 << 20,
+      highWaterMark: 4 << 20,
     });
-    await pipeline(Readable.from(chunks, { objectMode: false }), sink);
-    return (await fs.stat(file)).size;
+    source.on('data', (chunk: Buffer) => {
+      written += chunk.byteLength;
+      observe(chunk);
+    });
+    await pipeline(source, sink);
+    return offset + written;
   }
 
   readUpload(id: string, length: number): Readable {
@@ -97,11 +108,10 @@ export class FsContentStore implements ContentStore {
 
   async commitUpload(id: string, digest: string): Promise<void> {
     await durableRename(this.layout.uploadData(id), this.layout.blob(digest));
-    await fs.rm(this.layout.uploadDir(id), { recursive: true, force: true });
   }
 
   async deleteUpload(id: string): Promise<void> {
-    await fs.rm(this.layout.uploadDir(id), { recursive: true, force: true });
+    await fs.rm(this.layout.uploadData(id), { force: true });
   }
 
   async listUploads(): Promise<string[]> {

@@ -3,7 +3,7 @@
  *
  *   <root>/
  *     blobs/<algorithm>/<first two hex>/<hex>   one copy of each blob, shared by all repositories
- *     uploads/<upload id>/data                  bytes of an upload in progress
+ *     uploads/<upload id>                       bytes of an upload in progress
  *     trash/<algorithm>-<hex>                   blobs being deleted, restorable until committed
  *
  * The database (`<data>/berth.db`) sits beside `<root>` and says which repository holds what.
@@ -33,14 +33,10 @@ export class FsLayout {
     return path.join(this.root, 'blobs');
   }
 
-  uploadDir(id: string): string {
+  uploadData(id: string): string {
     if (!UPLOAD_ID.test(id))
       throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
     return path.join(this.root, 'uploads', id);
-  }
-
-  uploadData(id: string): string {
-    return path.join(this.uploadDir(id), 'data');
   }
 
   uploadsDir(): string {
