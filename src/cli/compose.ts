@@ -26,7 +26,7 @@ export async function composeBerth(
   config: BerthConfig,
   logger = createLogger(config.log.level),
 ): Promise<Berth> {
-  const database = await openSqliteDatabase(databaseFile(config));
+  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
   const meta = new Meta(database.db);
   const store = new FsContentStore(path.join(config.data, 'storage'));
   const metrics = new BerthMetrics();

@@ -30,6 +30,15 @@ export const configSchema = z
         sweepInterval: duration.default(600),
       })
       .default({ expiry: 86_400, sweepInterval: 600 }),
+    database: z
+      .object({
+        /**
+         * SQLite commit durability: `full` syncs every commit (survives power loss); `normal` syncs
+         * at checkpoints only (survives process crashes, may lose the last commits on power loss).
+         */
+        synchronous: z.enum(['full', 'normal']).default('full'),
+      })
+      .default({ synchronous: 'full' }),
     cache: z
       .object({
         /** Seconds a cached read (tag, manifest, blob size) may lag behind changes made by other processes. */

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { BerthMigrations } from './migrations.js';
+import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
 /** An open database handle. */
@@ -12,15 +13,23 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
+/** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */
+export type SqliteSynchronous = 'full' | 'normal';
+
 /** Opens (creating if needed) the embedded SQLite database at `file`, in WAL mode, migrated. */
-export async function openSqliteDatabase(file: string): Promise<OpenDatabase> {
+export async function openSqliteDatabase(
+  file: string,
+  synchronous: SqliteSynchronous = 'full',
+): Promise<OpenDatabase> {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 15000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   const migrator = new Migrator({ db, provider: new BerthMigrations('sqlite') });
   const { error } = await migrator.migrateToLatest();
   if (error) {

@@ -1,9 +1,10 @@
 /** The filesystem driver: durable writes (fsync, then rename) into the layout of `fs-layout.ts`. */
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ByteRange, ContentStore } from './driver.js';
+import { batchedFileSink } from './batched-file-sink.js';
 import { FsLayout } from './fs-layout.js';
 
 function isMissing(err: unknown): boolean {
@@ -19,10 +20,15 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Renames `from` to `to` (creating `to`'s folder) and makes the rename durable. */
+/** Renames `from` to `to` (creating `to`'s folder when missing) and makes the rename durable. */
 async function durableRename(from: string, to: string): Promise<void> {
-  await fs.mkdir(path.dirname(to), { recursive: true });
-  await fs.rename(from, to);
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+    await fs.mkdir(path.dirname(to), { recursive: true });
+    await fs.rename(from, to);
+  }
   await fsyncDir(path.dirname(to));
 }
 
@@ -55,8 +61,13 @@ export class FsContentStore implements ContentStore {
 
   async createUpload(id: string): Promise<void> {
     const file = this.layout.uploadData(id);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await (await fs.open(file, 'wx')).close();
+    try {
+      await (await fs.open(file, 'wx')).close();
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await (await fs.open(file, 'wx')).close();
+    }
   }
 
   async uploadSize(id: string): Promise<number | undefined> {
@@ -74,26 +85,19 @@ export class FsContentStore implements ContentStore {
     source: Readable,
     observe: (chunk: Buffer) => void,
   ): Promise<number> {
-    const handle = await fs.open(this.layout.uploadData(id), 'r+');
+    // Opening with 'w' truncates in the same call; later chunks drop whatever lies past `offset`.
+    const handle = await fs.open(this.layout.uploadData(id), offset === 0 ? 'w' : 'r+');
     let written = 0;
     try {
-      await handle.truncate(offset);
-    } catch (err) {
+      if (offset > 0) await handle.truncate(offset);
+      source.on('data', (chunk: Buffer) => {
+        written += chunk.byteLength;
+        observe(chunk);
+      });
+      await pipeline(source, batchedFileSink(handle, offset));
+    } finally {
       await handle.close();
-      throw err;
     }
-    // `flush` fsyncs the file before the stream closes it, so the bytes are durable once this resolves.
-    const sink = createWriteStream('', {
-      fd: handle,
-      start: offset,
-      flush: true,
-      highWaterMark: 4 << 20,
-    });
-    source.on('data', (chunk: Buffer) => {
-      written += chunk.byteLength;
-      observe(chunk);
-    });
-    await pipeline(source, sink);
     return offset + written;
   }
 
