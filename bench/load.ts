@@ -89,3 +89,54 @@ export async function runLoad(
     p99ms: percentile(latencies, 99),
   };
 }
+
+/** One keep-alive connection for sequential requests, with as little client overhead as possible. */
+export class KeepAliveConnection {
+  private readonly socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting?: (response: { status: number; head: string; body: Buffer }) => void;
+  private readonly ready: Promise<void>;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    this.socket = net.connect(port, host);
+    this.socket.setNoDelay(true);
+    this.ready = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.deliver();
+    });
+  }
+
+  private deliver(): void {
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end < 0 || !this.waiting) return;
+    const head = this.buffer.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffer.length < end + 4 + length) return;
+    const body = this.buffer.subarray(end + 4, end + 4 + length);
+    this.buffer = this.buffer.subarray(end + 4 + length);
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve({ status: Number(head.slice(9, 12)), head, body });
+  }
+
+  /** GETs `path` and returns status, raw head and body. */
+  async get(path: string): Promise<{ status: number; head: string; body: Buffer }> {
+    await this.ready;
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n\r\n`);
+    });
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.socket.destroy();
+  }
+}

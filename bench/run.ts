@@ -43,7 +43,6 @@ async function main(): Promise<void> {
   const started = performance.now();
   const machine = await machineLimits(short ? 128 * MiB : 512 * MiB);
   const big = new BigBlob(plan.blobBytes);
-  const layout = skopeoLayout(plan.skopeoLayerBytes);
   const registries: RegistryUnderTest[] = [await startBerth(), await startReference()];
   const samples = new Map<string, Map<string, number[]>>(
     registries.map((r) => [r.name, new Map()]),
@@ -55,9 +54,13 @@ async function main(): Promise<void> {
     }
   };
   const tagsPrepared = new Set<string>();
+  const layouts: string[] = [];
   try {
     for (let run = 0; run < runs; run += 1) {
       const order = run % 2 === 0 ? registries : [...registries].reverse();
+      // New layers each run: skopeo's blob-info cache (system-wide for root) would turn repeats into mounts.
+      const layout = skopeoLayout(plan.skopeoLayerBytes);
+      layouts.push(layout.dir);
       const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
         ['uploads', (reg) => uploads(reg, big, run)],
         ['downloads', (reg) => downloads(reg, big)],
@@ -76,7 +79,7 @@ async function main(): Promise<void> {
     for (const reg of registries) record(reg, { 'peak RSS MiB': peakRssMiB(reg.pid) });
   } finally {
     await Promise.all(registries.map((r) => r.stop()));
-    rmSync(layout.dir, { recursive: true, force: true });
+    layouts.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   }
   const medians = (name: string): Figures =>
     Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));

@@ -11,7 +11,7 @@ import {
   uploadChunked,
   uploadMonolithic,
 } from './http-client.js';
-import { runLoad } from './load.js';
+import { KeepAliveConnection, runLoad } from './load.js';
 import { cpuSeconds, type RegistryUnderTest } from './servers.js';
 
 /** Sizes and durations of one benchmark mode. */
@@ -180,16 +180,22 @@ export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>):
   }
   let pages = 0;
   let tags = 0;
+  const { hostname, port } = new URL(reg.url);
+  const connection = new KeepAliveConnection(hostname, Number(port));
+  await connection.get('/v2/');
   const seconds = await timed(async () => {
-    let next: string | undefined = `${reg.url}/v2/bench/tags/tags/list?n=50`;
+    let next: string | undefined = '/v2/bench/tags/tags/list?n=50';
     while (next) {
-      const res = await request(next, 'GET');
+      const res = await connection.get(next);
       tags += (JSON.parse(res.body.toString()) as { tags: string[] }).tags.length;
       pages += 1;
-      const link = /<([^>]+)>;\s*rel="next"/.exec(String(res.headers.link ?? ''));
-      next = link ? new URL(link[1]!, reg.url).toString() : undefined;
+      const link = /\r\nlink: *<([^>]+)>;\s*rel="next"/i.exec(res.head);
+      next = link
+        ? new URL(link[1]!, reg.url).pathname + new URL(link[1]!, reg.url).search
+        : undefined;
     }
   });
+  connection.close();
   if (tags !== 1001)
     throw new Error(`${reg.name}: walked ${tags} tags in ${pages} pages, expected 1001`);
   return { 'tag list 1000 tags, pages of 50, ms': seconds * 1000 };
@@ -279,6 +285,5 @@ export async function skopeoCopy(
     skopeo('copy', '--quiet', '--src-tls-verify=false', dest, `oci:${out}:v1`),
   );
   rmSync(out, { recursive: true, force: true });
-  rmSync(home, { recursive: true, force: true });
   return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };
 }
