@@ -117,13 +117,37 @@ export class KeepAliveConnection {
     const end = this.buffer.indexOf('\r\n\r\n');
     if (end < 0 || !this.waiting) return;
     const head = this.buffer.subarray(0, end).toString('latin1');
-    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    if (this.buffer.length < end + 4 + length) return;
-    const body = this.buffer.subarray(end + 4, end + 4 + length);
-    this.buffer = this.buffer.subarray(end + 4 + length);
+    const body = /\r\ntransfer-encoding: *chunked/i.test(head)
+      ? this.chunkedBody(end + 4)
+      : this.sizedBody(end + 4, Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0));
+    if (!body) return;
     const resolve = this.waiting;
     this.waiting = undefined;
     resolve({ status: Number(head.slice(9, 12)), head, body });
+  }
+
+  private sizedBody(start: number, length: number): Buffer | undefined {
+    if (this.buffer.length < start + length) return undefined;
+    const body = this.buffer.subarray(start, start + length);
+    this.buffer = this.buffer.subarray(start + length);
+    return body;
+  }
+
+  private chunkedBody(start: number): Buffer | undefined {
+    const parts: Buffer[] = [];
+    let at = start;
+    for (;;) {
+      const lineEnd = this.buffer.indexOf('\r\n', at);
+      if (lineEnd < 0) return undefined;
+      const size = parseInt(this.buffer.subarray(at, lineEnd).toString('latin1'), 16);
+      if (this.buffer.length < lineEnd + 2 + size + 2) return undefined;
+      if (size === 0) {
+        this.buffer = this.buffer.subarray(lineEnd + 4);
+        return Buffer.concat(parts);
+      }
+      parts.push(this.buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
   }
 
   /** GETs `path` and returns status, raw head and body. */

@@ -160,7 +160,7 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
   return figures;
 }
 
-/** Walking every page (n=50) of a repository with 1000 tags, ms. */
+/** Walking every page (n=50) of a repository with 1000 tags (median of 5 walks after one warm-up), ms. */
 export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>): Promise<Figures> {
   if (!prepared.has(reg.name)) {
     const manifest = await pushSmallImage(reg, 'bench/tags', 'seed');
@@ -178,26 +178,26 @@ export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>):
     );
     prepared.add(reg.name);
   }
-  let pages = 0;
-  let tags = 0;
   const { hostname, port } = new URL(reg.url);
   const connection = new KeepAliveConnection(hostname, Number(port));
-  await connection.get('/v2/');
-  const seconds = await timed(async () => {
+  const walk = async (): Promise<number> => {
+    let tags = 0;
     let next: string | undefined = '/v2/bench/tags/tags/list?n=50';
     while (next) {
       const res = await connection.get(next);
       tags += (JSON.parse(res.body.toString()) as { tags: string[] }).tags.length;
-      pages += 1;
       const link = /\r\nlink: *<([^>]+)>;\s*rel="next"/i.exec(res.head);
-      next = link
-        ? new URL(link[1]!, reg.url).pathname + new URL(link[1]!, reg.url).search
-        : undefined;
+      const url = link ? new URL(link[1]!, reg.url) : undefined;
+      next = url ? url.pathname + url.search : undefined;
     }
-  });
+    if (tags !== 1001) throw new Error(`${reg.name}: walked ${tags} tags, expected 1001`);
+    return tags;
+  };
+  await walk();
+  const walks: number[] = [];
+  for (let i = 0; i < 5; i += 1) walks.push(await timed(walk));
   connection.close();
-  if (tags !== 1001)
-    throw new Error(`${reg.name}: walked ${tags} tags in ${pages} pages, expected 1001`);
+  const seconds = walks.sort((a, b) => a - b)[2]!;
   return { 'tag list 1000 tags, pages of 50, ms': seconds * 1000 };
 }
 
