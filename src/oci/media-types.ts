@@ -4,7 +4,6 @@ export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-export const OCI_EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
 
 /** The four manifest kinds the registry stores and validates. */
 export const MANIFEST_MEDIA_TYPES = [

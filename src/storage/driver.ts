@@ -18,8 +18,6 @@ export interface ContentStore {
   readBlob(digest: string, range?: ByteRange): Readable;
   /** Starts an empty upload. */
   createUpload(id: string): Promise<void>;
-  /** Bytes durably written to an upload, or undefined when it is unknown. */
-  uploadSize(id: string): Promise<number | undefined>;
   /**
    * Writes `source` to an upload from `offset` on (dropping anything past `offset` first), passing
    * each chunk to `observe` in order as it goes (for hashing), makes the bytes durable, and returns
@@ -47,8 +45,4 @@ export interface ContentStore {
   purgeTrashedBlob(digest: string): Promise<void>;
   /** Digests of the blobs in the trash. */
   listTrash(): Promise<string[]>;
-  /** Digests of every stored blob (for sweeping files the database does not know). */
-  listBlobs(): AsyncIterable<string>;
-  /** Bytes used by stored blobs and uploads. */
-  usage(): Promise<number>;
 }

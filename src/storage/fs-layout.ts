@@ -29,10 +29,6 @@ export class FsLayout {
     return path.join(this.root, 'blobs', alg, hex.slice(0, 2), hex);
   }
 
-  blobsDir(): string {
-    return path.join(this.root, 'blobs');
-  }
-
   uploadData(id: string): string {
     if (!UPLOAD_ID.test(id))
       throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
