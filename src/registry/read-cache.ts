@@ -10,6 +10,19 @@ function key(repositoryId: number, item: string): string {
   return `${repositoryId}\n${item}`;
 }
 
+/** The cached value under `k`, or what `load` finds (cached when found; misses are not cached). */
+async function through<V>(
+  cache: TtlCache<V>,
+  k: string,
+  load: () => Promise<V | undefined>,
+): Promise<V | undefined> {
+  const cached = cache.get(k);
+  if (cached !== undefined) return cached;
+  const value = await load();
+  if (value !== undefined) cache.set(k, value);
+  return value;
+}
+
 /** The read caches of one registry process. */
 export class ReadCache {
   private readonly repositoryIds: TtlCache<number>;
@@ -25,46 +38,27 @@ export class ReadCache {
   }
 
   /** The id of repository `name` (committed state), or undefined. */
-  async repositoryId(meta: Meta, name: string): Promise<number | undefined> {
-    const cached = this.repositoryIds.get(name);
-    if (cached !== undefined) return cached;
-    const id = await meta.repositories.find(name);
-    if (id !== undefined) this.repositoryIds.set(name, id);
-    return id;
+  repositoryId(meta: Meta, name: string): Promise<number | undefined> {
+    return through(this.repositoryIds, name, () => meta.repositories.find(name));
   }
 
   /** The digest tag `tag` points at, or undefined. */
-  async tag(meta: Meta, repositoryId: number, tag: string): Promise<string | undefined> {
-    const k = key(repositoryId, tag);
-    const cached = this.tags.get(k);
-    if (cached !== undefined) return cached;
-    const digest = await meta.tags.resolve(repositoryId, tag);
-    if (digest !== undefined) this.tags.set(k, digest);
-    return digest;
+  tag(meta: Meta, repositoryId: number, tag: string): Promise<string | undefined> {
+    return through(this.tags, key(repositoryId, tag), () => meta.tags.resolve(repositoryId, tag));
   }
 
   /** The manifest `digest` of a repository, or undefined. */
-  async manifest(
-    meta: Meta,
-    repositoryId: number,
-    digest: string,
-  ): Promise<ManifestRecord | undefined> {
-    const k = key(repositoryId, digest);
-    const cached = this.manifests.get(k);
-    if (cached !== undefined) return cached;
-    const record = await meta.manifests.get(repositoryId, digest);
-    if (record !== undefined) this.manifests.set(k, record);
-    return record;
+  manifest(meta: Meta, repositoryId: number, digest: string): Promise<ManifestRecord | undefined> {
+    return through(this.manifests, key(repositoryId, digest), () =>
+      meta.manifests.get(repositoryId, digest),
+    );
   }
 
   /** The size of blob `digest` in a repository, or undefined. */
-  async blobSize(meta: Meta, repositoryId: number, digest: string): Promise<number | undefined> {
-    const k = key(repositoryId, digest);
-    const cached = this.blobSizes.get(k);
-    if (cached !== undefined) return cached;
-    const size = await meta.blobs.linkedSize(repositoryId, digest);
-    if (size !== undefined) this.blobSizes.set(k, size);
-    return size;
+  blobSize(meta: Meta, repositoryId: number, digest: string): Promise<number | undefined> {
+    return through(this.blobSizes, key(repositoryId, digest), () =>
+      meta.blobs.linkedSize(repositoryId, digest),
+    );
   }
 
   /** After a tag moved or went. */
