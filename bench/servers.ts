@@ -53,6 +53,18 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
+/** Waits for a spawned registry on `port` to answer, and describes it. */
+async function underTest(
+  name: RegistryUnderTest['name'],
+  child: ChildProcess,
+  port: number,
+  dir: string,
+): Promise<RegistryUnderTest> {
+  const url = `http://127.0.0.1:${port}`;
+  await waitForV2(url, child);
+  return { name, url, host: `127.0.0.1:${port}`, pid: child.pid!, stop: stopper(child, dir) };
+}
+
 /** Starts `berth serve` from this checkout's build with a fresh data directory. */
 export async function startBerth(): Promise<RegistryUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
@@ -65,15 +77,7 @@ export async function startBerth(): Promise<RegistryUnderTest> {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  const url = `http://127.0.0.1:${port}`;
-  await waitForV2(url, child);
-  return {
-    name: 'berth',
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    stop: stopper(child, dir),
-  };
+  return underTest('berth', child, port, dir);
 }
 
 /** Starts the reference registry (Debian's docker-registry) with a fresh filesystem root. */
@@ -104,15 +108,7 @@ export async function startReference(): Promise<RegistryUnderTest> {
   const child = spawn('docker-registry', ['serve', config], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForV2(url, child);
-  return {
-    name: 'reference',
-    url,
-    host: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    stop: stopper(child, dir),
-  };
+  return underTest('reference', child, port, dir);
 }
 
 /** CPU seconds (user + system) a process has used so far. */

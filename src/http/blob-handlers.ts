@@ -7,6 +7,15 @@ import type { V2Route } from './v2-paths.js';
 
 type Blob = Extract<V2Route, { kind: 'blob' }>;
 
+/** The headers every blob answer carries. */
+function describeBlob(reply: V2Context['reply'], digest: string): V2Context['reply'] {
+  return reply
+    .header('Content-Type', 'application/octet-stream')
+    .header('Docker-Content-Digest', digest)
+    .header('ETag', `"${digest}"`)
+    .header('Accept-Ranges', 'bytes');
+}
+
 /** GET/HEAD: the blob's bytes (or a range of them) or just its headers. */
 export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<void> {
   const { name, digest } = ctx.route;
@@ -14,14 +23,7 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
   const { reply } = ctx;
   if (headOnly) {
     const blob = await ctx.registry.blobs.stat(name, digest);
-    reply
-      .code(200)
-      .header('Content-Length', String(blob.size))
-      .header('Content-Type', 'application/octet-stream')
-      .header('Docker-Content-Digest', blob.digest)
-      .header('ETag', `"${blob.digest}"`)
-      .header('Accept-Ranges', 'bytes')
-      .send();
+    describeBlob(reply.code(200), blob.digest).header('Content-Length', String(blob.size)).send();
     return;
   }
   const blob = await ctx.registry.blobs.open(name, digest, (size): ByteRange | undefined => {
@@ -33,12 +35,8 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
       `range ${rangeHeader} is outside the blob's ${size} bytes`,
     );
   });
-  reply
-    .header('Content-Type', 'application/octet-stream')
-    .header('Docker-Content-Digest', blob.digest)
-    .header('ETag', `"${blob.digest}"`)
-    .header('Accept-Ranges', 'bytes')
-    .header('Cache-Control', 'max-age=31536000');
+  // Content addressed by digest never changes.
+  describeBlob(reply, blob.digest).header('Cache-Control', 'max-age=31536000');
   if (blob.range) {
     reply
       .code(206)

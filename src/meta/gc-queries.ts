@@ -1,19 +1,37 @@
-/** The queries garbage collection runs; each deletion re-checks its condition as it deletes. */
-import { sql, type Kysely } from 'kysely';
+/**
+ * The queries garbage collection runs. Each condition is written once, as SQL over a fixed alias,
+ * and used both to find candidates and, again, inside the deleting statement, so a deletion
+ * re-checks exactly what the search checked.
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
-/** A manifest that garbage collection may remove. */
-export interface ManifestCandidate {
+/** Something of one repository (a manifest, or a link to a blob) that garbage collection may remove. */
+export interface RepositoryItem {
   repositoryId: number;
   repository: string;
   digest: string;
 }
 
-/** A repository's link to a blob that no manifest of that repository uses. */
-export interface LinkCandidate {
-  repositoryId: number;
-  repository: string;
-  digest: string;
+/** Conditions on a manifest aliased `m`. */
+const MANIFEST_UNTAGGED = sql<boolean>`not exists (select 1 from tags t where t.repository_id = m.repository_id and t.manifest_digest = m.digest)`;
+const MANIFEST_NOT_IN_INDEX = sql<boolean>`not exists (select 1 from manifest_children c where c.repository_id = m.repository_id and c.child_digest = m.digest)`;
+const MANIFEST_SUBJECT_GONE = sql<boolean>`(m.subject is null or not exists (select 1 from manifests s where s.repository_id = m.repository_id and s.digest = m.subject))`;
+/** Condition on a repository blob link aliased `l`. */
+const LINK_UNUSED = sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.repository_id = l.repository_id and mb.blob_digest = l.digest)`;
+/** Conditions on a blob aliased `b`. */
+const BLOB_UNLINKED = sql<boolean>`not exists (select 1 from repository_blobs l where l.digest = b.digest)`;
+const BLOB_UNREFERENCED = sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.blob_digest = b.digest)`;
+
+const UNREFERENCED_MANIFEST: RawBuilder<boolean>[] = [
+  MANIFEST_UNTAGGED,
+  MANIFEST_NOT_IN_INDEX,
+  MANIFEST_SUBJECT_GONE,
+];
+const ORPHAN_BLOB: RawBuilder<boolean>[] = [BLOB_UNLINKED, BLOB_UNREFERENCED];
+
+function deleted(result: { numDeletedRows: bigint }): boolean {
+  return Number(result.numDeletedRows) > 0;
 }
 
 /** Finds and removes unreferenced content. */
@@ -21,158 +39,77 @@ export class GcQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Manifests older than `before` with no tag, no parent index in their repository and no live subject. */
-  async untaggedManifests(before: number): Promise<ManifestCandidate[]> {
-    const rows = await this.db
+  async untaggedManifests(before: number): Promise<RepositoryItem[]> {
+    let q = this.db
       .selectFrom('manifests as m')
       .innerJoin('repositories as r', 'r.id', 'm.repository_id')
-      .select(['m.repository_id', 'r.name', 'm.digest'])
-      .where('m.created_at', '<', before)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('tags as t')
-              .select('t.name')
-              .whereRef('t.repository_id', '=', 'm.repository_id')
-              .whereRef('t.manifest_digest', '=', 'm.digest'),
-          ),
-        ),
-      )
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('manifest_children as c')
-              .select('c.child_digest')
-              .whereRef('c.repository_id', '=', 'm.repository_id')
-              .whereRef('c.child_digest', '=', 'm.digest'),
-          ),
-        ),
-      )
-      .where(({ or, eb, not, exists, selectFrom }) =>
-        or([
-          eb('m.subject', 'is', null),
-          not(
-            exists(
-              selectFrom('manifests as s')
-                .select('s.digest')
-                .whereRef('s.repository_id', '=', 'm.repository_id')
-                .whereRef('s.digest', '=', 'm.subject'),
-            ),
-          ),
-        ]),
-      )
-      .execute();
-    return rows.map((r) => ({
-      repositoryId: r.repository_id,
-      repository: r.name,
-      digest: r.digest,
-    }));
+      .select(['m.repository_id as repositoryId', 'r.name as repository', 'm.digest'])
+      .where('m.created_at', '<', before);
+    for (const condition of UNREFERENCED_MANIFEST) q = q.where(condition);
+    return q.execute();
   }
 
-  /** Deletes a manifest if it is still untagged and unreferenced; true when deleted. */
-  async deleteUntaggedManifest(c: ManifestCandidate): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('manifests')
-      .where('repository_id', '=', c.repositoryId)
-      .where('digest', '=', c.digest)
-      .where(
-        sql<boolean>`not exists (select 1 from tags t where t.repository_id = ${c.repositoryId} and t.manifest_digest = ${c.digest})`,
-      )
-      .where(
-        sql<boolean>`not exists (select 1 from manifest_children mc where mc.repository_id = ${c.repositoryId} and mc.child_digest = ${c.digest})`,
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  /** Deletes a manifest if it is still old and unreferenced; true when deleted. */
+  async deleteUntaggedManifest(c: RepositoryItem, before: number): Promise<boolean> {
+    let q = this.db
+      .deleteFrom('manifests as m')
+      .where('m.repository_id', '=', c.repositoryId)
+      .where('m.digest', '=', c.digest)
+      .where('m.created_at', '<', before);
+    for (const condition of UNREFERENCED_MANIFEST) q = q.where(condition);
+    return deleted(await q.executeTakeFirstOrThrow());
   }
 
   /** Blob links older than `before` that no manifest of their repository references. */
-  async unusedLinks(before: number): Promise<LinkCandidate[]> {
-    const rows = await this.db
+  async unusedLinks(before: number): Promise<RepositoryItem[]> {
+    return this.db
       .selectFrom('repository_blobs as l')
       .innerJoin('repositories as r', 'r.id', 'l.repository_id')
-      .select(['l.repository_id', 'r.name', 'l.digest'])
+      .select(['l.repository_id as repositoryId', 'r.name as repository', 'l.digest'])
       .where('l.created_at', '<', before)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('manifest_blobs as mb')
-              .select('mb.blob_digest')
-              .whereRef('mb.repository_id', '=', 'l.repository_id')
-              .whereRef('mb.blob_digest', '=', 'l.digest'),
-          ),
-        ),
-      )
+      .where(LINK_UNUSED)
       .execute();
-    return rows.map((r) => ({
-      repositoryId: r.repository_id,
-      repository: r.name,
-      digest: r.digest,
-    }));
   }
 
   /** Deletes a blob link if it is still old and unused; true when deleted. */
-  async deleteUnusedLink(c: LinkCandidate, before: number): Promise<boolean> {
+  async deleteUnusedLink(c: RepositoryItem, before: number): Promise<boolean> {
     const result = await this.db
-      .deleteFrom('repository_blobs')
-      .where('repository_id', '=', c.repositoryId)
-      .where('digest', '=', c.digest)
-      .where('created_at', '<', before)
-      .where(
-        sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.repository_id = ${c.repositoryId} and mb.blob_digest = ${c.digest})`,
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+      .deleteFrom('repository_blobs as l')
+      .where('l.repository_id', '=', c.repositoryId)
+      .where('l.digest', '=', c.digest)
+      .where('l.created_at', '<', before)
+      .where(LINK_UNUSED)
+      .executeTakeFirstOrThrow();
+    return deleted(result);
   }
 
   /** Blobs older than `before` that no repository holds and no manifest references. */
   async orphanBlobs(before: number): Promise<{ digest: string; size: number }[]> {
-    const rows = await this.db
+    let q = this.db
       .selectFrom('blobs as b')
       .select(['b.digest', 'b.size'])
-      .where('b.created_at', '<', before)
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('repository_blobs as l')
-              .select('l.digest')
-              .whereRef('l.digest', '=', 'b.digest'),
-          ),
-        ),
-      )
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('manifest_blobs as mb')
-              .select('mb.blob_digest')
-              .whereRef('mb.blob_digest', '=', 'b.digest'),
-          ),
-        ),
-      )
-      .execute();
-    return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+      .where('b.created_at', '<', before);
+    for (const condition of ORPHAN_BLOB) q = q.where(condition);
+    return (await q.execute()).map((r) => ({ digest: r.digest, size: Number(r.size) }));
   }
 
   /** Deletes a blob row if it is still old and orphaned; true when deleted. */
   async deleteOrphanBlob(digest: string, before: number): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('blobs')
-      .where('digest', '=', digest)
-      .where('created_at', '<', before)
-      .where(sql<boolean>`not exists (select 1 from repository_blobs l where l.digest = ${digest})`)
-      .where(
-        sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.blob_digest = ${digest})`,
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    let q = this.db
+      .deleteFrom('blobs as b')
+      .where('b.digest', '=', digest)
+      .where('b.created_at', '<', before);
+    for (const condition of ORPHAN_BLOB) q = q.where(condition);
+    return deleted(await q.executeTakeFirstOrThrow());
   }
 
   /** True when blob `digest` has a row. */
   async blobKnown(digest: string): Promise<boolean> {
-    return (
-      (await this.db
-        .selectFrom('blobs')
-        .select('digest')
-        .where('digest', '=', digest)
-        .executeTakeFirst()) !== undefined
-    );
+    const row = await this.db
+      .selectFrom('blobs')
+      .select('digest')
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 }

@@ -3,5 +3,5 @@ export { openSqliteDatabase, type OpenDatabase, type SqliteSynchronous } from '.
 export { Meta } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';
-export type { ManifestCandidate, LinkCandidate } from './gc-queries.js';
+export type { RepositoryItem } from './gc-queries.js';
 export type { Database } from './schema.js';

@@ -1,10 +1,21 @@
 /** Schema migrations, written once for every SQL dialect Kysely speaks to. */
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  sql,
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
 
 type Db = Kysely<unknown>;
+
+/** A column naming the repository a row belongs to; the row goes when the repository goes. */
+function ownedByRepository(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder {
+  return c.notNull().references('repositories.id').onDelete('cascade');
+}
 
 /** A table of references from a repository's manifest to `column` (a blob or a child manifest). */
 async function createManifestReferences(db: Db, table: string, column: string): Promise<void> {
@@ -44,9 +55,7 @@ async function createRepositoriesAndBlobs(db: Db, dialect: SqlDialectName): Prom
     .execute();
   await db.schema
     .createTable('repository_blobs')
-    .addColumn('repository_id', 'integer', (c) =>
-      c.notNull().references('repositories.id').onDelete('cascade'),
-    )
+    .addColumn('repository_id', 'integer', ownedByRepository)
     .addColumn('digest', 'text', (c) => c.notNull().references('blobs.digest'))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('repository_blobs_pk', ['repository_id', 'digest'])
@@ -61,9 +70,7 @@ async function createRepositoriesAndBlobs(db: Db, dialect: SqlDialectName): Prom
 async function createManifestsAndTags(db: Db, binary: string): Promise<void> {
   await db.schema
     .createTable('manifests')
-    .addColumn('repository_id', 'integer', (c) =>
-      c.notNull().references('repositories.id').onDelete('cascade'),
-    )
+    .addColumn('repository_id', 'integer', ownedByRepository)
     .addColumn('digest', 'text', (c) => c.notNull())
     .addColumn('media_type', 'text', (c) => c.notNull())
     .addColumn('artifact_type', 'text')
@@ -88,9 +95,7 @@ async function createManifestsAndTags(db: Db, binary: string): Promise<void> {
   await createManifestReferences(db, 'manifest_children', 'child_digest');
   await db.schema
     .createTable('tags')
-    .addColumn('repository_id', 'integer', (c) =>
-      c.notNull().references('repositories.id').onDelete('cascade'),
-    )
+    .addColumn('repository_id', 'integer', ownedByRepository)
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('manifest_digest', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
@@ -114,9 +119,7 @@ async function createUploads(db: Db): Promise<void> {
   await db.schema
     .createTable('uploads')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('repository_id', 'integer', (c) =>
-      c.notNull().references('repositories.id').onDelete('cascade'),
-    )
+    .addColumn('repository_id', 'integer', ownedByRepository)
     .addColumn('size', 'bigint', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())

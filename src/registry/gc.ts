@@ -65,7 +65,8 @@ export class GarbageCollector {
       let removed = 0;
       for (const c of candidates) {
         const gone =
-          dryRun || (await this.meta.writeTransaction((m) => m.gc.deleteUntaggedManifest(c)));
+          dryRun ||
+          (await this.meta.writeTransaction((m) => m.gc.deleteUntaggedManifest(c, before)));
         if (gone) {
           report.manifests.push({ repository: c.repository, digest: c.digest });
           removed += 1;

@@ -74,8 +74,7 @@ export class UploadService {
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      if (range) this.checkRange(upload, range, length);
-      const size = await this.write(upload, body, range ? range.end - range.start + 1 : length);
+      const size = await this.appendChunk(upload, body, range, length);
       await this.meta.uploads.advance(upload.id, size);
       return { id, repository: name, size };
     });
@@ -96,11 +95,8 @@ export class UploadService {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      if (body && range) this.checkRange(upload, range, length);
-      const size = body
-        ? await this.write(upload, body, range ? range.end - range.start + 1 : length)
-        : upload.size;
-      const actual = await this.digestOf(upload, size, digest.algorithm);
+      const size = body ? await this.appendChunk(upload, body, range, length) : upload.size;
+      const actual = await this.digestOf(upload, digest.algorithm);
       if (actual !== digest.value) {
         await this.discard(id);
         throw new BerthError(
@@ -169,7 +165,7 @@ export class UploadService {
   }
 
   private async find(name: string, id: string): Promise<UploadRecord> {
-    const upload = /^[a-f0-9-]{36}$/.test(id) ? await this.meta.uploads.get(id) : undefined;
+    const upload = await this.meta.uploads.get(id);
     if (!upload || upload.repository !== name) {
       throw new BerthError(
         'BLOB_UPLOAD_UNKNOWN',
@@ -194,6 +190,17 @@ export class UploadService {
         `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`,
       );
     }
+  }
+
+  /** Checks a chunk against `range` (when given) and appends it; returns the new size. */
+  private appendChunk(
+    upload: UploadRecord,
+    body: Readable,
+    range?: ChunkRange,
+    length?: number,
+  ): Promise<number> {
+    if (range) this.checkRange(upload, range, length);
+    return this.write(upload, body, range ? range.end - range.start + 1 : length);
   }
 
   /**
@@ -233,25 +240,25 @@ export class UploadService {
   private async liveHash(upload: UploadRecord): Promise<LiveHash> {
     const live = this.hashes.get(upload.id);
     if (live && live.size === upload.size) return live;
-    const hash = createHash('sha256');
-    for await (const chunk of this.store.readUpload(upload.id, upload.size))
-      hash.update(chunk as Buffer);
-    const rebuilt = { size: upload.size, hash };
+    const rebuilt = { size: upload.size, hash: await this.hashStored(upload, 'sha256') };
     this.hashes.set(upload.id, rebuilt);
     return rebuilt;
   }
 
-  private async digestOf(
-    upload: UploadRecord,
-    size: number,
-    algorithm: Digest['algorithm'],
-  ): Promise<string> {
-    if (algorithm === 'sha256') {
-      const live = await this.liveHash({ ...upload, size });
-      return `sha256:${live.hash.copy().digest('hex')}`;
-    }
+  /** A hash of the upload's recorded bytes, read back from storage. */
+  private async hashStored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
     const hash = createHash(algorithm);
-    for await (const chunk of this.store.readUpload(upload.id, size)) hash.update(chunk as Buffer);
+    for await (const chunk of this.store.readUpload(upload.id, upload.size))
+      hash.update(chunk as Buffer);
+    return hash;
+  }
+
+  /** The digest of the upload's bytes with `algorithm`. */
+  private async digestOf(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<string> {
+    const hash =
+      algorithm === 'sha256'
+        ? (await this.liveHash(upload)).hash.copy()
+        : await this.hashStored(upload, algorithm);
     return `${algorithm}:${hash.digest('hex')}`;
   }
 

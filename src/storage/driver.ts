@@ -12,8 +12,6 @@ export interface ByteRange {
  * registry core validates both before they reach a driver. Nothing here knows of repositories.
  */
 export interface ContentStore {
-  /** Size of a stored blob, or undefined when it is absent. */
-  blobSize(digest: string): Promise<number | undefined>;
   /** A stream of a blob's bytes, or of the given range of them. */
   readBlob(digest: string, range?: ByteRange): Readable;
   /** Starts an empty upload. */

@@ -11,6 +11,27 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
+/** Runs `work`; an ENOENT gives `fallback` instead of an error. */
+async function unlessMissing<T>(work: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isMissing(err)) return fallback;
+    throw err;
+  }
+}
+
+/** Runs `work` on `file`; when the folder it needs is missing, creates it and runs it once more. */
+async function withParentFolder(file: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await work();
+  }
+}
+
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
@@ -22,13 +43,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** Renames `from` to `to` (creating `to`'s folder when missing) and makes the rename durable. */
 async function durableRename(from: string, to: string): Promise<void> {
-  try {
-    await fs.rename(from, to);
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-    await fs.mkdir(path.dirname(to), { recursive: true });
-    await fs.rename(from, to);
-  }
+  await withParentFolder(to, () => fs.rename(from, to));
   await fsyncDir(path.dirname(to));
 }
 
@@ -38,15 +53,6 @@ export class FsContentStore implements ContentStore {
 
   constructor(root: string) {
     this.layout = new FsLayout(path.resolve(root));
-  }
-
-  async blobSize(digest: string): Promise<number | undefined> {
-    try {
-      return (await fs.stat(this.layout.blob(digest))).size;
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
   }
 
   readBlob(digest: string, range?: ByteRange): Readable {
@@ -60,13 +66,7 @@ export class FsContentStore implements ContentStore {
 
   async createUpload(id: string): Promise<void> {
     const file = this.layout.uploadData(id);
-    try {
-      await (await fs.open(file, 'wx')).close();
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await (await fs.open(file, 'wx')).close();
-    }
+    await withParentFolder(file, async () => (await fs.open(file, 'wx')).close());
   }
 
   async appendUpload(
@@ -113,19 +113,17 @@ export class FsContentStore implements ContentStore {
   }
 
   async trashBlob(digest: string): Promise<void> {
-    try {
-      await durableRename(this.layout.blob(digest), this.layout.trashed(digest));
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+    await unlessMissing(
+      () => durableRename(this.layout.blob(digest), this.layout.trashed(digest)),
+      undefined,
+    );
   }
 
   async restoreBlob(digest: string): Promise<void> {
-    try {
-      await durableRename(this.layout.trashed(digest), this.layout.blob(digest));
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-    }
+    await unlessMissing(
+      () => durableRename(this.layout.trashed(digest), this.layout.blob(digest)),
+      undefined,
+    );
   }
 
   async purgeTrashedBlob(digest: string): Promise<void> {
@@ -139,12 +137,7 @@ export class FsContentStore implements ContentStore {
       .filter((d): d is string => d !== undefined);
   }
 
-  private async readdirOrEmpty(dir: string): Promise<string[]> {
-    try {
-      return await fs.readdir(dir);
-    } catch (err) {
-      if (isMissing(err)) return [];
-      throw err;
-    }
+  private readdirOrEmpty(dir: string): Promise<string[]> {
+    return unlessMissing(() => fs.readdir(dir), []);
   }
 }

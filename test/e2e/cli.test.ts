@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
+import { blob, configBlob, ociManifest } from '../helpers/content.js';
+import { pushBlobOverHttp, putManifestOverHttp } from '../helpers/http-calls.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir } from '../helpers/server.js';
 
 function berth(
@@ -16,23 +17,6 @@ function berth(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function pushBlob(url: string, name: string, b: TestBlob): Promise<void> {
-  const res = await fetch(`${url}/v2/${name}/blobs/uploads/?digest=${b.digest}`, {
-    method: 'POST',
-    body: Uint8Array.from(b.bytes),
-  });
-  assert.equal(res.status, 201);
-}
-
-async function putManifest(url: string, name: string, tag: string, m: TestBlob): Promise<number> {
-  const res = await fetch(`${url}/v2/${name}/manifests/${tag}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-    body: Uint8Array.from(m.bytes),
-  });
-  return res.status;
-}
-
 describe('berth command line', () => {
   const dirs: string[] = [];
   after(() => dirs.forEach(removeDir));
@@ -42,15 +26,15 @@ describe('berth command line', () => {
     dirs.push(server.data);
     const config = configBlob();
     const old = blob(5000);
-    await pushBlob(server.url, 'cli/gc', config);
-    await pushBlob(server.url, 'cli/gc', old);
+    await pushBlobOverHttp(server.url, 'cli/gc', config);
+    await pushBlobOverHttp(server.url, 'cli/gc', old);
     const oldManifest = ociManifest(config, [old]);
-    assert.equal(await putManifest(server.url, 'cli/gc', 'old', oldManifest), 201);
+    assert.equal(await putManifestOverHttp(server.url, 'cli/gc', 'old', oldManifest), 201);
     await fetch(`${server.url}/v2/cli/gc/manifests/${oldManifest.digest}`, { method: 'DELETE' });
     await new Promise((resolve) => setTimeout(resolve, 2500));
 
     const fresh = blob(7000);
-    await pushBlob(server.url, 'cli/gc', fresh);
+    await pushBlobOverHttp(server.url, 'cli/gc', fresh);
     const dry = berth([
       'gc',
       '--data',
@@ -78,9 +62,9 @@ describe('berth command line', () => {
     assert.deepEqual(report.blobs.map((b) => b.digest).sort(), [config.digest, old.digest].sort());
     assert.equal(report.bytesFreed, config.size + old.size);
 
-    await pushBlob(server.url, 'cli/gc', config);
+    await pushBlobOverHttp(server.url, 'cli/gc', config);
     assert.equal(
-      await putManifest(server.url, 'cli/gc', 'fresh', ociManifest(config, [fresh])),
+      await putManifestOverHttp(server.url, 'cli/gc', 'fresh', ociManifest(config, [fresh])),
       201,
       'the blob pushed before gc is still there',
     );

@@ -5,22 +5,12 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { blob, configBlob, ociManifest, sha256 } from '../helpers/content.js';
+import { pushBlobOverHttp, putManifestOverHttp } from '../helpers/http-calls.js';
 import { rawRequest, startSlowUpload } from '../helpers/raw-http.js';
 import { removeDir, spawnBerth, tempDir } from '../helpers/server.js';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function upload(base: string, name: string, bytes: Buffer): Promise<string> {
-  const start = await fetch(`${base}/v2/${name}/blobs/uploads/`, { method: 'POST' });
-  const digest = sha256(bytes);
-  const res = await fetch(`${base}${start.headers.get('location')}?digest=${digest}`, {
-    method: 'PUT',
-    body: Uint8Array.from(bytes),
-  });
-  assert.equal(res.status, 201);
-  return digest;
 }
 
 function blobFiles(data: string): string[] {
@@ -133,8 +123,8 @@ describe('crash safety', () => {
     let server = await spawnBerth({ data });
     const config = configBlob();
     const layer = blob(4096);
-    await upload(server.url, 'crash/manifests', config.bytes);
-    await upload(server.url, 'crash/manifests', layer.bytes);
+    await pushBlobOverHttp(server.url, 'crash/manifests', config);
+    await pushBlobOverHttp(server.url, 'crash/manifests', layer);
     const acknowledged = new Map<string, Buffer>();
     let stop = false;
     const pushers = [0, 1, 2, 3, 4, 5].map(async (worker) => {
@@ -143,12 +133,13 @@ describe('crash safety', () => {
           annotations: { n: `${worker}-${i}`, pad: 'x'.repeat(2000) },
         });
         try {
-          const res = await fetch(`${server.url}/v2/crash/manifests/manifests/t${worker}-${i}`, {
-            method: 'PUT',
-            headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
-            body: Uint8Array.from(m.bytes),
-          });
-          if (res.status === 201) acknowledged.set(`t${worker}-${i}`, m.bytes);
+          const status = await putManifestOverHttp(
+            server.url,
+            'crash/manifests',
+            `t${worker}-${i}`,
+            m,
+          );
+          if (status === 201) acknowledged.set(`t${worker}-${i}`, m.bytes);
         } catch {
           return;
         }
