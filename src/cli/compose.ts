@@ -1,6 +1,9 @@
 /** The composition root: builds Berth's concrete parts from the configuration. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { AuthService } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
+import { AuditLog } from '../events/index.js';
 import { Meta, openSqliteDatabase } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
@@ -13,7 +16,35 @@ export interface Berth {
   registry: Registry;
   metrics: BerthMetrics;
   logger: Logger;
+  /** Access control, unless `auth.mode` is `none`. */
+  auth?: AuthService;
+  audit: AuditLog;
+  version: string;
   close(): Promise<void>;
+}
+
+/** Berth's version, from its package.json (two folders above the compiled file). */
+export function berthVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Builds the auth service from the configuration. */
+export function openAuth(config: BerthConfig, meta: Meta, audit: AuditLog): Promise<AuthService> {
+  return AuthService.open(meta, audit, {
+    service: config.auth.service,
+    issuer: config.auth.issuer,
+    realm: config.auth.realm,
+    tokenTtlSeconds: config.auth.tokenTtl,
+    refreshTtlSeconds: config.auth.refreshTtl,
+    anonymousPull: config.auth.anonymousPull,
+    maxFailures: config.auth.maxFailures,
+    failureWindowSeconds: config.auth.failureWindow,
+    defaultVisibility: config.repositories.defaultVisibility,
+    cacheTtlMs: config.cache.ttl * 1000,
+  });
 }
 
 /** The database file inside the data directory. */
@@ -38,5 +69,17 @@ export async function composeBerth(
     cacheTtlMs: config.cache.ttl * 1000,
   });
   await registry.recover();
-  return { config, meta, registry, metrics, logger, close: () => database.close() };
+  const audit = new AuditLog(meta, logger);
+  const auth = config.auth.mode === 'token' ? await openAuth(config, meta, audit) : undefined;
+  return {
+    config,
+    meta,
+    registry,
+    metrics,
+    logger,
+    auth,
+    audit,
+    version: berthVersion(),
+    close: () => database.close(),
+  };
 }

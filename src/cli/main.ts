@@ -1,8 +1,8 @@
 /** Berth's command line. */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig } from '../config/index.js';
+import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
 
@@ -16,7 +16,7 @@ interface CommonFlags {
 function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): BerthConfig {
   return loadConfig({
     file: flags.config,
-    overrides: { data: flags.data, listen: flags.listen, auth: flags.auth, ...extra },
+    overrides: { data: flags.data, listen: flags.listen, auth: { mode: flags.auth }, ...extra },
   });
 }
 
@@ -24,14 +24,6 @@ function withCommonFlags(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
     .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
-}
-
-/** Berth's version, from its package.json (two folders above the compiled file). */
-export function berthVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 /** Runs the command line with `argv` (process.argv shape). */
@@ -47,7 +39,10 @@ export async function main(argv: string[]): Promise<void> {
       'address to listen on (default 127.0.0.1:5000; also BERTH_LISTEN)',
     )
     .addOption(
-      new Option('--auth <mode>', 'authentication mode (also BERTH_AUTH)').choices(['none']),
+      new Option('--auth <mode>', 'authentication: token or none (also BERTH_AUTH_MODE)').choices([
+        'token',
+        'none',
+      ]),
     )
     .action(async (flags: CommonFlags) => serve(configFrom(flags)));
 

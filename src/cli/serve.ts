@@ -1,4 +1,5 @@
 /** `berth serve`: runs the registry until SIGINT or SIGTERM. */
+import { ensureAdministrator } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { buildHttpServer } from '../http/index.js';
 import { composeBerth } from './compose.js';
@@ -10,15 +11,31 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(colon + 1)) };
 }
 
+/** Creates the first administrator when there is none, printing a generated password once. */
+async function bootstrap(meta: Parameters<typeof ensureAdministrator>[0]): Promise<void> {
+  const result = await ensureAdministrator(meta, process.env.BERTH_ADMIN_PASSWORD || undefined);
+  if (!result.created) return;
+  if (result.generatedPassword)
+    process.stderr.write(
+      `berth: created administrator "${result.name}" with password ${result.generatedPassword}\n` +
+        'berth: this password is shown only now; change it with `berth user passwd admin`\n',
+    );
+  else
+    process.stderr.write(
+      `berth: created administrator "${result.name}" (password from BERTH_ADMIN_PASSWORD)\n`,
+    );
+}
+
 /** Serves until a signal arrives; resolves once shut down cleanly. */
 export async function serve(config: BerthConfig): Promise<void> {
   const berth = await composeBerth(config);
+  if (berth.auth) await bootstrap(berth.meta);
   const app = buildHttpServer(berth);
   const { host, port } = splitListen(config.listen);
   const address = await app.listen({ host, port });
-  berth.logger.info({ address, data: config.data, auth: config.auth }, 'berth is serving');
+  berth.logger.info({ address, data: config.data, auth: config.auth.mode }, 'berth is serving');
   process.stderr.write(
-    `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth})\n`,
+    `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
   );
 
   const sweep = setInterval(() => {

@@ -10,7 +10,9 @@ describe('configuration', () => {
     const config = loadConfig({ env: {} });
     assert.equal(config.listen, '127.0.0.1:5000');
     assert.equal(config.data, './data');
-    assert.equal(config.auth, 'none');
+    assert.equal(config.auth.mode, 'token');
+    assert.equal(config.auth.anonymousPull, true);
+    assert.equal(config.repositories.defaultVisibility, 'private');
   });
 
   it('layers file, environment and flags, in that order', () => {
@@ -34,7 +36,11 @@ describe('configuration', () => {
 
   it('refuses unknown keys and bad values with the key named', () => {
     assert.throws(() => loadConfig({ env: {}, overrides: { listen: 'nowhere' } }), /listen/);
-    assert.throws(() => loadConfig({ env: { BERTH_AUTH: 'maybe' } }), /auth/);
+    assert.throws(() => loadConfig({ env: { BERTH_AUTH_MODE: 'maybe' } }), /auth\.mode/);
+    assert.equal(
+      loadConfig({ env: { BERTH_AUTH_ANONYMOUS_PULL: 'false' } }).auth.anonymousPull,
+      false,
+    );
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-config-'));
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'lisen: x\n');

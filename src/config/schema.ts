@@ -13,8 +13,48 @@ export const configSchema = z
       .default('127.0.0.1:5000'),
     /** The data directory: database and content store. */
     data: z.string().min(1).default('./data'),
-    /** Authentication mode. `none` runs an open registry (local development and tests). */
-    auth: z.enum(['none']).default('none'),
+    auth: z
+      .object({
+        /**
+         * `token`: accounts, Docker token authentication and access control. `none`: an open
+         * registry where anyone may do anything (local development only).
+         */
+        mode: z.enum(['token', 'none']).default('token'),
+        /** The `service` name in challenges and the audience of tokens. */
+        service: z.string().min(1).default('berth'),
+        /** The issuer of tokens. */
+        issuer: z.string().min(1).default('berth'),
+        /** The token endpoint URL in challenges; by default derived from each request's Host. */
+        realm: z.url().optional(),
+        /** Seconds a registry token is valid. */
+        tokenTtl: duration.max(3_600).default(300),
+        /** Seconds a refresh token (`docker login`'s identity token) is valid. */
+        refreshTtl: duration.default(7_776_000),
+        /** Whether callers without credentials may pull public repositories. */
+        anonymousPull: z.stringbool().or(z.boolean()).default(true),
+        /** Failed logins per account or per client address before logins are refused for a while. */
+        maxFailures: duration.default(10),
+        /** Seconds over which failed logins are counted, and how long a refusal lasts. */
+        failureWindow: duration.default(300),
+      })
+      .strict()
+      .default({
+        mode: 'token',
+        service: 'berth',
+        issuer: 'berth',
+        tokenTtl: 300,
+        refreshTtl: 7_776_000,
+        anonymousPull: true,
+        maxFailures: 10,
+        failureWindow: 300,
+      }),
+    repositories: z
+      .object({
+        /** The visibility of repositories created by a push or without one being chosen. */
+        defaultVisibility: z.enum(['private', 'public']).default('private'),
+      })
+      .strict()
+      .default({ defaultVisibility: 'private' }),
     log: z
       .object({
         level: z

@@ -10,6 +10,10 @@ export interface V2Context<R extends V2Route = V2Route> {
   route: R;
   query: URLSearchParams;
   registry: Registry;
+  /** Whether the caller may read another repository (for cross-repository mounts). */
+  canRead: (repository: string) => boolean | Promise<boolean>;
+  /** The subset of repository names the caller may see (for the catalog). */
+  visible: (repositories: string[]) => Promise<string[]>;
 }
 
 /** A handler of one route kind. */

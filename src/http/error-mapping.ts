@@ -4,6 +4,10 @@ import { BerthError } from '../oci/index.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BerthError('SIZE_INVALID', err.message);
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return new BerthError('INVALID_REQUEST', err.message);
+  if (err instanceof SyntaxError)
+    return new BerthError('INVALID_REQUEST', `malformed JSON: ${err.message}`);
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
     return new BerthError('UNSUPPORTED', err.message);
   return undefined;
@@ -26,9 +30,12 @@ export function handleError(
     reply.raw.destroy(err);
     return;
   }
-  reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
-  reply
-    .code(berth.status)
-    .header('Content-Type', 'application/json')
-    .send(JSON.stringify(berth.toBody()));
+  const retryAfter = (berth.detail as { retryAfter?: number } | undefined)?.retryAfter;
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
+  const management = req.url.startsWith('/api/');
+  if (!management) reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
+  const body = management
+    ? { errors: [{ code: berth.code, message: berth.message, detail: berth.detail ?? {} }] }
+    : berth.toBody();
+  reply.code(berth.status).header('Content-Type', 'application/json').send(JSON.stringify(body));
 }

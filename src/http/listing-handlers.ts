@@ -38,10 +38,22 @@ export async function listTags(ctx: V2Context<Tags>): Promise<void> {
     .send(JSON.stringify({ name, tags }));
 }
 
-/** GET `/v2/_catalog`. */
+/** Up to `limit` repository names after `last` that the caller may see. */
+async function visiblePage(ctx: V2Context, limit: number, last?: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = last;
+  for (;;) {
+    const batch = await ctx.registry.manifests.catalog(Math.max(limit, 100), cursor);
+    out.push(...(await ctx.visible(batch)));
+    if (out.length >= limit || batch.length < Math.max(limit, 100)) return out.slice(0, limit);
+    cursor = batch[batch.length - 1];
+  }
+}
+
+/** GET `/v2/_catalog`: only what the caller may see. */
 export async function listCatalog(ctx: V2Context): Promise<void> {
   const repositories = await page(ctx, '/v2/_catalog', (limit, last) =>
-    ctx.registry.manifests.catalog(limit, last),
+    visiblePage(ctx, limit, last),
   );
   ctx.reply
     .code(200)

@@ -1,9 +1,12 @@
 /** The HTTP server: Fastify set up for the registry API, health and metrics. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AuditSink, AuthService } from '../auth/index.js';
 import type { Meta } from '../meta/index.js';
 import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
+import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
+import { registerTokenRoutes } from './token-routes.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
 
 /** What the HTTP server is built from. */
@@ -12,6 +15,10 @@ export interface HttpDeps {
   meta: Meta;
   metrics: BerthMetrics;
   logger: Logger;
+  /** Access control; without it the registry is open to anyone (`auth.mode: none`). */
+  auth?: AuthService;
+  audit?: AuditSink;
+  version: string;
 }
 
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'] as const;
@@ -59,7 +66,12 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     done();
   });
 
-  const v2 = v2Handler(deps.registry);
+  const v2 = v2Handler(deps.registry, deps.auth, deps.audit);
+  const auth = deps.auth;
+  if (auth) {
+    void app.register(async (scope) => registerTokenRoutes(scope, auth));
+    void app.register(async (scope) => registerApiRoutes(scope, auth, deps.version));
+  }
   app.route({ method: [...V2_METHODS], url: '/v2', handler: v2 });
   app.route({ method: [...V2_METHODS], url: '/v2/*', handler: v2 });
 

@@ -33,7 +33,7 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
   const mount = ctx.query.get('mount');
   if (mount) {
     const from = ctx.query.get('from') ?? undefined;
-    if (await ctx.registry.blobs.mount(name, mount, from, () => true))
+    if (await ctx.registry.blobs.mount(name, mount, from, ctx.canRead))
       return answerBlobCreated(ctx, name, mount);
   }
   const digest = ctx.query.get('digest');

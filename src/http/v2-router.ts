@@ -1,7 +1,9 @@
 /** Dispatches `/v2/…` requests to their handlers by route kind and method. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
+import type { AuditSink, AuthService, Caller } from '../auth/index.js';
 import type { Registry } from '../registry/index.js';
+import { authorizeV2, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
 import type { V2Context } from './context.js';
 import { listCatalog, listTags } from './listing-handlers.js';
@@ -69,8 +71,30 @@ function dispatchUpload(
   }
 }
 
-/** The Fastify handler for every `/v2` request. */
-export function v2Handler(registry: Registry) {
+const everything = (names: string[]): Promise<string[]> => Promise.resolve(names);
+
+function auditChange(
+  audit: AuditSink,
+  req: FastifyRequest,
+  route: V2Route,
+  caller: Caller,
+  status: number,
+): void {
+  if (status >= 300 || (req.method !== 'PUT' && req.method !== 'DELETE')) return;
+  if (route.kind !== 'manifest' && route.kind !== 'blob') return;
+  const action = `${route.kind}.${req.method === 'PUT' ? 'push' : 'delete'}`;
+  void audit.record({
+    actor: caller.principal.kind === 'user' ? caller.principal.name : null,
+    action,
+    target: route.name,
+    outcome: 'success',
+    address: clientAddress(req),
+    detail: { reference: route.kind === 'manifest' ? route.reference : route.digest },
+  });
+}
+
+/** The Fastify handler for every `/v2` request; with `auth`, each request is authorised first. */
+export function v2Handler(registry: Registry, auth?: AuthService, audit?: AuditSink) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
     const url = req.raw.url ?? '/';
@@ -79,7 +103,24 @@ export function v2Handler(registry: Registry) {
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const route = parseV2Path(pathname);
     (req as Tagged)[ROUTE_KIND] = route.kind;
-    await dispatch({ req, reply, route, query, registry }, req.method);
+    if (!auth) {
+      const ctx = { req, reply, route, query, registry, canRead: () => true, visible: everything };
+      return dispatch(ctx, req.method);
+    }
+    const caller = await authorizeV2(auth, req, reply, route);
+    await dispatch(
+      {
+        req,
+        reply,
+        route,
+        query,
+        registry,
+        canRead: (name) => auth.requests.mayRead(caller, name),
+        visible: (names) => auth.requests.visible(caller, names),
+      },
+      req.method,
+    );
+    if (audit) auditChange(audit, req, route, caller, reply.statusCode);
   };
 }
 

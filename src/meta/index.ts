@@ -5,3 +5,18 @@ export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';
 export type { RepositoryItem } from './gc-queries.js';
 export type { Database } from './schema.js';
+export type {
+  AccessLevel,
+  AccountKind,
+  AccountRecord,
+  AccountPatch,
+  Membership,
+  NewAccount,
+  OrgRole,
+} from './accounts.js';
+export type { TeamRecord, TeamMembership } from './teams.js';
+export type { Grantee, GrantRecord, GrantTarget } from './grants.js';
+export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
+export type { SigningKeyRecord } from './signing-keys.js';
+export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
+export type { RepositoryInfo, Visibility } from './repositories.js';

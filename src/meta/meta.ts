@@ -1,6 +1,12 @@
 /** The metadata facade: every store over one database handle, and write transactions. */
 import { sql, type Kysely } from 'kysely';
+import { AccountStore } from './accounts.js';
+import { AuditStore } from './audit.js';
 import { BlobIndex } from './blobs.js';
+import { CredentialStore } from './credentials.js';
+import { GrantStore } from './grants.js';
+import { SigningKeyStore } from './signing-keys.js';
+import { TeamStore } from './teams.js';
 import { GcQueries } from './gc-queries.js';
 import { ManifestStore } from './manifests.js';
 import { RepositoryStore } from './repositories.js';
@@ -16,6 +22,12 @@ export class Meta {
   readonly tags: TagStore;
   readonly uploads: UploadStore;
   readonly gc: GcQueries;
+  readonly accounts: AccountStore;
+  readonly teams: TeamStore;
+  readonly grants: GrantStore;
+  readonly credentials: CredentialStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly audit: AuditStore;
 
   constructor(private readonly db: Kysely<Database>) {
     this.repositories = new RepositoryStore(db);
@@ -24,6 +36,12 @@ export class Meta {
     this.tags = new TagStore(db);
     this.uploads = new UploadStore(db);
     this.gc = new GcQueries(db);
+    this.accounts = new AccountStore(db);
+    this.teams = new TeamStore(db);
+    this.grants = new GrantStore(db);
+    this.credentials = new CredentialStore(db);
+    this.signingKeys = new SigningKeyStore(db);
+    this.audit = new AuditStore(db);
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   type Migration,
   type MigrationProvider,
 } from 'kysely';
+import { accountsMigration } from './migration-accounts.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -141,6 +142,9 @@ export class BerthMigrations implements MigrationProvider {
   constructor(private readonly dialect: SqlDialectName) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001_registry_core': registryCore(this.dialect) };
+    return {
+      '0001_registry_core': registryCore(this.dialect),
+      '0002_accounts': accountsMigration(this.dialect),
+    };
   }
 }

@@ -2,6 +2,19 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
+/** Who may see a repository without a grant. */
+export type Visibility = 'public' | 'private';
+
+/** A repository's settings and provenance. */
+export interface RepositoryInfo {
+  id: number;
+  name: string;
+  visibility: Visibility;
+  description: string | null;
+  createdBy: string | null;
+  createdAt: number;
+}
+
 /** Looks up and creates repositories. */
 export class RepositoryStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -44,5 +57,90 @@ export class RepositoryStore {
       .where('repository_blobs.digest', '=', digest)
       .execute();
     return rows.map((r) => r.name);
+  }
+
+  /** Creates repository `name` with its settings unless it exists; true when created. */
+  async create(
+    name: string,
+    settings: { visibility: Visibility; description?: string | null; createdBy: string | null },
+  ): Promise<boolean> {
+    const result = await this.db
+      .insertInto('repositories')
+      .values({
+        name,
+        created_at: Date.now(),
+        visibility: settings.visibility,
+        description: settings.description ?? null,
+        created_by: settings.createdBy,
+      })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
+
+  /** Repository `name`'s settings, or undefined. */
+  async info(name: string): Promise<RepositoryInfo | undefined> {
+    const rows = await this.infos((q) => q.where('name', '=', name).limit(1));
+    return rows[0];
+  }
+
+  /** Up to `limit` repositories after `last` (by name), optionally only under `namespace/`. */
+  async listInfo(options: {
+    limit: number;
+    last?: string;
+    namespace?: string;
+  }): Promise<RepositoryInfo[]> {
+    return this.infos((q) => {
+      let r = q.orderBy('name').limit(options.limit);
+      if (options.last !== undefined) r = r.where('name', '>', options.last);
+      if (options.namespace !== undefined)
+        r = r
+          .where('name', '>', `${options.namespace}/`)
+          .where('name', '<', `${options.namespace}0`);
+      return r;
+    });
+  }
+
+  private async infos(
+    shape: (
+      q: ReturnType<RepositoryStore['selectInfo']>,
+    ) => ReturnType<RepositoryStore['selectInfo']>,
+  ): Promise<RepositoryInfo[]> {
+    const rows = await shape(this.selectInfo()).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      visibility: r.visibility === 'public' ? 'public' : 'private',
+      description: r.description,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+    }));
+  }
+
+  private selectInfo() {
+    return this.db
+      .selectFrom('repositories')
+      .select(['id', 'name', 'visibility', 'description', 'created_by', 'created_at']);
+  }
+
+  /** Changes repository `name`'s visibility and/or description. */
+  async update(
+    name: string,
+    patch: { visibility?: Visibility; description?: string | null },
+  ): Promise<void> {
+    const values: { visibility?: string; description?: string | null } = {};
+    if (patch.visibility !== undefined) values.visibility = patch.visibility;
+    if (patch.description !== undefined) values.description = patch.description;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('repositories').set(values).where('name', '=', name).execute();
+  }
+
+  /** Removes repository `name` with its manifests, tags, links and uploads; blobs stay for GC. */
+  async delete(name: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('repositories')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 }

@@ -28,6 +28,8 @@ export const REGISTRY_ERRORS = {
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   METHOD_UNKNOWN: { status: 405, message: 'the method is not supported for this resource' },
   NOT_FOUND: { status: 404, message: 'not found' },
+  CONFLICT: { status: 409, message: 'already exists' },
+  INVALID_REQUEST: { status: 400, message: 'invalid request' },
   INTERNAL: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -40,6 +42,8 @@ const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
   MANIFEST_TOO_LARGE: 'SIZE_INVALID',
   METHOD_UNKNOWN: 'UNSUPPORTED',
   NOT_FOUND: 'NAME_UNKNOWN',
+  CONFLICT: 'DENIED',
+  INVALID_REQUEST: 'UNSUPPORTED',
   INTERNAL: 'UNKNOWN',
 };
 

@@ -11,3 +11,4 @@ export {
   type CanRead,
   type ByteCounter,
 } from './ports.js';
+export { TtlCache } from './ttl-cache.js';

@@ -38,4 +38,9 @@ export class TtlCache<V> {
   deletePrefix(prefix: string): void {
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
   }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.entries.clear();
+  }
 }

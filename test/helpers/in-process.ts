@@ -1,5 +1,6 @@
 /** An in-process Berth (Fastify `inject()`), with its own data directory, for fast HTTP tests. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { ensureAdministrator } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { composeBerth, type Berth } from '../../src/cli/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
@@ -13,16 +14,76 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Builds Berth over a fresh data directory. */
+/** The administrator's password in test apps with auth on. */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password';
+
+/** Basic credentials for `user`:`password`. */
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+const REPOSITORY_PATH =
+  /^\/v2\/(.+)\/(?:manifests\/[^/]+|blobs\/uploads\/?[^/]*|blobs\/[^/]+|tags\/list|referrers\/[^/]+)$/;
+
+/**
+ * Makes every injected registry request carry a bearer token for its repository, fetched from
+ * /token as the administrator the way a client does (and cached per scope).
+ */
+function injectWithTokens(app: FastifyInstance): void {
+  const inject = app.inject.bind(app) as (
+    o: InjectOptions,
+  ) => ReturnType<FastifyInstance['inject']>;
+  const tokens = new Map<string, string>();
+  const tokenFor = async (scopes: string[]): Promise<string> => {
+    const key = scopes.join(' ');
+    const cached = tokens.get(key);
+    if (cached) return cached;
+    const query = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&');
+    const res = await inject({
+      method: 'GET',
+      url: `/token?service=berth&${query}`,
+      headers: { authorization: basic('admin', TEST_ADMIN_PASSWORD) },
+    });
+    const token = (res.json() as { token: string }).token;
+    tokens.set(key, token);
+    return token;
+  };
+  app.inject = (async (options: InjectOptions) => {
+    const url = String(options.url ?? '');
+    if (!url.startsWith('/v2') || options.headers?.authorization !== undefined)
+      return inject(options);
+    const path = url.split('?')[0]!;
+    const name = REPOSITORY_PATH.exec(path)?.[1];
+    const scopes = name ? [`repository:${name}:pull,push,delete`] : ['registry:catalog:*'];
+    const from = new URLSearchParams(url.split('?')[1] ?? '').get('from');
+    if (from) scopes.push(`repository:${from}:pull`);
+    const authorization = `Bearer ${await tokenFor(scopes)}`;
+    return inject({ ...options, headers: { ...options.headers, authorization } });
+  }) as FastifyInstance['inject'];
+}
+
+/**
+ * Builds Berth over a fresh data directory. Auth is off unless `overrides` turn it on, or the
+ * environment says `BERTH_TEST_AUTH=bearer`: then the registry suites run with auth on, every
+ * request carrying the administrator's token.
+ */
 export async function testApp(overrides: Record<string, unknown> = {}): Promise<TestApp> {
   const data = tempDir('inproc');
+  const withTokens = process.env.BERTH_TEST_AUTH === 'bearer' && overrides.auth === undefined;
   const config = loadConfig({
     env: {},
-    overrides: { data, log: { level: 'silent' }, ...overrides },
+    overrides: {
+      data,
+      log: { level: 'silent' },
+      auth: { mode: withTokens ? 'token' : 'none' },
+      ...overrides,
+    },
   });
   const berth = await composeBerth(config);
+  if (berth.auth) await ensureAdministrator(berth.meta, TEST_ADMIN_PASSWORD);
   const app = buildHttpServer(berth);
   await app.ready();
+  if (withTokens) injectWithTokens(app);
   return {
     app,
     berth,

@@ -35,17 +35,26 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** Starts `berth serve` on `port` (0 for any free port) over `data`, resolving once it listens. */
 export async function spawnBerth(
-  options: { data?: string; port?: number; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    data?: string;
+    port?: number;
+    env?: NodeJS.ProcessEnv;
+    /** `none` (the default here) or `token` with administrator password `adminPassword`. */
+    auth?: 'none' | 'token';
+    adminPassword?: string;
+  } = {},
 ): Promise<SpawnedBerth> {
   const data = options.data ?? tempDir('data');
-  const child = spawn(
-    process.execPath,
-    [BERTH_BIN, 'serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`],
-    {
-      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const args = ['serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`];
+  const child = spawn(process.execPath, [BERTH_BIN, ...args, '--auth', options.auth ?? 'none'], {
+    env: {
+      ...process.env,
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_ADMIN_PASSWORD: options.adminPassword ?? 'test-admin-password',
+      ...options.env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,0 +1,119 @@
+/** The access policy over the database: gathers the facts for `decideAccess` and caches them briefly. */
+import type { AccessLevel, Membership, Meta, Visibility } from '../meta/index.js';
+import { TtlCache } from '../registry/index.js';
+import { decideAccess, maxLevel, type AccessDecision, type RepositoryAction } from './policy.js';
+import type { Principal } from './principal.js';
+
+/** What one user brings to every decision: memberships and grants. */
+interface UserView {
+  memberships: Map<string, Membership>;
+  grants: Map<string, AccessLevel>;
+}
+
+/** The first path component of a repository name, or undefined for a single-component name. */
+export function namespaceOf(repository: string): string | undefined {
+  const slash = repository.indexOf('/');
+  return slash < 0 ? undefined : repository.slice(0, slash);
+}
+
+/** Decides access to repositories for principals, reading accounts, grants and visibility. */
+export class AccessPolicy {
+  private readonly users: TtlCache<UserView>;
+  private readonly namespaces: TtlCache<'user' | 'org' | 'none'>;
+  private readonly visibility: TtlCache<Visibility | 'none'>;
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly options: { anonymousPull: boolean; cacheTtlMs: number },
+  ) {
+    this.users = new TtlCache(options.cacheTtlMs, 1_000);
+    this.namespaces = new TtlCache(options.cacheTtlMs, 10_000);
+    this.visibility = new TtlCache(options.cacheTtlMs, 10_000);
+  }
+
+  /** Forgets cached facts (after a change made through this process). */
+  invalidate(): void {
+    this.users.clear();
+    this.namespaces.clear();
+    this.visibility.clear();
+  }
+
+  private async userView(id: number): Promise<UserView> {
+    const key = String(id);
+    const cached = this.users.get(key);
+    if (cached) return cached;
+    const memberships = await this.meta.accounts.membershipsOf(id);
+    const teams = await this.meta.teams.teamsOf(id);
+    const grants = new Map<string, AccessLevel>();
+    for (const g of await this.meta.grants.of(
+      id,
+      teams.map((t) => t.teamId),
+    )) {
+      const k = `${g.target.kind}:${g.target.name}`;
+      grants.set(k, maxLevel(grants.get(k), g.level)!);
+    }
+    const view = { memberships: new Map(memberships.map((m) => [m.org, m])), grants };
+    this.users.set(key, view);
+    return view;
+  }
+
+  private async namespaceOwner(namespace: string): Promise<'user' | 'org' | undefined> {
+    let kind = this.namespaces.get(namespace);
+    if (kind === undefined) {
+      kind = (await this.meta.accounts.byName(namespace))?.kind ?? 'none';
+      this.namespaces.set(namespace, kind);
+    }
+    return kind === 'none' ? undefined : kind;
+  }
+
+  private async visibilityOf(repository: string): Promise<Visibility | undefined> {
+    let v = this.visibility.get(repository);
+    if (v === undefined) {
+      v = (await this.meta.repositories.info(repository))?.visibility ?? 'none';
+      this.visibility.set(repository, v);
+    }
+    return v === 'none' ? undefined : v;
+  }
+
+  /** What `principal` may do with `repository`, and why not where not. */
+  async decide(principal: Principal, repository: string): Promise<AccessDecision> {
+    const namespace = namespaceOf(repository);
+    const namespaceOwner =
+      namespace === undefined ? undefined : await this.namespaceOwner(namespace);
+    const visibility = await this.visibilityOf(repository);
+    const base = { repository, namespace, namespaceOwner, visibility };
+    if (principal.kind === 'anonymous')
+      return decideAccess({ ...base, anonymousPull: this.options.anonymousPull });
+    const view = await this.userView(principal.id);
+    const membership = namespace === undefined ? undefined : view.memberships.get(namespace);
+    const granted = maxLevel(
+      view.grants.get(`repository:${repository}`),
+      namespace === undefined ? undefined : view.grants.get(`namespace:${namespace}`),
+    );
+    return decideAccess({
+      ...base,
+      user: { name: principal.name, admin: principal.admin, cap: principal.cap },
+      orgRole: membership?.role,
+      orgDefault: membership?.defaultLevel ?? undefined,
+      granted,
+      anonymousPull: this.options.anonymousPull,
+    });
+  }
+
+  /** Whether `principal` may do `action` on `repository`. */
+  async allows(
+    principal: Principal,
+    repository: string,
+    action: RepositoryAction,
+  ): Promise<boolean> {
+    return (await this.decide(principal, repository)).allowed.has(action);
+  }
+
+  /** The subset of `repositories` that `principal` may pull, in the same order. */
+  async visible(principal: Principal, repositories: string[]): Promise<string[]> {
+    if (principal.kind === 'user' && principal.admin) return repositories;
+    const out: string[] = [];
+    for (const name of repositories) if (await this.allows(principal, name, 'pull')) out.push(name);
+    return out;
+  }
+}

@@ -1,0 +1,98 @@
+/** Managing personal access tokens: create (secret shown once), list with last use, revoke. */
+import type { AccessLevel, AccessTokenRecord } from '../meta/index.js';
+import { BerthError } from '../oci/index.js';
+import { DirectoryBase, type Actor } from './directory-common.js';
+import { randomSecret, tokenText } from './secrets.js';
+
+/** An access token as the API shows it (never its secret). */
+export interface AccessTokenView {
+  id: number;
+  name: string;
+  level: AccessLevel;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  lastUsedFrom: string | null;
+  revokedAt: string | null;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+function tokenView(t: AccessTokenRecord): AccessTokenView {
+  const state =
+    t.revokedAt !== null
+      ? 'revoked'
+      : t.expiresAt !== null && t.expiresAt <= Date.now()
+        ? 'expired'
+        : 'active';
+  return {
+    id: t.id,
+    name: t.name,
+    level: t.level,
+    createdAt: iso(t.createdAt)!,
+    expiresAt: iso(t.expiresAt),
+    lastUsedAt: iso(t.lastUsedAt),
+    lastUsedFrom: t.lastUsedFrom,
+    revokedAt: iso(t.revokedAt),
+    state,
+  };
+}
+
+/** Access token management, checked and audited. */
+export class AccessTokenDirectory extends DirectoryBase {
+  private async owner(actor: Actor, user: string | undefined) {
+    const name = user ?? actor.principal.name;
+    if (name !== actor.principal.name) this.requireAdmin(actor, `manage ${name}'s tokens`);
+    return this.user(name);
+  }
+
+  /** Creates a token for the actor (or, for administrators, `user`); the secret is returned once. */
+  async create(
+    actor: Actor,
+    options: { user?: string; name: string; level: AccessLevel; expiresInDays?: number | null },
+  ): Promise<AccessTokenView & { token: string; user: string }> {
+    this.requireFullCredential(actor, 'create access tokens');
+    const account = await this.owner(actor, options.user);
+    if (!/^[\w .:@-]{1,64}$/.test(options.name))
+      throw new BerthError(
+        'INVALID_REQUEST',
+        'token names are 1 to 64 letters, digits, spaces or ._:@-',
+      );
+    const days = options.expiresInDays;
+    if (days !== undefined && days !== null && (!Number.isFinite(days) || days <= 0 || days > 3650))
+      throw new BerthError('INVALID_REQUEST', 'expiresInDays must be between 0 and 3650');
+    const { secret, hash } = randomSecret();
+    const id = await this.meta.credentials.addAccessToken({
+      accountId: account.id,
+      name: options.name,
+      level: options.level,
+      secretHash: hash,
+      expiresAt: days ? Date.now() + days * 86_400_000 : null,
+    });
+    await this.audited(actor, {
+      action: 'token.create',
+      target: account.name,
+      detail: { id, name: options.name, level: options.level, expiresInDays: days ?? null },
+    });
+    const record = (await this.meta.credentials.accessToken(id))!;
+    return { ...tokenView(record), token: tokenText('pat', id, secret), user: account.name };
+  }
+
+  /** The actor's (or `user`'s) tokens, newest first. */
+  async list(actor: Actor, user?: string): Promise<AccessTokenView[]> {
+    const account = await this.owner(actor, user);
+    return (await this.meta.credentials.accessTokensOf(account.id)).map(tokenView);
+  }
+
+  /** Revokes token `id` (its owner or an administrator); tokens signed from it stop working. */
+  async revoke(actor: Actor, id: number): Promise<void> {
+    const token = await this.meta.credentials.accessToken(id);
+    const owner = token && (await this.meta.accounts.byId(token.accountId));
+    if (!token || !owner || (owner.name !== actor.principal.name && !actor.principal.admin))
+      throw new BerthError('NOT_FOUND', `no access token ${id}`);
+    if (!(await this.meta.credentials.revokeAccessToken(id)))
+      throw new BerthError('CONFLICT', `access token ${id} is already revoked`);
+    await this.audited(actor, { action: 'token.revoke', target: owner.name, detail: { id } });
+  }
+}

@@ -1,0 +1,88 @@
+/** The auth room's facade: every part built once from the settings, over one database. */
+import type { AuditEntry, AuditFilter, Meta, Visibility } from '../meta/index.js';
+import { AccessPolicy } from './access-policy.js';
+import { AccessTokenDirectory } from './access-tokens.js';
+import { Authenticator } from './authenticator.js';
+import { DirectoryBase, type Actor } from './directory-common.js';
+import { OrgDirectory } from './organisations.js';
+import type { AuditSink } from './ports.js';
+import { RepositoryDirectory } from './repositories.js';
+import { RequestAuth } from './request-auth.js';
+import { TokenKeys } from './token-keys.js';
+import { TokenService } from './token-service.js';
+import { UserDirectory } from './users.js';
+
+/** The settings the auth room needs (from the configuration). */
+export interface AuthSettings {
+  service: string;
+  issuer: string;
+  realm?: string;
+  tokenTtlSeconds: number;
+  refreshTtlSeconds: number;
+  anonymousPull: boolean;
+  maxFailures: number;
+  failureWindowSeconds: number;
+  defaultVisibility: Visibility;
+  cacheTtlMs: number;
+}
+
+class AuditReader extends DirectoryBase {
+  async query(actor: Actor, filter: AuditFilter): Promise<AuditEntry[]> {
+    this.requireAdmin(actor, 'read the audit log');
+    return this.meta.audit.query(filter);
+  }
+}
+
+/** Accounts, tokens, the access policy and management, ready to use. */
+export class AuthService {
+  readonly policy: AccessPolicy;
+  readonly authenticator: Authenticator;
+  readonly tokens: TokenService;
+  readonly requests: RequestAuth;
+  readonly users: UserDirectory;
+  readonly orgs: OrgDirectory;
+  readonly repositories: RepositoryDirectory;
+  readonly accessTokens: AccessTokenDirectory;
+  readonly auditLog: AuditReader;
+
+  private constructor(
+    readonly meta: Meta,
+    readonly keys: TokenKeys,
+    readonly settings: AuthSettings,
+    audit: AuditSink,
+  ) {
+    this.policy = new AccessPolicy(meta, {
+      anonymousPull: settings.anonymousPull,
+      cacheTtlMs: settings.cacheTtlMs,
+    });
+    this.authenticator = new Authenticator(meta, audit, {
+      maxFailures: settings.maxFailures,
+      failureWindowMs: settings.failureWindowSeconds * 1000,
+      refreshTtlMs: settings.refreshTtlSeconds * 1000,
+      cacheTtlMs: settings.cacheTtlMs,
+    });
+    this.tokens = new TokenService(keys, this.policy, this.authenticator, {
+      issuer: settings.issuer,
+      service: settings.service,
+      tokenTtlSeconds: settings.tokenTtlSeconds,
+    });
+    this.requests = new RequestAuth(
+      this.authenticator,
+      this.tokens,
+      this.policy,
+      meta,
+      settings.defaultVisibility,
+    );
+    const parts = { meta, policy: this.policy, authenticator: this.authenticator, audit };
+    this.users = new UserDirectory(parts);
+    this.orgs = new OrgDirectory(parts);
+    this.repositories = new RepositoryDirectory(parts, settings.defaultVisibility);
+    this.accessTokens = new AccessTokenDirectory(parts);
+    this.auditLog = new AuditReader(parts);
+  }
+
+  /** Builds the service, loading (or creating) the token signing keys. */
+  static async open(meta: Meta, audit: AuditSink, settings: AuthSettings): Promise<AuthService> {
+    return new AuthService(meta, await TokenKeys.open(meta), settings, audit);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Checking credentials: passwords and personal access tokens at login, refresh tokens for
+ * `docker login`'s identity token, and whether an earlier credential is still live.
+ */
+import { BerthError } from '../oci/index.js';
+import type { AccountRecord, Meta } from '../meta/index.js';
+import { TtlCache } from '../registry/index.js';
+import { verifyPassword } from './passwords.js';
+import type { AuditSink } from './ports.js';
+import type { UserPrincipal } from './principal.js';
+import { FailureLimiter } from './rate-limit.js';
+import { parseTokenText, randomSecret, secretMatches, tokenText } from './secrets.js';
+
+/** How logins are limited and how long refresh tokens live. */
+export interface AuthenticatorSettings {
+  maxFailures: number;
+  failureWindowMs: number;
+  refreshTtlMs: number;
+  cacheTtlMs: number;
+}
+
+const BAD_CREDENTIALS = 'incorrect username or password';
+/** Write an access token's last use at most this often. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+function principalOf(
+  account: AccountRecord,
+  session: string,
+  cap?: UserPrincipal['cap'],
+): UserPrincipal {
+  return { kind: 'user', id: account.id, name: account.name, admin: account.isAdmin, cap, session };
+}
+
+/** Verifies credentials, with rate limiting and audit of every login. */
+export class Authenticator {
+  private readonly limiter: FailureLimiter;
+  private readonly live: TtlCache<UserPrincipal | null>;
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly audit: AuditSink,
+    private readonly settings: AuthenticatorSettings,
+  ) {
+    this.limiter = new FailureLimiter(settings.maxFailures, settings.failureWindowMs);
+    this.live = new TtlCache(settings.cacheTtlMs, 10_000);
+  }
+
+  /** Forgets cached session checks (after a change made through this process). */
+  invalidate(): void {
+    this.live.clear();
+  }
+
+  private refuseWhenLimited(username: string, address: string | null): void {
+    const wait = Math.max(
+      this.limiter.retryAfter(`user:${username}`),
+      address ? this.limiter.retryAfter(`addr:${address}`) : 0,
+    );
+    if (wait > 0)
+      throw new BerthError('TOOMANYREQUESTS', `too many failed logins; try again in ${wait} s`, {
+        retryAfter: wait,
+      });
+  }
+
+  private async fail(username: string, address: string | null, why: string): Promise<never> {
+    this.limiter.fail(`user:${username}`);
+    if (address) this.limiter.fail(`addr:${address}`);
+    await this.audit.record({
+      actor: username,
+      action: 'login',
+      outcome: 'failure',
+      address,
+      detail: { reason: why },
+    });
+    throw new BerthError('UNAUTHORIZED', BAD_CREDENTIALS);
+  }
+
+  /** Logs in with a password or a personal access token as the password; throws UNAUTHORIZED. */
+  async login(username: string, secret: string, address: string | null): Promise<UserPrincipal> {
+    this.refuseWhenLimited(username, address);
+    const account = await this.meta.accounts.byName(username);
+    const pat = parseTokenText('pat', secret);
+    let principal: UserPrincipal | undefined;
+    if (pat) principal = await this.viaAccessToken(account, pat, address);
+    else if (await verifyPassword(account?.kind === 'user' ? account.passwordHash : null, secret))
+      principal = principalOf(account!, `pw:${account!.id}`);
+    if (!principal) return this.fail(username, address, pat ? 'bad access token' : 'bad password');
+    if (account!.disabled) return this.fail(username, address, 'account disabled');
+    this.limiter.clear(`user:${username}`);
+    await this.audit.record({
+      actor: username,
+      action: 'login',
+      outcome: 'success',
+      address,
+      detail: { method: pat ? 'access-token' : 'password' },
+    });
+    return principal;
+  }
+
+  /** Logs in with a personal access token alone (its owner is looked up); throws UNAUTHORIZED. */
+  async loginWithAccessToken(secret: string, address: string | null): Promise<UserPrincipal> {
+    const pat = parseTokenText('pat', secret);
+    const token = pat && (await this.meta.credentials.accessToken(pat.id));
+    const owner = token ? await this.meta.accounts.byId(token.accountId) : undefined;
+    return this.login(owner?.name ?? '(access token)', secret, address);
+  }
+
+  private async viaAccessToken(
+    account: AccountRecord | undefined,
+    pat: { id: number; secret: string },
+    address: string | null,
+  ): Promise<UserPrincipal | undefined> {
+    const token = await this.meta.credentials.accessToken(pat.id);
+    if (!token || !account || token.accountId !== account.id) return undefined;
+    if (!secretMatches(pat.secret, token.secretHash)) return undefined;
+    if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= Date.now()))
+      return undefined;
+    if (!token.lastUsedAt || Date.now() - token.lastUsedAt > TOUCH_INTERVAL_MS)
+      await this.meta.credentials.touchAccessToken(token.id, address);
+    return principalOf(account, `pat:${token.id}`, token.level);
+  }
+
+  /** Makes a refresh token for `principal` (the identity token `docker login` keeps). */
+  async issueRefreshToken(principal: UserPrincipal, clientId: string | null): Promise<string> {
+    const { secret, hash } = randomSecret();
+    const id = await this.meta.credentials.addRefreshToken({
+      accountId: principal.id,
+      clientId,
+      secretHash: hash,
+      expiresAt: Date.now() + this.settings.refreshTtlMs,
+    });
+    return tokenText('rt', id, secret);
+  }
+
+  /** The user a refresh token stands for; throws UNAUTHORIZED when it is unknown, expired or revoked. */
+  async refresh(text: string, address: string | null): Promise<UserPrincipal> {
+    const parsed = parseTokenText('rt', text);
+    const record = parsed && (await this.meta.credentials.refreshToken(parsed.id));
+    const valid =
+      record &&
+      secretMatches(parsed.secret, record.secretHash) &&
+      record.revokedAt === null &&
+      record.expiresAt > Date.now();
+    const account = valid ? await this.meta.accounts.byId(record.accountId) : undefined;
+    if (!account || account.disabled) {
+      this.refuseWhenLimited('(refresh token)', address);
+      return this.fail('(refresh token)', address, 'bad refresh token');
+    }
+    return principalOf(account, `rt:${record!.id}`);
+  }
+
+  /**
+   * The user behind `session` if it is still live (account enabled, token neither revoked nor
+   * expired), cached for a moment; undefined otherwise.
+   */
+  async sessionPrincipal(session: string): Promise<UserPrincipal | undefined> {
+    const cached = this.live.get(session);
+    if (cached !== undefined) return cached ?? undefined;
+    const principal = (await this.loadSession(session)) ?? null;
+    this.live.set(session, principal);
+    return principal ?? undefined;
+  }
+
+  private async loadSession(session: string): Promise<UserPrincipal | undefined> {
+    const m = /^(pw|pat|rt):(\d+)$/.exec(session);
+    if (!m) return undefined;
+    const id = Number(m[2]);
+    let accountId = id;
+    let cap: UserPrincipal['cap'];
+    if (m[1] === 'pat') {
+      const t = await this.meta.credentials.accessToken(id);
+      if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= Date.now()))
+        return undefined;
+      accountId = t.accountId;
+      cap = t.level;
+    } else if (m[1] === 'rt') {
+      const t = await this.meta.credentials.refreshToken(id);
+      if (!t || t.revokedAt !== null || t.expiresAt <= Date.now()) return undefined;
+      accountId = t.accountId;
+    }
+    const account = await this.meta.accounts.byId(accountId);
+    if (!account || account.disabled || account.kind !== 'user') return undefined;
+    return principalOf(account, session, cap);
+  }
+}

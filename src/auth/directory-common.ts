@@ -1,0 +1,103 @@
+/** What every management operation shares: the acting user, lookups that fail clearly, audit. */
+import type { AccountRecord, Meta } from '../meta/index.js';
+import { BerthError } from '../oci/index.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { Authenticator } from './authenticator.js';
+import type { AuditRecord, AuditSink } from './ports.js';
+import type { UserPrincipal } from './principal.js';
+
+/** Who performs a management operation, and from where. */
+export interface Actor {
+  principal: UserPrincipal;
+  address: string | null;
+}
+
+/** The actor of commands run on the data directory itself (full rights, audited by OS user). */
+export function localActor(osUser: string): Actor {
+  return {
+    principal: { kind: 'user', id: 0, name: `local:${osUser}`, admin: true, session: 'local' },
+    address: null,
+  };
+}
+
+/** The parts management operations are built from. */
+export interface DirectoryParts {
+  meta: Meta;
+  policy: AccessPolicy;
+  authenticator: Authenticator;
+  audit: AuditSink;
+}
+
+/** Base of the management services: lookups, checks and audit in one place. */
+export class DirectoryBase {
+  constructor(protected readonly parts: DirectoryParts) {}
+
+  protected get meta(): Meta {
+    return this.parts.meta;
+  }
+
+  /** Records `entry` as done by `actor`, and drops cached access facts. */
+  protected async audited(
+    actor: Actor,
+    entry: Omit<AuditRecord, 'actor' | 'address' | 'outcome'>,
+  ): Promise<void> {
+    this.parts.policy.invalidate();
+    this.parts.authenticator.invalidate();
+    await this.parts.audit.record({
+      ...entry,
+      actor: actor.principal.name,
+      address: actor.address,
+      outcome: 'success',
+    });
+  }
+
+  /** Throws DENIED unless the actor is an administrator. */
+  protected requireAdmin(actor: Actor, what: string): void {
+    if (!actor.principal.admin) throw new BerthError('DENIED', `only administrators may ${what}`);
+  }
+
+  /** Throws DENIED when the actor's credential is capped below admin (access tokens). */
+  protected requireFullCredential(actor: Actor, what: string): void {
+    const cap = actor.principal.cap;
+    if (cap && cap !== 'admin')
+      throw new BerthError('DENIED', `an access token with ${cap} access may not ${what}`);
+  }
+
+  /** The user `name`; NOT_FOUND otherwise. */
+  protected async user(name: string): Promise<AccountRecord> {
+    const account = await this.meta.accounts.byName(name);
+    if (!account || account.kind !== 'user')
+      throw new BerthError('NOT_FOUND', `no user named ${name}`);
+    return account;
+  }
+
+  /** The organisation `name`; NOT_FOUND otherwise. */
+  protected async org(name: string): Promise<AccountRecord> {
+    const account = await this.meta.accounts.byName(name);
+    if (!account || account.kind !== 'org')
+      throw new BerthError('NOT_FOUND', `no organisation named ${name}`);
+    return account;
+  }
+
+  /** The actor's role in `org` (undefined when not a member). */
+  protected async roleIn(
+    actor: Actor,
+    org: AccountRecord,
+  ): Promise<'owner' | 'member' | undefined> {
+    const members = await this.meta.accounts.members(org.id);
+    return members.find((m) => m.name === actor.principal.name)?.role;
+  }
+
+  /** Throws DENIED unless the actor owns `org` or is an administrator. */
+  protected async requireOwner(actor: Actor, org: AccountRecord, what: string): Promise<void> {
+    this.requireFullCredential(actor, what);
+    if (actor.principal.admin) return;
+    if ((await this.roleIn(actor, org)) !== 'owner')
+      throw new BerthError('DENIED', `only owners of ${org.name} may ${what}`);
+  }
+}
+
+/** Throws INVALID_REQUEST with `problem` when it is defined. */
+export function refuseProblem(problem: string | undefined): void {
+  if (problem) throw new BerthError('INVALID_REQUEST', problem);
+}

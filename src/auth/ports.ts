@@ -1,0 +1,17 @@
+/** The small interfaces the auth room is handed by its composition root. */
+import type { AuditOutcome } from '../meta/index.js';
+
+/** One thing worth auditing. */
+export interface AuditRecord {
+  actor: string | null;
+  action: string;
+  target?: string | null;
+  outcome: AuditOutcome;
+  address?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** Records audit entries durably; must not throw (failures are logged by the sink). */
+export interface AuditSink {
+  record(entry: AuditRecord): Promise<void>;
+}

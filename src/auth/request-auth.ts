@@ -1,0 +1,143 @@
+/** Identifying the caller of a request from its Authorization header, and deciding per action. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Meta, Visibility } from '../meta/index.js';
+import { BerthError } from '../oci/index.js';
+import { TtlCache } from '../registry/index.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { Authenticator } from './authenticator.js';
+import type { RepositoryAction } from './policy.js';
+import type { Principal, UserPrincipal } from './principal.js';
+import { ANONYMOUS } from './principal.js';
+import type { ResourceScope } from './scope.js';
+import { tokenAllows, tokenMentions, type TokenService } from './token-service.js';
+
+/** A request's caller: who, and how they proved it. */
+export interface Caller {
+  principal: Principal;
+  via: 'none' | 'basic' | 'bearer';
+  /** What a bearer token grants. */
+  access?: ResourceScope[];
+}
+
+/** Why a caller may not do something, and how the client should react. */
+export interface Refusal {
+  /** 401: authenticate (again) with the challenge; 403: authenticated and still refused. */
+  status: 401 | 403;
+  message: string;
+  insufficientScope: boolean;
+}
+
+/** Credentials from a Basic header: user and secret, or undefined when malformed. */
+export function parseBasic(value: string): { username: string; secret: string } | undefined {
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+/** Turns Authorization headers into callers and answers "may they?". */
+export class RequestAuth {
+  private readonly basicCache = new TtlCache<UserPrincipal>(60_000, 10_000);
+  private readonly salt = randomBytes(16);
+
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly tokens: TokenService,
+    private readonly policy: AccessPolicy,
+    private readonly meta: Meta,
+    private readonly defaultVisibility: Visibility,
+  ) {}
+
+  /** The caller behind `authorization`; throws UNAUTHORIZED for bad or revoked credentials. */
+  async identify(authorization: string | undefined, address: string | null): Promise<Caller> {
+    if (!authorization) return { principal: ANONYMOUS, via: 'none' };
+    const space = authorization.indexOf(' ');
+    const scheme = authorization.slice(0, space).toLowerCase();
+    const value = authorization.slice(space + 1).trim();
+    if (scheme === 'bearer' && value.startsWith('berth_pat_'))
+      return {
+        principal: await this.viaBasic(authorization, undefined, value, address),
+        via: 'basic',
+      };
+    if (scheme === 'bearer') {
+      const verified = await this.tokens.verify(value);
+      return { principal: verified.principal, via: 'bearer', access: verified.access };
+    }
+    if (scheme === 'basic') {
+      const creds = parseBasic(value);
+      if (!creds) throw new BerthError('UNAUTHORIZED', 'malformed Basic credentials');
+      return {
+        principal: await this.viaBasic(authorization, creds.username, creds.secret, address),
+        via: 'basic',
+      };
+    }
+    throw new BerthError('UNAUTHORIZED', `unsupported authorization scheme ${scheme.slice(0, 20)}`);
+  }
+
+  private async viaBasic(
+    header: string,
+    username: string | undefined,
+    secret: string,
+    address: string | null,
+  ): Promise<UserPrincipal> {
+    const key = createHash('sha256').update(this.salt).update(header).digest('base64');
+    const cached = this.basicCache.get(key);
+    if (cached) {
+      const live = await this.authenticator.sessionPrincipal(cached.session);
+      if (live) return live;
+      this.basicCache.delete(key);
+    }
+    const principal = username
+      ? await this.authenticator.login(username, secret, address)
+      : await this.authenticator.loginWithAccessToken(secret, address);
+    this.basicCache.set(key, principal);
+    return principal;
+  }
+
+  /**
+   * Before a caller's first push into `repository`: creates it with the default visibility,
+   * recording who created it, unless it exists.
+   */
+  async prepareForPush(caller: Caller, repository: string): Promise<void> {
+    if (caller.principal.kind !== 'user') return;
+    if ((await this.policy.decide(caller.principal, repository)).exists) return;
+    const created = await this.meta.repositories.create(repository, {
+      visibility: this.defaultVisibility,
+      createdBy: caller.principal.name,
+    });
+    if (created) this.policy.invalidate();
+  }
+
+  /** Whether `caller` may do `action` on `repository`. */
+  async may(caller: Caller, repository: string, action: RepositoryAction): Promise<boolean> {
+    if (caller.via === 'bearer') return tokenAllows(caller.access ?? [], repository, action);
+    return this.policy.allows(caller.principal, repository, action);
+  }
+
+  /** Why `caller` may not do `action` on `repository`. */
+  async refusal(caller: Caller, repository: string, action: RepositoryAction): Promise<Refusal> {
+    const { reasons } = await this.policy.decide(caller.principal, repository);
+    const message = reasons[action] ?? `${action} access to ${repository} denied`;
+    if (caller.via === 'none') return { status: 401, message, insufficientScope: false };
+    if (caller.via === 'bearer' && !tokenMentions(caller.access ?? [], repository))
+      return { status: 401, message, insufficientScope: true };
+    if (caller.principal.kind === 'anonymous')
+      return { status: 401, message, insufficientScope: true };
+    return { status: 403, message, insufficientScope: true };
+  }
+
+  /**
+   * Whether `caller` may read `repository` as a mount source: granted by their token, or by the
+   * policy for who they are (a token names only the repositories the client asked about).
+   */
+  async mayRead(caller: Caller, repository: string): Promise<boolean> {
+    if (caller.via === 'bearer' && tokenAllows(caller.access ?? [], repository, 'pull'))
+      return true;
+    return this.policy.allows(caller.principal, repository, 'pull');
+  }
+
+  /** The subset of `repositories` the caller may see. */
+  visible(caller: Caller, repositories: string[]): Promise<string[]> {
+    return this.policy.visible(caller.principal, repositories);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The Docker token service: grants the allowed subset of requested scopes, signs short-lived
+ * ES256 JWTs, and verifies them (signature, issuer, audience, time, and a live credential).
+ */
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { BerthError } from '../oci/index.js';
+import type { AccessPolicy } from './access-policy.js';
+import type { Authenticator } from './authenticator.js';
+import type { Principal } from './principal.js';
+import { ANONYMOUS } from './principal.js';
+import type { ResourceScope } from './scope.js';
+import type { TokenKeys } from './token-keys.js';
+
+/** Who the tokens are for and how long they live. */
+export interface TokenSettings {
+  issuer: string;
+  service: string;
+  tokenTtlSeconds: number;
+}
+
+/** A signed token and its lifetime. */
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: string;
+}
+
+/** A verified token: who it speaks for and what it grants. */
+export interface VerifiedToken {
+  principal: Principal;
+  access: ResourceScope[];
+  expiresAt: number;
+}
+
+const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
+
+/** Issues and verifies registry tokens. */
+export class TokenService {
+  private readonly verified = new Map<
+    string,
+    { access: ResourceScope[]; sid: string; exp: number }
+  >();
+
+  constructor(
+    private readonly keys: TokenKeys,
+    private readonly policy: AccessPolicy,
+    private readonly authenticator: Authenticator,
+    private readonly settings: TokenSettings,
+  ) {}
+
+  /** The service name tokens are bound to. */
+  get service(): string {
+    return this.settings.service;
+  }
+
+  /** The part of `requested` that `principal` may have. */
+  async grant(principal: Principal, requested: ResourceScope[]): Promise<ResourceScope[]> {
+    const granted: ResourceScope[] = [];
+    for (const scope of requested) {
+      if (scope.type === 'registry') {
+        if (principal.kind === 'user') granted.push({ ...scope, actions: ['*'] });
+        continue;
+      }
+      if (scope.type !== 'repository') continue;
+      const decision = await this.policy.decide(principal, scope.name);
+      const wanted = scope.actions.includes('*') ? [...REPOSITORY_ACTIONS] : scope.actions;
+      const actions = wanted.filter((a) => decision.allowed.has(a as 'pull'));
+      if (scope.actions.includes('*') && actions.length === REPOSITORY_ACTIONS.length)
+        actions.push('*');
+      const existing = granted.find((g) => g.type === scope.type && g.name === scope.name);
+      if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
+      else granted.push({ type: scope.type, name: scope.name, actions });
+    }
+    return granted;
+  }
+
+  /** Signs a token for `principal` granting `access`. */
+  async issue(principal: Principal, access: ResourceScope[]): Promise<IssuedToken> {
+    const { kid, key } = this.keys.signing;
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = { access };
+    if (principal.kind === 'user') claims.sid = principal.session;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .setIssuer(this.settings.issuer)
+      .setSubject(principal.kind === 'user' ? principal.name : '')
+      .setAudience(this.settings.service)
+      .setIssuedAt(now)
+      .setNotBefore(now - 1)
+      .setExpirationTime(now + this.settings.tokenTtlSeconds)
+      .setJti(randomUUID())
+      .sign(key);
+    return {
+      token,
+      expiresIn: this.settings.tokenTtlSeconds,
+      issuedAt: new Date(now * 1000).toISOString(),
+    };
+  }
+
+  /** Verifies `token`; throws UNAUTHORIZED naming what is wrong with it. */
+  async verify(token: string): Promise<VerifiedToken> {
+    let entry = this.verified.get(token);
+    if (entry && entry.exp * 1000 <= Date.now()) {
+      this.verified.delete(token);
+      entry = undefined;
+    }
+    entry ??= await this.verifySignature(token);
+    const principal =
+      entry.sid === 'anon' ? ANONYMOUS : await this.authenticator.sessionPrincipal(entry.sid);
+    if (!principal)
+      throw new BerthError('UNAUTHORIZED', 'the credential behind this token was revoked');
+    return { principal, access: entry.access, expiresAt: entry.exp * 1000 };
+  }
+
+  private async verifySignature(
+    token: string,
+  ): Promise<{ access: ResourceScope[]; sid: string; exp: number }> {
+    let payload;
+    try {
+      const header = decodeProtectedHeader(token);
+      const key = this.keys.verifying(header.kid);
+      if (!key) throw new Error(`unknown signing key ${String(header.kid)}`);
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['ES256'],
+        issuer: this.settings.issuer,
+        audience: this.settings.service,
+        requiredClaims: ['exp', 'nbf', 'iat', 'jti'],
+        clockTolerance: 5,
+      }));
+    } catch (err) {
+      throw new BerthError('UNAUTHORIZED', `invalid token: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
+    }
+    const access = Array.isArray(payload.access) ? (payload.access as ResourceScope[]) : [];
+    const sid = typeof payload.sid === 'string' ? payload.sid : 'anon';
+    if (payload.sub !== '' && sid === 'anon')
+      throw new BerthError('UNAUTHORIZED', 'invalid token: no session');
+    const entry = { access, sid, exp: payload.exp! };
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(token, entry);
+    return entry;
+  }
+}
+
+/** Whether `access` (a token's grants) allows `action` on repository `name`. */
+export function tokenAllows(access: ResourceScope[], name: string, action: string): boolean {
+  return access.some(
+    (a) =>
+      a.type === 'repository' &&
+      a.name === name &&
+      (a.actions.includes(action) || a.actions.includes('*')),
+  );
+}
+
+/** Whether `access` mentions repository `name` at all (the client asked for it). */
+export function tokenMentions(access: ResourceScope[], name: string): boolean {
+  return access.some((a) => a.type === 'repository' && a.name === name);
+}

@@ -1,0 +1,141 @@
+/** Managing users: create, list, describe, change (password, admin, disabled), delete. */
+import type { AccountRecord } from '../meta/index.js';
+import { BerthError } from '../oci/index.js';
+import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
+import { accountNameProblem } from './names.js';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+
+/** A user as the API shows it. */
+export interface UserView {
+  name: string;
+  email: string | null;
+  fullName: string | null;
+  admin: boolean;
+  disabled: boolean;
+  createdAt: string;
+}
+
+/** A new user's fields. */
+export interface NewUser {
+  name: string;
+  password: string;
+  email?: string | null;
+  fullName?: string | null;
+  admin?: boolean;
+}
+
+/** Changes to a user. */
+export interface UserChanges {
+  password?: string;
+  /** Required when users change their own password. */
+  currentPassword?: string;
+  email?: string | null;
+  fullName?: string | null;
+  admin?: boolean;
+  disabled?: boolean;
+}
+
+/** The public view of `a`. */
+export function userView(a: AccountRecord): UserView {
+  return {
+    name: a.name,
+    email: a.email,
+    fullName: a.fullName,
+    admin: a.isAdmin,
+    disabled: a.disabled,
+    createdAt: new Date(a.createdAt).toISOString(),
+  };
+}
+
+/** User management, checked and audited. */
+export class UserDirectory extends DirectoryBase {
+  /** Creates a user (administrators only). */
+  async create(actor: Actor, user: NewUser): Promise<UserView> {
+    this.requireAdmin(actor, 'create users');
+    this.requireFullCredential(actor, 'create users');
+    refuseProblem(accountNameProblem(user.name));
+    refuseProblem(passwordProblem(user.password));
+    if (await this.meta.accounts.byName(user.name))
+      throw new BerthError('CONFLICT', `the name ${user.name} is taken`);
+    const created = await this.meta.accounts.create({
+      name: user.name,
+      kind: 'user',
+      passwordHash: await hashPassword(user.password),
+      email: user.email ?? null,
+      fullName: user.fullName ?? null,
+      isAdmin: user.admin ?? false,
+    });
+    await this.audited(actor, {
+      action: 'user.create',
+      target: user.name,
+      detail: { admin: created.isAdmin },
+    });
+    return userView(created);
+  }
+
+  /** Every user (administrators only). */
+  async list(actor: Actor): Promise<UserView[]> {
+    this.requireAdmin(actor, 'list users');
+    return (await this.meta.accounts.list('user')).map(userView);
+  }
+
+  /** One user (themself or an administrator). */
+  async get(actor: Actor, name: string): Promise<UserView> {
+    if (actor.principal.name !== name) this.requireAdmin(actor, `see user ${name}`);
+    return userView(await this.user(name));
+  }
+
+  /** Changes a user: themself (password with the current one, email, name) or an administrator (anything). */
+  async update(actor: Actor, name: string, changes: UserChanges): Promise<UserView> {
+    const self = actor.principal.name === name;
+    if (!self) this.requireAdmin(actor, `change user ${name}`);
+    this.requireFullCredential(actor, 'change accounts');
+    if ((changes.admin !== undefined || changes.disabled !== undefined) && !actor.principal.admin)
+      throw new BerthError(
+        'DENIED',
+        'only administrators may change admin rights or disable users',
+      );
+    const account = await this.user(name);
+    if (changes.password !== undefined) {
+      refuseProblem(passwordProblem(changes.password));
+      if (!actor.principal.admin || (self && changes.currentPassword !== undefined)) {
+        if (!(await verifyPassword(account.passwordHash, changes.currentPassword ?? '')))
+          throw new BerthError('DENIED', 'the current password is wrong');
+      }
+    }
+    if ((changes.admin === false || changes.disabled === true) && account.isAdmin)
+      await this.keepOneAdmin(account);
+    await this.meta.accounts.update(account.id, {
+      passwordHash:
+        changes.password !== undefined ? await hashPassword(changes.password) : undefined,
+      email: changes.email,
+      fullName: changes.fullName,
+      isAdmin: changes.admin,
+      disabled: changes.disabled,
+    });
+    if (changes.password !== undefined || changes.disabled === true)
+      await this.meta.credentials.revokeRefreshTokensOf(account.id);
+    const changed = Object.keys(changes).filter((k) => k !== 'currentPassword' && k !== 'password');
+    await this.audited(actor, {
+      action: 'user.update',
+      target: name,
+      detail: { changed: changes.password !== undefined ? [...changed, 'password'] : changed },
+    });
+    return userView((await this.meta.accounts.byId(account.id))!);
+  }
+
+  private async keepOneAdmin(account: AccountRecord): Promise<void> {
+    if (account.isAdmin && !account.disabled && (await this.meta.accounts.countAdmins()) <= 1)
+      throw new BerthError('CONFLICT', `${account.name} is the last administrator`);
+  }
+
+  /** Deletes a user with their tokens and memberships (administrators only). */
+  async delete(actor: Actor, name: string): Promise<void> {
+    this.requireAdmin(actor, 'delete users');
+    this.requireFullCredential(actor, 'delete users');
+    const account = await this.user(name);
+    await this.keepOneAdmin(account);
+    await this.meta.accounts.delete(account.id);
+    await this.audited(actor, { action: 'user.delete', target: name });
+  }
+}

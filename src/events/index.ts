@@ -1,0 +1,2 @@
+/** The events room: the audit log (and, later, events and webhooks). */
+export { AuditLog } from './audit-log.js';

@@ -1,0 +1,125 @@
+/** The management API's OpenAPI 3.1 document, built from the same schemas the handlers validate with. */
+import { z } from 'zod';
+import {
+  memberRole,
+  newOrg,
+  newTeam,
+  newUser,
+  orgChanges,
+  teamLevel,
+  userChanges,
+} from './api-accounts.js';
+import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
+
+type Op = [method: string, path: string, summary: string, body?: z.ZodType];
+
+const OPERATIONS: Op[] = [
+  ['get', '/api/v1/me', 'The signed-in user and their organisations'],
+  ['get', '/api/v1/users', 'List users (administrators)'],
+  ['post', '/api/v1/users', 'Create a user (administrators)', newUser],
+  ['get', '/api/v1/users/{name}', 'Describe a user (themself or administrators)'],
+  ['patch', '/api/v1/users/{name}', 'Change password, email, name, admin, disabled', userChanges],
+  ['delete', '/api/v1/users/{name}', 'Delete a user (administrators)'],
+  ['get', '/api/v1/orgs', 'List organisations (all for administrators, else your own)'],
+  ['post', '/api/v1/orgs', 'Create an organisation; you become its owner', newOrg],
+  ['get', '/api/v1/orgs/{org}', 'Describe an organisation with members and teams'],
+  ['patch', '/api/v1/orgs/{org}', "Set the members' default level", orgChanges],
+  ['delete', '/api/v1/orgs/{org}', 'Delete an organisation without repositories (owners)'],
+  [
+    'put',
+    '/api/v1/orgs/{org}/members/{user}',
+    'Add a member or change their role (owners)',
+    memberRole,
+  ],
+  ['delete', '/api/v1/orgs/{org}/members/{user}', 'Remove a member (owners)'],
+  ['post', '/api/v1/orgs/{org}/teams', 'Create a team (owners)', newTeam],
+  ['get', '/api/v1/orgs/{org}/teams/{team}', 'Describe a team with its members'],
+  ['delete', '/api/v1/orgs/{org}/teams/{team}', 'Delete a team (owners)'],
+  [
+    'put',
+    '/api/v1/orgs/{org}/teams/{team}/permission',
+    "Set the team's level on every repository of the organisation",
+    teamLevel,
+  ],
+  ['put', '/api/v1/orgs/{org}/teams/{team}/members/{user}', 'Add a user to a team (owners)'],
+  [
+    'delete',
+    '/api/v1/orgs/{org}/teams/{team}/members/{user}',
+    'Remove a user from a team (owners)',
+  ],
+  ['get', '/api/v1/repositories', 'List repositories you may see (?namespace=&last=&n=)'],
+  ['post', '/api/v1/repositories', 'Create a repository where you may push', newRepository],
+  ['get', '/api/v1/repositories/{name}', 'Describe a repository (name may contain slashes)'],
+  [
+    'patch',
+    '/api/v1/repositories/{name}',
+    'Change visibility or description (repository admins)',
+    repositoryChanges,
+  ],
+  ['delete', '/api/v1/repositories/{name}', 'Delete a repository (repository admins)'],
+  ['get', '/api/v1/repositories/{name}/_permissions', 'List grants on a repository'],
+  [
+    'put',
+    '/api/v1/repositories/{name}/_permissions',
+    'Grant a user or team a level (level null removes)',
+    permission,
+  ],
+  [
+    'delete',
+    '/api/v1/repositories/{name}/_permissions',
+    'Remove a grant (?user= or ?team=org/team)',
+  ],
+  ['get', '/api/v1/tokens', 'List your access tokens (?user= for administrators)'],
+  ['post', '/api/v1/tokens', 'Create an access token; the secret is shown once', newToken],
+  ['delete', '/api/v1/tokens/{id}', 'Revoke an access token'],
+  ['get', '/api/v1/audit', 'Read the audit log (?actor=&action=&target=&since=&until=&before=&n=)'],
+];
+
+function operation([, path, summary, body]: Op): Record<string, unknown> {
+  const parameters = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  const op: Record<string, unknown> = {
+    summary,
+    parameters,
+    responses: {
+      '2XX': { description: 'success (JSON, or 204 without a body)' },
+      default: { description: 'an error: {"errors":[{"code","message","detail"}]}' },
+    },
+  };
+  if (body)
+    op.requestBody = {
+      required: true,
+      content: { 'application/json': { schema: z.toJSONSchema(body, { io: 'input' }) } },
+    };
+  return op;
+}
+
+/** The OpenAPI document of /api/v1. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) (paths[op[1]] ??= {})[op[0]] = operation(op);
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Berth management API', version },
+    components: {
+      securitySchemes: {
+        basic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'username and password or access token',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'an access token or a registry token',
+        },
+      },
+    },
+    security: [{ basic: [] }, { bearer: [] }],
+    paths,
+  };
+}

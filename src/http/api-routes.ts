@@ -1,0 +1,26 @@
+/** The management API under /api/v1, in its own plugin scope with a JSON body parser. */
+import type { FastifyInstance } from 'fastify';
+import type { AuthService } from '../auth/index.js';
+import { registerAccountRoutes } from './api-accounts.js';
+import { json } from './api-common.js';
+import { openApiDocument } from './api-openapi.js';
+import { registerRepositoryRoutes } from './api-repositories.js';
+
+/** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
+export function registerApiRoutes(app: FastifyInstance, auth: AuthService, version: string): void {
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: 1_048_576 },
+    (_req, body, done) => {
+      try {
+        done(null, body === '' ? {} : JSON.parse(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
+  const doc = openApiDocument(version);
+  app.get('/api/v1/openapi.json', async (_req, reply) => json(reply, doc));
+  registerAccountRoutes(app, auth);
+  registerRepositoryRoutes(app, auth);
+}

@@ -1,0 +1,104 @@
+/** Where requests meet access control: challenges, who the caller is, and refusals as responses. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthService, Caller, RepositoryAction } from '../auth/index.js';
+import { BerthError } from '../oci/index.js';
+import type { V2Route } from './v2-paths.js';
+
+/** The token endpoint a request's client should use. */
+export function realmFor(auth: AuthService, req: FastifyRequest): string {
+  return auth.settings.realm ?? `${req.protocol}://${req.headers.host ?? req.hostname}/token`;
+}
+
+/** Sets the `WWW-Authenticate` challenge of the Docker token flow. */
+export function challenge(
+  auth: AuthService,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  scope?: string,
+  insufficientScope = false,
+): void {
+  let value = `Bearer realm="${realmFor(auth, req)}",service="${auth.settings.service}"`;
+  if (scope) value += `,scope="${scope}"`;
+  if (insufficientScope) value += ',error="insufficient_scope"';
+  reply.header('WWW-Authenticate', value);
+}
+
+/** The client's address as the audit log records it. */
+export function clientAddress(req: FastifyRequest): string {
+  return req.ip;
+}
+
+/** The caller of `req`; bad credentials answer 401 with a challenge. */
+export async function identifyCaller(
+  auth: AuthService,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Caller> {
+  try {
+    return await auth.requests.identify(req.headers.authorization, clientAddress(req));
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'UNAUTHORIZED') challenge(auth, req, reply);
+    throw err;
+  }
+}
+
+/** The repository action a registry API request needs, or undefined for base and catalog. */
+export function actionFor(route: V2Route, method: string): RepositoryAction | undefined {
+  switch (route.kind) {
+    case 'base':
+    case 'catalog':
+      return undefined;
+    case 'manifest':
+      if (method === 'PUT') return 'push';
+      return method === 'DELETE' ? 'delete' : 'pull';
+    case 'blob':
+      return method === 'DELETE' ? 'delete' : 'pull';
+    case 'uploads':
+    case 'upload':
+      return 'push';
+    case 'tags':
+    case 'referrers':
+      return 'pull';
+  }
+}
+
+function scopeActions(action: RepositoryAction): string {
+  return action === 'pull' ? 'pull' : action === 'push' ? 'pull,push' : 'delete';
+}
+
+/**
+ * Checks a registry API request: answers 401 with a challenge to callers who must authenticate
+ * (again), 403 DENIED with the reason to authenticated callers who may not. Returns the caller.
+ */
+export async function authorizeV2(
+  auth: AuthService,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  route: V2Route,
+): Promise<Caller> {
+  const caller = await identifyCaller(auth, req, reply);
+  const action = actionFor(route, req.method);
+  if (action === undefined || !('name' in route)) {
+    if (caller.via === 'none' && (route.kind === 'base' || !auth.settings.anonymousPull)) {
+      challenge(auth, req, reply, route.kind === 'catalog' ? 'registry:catalog:*' : undefined);
+      throw new BerthError('UNAUTHORIZED', 'authentication required');
+    }
+    return caller;
+  }
+  if (await auth.requests.may(caller, route.name, action)) {
+    if (action === 'push') await auth.requests.prepareForPush(caller, route.name);
+    return caller;
+  }
+  const refusal = await auth.requests.refusal(caller, route.name, action);
+  challenge(
+    auth,
+    req,
+    reply,
+    `repository:${route.name}:${scopeActions(action)}`,
+    refusal.insufficientScope,
+  );
+  throw new BerthError(refusal.status === 401 ? 'UNAUTHORIZED' : 'DENIED', refusal.message, {
+    repository: route.name,
+    action,
+  });
+}
