@@ -9,7 +9,7 @@ import { verifyPassword } from './passwords.js';
 import type { AuditSink } from './ports.js';
 import type { UserPrincipal } from './principal.js';
 import { FailureLimiter } from './rate-limit.js';
-import { parseTokenText, randomSecret, secretMatches, tokenText } from './secrets.js';
+import { hashSecret, parseTokenText, randomSecret, secretMatches, tokenText } from './secrets.js';
 
 /** How logins are limited and how long refresh tokens live. */
 export interface AuthenticatorSettings {
@@ -31,9 +31,15 @@ function principalOf(
   return { kind: 'user', id: account.id, name: account.name, admin: account.isAdmin, cap, session };
 }
 
+/** The session of a password login: it ends when the password changes. */
+function passwordSession(account: AccountRecord): string {
+  return `pw:${account.id}:${hashSecret(account.passwordHash ?? '').slice(0, 16)}`;
+}
+
 /** Verifies credentials, with rate limiting and audit of every login. */
 export class Authenticator {
-  private readonly limiter: FailureLimiter;
+  private readonly perAccount: FailureLimiter;
+  private readonly perAddress: FailureLimiter;
   private readonly live: TtlCache<UserPrincipal | null>;
 
   constructor(
@@ -41,7 +47,9 @@ export class Authenticator {
     private readonly audit: AuditSink,
     private readonly settings: AuthenticatorSettings,
   ) {
-    this.limiter = new FailureLimiter(settings.maxFailures, settings.failureWindowMs);
+    this.perAccount = new FailureLimiter(settings.maxFailures, settings.failureWindowMs);
+    // One address may hold several people (a NAT, a CI runner): it gets five times as many tries.
+    this.perAddress = new FailureLimiter(settings.maxFailures * 5, settings.failureWindowMs);
     this.live = new TtlCache(settings.cacheTtlMs, 10_000);
   }
 
@@ -52,8 +60,8 @@ export class Authenticator {
 
   private refuseWhenLimited(username: string, address: string | null): void {
     const wait = Math.max(
-      this.limiter.retryAfter(`user:${username}`),
-      address ? this.limiter.retryAfter(`addr:${address}`) : 0,
+      this.perAccount.retryAfter(username),
+      address ? this.perAddress.retryAfter(address) : 0,
     );
     if (wait > 0)
       throw new BerthError('TOOMANYREQUESTS', `too many failed logins; try again in ${wait} s`, {
@@ -62,8 +70,8 @@ export class Authenticator {
   }
 
   private async fail(username: string, address: string | null, why: string): Promise<never> {
-    this.limiter.fail(`user:${username}`);
-    if (address) this.limiter.fail(`addr:${address}`);
+    this.perAccount.fail(username);
+    if (address) this.perAddress.fail(address);
     await this.audit.record({
       actor: username,
       action: 'login',
@@ -82,10 +90,10 @@ export class Authenticator {
     let principal: UserPrincipal | undefined;
     if (pat) principal = await this.viaAccessToken(account, pat, address);
     else if (await verifyPassword(account?.kind === 'user' ? account.passwordHash : null, secret))
-      principal = principalOf(account!, `pw:${account!.id}`);
+      principal = principalOf(account!, passwordSession(account!));
     if (!principal) return this.fail(username, address, pat ? 'bad access token' : 'bad password');
     if (account!.disabled) return this.fail(username, address, 'account disabled');
-    this.limiter.clear(`user:${username}`);
+    this.perAccount.clear(username);
     await this.audit.record({
       actor: username,
       action: 'login',
@@ -161,7 +169,7 @@ export class Authenticator {
   }
 
   private async loadSession(session: string): Promise<UserPrincipal | undefined> {
-    const m = /^(pw|pat|rt):(\d+)$/.exec(session);
+    const m = /^(pw|pat|rt):(\d+)(?::([0-9a-f]{16}))?$/.exec(session);
     if (!m) return undefined;
     const id = Number(m[2]);
     let accountId = id;
@@ -179,6 +187,7 @@ export class Authenticator {
     }
     const account = await this.meta.accounts.byId(accountId);
     if (!account || account.disabled || account.kind !== 'user') return undefined;
+    if (m[1] === 'pw' && passwordSession(account) !== session) return undefined;
     return principalOf(account, session, cap);
   }
 }

@@ -79,7 +79,7 @@ function ownLevel(f: AccessFacts): AccessLevel | undefined {
   return maxLevel(f.orgRole ? f.orgDefault : undefined, f.granted);
 }
 
-function refusal(f: AccessFacts, action: RepositoryAction, level?: AccessLevel): string {
+function refusal(f: AccessFacts, action: RepositoryAction): string {
   const name = f.repository;
   if (!f.user) return `authentication required to ${action} ${name}`;
   const who = f.user.name;
@@ -89,19 +89,18 @@ function refusal(f: AccessFacts, action: RepositoryAction, level?: AccessLevel):
   if (action === 'pull') return `${who} may not pull ${name}: it does not exist or is private`;
   if (action === 'delete')
     return `${who} may not delete from ${name}: that needs admin rights on the repository`;
-  if (f.visibility === undefined) {
-    if (f.namespace === undefined)
-      return `${who} may not create ${name}: only administrators may push outside a namespace`;
-    if (!f.namespaceOwner)
-      return `${who} may not create ${name}: no user or organisation named ${f.namespace} exists`;
-    if (f.namespaceOwner === 'user')
-      return `${who} may not push to ${name}: namespace ${f.namespace} belongs to another user`;
-    return f.orgRole
-      ? `${who} may not create repositories in organisation ${f.namespace}: that needs write access`
-      : `${who} may not push to ${name}: ${who} is not a member of organisation ${f.namespace}`;
-  }
-  return level === 'read'
-    ? `${who} may not push to ${name}: ${who} has read access only`
+  if (uncapped === 'read') return `${who} may not push to ${name}: ${who} has read access only`;
+  const creating = f.visibility === undefined;
+  if (creating && f.namespace === undefined)
+    return `${who} may not create ${name}: only administrators may push outside a namespace`;
+  if (creating && !f.namespaceOwner)
+    return `${who} may not create ${name}: no user or organisation named ${f.namespace} exists`;
+  if (f.namespaceOwner === 'user')
+    return `${who} may not push to ${name}: namespace ${f.namespace} belongs to another user`;
+  if (f.namespaceOwner === 'org' && !f.orgRole)
+    return `${who} may not push to ${name}: ${who} is not a member of organisation ${f.namespace}`;
+  return creating
+    ? `${who} may not create repositories in organisation ${f.namespace}: that needs write access`
     : `${who} may not push to ${name}: no write access granted`;
 }
 
@@ -116,6 +115,6 @@ export function decideAccess(f: AccessFacts): AccessDecision {
   if (!exists && !f.user?.admin && !f.namespaceOwner) allowed.clear();
   const reasons: AccessDecision['reasons'] = {};
   for (const action of REPOSITORY_ACTIONS)
-    if (!allowed.has(action)) reasons[action] = refusal(f, action, level);
+    if (!allowed.has(action)) reasons[action] = refusal(f, action);
   return { level: allowed.size > 0 ? level : undefined, allowed, reasons, exists };
 }

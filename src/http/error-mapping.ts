@@ -32,7 +32,7 @@ export function handleError(
   }
   const retryAfter = (berth.detail as { retryAfter?: number } | undefined)?.retryAfter;
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-  const management = req.url.startsWith('/api/');
+  const management = req.url.startsWith('/api/') || req.url.startsWith('/token');
   if (!management) reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
   const body = management
     ? { errors: [{ code: berth.code, message: berth.message, detail: berth.detail ?? {} }] }

@@ -1,0 +1,277 @@
+/** The Docker token service in-process: flows, refresh and access tokens, and every refusal. */
+import assert from 'node:assert/strict';
+import { generateKeyPair, SignJWT, exportJWK } from 'jose';
+import { createHmac, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN, apiOk, createUsers, fetchToken, USER_PASSWORD } from '../helpers/accounts.js';
+import { basic, testApp, type TestApp } from '../helpers/in-process.js';
+import { errorCode } from '../helpers/registry-calls.js';
+
+const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+describe('token service', () => {
+  let t: TestApp;
+  let alice: string;
+  let aliceSession: string;
+
+  before(async () => {
+    t = await testApp({ auth: { mode: 'token', maxFailures: 5 } });
+    alice = (await createUsers(t.app, ['alice', 'mallory'])).alice!;
+    const real = await fetchToken(t.app, [], alice);
+    aliceSession = (
+      JSON.parse(Buffer.from(real.split('.')[1]!, 'base64url').toString()) as { sid: string }
+    ).sid;
+  });
+  after(() => t.close());
+
+  const v2 = (url: string, authorization?: string) =>
+    t.app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
+
+  async function claimsToken(
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = {},
+  ): Promise<string> {
+    const { kid, key } = t.berth.auth!.keys.signing;
+    const now = Math.floor(Date.now() / 1000);
+    const standard = {
+      access: [{ type: 'repository', name: 'alice/app', actions: ['pull'] }],
+      sid: aliceSession,
+      iss: 'berth',
+      sub: 'alice',
+      aud: 'berth',
+      iat: now,
+      nbf: now - 1,
+      exp: now + 60,
+      jti: randomUUID(),
+    };
+    return new SignJWT({ ...standard, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid, ...header })
+      .sign(key);
+  }
+
+  it('challenges on /v2/ and accepts a token, Basic credentials or refuses bad ones', async () => {
+    const anon = await v2('/v2/');
+    assert.equal(anon.statusCode, 401);
+    assert.equal(
+      anon.headers['www-authenticate'],
+      'Bearer realm="http://localhost:80/token",service="berth"',
+    );
+    assert.equal((await v2('/v2/', alice)).statusCode, 200);
+    assert.equal((await v2('/v2/', basic('alice', 'wrong-password'))).statusCode, 401);
+    const token = await fetchToken(t.app, [], alice);
+    assert.equal((await v2('/v2/', `Bearer ${token}`)).statusCode, 200);
+    const anonToken = await fetchToken(t.app, []);
+    assert.equal((await v2('/v2/', `Bearer ${anonToken}`)).statusCode, 200);
+  });
+
+  it('issues ES256 tokens with kid, published in the JWKS, granting only what is allowed', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/token?service=berth&scope=repository:alice/app:pull,push&scope=repository:mallory/app:pull,push,delete',
+      headers: { authorization: alice },
+    });
+    assert.equal(res.statusCode, 200);
+    const body = res.json() as {
+      token: string;
+      access_token: string;
+      expires_in: number;
+      issued_at: string;
+      scope: string;
+    };
+    assert.equal(body.access_token, body.token);
+    assert.equal(body.expires_in, 300);
+    assert.ok(!Number.isNaN(Date.parse(body.issued_at)));
+    assert.equal(body.scope, 'repository:alice/app:pull,push repository:mallory/app:');
+    const [header, payload] = body.token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    assert.equal(header.alg, 'ES256');
+    const jwks = (await t.app.inject({ method: 'GET', url: '/token/jwks.json' })).json() as {
+      keys: { kid: string; kty: string }[];
+    };
+    assert.deepEqual(
+      jwks.keys.map((k) => k.kid),
+      [header.kid],
+    );
+    assert.equal(jwks.keys[0]!.kty, 'EC');
+    assert.equal(payload.aud, 'berth');
+    assert.equal(payload.sub, 'alice');
+    assert.ok(payload.exp - payload.iat === 300);
+  });
+
+  it('refuses malformed scopes and foreign services with 400', async () => {
+    for (const url of [
+      '/token?scope=repository:../x:pull',
+      '/token?scope=nonsense',
+      '/token?service=other',
+    ]) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { authorization: alice } });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal(errorCode(res), 'INVALID_REQUEST');
+    }
+  });
+
+  it('speaks the OAuth2 form: password grant with a refresh token, then refresh_token grant', async () => {
+    const form = (fields: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(fields).toString(),
+      });
+    const first = await form({
+      grant_type: 'password',
+      username: 'alice',
+      password: USER_PASSWORD,
+      client_id: 'docker',
+      access_type: 'offline',
+      service: 'berth',
+      scope: 'repository:alice/app:pull,push',
+    });
+    assert.equal(first.statusCode, 200, first.body);
+    const { refresh_token, access_token } = first.json() as {
+      refresh_token: string;
+      access_token: string;
+    };
+    assert.match(refresh_token, /^berth_rt_\d+_/);
+    assert.ok(access_token);
+    const again = await form({
+      grant_type: 'refresh_token',
+      refresh_token,
+      client_id: 'docker',
+      service: 'berth',
+      scope: 'repository:alice/app:pull',
+    });
+    assert.equal(again.statusCode, 200, again.body);
+    const token = (again.json() as { access_token: string }).access_token;
+    assert.equal((await v2('/v2/alice/app/tags/list', `Bearer ${token}`)).statusCode, 404);
+    assert.equal(
+      (
+        await form({
+          grant_type: 'refresh_token',
+          refresh_token: `${refresh_token.slice(0, -2)}xx`,
+        })
+      ).statusCode,
+      401,
+    );
+    assert.equal(
+      (await form({ grant_type: 'password', username: 'alice', password: 'nope-nope' })).statusCode,
+      401,
+    );
+    assert.equal((await form({ grant_type: 'client_credentials' })).statusCode, 400);
+    // GET with offline_token=true gives docker login its identity token too.
+    const login = await t.app.inject({
+      method: 'GET',
+      url: '/token?service=berth&offline_token=true&client_id=docker',
+      headers: { authorization: alice },
+    });
+    assert.match((login.json() as { refresh_token: string }).refresh_token, /^berth_rt_/);
+  });
+
+  it('refuses tampered tokens: none, HS256 confusion, forged, altered, expired, early, foreign', async () => {
+    const good = await claimsToken({});
+    assert.equal((await v2('/v2/alice/app/tags/list', `Bearer ${good}`)).statusCode, 404);
+    const [h, p] = good.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${p}.`;
+    const jwks = JSON.stringify(t.berth.auth!.keys.jwks().keys[0]);
+    const hsHeader = b64({
+      alg: 'HS256',
+      kid: JSON.parse(Buffer.from(h!, 'base64url').toString()).kid,
+    });
+    const hs = `${hsHeader}.${p}.${createHmac('sha256', jwks).update(`${hsHeader}.${p}`).digest('base64url')}`;
+    const other = await generateKeyPair('ES256');
+    const forged = await new SignJWT(payload)
+      .setProtectedHeader({
+        alg: 'ES256',
+        kid: JSON.parse(Buffer.from(h!, 'base64url').toString()).kid,
+      })
+      .sign(other.privateKey);
+    const altered = `${h}.${b64({ ...payload, access: [{ type: 'repository', name: 'mallory/app', actions: ['*'] }] })}.${good.split('.')[2]}`;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await claimsToken({ exp: now - 60, iat: now - 120, nbf: now - 120 });
+    const early = await claimsToken({ nbf: now + 600 });
+    const foreignAudience = await claimsToken({ aud: 'elsewhere' });
+    const foreignIssuer = await claimsToken({ iss: 'elsewhere' });
+    const unknownKey = await claimsToken({}, { kid: (await exportJWK(other.publicKey)).x });
+    const cases = {
+      none,
+      hs,
+      forged,
+      altered,
+      expired,
+      early,
+      foreignAudience,
+      foreignIssuer,
+      unknownKey,
+    };
+    for (const [label, token] of Object.entries(cases)) {
+      const res = await v2('/v2/alice/app/tags/list', `Bearer ${token}`);
+      assert.equal(res.statusCode, 401, `${label}: ${res.body}`);
+      assert.equal(errorCode(res), 'UNAUTHORIZED', label);
+      assert.match(String(res.headers['www-authenticate']), /^Bearer realm=/, label);
+    }
+  });
+
+  it('personal access tokens: scoped, last use shown, revocable, and tokens from them die too', async () => {
+    const created = await apiOk(t.app, 201, 'POST', '/api/v1/tokens', alice, {
+      name: 'ci',
+      level: 'read',
+      expiresInDays: 30,
+    });
+    const pat = (created.json() as { token: string; id: number }).token;
+    const id = (created.json() as { id: number }).id;
+    assert.match(pat, /^berth_pat_\d+_/);
+    const viaPat = basic('alice', pat);
+    const push = await fetchToken(t.app, ['repository:alice/app:pull,push'], viaPat);
+    const pushClaims = JSON.parse(Buffer.from(push.split('.')[1]!, 'base64url').toString()) as {
+      access: { actions: string[] }[];
+    };
+    assert.deepEqual(pushClaims.access[0]!.actions, ['pull']);
+    assert.equal((await v2('/v2/', viaPat)).statusCode, 200);
+    const listed = (await apiOk(t.app, 200, 'GET', '/api/v1/tokens', alice)).json() as {
+      id: number;
+      lastUsedAt: string | null;
+      state: string;
+    }[];
+    const mine = listed.find((x) => x.id === id)!;
+    assert.equal(mine.state, 'active');
+    assert.ok(mine.lastUsedAt);
+    assert.equal(
+      (await apiOk(t.app, 200, 'GET', '/api/v1/tokens', basic('mallory', USER_PASSWORD))).json()
+        .length,
+      0,
+    );
+    assert.equal(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/v1/tokens/${id}`,
+          headers: { authorization: basic('mallory', USER_PASSWORD) },
+        })
+      ).statusCode,
+      404,
+    );
+    await apiOk(t.app, 204, 'DELETE', `/api/v1/tokens/${id}`, alice);
+    assert.equal((await v2('/v2/', viaPat)).statusCode, 401);
+    const replay = await v2('/v2/alice/app/tags/list', `Bearer ${push}`);
+    assert.equal(replay.statusCode, 401);
+    assert.match(replay.body, /revoked/);
+  });
+
+  it('limits failed logins per account with 429 and Retry-After, and audits them', async () => {
+    await createUsers(t.app, ['guessed']);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await v2('/v2/', basic('guessed', `wrong-${i}-password`))).statusCode, 401);
+    const limited = await v2('/v2/', basic('guessed', USER_PASSWORD));
+    assert.equal(limited.statusCode, 429);
+    assert.equal(errorCode(limited), 'TOOMANYREQUESTS');
+    assert.ok(Number(limited.headers['retry-after']) > 0);
+    const audit = (
+      await apiOk(t.app, 200, 'GET', '/api/v1/audit?actor=guessed&action=login', ADMIN)
+    ).json() as { entries: { outcome: string; address: string }[] };
+    assert.equal(audit.entries.filter((e) => e.outcome === 'failure').length, 5);
+    assert.ok(audit.entries.every((e) => e.address === '127.0.0.1'));
+  });
+});
