@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig } from '../config/index.js';
+import { registerAccountCommands } from './account-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
@@ -73,6 +74,8 @@ export async function main(argv: string[]): Promise<void> {
   ).action((flags: CommonFlags) => {
     process.stdout.write(toYaml(configFrom(flags)));
   });
+
+  registerAccountCommands(program, (flags) => configFrom(flags));
 
   await program.parseAsync(argv);
 }

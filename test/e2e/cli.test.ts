@@ -90,4 +90,60 @@ describe('berth command line', () => {
     assert.notEqual(badFile.status, 0);
     assert.match(badFile.stderr, /^berth: .*nonexistent/);
   });
+
+  it('manages accounts on the data directory of a running server, which sees the changes', async () => {
+    const server = await spawnBerth({ auth: 'token' });
+    dirs.push(server.data);
+    const d = ['--data', server.data];
+    const ok = (args: string[], input?: string): string => {
+      const r = spawnSync(process.execPath, [BERTH_BIN, ...args, ...d], {
+        encoding: 'utf8',
+        input,
+      });
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.match(ok(['user', 'add', 'alice']), /created user alice with password \S{12,}/);
+    ok(['user', 'passwd', 'alice'], 'alice-password-1\n');
+    ok(['org', 'create', 'acme', '--owner', 'alice']);
+    ok(['team', 'create', 'acme', 'devs']);
+    ok(['team', 'add-member', 'acme', 'devs', 'alice']);
+    ok(['repo', 'create', 'acme/app', '--private']);
+    const token = ok([
+      'token',
+      'create',
+      '--user',
+      'alice',
+      '--name',
+      'ci',
+      '--level',
+      'write',
+    ]).trim();
+    assert.match(token, /^berth_pat_\d+_/);
+    const auth = `Basic ${Buffer.from(`alice:${token}`).toString('base64')}`;
+    const repos = (await (
+      await fetch(`${server.url}/api/v1/repositories`, { headers: { authorization: auth } })
+    ).json()) as { repositories: { name: string; visibility: string }[] };
+    assert.deepEqual(
+      repos.repositories.map((r) => [r.name, r.visibility]),
+      [['acme/app', 'private']],
+    );
+    assert.equal((await fetch(`${server.url}/v2/acme/app/tags/list`)).status, 401);
+    assert.equal(
+      (await fetch(`${server.url}/v2/acme/app/tags/list`, { headers: { authorization: auth } }))
+        .status,
+      200,
+    );
+    const users = JSON.parse(ok(['user', 'list', '--json'])) as { name: string }[];
+    assert.deepEqual(
+      users.map((u) => u.name),
+      ['admin', 'alice'],
+    );
+    const audit = ok(['audit', '--action', 'repository']);
+    assert.match(audit, /local:\S+\s+repository\.create\s+acme\/app\s+success/);
+    const refused = berth(['repo', 'grant', 'acme/app', 'write', ...d]);
+    assert.notEqual(refused.status, 0);
+    assert.equal(refused.stderr, 'berth: name exactly one of --user and --team\n');
+    await server.stop();
+  });
 });

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeDir, tempDir } from './server.js';
+import { attempt } from './tools.js';
 
 /** A running dockerd and the environment that points the docker CLI at it. */
 export interface PrivateDockerd {
@@ -10,6 +11,8 @@ export interface PrivateDockerd {
   dir: string;
   /** Runs the docker CLI against this daemon; throws with output on failure. */
   docker(args: string[], options?: { input?: string }): string;
+  /** Runs the docker CLI and returns its status and output, failing or not. */
+  attempt(args: string[], options?: { input?: string }): { status: number; output: string };
   stop(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export async function startDockerd(): Promise<PrivateDockerd> {
     env,
     dir,
     docker,
+    attempt: (args, options = {}) => attempt('docker', args, { env, input: options.input }),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -42,6 +42,21 @@ export function run(
   return result.stdout;
 }
 
+/** Runs a command that may fail; returns its exit status and stdout + stderr. */
+export function attempt(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): { status: number; output: string } {
+  const result = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: options.env ?? process.env,
+    input: options.input,
+    maxBuffer: 64 << 20,
+  });
+  return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+}
+
 /**
  * The `skip` option for a suite of real-client tests: outside CI a missing tool skips the suite
  * with the reason; under CI it never skips, so `needTools` fails the tests instead.

@@ -1,0 +1,50 @@
+/** Running management operations on the data directory itself (safe while a server runs). */
+import os from 'node:os';
+import { localActor, type Actor, type AuthService } from '../auth/index.js';
+import type { BerthConfig } from '../config/index.js';
+import { AuditLog } from '../events/index.js';
+import { Meta, openSqliteDatabase } from '../meta/index.js';
+import { createLogger } from '../obs/index.js';
+import { databaseFile, openAuth } from './compose.js';
+
+/** Opens the data directory's database, runs `work` as the local operator, and closes it. */
+export async function withDirectory<T>(
+  config: BerthConfig,
+  work: (auth: AuthService, actor: Actor) => Promise<T>,
+): Promise<T> {
+  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+  try {
+    const meta = new Meta(database.db);
+    const auth = await openAuth(config, meta, new AuditLog(meta, createLogger('warn')));
+    return await work(auth, localActor(os.userInfo().username));
+  } finally {
+    await database.close();
+  }
+}
+
+/** Reads a secret from standard input (one line, without its newline). */
+export async function readStdinSecret(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/** Prints `rows` as JSON or as aligned columns. */
+export function printRows(rows: Record<string, unknown>[], columns: string[], json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  const cell = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(
+    `${[line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n')}\n`,
+  );
+}
