@@ -68,14 +68,15 @@ export async function uploadMonolithic(
   name: string,
   bytes: Buffer,
   digest: string,
+  auth: Record<string, string> = {},
 ): Promise<void> {
-  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST');
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
   expect(start, 202, 'POST upload');
   const done = await request(
     withDigest(resolveLocation(base, start.headers.location), digest),
     'PUT',
     bytes,
-    { 'content-type': 'application/octet-stream' },
+    { 'content-type': 'application/octet-stream', ...auth },
   );
   expect(done, 201, 'PUT upload');
 }
@@ -87,8 +88,9 @@ export async function uploadChunked(
   bytes: Buffer,
   digest: string,
   chunk: number,
+  auth: Record<string, string> = {},
 ): Promise<void> {
-  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST');
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
   expect(start, 202, 'POST upload');
   let location = resolveLocation(base, start.headers.location);
   for (let offset = 0; offset < bytes.length; offset += chunk) {
@@ -96,11 +98,12 @@ export async function uploadChunked(
     const res = await request(location, 'PATCH', part, {
       'content-type': 'application/octet-stream',
       'content-range': `${offset}-${offset + part.length - 1}`,
+      ...auth,
     });
     expect(res, 202, 'PATCH chunk');
     location = resolveLocation(base, res.headers.location);
   }
-  const done = await request(withDigest(location, digest), 'PUT');
+  const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
   expect(done, 201, 'PUT upload');
 }
 
@@ -109,10 +112,12 @@ export async function downloadVerified(
   base: string,
   name: string,
   digest: string,
+  auth: Record<string, string> = {},
 ): Promise<number> {
   const hash = createHash('sha256');
   let bytes = 0;
-  const res = await request(`${base}/v2/${name}/blobs/${digest}`, 'GET', undefined, {}, (chunk) => {
+  const url = `${base}/v2/${name}/blobs/${digest}`;
+  const res = await request(url, 'GET', undefined, auth, (chunk) => {
     hash.update(chunk);
     bytes += chunk.length;
   });
@@ -129,9 +134,11 @@ export async function putManifest(
   reference: string,
   manifest: Buffer,
   mediaType: string,
+  auth: Record<string, string> = {},
 ): Promise<void> {
   const res = await request(`${base}/v2/${name}/manifests/${reference}`, 'PUT', manifest, {
     'content-type': mediaType,
+    ...auth,
   });
   expect(res, 201, 'PUT manifest');
 }

@@ -151,11 +151,17 @@ export class KeepAliveConnection {
   }
 
   /** GETs `path` and returns status, raw head and body. */
-  async get(path: string): Promise<{ status: number; head: string; body: Buffer }> {
+  async get(
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; head: string; body: Buffer }> {
     await this.ready;
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     return new Promise((resolve) => {
       this.waiting = resolve;
-      this.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n\r\n`);
+      this.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${extra}\r\n`);
     });
   }
 

@@ -57,6 +57,30 @@ export function judge(berth: Figures, reference: Figures): Row[] {
   });
 }
 
+/** Figures that measure a workload's speed (judged for the auth-on regression bound). */
+function isWorkloadSpeed(figure: string): boolean {
+  return /(MiB\/s|req\/s|pushes \/s| s$|, ms$)/.test(figure);
+}
+
+/** Judges Berth with auth on against Berth without: no workload may lose more than 10%. */
+export function judgeAuth(withAuth: Figures, without: Figures): Row[] {
+  return Object.keys(withAuth).map((figure) => {
+    const a = withAuth[figure]!;
+    const b = without[figure];
+    const ratio = b === undefined || b === 0 ? undefined : a / b;
+    const higher = TARGETS[figure]?.higher ?? false;
+    const judged = isWorkloadSpeed(figure) && ratio !== undefined;
+    return {
+      figure,
+      berth: a,
+      reference: b,
+      ratio,
+      target: judged ? (higher ? '>= 0.9x' : '<= 1.1x') : '',
+      met: judged ? (higher ? ratio >= 0.9 : ratio <= 1.1) : undefined,
+    };
+  });
+}
+
 function fmt(n: number | undefined): string {
   if (n === undefined) return '-';
   if (n >= 1000) return n.toFixed(0);
@@ -64,9 +88,12 @@ function fmt(n: number | undefined): string {
   return n.toFixed(3);
 }
 
-/** The table people read. */
-export function table(rows: Row[]): string {
-  const lines = [['figure', 'berth', 'reference', 'berth/ref', 'target', 'met']];
+/** The table people read; `columns` names the two registries compared. */
+export function table(
+  rows: Row[],
+  columns: [string, string, string] = ['berth', 'reference', 'berth/ref'],
+): string {
+  const lines = [['figure', ...columns, 'target', 'met']];
   for (const row of rows) {
     lines.push([
       row.figure,
@@ -88,7 +115,12 @@ export function table(rows: Row[]): string {
 }
 
 /** The machine-readable summary. */
-export function jsonLine(mode: string, rows: Row[], machine: Figures): string {
+export function jsonLine(
+  mode: string,
+  rows: Row[],
+  machine: Figures,
+  authRows: Row[] = [],
+): string {
   return JSON.stringify({
     bench: 'berth-vs-reference',
     date: new Date().toISOString(),
@@ -104,6 +136,12 @@ export function jsonLine(mode: string, rows: Row[], machine: Figures): string {
       rows.map((r) => [
         r.figure,
         { berth: r.berth, reference: r.reference, ratio: r.ratio, target: r.target, met: r.met },
+      ]),
+    ),
+    authOn: Object.fromEntries(
+      authRows.map((r) => [
+        r.figure,
+        { berthAuth: r.berth, berth: r.reference, ratio: r.ratio, met: r.met },
       ]),
     ),
   });

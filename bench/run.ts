@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { machineLimits } from './machine.js';
-import { jsonLine, judge, table } from './report.js';
+import { jsonLine, judge, judgeAuth, table } from './report.js';
 import { peakRssMiB, startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import {
   BigBlob,
@@ -43,7 +43,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const machine = await machineLimits(short ? 128 * MiB : 512 * MiB);
   const big = new BigBlob(plan.blobBytes);
-  const registries: RegistryUnderTest[] = [await startBerth(), await startReference()];
+  const registries: RegistryUnderTest[] = [
+    await startBerth('none'),
+    await startBerth('token'),
+    await startReference(),
+  ];
   const samples = new Map<string, Map<string, number[]>>(
     registries.map((r) => [r.name, new Map()]),
   );
@@ -84,17 +88,22 @@ async function main(): Promise<void> {
   const medians = (name: string): Figures =>
     Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));
   const rows = judge(medians('berth'), medians('reference'));
+  const authRows = judgeAuth(medians('berth+auth'), medians('berth'));
   process.stdout.write(
     `\nBerth vs reference registry (docker-registry 2.8), ${short ? 'short' : 'full'} mode, medians of ${runs} interleaved runs\n`,
   );
   process.stdout.write(`${table(rows)}\n\n`);
+  process.stdout.write(
+    'Berth with token authentication (a bearer token per client, as docker uses) vs without\n',
+  );
+  process.stdout.write(`${table(authRows, ['auth on', 'auth off', 'on/off'])}\n\n`);
   process.stdout.write(
     Object.entries(machine)
       .map(([k, v]) => `${k}: ${v.toFixed(0)}`)
       .join('\n') + '\n',
   );
   process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-  process.stdout.write(`${jsonLine(short ? 'short' : 'full', rows, machine)}\n`);
+  process.stdout.write(`${jsonLine(short ? 'short' : 'full', rows, machine, authRows)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -5,16 +5,48 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from './http-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A registry process under test. */
 export interface RegistryUnderTest {
-  name: 'berth' | 'reference';
+  name: 'berth' | 'berth+auth' | 'reference';
   url: string;
   host: string;
   pid: number;
+  /**
+   * The headers a client sends for `scopes`: nothing without auth; with auth a bearer token from
+   * /token, cached for the workload unless `fresh` (a new client process, like each `docker push`).
+   */
+  headersFor(scopes: string[], fresh?: boolean): Promise<Record<string, string>>;
+  /** skopeo's credentials flag value, when the registry needs one. */
+  creds?: string;
   stop(): Promise<void>;
+}
+
+const NO_HEADERS = (): Promise<Record<string, string>> => Promise.resolve({});
+
+/** The administrator password of the benchmark's Berth with auth on. */
+const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
+
+/** Fetches bearer tokens from `url`/token as the administrator, caching them per scope set. */
+function tokenHeaders(url: string): RegistryUnderTest['headersFor'] {
+  const basic = `Basic ${Buffer.from(`admin:${BENCH_ADMIN_PASSWORD}`).toString('base64')}`;
+  const cache = new Map<string, { header: string; until: number }>();
+  return async (scopes, fresh = false) => {
+    const key = scopes.join(' ');
+    const cached = cache.get(key);
+    if (!fresh && cached && cached.until > Date.now()) return { authorization: cached.header };
+    const query = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&');
+    const res = await fetch(`${url}/token?service=berth&${query}`, {
+      headers: { authorization: basic },
+    });
+    if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+    const header = `Bearer ${((await res.json()) as { token: string }).token}`;
+    cache.set(key, { header, until: Date.now() + 200_000 });
+    return { authorization: header };
+  };
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -34,7 +66,7 @@ async function waitForV2(url: string, child: ChildProcess): Promise<void> {
     if (child.exitCode !== null)
       throw new Error(`${url}: the registry exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/v2/`)).status === 200) return;
+      if ([200, 401].includes((await fetch(`${url}/v2/`)).status)) return;
     } catch {
       // not listening yet
     }
@@ -62,22 +94,32 @@ async function underTest(
 ): Promise<RegistryUnderTest> {
   const url = `http://127.0.0.1:${port}`;
   await waitForV2(url, child);
-  return { name, url, host: `127.0.0.1:${port}`, pid: child.pid!, stop: stopper(child, dir) };
+  const auth = name === 'berth+auth';
+  return {
+    name,
+    url,
+    host: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    headersFor: auth ? tokenHeaders(url) : NO_HEADERS,
+    creds: auth ? `admin:${BENCH_ADMIN_PASSWORD}` : undefined,
+    stop: stopper(child, dir),
+  };
 }
 
-/** Starts `berth serve` from this checkout's build with a fresh data directory. */
-export async function startBerth(): Promise<RegistryUnderTest> {
+/** Starts `berth serve` from this checkout's build with a fresh data directory, auth on or off. */
+export async function startBerth(auth: 'token' | 'none'): Promise<RegistryUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
   const port = await freePort();
+  const berth = path.join(ROOT, 'bin', 'berth.js');
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'berth.js'), 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`],
+    [berth, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--auth', auth],
     {
-      env: { ...process.env, BERTH_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
+      stdio: ['ignore', 'ignore', 'ignore'],
     },
   );
-  return underTest('berth', child, port, dir);
+  return underTest(auth === 'token' ? 'berth+auth' : 'berth', child, port, dir);
 }
 
 /** Starts the reference registry (Debian's docker-registry) with a fresh filesystem root. */

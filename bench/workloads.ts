@@ -52,14 +52,30 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 /** Monolithic and chunked upload throughput, MiB/s. */
+const push = (name: string): string[] => [`repository:${name}:pull,push`];
+const pull = (name: string): string[] => [`repository:${name}:pull`];
+
 export async function uploads(reg: RegistryUnderTest, big: BigBlob, run: number): Promise<Figures> {
   const mono = big.variant(run * 2);
-  const monoSeconds = await timed(() =>
-    uploadMonolithic(reg.url, `bench/up${run}`, mono.bytes, mono.digest),
+  const monoSeconds = await timed(async () =>
+    uploadMonolithic(
+      reg.url,
+      `bench/up${run}`,
+      mono.bytes,
+      mono.digest,
+      await reg.headersFor(push(`bench/up${run}`)),
+    ),
   );
   const chunked = big.variant(run * 2 + 1);
-  const chunkSeconds = await timed(() =>
-    uploadChunked(reg.url, `bench/chunk${run}`, chunked.bytes, chunked.digest, 8 * MiB),
+  const chunkSeconds = await timed(async () =>
+    uploadChunked(
+      reg.url,
+      `bench/chunk${run}`,
+      chunked.bytes,
+      chunked.digest,
+      8 * MiB,
+      await reg.headersFor(push(`bench/chunk${run}`)),
+    ),
   );
   return {
     'upload monolithic MiB/s': mono.bytes.length / MiB / monoSeconds,
@@ -70,11 +86,26 @@ export async function uploads(reg: RegistryUnderTest, big: BigBlob, run: number)
 /** Download throughput with 1 and 8 streams, each verifying the digest, MiB/s. */
 export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<Figures> {
   const blob = big.variant(999);
-  await uploadMonolithic(reg.url, 'bench/down', blob.bytes, blob.digest);
-  const one = await timed(() => downloadVerified(reg.url, 'bench/down', blob.digest));
+  await uploadMonolithic(
+    reg.url,
+    'bench/down',
+    blob.bytes,
+    blob.digest,
+    await reg.headersFor(push('bench/down')),
+  );
+  const one = await timed(async () =>
+    downloadVerified(reg.url, 'bench/down', blob.digest, await reg.headersFor(pull('bench/down'))),
+  );
   const eight = await timed(() =>
     Promise.all(
-      Array.from({ length: 8 }, () => downloadVerified(reg.url, 'bench/down', blob.digest)),
+      Array.from({ length: 8 }, async () =>
+        downloadVerified(
+          reg.url,
+          'bench/down',
+          blob.digest,
+          await reg.headersFor(pull('bench/down')),
+        ),
+      ),
     ),
   );
   return {
@@ -83,8 +114,12 @@ export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<F
   };
 }
 
-/** Pushes one small image the way clients do: HEAD, POST, PUT for each blob, then the manifest. */
+/**
+ * Pushes one small image the way a new client process does: a token (with auth), then HEAD, POST,
+ * PUT for each blob, then the manifest.
+ */
 async function pushSmallImage(reg: RegistryUnderTest, name: string, tag: string): Promise<Buffer> {
+  const auth = await reg.headersFor(push(name), true);
   const config = Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
@@ -97,8 +132,8 @@ async function pushSmallImage(reg: RegistryUnderTest, name: string, tag: string)
   const descriptors = [];
   for (const bytes of [config, layer]) {
     const digest = sha256(bytes);
-    await request(`${reg.url}/v2/${name}/blobs/${digest}`, 'HEAD');
-    await uploadMonolithic(reg.url, name, bytes, digest);
+    await request(`${reg.url}/v2/${name}/blobs/${digest}`, 'HEAD', undefined, auth);
+    await uploadMonolithic(reg.url, name, bytes, digest, auth);
     descriptors.push({ digest, size: bytes.length });
   }
   const manifest = Buffer.from(
@@ -109,7 +144,7 @@ async function pushSmallImage(reg: RegistryUnderTest, name: string, tag: string)
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...descriptors[1] }],
     }),
   );
-  await putManifest(reg.url, name, tag, manifest, OCI_MANIFEST);
+  await putManifest(reg.url, name, tag, manifest, OCI_MANIFEST, auth);
   return manifest;
 }
 
@@ -131,12 +166,19 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
   await pushSmallImage(reg, 'bench/hot', 'latest');
   const layer = randomBytes(1024);
   const digest = sha256(layer);
-  await uploadMonolithic(reg.url, 'bench/hot', layer, digest);
+  await uploadMonolithic(
+    reg.url,
+    'bench/hot',
+    layer,
+    digest,
+    await reg.headersFor(push('bench/hot')),
+  );
   const { hostname, port } = new URL(reg.url);
   const figures: Figures = {};
+  const auth = await reg.headersFor(pull('bench/hot'));
   const cases: [string, 'GET' | 'HEAD', string, Record<string, string>][] = [
-    ['manifest GET', 'GET', '/v2/bench/hot/manifests/latest', { accept: OCI_MANIFEST }],
-    ['blob HEAD', 'HEAD', `/v2/bench/hot/blobs/${digest}`, {}],
+    ['manifest GET', 'GET', '/v2/bench/hot/manifests/latest', { accept: OCI_MANIFEST, ...auth }],
+    ['blob HEAD', 'HEAD', `/v2/bench/hot/blobs/${digest}`, auth],
   ];
   for (const [label, method, urlPath, headers] of cases) {
     await runLoad(hostname, Number(port), method, urlPath, 8, 0.5, headers);
@@ -164,6 +206,7 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
 export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>): Promise<Figures> {
   if (!prepared.has(reg.name)) {
     const manifest = await pushSmallImage(reg, 'bench/tags', 'seed');
+    const auth = await reg.headersFor(push('bench/tags'));
     await Promise.all(
       Array.from({ length: 8 }, async (_, worker) => {
         for (let i = worker; i < 1000; i += 8)
@@ -173,6 +216,7 @@ export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>):
             `tag-${String(i).padStart(4, '0')}`,
             manifest,
             OCI_MANIFEST,
+            auth,
           );
       }),
     );
@@ -180,11 +224,12 @@ export async function tagListing(reg: RegistryUnderTest, prepared: Set<string>):
   }
   const { hostname, port } = new URL(reg.url);
   const connection = new KeepAliveConnection(hostname, Number(port));
+  const auth = await reg.headersFor(pull('bench/tags'));
   const walk = async (): Promise<number> => {
     let tags = 0;
     let next: string | undefined = '/v2/bench/tags/tags/list?n=50';
     while (next) {
-      const res = await connection.get(next);
+      const res = await connection.get(next, auth);
       tags += (JSON.parse(res.body.toString()) as { tags: string[] }).tags.length;
       const link = /\r\nlink: *<([^>]+)>;\s*rel="next"/i.exec(res.head);
       const url = link ? new URL(link[1]!, reg.url) : undefined;
@@ -278,11 +323,20 @@ export async function skopeoCopy(
     });
     if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')}: ${r.stderr}`);
   };
+  const destCreds = reg.creds ? ['--dest-creds', reg.creds] : [];
+  const srcCreds = reg.creds ? ['--src-creds', reg.creds] : [];
   const copyIn = await timed(async () =>
-    skopeo('copy', '--quiet', '--dest-tls-verify=false', `oci:${layout.dir}:${layout.tag}`, dest),
+    skopeo(
+      'copy',
+      '--quiet',
+      '--dest-tls-verify=false',
+      ...destCreds,
+      `oci:${layout.dir}:${layout.tag}`,
+      dest,
+    ),
   );
   const copyOut = await timed(async () =>
-    skopeo('copy', '--quiet', '--src-tls-verify=false', dest, `oci:${out}:v1`),
+    skopeo('copy', '--quiet', '--src-tls-verify=false', ...srcCreds, dest, `oci:${out}:v1`),
   );
   rmSync(out, { recursive: true, force: true });
   return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };

@@ -2,6 +2,7 @@
  * Checking credentials: passwords and personal access tokens at login, refresh tokens for
  * `docker login`'s identity token, and whether an earlier credential is still live.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { BerthError } from '../oci/index.js';
 import type { AccountRecord, Meta } from '../meta/index.js';
 import { TtlCache } from '../registry/index.js';
@@ -22,6 +23,8 @@ export interface AuthenticatorSettings {
 const BAD_CREDENTIALS = 'incorrect username or password';
 /** Write an access token's last use at most this often. */
 const TOUCH_INTERVAL_MS = 60_000;
+/** How long a verified name and secret are remembered, so repeated logins skip argon2. */
+const VERIFIED_TTL_MS = 300_000;
 
 function principalOf(
   account: AccountRecord,
@@ -41,6 +44,9 @@ export class Authenticator {
   private readonly perAccount: FailureLimiter;
   private readonly perAddress: FailureLimiter;
   private readonly live: TtlCache<UserPrincipal | null>;
+  /** Salted HMACs of recently verified (name, secret) pairs → the session they proved. */
+  private readonly verified = new TtlCache<string>(VERIFIED_TTL_MS, 10_000);
+  private readonly salt = randomBytes(32);
 
   constructor(
     private readonly meta: Meta,
@@ -53,9 +59,10 @@ export class Authenticator {
     this.live = new TtlCache(settings.cacheTtlMs, 10_000);
   }
 
-  /** Forgets cached session checks (after a change made through this process). */
+  /** Forgets cached session checks and verifications (after a change made through this process). */
   invalidate(): void {
     this.live.clear();
+    this.verified.clear();
   }
 
   private refuseWhenLimited(username: string, address: string | null): void {
@@ -82,9 +89,34 @@ export class Authenticator {
     throw new BerthError('UNAUTHORIZED', BAD_CREDENTIALS);
   }
 
-  /** Logs in with a password or a personal access token as the password; throws UNAUTHORIZED. */
+  /**
+   * Logs in with a password or a personal access token as the password; throws UNAUTHORIZED.
+   * The same name and secret verified in the last five minutes are accepted without argon2 (and
+   * without a new audit entry) as long as the session they proved is still live.
+   */
   async login(username: string, secret: string, address: string | null): Promise<UserPrincipal> {
     this.refuseWhenLimited(username, address);
+    const key = createHmac('sha256', this.salt)
+      .update(username)
+      .update('\0')
+      .update(secret)
+      .digest('base64');
+    const remembered = this.verified.get(key);
+    if (remembered) {
+      const live = await this.sessionPrincipal(remembered);
+      if (live && live.name === username) return live;
+      this.verified.delete(key);
+    }
+    const principal = await this.verify(username, secret, address);
+    this.verified.set(key, principal.session);
+    return principal;
+  }
+
+  private async verify(
+    username: string,
+    secret: string,
+    address: string | null,
+  ): Promise<UserPrincipal> {
     const account = await this.meta.accounts.byName(username);
     const pat = parseTokenText('pat', secret);
     let principal: UserPrincipal | undefined;
@@ -94,7 +126,7 @@ export class Authenticator {
     if (!principal) return this.fail(username, address, pat ? 'bad access token' : 'bad password');
     if (account!.disabled) return this.fail(username, address, 'account disabled');
     this.perAccount.clear(username);
-    await this.audit.record({
+    void this.audit.record({
       actor: username,
       action: 'login',
       outcome: 'success',

@@ -1,12 +1,10 @@
 /** Identifying the caller of a request from its Authorization header, and deciding per action. */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Meta, Visibility } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
-import { TtlCache } from '../registry/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
 import type { RepositoryAction } from './policy.js';
-import type { Principal, UserPrincipal } from './principal.js';
+import type { Principal } from './principal.js';
 import { ANONYMOUS } from './principal.js';
 import type { ResourceScope } from './scope.js';
 import { tokenAllows, tokenMentions, type TokenService } from './token-service.js';
@@ -37,9 +35,6 @@ export function parseBasic(value: string): { username: string; secret: string } 
 
 /** Turns Authorization headers into callers and answers "may they?". */
 export class RequestAuth {
-  private readonly basicCache = new TtlCache<UserPrincipal>(60_000, 10_000);
-  private readonly salt = randomBytes(16);
-
   constructor(
     private readonly authenticator: Authenticator,
     private readonly tokens: TokenService,
@@ -56,7 +51,7 @@ export class RequestAuth {
     const value = authorization.slice(space + 1).trim();
     if (scheme === 'bearer' && value.startsWith('berth_pat_'))
       return {
-        principal: await this.viaBasic(authorization, undefined, value, address),
+        principal: await this.authenticator.loginWithAccessToken(value, address),
         via: 'basic',
       };
     if (scheme === 'bearer') {
@@ -67,31 +62,11 @@ export class RequestAuth {
       const creds = parseBasic(value);
       if (!creds) throw new BerthError('UNAUTHORIZED', 'malformed Basic credentials');
       return {
-        principal: await this.viaBasic(authorization, creds.username, creds.secret, address),
+        principal: await this.authenticator.login(creds.username, creds.secret, address),
         via: 'basic',
       };
     }
     throw new BerthError('UNAUTHORIZED', `unsupported authorization scheme ${scheme.slice(0, 20)}`);
-  }
-
-  private async viaBasic(
-    header: string,
-    username: string | undefined,
-    secret: string,
-    address: string | null,
-  ): Promise<UserPrincipal> {
-    const key = createHash('sha256').update(this.salt).update(header).digest('base64');
-    const cached = this.basicCache.get(key);
-    if (cached) {
-      const live = await this.authenticator.sessionPrincipal(cached.session);
-      if (live) return live;
-      this.basicCache.delete(key);
-    }
-    const principal = username
-      ? await this.authenticator.login(username, secret, address)
-      : await this.authenticator.loginWithAccessToken(secret, address);
-    this.basicCache.set(key, principal);
-    return principal;
   }
 
   /**

@@ -8,9 +8,17 @@ import {
   type JWK,
   type KeyObject,
 } from 'jose';
+import { KeyObject as NodeKeyObject } from 'node:crypto';
 import type { Meta } from '../meta/index.js';
 
 type Key = CryptoKey | KeyObject;
+
+/** A node:crypto KeyObject for `jwk`: jose signs and verifies with it faster than with a CryptoKey. */
+async function importKey(jwk: JWK): Promise<Key> {
+  const key = await importJWK(jwk, 'ES256');
+  if (key instanceof Uint8Array) throw new Error('a signing key must be an EC key, not a secret');
+  return NodeKeyObject.from(key as CryptoKey);
+}
 
 /** A loaded signing key. */
 interface LoadedKey {
@@ -57,8 +65,8 @@ export class TokenKeys {
         const publicJwk = JSON.parse(r.publicJwk) as JWK;
         return {
           kid: r.kid,
-          privateKey: (await importJWK(JSON.parse(r.privateJwk) as JWK, 'ES256')) as Key,
-          publicKey: (await importJWK(publicJwk, 'ES256')) as Key,
+          privateKey: await importKey(JSON.parse(r.privateJwk) as JWK),
+          publicKey: await importKey(publicJwk),
           publicJwk,
         };
       }),

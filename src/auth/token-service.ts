@@ -3,7 +3,7 @@
  * ES256 JWTs, and verifies them (signature, issuer, audience, time, and a live credential).
  */
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { BerthError } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
@@ -118,10 +118,12 @@ export class TokenService {
   ): Promise<{ access: ResourceScope[]; sid: string; exp: number }> {
     let payload;
     try {
-      const header = decodeProtectedHeader(token);
-      const key = this.keys.verifying(header.kid);
-      if (!key) throw new Error(`unknown signing key ${String(header.kid)}`);
-      ({ payload } = await jwtVerify(token, key, {
+      const keyFor = (header: { kid?: string }) => {
+        const key = this.keys.verifying(header.kid);
+        if (!key) throw new Error(`unknown signing key ${String(header.kid)}`);
+        return key;
+      };
+      ({ payload } = await jwtVerify(token, keyFor, {
         algorithms: ['ES256'],
         issuer: this.settings.issuer,
         audience: this.settings.service,

@@ -80,6 +80,9 @@ export async function composeBerth(
     auth,
     audit,
     version: berthVersion(),
-    close: () => database.close(),
+    close: async () => {
+      await audit.drain();
+      await database.close();
+    },
   };
 }

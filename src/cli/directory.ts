@@ -15,8 +15,11 @@ export async function withDirectory<T>(
   const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
   try {
     const meta = new Meta(database.db);
-    const auth = await openAuth(config, meta, new AuditLog(meta, createLogger('warn')));
-    return await work(auth, localActor(os.userInfo().username));
+    const audit = new AuditLog(meta, createLogger('warn'));
+    const auth = await openAuth(config, meta, audit);
+    const result = await work(auth, localActor(os.userInfo().username));
+    await audit.drain();
+    return result;
   } finally {
     await database.close();
   }

@@ -33,19 +33,22 @@ export interface AuditFilter {
 export class AuditStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Appends one entry. */
-  async append(entry: Omit<AuditEntry, 'id'>): Promise<void> {
+  /** Appends entries, in order, in one statement. */
+  async append(entries: Omit<AuditEntry, 'id'>[]): Promise<void> {
+    if (entries.length === 0) return;
     await this.db
       .insertInto('audit_log')
-      .values({
-        at: entry.at,
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target,
-        outcome: entry.outcome,
-        address: entry.address,
-        detail: entry.detail ? JSON.stringify(entry.detail) : null,
-      })
+      .values(
+        entries.map((entry) => ({
+          at: entry.at,
+          actor: entry.actor,
+          action: entry.action,
+          target: entry.target,
+          outcome: entry.outcome,
+          address: entry.address,
+          detail: entry.detail ? JSON.stringify(entry.detail) : null,
+        })),
+      )
       .execute();
   }
 
