@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const layouts: string[] = [];
   try {
     for (let run = 0; run < runs; run += 1) {
-      const order = run % 2 === 0 ? registries : [...registries].reverse();
+      // Each registry takes each position once: whoever comes after a big write meets writeback.
+      const order = registries.map((_, i) => registries[(i + run) % registries.length]!);
       // New layers each run: skopeo's blob-info cache (system-wide for root) would turn repeats into mounts.
       const layout = skopeoLayout(plan.skopeoLayerBytes);
       layouts.push(layout.dir);
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
       for (const [label, step] of steps) {
         for (const reg of order) {
           process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
+          // Start each from clean page cache writeback, so one's writes do not slow the next.
+          if (label === 'uploads') spawnSync('sync');
           record(reg, await step(reg));
         }
       }

@@ -39,11 +39,11 @@ function tokenHeaders(url: string): RegistryUnderTest['headersFor'] {
     const cached = cache.get(key);
     if (!fresh && cached && cached.until > Date.now()) return { authorization: cached.header };
     const query = scopes.map((s) => `scope=${encodeURIComponent(s)}`).join('&');
-    const res = await fetch(`${url}/token?service=berth&${query}`, {
-      headers: { authorization: basic },
+    const res = await request(`${url}/token?service=berth&${query}`, 'GET', undefined, {
+      authorization: basic,
     });
-    if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
-    const header = `Bearer ${((await res.json()) as { token: string }).token}`;
+    if (res.status !== 200) throw new Error(`token: ${res.status} ${res.body.toString()}`);
+    const header = `Bearer ${(JSON.parse(res.body.toString()) as { token: string }).token}`;
     cache.set(key, { header, until: Date.now() + 200_000 });
     return { authorization: header };
   };

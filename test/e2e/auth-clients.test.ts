@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
 import { umociBusyboxLayout } from '../helpers/oci-layout.js';
+import { podmanFlags } from '../helpers/podman.js';
 import { remoteApi } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { attempt, needTools, run, skipUnlessTools } from '../helpers/tools.js';
@@ -158,23 +159,10 @@ describe(
     let berth: SpawnedBerth;
     let store: string;
     const podman = (args: string[], input?: string) =>
-      attempt(
-        'podman',
-        [
-          '--root',
-          path.join(store, 'root'),
-          '--runroot',
-          path.join(store, 'run'),
-          '--storage-driver',
-          'vfs',
-          '--events-backend',
-          'file',
-          '--cgroup-manager',
-          'cgroupfs',
-          ...args,
-        ],
-        { env: { ...process.env, REGISTRY_AUTH_FILE: path.join(store, 'auth.json') }, input },
-      );
+      attempt('podman', [...podmanFlags(store), ...args], {
+        env: { ...process.env, REGISTRY_AUTH_FILE: path.join(store, 'auth.json') },
+        input,
+      });
 
     before(async () => {
       berth = await berthWithAccounts();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { umociBusyboxLayout } from '../helpers/oci-layout.js';
+import { podmanFlags } from '../helpers/podman.js';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools, run } from '../helpers/tools.js';
 
@@ -11,20 +12,7 @@ const TOOLS = ['podman', 'skopeo', 'umoci'];
 describe('podman against Berth', { skip: skipUnlessTools(TOOLS) }, () => {
   let berth: SpawnedBerth;
   let store: string;
-  const podman = (...args: string[]): string =>
-    run('podman', [
-      '--root',
-      path.join(store, 'root'),
-      '--runroot',
-      path.join(store, 'run'),
-      '--storage-driver',
-      'vfs',
-      '--events-backend',
-      'file',
-      '--cgroup-manager',
-      'cgroupfs',
-      ...args,
-    ]);
+  const podman = (...args: string[]): string => run('podman', [...podmanFlags(store), ...args]);
 
   before(async () => {
     berth = await spawnBerth();
