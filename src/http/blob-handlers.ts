@@ -1,7 +1,9 @@
 /** Handlers for `/v2/<name>/blobs/<digest>`. */
+import type { OutgoingHttpHeaders } from 'node:http';
 import { BerthError } from '../oci/index.js';
 import type { ByteRange } from '../storage/index.js';
 import type { V2Context } from './context.js';
+import { sendFileRange } from './file-sender.js';
 import { parseRange } from './request-bits.js';
 import type { V2Route } from './v2-paths.js';
 
@@ -45,7 +47,17 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
   } else {
     reply.code(200).header('Content-Length', String(blob.size));
   }
-  return reply.send(blob.stream);
+  if (!blob.file) return reply.send(blob.read());
+  const { start, end } = blob.range ?? { start: 0, end: blob.size - 1 };
+  if (end < start) return reply.send('');
+  reply.hijack();
+  reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+  try {
+    ctx.registry.parts.bytes.sent(await sendFileRange(reply.raw, blob.file, start, end));
+  } catch (err) {
+    ctx.req.log.error({ err, digest: blob.digest }, 'blob download failed');
+    reply.raw.destroy(err as Error);
+  }
 }
 
 /** DELETE: remove the blob from the repository. */

@@ -6,12 +6,15 @@ import type { ByteRange, ContentStore } from '../storage/index.js';
 import type { CanRead, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 
-/** An open blob: its size, the range served and the bytes. */
+/** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
 export interface OpenBlob {
   digest: string;
   size: number;
   range?: ByteRange;
-  stream: Readable;
+  /** Opens a stream of the chosen bytes. */
+  read(): Readable;
+  /** The blob's local file, when the store keeps one. */
+  file?: string;
 }
 
 /** Serves the blobs a repository holds. */
@@ -44,7 +47,13 @@ export class BlobService {
   ): Promise<OpenBlob> {
     const { digest, size } = await this.stat(name, digestValue);
     const chosen = range?.(size);
-    return { digest, size, range: chosen, stream: this.store.readBlob(digest, chosen) };
+    return {
+      digest,
+      size,
+      range: chosen,
+      read: () => this.store.readBlob(digest, chosen),
+      file: this.store.localBlobFile?.(digest),
+    };
   }
 
   /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */

@@ -14,6 +14,11 @@ export interface ByteRange {
 export interface ContentStore {
   /** A stream of a blob's bytes, or of the given range of them. */
   readBlob(digest: string, range?: ByteRange): Readable;
+  /**
+   * The blob's file on this machine's disk, for drivers that keep one (the HTTP edge then sends
+   * it with reused buffers instead of a stream); undefined for remote stores.
+   */
+  localBlobFile?(digest: string): string;
   /** Starts an empty upload. */
   createUpload(id: string): Promise<void>;
   /**

@@ -64,6 +64,10 @@ export class FsContentStore implements ContentStore {
     );
   }
 
+  localBlobFile(digest: string): string {
+    return this.layout.blob(digest);
+  }
+
   async createUpload(id: string): Promise<void> {
     const file = this.layout.uploadData(id);
     await withParentFolder(file, async () => (await fs.open(file, 'wx')).close());

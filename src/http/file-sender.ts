@@ -1,0 +1,51 @@
+/**
+ * Sending a byte range of a local file on a response with a few reused buffers. A stream would
+ * allocate a new buffer per chunk; at a gigabyte a second that garbage costs the collector about
+ * an eighth of a core. Each buffer is read into again only once the socket has taken its bytes.
+ */
+import type { ServerResponse } from 'node:http';
+import { open } from 'node:fs/promises';
+
+const CHUNK = 1 << 20;
+const BUFFERS = 4;
+
+/** Writes bytes `start`..`end` (inclusive) of `file` to `res` and ends it; returns bytes sent. */
+export async function sendFileRange(
+  res: ServerResponse,
+  file: string,
+  start: number,
+  end: number,
+): Promise<number> {
+  const handle = await open(file, 'r');
+  const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(CHUNK));
+  let wake: (() => void) | undefined;
+  const release = (buffer: Buffer) => () => {
+    free.push(buffer);
+    wake?.();
+  };
+  let closed = false;
+  res.once('close', () => {
+    closed = true;
+    wake?.();
+  });
+  let position = start;
+  try {
+    while (position <= end && !closed) {
+      if (free.length === 0) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const buffer = free.pop()!;
+      const want = Math.min(CHUNK, end - position + 1);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      if (bytesRead === 0) throw new Error(`${file} ended at ${position}, before byte ${end}`);
+      position += bytesRead;
+      res.write(buffer.subarray(0, bytesRead), release(buffer));
+    }
+    if (!closed) res.end();
+    return position - start;
+  } finally {
+    await handle.close();
+  }
+}
