@@ -13,6 +13,7 @@ import {
   requestRates,
   skopeoCopy,
   skopeoLayout,
+  skopeoLocalCopy,
   smallPushes,
   tagListing,
   uploads,
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
       // New layers each run: skopeo's blob-info cache (system-wide for root) would turn repeats into mounts.
       const layout = skopeoLayout(plan.skopeoLayerBytes);
       layouts.push(layout.dir);
+      if (run === 0) machine['skopeo oci-to-oci copy, no registry, s'] = skopeoLocalCopy(layout);
       const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
         ['uploads', (reg) => uploads(reg, big, run)],
         ['downloads', (reg) => downloads(reg, big)],
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${table(authRows, ['auth on', 'auth off', 'on/off'])}\n\n`);
   process.stdout.write(
     Object.entries(machine)
-      .map(([k, v]) => `${k}: ${v.toFixed(0)}`)
+      .map(([k, v]) => `${k}: ${v >= 10 ? v.toFixed(0) : v.toFixed(2)}`)
       .join('\n') + '\n',
   );
   process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

@@ -341,3 +341,22 @@ export async function skopeoCopy(
   rmSync(out, { recursive: true, force: true });
   return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };
 }
+
+/** skopeo copying the layout to another local layout, no registry involved: its own floor, seconds. */
+export function skopeoLocalCopy(layout: { dir: string; tag: string }): number {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'bench-floor-'));
+  const home = mkdtempSync(path.join(os.tmpdir(), 'bench-home-'));
+  const start = performance.now();
+  const r = spawnSync(
+    'skopeo',
+    ['copy', '--quiet', `oci:${layout.dir}:${layout.tag}`, `oci:${out}:v1`],
+    {
+      env: { ...process.env, HOME: home },
+    },
+  );
+  const seconds = (performance.now() - start) / 1000;
+  rmSync(out, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`skopeo local copy failed: ${r.stderr.toString()}`);
+  return seconds;
+}
