@@ -2,7 +2,31 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const rooms = ['oci', 'config', 'obs', 'storage', 'meta', 'registry', 'http', 'client', 'cli'];
+const rooms = [
+  'oci',
+  'config',
+  'obs',
+  'storage',
+  'meta',
+  'registry',
+  'auth',
+  'trust',
+  'events',
+  'http',
+  'client',
+  'cli',
+];
+
+/** One door per room: other rooms are imported through their index.js only. */
+const roomDoors = rooms.map((room) => ({
+  group: [
+    `../${room}/*`,
+    `../../src/${room}/*`,
+    `!../${room}/index.js`,
+    `!../../src/${room}/index.js`,
+  ],
+  message: `Import the ${room} room through its index.js only.`,
+}));
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'test-artifacts/**'] },
@@ -12,18 +36,23 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', { patterns: roomDoors }],
+    },
+  },
+  {
+    // The client works without a server: it may use the oci room and nothing else of Berth.
+    files: ['src/client/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: rooms.map((room) => ({
-            group: [
-              `../${room}/*`,
-              `../../src/${room}/*`,
-              `!../${room}/index.js`,
-              `!../../src/${room}/index.js`,
-            ],
-            message: `Import the ${room} room through its index.js only.`,
-          })),
+          patterns: [
+            ...roomDoors,
+            {
+              group: rooms.filter((r) => r !== 'oci' && r !== 'client').map((r) => `../${r}/*`),
+              message: 'src/client depends on src/oci only.',
+            },
+          ],
         },
       ],
     },

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig } from '../config/index.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<void> {
   });
 
   registerAccountCommands(program, (flags) => configFrom(flags));
+  registerImageCommands(program);
 
   await program.parseAsync(argv);
 }

@@ -1,0 +1,165 @@
+/** `berth image …`, `berth login`, `berth logout`: the image tools, usable without a Berth server. */
+import type { Command } from 'commander';
+import {
+  copyImage,
+  forgetCredentials,
+  inspectImage,
+  parseImageRef,
+  referenceOf,
+  RegistryClient,
+  storeCredentials,
+  storedCredentials,
+  type Credentials,
+  type ImageRef,
+} from '../client/index.js';
+import { readStdinSecret } from './directory.js';
+import { progressFor } from './progress-view.js';
+
+type Flags = Record<string, unknown>;
+
+function credentialsFrom(flag: unknown, registry: string): Credentials | undefined {
+  if (typeof flag === 'string') {
+    const colon = flag.indexOf(':');
+    if (colon <= 0) throw new Error('credentials are USER:PASSWORD');
+    return { kind: 'basic', username: flag.slice(0, colon), password: flag.slice(colon + 1) };
+  }
+  return storedCredentials(registry);
+}
+
+function clientFor(ref: ImageRef, flags: Flags, credsFlag: unknown = flags.creds): RegistryClient {
+  return new RegistryClient(ref.registry, {
+    insecure: Boolean(flags.insecure),
+    credentials: credentialsFrom(credsFlag, ref.registry),
+  });
+}
+
+function withClientFlags(cmd: Command): Command {
+  return cmd
+    .option('--creds <user:password>', 'credentials (default: those of docker login / berth login)')
+    .option('--insecure', 'plain HTTP (loopback addresses use it anyway)', false);
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Adds `berth image` and `berth login`/`logout` to `program`. */
+export function registerImageCommands(program: Command): void {
+  const image = program
+    .command('image')
+    .description('images in any registry: copy, inspect, tags, digest, rm, catalog');
+
+  withClientFlags(
+    image
+      .command('copy <src> <dst>')
+      .description('copy an image (or a whole index) between registries or repositories'),
+  )
+    .option('--all-platforms', 'copy a multi-platform index whole', false)
+    .option('--platform <os/arch>', 'which image of an index to copy (default linux/amd64)')
+    .option('--src-creds <user:password>', 'credentials for the source')
+    .option('--dest-creds <user:password>', 'credentials for the destination')
+    .option('--json', 'progress and result as JSON lines', false)
+    .action(async (srcText: string, dstText: string, f: Flags) => {
+      const src = parseImageRef(srcText);
+      const dst = parseImageRef(dstText);
+      const progress = progressFor(Boolean(f.json));
+      try {
+        const result = await copyImage(
+          { client: clientFor(src, f, f.srcCreds ?? f.creds), ref: src },
+          { client: clientFor(dst, f, f.destCreds ?? f.creds), ref: dst },
+          {
+            allPlatforms: Boolean(f.allPlatforms),
+            platform: f.platform as string | undefined,
+            progress,
+          },
+        );
+        progress.stop();
+        if (f.json) print(JSON.stringify({ event: 'done', ...result }));
+        else {
+          const b = result.blobs;
+          print(
+            `copied ${srcText} to ${dstText} (${result.digest}): ${b.copied} blobs copied, ${b.mounted} mounted, ${b.existing} already there`,
+          );
+        }
+      } finally {
+        progress.stop();
+      }
+    });
+
+  withClientFlags(image.command('inspect <ref>').description('describe an image or index'))
+    .option('--raw', 'print the manifest exactly as stored', false)
+    .action(async (text: string, f: Flags) => {
+      const ref = parseImageRef(text);
+      const client = clientFor(ref, f);
+      if (f.raw)
+        process.stdout.write((await client.getManifest(ref.repository, referenceOf(ref))).bytes);
+      else print(JSON.stringify(await inspectImage(client, ref), null, 2));
+    });
+
+  withClientFlags(
+    image.command('digest <ref>').description("print an image's manifest digest"),
+  ).action(async (text: string, f: Flags) => {
+    const ref = parseImageRef(text);
+    print((await clientFor(ref, f).getManifest(ref.repository, referenceOf(ref))).digest);
+  });
+
+  withClientFlags(
+    image.command('tags <repository>').description("list a repository's tags"),
+  ).action(async (text: string, f: Flags) => {
+    const ref = parseImageRef(text, { repositoryOnly: true });
+    for (const tag of await clientFor(ref, f).tags(ref.repository)) print(tag);
+  });
+
+  withClientFlags(
+    image
+      .command('rm <ref>')
+      .description('delete a tag (REPO:TAG) or a manifest with all its tags (REPO@DIGEST)'),
+  ).action(async (text: string, f: Flags) => {
+    const ref = parseImageRef(text);
+    if (!ref.tag && !ref.digest) throw new Error(`${text}: name a tag or a digest to delete`);
+    await clientFor(ref, f).deleteManifest(ref.repository, referenceOf(ref));
+    print(`deleted ${text}`);
+  });
+
+  withClientFlags(
+    image.command('catalog <registry>').description('list the repositories a registry shows you'),
+  ).action(async (registry: string, f: Flags) => {
+    const client = new RegistryClient(registry, {
+      insecure: Boolean(f.insecure),
+      credentials: credentialsFrom(f.creds, registry),
+    });
+    for (const name of await client.catalog()) print(name);
+  });
+
+  program
+    .command('login <registry>')
+    .description(
+      'log in to a registry; credentials go where docker login puts them (~/.docker/config.json)',
+    )
+    .requiredOption('-u, --username <user>', 'user name')
+    .option('--password-stdin', 'read the password (or access token) from standard input', false)
+    .option('--insecure', 'plain HTTP', false)
+    .action(async (registry: string, f: Flags) => {
+      if (!f.passwordStdin)
+        throw new Error('pass the password on standard input with --password-stdin');
+      const password = await readStdinSecret();
+      const username = f.username as string;
+      await new RegistryClient(registry, {
+        insecure: Boolean(f.insecure),
+        credentials: { kind: 'basic', username, password },
+      }).ping();
+      storeCredentials(registry, username, password);
+      print(`Login Succeeded (${username} at ${registry})`);
+    });
+
+  program
+    .command('logout <registry>')
+    .description('forget the credentials kept for a registry')
+    .action((registry: string) => {
+      print(
+        forgetCredentials(registry)
+          ? `Removed login credentials for ${registry}`
+          : `Not logged in to ${registry}`,
+      );
+    });
+}
