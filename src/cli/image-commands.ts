@@ -1,10 +1,13 @@
 /** `berth image …`, `berth login`, `berth logout`: the image tools, usable without a Berth server. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   copyImage,
   forgetCredentials,
   inspectImage,
+  loadImages,
   parseImageRef,
+  saveImages,
   referenceOf,
   RegistryClient,
   storeCredentials,
@@ -84,6 +87,62 @@ export function registerImageCommands(program: Command): void {
       } finally {
         progress.stop();
       }
+    });
+
+  withClientFlags(
+    image
+      .command('save <refs...>')
+      .description('save images to a docker-archive (docker load reads it) or an OCI layout'),
+  )
+    .requiredOption(
+      '-o, --output <file>',
+      'the tarball (or, for --format oci without .tar, a folder)',
+    )
+    .option('--format <format>', 'docker or oci', 'docker')
+    .option('--platform <os/arch>', 'which image of an index (default linux/amd64)')
+    .option('--all-platforms', 'keep whole indexes (--format oci)', false)
+    .option('--json', 'progress as JSON lines', false)
+    .action(async (texts: string[], f: Flags) => {
+      if (f.format !== 'docker' && f.format !== 'oci') throw new Error('--format is docker or oci');
+      if (f.allPlatforms && f.format !== 'oci')
+        throw new Error('--all-platforms needs --format oci (docker load takes single images)');
+      const refs = texts.map((t) => parseImageRef(t));
+      const progress = progressFor(Boolean(f.json));
+      try {
+        await saveImages(refs, f.output as string, {
+          format: f.format,
+          allPlatforms: Boolean(f.allPlatforms),
+          platform: f.platform as string | undefined,
+          clientFor: (registry) => clientFor({ registry, repository: 'x' }, f),
+          progress,
+        });
+      } finally {
+        progress.stop();
+      }
+      print(`saved ${texts.join(', ')} to ${String(f.output)}`);
+    });
+
+  withClientFlags(
+    image
+      .command('load <source>')
+      .description('push the images of a docker save tarball or an OCI layout (folder or tar)'),
+  )
+    .option('--tag <ref>', 'push the (one) image here instead of under its saved name')
+    .option('--json', 'progress as JSON lines', false)
+    .action(async (source: string, f: Flags) => {
+      if (!existsSync(source)) throw new Error(`${source}: no such file or folder`);
+      const progress = progressFor(Boolean(f.json));
+      let loaded;
+      try {
+        loaded = await loadImages(source, {
+          tag: typeof f.tag === 'string' ? parseImageRef(f.tag) : undefined,
+          clientFor: (registry) => clientFor({ registry, repository: 'x' }, f),
+          progress,
+        });
+      } finally {
+        progress.stop();
+      }
+      for (const l of loaded) print(`loaded ${l.name} (${l.digest})`);
     });
 
   withClientFlags(image.command('inspect <ref>').description('describe an image or index'))

@@ -24,3 +24,5 @@ export {
 } from './copy.js';
 export { inspectImage, type ImageSummary } from './inspect.js';
 export { NO_PROGRESS, type Progress } from './progress.js';
+export { saveImages, type SaveOptions } from './save.js';
+export { loadImages, type LoadOptions } from './load.js';

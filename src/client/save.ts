@@ -1,0 +1,206 @@
+/**
+ * `berth image save`: images from a registry into a docker-archive (which `docker load` reads; it
+ * is also an OCI layout, as newer docker versions write) or an OCI image layout, folder or tar.
+ * Blobs shared by several images are written once; the output appears only when complete.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { parseManifest, type Descriptor } from '../oci/index.js';
+import { choosePlatform, collectBlobs, parsePlatform } from './copy.js';
+import { formatImageRef, referenceOf, type ImageRef } from './image-ref.js';
+import type { Progress } from './progress.js';
+import { isIndex, type FetchedManifest, type RegistryClient } from './registry-client.js';
+
+/** How to save. */
+export interface SaveOptions {
+  format: 'docker' | 'oci';
+  /** Keep whole indexes (OCI format only). */
+  allPlatforms?: boolean;
+  platform?: string;
+  clientFor: (registry: string) => RegistryClient;
+  progress: Progress;
+}
+
+interface Planned {
+  ref: ImageRef;
+  top: FetchedManifest;
+  manifests: FetchedManifest[];
+  blobs: Descriptor[];
+  /** For manifest.json: the image's config and layers. */
+  config?: Descriptor;
+  layers: Descriptor[];
+}
+
+async function plan(ref: ImageRef, options: SaveOptions): Promise<Planned> {
+  const client = options.clientFor(ref.registry);
+  let top = await client.getManifest(ref.repository, referenceOf(ref));
+  const keepIndex = isIndex(top) && options.format === 'oci' && options.allPlatforms;
+  if (isIndex(top) && !keepIndex)
+    top = await client.getManifest(
+      ref.repository,
+      choosePlatform(top, parsePlatform(options.platform ?? 'linux/amd64'), formatImageRef(ref))
+        .digest,
+    );
+  const manifests = [top];
+  const blobs: Descriptor[] = [];
+  if (isIndex(top))
+    for (const child of parseManifest(top.bytes, top.mediaType).children) {
+      const m = await client.getManifest(ref.repository, child.digest);
+      manifests.push(m);
+      blobs.push(...collectBlobs(m));
+    }
+  else blobs.push(...collectBlobs(top));
+  const [config, ...layers] = isIndex(top) ? [] : collectBlobs(top);
+  return { ref, top, manifests, blobs, config, layers };
+}
+
+const blobPath = (digest: string): string => path.posix.join('blobs', ...digest.split(':'));
+
+function documents(planned: Planned[], format: SaveOptions['format']): Record<string, string> {
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: planned.map((p) => ({
+      mediaType: p.top.mediaType,
+      digest: p.top.digest,
+      size: p.top.bytes.length,
+      annotations: {
+        'io.containerd.image.name': formatImageRef({
+          ...p.ref,
+          digest: undefined,
+          tag: p.ref.tag ?? 'latest',
+        }),
+        'org.opencontainers.image.ref.name': p.ref.tag ?? 'latest',
+      },
+    })),
+  };
+  const docs: Record<string, string> = {
+    'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
+    'index.json': JSON.stringify(index),
+  };
+  if (format === 'docker') {
+    docs['manifest.json'] = JSON.stringify(
+      planned.map((p) => ({
+        Config: blobPath(p.config!.digest),
+        RepoTags: [formatImageRef({ ...p.ref, digest: undefined, tag: p.ref.tag ?? 'latest' })],
+        Layers: p.layers.map((l) => blobPath(l.digest)),
+      })),
+    );
+  }
+  return docs;
+}
+
+function counted(stream: Readable, id: string, progress: Progress): Readable {
+  return stream.pipe(
+    new Transform({
+      transform(chunk: Buffer, _e, done) {
+        progress.advance(id, chunk.length);
+        done(null, chunk);
+      },
+    }),
+  );
+}
+
+async function writeTar(file: string, planned: Planned[], options: SaveOptions): Promise<void> {
+  const pack = tar.pack();
+  const output = pipeline(pack, createWriteStream(file));
+  const written = new Set<string>();
+  const add = (name: string, body: Buffer) =>
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, size: body.length, mtime: new Date(0) }, body, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  for (const p of planned) {
+    for (const m of p.manifests) {
+      if (written.has(m.digest)) continue;
+      written.add(m.digest);
+      await add(blobPath(m.digest), m.bytes);
+    }
+    for (const b of p.blobs) {
+      if (written.has(b.digest)) continue;
+      written.add(b.digest);
+      options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
+      const source = await options
+        .clientFor(p.ref.registry)
+        .getBlob(p.ref.repository, b.digest, b.size);
+      const entry = pack.entry({ name: blobPath(b.digest), size: b.size, mtime: new Date(0) });
+      await pipeline(counted(source, b.digest, options.progress), entry);
+      options.progress.finish(b.digest, 'saved');
+    }
+  }
+  for (const [name, text] of Object.entries(documents(planned, options.format)))
+    await add(name, Buffer.from(text));
+  pack.finalize();
+  await output;
+}
+
+async function writeFolder(
+  folder: string,
+  planned: Planned[],
+  options: SaveOptions,
+): Promise<void> {
+  await mkdir(path.join(folder, 'blobs', 'sha256'), { recursive: true });
+  const written = new Set<string>();
+  for (const p of planned) {
+    for (const m of p.manifests) {
+      if (written.has(m.digest)) continue;
+      written.add(m.digest);
+      await writeFile(path.join(folder, blobPath(m.digest)), m.bytes);
+    }
+    for (const b of p.blobs) {
+      if (written.has(b.digest)) continue;
+      written.add(b.digest);
+      options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
+      const source = await options
+        .clientFor(p.ref.registry)
+        .getBlob(p.ref.repository, b.digest, b.size);
+      await pipeline(
+        counted(source, b.digest, options.progress),
+        createWriteStream(path.join(folder, blobPath(b.digest))),
+      );
+      options.progress.finish(b.digest, 'saved');
+    }
+  }
+  for (const [name, text] of Object.entries(documents(planned, options.format)))
+    await writeFile(path.join(folder, name), text);
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  await handle.sync();
+  await handle.close();
+}
+
+/**
+ * Saves `refs` to `output`: a tar for the docker format or a name ending in `.tar`, else (OCI) a
+ * folder. Written beside the output and renamed into place when complete.
+ */
+export async function saveImages(
+  refs: ImageRef[],
+  output: string,
+  options: SaveOptions,
+): Promise<void> {
+  const planned = [];
+  for (const ref of refs) planned.push(await plan(ref, options));
+  const asTar = options.format === 'docker' || output.endsWith('.tar');
+  const temp = path.join(
+    path.dirname(path.resolve(output)),
+    `.${path.basename(output)}.partial-${process.pid}`,
+  );
+  try {
+    if (asTar) {
+      await writeTar(temp, planned, options);
+      await fsyncFile(temp);
+    } else await writeFolder(temp, planned, options);
+    await rm(output, { recursive: true, force: true });
+    await rename(temp, output);
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
