@@ -25,10 +25,11 @@ export interface LocalImage {
 
 function inside(root: string, relative: string, what: string): string {
   const file = path.resolve(root, relative);
-  if (!file.startsWith(path.resolve(root) + path.sep))
-    throw new Error(`${what}: ${relative} points outside the archive`);
   if (!existsSync(file)) throw new Error(`${what}: ${relative} is missing (truncated archive?)`);
-  return file;
+  const real = realpathSync(file);
+  if (!real.startsWith(realpathSync(root) + path.sep))
+    throw new Error(`${what}: ${relative} points outside the archive`);
+  return real;
 }
 
 async function hashFile(file: string): Promise<{ digest: string; size: number }> {
