@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import {
   copyImage,
   forgetCredentials,
+  exportImage,
+  importRootfs,
   inspectImage,
   loadImages,
   parseImageRef,
@@ -143,6 +145,48 @@ export function registerImageCommands(program: Command): void {
         progress.stop();
       }
       for (const l of loaded) print(`loaded ${l.name} (${l.digest})`);
+    });
+
+  withClientFlags(
+    image
+      .command('export <ref>')
+      .description("write an image's flattened root filesystem as a tar (like docker export)"),
+  )
+    .requiredOption('-o, --output <file>', 'the tarball')
+    .option('--platform <os/arch>', 'which image of an index (default linux/amd64)')
+    .action(async (text: string, f: Flags) => {
+      const ref = parseImageRef(text);
+      await exportImage(
+        clientFor(ref, f),
+        ref,
+        f.output as string,
+        f.platform as string | undefined,
+      );
+      print(`exported ${text} to ${String(f.output)}`);
+    });
+
+  withClientFlags(
+    image
+      .command('import <file> <ref>')
+      .description(
+        'make a root filesystem tarball (plain or gzip) a one-layer image (like docker import)',
+      ),
+  )
+    .option(
+      '--change <instruction>',
+      "a Dockerfile instruction for the config: 'CMD …', 'ENV K=V', ENTRYPOINT, WORKDIR, USER, EXPOSE, LABEL",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--platform <os/arch>', 'the platform to record (default linux/amd64)')
+    .action(async (file: string, text: string, f: Flags) => {
+      if (!existsSync(file)) throw new Error(`${file}: no such file`);
+      const ref = parseImageRef(text);
+      const digest = await importRootfs(clientFor(ref, f), file, ref, {
+        changes: f.change as string[],
+        platform: f.platform as string | undefined,
+      });
+      print(`imported ${file} as ${text} (${digest})`);
     });
 
   withClientFlags(image.command('inspect <ref>').description('describe an image or index'))

@@ -26,3 +26,5 @@ export { inspectImage, type ImageSummary } from './inspect.js';
 export { NO_PROGRESS, type Progress } from './progress.js';
 export { saveImages, type SaveOptions } from './save.js';
 export { loadImages, type LoadOptions } from './load.js';
+export { exportImage } from './flatten.js';
+export { importRootfs, applyChanges } from './import-rootfs.js';

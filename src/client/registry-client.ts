@@ -3,7 +3,8 @@
  * blobs (streamed, verified), mounts, tags and the catalog, with Docker token authentication and
  * retries of transient failures.
  */
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import { digestOf, isIndexMediaType, MANIFEST_MEDIA_TYPES } from '../oci/index.js';
 import { AuthSession } from './auth-session.js';
 import type { Credentials } from './docker-config.js';
@@ -72,6 +73,7 @@ export class RegistryClient {
     ok: number[],
     headers: Record<string, string> = {},
     body?: RequestBody,
+    retry = true,
   ): Promise<HttpResponse> {
     const url = new URL(path, this.base);
     let challenged = false;
@@ -89,7 +91,7 @@ export class RegistryClient {
         );
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
-        if (attempt < this.attempts && TRANSIENT_ERRORS.has(code)) {
+        if (retry && attempt < this.attempts && TRANSIENT_ERRORS.has(code)) {
           await sleep(200 * 2 ** attempt);
           continue;
         }
@@ -103,7 +105,7 @@ export class RegistryClient {
         challenged = true;
         if (await this.auth.answer(res.headers['www-authenticate'], scope)) continue;
       }
-      if (attempt < this.attempts && TRANSIENT_STATUS.has(res.status)) {
+      if (retry && attempt < this.attempts && TRANSIENT_STATUS.has(res.status)) {
         discard(res);
         await sleep(Number(res.headers['retry-after']) * 1000 || 200 * 2 ** attempt);
         continue;
@@ -299,6 +301,51 @@ export class RegistryClient {
         await sleep(200 * 2 ** attempt);
       }
     }
+  }
+
+  /**
+   * Uploads a blob whose digest is not known in advance: its bytes stream in one PATCH while
+   * being hashed, then the upload is closed with the digest. Returns the digest and size.
+   */
+  async pushBlobStream(
+    repository: string,
+    open: () => Readable,
+  ): Promise<{ digest: string; size: number }> {
+    const scope = RegistryClient.push(repository);
+    const start = await this.call('POST', `/v2/${repository}/blobs/uploads/`, scope, [202]);
+    discard(start);
+    let hash = createHash('sha256');
+    let size = 0;
+    const body = () => {
+      // A resent body (after a challenge) starts the count again.
+      hash = createHash('sha256');
+      size = 0;
+      return open().pipe(
+        new Transform({
+          transform(chunk: Buffer, _e, done) {
+            hash.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+          },
+        }),
+      );
+    };
+    const location = new URL(String(start.headers.location), this.base);
+    const patched = await this.call(
+      'PATCH',
+      location.pathname + location.search,
+      scope,
+      [202],
+      { 'content-type': 'application/octet-stream' },
+      body,
+      false,
+    );
+    discard(patched);
+    const digest = `sha256:${hash.digest('hex')}`;
+    const next = new URL(String(patched.headers.location ?? location), this.base);
+    next.searchParams.set('digest', digest);
+    discard(await this.call('PUT', next.pathname + next.search, scope, [201]));
+    return { digest, size };
   }
 
   private async paged(
