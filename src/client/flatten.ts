@@ -115,6 +115,9 @@ export async function exportImage(
   } catch (err) {
     pack.destroy();
     await rm(temp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT')
+      throw new Error(`${output}: ${(err as Error).message}; nothing was written`, { cause: err });
     throw err;
   }
 }

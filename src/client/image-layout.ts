@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import { OCI_MANIFEST, digestOf, isIndexMediaType, type Descriptor } from '../oci/index.js';
 
@@ -32,10 +33,12 @@ function inside(root: string, relative: string, what: string): string {
   return real;
 }
 
-async function hashFile(file: string): Promise<{ digest: string; size: number }> {
+/** The sha256 and size of `file` (of its gunzipped content with `gunzip`). */
+async function hashFile(file: string, gunzip = false): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(file)) {
+  const source = gunzip ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
+  for await (const chunk of source) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
@@ -83,10 +86,24 @@ async function dockerArchiveImages(root: string, what: string): Promise<LocalIma
       size: configBytes.length,
       file: configFile,
     };
+    const diffIds =
+      (JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs
+        ?.diff_ids ?? [];
+    if (diffIds.length !== entry.Layers.length)
+      throw new Error(
+        `${what}: ${entry.Config} lists ${diffIds.length} layers, manifest.json ${entry.Layers.length}`,
+      );
     const layers: LocalBlob[] = [];
-    for (const layer of entry.Layers) {
+    for (const [i, layer] of entry.Layers.entries()) {
       const file = inside(root, layer, what);
-      layers.push({ mediaType: await layerMediaType(file), ...(await hashFile(file)), file });
+      const mediaType = await layerMediaType(file);
+      const hashed = await hashFile(file);
+      const diffId = mediaType.endsWith('gzip') ? await hashFile(file, true) : hashed;
+      if (diffId.digest !== diffIds[i])
+        throw new Error(
+          `${what}: ${layer} has content ${diffId.digest}, but the image expects ${diffIds[i]} (corrupted)`,
+        );
+      layers.push({ mediaType, ...hashed, file });
     }
     const manifest = Buffer.from(
       JSON.stringify({
@@ -114,6 +131,10 @@ async function blobOf(root: string, d: Descriptor, what: string): Promise<LocalB
   const size = (await stat(file)).size;
   if (size !== d.size)
     throw new Error(`${what}: blob ${d.digest} has ${size} bytes, expected ${d.size} (truncated?)`);
+  // Checked before anything is pushed, so a damaged layout changes nothing in the registry.
+  const actual = await hashFile(file);
+  if (actual.digest !== d.digest)
+    throw new Error(`${what}: blob ${d.digest} has content ${actual.digest} (corrupted)`);
   return { ...d, file };
 }
 

@@ -201,6 +201,9 @@ export async function saveImages(
     await rename(temp, output);
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT')
+      throw new Error(`${output}: ${(err as Error).message}; nothing was written`, { cause: err });
     throw err;
   }
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, truncateSync, statSync } from 'node:fs';
+import { readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -191,5 +191,40 @@ describe('berth image save and load', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /^berth: .*admin\/none/);
     assert.throws(() => readFileSync(path.join(work, 'none.tar')), 'no partial archive left');
+  });
+
+  it('pushes with the credentials docker login left, and refuses a corrupted layout blob', (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    // docker login kept an identity token (a refresh token) in its config.json; berth uses it.
+    const env = { ...process.env, DOCKER_CONFIG: engine.env.DOCKER_CONFIG };
+    const tags = spawnSync(process.execPath, [BERTH_BIN, 'image', 'tags', `${host}/admin/moo`], {
+      encoding: 'utf8',
+      env,
+    });
+    assert.equal(tags.status, 0, tags.stderr);
+    assert.deepEqual(tags.stdout.trim().split('\n'), ['1']);
+    const layout = path.join(work, 'corrupt-layout');
+    ok(['image', 'save', '--format', 'oci', '-o', layout, `${host}/admin/moo:1`]);
+    const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const manifest = JSON.parse(
+      readFileSync(
+        path.join(layout, 'blobs', 'sha256', index.manifests[0]!.digest.slice(7)),
+        'utf8',
+      ),
+    ) as { layers: { digest: string }[] };
+    const layerFile = path.join(layout, 'blobs', 'sha256', manifest.layers.at(-1)!.digest.slice(7));
+    const bytes = readFileSync(layerFile);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    writeFileSync(layerFile, bytes);
+    const refused = berthCli(['image', 'load', layout, '--tag', `${host}/admin/corrupt:1`]);
+    assert.notEqual(refused.status, 0);
+    assert.match(
+      refused.stderr,
+      /^berth: .*corrupt-layout: blob sha256:[a-f0-9]{64} has content sha256:[a-f0-9]{64} \(corrupted\)\n$/,
+    );
+    const listed = ok(['image', 'catalog', host]);
+    assert.ok(!listed.includes('admin/corrupt'), 'no image left behind');
   });
 });
