@@ -192,6 +192,11 @@ export class Authenticator {
    * The user behind `session` if it is still live (account enabled, token neither revoked nor
    * expired), cached for a moment; undefined otherwise.
    */
+  /** The cached answer of `sessionPrincipal` without waiting: the user, null (dead), or undefined (not known). */
+  cachedSession(session: string): UserPrincipal | null | undefined {
+    return this.live.get(session);
+  }
+
   async sessionPrincipal(session: string): Promise<UserPrincipal | undefined> {
     const cached = this.live.get(session);
     if (cached !== undefined) return cached ?? undefined;

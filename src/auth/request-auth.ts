@@ -43,6 +43,13 @@ export class RequestAuth {
     private readonly defaultVisibility: Visibility,
   ) {}
 
+  /** The caller behind a bearer token verified before, without waiting; otherwise undefined. */
+  identifyCached(authorization: string | undefined): Caller | undefined {
+    if (!authorization || !authorization.startsWith('Bearer ey')) return undefined;
+    const verified = this.tokens.verifyCached(authorization.slice(7));
+    return verified && { principal: verified.principal, via: 'bearer', access: verified.access };
+  }
+
   /** The caller behind `authorization`; throws UNAUTHORIZED for bad or revoked credentials. */
   async identify(authorization: string | undefined, address: string | null): Promise<Caller> {
     if (!authorization) return { principal: ANONYMOUS, via: 'none' };
@@ -81,6 +88,11 @@ export class RequestAuth {
       createdBy: caller.principal.name,
     });
     if (created) this.policy.invalidate();
+  }
+
+  /** Whether a bearer `caller`'s token grants `action` on `repository` (no waiting). */
+  mayByToken(caller: Caller, repository: string, action: RepositoryAction): boolean {
+    return tokenAllows(caller.access ?? [], repository, action);
   }
 
   /** Whether `caller` may do `action` on `repository`. */

@@ -62,6 +62,7 @@ export async function exportImage(
   );
   const pack = tar.pack();
   const written = pipeline(pack, createWriteStream(temp));
+  written.catch(() => undefined); // thrown where awaited; a full disk fails the entry in progress
   const seen = new Set<string>();
   const deleted = new Set<string>();
   const opaque = new Set<string>();

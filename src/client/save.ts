@@ -108,6 +108,9 @@ function counted(stream: Readable, id: string, progress: Progress): Readable {
 async function writeTar(file: string, planned: Planned[], options: SaveOptions): Promise<void> {
   const pack = tar.pack();
   const output = pipeline(pack, createWriteStream(file));
+  // A failed write (a full disk) destroys the pack, failing the entry being written; the error
+  // itself is thrown where `output` is awaited.
+  output.catch(() => undefined);
   const written = new Set<string>();
   const add = (name: string, body: Buffer) =>
     new Promise<void>((resolve, reject) =>

@@ -76,7 +76,14 @@ export async function authorizeV2(
   reply: FastifyReply,
   route: V2Route,
 ): Promise<Caller> {
-  const caller = await identifyCaller(auth, req, reply);
+  let caller: Caller | undefined;
+  try {
+    caller = auth.requests.identifyCached(req.headers.authorization);
+  } catch (err) {
+    challenge(auth, req, reply);
+    throw err;
+  }
+  caller ??= await identifyCaller(auth, req, reply);
   const action = actionFor(route, req.method);
   if (action === undefined || !('name' in route)) {
     if (caller.via === 'none' && (route.kind === 'base' || !auth.settings.anonymousPull)) {
@@ -85,7 +92,11 @@ export async function authorizeV2(
     }
     return caller;
   }
-  if (await auth.requests.may(caller, route.name, action)) {
+  if (
+    caller.via === 'bearer'
+      ? auth.requests.mayByToken(caller, route.name, action)
+      : await auth.requests.may(caller, route.name, action)
+  ) {
     if (action === 'push') await auth.requests.prepareForPush(caller, route.name);
     return caller;
   }

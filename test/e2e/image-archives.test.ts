@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -226,5 +226,27 @@ describe('berth image save and load', { skip: skipUnlessTools(TOOLS) }, () => {
     );
     const listed = ok(['image', 'catalog', host]);
     assert.ok(!listed.includes('admin/corrupt'), 'no image left behind');
+  });
+
+  it('names the output and writes nothing when the disk is full', (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    if (process.getuid?.() !== 0) {
+      if (process.env.CI)
+        throw new Error('CI is set and this test needs root (it mounts a small tmpfs)');
+      process.stderr.write(`SKIP ${t.name}: needs root to mount a small tmpfs\n`);
+      return t.skip('needs root');
+    }
+    const small = tempDir('full');
+    run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
+    try {
+      const out = path.join(small, 'moo.tar');
+      const full = berthCli(['image', 'save', '-o', out, `${host}/admin/moo:1`]);
+      assert.notEqual(full.status, 0);
+      assert.match(full.stderr, new RegExp(`^berth: ${out}: ENOSPC: .*nothing was written\\n$`));
+      assert.deepEqual(readdirSync(small), [], 'no partial file left');
+    } finally {
+      run('umount', [small]);
+      removeDir(small);
+    }
   });
 });

@@ -3,11 +3,12 @@
  * Berth with auth on and the reference registry, checked with skopeo.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { multiPlatformLayout } from '../helpers/oci-layout.js';
+import { startFlakyProxy } from '../helpers/flaky-proxy.js';
 import { startReferenceRegistry, type ReferenceRegistry } from '../helpers/reference-registry.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, run, skipUnlessTools } from '../helpers/tools.js';
@@ -211,5 +212,38 @@ describe('berth image tools', { skip: skipUnlessTools(TOOLS) }, () => {
     const loggedOut = image(['image', 'tags', `${berth.host}/admin/multi`]);
     assert.notEqual(loggedOut.status, 0);
     assert.match(loggedOut.stderr, /^berth: .*(UNAUTHORIZED|DENIED)/);
+  });
+
+  it('retries through connection resets', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    // The proxy lives in this process, so berth must run without blocking it (no spawnSync).
+    const proxy = await startFlakyProxy(reference.host, 3);
+    try {
+      const args = [
+        'image',
+        'copy',
+        '--all-platforms',
+        '--dest-creds',
+        ADMIN,
+        `${proxy.host}/mirror/multi:v1`,
+        `${berth.host}/admin/retried:v1`,
+      ];
+      const child = spawn(process.execPath, [BERTH_BIN, ...args], {
+        env: { ...process.env, DOCKER_CONFIG: dockerConfig },
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0, output);
+      assert.match(output, /4 blobs copied/);
+      assert.equal(proxy.resets(), 3);
+      assert.equal(
+        raw(`${berth.host}/admin/retried:v1`, ADMIN),
+        raw(`${reference.host}/mirror/multi:v1`),
+      );
+    } finally {
+      await proxy.stop();
+    }
   });
 });
