@@ -105,39 +105,57 @@ function counted(stream: Readable, id: string, progress: Progress): Readable {
   );
 }
 
+/** Where saved content goes: a tar being packed, or a folder. */
+interface Sink {
+  /** Writes a small file (a manifest, index.json, …). */
+  file(name: string, body: Buffer): Promise<void>;
+  /** Writes a blob of `size` bytes from `source`. */
+  blob(name: string, size: number, source: Readable): Promise<void>;
+}
+
+/** Writes every manifest and blob of `planned` once, then the layout's documents. */
+async function writeAll(sink: Sink, planned: Planned[], options: SaveOptions): Promise<void> {
+  const written = new Set<string>();
+  for (const p of planned) {
+    for (const m of p.manifests) {
+      if (written.has(m.digest)) continue;
+      written.add(m.digest);
+      await sink.file(blobPath(m.digest), m.bytes);
+    }
+    for (const b of p.blobs) {
+      if (written.has(b.digest)) continue;
+      written.add(b.digest);
+      options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
+      const client = options.clientFor(p.ref.registry);
+      const source = await client.getBlob(p.ref.repository, b.digest, b.size);
+      await sink.blob(blobPath(b.digest), b.size, counted(source, b.digest, options.progress));
+      options.progress.finish(b.digest, 'saved');
+    }
+  }
+  for (const [name, text] of Object.entries(documents(planned, options.format)))
+    await sink.file(name, Buffer.from(text));
+}
+
 async function writeTar(file: string, planned: Planned[], options: SaveOptions): Promise<void> {
   const pack = tar.pack();
   const output = pipeline(pack, createWriteStream(file));
   // A failed write (a full disk) destroys the pack, failing the entry being written; the error
   // itself is thrown where `output` is awaited.
   output.catch(() => undefined);
-  const written = new Set<string>();
-  const add = (name: string, body: Buffer) =>
-    new Promise<void>((resolve, reject) =>
-      pack.entry({ name, size: body.length, mtime: new Date(0) }, body, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-  for (const p of planned) {
-    for (const m of p.manifests) {
-      if (written.has(m.digest)) continue;
-      written.add(m.digest);
-      await add(blobPath(m.digest), m.bytes);
-    }
-    for (const b of p.blobs) {
-      if (written.has(b.digest)) continue;
-      written.add(b.digest);
-      options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
-      const source = await options
-        .clientFor(p.ref.registry)
-        .getBlob(p.ref.repository, b.digest, b.size);
-      const entry = pack.entry({ name: blobPath(b.digest), size: b.size, mtime: new Date(0) });
-      await pipeline(counted(source, b.digest, options.progress), entry);
-      options.progress.finish(b.digest, 'saved');
-    }
-  }
-  for (const [name, text] of Object.entries(documents(planned, options.format)))
-    await add(name, Buffer.from(text));
+  const mtime = new Date(0);
+  await writeAll(
+    {
+      file: (name, body) =>
+        new Promise<void>((resolve, reject) =>
+          pack.entry({ name, size: body.length, mtime }, body, (err) =>
+            err ? reject(err) : resolve(),
+          ),
+        ),
+      blob: (name, size, source) => pipeline(source, pack.entry({ name, size, mtime })),
+    },
+    planned,
+    options,
+  );
   pack.finalize();
   await output;
 }
@@ -148,29 +166,14 @@ async function writeFolder(
   options: SaveOptions,
 ): Promise<void> {
   await mkdir(path.join(folder, 'blobs', 'sha256'), { recursive: true });
-  const written = new Set<string>();
-  for (const p of planned) {
-    for (const m of p.manifests) {
-      if (written.has(m.digest)) continue;
-      written.add(m.digest);
-      await writeFile(path.join(folder, blobPath(m.digest)), m.bytes);
-    }
-    for (const b of p.blobs) {
-      if (written.has(b.digest)) continue;
-      written.add(b.digest);
-      options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
-      const source = await options
-        .clientFor(p.ref.registry)
-        .getBlob(p.ref.repository, b.digest, b.size);
-      await pipeline(
-        counted(source, b.digest, options.progress),
-        createWriteStream(path.join(folder, blobPath(b.digest))),
-      );
-      options.progress.finish(b.digest, 'saved');
-    }
-  }
-  for (const [name, text] of Object.entries(documents(planned, options.format)))
-    await writeFile(path.join(folder, name), text);
+  await writeAll(
+    {
+      file: (name, body) => writeFile(path.join(folder, name), body),
+      blob: (name, _size, source) => pipeline(source, createWriteStream(path.join(folder, name))),
+    },
+    planned,
+    options,
+  );
 }
 
 async function fsyncFile(file: string): Promise<void> {
