@@ -1,7 +1,7 @@
 /** Dispatches `/v2/…` requests to their handlers by route kind and method. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
-import type { AuditSink, AuthService, Caller } from '../auth/index.js';
+import { principalName, type AuditSink, type AuthService, type Caller } from '../auth/index.js';
 import type { Registry } from '../registry/index.js';
 import { authorizeV2, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
@@ -84,7 +84,7 @@ function auditChange(
   if (route.kind !== 'manifest' && route.kind !== 'blob') return;
   const action = `${route.kind}.${req.method === 'PUT' ? 'push' : 'delete'}`;
   void audit.record({
-    actor: caller.principal.kind === 'user' ? caller.principal.name : null,
+    actor: principalName(caller.principal),
     action,
     target: route.name,
     outcome: 'success',
