@@ -1,21 +1,11 @@
 /** Unpacking an image archive (a tar, plain or gzip) into a folder, refusing paths that escape it. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, symlink } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-
-async function isGzip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    await handle.read(head, 0, 2, 0);
-    return head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
+import { sniffCompression } from './compression.js';
 
 /** Extracts regular files of `archive` into `folder`; throws naming the archive when it is damaged. */
 export async function extractArchive(archive: string, folder: string): Promise<void> {
@@ -49,7 +39,7 @@ export async function extractArchive(archive: string, folder: string): Promise<v
   try {
     const source = createReadStream(archive);
     await Promise.all([
-      (await isGzip(archive))
+      (await sniffCompression(archive)) === 'gzip'
         ? pipeline(source, createGunzip(), extract)
         : pipeline(source, extract),
       done,

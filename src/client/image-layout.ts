@@ -4,9 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import path from 'node:path';
+import { sniffCompression } from './compression.js';
 import { OCI_MANIFEST, digestOf, isIndexMediaType, type Descriptor } from '../oci/index.js';
 
 /** A blob found in the folder: where its bytes are and what they are. */
@@ -46,16 +47,8 @@ async function hashFile(file: string, gunzip = false): Promise<{ digest: string;
 }
 
 async function layerMediaType(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    await handle.read(head, 0, 4, 0);
-    if (head[0] === 0x1f && head[1] === 0x8b) return 'application/vnd.oci.image.layer.v1.tar+gzip';
-    if (head.readUInt32BE(0) === 0x28b52ffd) return 'application/vnd.oci.image.layer.v1.tar+zstd';
-    return 'application/vnd.oci.image.layer.v1.tar';
-  } finally {
-    await handle.close();
-  }
+  const compression = await sniffCompression(file);
+  return `application/vnd.oci.image.layer.v1.tar${compression === 'none' ? '' : `+${compression}`}`;
 }
 
 async function readJson<T>(file: string, what: string): Promise<T> {

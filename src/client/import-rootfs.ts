@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { PassThrough, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { OCI_MANIFEST, digestOf } from '../oci/index.js';
+import { sniffCompression } from './compression.js';
 import { parsePlatform } from './copy.js';
 import type { ImageRef } from './image-ref.js';
 import type { RegistryClient } from './registry-client.js';
@@ -102,17 +102,6 @@ function hashing(hash: ReturnType<typeof createHash>, count: { bytes: number }):
   });
 }
 
-async function isGzip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Imports `file` as image `ref`; returns the manifest digest. */
 export async function importRootfs(
   client: RegistryClient,
@@ -127,8 +116,8 @@ export async function importRootfs(
   const open = () => {
     const out = new PassThrough();
     const source = createReadStream(file);
-    void isGzip(file).then((gz) => {
-      const plain = gz ? source.pipe(createGunzip()) : source;
+    void sniffCompression(file).then((compression) => {
+      const plain = compression === 'gzip' ? source.pipe(createGunzip()) : source;
       plain.on('error', (err: Error) => out.destroy(new Error(`${file}: ${err.message}`)));
       plain
         .pipe(hashing(diff, diffCount))
