@@ -8,7 +8,6 @@ export type { Caller, Refusal } from './request-auth.js';
 export { parseBasic } from './request-auth.js';
 export { parseScopes, formatScope, type ResourceScope } from './scope.js';
 export type { RepositoryAction } from './policy.js';
-export { decideAccess, type AccessFacts, type AccessDecision } from './policy.js';
 export type { UserView, NewUser, UserChanges } from './users.js';
 export type { OrgView, TeamView } from './organisations.js';
 export type { RepositoryView, PermissionView } from './repositories.js';

@@ -90,11 +90,6 @@ export class RequestAuth {
     if (created) this.policy.invalidate();
   }
 
-  /** Whether a bearer `caller`'s token grants `action` on `repository` (no waiting). */
-  mayByToken(caller: Caller, repository: string, action: RepositoryAction): boolean {
-    return tokenAllows(caller.access ?? [], repository, action);
-  }
-
   /** Whether `caller` may do `action` on `repository`. */
   async may(caller: Caller, repository: string, action: RepositoryAction): Promise<boolean> {
     if (caller.via === 'bearer') return tokenAllows(caller.access ?? [], repository, action);

@@ -115,12 +115,11 @@ export class TokenService {
 
   /** Verifies `token`; throws UNAUTHORIZED naming what is wrong with it. */
   async verify(token: string): Promise<VerifiedToken> {
-    let entry = this.verified.get(token);
-    if (entry && entry.exp * 1000 <= Date.now()) {
-      this.verified.delete(token);
-      entry = undefined;
-    }
-    entry ??= await this.verifySignature(token);
+    const cached = this.verifyCached(token);
+    if (cached) return cached;
+    const known = this.verified.get(token);
+    const entry =
+      known && known.exp * 1000 > Date.now() ? known : await this.verifySignature(token);
     const principal =
       entry.sid === 'anon' ? ANONYMOUS : await this.authenticator.sessionPrincipal(entry.sid);
     if (!principal)

@@ -15,7 +15,6 @@ import {
   storeCredentials,
   storedCredentials,
   type Credentials,
-  type ImageRef,
 } from '../client/index.js';
 import { readStdinSecret } from './directory.js';
 import { progressFor } from './progress-view.js';
@@ -31,10 +30,14 @@ function credentialsFrom(flag: unknown, registry: string): Credentials | undefin
   return storedCredentials(registry);
 }
 
-function clientFor(ref: ImageRef, flags: Flags, credsFlag: unknown = flags.creds): RegistryClient {
-  return new RegistryClient(ref.registry, {
+function clientFor(
+  registry: string,
+  flags: Flags,
+  credsFlag: unknown = flags.creds,
+): RegistryClient {
+  return new RegistryClient(registry, {
     insecure: Boolean(flags.insecure),
-    credentials: credentialsFrom(credsFlag, ref.registry),
+    credentials: credentialsFrom(credsFlag, registry),
   });
 }
 
@@ -70,8 +73,8 @@ export function registerImageCommands(program: Command): void {
       const progress = progressFor(Boolean(f.json));
       try {
         const result = await copyImage(
-          { client: clientFor(src, f, f.srcCreds ?? f.creds), ref: src },
-          { client: clientFor(dst, f, f.destCreds ?? f.creds), ref: dst },
+          { client: clientFor(src.registry, f, f.srcCreds ?? f.creds), ref: src },
+          { client: clientFor(dst.registry, f, f.destCreds ?? f.creds), ref: dst },
           {
             allPlatforms: Boolean(f.allPlatforms),
             platform: f.platform as string | undefined,
@@ -115,7 +118,7 @@ export function registerImageCommands(program: Command): void {
           format: f.format,
           allPlatforms: Boolean(f.allPlatforms),
           platform: f.platform as string | undefined,
-          clientFor: (registry) => clientFor({ registry, repository: 'x' }, f),
+          clientFor: (registry) => clientFor(registry, f),
           progress,
         });
       } finally {
@@ -138,7 +141,7 @@ export function registerImageCommands(program: Command): void {
       try {
         loaded = await loadImages(source, {
           tag: typeof f.tag === 'string' ? parseImageRef(f.tag) : undefined,
-          clientFor: (registry) => clientFor({ registry, repository: 'x' }, f),
+          clientFor: (registry) => clientFor(registry, f),
           progress,
         });
       } finally {
@@ -157,7 +160,7 @@ export function registerImageCommands(program: Command): void {
     .action(async (text: string, f: Flags) => {
       const ref = parseImageRef(text);
       await exportImage(
-        clientFor(ref, f),
+        clientFor(ref.registry, f),
         ref,
         f.output as string,
         f.platform as string | undefined,
@@ -182,7 +185,7 @@ export function registerImageCommands(program: Command): void {
     .action(async (file: string, text: string, f: Flags) => {
       if (!existsSync(file)) throw new Error(`${file}: no such file`);
       const ref = parseImageRef(text);
-      const digest = await importRootfs(clientFor(ref, f), file, ref, {
+      const digest = await importRootfs(clientFor(ref.registry, f), file, ref, {
         changes: f.change as string[],
         platform: f.platform as string | undefined,
       });
@@ -193,7 +196,7 @@ export function registerImageCommands(program: Command): void {
     .option('--raw', 'print the manifest exactly as stored', false)
     .action(async (text: string, f: Flags) => {
       const ref = parseImageRef(text);
-      const client = clientFor(ref, f);
+      const client = clientFor(ref.registry, f);
       if (f.raw)
         process.stdout.write((await client.getManifest(ref.repository, referenceOf(ref))).bytes);
       else print(JSON.stringify(await inspectImage(client, ref), null, 2));
@@ -203,14 +206,14 @@ export function registerImageCommands(program: Command): void {
     image.command('digest <ref>').description("print an image's manifest digest"),
   ).action(async (text: string, f: Flags) => {
     const ref = parseImageRef(text);
-    print((await clientFor(ref, f).getManifest(ref.repository, referenceOf(ref))).digest);
+    print((await clientFor(ref.registry, f).getManifest(ref.repository, referenceOf(ref))).digest);
   });
 
   withClientFlags(
     image.command('tags <repository>').description("list a repository's tags"),
   ).action(async (text: string, f: Flags) => {
     const ref = parseImageRef(text, { repositoryOnly: true });
-    for (const tag of await clientFor(ref, f).tags(ref.repository)) print(tag);
+    for (const tag of await clientFor(ref.registry, f).tags(ref.repository)) print(tag);
   });
 
   withClientFlags(
@@ -220,17 +223,14 @@ export function registerImageCommands(program: Command): void {
   ).action(async (text: string, f: Flags) => {
     const ref = parseImageRef(text);
     if (!ref.tag && !ref.digest) throw new Error(`${text}: name a tag or a digest to delete`);
-    await clientFor(ref, f).deleteManifest(ref.repository, referenceOf(ref));
+    await clientFor(ref.registry, f).deleteManifest(ref.repository, referenceOf(ref));
     print(`deleted ${text}`);
   });
 
   withClientFlags(
     image.command('catalog <registry>').description('list the repositories a registry shows you'),
   ).action(async (registry: string, f: Flags) => {
-    const client = new RegistryClient(registry, {
-      insecure: Boolean(f.insecure),
-      credentials: credentialsFrom(f.creds, registry),
-    });
+    const client = clientFor(registry, f);
     for (const name of await client.catalog()) print(name);
   });
 

@@ -3,11 +3,12 @@
  * blobs in the same registry are mounted, the rest stream through verified; manifests go last, so
  * a failed copy leaves no image behind. An index is copied whole, or one platform of it.
  */
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { parseManifest, type Descriptor, type Platform } from '../oci/index.js';
 import { referenceOf, type ImageRef } from './image-ref.js';
 import type { Progress } from './progress.js';
 import { isIndex, type FetchedManifest, type RegistryClient } from './registry-client.js';
+import { progressTap } from './streams.js';
 
 /** One end of a copy. */
 export interface Endpoint {
@@ -75,15 +76,6 @@ async function runLimited<T>(
   await Promise.all(workers);
 }
 
-function counting(progress: Progress, id: string): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      progress.advance(id, chunk.length);
-      done(null, chunk);
-    },
-  });
-}
-
 /** Copies one image or index from `src` to `dst`. */
 export async function copyImage(
   src: Endpoint,
@@ -116,7 +108,7 @@ export async function copyImage(
         .then((stream) =>
           stream
             .on('error', (err) => out.destroy(err))
-            .pipe(counting(options.progress, id))
+            .pipe(progressTap(options.progress, id))
             .pipe(out),
         )
         .catch((err: Error) => out.destroy(err));

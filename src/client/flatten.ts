@@ -4,7 +4,7 @@
  * the same path, deleted it (`.wh.name`) or made its directory opaque (`.wh..wh..opq`).
  */
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +13,7 @@ import tar from 'tar-stream';
 import type { Descriptor } from '../oci/index.js';
 import { choosePlatform, collectBlobs, parsePlatform } from './copy.js';
 import { formatImageRef, referenceOf, type ImageRef } from './image-ref.js';
+import { diskError, partialPath, syncFile } from './output-file.js';
 import { isIndex, type RegistryClient } from './registry-client.js';
 
 const WHITEOUT = '.wh.';
@@ -56,10 +57,7 @@ export async function exportImage(
         .digest,
     );
   const layers = collectBlobs(manifest).slice(1);
-  const temp = path.join(
-    path.dirname(path.resolve(output)),
-    `.${path.basename(output)}.partial-${process.pid}`,
-  );
+  const temp = partialPath(output);
   const pack = tar.pack();
   const written = pipeline(pack, createWriteStream(temp));
   written.catch(() => undefined); // thrown where awaited; a full disk fails the entry in progress
@@ -109,16 +107,11 @@ export async function exportImage(
     }
     pack.finalize();
     await written;
-    const handle = await open(temp, 'r');
-    await handle.sync();
-    await handle.close();
+    await syncFile(temp);
     await rename(temp, output);
   } catch (err) {
     pack.destroy();
     await rm(temp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT')
-      throw new Error(`${output}: ${(err as Error).message}; nothing was written`, { cause: err });
-    throw err;
+    throw diskError(output, err);
   }
 }

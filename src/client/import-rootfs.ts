@@ -5,13 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { OCI_MANIFEST, digestOf } from '../oci/index.js';
 import { sniffCompression } from './compression.js';
 import { parsePlatform } from './copy.js';
 import type { ImageRef } from './image-ref.js';
 import type { RegistryClient } from './registry-client.js';
+import { tap } from './streams.js';
 
 /** The image config's `config` part. */
 interface RunConfig {
@@ -92,16 +93,6 @@ export function applyChanges(changes: string[]): RunConfig {
   return config;
 }
 
-function hashing(hash: ReturnType<typeof createHash>, count: { bytes: number }): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _e, done) {
-      hash.update(chunk);
-      count.bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
-}
-
 /** Imports `file` as image `ref`; returns the manifest digest. */
 export async function importRootfs(
   client: RegistryClient,
@@ -112,7 +103,6 @@ export async function importRootfs(
   const platform = parsePlatform(options.platform ?? 'linux/amd64');
   const runConfig = applyChanges(options.changes);
   const diff = createHash('sha256');
-  const diffCount = { bytes: 0 };
   const open = () => {
     const out = new PassThrough();
     const source = createReadStream(file);
@@ -120,7 +110,7 @@ export async function importRootfs(
       const plain = compression === 'gzip' ? source.pipe(createGunzip()) : source;
       plain.on('error', (err: Error) => out.destroy(new Error(`${file}: ${err.message}`)));
       plain
-        .pipe(hashing(diff, diffCount))
+        .pipe(tap((chunk) => diff.update(chunk)))
         .pipe(createGzip({ level: 6 }))
         .pipe(out);
     });

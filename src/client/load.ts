@@ -6,12 +6,12 @@ import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { extractArchive } from './archive-extract.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './image-ref.js';
 import { imagesInFolder, type LocalBlob, type LocalImage } from './image-layout.js';
 import type { Progress } from './progress.js';
 import type { RegistryClient } from './registry-client.js';
+import { progressTap } from './streams.js';
 
 /** How to load. */
 export interface LoadOptions {
@@ -45,15 +45,7 @@ async function pushBlob(
 ): Promise<void> {
   progress.start(blob.digest, blob.digest.slice(7, 19), blob.size);
   if (await client.hasBlob(repository, blob.digest)) return progress.finish(blob.digest, 'exists');
-  const open = () =>
-    createReadStream(blob.file).pipe(
-      new Transform({
-        transform(chunk: Buffer, _e, done) {
-          progress.advance(blob.digest, chunk.length);
-          done(null, chunk);
-        },
-      }),
-    );
+  const open = () => createReadStream(blob.file).pipe(progressTap(progress, blob.digest));
   await client.pushBlob(repository, blob.digest, blob.size, open);
   progress.finish(blob.digest, 'pushed');
 }

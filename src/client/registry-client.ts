@@ -4,11 +4,12 @@
  * retries of transient failures.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { digestOf, isIndexMediaType, MANIFEST_MEDIA_TYPES } from '../oci/index.js';
 import { AuthSession } from './auth-session.js';
 import type { Credentials } from './docker-config.js';
 import { discard, readAll, send, type HttpResponse, type RequestBody } from './http-transport.js';
+import { tap } from './streams.js';
 import { verifying } from './verify-stream.js';
 
 /** How to reach a registry. */
@@ -321,12 +322,9 @@ export class RegistryClient {
       hash = createHash('sha256');
       size = 0;
       return open().pipe(
-        new Transform({
-          transform(chunk: Buffer, _e, done) {
-            hash.update(chunk);
-            size += chunk.length;
-            done(null, chunk);
-          },
+        tap((chunk) => {
+          hash.update(chunk);
+          size += chunk.length;
         }),
       );
     };

@@ -4,16 +4,18 @@
  * Blobs shared by several images are written once; the output appears only when complete.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { parseManifest, type Descriptor } from '../oci/index.js';
 import { choosePlatform, collectBlobs, parsePlatform } from './copy.js';
 import { formatImageRef, referenceOf, type ImageRef } from './image-ref.js';
 import type { Progress } from './progress.js';
+import { diskError, partialPath, syncFile } from './output-file.js';
 import { isIndex, type FetchedManifest, type RegistryClient } from './registry-client.js';
+import { progressTap } from './streams.js';
 
 /** How to save. */
 export interface SaveOptions {
@@ -94,17 +96,6 @@ function documents(planned: Planned[], format: SaveOptions['format']): Record<st
   return docs;
 }
 
-function counted(stream: Readable, id: string, progress: Progress): Readable {
-  return stream.pipe(
-    new Transform({
-      transform(chunk: Buffer, _e, done) {
-        progress.advance(id, chunk.length);
-        done(null, chunk);
-      },
-    }),
-  );
-}
-
 /** Where saved content goes: a tar being packed, or a folder. */
 interface Sink {
   /** Writes a small file (a manifest, index.json, …). */
@@ -128,7 +119,11 @@ async function writeAll(sink: Sink, planned: Planned[], options: SaveOptions): P
       options.progress.start(b.digest, b.digest.slice(7, 19), b.size);
       const client = options.clientFor(p.ref.registry);
       const source = await client.getBlob(p.ref.repository, b.digest, b.size);
-      await sink.blob(blobPath(b.digest), b.size, counted(source, b.digest, options.progress));
+      await sink.blob(
+        blobPath(b.digest),
+        b.size,
+        source.pipe(progressTap(options.progress, b.digest)),
+      );
       options.progress.finish(b.digest, 'saved');
     }
   }
@@ -176,12 +171,6 @@ async function writeFolder(
   );
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
-  await handle.sync();
-  await handle.close();
-}
-
 /**
  * Saves `refs` to `output`: a tar for the docker format or a name ending in `.tar`, else (OCI) a
  * folder. Written beside the output and renamed into place when complete.
@@ -194,22 +183,16 @@ export async function saveImages(
   const planned = [];
   for (const ref of refs) planned.push(await plan(ref, options));
   const asTar = options.format === 'docker' || output.endsWith('.tar');
-  const temp = path.join(
-    path.dirname(path.resolve(output)),
-    `.${path.basename(output)}.partial-${process.pid}`,
-  );
+  const temp = partialPath(output);
   try {
     if (asTar) {
       await writeTar(temp, planned, options);
-      await fsyncFile(temp);
+      await syncFile(temp);
     } else await writeFolder(temp, planned, options);
     await rm(output, { recursive: true, force: true });
     await rename(temp, output);
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EACCES' || code === 'EROFS' || code === 'EDQUOT')
-      throw new Error(`${output}: ${(err as Error).message}; nothing was written`, { cause: err });
-    throw err;
+    throw diskError(output, err);
   }
 }
