@@ -118,6 +118,25 @@ export class RequestAuth {
     return this.policy.allows(caller.principal, repository, 'pull');
   }
 
+  /**
+   * Whether `caller` may do `action` on the trust data of `gun`, which names `repository`: by
+   * their token's grant for the GUN, or by the policy for who they are.
+   */
+  async mayTrust(
+    caller: Caller,
+    gun: string,
+    repository: string,
+    action: RepositoryAction,
+  ): Promise<boolean> {
+    if (caller.via === 'bearer') {
+      const access = caller.access ?? [];
+      return gun === repository
+        ? tokenAllows(access, gun, action)
+        : tokenAllows(access, gun, action, 'trust');
+    }
+    return this.policy.allows(caller.principal, repository, action);
+  }
+
   /** The subset of `repositories` the caller may see. */
   visible(caller: Caller, repositories: string[]): Promise<string[]> {
     return this.policy.visible(caller.principal, repositories);

@@ -1,5 +1,5 @@
 /** Docker token scopes (`repository:acme/app:pull,push`), parsed strictly and formatted back. */
-import { isValidName } from '../oci/index.js';
+import { isValidName, repositoryOfGun } from '../oci/index.js';
 
 /** One requested or granted resource scope. */
 export interface ResourceScope {
@@ -25,7 +25,8 @@ export function parseScope(text: string): ResourceScope {
   const actions = actionText.split(',');
   if (actionText === '' || !actions.every((a) => ACTION.test(a)))
     throw new Error(`scope "${text}" has invalid actions`);
-  if (type.startsWith('repository') && !isValidName(name))
+  // A repository scope names a repository, or a Notary GUN (`host:port/team/app`) for trust data.
+  if (type.startsWith('repository') && !isValidName(name) && repositoryOfGun(name) === undefined)
     throw new Error(`scope "${text}" names an invalid repository`);
   if (type === 'registry' && name !== 'catalog')
     throw new Error(`scope "${text}" names an unknown registry resource`);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
-import { BerthError } from '../oci/index.js';
+import { BerthError, isValidName, repositoryOfGun } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
 import type { Principal } from './principal.js';
@@ -63,16 +63,40 @@ export class TokenService {
         continue;
       }
       if (scope.type !== 'repository') continue;
-      const decision = await this.policy.decide(principal, scope.name);
-      const wanted = scope.actions.includes('*') ? [...REPOSITORY_ACTIONS] : scope.actions;
-      const actions = wanted.filter((a) => decision.allowed.has(a as 'pull'));
-      if (scope.actions.includes('*') && actions.length === REPOSITORY_ACTIONS.length)
-        actions.push('*');
-      const existing = granted.find((g) => g.type === scope.type && g.name === scope.name);
-      if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
-      else granted.push({ type: scope.type, name: scope.name, actions });
+      // A name the registry knows is granted as a repository; a GUN naming a repository of this
+      // registry (`host:port/team/app`) is granted, as a separate `trust` entry, what the caller
+      // may do to that repository — so a GUN string never grants registry access by itself.
+      if (isValidName(scope.name))
+        await this.grantOne(
+          granted,
+          principal,
+          'repository',
+          scope.name,
+          scope.name,
+          scope.actions,
+        );
+      const gunRepository = repositoryOfGun(scope.name);
+      if (gunRepository !== undefined && gunRepository !== scope.name)
+        await this.grantOne(granted, principal, 'trust', scope.name, gunRepository, scope.actions);
     }
     return granted;
+  }
+
+  private async grantOne(
+    granted: ResourceScope[],
+    principal: Principal,
+    type: 'repository' | 'trust',
+    name: string,
+    repository: string,
+    requested: string[],
+  ): Promise<void> {
+    const decision = await this.policy.decide(principal, repository);
+    const wanted = requested.includes('*') ? [...REPOSITORY_ACTIONS] : requested;
+    const actions = wanted.filter((a) => decision.allowed.has(a as 'pull'));
+    if (requested.includes('*') && actions.length === REPOSITORY_ACTIONS.length) actions.push('*');
+    const existing = granted.find((g) => g.type === type && g.name === name);
+    if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
+    else granted.push({ type, name, actions });
   }
 
   /** Signs a token for `principal` granting `access`. */
@@ -160,17 +184,24 @@ export class TokenService {
   }
 }
 
-/** Whether `access` (a token's grants) allows `action` on repository `name`. */
-export function tokenAllows(access: ResourceScope[], name: string, action: string): boolean {
+/** Whether `access` (a token's grants) allows `action` on repository `name` (or GUN, as `trust`). */
+export function tokenAllows(
+  access: ResourceScope[],
+  name: string,
+  action: string,
+  type: 'repository' | 'trust' = 'repository',
+): boolean {
   return access.some(
     (a) =>
-      a.type === 'repository' &&
-      a.name === name &&
-      (a.actions.includes(action) || a.actions.includes('*')),
+      a.type === type && a.name === name && (a.actions.includes(action) || a.actions.includes('*')),
   );
 }
 
 /** Whether `access` mentions repository `name` at all (the client asked for it). */
-export function tokenMentions(access: ResourceScope[], name: string): boolean {
-  return access.some((a) => a.type === 'repository' && a.name === name);
+export function tokenMentions(
+  access: ResourceScope[],
+  name: string,
+  type: 'repository' | 'trust' = 'repository',
+): boolean {
+  return access.some((a) => a.type === type && a.name === name);
 }

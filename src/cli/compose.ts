@@ -8,6 +8,7 @@ import { Meta, openSqliteDatabase } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
 import { FsContentStore } from '../storage/index.js';
+import { KeyVault, loadMasterKey, TrustService } from '../trust/index.js';
 
 /** Berth's parts, ready to serve or to run maintenance. */
 export interface Berth {
@@ -19,6 +20,8 @@ export interface Berth {
   /** Access control, unless `auth.mode` is `none`. */
   auth?: AuthService;
   audit: AuditLog;
+  /** The trust service, unless `trust.enabled` is false. */
+  trust?: TrustService;
   version: string;
   close(): Promise<void>;
 }
@@ -45,6 +48,15 @@ export function openAuth(config: BerthConfig, meta: Meta, audit: AuditLog): Prom
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
   });
+}
+
+/** Builds the trust service, its key vault opened with the configured or stored master key. */
+export function openTrust(config: BerthConfig, meta: Meta): TrustService {
+  const masterKey = loadMasterKey(
+    path.join(config.data, 'trust', 'master.key'),
+    config.trust.masterKey,
+  );
+  return new TrustService(meta, new KeyVault(masterKey), config.cache.ttl * 1000);
 }
 
 /** The database file inside the data directory. */
@@ -79,6 +91,7 @@ export async function composeBerth(
     logger,
     auth,
     audit,
+    trust: config.trust.enabled ? openTrust(config, meta) : undefined,
     version: berthVersion(),
     close: async () => {
       await audit.drain();

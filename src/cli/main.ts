@@ -13,12 +13,20 @@ interface CommonFlags {
   data?: string;
   listen?: string;
   auth?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): BerthConfig {
   return loadConfig({
     file: flags.config,
-    overrides: { data: flags.data, listen: flags.listen, auth: { mode: flags.auth }, ...extra },
+    overrides: {
+      data: flags.data,
+      listen: flags.listen,
+      auth: { mode: flags.auth },
+      tls: { cert: flags.tlsCert, key: flags.tlsKey },
+      ...extra,
+    },
   });
 }
 
@@ -46,6 +54,11 @@ export async function main(argv: string[]): Promise<void> {
         'none',
       ]),
     )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate chain (also BERTH_TLS_CERT)',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert (also BERTH_TLS_KEY)')
     .action(async (flags: CommonFlags) => serve(configFrom(flags)));
 
   withCommonFlags(

@@ -1,4 +1,5 @@
 /** `berth serve`: runs the registry until SIGINT or SIGTERM. */
+import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { buildHttpServer } from '../http/index.js';
@@ -30,7 +31,11 @@ async function bootstrap(meta: Parameters<typeof ensureAdministrator>[0]): Promi
 export async function serve(config: BerthConfig): Promise<void> {
   const berth = await composeBerth(config);
   if (berth.auth) await bootstrap(berth.meta);
-  const app = buildHttpServer(berth);
+  const tls =
+    config.tls.cert && config.tls.key
+      ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
+      : undefined;
+  const app = buildHttpServer({ ...berth, tls });
   const { host, port } = splitListen(config.listen);
   const address = await app.listen({ host, port });
   berth.logger.info({ address, data: config.data, auth: config.auth.mode }, 'berth is serving');

@@ -85,6 +85,30 @@ export const configSchema = z
         ttl: z.coerce.number().nonnegative().default(2),
       })
       .default({ ttl: 2 }),
+    tls: z
+      .object({
+        /** PEM certificate chain file: with `key`, `berth serve` speaks HTTPS on every route. */
+        cert: z.string().min(1).optional(),
+        /** PEM private key file of `cert`. */
+        key: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+        message: 'tls.cert and tls.key go together',
+      })
+      .default({}),
+    trust: z
+      .object({
+        /** Serve the Notary v1 trust API under `/v2/<gun>/_trust/` and enforce signed-tag policies. */
+        enabled: z.stringbool().or(z.boolean()).default(true),
+        /**
+         * The key (32 bytes, base64) that encrypts the trust service's signing keys at rest;
+         * replicas share it. Default: a key made once in `<data>/trust/master.key`.
+         */
+        masterKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
     gc: z
       .object({
         /** What to do with manifests no tag or index refers to: keep them, or collect them. */

@@ -14,6 +14,8 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     ctx.route.reference,
     ctx.req.headers.accept,
   );
+  if (ctx.checkSignedTag && !ctx.route.reference.includes(':'))
+    await ctx.checkSignedTag(ctx.route.name, ctx.route.reference, record.digest);
   ctx.reply
     .code(200)
     .header('Content-Type', record.mediaType)

@@ -4,6 +4,7 @@ import type { AuditSink, AuthService } from '../auth/index.js';
 import type { Meta } from '../meta/index.js';
 import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
+import type { TrustService } from '../trust/index.js';
 import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -18,6 +19,10 @@ export interface HttpDeps {
   /** Access control; without it the registry is open to anyone (`auth.mode: none`). */
   auth?: AuthService;
   audit?: AuditSink;
+  /** The Notary-compatible trust service and signed-tags policy. */
+  trust?: TrustService;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
   version: string;
 }
 
@@ -33,7 +38,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     keepAliveTimeout: 65_000,
     requestTimeout: 0,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
-  });
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
@@ -66,7 +72,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     done();
   });
 
-  const v2 = v2Handler(deps.registry, deps.auth, deps.audit);
+  const v2 = v2Handler(deps.registry, deps.auth, deps.audit, deps.trust);
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
@@ -78,6 +84,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/healthz', async (_req, reply) => {
     await deps.meta.ping();
     reply.header('Content-Type', 'application/json').send('{"status":"ok"}');
+  });
+  app.get('/_notary_server/health', async (_req, reply) => {
+    await deps.meta.ping();
+    reply.header('Content-Type', 'application/json').send('{}');
   });
   app.get('/metrics', async (_req, reply) => {
     reply

@@ -10,6 +10,9 @@ import { listCatalog, listTags } from './listing-handlers.js';
 import { deleteManifest, getManifest, getReferrers, putManifest } from './manifest-handlers.js';
 import { deleteUpload, getUpload, patchUpload, postUploads, putUpload } from './upload-handlers.js';
 import { parseV2Path, type V2Route } from './v2-paths.js';
+import { handleTrust } from './trust-handlers.js';
+import { isTrustPath } from './trust-paths.js';
+import type { TrustService } from '../trust/index.js';
 
 /** The route kind of a request, kept for metrics and logs. */
 export const ROUTE_KIND = Symbol('berth.routeKind');
@@ -93,18 +96,65 @@ function auditChange(
   });
 }
 
+/**
+ * Under the signed-tags policy: refuses (DENIED, audited) a manifest asked for by a tag whose
+ * digest the trust data does not sign as required.
+ */
+function signedTagGuard(trust: TrustService | undefined, audit: AuditSink | undefined) {
+  if (!trust) return undefined;
+  return async (
+    req: FastifyRequest,
+    caller: Caller | undefined,
+    name: string,
+    tag: string,
+    digest: string,
+  ) => {
+    const refusal = await trust.pullRefusal(name, tag, digest);
+    if (!refusal) return;
+    void audit?.record({
+      actor: caller ? principalName(caller.principal) : null,
+      action: 'manifest.pull',
+      target: name,
+      outcome: 'denied',
+      address: clientAddress(req),
+      detail: { reference: tag, digest, reason: refusal },
+    });
+    throw new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag });
+  };
+}
+
 /** The Fastify handler for every `/v2` request; with `auth`, each request is authorised first. */
-export function v2Handler(registry: Registry, auth?: AuthService, audit?: AuditSink) {
+export function v2Handler(
+  registry: Registry,
+  auth?: AuthService,
+  audit?: AuditSink,
+  trust?: TrustService,
+) {
+  const guard = signedTagGuard(trust, audit);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
     const url = req.raw.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    if (trust && isTrustPath(pathname)) {
+      (req as Tagged)[ROUTE_KIND] = 'trust';
+      return handleTrust(trust, auth, audit, req, reply, pathname, query);
+    }
     const route = parseV2Path(pathname);
     (req as Tagged)[ROUTE_KIND] = route.kind;
     if (!auth) {
-      const ctx = { req, reply, route, query, registry, canRead: () => true, visible: everything };
+      const ctx = {
+        req,
+        reply,
+        route,
+        query,
+        registry,
+        canRead: () => true,
+        visible: everything,
+        checkSignedTag:
+          guard && ((n: string, t: string, d: string) => guard(req, undefined, n, t, d)),
+      };
       return dispatch(ctx, req.method);
     }
     const caller = await authorizeV2(auth, req, reply, route);
@@ -117,6 +167,7 @@ export function v2Handler(registry: Registry, auth?: AuthService, audit?: AuditS
         registry,
         canRead: (name) => auth.requests.mayRead(caller, name),
         visible: (names) => auth.requests.visible(caller, names),
+        checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
       },
       req.method,
     );

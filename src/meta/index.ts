@@ -20,3 +20,9 @@ export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
 export type { RepositoryInfo, Visibility } from './repositories.js';
+export type {
+  TrustFileRecord,
+  TrustKeyRecord,
+  TrustChangeRecord,
+  TrustPolicyRecord,
+} from './trust.js';

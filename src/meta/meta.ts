@@ -12,6 +12,7 @@ import { ManifestStore } from './manifests.js';
 import { RepositoryStore } from './repositories.js';
 import type { Database } from './schema.js';
 import { TagStore } from './tags.js';
+import { TrustStore } from './trust.js';
 import { UploadStore } from './uploads.js';
 
 /** All metadata stores, bound to one database handle or transaction. */
@@ -28,6 +29,7 @@ export class Meta {
   readonly credentials: CredentialStore;
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
+  readonly trust: TrustStore;
 
   constructor(private readonly db: Kysely<Database>) {
     this.repositories = new RepositoryStore(db);
@@ -42,6 +44,7 @@ export class Meta {
     this.credentials = new CredentialStore(db);
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
+    this.trust = new TrustStore(db);
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type MigrationProvider,
 } from 'kysely';
 import { accountsMigration } from './migration-accounts.js';
+import { trustMigration } from './migration-trust.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -145,6 +146,7 @@ export class BerthMigrations implements MigrationProvider {
     return {
       '0001_registry_core': registryCore(this.dialect),
       '0002_accounts': accountsMigration(this.dialect),
+      '0003_trust': trustMigration(this.dialect),
     };
   }
 }

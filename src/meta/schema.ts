@@ -158,6 +158,54 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+export interface TrustFilesTable {
+  id: Generated<number>;
+  /** The Notary GUN, registry host included (`registry.example:5000/team/app`). */
+  gun: string;
+  /** The repository the GUN names on this registry. */
+  repository: string;
+  role: string;
+  version: number;
+  /** Lowercase hex digests of `content`. */
+  sha256: string;
+  sha512: string;
+  content: Uint8Array;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface TrustKeysTable {
+  id: Generated<number>;
+  gun: string;
+  role: string;
+  key_id: string;
+  algorithm: string;
+  /** base64 DER SubjectPublicKeyInfo. */
+  public_key: string;
+  /** The private key, encrypted with the trust master key. */
+  private_key: string;
+  created_at: number;
+}
+
+export interface TrustChangesTable {
+  id: Generated<number>;
+  gun: string;
+  version: number;
+  sha256: string;
+  /** `update` or `deletion`. */
+  category: string;
+  created_at: number;
+}
+
+export interface TrustPoliciesTable {
+  /** A repository (`team/app`) or a namespace with a trailing slash (`team/`). */
+  scope: string;
+  /** JSON array of required signer names; empty: any valid signature. */
+  signers: string;
+  created_by: string | null;
+  created_at: number;
+}
+
 /** Every table of the database. */
 export interface Database {
   repositories: RepositoriesTable;
@@ -177,4 +225,8 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   audit_log: AuditLogTable;
+  trust_files: TrustFilesTable;
+  trust_keys: TrustKeysTable;
+  trust_changes: TrustChangesTable;
+  trust_policies: TrustPoliciesTable;
 }

@@ -31,6 +31,15 @@ export const REGISTRY_ERRORS = {
   CONFLICT: { status: 409, message: 'already exists' },
   INVALID_REQUEST: { status: 400, message: 'invalid request' },
   INTERNAL: { status: 500, message: 'internal server error' },
+  // The Notary trust service's codes (notary-server's errcode table).
+  METADATA_NOT_FOUND: { status: 404, message: 'You have requested metadata that does not exist.' },
+  INVALID_UPDATE: { status: 400, message: 'Update sent by the client is invalid.' },
+  VERSION: { status: 400, message: 'A newer version of metadata is already available.' },
+  MALFORMED_UPLOAD: { status: 400, message: 'The body of your request is malformed.' },
+  MALFORMED_JSON: { status: 400, message: 'JSON sent by the client could not be parsed.' },
+  NO_FILENAME: { status: 400, message: 'No file name was given for an uploaded part.' },
+  INVALID_ROLE: { status: 400, message: 'The role you are attempting to operate on is invalid.' },
+  INVALID_PARAMETERS: { status: 400, message: 'The parameters you sent are invalid.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A code from the registry error table. */

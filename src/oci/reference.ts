@@ -14,6 +14,24 @@ export function isValidName(name: string): boolean {
   return name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME_RE.test(name);
 }
 
+const HOST_RE =
+  /^(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::[0-9]{1,5})?|\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?)$/;
+
+/**
+ * The repository a Notary GUN names (`registry.example:5000/team/app` → `team/app`; a GUN with no
+ * registry host is a repository name itself), or undefined when it names none. A first component
+ * is a host when it holds a dot or a port, or is `localhost`, as docker reads references.
+ */
+export function repositoryOfGun(gun: string): string | undefined {
+  const slash = gun.indexOf('/');
+  const first = slash < 0 ? gun : gun.slice(0, slash);
+  const hostLike = first === 'localhost' || first.includes('.') || first.includes(':');
+  if (hostLike && !HOST_RE.test(first)) return undefined;
+  const rest = hostLike ? gun.slice(slash + 1) : gun;
+  if (hostLike && slash < 0) return undefined;
+  return isValidName(rest) ? rest : undefined;
+}
+
 /** Returns `name` or throws NAME_INVALID. */
 export function assertName(name: string): string {
   if (!isValidName(name)) {

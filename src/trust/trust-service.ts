@@ -1,0 +1,390 @@
+/**
+ * The trust service: Notary's TUF repository per GUN over the metadata database — reads (current,
+ * by checksum, by version) with lazy re-signing, server-held keys, publish, delete, changefeed —
+ * and the signed-tags view the registry's policy and API use.
+ */
+import { createHash } from 'node:crypto';
+import type { Meta, TrustFileRecord, TrustPolicyRecord } from '../meta/index.js';
+import { repositoryOfGun } from '../oci/index.js';
+import { TtlCache } from '../registry/index.js';
+import { trustError } from './errors.js';
+import { asRoot, asTimestamp, parseEnvelope, type TufKey } from './model.js';
+import { planPublish } from './publish.js';
+import {
+  ecdsaSigner,
+  generateServerKey,
+  type KeyVault,
+  type MetadataSigner,
+} from './server-keys.js';
+import {
+  describeFile,
+  snapshotOf,
+  timestampOf,
+  TIMESTAMP_LIFETIME,
+  type NewFile,
+} from './server-metadata.js';
+import { digestOfEntry, signedTags, type TagSignature } from './signed-tags.js';
+
+/** A server-held role. */
+export type ServerRole = 'timestamp' | 'snapshot';
+
+/** A signed tag with where and when it was signed. */
+export interface TagSignatureView extends TagSignature {
+  gun: string;
+  /** When the signing file that first carried this digest for the tag was published. */
+  signedAt: number;
+}
+
+/** One changefeed entry in notary-server's JSON shape. */
+export interface ChangeView {
+  ID: string;
+  CreatedAt: string;
+  GUN: string;
+  Version: number;
+  SHA256: string;
+  Category: 'update' | 'deletion';
+}
+
+/** Re-sign a server-held file once less than this is left of its life. */
+const RESIGN_MARGIN = TIMESTAMP_LIFETIME / 2;
+
+function hex(bytes: Buffer, algorithm: 'sha256' | 'sha512'): string {
+  return createHash(algorithm).update(bytes).digest('hex');
+}
+
+/** The hashes a targets file lists for `tag`, if it parses and lists it. */
+function targetEntry(bytes: Buffer, tag: string): Record<string, string> | undefined {
+  try {
+    const parsed = JSON.parse(bytes.toString('utf8')) as {
+      signed?: { targets?: Record<string, { hashes?: Record<string, string> }> };
+    };
+    return parsed.signed?.targets?.[tag]?.hashes;
+  } catch {
+    return undefined;
+  }
+}
+
+function keyLabel(gun: string, role: string, keyId: string): string {
+  return `${gun}\n${role}\n${keyId}`;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const text = String((err as { code?: unknown }).code ?? '') + String((err as Error).message);
+  return /UNIQUE|unique|23505/.test(text);
+}
+
+/** Notary's TUF server over Berth's database. */
+export class TrustService {
+  private readonly tagCache: TtlCache<Map<string, TagSignature>>;
+  private policyList: { records: TrustPolicyRecord[]; loadedAt: number } | undefined;
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly vault: KeyVault,
+    private readonly cacheTtlMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.tagCache = new TtlCache(cacheTtlMs, 1_000);
+  }
+
+  /** The repository `gun` names; throws `code` when it names none. */
+  repositoryOf(gun: string, code: 'METADATA_NOT_FOUND' | 'INVALID_UPDATE' = 'METADATA_NOT_FOUND') {
+    const repository = repositoryOfGun(gun);
+    if (!repository)
+      throw trustError(code, `${gun.slice(0, 300)} does not name a repository of this registry`);
+    return repository;
+  }
+
+  private async currentMap(gun: string): Promise<Map<string, TrustFileRecord>> {
+    return new Map((await this.meta.trust.current(gun)).map((f) => [f.role, f]));
+  }
+
+  private static bytesOf(files: Map<string, TrustFileRecord>): Map<string, Buffer> {
+    return new Map([...files].map(([role, f]) => [role, f.content]));
+  }
+
+  /** The newest `role` file of `gun`; timestamps (and server-held snapshots) re-signed when due. */
+  async current(gun: string, role: string): Promise<TrustFileRecord | undefined> {
+    let files = await this.currentMap(gun);
+    if ((role === 'timestamp' || role === 'snapshot') && files.has('timestamp')) {
+      if (await this.refreshServerFiles(gun, files)) files = await this.currentMap(gun);
+    }
+    return files.get(role);
+  }
+
+  /** The `role` file of `gun` whose sha256 or sha512 (hex) is `checksum`. */
+  byChecksum(gun: string, role: string, checksum: string): Promise<TrustFileRecord | undefined> {
+    return this.meta.trust.byChecksum(gun, role, checksum);
+  }
+
+  /** Version `version` of `gun`'s `role`. */
+  byVersion(gun: string, role: string, version: number): Promise<TrustFileRecord | undefined> {
+    return this.meta.trust.byVersion(gun, role, version);
+  }
+
+  /** Re-signs the timestamp (and a server-held snapshot) when near expiry; true when it did. */
+  private async refreshServerFiles(
+    gun: string,
+    files: Map<string, TrustFileRecord>,
+  ): Promise<boolean> {
+    const now = this.clock();
+    const rootFile = files.get('root');
+    const snapshot = files.get('snapshot');
+    const timestamp = files.get('timestamp');
+    if (!rootFile || !snapshot || !timestamp) return false;
+    const root = asRoot(parseEnvelope(rootFile.content), (m) => new Error(m)).signed;
+    const fresh: NewFile[] = [];
+    let snapshotBytes = snapshot.content;
+    if (snapshot.expiresAt - now < RESIGN_MARGIN) {
+      const signer = await this.signerFor(gun, 'snapshot', root.roles.snapshot.keyids);
+      if (signer) {
+        const next = snapshotOf(TrustService.bytesOf(files), snapshot.version + 1, now, signer);
+        fresh.push(next);
+        snapshotBytes = next.bytes;
+      }
+    }
+    const stated = asTimestamp(parseEnvelope(timestamp.content), (m) => new Error(m)).signed;
+    const matches =
+      stated.meta.snapshot.hashes.sha256 === describeFile(snapshotBytes).hashes.sha256;
+    if (fresh.length > 0 || !matches || timestamp.expiresAt - now < RESIGN_MARGIN) {
+      const signer = await this.signerFor(gun, 'timestamp', root.roles.timestamp.keyids);
+      if (!signer) return false;
+      fresh.push(timestampOf(snapshotBytes, timestamp.version + 1, now, signer));
+    }
+    if (fresh.length === 0) return false;
+    await this.store(gun, fresh, true);
+    return true;
+  }
+
+  private async signerFor(
+    gun: string,
+    role: ServerRole,
+    keyids: string[],
+  ): Promise<MetadataSigner | undefined> {
+    const held = await this.meta.trust.keys(gun, role);
+    const key = held.find((k) => keyids.includes(k.keyId));
+    if (!key) return undefined;
+    return ecdsaSigner(key.keyId, this.vault.open(key.privateKey, keyLabel(gun, role, key.keyId)));
+  }
+
+  private async newKey(gun: string, role: ServerRole): Promise<TufKey> {
+    const made = generateServerKey();
+    await this.meta.trust.addKey({
+      gun,
+      role,
+      keyId: made.keyId,
+      algorithm: 'ecdsa',
+      publicKey: made.key.keyval.public,
+      privateKey: this.vault.seal(made.privateDer, keyLabel(gun, role, made.keyId)),
+      createdAt: this.clock(),
+    });
+    return made.key;
+  }
+
+  /**
+   * The public half of the server's `role` key for `gun` (GET `<role>.key`): the key the stored
+   * root lists and the server holds; before a root exists (or when root lists none held here),
+   * a new key.
+   */
+  async publicKey(gun: string, role: ServerRole): Promise<TufKey> {
+    this.repositoryOf(gun);
+    const rootFile = (await this.currentMap(gun)).get('root');
+    if (rootFile) {
+      const root = asRoot(parseEnvelope(rootFile.content), (m) => new Error(m)).signed;
+      const listed = new Set(root.roles[role].keyids);
+      const held = (await this.meta.trust.keys(gun, role)).find((k) => listed.has(k.keyId));
+      if (held) return { keytype: 'ecdsa', keyval: { public: held.publicKey, private: null } };
+    }
+    return this.newKey(gun, role);
+  }
+
+  /** A new pending `role` key (POST `<role>.key`); it signs once a root lists it. */
+  rotateKey(gun: string, role: ServerRole): Promise<TufKey> {
+    this.repositoryOf(gun);
+    return this.newKey(gun, role);
+  }
+
+  /** Validates and stores a publish (role → exact bytes); throws notary's errors when invalid. */
+  async publish(gun: string, parts: Map<string, Buffer>): Promise<void> {
+    this.repositoryOf(gun, 'INVALID_UPDATE');
+    const files = await this.currentMap(gun);
+    const heldKeys = new Map<ServerRole, Map<string, MetadataSigner>>();
+    for (const role of ['timestamp', 'snapshot'] as const) {
+      const byId = new Map<string, MetadataSigner>();
+      for (const k of await this.meta.trust.keys(gun, role))
+        byId.set(
+          k.keyId,
+          ecdsaSigner(k.keyId, this.vault.open(k.privateKey, keyLabel(gun, role, k.keyId))),
+        );
+      heldKeys.set(role, byId);
+    }
+    const planned = planPublish({
+      gun,
+      now: this.clock(),
+      current: TrustService.bytesOf(files),
+      parts,
+      serverSigner: (role, keyids) => {
+        const byId = heldKeys.get(role)!;
+        for (const id of keyids) if (byId.has(id)) return byId.get(id);
+        return undefined;
+      },
+    });
+    await this.store(gun, planned, false);
+  }
+
+  /** Stores `files` atomically; a concurrent writer of the same versions wins (VERSION). */
+  private async store(gun: string, files: NewFile[], quietOnRace: boolean): Promise<void> {
+    const repository = this.repositoryOf(gun);
+    const now = this.clock();
+    try {
+      await this.meta.writeTransaction(async (tx) => {
+        const stored = new Map((await tx.trust.current(gun)).map((f) => [f.role, f.version]));
+        for (const f of files)
+          if (f.version <= (stored.get(f.role) ?? 0))
+            throw trustError('VERSION', `${f.role} version ${f.version} is stored already`);
+        await tx.trust.add(
+          files.map((f) => ({
+            gun,
+            repository,
+            role: f.role,
+            version: f.version,
+            sha256: hex(f.bytes, 'sha256'),
+            sha512: hex(f.bytes, 'sha512'),
+            content: f.bytes,
+            expiresAt: Date.parse(f.expires),
+            createdAt: now,
+          })),
+        );
+      });
+    } catch (err) {
+      const lost = isUniqueViolation(err) || (err as { code?: string }).code === 'VERSION';
+      if (lost && quietOnRace) return;
+      if (isUniqueViolation(err))
+        throw trustError('VERSION', 'a newer version of this metadata was stored meanwhile');
+      throw err;
+    } finally {
+      this.tagCache.delete(repository);
+    }
+  }
+
+  /** Deletes all trust data of `gun`. */
+  async delete(gun: string): Promise<void> {
+    const repository = this.repositoryOf(gun);
+    await this.meta.writeTransaction((tx) => tx.trust.deleteGun(gun, this.clock()));
+    this.tagCache.delete(repository);
+  }
+
+  /** The changefeed (all GUNs when `gun` is undefined), with notary's parameter rules. */
+  async changefeed(
+    gun: string | undefined,
+    changeId: string | null,
+    records: string | null,
+  ): Promise<{ count: number; records: ChangeView[] }> {
+    const id = changeId === null || changeId === '' ? 0 : Number(changeId);
+    let count = records === null || records === '' ? 100 : Number(records);
+    if (!Number.isInteger(id) || id < -1)
+      throw trustError('INVALID_PARAMETERS', 'change_id must be an integer', 'change_id');
+    if (!Number.isInteger(count))
+      throw trustError('INVALID_PARAMETERS', 'records must be an integer', `records: ${records}`);
+    let reverse = count < 0;
+    count = Math.min(Math.abs(count), 1_000);
+    if (id === -1) reverse = !reverse;
+    let rows = await this.meta.trust.changes(gun, id === -1 ? 0 : id, count, reverse);
+    if (id === -1) rows = rows.reverse();
+    return {
+      count: rows.length,
+      records: rows.map((r) => ({
+        ID: String(r.id),
+        CreatedAt: new Date(r.createdAt).toISOString(),
+        GUN: r.gun,
+        Version: r.version,
+        SHA256: r.sha256,
+        Category: r.category,
+      })),
+    };
+  }
+
+  private async tagsOf(repository: string): Promise<Map<string, TagSignature & { gun: string }>> {
+    const merged = new Map<string, TagSignature & { gun: string }>();
+    for (const gun of await this.meta.trust.gunsOf(repository)) {
+      const files = TrustService.bytesOf(await this.currentMap(gun));
+      for (const [tag, sig] of signedTags(files, this.clock()))
+        if (!merged.has(tag)) merged.set(tag, { ...sig, gun });
+    }
+    return merged;
+  }
+
+  /** Every signed tag of `repository` across its GUNs, with when each was signed. */
+  async tagSignatures(repository: string): Promise<TagSignatureView[]> {
+    const out: TagSignatureView[] = [];
+    for (const sig of (await this.tagsOf(repository)).values()) {
+      let signedAt = 0;
+      for (const file of await this.meta.trust.history(sig.gun, sig.role, 100)) {
+        const digest = digestOfEntry(targetEntry(file.content, sig.tag) ?? {});
+        if (digest !== sig.digest) break;
+        signedAt = file.createdAt;
+      }
+      out.push({ ...sig, signedAt });
+    }
+    return out.sort((a, b) => (a.tag < b.tag ? -1 : 1));
+  }
+
+  private async policies(): Promise<TrustPolicyRecord[]> {
+    const now = Date.now();
+    if (!this.policyList || now - this.policyList.loadedAt > this.cacheTtlMs)
+      this.policyList = { records: await this.meta.trust.policies(), loadedAt: now };
+    return this.policyList.records;
+  }
+
+  /** The requirement that applies to `repository`: its own, else its nearest namespace's. */
+  async requirementFor(repository: string): Promise<TrustPolicyRecord | undefined> {
+    let best: TrustPolicyRecord | undefined;
+    for (const p of await this.policies()) {
+      if (p.scope === repository) return p;
+      if (p.scope.endsWith('/') && repository.startsWith(p.scope))
+        if (!best || p.scope.length > best.scope.length) best = p;
+    }
+    return best;
+  }
+
+  /** Every requirement. */
+  listRequirements(): Promise<TrustPolicyRecord[]> {
+    return this.meta.trust.policies();
+  }
+
+  /** Requires signed tags in `scope` (`team/app` or `team/`), by `signers` when any are named. */
+  async require(scope: string, signers: string[], createdBy: string | null): Promise<void> {
+    await this.meta.trust.setPolicy({ scope, signers, createdBy, createdAt: Date.now() });
+    this.policyList = undefined;
+  }
+
+  /** Lifts the requirement on `scope`; false when there was none. */
+  async unrequire(scope: string): Promise<boolean> {
+    const removed = await this.meta.trust.removePolicy(scope);
+    this.policyList = undefined;
+    return removed;
+  }
+
+  /**
+   * Why `tag` (now `digest`) of `repository` may not be served under the signed-tags
+   * requirement, or undefined when it may (or nothing is required).
+   */
+  async pullRefusal(repository: string, tag: string, digest: string): Promise<string | undefined> {
+    const requirement = await this.requirementFor(repository);
+    if (!requirement) return undefined;
+    let tags = this.tagCache.get(repository);
+    if (!tags) {
+      tags = await this.tagsOf(repository);
+      this.tagCache.set(repository, tags);
+    }
+    const sig = tags.get(tag);
+    if (!sig)
+      return `${repository}:${tag} has no signature in its trust data, and ${requirement.scope} requires signed tags`;
+    if (sig.digest !== digest)
+      return `${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`;
+    const missing = requirement.signers.filter((s) => !sig.signers.includes(s));
+    if (missing.length > 0)
+      return `${repository}:${tag} is not signed by ${missing.join(', ')} (${requirement.scope} requires it)`;
+    return undefined;
+  }
+}
