@@ -137,6 +137,15 @@ export class RequestAuth {
     return this.policy.allows(caller.principal, repository, action);
   }
 
+  /**
+   * Whether `principal` administers `scope`: a repository (`team/app`), or a namespace (`team/`,
+   * judged as for a repository not created yet in it).
+   */
+  mayAdminister(principal: Principal, scope: string): Promise<boolean> {
+    const repository = scope.endsWith('/') ? `${scope}--` : scope;
+    return this.policy.allows(principal, repository, 'delete');
+  }
+
   /** The subset of `repositories` the caller may see. */
   visible(caller: Caller, repositories: string[]): Promise<string[]> {
     return this.policy.visible(caller.principal, repositories);

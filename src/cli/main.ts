@@ -7,6 +7,8 @@ import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
+import { writeSelfSignedCertificate } from './dev-certificate.js';
+import { registerTrustCommands } from './trust-commands.js';
 
 interface CommonFlags {
   config?: string;
@@ -89,7 +91,31 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(toYaml(configFrom(flags)));
   });
 
+  program
+    .command('tls')
+    .description('TLS certificates')
+    .command('self-signed')
+    .description('make a self-signed development certificate and key for `serve --tls-cert`')
+    .requiredOption('--cert <file>', 'where to write the PEM certificate')
+    .requiredOption('--key <file>', 'where to write the PEM private key (mode 0600)')
+    .option(
+      '--host <name>',
+      'a DNS name or IP address the certificate is for (repeatable; default localhost and 127.0.0.1)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--days <n>', 'days the certificate is valid', '365')
+    .action(async (flags: { cert: string; key: string; host?: string[]; days: string }) => {
+      const days = Number(flags.days);
+      if (!Number.isInteger(days) || days < 1) throw new Error('--days must be a positive integer');
+      const hosts = flags.host ?? ['localhost', '127.0.0.1'];
+      await writeSelfSignedCertificate(flags.cert, flags.key, hosts, days);
+      process.stderr.write(
+        `berth: wrote a self-signed certificate for ${hosts.join(', ')} to ${flags.cert}\n`,
+      );
+    });
+
   registerAccountCommands(program, (flags) => configFrom(flags));
+  registerTrustCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);
 
   await program.parseAsync(argv);

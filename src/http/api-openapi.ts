@@ -10,6 +10,7 @@ import {
   userChanges,
 } from './api-accounts.js';
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
+import { requirementBody } from './api-trust.js';
 
 type Op = [method: string, path: string, summary: string, body?: z.ZodType];
 
@@ -72,6 +73,19 @@ const OPERATIONS: Op[] = [
   ['get', '/api/v1/tokens', 'List your access tokens (?user= for administrators)'],
   ['post', '/api/v1/tokens', 'Create an access token; the secret is shown once', newToken],
   ['delete', '/api/v1/tokens/{id}', 'Revoke an access token'],
+  [
+    'get',
+    '/api/v1/signatures/{name}',
+    'Per tag: served digest, whether and by whom it is signed, when, and whether the signing requirement lets it be pulled',
+  ],
+  ['get', '/api/v1/trust/policies', 'List signed-tags requirements you administer'],
+  [
+    'put',
+    '/api/v1/trust/policies/{scope}',
+    'Require signed tags in a repository (team/app) or namespace (team/), optionally by named signers',
+    requirementBody,
+  ],
+  ['delete', '/api/v1/trust/policies/{scope}', 'Lift a signed-tags requirement'],
   ['get', '/api/v1/audit', 'Read the audit log (?actor=&action=&target=&since=&until=&before=&n=)'],
 ];
 

@@ -1,13 +1,21 @@
 /** The management API under /api/v1, in its own plugin scope with a JSON body parser. */
 import type { FastifyInstance } from 'fastify';
-import type { AuthService } from '../auth/index.js';
+import type { AuditSink, AuthService } from '../auth/index.js';
+import type { Registry } from '../registry/index.js';
+import type { TrustService } from '../trust/index.js';
+import { registerTrustRoutes } from './api-trust.js';
 import { registerAccountRoutes } from './api-accounts.js';
 import { json } from './api-common.js';
 import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
-export function registerApiRoutes(app: FastifyInstance, auth: AuthService, version: string): void {
+export function registerApiRoutes(
+  app: FastifyInstance,
+  auth: AuthService,
+  version: string,
+  parts: { registry: Registry; trust?: TrustService; audit?: AuditSink },
+): void {
   app.addContentTypeParser(
     'application/json',
     { parseAs: 'string', bodyLimit: 1_048_576 },
@@ -23,4 +31,5 @@ export function registerApiRoutes(app: FastifyInstance, auth: AuthService, versi
   app.get('/api/v1/openapi.json', async (_req, reply) => json(reply, doc));
   registerAccountRoutes(app, auth);
   registerRepositoryRoutes(app, auth);
+  if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
 }

@@ -76,7 +76,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
-    void app.register(async (scope) => registerApiRoutes(scope, auth, deps.version));
+    void app.register(async (scope) => registerApiRoutes(scope, auth, deps.version, deps));
   }
   app.route({ method: [...V2_METHODS], url: '/v2', handler: v2 });
   app.route({ method: [...V2_METHODS], url: '/v2/*', handler: v2 });

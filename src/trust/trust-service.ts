@@ -35,6 +35,22 @@ export interface TagSignatureView extends TagSignature {
   signedAt: number;
 }
 
+/** One tag of a repository as the trust data sees it. */
+export interface TagTrustStatus {
+  tag: string;
+  /** The digest the registry serves for the tag, or null when only the trust data knows it. */
+  digest: string | null;
+  signed: boolean;
+  /** The signature is for another digest than the registry serves. */
+  mismatch: boolean;
+  signedDigest: string | null;
+  role: string | null;
+  signers: string[];
+  signedAt: string | null;
+  /** Whether the signed-tags requirement (if any) lets the registry serve it by tag. */
+  servable: boolean;
+}
+
 /** One changefeed entry in notary-server's JSON shape. */
 export interface ChangeView {
   ID: string;
@@ -327,6 +343,43 @@ export class TrustService {
       out.push({ ...sig, signedAt });
     }
     return out.sort((a, b) => (a.tag < b.tag ? -1 : 1));
+  }
+
+  /**
+   * The trust status of every tag of `repository` (`tags`: what the registry serves), plus tags
+   * only the trust data names; and the requirement that applies.
+   */
+  async status(
+    repository: string,
+    tags: { tag: string; digest: string }[],
+  ): Promise<{ requirement: TrustPolicyRecord | null; tags: TagTrustStatus[] }> {
+    const requirement = (await this.requirementFor(repository)) ?? null;
+    const signatures = new Map((await this.tagSignatures(repository)).map((s) => [s.tag, s]));
+    const rows: TagTrustStatus[] = [];
+    const seen = new Set<string>();
+    const row = (tag: string, digest: string | null): TagTrustStatus => {
+      const sig = signatures.get(tag);
+      const signers = sig?.signers ?? [];
+      const matches = sig !== undefined && digest !== null && sig.digest === digest;
+      const byRequired = (requirement?.signers ?? []).every((s) => signers.includes(s));
+      return {
+        tag,
+        digest,
+        signed: sig !== undefined,
+        mismatch: sig !== undefined && digest !== null && !matches,
+        signedDigest: sig?.digest ?? null,
+        role: sig?.role ?? null,
+        signers,
+        signedAt: sig && sig.signedAt > 0 ? new Date(sig.signedAt).toISOString() : null,
+        servable: digest !== null && (requirement === null || (matches && byRequired)),
+      };
+    };
+    for (const { tag, digest } of tags) {
+      seen.add(tag);
+      rows.push(row(tag, digest));
+    }
+    for (const tag of signatures.keys()) if (!seen.has(tag)) rows.push(row(tag, null));
+    return { requirement, tags: rows.sort((a, b) => (a.tag < b.tag ? -1 : 1)) };
   }
 
   private async policies(): Promise<TrustPolicyRecord[]> {
