@@ -42,10 +42,19 @@ export async function spawnBerth(
     /** `none` (the default here) or `token` with administrator password `adminPassword`. */
     auth?: 'none' | 'token';
     adminPassword?: string;
+    /** More `berth serve` flags (`--tls-cert`, …). */
+    args?: string[];
   } = {},
 ): Promise<SpawnedBerth> {
   const data = options.data ?? tempDir('data');
-  const args = ['serve', '--data', data, '--listen', `127.0.0.1:${options.port ?? 0}`];
+  const args = [
+    'serve',
+    '--data',
+    data,
+    '--listen',
+    `127.0.0.1:${options.port ?? 0}`,
+    ...(options.args ?? []),
+  ];
   const child = spawn(process.execPath, [BERTH_BIN, ...args, '--auth', options.auth ?? 'none'], {
     env: {
       ...process.env,
@@ -61,7 +70,7 @@ export async function spawnBerth(
     const timer = setTimeout(() => reject(new Error(`berth did not start:\n${output}`)), 15_000);
     child.stderr!.on('data', (d: Buffer) => {
       output += d.toString();
-      const m = /serving the registry on (http:\/\/[\d.]+:\d+)/.exec(output);
+      const m = /serving the registry on (https?:\/\/[\d.]+:\d+)/.exec(output);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
