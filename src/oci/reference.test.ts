@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { BerthError } from './errors.js';
-import { isValidName, isValidTag, parseDigest, parseManifestReference } from './reference.js';
+import {
+  isValidName,
+  isValidTag,
+  parseDigest,
+  parseManifestReference,
+  repositoryOfGun,
+} from './reference.js';
 
 describe('reference grammar', () => {
   it('accepts the names of the distribution spec', () => {
@@ -76,4 +82,15 @@ describe('reference grammar', () => {
       (err: BerthError) => err.code === 'TAG_INVALID',
     );
   });
+});
+
+test('a Notary GUN names the repository after its registry host', () => {
+  assert.equal(repositoryOfGun('127.0.0.1:5000/team/app'), 'team/app');
+  assert.equal(repositoryOfGun('registry.example.test/team/app'), 'team/app');
+  assert.equal(repositoryOfGun('localhost/app'), 'app');
+  assert.equal(repositoryOfGun('[::1]:5000/app'), 'app');
+  assert.equal(repositoryOfGun('team/app'), 'team/app');
+  assert.equal(repositoryOfGun('127.0.0.1:5000'), undefined);
+  assert.equal(repositoryOfGun('127.0.0.1:5000/../etc'), undefined);
+  assert.equal(repositoryOfGun('host:port:x/app'), undefined);
 });
