@@ -14,6 +14,7 @@ import {
   asSnapshot,
   asTargets,
   isTargetsRole,
+  isValidRole,
   parentRole,
   parseEnvelope,
   type RoleKeys,
@@ -114,6 +115,38 @@ function checkRoot(
   );
 }
 
+/** Whether `name` lies within one of the path prefixes `paths` (`""` admits everything). */
+function withinPaths(name: string, paths: string[] | undefined): boolean {
+  return (paths ?? []).some((prefix) => name.startsWith(prefix));
+}
+
+/**
+ * The delegations a targets file declares must be its direct children with valid names, keys it
+ * holds and a reachable threshold; a nested delegation's paths must lie within its own paths.
+ */
+function checkDeclarations(
+  role: string,
+  file: SignedFile<TargetsSigned>,
+  ownPaths: string[] | undefined,
+): void {
+  const bad = fail('ErrBadTargets');
+  const delegations = file.signed.delegations;
+  if (!delegations) return;
+  for (const d of delegations.roles) {
+    if (!isValidRole(d.name) || parentRole(d.name) !== role)
+      throw bad(`${role} declares ${d.name.slice(0, 200)}, which is not a delegation of it`);
+    for (const id of d.keyids)
+      if (!delegations.keys[id])
+        throw bad(`${role} delegates ${d.name} to key ${id} it does not hold`);
+    if (d.threshold > new Set(d.keyids).size)
+      throw bad(`${d.name} has threshold ${d.threshold} with only ${d.keyids.length} key(s)`);
+    if (role !== 'targets')
+      for (const p of d.paths ?? [])
+        if (!withinPaths(p, ownPaths))
+          throw bad(`${d.name} may sign ${JSON.stringify(p)}, outside the paths of ${role}`);
+  }
+}
+
 /** Depth-first order: `targets` before `targets/a` before `targets/a/b`. */
 function byDepth(a: string, b: string): number {
   return a.split('/').length - b.split('/').length || a.localeCompare(b);
@@ -134,6 +167,7 @@ function checkTargets(
   };
   for (const role of [...parsed.keys()].filter(isTargetsRole).sort(byDepth)) {
     const file = asTargets(parsed.get(role)!, bad);
+    let paths: string[] | undefined = [''];
     if (role === 'targets') {
       requireThreshold(role, file, root.keys, root.roles.targets, 'ErrBadTargets');
     } else {
@@ -143,7 +177,12 @@ function checkTargets(
       const declared = parent.signed.delegations?.roles.find((r) => r.name === role);
       if (!declared) throw bad(`${parentName} does not delegate to ${role}`);
       requireThreshold(role, file, parent.signed.delegations!.keys, declared, 'ErrBadTargets');
+      paths = declared.paths;
+      for (const name of Object.keys(file.signed.targets))
+        if (!withinPaths(name, paths))
+          throw bad(`${role} lists ${JSON.stringify(name.slice(0, 200))} outside its paths`);
     }
+    checkDeclarations(role, file, paths);
     requireUnexpired(role, file.signed.expires, input.now, 'ErrBadTargets');
     requireNewer(role, file.signed.version, input.current);
     updated.set(role, file);

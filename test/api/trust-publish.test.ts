@@ -337,6 +337,59 @@ describe('publishing trust data', () => {
     ]);
   });
 
+  it('keeps delegations within their paths, and declarations within their parent', async () => {
+    const repo = await initRepo();
+    const rsa = ecdsaKey();
+    const parent = signFile(
+      targetsSigned({
+        version: 3,
+        delegations: [{ name: 'targets/rsa', keys: [rsa], paths: ['rsa/'] }],
+      }),
+      [repo.targets],
+    );
+    const outside = signFile(
+      targetsSigned({ version: 1, targets: { 'notrsa/v4': { digest: DIGEST, length: 1 } } }),
+      [rsa],
+    );
+    assertRefused(
+      await publish(repo.gun, { targets: parent, 'targets/rsa': outside }),
+      'INVALID_UPDATE',
+      'ErrBadTargets',
+      /outside its paths/,
+    );
+    const nestedWider = signFile(
+      targetsSigned({
+        version: 1,
+        delegations: [{ name: 'targets/rsa/all', keys: [rsa], paths: [''] }],
+      }),
+      [rsa],
+    );
+    assertRefused(
+      await publish(repo.gun, { targets: parent, 'targets/rsa': nestedWider }),
+      'INVALID_UPDATE',
+      'ErrBadTargets',
+      /outside the paths of targets\/rsa/,
+    );
+    const foreign = signFile(
+      targetsSigned({ version: 3, delegations: [{ name: 'targets/a/b', keys: [rsa] }] }),
+      [repo.targets],
+    );
+    assertRefused(
+      await publish(repo.gun, { targets: foreign }),
+      'INVALID_UPDATE',
+      'ErrBadTargets',
+      /not a delegation of it/,
+    );
+    const inside = signFile(
+      targetsSigned({ version: 1, targets: { 'rsa/v3': { digest: DIGEST, length: 1 } } }),
+      [rsa],
+    );
+    assert.equal(
+      (await publish(repo.gun, { targets: parent, 'targets/rsa': inside })).statusCode,
+      200,
+    );
+  });
+
   it('checks a client-signed snapshot: its key and every hash over the exact bytes', async () => {
     const repo = await initRepo({ clientSnapshot: true });
     const rootBytes = (await get(repo.gun, 'root.json')).rawPayload;
