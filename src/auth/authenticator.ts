@@ -188,6 +188,14 @@ export class Authenticator {
     return principalOf(account, `rt:${record!.id}`);
   }
 
+  /** Ends the session of refresh token `text` (signing out); false when it was not live. */
+  async endRefreshToken(text: string, address: string | null): Promise<boolean> {
+    const principal = await this.refresh(text, address);
+    const id = Number(principal.session.slice('rt:'.length));
+    this.live.delete(principal.session);
+    return this.meta.credentials.revokeRefreshToken(id);
+  }
+
   /**
    * The user behind `session` if it is still live (account enabled, token neither revoked nor
    * expired), cached for a moment; undefined otherwise.

@@ -71,7 +71,7 @@ export async function composeBerth(
 ): Promise<Berth> {
   const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
   const meta = new Meta(database.db);
-  const store = new FsContentStore(path.join(config.data, 'storage'));
+  const store = new FsContentStore(config.storage.path ?? path.join(config.data, 'storage'));
   const metrics = new BerthMetrics();
   const registry = new Registry({
     meta,
@@ -94,6 +94,7 @@ export async function composeBerth(
     trust: config.trust.enabled ? openTrust(config, meta) : undefined,
     version: berthVersion(),
     close: async () => {
+      await registry.pulls.flush();
       await audit.drain();
       await database.close();
     },

@@ -1,7 +1,7 @@
 /** Berth's command line. */
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { loadConfig, type BerthConfig } from '../config/index.js';
+import { loadConfig, type BerthConfig, type ConfigSources } from '../config/index.js';
 import { registerAccountCommands } from './account-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
@@ -19,8 +19,8 @@ interface CommonFlags {
   tlsKey?: string;
 }
 
-function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): BerthConfig {
-  return loadConfig({
+function sourcesFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): ConfigSources {
+  return {
     file: flags.config,
     overrides: {
       data: flags.data,
@@ -29,7 +29,11 @@ function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): Be
       tls: { cert: flags.tlsCert, key: flags.tlsKey },
       ...extra,
     },
-  });
+  };
+}
+
+function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): BerthConfig {
+  return loadConfig(sourcesFrom(flags, extra));
 }
 
 function withCommonFlags(cmd: Command): Command {
@@ -61,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
       'serve HTTPS with this PEM certificate chain (also BERTH_TLS_CERT)',
     )
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (also BERTH_TLS_KEY)')
-    .action(async (flags: CommonFlags) => serve(configFrom(flags)));
+    .action(async (flags: CommonFlags) => serve(sourcesFrom(flags)));
 
   withCommonFlags(
     program.command('gc').description('remove blobs and manifests nothing references'),

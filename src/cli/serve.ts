@@ -1,9 +1,10 @@
 /** `berth serve`: runs the registry until SIGINT or SIGTERM. */
 import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
-import type { BerthConfig } from '../config/index.js';
+import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
+import { Meta, openSqliteDatabase } from '../meta/index.js';
 import { buildHttpServer } from '../http/index.js';
-import { composeBerth } from './compose.js';
+import { composeBerth, databaseFile } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
 export function splitListen(listen: string): { host: string; port: number } {
@@ -27,15 +28,32 @@ async function bootstrap(meta: Parameters<typeof ensureAdministrator>[0]): Promi
     );
 }
 
-/** Serves until a signal arrives; resolves once shut down cleanly. */
-export async function serve(config: BerthConfig): Promise<void> {
+/** The settings saved through the UI in the data directory's database, as a config tree. */
+async function savedSettings(sources: ConfigSources): Promise<Record<string, unknown>> {
+  const config = loadConfig(sources);
+  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+  try {
+    const saved = await new Meta(database.db).catalog.settings();
+    return treeOf(Object.fromEntries([...saved].map(([key, v]) => [key, v.value])));
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * Serves until a signal arrives; resolves once shut down cleanly. The configuration is the
+ * defaults, then settings saved through the UI, then `sources` (file, environment, flags).
+ */
+export async function serve(base: ConfigSources): Promise<void> {
+  const sources = { ...base, stored: await savedSettings(base) };
+  const config = loadConfig(sources);
   const berth = await composeBerth(config);
   if (berth.auth) await bootstrap(berth.meta);
   const tls =
     config.tls.cert && config.tls.key
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
-  const app = buildHttpServer({ ...berth, tls });
+  const app = buildHttpServer({ ...berth, tls, settings: { sources, running: config } });
   const { host, port } = splitListen(config.listen);
   const address = await app.listen({ host, port });
   berth.logger.info({ address, data: config.data, auth: config.auth.mode }, 'berth is serving');

@@ -1,3 +1,19 @@
 /** The configuration room: schema, loading from file and environment, defaults. */
 export { configSchema, type BerthConfig } from './schema.js';
-export { loadConfig, envName, CONFIG_KEYS, type ConfigSources } from './load.js';
+export {
+  loadConfig,
+  envName,
+  sourceOf,
+  treeOf,
+  CONFIG_KEYS,
+  type ConfigSources,
+  type ConfigSource,
+} from './load.js';
+export {
+  UI_SETTING_KEYS,
+  settingsChange,
+  applySettingsChange,
+  describeSettings,
+  describeCertificate,
+  type SettingView,
+} from './settings.js';

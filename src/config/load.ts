@@ -11,6 +11,41 @@ export interface ConfigSources {
   file?: string;
   env?: NodeJS.ProcessEnv;
   overrides?: Tree;
+  /** Settings saved through the web UI / API (just above the defaults). */
+  stored?: Tree;
+}
+
+/** Where a configuration value comes from, strongest last. */
+export type ConfigSource = 'default' | 'ui' | 'file' | 'env' | 'flag';
+
+function valueAt(tree: Tree, path: string[]): unknown {
+  let node: unknown = tree;
+  for (const key of path) {
+    if (!isTree(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+/** Which source supplies the value at `path` (`['auth','tokenTtl']`). */
+export function sourceOf(sources: ConfigSources, path: string[]): ConfigSource {
+  const env = sources.env ?? process.env;
+  const file = sources.file ?? env.BERTH_CONFIG;
+  if (valueAt(sources.overrides ?? {}, path) !== undefined) return 'flag';
+  if (env[envName(path)] !== undefined && env[envName(path)] !== '') return 'env';
+  if (file && valueAt(fromFile(file), path) !== undefined) return 'file';
+  if (valueAt(sources.stored ?? {}, path) !== undefined) return 'ui';
+  return 'default';
+}
+
+/** A tree from `a.b` keys: `{"auth.tokenTtl": 60}` → `{auth: {tokenTtl: 60}}`. */
+export function treeOf(flat: Record<string, unknown>): Tree {
+  let tree: Tree = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const leaf = key.split('.').reduceRight<unknown>((acc, k) => ({ [k]: acc }), value) as Tree;
+    tree = merge(tree, leaf);
+  }
+  return tree;
 }
 
 function isTree(value: unknown): value is Tree {
@@ -71,7 +106,7 @@ function fromFile(file: string): Tree {
 export function loadConfig(sources: ConfigSources = {}): BerthConfig {
   const env = sources.env ?? process.env;
   const file = sources.file ?? env.BERTH_CONFIG;
-  let tree: Tree = file ? fromFile(file) : {};
+  let tree: Tree = merge(sources.stored ?? {}, file ? fromFile(file) : {});
   tree = merge(tree, fromEnv(env));
   tree = merge(tree, sources.overrides ?? {});
   const result = configSchema.safeParse(tree);

@@ -11,6 +11,14 @@ export const configSchema = z
       .string()
       .regex(/^.+:\d+$/, 'listen must be HOST:PORT')
       .default('127.0.0.1:5000'),
+    /**
+     * The registry's public name (`registry.example.com` or `host:port`) shown in pull commands;
+     * by default the Host clients use.
+     */
+    domain: z
+      .string()
+      .regex(/^[a-zA-Z0-9.-]+(?::\d{1,5})?$/, 'domain must be a host name, optionally with :port')
+      .optional(),
     /** The data directory: database and content store. */
     data: z.string().min(1).default('./data'),
     auth: z
@@ -85,6 +93,15 @@ export const configSchema = z
         ttl: z.coerce.number().nonnegative().default(2),
       })
       .default({ ttl: 2 }),
+    storage: z
+      .object({
+        /** Where blobs live: `filesystem` (under `storage.path`). */
+        backend: z.enum(['filesystem']).default('filesystem'),
+        /** The blob directory; default `<data>/storage`. */
+        path: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ backend: 'filesystem' }),
     tls: z
       .object({
         /** PEM certificate chain file: with `key`, `berth serve` speaks HTTPS on every route. */

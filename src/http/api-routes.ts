@@ -4,6 +4,11 @@ import type { AuditSink, AuthService } from '../auth/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TrustService } from '../trust/index.js';
 import { registerTrustRoutes } from './api-trust.js';
+import { registerCatalogRoutes } from './api-catalog.js';
+import { registerSystemRoutes } from './api-system.js';
+import { registerSessionRoutes } from './api-session.js';
+import type { Meta } from '../meta/index.js';
+import type { BerthConfig, ConfigSources } from '../config/index.js';
 import { registerAccountRoutes } from './api-accounts.js';
 import { json } from './api-common.js';
 import { openApiDocument } from './api-openapi.js';
@@ -14,7 +19,13 @@ export function registerApiRoutes(
   app: FastifyInstance,
   auth: AuthService,
   version: string,
-  parts: { registry: Registry; trust?: TrustService; audit?: AuditSink },
+  parts: {
+    registry: Registry;
+    meta: Meta;
+    trust?: TrustService;
+    audit?: AuditSink;
+    settings?: { sources: ConfigSources; running: BerthConfig };
+  },
 ): void {
   app.addContentTypeParser(
     'application/json',
@@ -31,5 +42,8 @@ export function registerApiRoutes(
   app.get('/api/v1/openapi.json', async (_req, reply) => json(reply, doc));
   registerAccountRoutes(app, auth);
   registerRepositoryRoutes(app, auth);
+  registerSessionRoutes(app, auth);
+  registerCatalogRoutes(app, auth, parts);
+  registerSystemRoutes(app, auth, { ...parts, version });
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
 }

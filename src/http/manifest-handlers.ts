@@ -14,7 +14,8 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     ctx.route.reference,
     ctx.req.headers.accept,
   );
-  if (ctx.checkSignedTag && !ctx.route.reference.includes(':'))
+  const isTag = !ctx.route.reference.includes(':');
+  if (ctx.checkSignedTag && isTag)
     await ctx.checkSignedTag(ctx.route.name, ctx.route.reference, record.digest);
   ctx.reply
     .code(200)
@@ -23,6 +24,7 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     .header('Docker-Content-Digest', record.digest)
     .header('ETag', `"${record.digest}"`);
   if (headOnly) return ctx.reply.send();
+  ctx.registry.pulls.count(ctx.route.name, isTag ? ctx.route.reference : undefined);
   return ctx.reply.send(record.content);
 }
 
@@ -40,6 +42,7 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
     reference,
     body,
     ctx.req.headers['content-type'],
+    ctx.actor ?? null,
   );
   ctx.reply
     .code(201)

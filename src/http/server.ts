@@ -5,9 +5,11 @@ import type { Meta } from '../meta/index.js';
 import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TrustService } from '../trust/index.js';
+import type { BerthConfig, ConfigSources } from '../config/index.js';
 import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
+import { registerDockerSearch } from './search-routes.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
 
 /** What the HTTP server is built from. */
@@ -23,6 +25,8 @@ export interface HttpDeps {
   trust?: TrustService;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: Buffer; key: Buffer };
+  /** How the running configuration was made, for the settings page. */
+  settings?: { sources: ConfigSources; running: BerthConfig };
   version: string;
 }
 
@@ -78,6 +82,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
     void app.register(async (scope) => registerApiRoutes(scope, auth, deps.version, deps));
   }
+  registerDockerSearch(app, deps.meta, deps.auth);
   app.route({ method: [...V2_METHODS], url: '/v2', handler: v2 });
   app.route({ method: [...V2_METHODS], url: '/v2/*', handler: v2 });
 

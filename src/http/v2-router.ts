@@ -168,6 +168,7 @@ export function v2Handler(
         canRead: (name) => auth.requests.mayRead(caller, name),
         visible: (names) => auth.requests.visible(caller, names),
         checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
+        actor: principalName(caller.principal),
       },
       req.method,
     );

@@ -144,6 +144,17 @@ export class CredentialStore {
     );
   }
 
+  /** Revokes refresh token `id`; true when it was live. */
+  async revokeRefreshToken(id: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: Date.now() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   /** Revokes every refresh token of `accountId` (after a password change, say). */
   async revokeRefreshTokensOf(accountId: number): Promise<void> {
     await this.db

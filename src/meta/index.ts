@@ -26,3 +26,4 @@ export type {
   TrustChangeRecord,
   TrustPolicyRecord,
 } from './trust.js';
+export type { RepositoryStats, TagDetailRow, PullCounts } from './catalog.js';

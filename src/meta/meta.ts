@@ -13,6 +13,7 @@ import { RepositoryStore } from './repositories.js';
 import type { Database } from './schema.js';
 import { TagStore } from './tags.js';
 import { TrustStore } from './trust.js';
+import { CatalogQueries } from './catalog.js';
 import { UploadStore } from './uploads.js';
 
 /** All metadata stores, bound to one database handle or transaction. */
@@ -30,6 +31,7 @@ export class Meta {
   readonly signingKeys: SigningKeyStore;
   readonly audit: AuditStore;
   readonly trust: TrustStore;
+  readonly catalog: CatalogQueries;
 
   constructor(private readonly db: Kysely<Database>) {
     this.repositories = new RepositoryStore(db);
@@ -45,6 +47,7 @@ export class Meta {
     this.signingKeys = new SigningKeyStore(db);
     this.audit = new AuditStore(db);
     this.trust = new TrustStore(db);
+    this.catalog = new CatalogQueries(db);
   }
 
   /**

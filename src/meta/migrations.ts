@@ -8,6 +8,7 @@ import {
 } from 'kysely';
 import { accountsMigration } from './migration-accounts.js';
 import { trustMigration } from './migration-trust.js';
+import { catalogMigration } from './migration-catalog.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -147,6 +148,7 @@ export class BerthMigrations implements MigrationProvider {
       '0001_registry_core': registryCore(this.dialect),
       '0002_accounts': accountsMigration(this.dialect),
       '0003_trust': trustMigration(this.dialect),
+      '0004_catalog': catalogMigration(),
     };
   }
 }

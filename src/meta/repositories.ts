@@ -101,6 +101,11 @@ export class RepositoryStore {
     });
   }
 
+  /** Every repository (for search and listings). */
+  async all(): Promise<RepositoryInfo[]> {
+    return this.infos((q) => q.orderBy('name'));
+  }
+
   private async infos(
     shape: (
       q: ReturnType<RepositoryStore['selectInfo']>,

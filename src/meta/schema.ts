@@ -9,6 +9,8 @@ export interface RepositoriesTable {
   visibility: Generated<string>;
   description: string | null;
   created_by: string | null;
+  pulls: Generated<number>;
+  last_pulled_at: number | null;
 }
 
 export interface BlobsTable {
@@ -52,6 +54,8 @@ export interface TagsTable {
   name: string;
   manifest_digest: string;
   updated_at: number;
+  pushed_by: string | null;
+  last_pulled_at: number | null;
 }
 
 export interface UploadsTable {
@@ -206,6 +210,14 @@ export interface TrustPoliciesTable {
   created_at: number;
 }
 
+export interface SettingsTable {
+  key: string;
+  /** JSON. */
+  value: string;
+  updated_by: string | null;
+  updated_at: number;
+}
+
 /** Every table of the database. */
 export interface Database {
   repositories: RepositoriesTable;
@@ -229,4 +241,5 @@ export interface Database {
   trust_keys: TrustKeysTable;
   trust_changes: TrustChangesTable;
   trust_policies: TrustPoliciesTable;
+  settings: SettingsTable;
 }

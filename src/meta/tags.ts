@@ -6,16 +6,27 @@ import type { Database } from './schema.js';
 export class TagStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Points tag `name` of repository `repositoryId` at manifest `digest`. */
-  async put(repositoryId: number, name: string, digest: string): Promise<void> {
+  /** Points tag `name` of repository `repositoryId` at manifest `digest`, pushed by `pushedBy`. */
+  async put(
+    repositoryId: number,
+    name: string,
+    digest: string,
+    pushedBy: string | null = null,
+  ): Promise<void> {
     const now = Date.now();
     await this.db
       .insertInto('tags')
-      .values({ repository_id: repositoryId, name, manifest_digest: digest, updated_at: now })
+      .values({
+        repository_id: repositoryId,
+        name,
+        manifest_digest: digest,
+        updated_at: now,
+        pushed_by: pushedBy,
+      })
       .onConflict((oc) =>
         oc
           .columns(['repository_id', 'name'])
-          .doUpdateSet({ manifest_digest: digest, updated_at: now }),
+          .doUpdateSet({ manifest_digest: digest, updated_at: now, pushed_by: pushedBy }),
       )
       .execute();
   }

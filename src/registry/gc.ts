@@ -14,6 +14,8 @@ export interface GcOptions {
   deleteUntagged: boolean;
   /** Milliseconds an object must have been unreferenced before it is removed. */
   graceMs: number;
+  /** Told when each phase starts; the report it is given fills in as the run goes. */
+  onPhase?: (phase: 'manifests' | 'links' | 'blobs', report: GcReport) => void;
 }
 
 /** What a collection removed (or, in a dry run, would remove). */
@@ -43,8 +45,13 @@ export class GarbageCollector {
       blobs: [],
       bytesFreed: 0,
     };
-    if (options.deleteUntagged) await this.collectManifests(before, options.dryRun, report);
+    if (options.deleteUntagged) {
+      options.onPhase?.('manifests', report);
+      await this.collectManifests(before, options.dryRun, report);
+    }
+    options.onPhase?.('links', report);
     await this.collectLinks(before, options.dryRun, report);
+    options.onPhase?.('blobs', report);
     await this.collectBlobs(before, options.dryRun, report);
     report.bytesFreed = report.blobs.reduce((sum, b) => sum + b.size, 0);
     if (!options.dryRun) this.cache.clear();

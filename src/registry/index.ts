@@ -12,3 +12,6 @@ export {
   type ByteCounter,
 } from './ports.js';
 export { TtlCache } from './ttl-cache.js';
+export type { TagSummary, ManifestView, LayerView, Platform } from './image-details.js';
+export { rankRepositories } from './repository-search.js';
+export type { GcStatus } from './gc-runner.js';

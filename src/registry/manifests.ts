@@ -29,12 +29,16 @@ export class ManifestService {
     private readonly cache: ReadCache,
   ) {}
 
-  /** Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest). */
+  /**
+   * Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest),
+   * recording who pushed it when known.
+   */
   async put(
     name: string,
     reference: string,
     bytes: Buffer,
     contentType?: string,
+    pushedBy: string | null = null,
   ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
     const parsed = parseManifest(bytes, contentType);
@@ -62,7 +66,7 @@ export class ManifestService {
         },
         { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
       );
-      if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest);
+      if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest, pushedBy);
       return repositoryId;
     });
     if (ref.kind === 'tag') this.cache.tagChanged(repositoryId, ref.tag);

@@ -7,6 +7,9 @@ import { ManifestService } from './manifests.js';
 import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink } from './ports.js';
 import { UploadService } from './uploads.js';
+import { ImageDetails } from './image-details.js';
+import { PullCounter } from './pull-counter.js';
+import { GcRunner } from './gc-runner.js';
 
 /** The parts a registry is built from. */
 export interface RegistryParts {
@@ -24,6 +27,12 @@ export class Registry {
   readonly blobs: BlobService;
   readonly manifests: ManifestService;
   readonly gc: GarbageCollector;
+  /** Per-tag and per-manifest details for the management API. */
+  readonly details: ImageDetails;
+  /** Pull counts, written in batches. */
+  readonly pulls: PullCounter;
+  /** Background collections started from the API. */
+  readonly gcRunner: GcRunner;
   private readonly cache: ReadCache;
 
   constructor(readonly parts: RegistryParts) {
@@ -38,6 +47,9 @@ export class Registry {
     this.blobs = new BlobService(parts.meta, parts.store, parts.events, this.cache);
     this.manifests = new ManifestService(parts.meta, parts.events, this.cache);
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
+    this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
+    this.pulls = new PullCounter(parts.meta);
+    this.gcRunner = new GcRunner(this.gc);
   }
 
   /** Brings storage back in line with the database after a crash; run before serving. */

@@ -1,0 +1,49 @@
+/**
+ * Web sign-in through the management API: a password (or an access token) buys a short-lived
+ * bearer token plus, for passwords, a refresh token the browser keeps instead of the password;
+ * signing out revokes it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AuthService, UserPrincipal } from '../auth/index.js';
+import { bodyOf, json, noContent } from './api-common.js';
+import { clientAddress } from './auth-edge.js';
+
+export const signIn = z
+  .object({ username: z.string().min(1), password: z.string().min(1) })
+  .strict();
+export const sessionToken = z.object({ refreshToken: z.string().min(1) }).strict();
+
+async function bearerFor(auth: AuthService, principal: UserPrincipal) {
+  const issued = await auth.tokens.issue(principal, []);
+  return { token: issued.token, expiresIn: issued.expiresIn };
+}
+
+/** Registers POST/DELETE /api/v1/session and POST /api/v1/session/token. */
+export function registerSessionRoutes(app: FastifyInstance, auth: AuthService): void {
+  app.post('/api/v1/session', async (req, reply) => {
+    const { username, password } = bodyOf(signIn, req);
+    const principal = await auth.authenticator.login(username, password, clientAddress(req));
+    const refreshToken = principal.session.startsWith('pw:')
+      ? await auth.authenticator.issueRefreshToken(principal, 'berth-web')
+      : null;
+    json(reply, {
+      user: { name: principal.name, admin: principal.admin },
+      ...(await bearerFor(auth, principal)),
+      refreshToken,
+    });
+  });
+  app.post('/api/v1/session/token', async (req, reply) => {
+    const { refreshToken } = bodyOf(sessionToken, req);
+    const principal = await auth.authenticator.refresh(refreshToken, clientAddress(req));
+    json(reply, {
+      user: { name: principal.name, admin: principal.admin },
+      ...(await bearerFor(auth, principal)),
+    });
+  });
+  app.delete('/api/v1/session', async (req, reply) => {
+    const { refreshToken } = bodyOf(sessionToken, req);
+    await auth.authenticator.endRefreshToken(refreshToken, clientAddress(req));
+    noContent(reply);
+  });
+}

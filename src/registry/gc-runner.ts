@@ -1,0 +1,94 @@
+/** One garbage collection at a time in the background, with its progress readable meanwhile. */
+import type { GarbageCollector, GcOptions, GcReport } from './gc.js';
+
+/** What the current (or last) collection is doing. */
+export interface GcStatus {
+  state: 'idle' | 'running' | 'done' | 'failed';
+  phase: 'manifests' | 'links' | 'blobs' | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  dryRun: boolean;
+  manifests: number;
+  links: number;
+  blobs: number;
+  bytesFreed: number;
+  error: string | null;
+}
+
+/** Starts collections and reports on them. */
+export class GcRunner {
+  private status: GcStatus = {
+    state: 'idle',
+    phase: null,
+    startedAt: null,
+    finishedAt: null,
+    dryRun: false,
+    manifests: 0,
+    links: 0,
+    blobs: 0,
+    bytesFreed: 0,
+    error: null,
+  };
+  private report: GcReport | undefined;
+
+  constructor(private readonly gc: GarbageCollector) {}
+
+  /** The status now, with live counts while running. */
+  current(): GcStatus {
+    const r = this.report;
+    if (r && this.status.state === 'running') {
+      return {
+        ...this.status,
+        manifests: r.manifests.length,
+        links: r.links.length,
+        blobs: r.blobs.length,
+        bytesFreed: r.blobs.reduce((sum, b) => sum + b.size, 0),
+      };
+    }
+    return { ...this.status };
+  }
+
+  /** Starts a collection unless one runs; returns the status. */
+  start(options: Omit<GcOptions, 'onPhase'>): GcStatus {
+    if (this.status.state === 'running') return this.current();
+    this.report = undefined;
+    this.status = {
+      ...this.status,
+      state: 'running',
+      phase: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      dryRun: options.dryRun,
+      error: null,
+    };
+    this.gc
+      .collect({
+        ...options,
+        onPhase: (phase, report) => {
+          this.status.phase = phase;
+          this.report = report;
+        },
+      })
+      .then((report) => {
+        this.status = {
+          ...this.status,
+          state: 'done',
+          phase: null,
+          finishedAt: new Date().toISOString(),
+          manifests: report.manifests.length,
+          links: report.links.length,
+          blobs: report.blobs.length,
+          bytesFreed: report.bytesFreed,
+        };
+      })
+      .catch((err: unknown) => {
+        this.status = {
+          ...this.status,
+          state: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: (err as Error).message,
+        };
+      });
+    return this.current();
+  }
+}
