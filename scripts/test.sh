@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl)
+packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -23,6 +23,7 @@ fi
 [ -d node_modules ] || npm ci
 npm run build
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui/tsconfig.json
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 node scripts/run-tests.mjs all

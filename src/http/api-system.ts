@@ -60,6 +60,13 @@ export function registerSystemRoutes(
   },
 ): void {
   const { meta, registry, settings } = parts;
+  app.get('/api/v1/info', async (_req, reply) => {
+    json(reply, {
+      name: 'Berth',
+      version: parts.version,
+      domain: settings?.running.domain ?? null,
+    });
+  });
   app.get('/api/v1/system', async (req, reply) => {
     await administrator(auth, req, reply);
     let healthy = true;

@@ -10,6 +10,7 @@ import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
+import { registerWebUi } from './web-ui.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
 
 /** What the HTTP server is built from. */
@@ -47,7 +48,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
+  const webUi = registerWebUi(app);
   app.setNotFoundHandler((req, reply) => {
+    if (webUi(req, reply)) return;
     reply
       .code(404)
       .header('Content-Type', 'application/json')
