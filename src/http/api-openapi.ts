@@ -11,6 +11,8 @@ import {
 } from './api-accounts.js';
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
 import { requirementBody } from './api-trust.js';
+import { signIn, sessionToken } from './api-session.js';
+import { settingsChange } from '../config/index.js';
 
 type Op = [method: string, path: string, summary: string, body?: z.ZodType];
 
@@ -73,6 +75,37 @@ const OPERATIONS: Op[] = [
   ['get', '/api/v1/tokens', 'List your access tokens (?user= for administrators)'],
   ['post', '/api/v1/tokens', 'Create an access token; the secret is shown once', newToken],
   ['delete', '/api/v1/tokens/{id}', 'Revoke an access token'],
+  ['get', '/api/v1/info', 'Name, version and configured domain (anonymous)'],
+  [
+    'post',
+    '/api/v1/session',
+    'Web sign-in: a bearer token, and a refresh token for passwords',
+    signIn,
+  ],
+  ['post', '/api/v1/session/token', 'A fresh bearer token for a refresh token', sessionToken],
+  ['delete', '/api/v1/session', 'Sign out: revoke the refresh token', sessionToken],
+  [
+    'get',
+    '/api/v1/catalog',
+    'Repositories you may see with size, tags, last push and pulls (?q=&namespace=&visibility=&sort=name|pushed|size|pulls&order=&page=&n=)',
+  ],
+  ['get', '/api/v1/search', 'Ranked search over names and descriptions (?q=&page=&n=)'],
+  [
+    'get',
+    '/api/v1/images/{name}/tags',
+    'Tags with digest, size, platforms, pusher, last pull, signature',
+  ],
+  [
+    'get',
+    '/api/v1/images/{name}/manifests/{reference}',
+    'A manifest in full: config, layers with history, platforms, referrers',
+  ],
+  ['delete', '/api/v1/images/{name}/tags/{tag}', 'Delete a tag (repository admins)'],
+  ['get', '/api/v1/system', 'Version, health, storage, database, uptime (administrators)'],
+  ['get', '/api/v1/system/gc', 'The garbage collection status (administrators)'],
+  ['post', '/api/v1/system/gc', 'Start a garbage collection {"dryRun"} (administrators)'],
+  ['get', '/api/v1/settings', 'UI-settable settings with the source that wins (administrators)'],
+  ['put', '/api/v1/settings', 'Save settings for the next start (administrators)', settingsChange],
   [
     'get',
     '/api/v1/signatures/{name}',

@@ -70,7 +70,7 @@ function injectWithTokens(app: FastifyInstance): void {
 export async function testApp(overrides: Record<string, unknown> = {}): Promise<TestApp> {
   const data = tempDir('inproc');
   const withTokens = process.env.BERTH_TEST_AUTH === 'bearer' && overrides.auth === undefined;
-  const config = loadConfig({
+  const sources = {
     env: {},
     overrides: {
       data,
@@ -78,10 +78,11 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
       auth: { mode: withTokens ? 'token' : 'none' },
       ...overrides,
     },
-  });
+  };
+  const config = loadConfig(sources);
   const berth = await composeBerth(config);
   if (berth.auth) await ensureAdministrator(berth.meta, TEST_ADMIN_PASSWORD);
-  const app = buildHttpServer(berth);
+  const app = buildHttpServer({ ...berth, settings: { sources, running: config } });
   await app.ready();
   if (withTokens) injectWithTokens(app);
   return {
