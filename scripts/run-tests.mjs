@@ -36,4 +36,20 @@ if (status === 0 && which !== 'e2e') {
   process.stdout.write('\n# the registry API suites again, with token authentication on\n');
   status = runFiles(conformance, { BERTH_TEST_AUTH: 'bearer' });
 }
+// Every in-process API suite once more with the metadata in PostgreSQL (BERTH_TEST_PG: a server
+// scripts/test.sh starts). Under CI a missing server is a failure, elsewhere a printed skip.
+const apiSuites = find('test/api', /\.test\.ts$/);
+if (status === 0 && which !== 'e2e') {
+  if (process.env.BERTH_TEST_PG) {
+    process.stdout.write('\n# the API suites again, on PostgreSQL\n');
+    status = runFiles(apiSuites, { BERTH_TEST_DB: 'postgres' });
+  } else if (process.env.CI) {
+    process.stderr.write('CI is set and BERTH_TEST_PG is not: the PostgreSQL suites cannot run\n');
+    status = 1;
+  } else {
+    process.stderr.write(
+      'SKIP the PostgreSQL suites: BERTH_TEST_PG is not set (scripts/test.sh sets it)\n',
+    );
+  }
+}
 process.exit(status);

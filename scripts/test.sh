@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl chromium)
+packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl chromium
+  postgresql nginx-light)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -18,6 +19,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     echo "test.sh: missing system packages ${missing[*]} (run as root, or apt-get install them)" >&2
   fi
+fi
+
+# A private PostgreSQL for the tests that run on it (the API suites again, the replica test),
+# started here and stopped on exit. PostgreSQL refuses to run as root, so as `postgres` then.
+PG_BIN=/usr/lib/postgresql/15/bin
+if [ -z "${BERTH_TEST_PG:-}" ] && [ -x "$PG_BIN/initdb" ]; then
+  PG_DIR=$(mktemp -d /tmp/berth-test-pg-XXXXXX)
+  PG_PORT=$((20000 + RANDOM % 20000))
+  as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
+  [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
+  as_pg "$PG_BIN/initdb -D $PG_DIR/data -A trust -U berth >$PG_DIR/initdb.log 2>&1"
+  as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -o '-k $PG_DIR -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300' start >/dev/null"
+  trap 'as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -m fast stop >/dev/null" || true; rm -rf "$PG_DIR"' EXIT
+  export BERTH_TEST_PG="postgres://berth@127.0.0.1:$PG_PORT"
+  echo "test.sh: PostgreSQL for the tests at $BERTH_TEST_PG"
 fi
 
 [ -d node_modules ] || npm ci

@@ -18,12 +18,18 @@ export async function ensureAdministrator(meta: Meta, password?: string): Promis
     if (problem) throw new Error(`BERTH_ADMIN_PASSWORD: ${problem}`);
   }
   const chosen = password ?? randomBytes(18).toString('base64url');
-  const existing = await meta.accounts.byName('admin');
   const hash = await hashPassword(chosen);
-  if (existing)
-    await meta.accounts.update(existing.id, { passwordHash: hash, isAdmin: true, disabled: false });
-  else
-    await meta.accounts.create({ name: 'admin', kind: 'user', passwordHash: hash, isAdmin: true });
+  // In one write transaction, re-checked: replicas starting together make one administrator.
+  const created = await meta.writeTransaction(async (m) => {
+    if ((await m.accounts.countAdmins()) > 0) return false;
+    const existing = await m.accounts.byName('admin');
+    if (existing)
+      await m.accounts.update(existing.id, { passwordHash: hash, isAdmin: true, disabled: false });
+    else
+      await m.accounts.create({ name: 'admin', kind: 'user', passwordHash: hash, isAdmin: true });
+    return true;
+  });
+  if (!created) return { created: false };
   return {
     created: true,
     name: 'admin',

@@ -39,22 +39,26 @@ export class TokenKeys {
     const keys = new TokenKeys(meta);
     await keys.reload();
     if (keys.keys.length === 0) {
-      await keys.create();
+      // Made inside a write transaction, re-checked: replicas starting together share one key.
+      const made = await keys.makeKey();
+      await meta.writeTransaction(async (m) => {
+        if ((await m.signingKeys.all()).length === 0) await m.signingKeys.add(made);
+      });
       await keys.reload();
     }
     return keys;
   }
 
-  private async create(): Promise<void> {
+  private async makeKey() {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
-    await this.meta.signingKeys.add({
+    return {
       kid,
       privateJwk: JSON.stringify(await exportJWK(privateKey)),
       publicJwk: JSON.stringify({ ...publicJwk, kid, alg: 'ES256', use: 'sig' }),
       createdAt: Date.now(),
-    });
+    };
   }
 
   /** Re-reads the keys from the database (another replica may have added one). */

@@ -4,7 +4,12 @@ import path from 'node:path';
 import { AuthService } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { AuditLog } from '../events/index.js';
-import { Meta, openSqliteDatabase } from '../meta/index.js';
+import {
+  Meta,
+  openPostgresDatabase,
+  openSqliteDatabase,
+  type OpenDatabase,
+} from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
 import { FsContentStore } from '../storage/index.js';
@@ -64,13 +69,21 @@ export function databaseFile(config: BerthConfig): string {
   return path.join(config.data, 'berth.db');
 }
 
+/** Opens the configured database: PostgreSQL when `database.url` is set, else the embedded SQLite. */
+export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & { meta: Meta }> {
+  const database = config.database.url
+    ? await openPostgresDatabase(config.database.url, config.database.pool)
+    : await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+  return { ...database, meta: new Meta(database.db, database.dialect) };
+}
+
 /** Opens the database and storage under the configured data directory and builds the registry. */
 export async function composeBerth(
   config: BerthConfig,
   logger = createLogger(config.log.level),
 ): Promise<Berth> {
-  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
-  const meta = new Meta(database.db);
+  const database = await openDatabase(config);
+  const { meta } = database;
   const store = new FsContentStore(config.storage.path ?? path.join(config.data, 'storage'));
   const metrics = new BerthMetrics();
   const registry = new Registry({

@@ -3,18 +3,17 @@ import os from 'node:os';
 import { localActor, type Actor, type AuthService } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { AuditLog } from '../events/index.js';
-import { Meta, openSqliteDatabase } from '../meta/index.js';
 import { createLogger } from '../obs/index.js';
-import { databaseFile, openAuth } from './compose.js';
+import { openAuth, openDatabase } from './compose.js';
 
 /** Opens the data directory's database, runs `work` as the local operator, and closes it. */
 export async function withDirectory<T>(
   config: BerthConfig,
   work: (auth: AuthService, actor: Actor) => Promise<T>,
 ): Promise<T> {
-  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+  const database = await openDatabase(config);
   try {
-    const meta = new Meta(database.db);
+    const { meta } = database;
     const audit = new AuditLog(meta, createLogger('warn'));
     const auth = await openAuth(config, meta, audit);
     const result = await work(auth, localActor(os.userInfo().username));

@@ -9,6 +9,7 @@ import { runGc } from './gc.js';
 import { serve } from './serve.js';
 import { writeSelfSignedCertificate } from './dev-certificate.js';
 import { registerTrustCommands } from './trust-commands.js';
+import { registerDbCommands } from './db-commands.js';
 
 interface CommonFlags {
   config?: string;
@@ -120,6 +121,7 @@ export async function main(argv: string[]): Promise<void> {
 
   registerAccountCommands(program, (flags) => configFrom(flags));
   registerTrustCommands(program, (flags) => configFrom(flags));
+  registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);
 
   await program.parseAsync(argv);

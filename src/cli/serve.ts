@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
-import { Meta, openSqliteDatabase } from '../meta/index.js';
 import { buildHttpServer } from '../http/index.js';
-import { composeBerth, databaseFile } from './compose.js';
+import { composeBerth, openDatabase } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
 export function splitListen(listen: string): { host: string; port: number } {
@@ -31,9 +30,9 @@ async function bootstrap(meta: Parameters<typeof ensureAdministrator>[0]): Promi
 /** The settings saved through the UI in the data directory's database, as a config tree. */
 async function savedSettings(sources: ConfigSources): Promise<Record<string, unknown>> {
   const config = loadConfig(sources);
-  const database = await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+  const database = await openDatabase(config);
   try {
-    const saved = await new Meta(database.db).catalog.settings();
+    const saved = await database.meta.catalog.settings();
     return treeOf(Object.fromEntries([...saved].map(([key, v]) => [key, v.value])));
   } finally {
     await database.close();
@@ -61,18 +60,38 @@ export async function serve(base: ConfigSources): Promise<void> {
     `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
   );
 
+  // Background work runs under database leases, so with several replicas it runs once.
   const sweep = setInterval(() => {
-    berth.registry.uploads
-      .expire(config.uploads.expiry * 1000)
-      .then((n) => n > 0 && berth.logger.info({ expired: n }, 'expired idle uploads'))
+    berth.registry.leased
+      .run('uploads.expire', config.uploads.sweepInterval * 1000, () =>
+        berth.registry.uploads.expire(config.uploads.expiry * 1000),
+      )
+      .then(
+        (r) =>
+          r.ran && r.value > 0 && berth.logger.info({ expired: r.value }, 'expired idle uploads'),
+      )
       .catch((err: unknown) => berth.logger.error({ err }, 'upload expiry failed'));
   }, config.uploads.sweepInterval * 1000);
   sweep.unref();
+  const collector =
+    config.gc.interval > 0
+      ? setInterval(() => {
+          berth.registry.gcRunner
+            .start({
+              dryRun: false,
+              deleteUntagged: config.gc.untagged === 'delete',
+              graceMs: config.gc.grace * 1000,
+            })
+            .catch((err: unknown) => berth.logger.error({ err }, 'garbage collection failed'));
+        }, config.gc.interval * 1000)
+      : undefined;
+  collector?.unref();
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       berth.logger.info({ signal }, 'shutting down');
       clearInterval(sweep);
+      if (collector) clearInterval(collector);
       app
         .close()
         .then(() => berth.close())

@@ -85,8 +85,18 @@ export const configSchema = z
          * at checkpoints only (survives process crashes, may lose the last commits on power loss).
          */
         synchronous: z.enum(['full', 'normal']).default('full'),
+        /**
+         * A PostgreSQL URL (`postgres://user:password@host:5432/berth`): metadata lives there
+         * instead of the embedded SQLite file, shared by every replica.
+         */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'database.url must be a postgres:// URL')
+          .optional(),
+        /** Connections in the PostgreSQL pool of each process. */
+        pool: z.coerce.number().int().min(1).max(200).default(10),
       })
-      .default({ synchronous: 'full' }),
+      .default({ synchronous: 'full', pool: 10 }),
     cache: z
       .object({
         /** Seconds a cached read (tag, manifest, blob size) may lag behind changes made by other processes. */
@@ -132,8 +142,10 @@ export const configSchema = z
         untagged: z.enum(['keep', 'delete']).default('keep'),
         /** Seconds something must have been unreferenced before it is collected. */
         grace: z.coerce.number().int().nonnegative().default(3_600),
+        /** Seconds between collections run by `berth serve` itself (0: only on demand). */
+        interval: z.coerce.number().int().nonnegative().default(0),
       })
-      .default({ untagged: 'keep', grace: 3_600 }),
+      .default({ untagged: 'keep', grace: 3_600, interval: 0 }),
   })
   .strict();
 

@@ -123,7 +123,7 @@ export function registerSystemRoutes(
     const actor = await administrator(auth, req, reply);
     const body = (req.body ?? {}) as { dryRun?: unknown };
     const gc = settings?.running.gc ?? { untagged: 'keep', grace: 3600 };
-    const status = registry.gcRunner.start({
+    const status = await registry.gcRunner.start({
       dryRun: body.dryRun === true,
       deleteUntagged: gc.untagged === 'delete',
       graceMs: gc.grace * 1000,

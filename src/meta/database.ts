@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { BerthMigrations } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -10,7 +11,34 @@ import type { Database } from './schema.js';
 /** An open database handle. */
 export interface OpenDatabase {
   db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
   close(): Promise<void>;
+}
+
+async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const migrator = new Migrator({ db, provider: new BerthMigrations(dialect) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+// bigint and numeric columns come back as JavaScript numbers (every such value Berth stores — times
+// in ms, sizes, counts — is below 2^53).
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+/**
+ * Opens the PostgreSQL database at `url` (`postgres://user:pass@host:port/db`) through a
+ * connection pool of `poolSize`, migrated to the latest schema (migrations take an advisory lock,
+ * so replicas starting together migrate once).
+ */
+export async function openPostgresDatabase(url: string, poolSize = 10): Promise<OpenDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, 'postgres');
+  return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
 /** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */
@@ -30,11 +58,6 @@ export async function openSqliteDatabase(
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
-  const migrator = new Migrator({ db, provider: new BerthMigrations('sqlite') });
-  const { error } = await migrator.migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw new Error(`database migration failed: ${(error as Error).message}`, { cause: error });
-  }
-  return { db, close: () => db.destroy() };
+  await migrate(db, 'sqlite');
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
 }

@@ -1,5 +1,10 @@
 /** The metadata room: the database, its migrations and the stores over it. */
-export { openSqliteDatabase, type OpenDatabase, type SqliteSynchronous } from './database.js';
+export {
+  openSqliteDatabase,
+  openPostgresDatabase,
+  type OpenDatabase,
+  type SqliteSynchronous,
+} from './database.js';
 export { Meta } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';
@@ -27,3 +32,4 @@ export type {
   TrustPolicyRecord,
 } from './trust.js';
 export type { RepositoryStats, TagDetailRow, PullCounts } from './catalog.js';
+export { exportLines, importLines } from './transfer.js';

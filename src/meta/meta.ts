@@ -14,6 +14,7 @@ import type { Database } from './schema.js';
 import { TagStore } from './tags.js';
 import { TrustStore } from './trust.js';
 import { CatalogQueries } from './catalog.js';
+import { LeaseStore } from './leases.js';
 import { UploadStore } from './uploads.js';
 
 /** All metadata stores, bound to one database handle or transaction. */
@@ -32,8 +33,13 @@ export class Meta {
   readonly audit: AuditStore;
   readonly trust: TrustStore;
   readonly catalog: CatalogQueries;
+  readonly leases: LeaseStore;
 
-  constructor(private readonly db: Kysely<Database>) {
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Which engine: write transactions lock differently. */
+    readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {
     this.repositories = new RepositoryStore(db);
     this.blobs = new BlobIndex(db);
     this.manifests = new ManifestStore(db);
@@ -48,6 +54,7 @@ export class Meta {
     this.audit = new AuditStore(db);
     this.trust = new TrustStore(db);
     this.catalog = new CatalogQueries(db);
+    this.leases = new LeaseStore(db);
   }
 
   /**
@@ -56,8 +63,11 @@ export class Meta {
    */
   async writeTransaction<T>(work: (meta: Meta) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(async (trx) => {
-      await sql`update blobs set size = size where digest = ''`.execute(trx);
-      return work(new Meta(trx));
+      // SQLite: the first write takes the database's single write lock. PostgreSQL: one
+      // transaction-scoped advisory lock serialises Berth's write transactions across replicas.
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(4242)`.execute(trx);
+      else await sql`update blobs set size = size where digest = ''`.execute(trx);
+      return work(new Meta(trx, this.dialect));
     });
   }
 

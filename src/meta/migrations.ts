@@ -9,6 +9,7 @@ import {
 import { accountsMigration } from './migration-accounts.js';
 import { trustMigration } from './migration-trust.js';
 import { catalogMigration } from './migration-catalog.js';
+import { leasesMigration } from './migration-leases.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -149,6 +150,7 @@ export class BerthMigrations implements MigrationProvider {
       '0002_accounts': accountsMigration(this.dialect),
       '0003_trust': trustMigration(this.dialect),
       '0004_catalog': catalogMigration(),
+      '0005_leases': leasesMigration(),
     };
   }
 }

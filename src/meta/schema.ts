@@ -218,6 +218,12 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 /** Every table of the database. */
 export interface Database {
   repositories: RepositoriesTable;
@@ -242,4 +248,5 @@ export interface Database {
   trust_changes: TrustChangesTable;
   trust_policies: TrustPoliciesTable;
   settings: SettingsTable;
+  leases: LeasesTable;
 }

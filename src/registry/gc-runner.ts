@@ -1,9 +1,12 @@
 /** One garbage collection at a time in the background, with its progress readable meanwhile. */
 import type { GarbageCollector, GcOptions, GcReport } from './gc.js';
+import type { LeasedWork } from './leased-work.js';
 
 /** What the current (or last) collection is doing. */
 export interface GcStatus {
   state: 'idle' | 'running' | 'done' | 'failed';
+  /** The replica running it (this one, or another holding the GC lease). */
+  runner: string | null;
   phase: 'manifests' | 'links' | 'blobs' | null;
   startedAt: string | null;
   finishedAt: string | null;
@@ -19,6 +22,7 @@ export interface GcStatus {
 export class GcRunner {
   private status: GcStatus = {
     state: 'idle',
+    runner: null,
     phase: null,
     startedAt: null,
     finishedAt: null,
@@ -31,7 +35,14 @@ export class GcRunner {
   };
   private report: GcReport | undefined;
 
-  constructor(private readonly gc: GarbageCollector) {}
+  constructor(
+    private readonly gc: GarbageCollector,
+    private readonly work: LeasedWork,
+    private readonly holder: string,
+  ) {}
+
+  /** The lease name collections run under. */
+  static readonly LEASE = 'gc';
 
   /** The status now, with live counts while running. */
   current(): GcStatus {
@@ -48,28 +59,42 @@ export class GcRunner {
     return { ...this.status };
   }
 
-  /** Starts a collection unless one runs; returns the status. */
-  start(options: Omit<GcOptions, 'onPhase'>): GcStatus {
+  /**
+   * Starts a collection unless one runs here or on another replica (which then shows as the
+   * runner); returns the status.
+   */
+  async start(options: Omit<GcOptions, 'onPhase'>): Promise<GcStatus> {
     if (this.status.state === 'running') return this.current();
+    const elsewhere = await this.work.holderOf(GcRunner.LEASE);
+    if (elsewhere && elsewhere !== this.holder)
+      return { ...this.current(), state: 'running', runner: elsewhere };
     this.report = undefined;
     this.status = {
       ...this.status,
       state: 'running',
+      runner: this.holder,
       phase: null,
       startedAt: new Date().toISOString(),
       finishedAt: null,
       dryRun: options.dryRun,
       error: null,
     };
-    this.gc
-      .collect({
-        ...options,
-        onPhase: (phase, report) => {
-          this.status.phase = phase;
-          this.report = report;
-        },
-      })
-      .then((report) => {
+    this.work
+      .run(GcRunner.LEASE, 60_000, () =>
+        this.gc.collect({
+          ...options,
+          onPhase: (phase, report) => {
+            this.status.phase = phase;
+            this.report = report;
+          },
+        }),
+      )
+      .then((outcome) => {
+        if (!outcome.ran) {
+          this.status = { ...this.status, state: 'idle', runner: outcome.holder ?? null };
+          return;
+        }
+        const report = outcome.value;
         this.status = {
           ...this.status,
           state: 'done',

@@ -10,6 +10,7 @@ import { UploadService } from './uploads.js';
 import { ImageDetails } from './image-details.js';
 import { PullCounter } from './pull-counter.js';
 import { GcRunner } from './gc-runner.js';
+import { LEASE_HOLDER, LeasedWork } from './leased-work.js';
 
 /** The parts a registry is built from. */
 export interface RegistryParts {
@@ -33,6 +34,8 @@ export class Registry {
   readonly pulls: PullCounter;
   /** Background collections started from the API. */
   readonly gcRunner: GcRunner;
+  /** Background jobs that run once across replicas. */
+  readonly leased: LeasedWork;
   private readonly cache: ReadCache;
 
   constructor(readonly parts: RegistryParts) {
@@ -49,7 +52,8 @@ export class Registry {
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
     this.pulls = new PullCounter(parts.meta);
-    this.gcRunner = new GcRunner(this.gc);
+    this.leased = new LeasedWork(parts.meta);
+    this.gcRunner = new GcRunner(this.gc, this.leased, LEASE_HOLDER);
   }
 
   /** Brings storage back in line with the database after a crash; run before serving. */

@@ -4,6 +4,7 @@ import { ensureAdministrator } from '../../src/auth/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { composeBerth, type Berth } from '../../src/cli/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
+import pg from 'pg';
 import { removeDir, tempDir } from './server.js';
 
 /** An app to inject requests into, and a way to dispose of it. */
@@ -62,6 +63,44 @@ function injectWithTokens(app: FastifyInstance): void {
   }) as FastifyInstance['inject'];
 }
 
+let databases = 0;
+
+/**
+ * A fresh PostgreSQL database on the server `BERTH_TEST_PG` names (`postgres://berth@127.0.0.1:5433`)
+ * when `BERTH_TEST_DB=postgres`; undefined otherwise (the embedded SQLite is used).
+ */
+export async function freshPostgresUrl(): Promise<string | undefined> {
+  if (process.env.BERTH_TEST_DB !== 'postgres') return undefined;
+  const base = process.env.BERTH_TEST_PG;
+  if (!base)
+    throw new Error('BERTH_TEST_DB=postgres needs BERTH_TEST_PG (a server URL without database)');
+  databases += 1;
+  const name = `berth_test_${process.pid}_${databases}`;
+  const client = new pg.Client({ connectionString: `${base}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${name}`);
+    await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+  return `${base}/${name}`;
+}
+
+/** Drops a database made by `freshPostgresUrl`. */
+export async function dropPostgres(url: string): Promise<void> {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  const client = new pg.Client({
+    connectionString: `${url.slice(0, url.lastIndexOf('/'))}/postgres`,
+  });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Builds Berth over a fresh data directory. Auth is off unless `overrides` turn it on, or the
  * environment says `BERTH_TEST_AUTH=bearer`: then the registry suites run with auth on, every
@@ -70,10 +109,12 @@ function injectWithTokens(app: FastifyInstance): void {
 export async function testApp(overrides: Record<string, unknown> = {}): Promise<TestApp> {
   const data = tempDir('inproc');
   const withTokens = process.env.BERTH_TEST_AUTH === 'bearer' && overrides.auth === undefined;
+  const url = await freshPostgresUrl();
   const sources = {
     env: {},
     overrides: {
       data,
+      ...(url ? { database: { url, pool: 4 } } : {}),
       log: { level: 'silent' },
       auth: { mode: withTokens ? 'token' : 'none' },
       ...overrides,
@@ -93,6 +134,7 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
       await app.close();
       await berth.close();
       removeDir(data);
+      if (url) await dropPostgres(url);
     },
   };
 }

@@ -14,7 +14,7 @@ export function hasTool(tool: string): boolean {
 export function needTools(t: TestContext, ...tools: string[]): boolean {
   const missing = tools.filter((tool) => !hasTool(tool));
   if (missing.length === 0) return true;
-  const why = `needs ${missing.join(', ')} (install: apt-get install -y docker.io skopeo podman umoci busybox-static notary openssl curl chromium)`;
+  const why = `needs ${missing.join(', ')} (install: apt-get install -y docker.io skopeo podman umoci busybox-static notary openssl curl chromium postgresql nginx-light)`;
   if (process.env.CI) throw new Error(`CI is set and this test ${why}`);
   process.stderr.write(`SKIP ${t.name}: ${why}\n`);
   t.skip(why);

@@ -1,0 +1,75 @@
+/** `berth migrate`, `berth db export`, `berth db import`: the database's schema and moving it. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import type { BerthConfig } from '../config/index.js';
+import { exportLines, importLines } from '../meta/index.js';
+import { openDatabase } from './compose.js';
+
+type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;
+type Flags = { config?: string; data?: string; output?: string };
+
+function withDataFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
+    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
+}
+
+function where(config: BerthConfig): string {
+  return config.database.url
+    ? config.database.url.replace(/\/\/[^@/]*@/, '//…@')
+    : `${config.data}/berth.db`;
+}
+
+/** Registers `berth migrate` and `berth db export|import`. */
+export function registerDbCommands(program: Command, configFrom: ConfigFrom): void {
+  withDataFlags(
+    program.command('migrate').description('bring the database schema up to date'),
+  ).action(async (f: Flags) => {
+    const config = configFrom(f);
+    const database = await openDatabase(config);
+    await database.close();
+    process.stdout.write(`database ${where(config)} is at the latest schema\n`);
+  });
+  const db = program.command('db').description('the metadata database');
+  withDataFlags(
+    db.command('export').description('write every table as JSON lines (blobs stay in storage)'),
+  )
+    .option('-o, --output <file>', 'write here instead of standard output')
+    .action(async (f: Flags) => {
+      const database = await openDatabase(configFrom(f));
+      try {
+        const out = f.output ? createWriteStream(f.output, { mode: 0o600 }) : process.stdout;
+        for await (const line of exportLines(database.db))
+          if (!out.write(`${line}\n`)) await once(out, 'drain');
+        if (f.output) {
+          out.end();
+          await once(out, 'finish');
+        }
+      } finally {
+        await database.close();
+      }
+    });
+  withDataFlags(
+    db
+      .command('import <file>')
+      .description('load an export into the configured (empty) database, e.g. PostgreSQL'),
+  ).action(async (file: string, f: Flags) => {
+    const config = configFrom(f);
+    const database = await openDatabase(config);
+    try {
+      const lines = createInterface({
+        input: file === '-' ? process.stdin : createReadStream(file),
+        crlfDelay: Infinity,
+      });
+      const counts = await importLines(database.db, lines, database.dialect);
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      process.stdout.write(
+        `imported ${total} rows into ${where(config)}: ${JSON.stringify(counts)}\n`,
+      );
+    } finally {
+      await database.close();
+    }
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * Two `berth serve` replicas sharing one PostgreSQL database and one storage directory, behind a
+ * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone; a chunked
+ * upload started on one replica, continued on the other and finished on the first; one replica
+ * killed (SIGKILL) during a push, docker retrying through nginx onto the other, and the image
+ * pulled whole and verified afterwards.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  busyboxContext,
+  derivedContext,
+  startDockerd,
+  type PrivateDockerd,
+} from '../helpers/dockerd.js';
+import { dropPostgres, freshPostgresUrl } from '../helpers/in-process.js';
+import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { needTools, skipUnlessTools } from '../helpers/tools.js';
+
+const ADMIN_PASSWORD = 'replica-admin-password';
+const AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
+const TOOLS = ['dockerd', 'docker', 'busybox', 'nginx'];
+const noPostgres = !process.env.BERTH_TEST_PG;
+
+function skipReason(): string | false {
+  if (noPostgres && !process.env.CI)
+    return 'needs BERTH_TEST_PG (scripts/test.sh starts a PostgreSQL for it)';
+  return skipUnlessTools(TOOLS);
+}
+
+describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
+  let data: string;
+  let url: string;
+  let a: SpawnedBerth;
+  let b: SpawnedBerth;
+  let lb: Nginx;
+  let engine: PrivateDockerd;
+  const replica = (port?: number) =>
+    spawnBerth({
+      data,
+      port,
+      auth: 'token',
+      adminPassword: ADMIN_PASSWORD,
+      env: { BERTH_DATABASE_URL: url, BERTH_CACHE_TTL: '1' },
+    });
+
+  before(async () => {
+    if (noPostgres)
+      throw new Error('CI is set and this test needs BERTH_TEST_PG (a PostgreSQL server)');
+    process.env.BERTH_TEST_DB = 'postgres';
+    url = (await freshPostgresUrl())!;
+    delete process.env.BERTH_TEST_DB;
+    data = tempDir('replicas');
+    a = await replica();
+    b = await replica();
+    lb = await startNginx([a.host, b.host]);
+    engine = await startDockerd();
+    engine.docker(['build', '-q', '-t', 'local/busybox:1', busyboxContext()]);
+    const login = engine.attempt(['login', '-u', 'admin', '--password-stdin', lb.host], {
+      input: ADMIN_PASSWORD,
+    });
+    assert.equal(login.status, 0, login.output);
+    const direct = engine.attempt(['login', '-u', 'admin', '--password-stdin', b.host], {
+      input: ADMIN_PASSWORD,
+    });
+    assert.equal(direct.status, 0, direct.output);
+  });
+  after(async () => {
+    await engine?.stop();
+    await lb?.stop();
+    await a?.kill();
+    await b?.stop();
+    if (data) removeDir(data);
+    if (url) await dropPostgres(url);
+  });
+
+  it('pushes through the balancer and pulls through one replica alone', (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    engine.docker([
+      'build',
+      '-q',
+      '-t',
+      'local/hello:1',
+      derivedContext('local/busybox:1', ['RUN echo replicated > /hello']),
+    ]);
+    engine.docker(['tag', 'local/hello:1', `${lb.host}/admin/hello:1`]);
+    engine.docker(['push', `${lb.host}/admin/hello:1`]);
+    engine.docker(['pull', `${b.host}/admin/hello:1`]);
+    assert.equal(
+      engine
+        .docker(['run', '--rm', '--network', 'none', `${b.host}/admin/hello:1`, 'cat', '/hello'])
+        .trim(),
+      'replicated',
+    );
+  });
+
+  it('continues a chunked upload on the other replica and finishes it on the first', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const started = await fetch(`${a.url}/v2/admin/chunks/blobs/uploads/`, {
+      method: 'POST',
+      headers: { authorization: AUTH },
+    });
+    assert.equal(started.status, 202);
+    const location = started.headers.get('location')!;
+    const at = (r: SpawnedBerth) => new URL(location, r.url).toString();
+    const cut = [0, 1024 * 1024, 2 * 1024 * 1024 + 5, bytes.length];
+    const owners = [b, a, b];
+    for (let i = 0; i < 3; i += 1) {
+      const part = bytes.subarray(cut[i], cut[i + 1]);
+      const res = await fetch(at(owners[i]!), {
+        method: 'PATCH',
+        headers: {
+          authorization: AUTH,
+          'content-type': 'application/octet-stream',
+          'content-range': `${cut[i]}-${cut[i + 1]! - 1}`,
+        },
+        body: part,
+      });
+      assert.equal(res.status, 202, await res.text());
+    }
+    const done = await fetch(`${at(a)}${location.includes('?') ? '&' : '?'}digest=${digest}`, {
+      method: 'PUT',
+      headers: { authorization: AUTH },
+    });
+    assert.equal(done.status, 201, await done.text());
+    const back = Buffer.from(
+      await (
+        await fetch(`${lb.url}/v2/admin/chunks/blobs/${digest}`, {
+          headers: { authorization: AUTH },
+        })
+      ).arrayBuffer(),
+    );
+    assert.equal(createHash('sha256').update(back).digest('hex'), digest.slice(7));
+  });
+
+  it('loses nothing when a replica is killed during a push: docker retries onto the other', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    engine.docker([
+      'build',
+      '-q',
+      '-t',
+      'local/big:1',
+      derivedContext('local/busybox:1', [
+        'RUN dd if=/dev/urandom of=/big bs=1M count=96 2>/dev/null && sha256sum /big > /big.sha256',
+      ]),
+    ]);
+    engine.docker(['tag', 'local/big:1', `${lb.host}/admin/big:1`]);
+    const push = spawn('docker', ['push', `${lb.host}/admin/big:1`], {
+      env: engine.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    push.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    push.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number>((resolve) =>
+      push.once('exit', (code) => resolve(code ?? -1)),
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    await a.kill();
+    const status = await exited;
+    if (process.env.BERTH_TEST_VERBOSE) writeFileSync(process.env.BERTH_TEST_VERBOSE, output);
+    assert.equal(status, 0, `docker push failed after the replica was killed:\n${output}`);
+    engine.docker(['rmi', `${lb.host}/admin/big:1`, 'local/big:1']);
+    engine.docker(['pull', `${b.host}/admin/big:1`]);
+    const check = engine.docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      `${b.host}/admin/big:1`,
+      'sha256sum',
+      '-c',
+      '/big.sha256',
+    ]);
+    assert.match(check, /\/big: OK/);
+    // The replica comes back on the same port and serves what the other stored meanwhile.
+    a = await replica(a.port);
+    const manifest = await fetch(`${a.url}/v2/admin/big/manifests/1`, {
+      headers: {
+        authorization: AUTH,
+        accept: 'application/vnd.docker.distribution.manifest.v2+json',
+      },
+    });
+    assert.equal(manifest.status, 200);
+  });
+});
