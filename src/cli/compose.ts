@@ -12,7 +12,7 @@ import {
 } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
-import { FsContentStore } from '../storage/index.js';
+import { FsContentStore, S3ContentStore, type ContentStore } from '../storage/index.js';
 import { KeyVault, loadMasterKey, TrustService } from '../trust/index.js';
 
 /** Berth's parts, ready to serve or to run maintenance. */
@@ -77,6 +77,23 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
   return { ...database, meta: new Meta(database.db, database.dialect) };
 }
 
+/** The configured content store: the filesystem, or an S3-compatible bucket. */
+export function openStore(config: BerthConfig): ContentStore {
+  const { storage } = config;
+  if (storage.backend === 's3')
+    return new S3ContentStore({
+      bucket: storage.s3.bucket!,
+      prefix: storage.s3.prefix,
+      region: storage.s3.region,
+      endpoint: storage.s3.endpoint,
+      forcePathStyle: storage.s3.forcePathStyle,
+      accessKeyId: storage.s3.accessKeyId,
+      secretAccessKey: storage.s3.secretAccessKey,
+      redirectSeconds: storage.s3.redirect,
+    });
+  return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
+}
+
 /** Opens the database and storage under the configured data directory and builds the registry. */
 export async function composeBerth(
   config: BerthConfig,
@@ -84,7 +101,7 @@ export async function composeBerth(
 ): Promise<Berth> {
   const database = await openDatabase(config);
   const { meta } = database;
-  const store = new FsContentStore(config.storage.path ?? path.join(config.data, 'storage'));
+  const store = openStore(config);
   const metrics = new BerthMetrics();
   const registry = new Registry({
     meta,

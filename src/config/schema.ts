@@ -105,13 +105,36 @@ export const configSchema = z
       .default({ ttl: 2 }),
     storage: z
       .object({
-        /** Where blobs live: `filesystem` (under `storage.path`). */
-        backend: z.enum(['filesystem']).default('filesystem'),
+        /** Where blobs live: `filesystem` (under `storage.path`) or `s3` (`storage.s3`). */
+        backend: z.enum(['filesystem', 's3']).default('filesystem'),
         /** The blob directory; default `<data>/storage`. */
         path: z.string().min(1).optional(),
+        s3: z
+          .object({
+            bucket: z.string().min(1).optional(),
+            /** Key prefix inside the bucket. */
+            prefix: z.string().default(''),
+            region: z.string().min(1).default('us-east-1'),
+            /** A custom endpoint (Ceph RADOS Gateway, MinIO); AWS when unset. */
+            endpoint: z.url().optional(),
+            forcePathStyle: z.stringbool().or(z.boolean()).default(true),
+            /** Static credentials; otherwise the standard AWS chain (AWS_* variables, profile, role). */
+            accessKeyId: z.string().min(1).optional(),
+            secretAccessKey: z.string().min(1).optional(),
+            /** Seconds presigned blob URLs live when blob GETs redirect to the store (0: never redirect). */
+            redirect: z.coerce.number().int().min(0).max(604_800).default(0),
+          })
+          .strict()
+          .default({ prefix: '', region: 'us-east-1', forcePathStyle: true, redirect: 0 }),
       })
       .strict()
-      .default({ backend: 'filesystem' }),
+      .refine((s) => s.backend !== 's3' || s.s3.bucket !== undefined, {
+        message: 'storage.backend s3 needs storage.s3.bucket',
+      })
+      .default({
+        backend: 'filesystem',
+        s3: { prefix: '', region: 'us-east-1', forcePathStyle: true, redirect: 0 },
+      }),
     tls: z
       .object({
         /** PEM certificate chain file: with `key`, `berth serve` speaks HTTPS on every route. */

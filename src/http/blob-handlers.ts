@@ -37,6 +37,15 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
       `range ${rangeHeader} is outside the blob's ${size} bytes`,
     );
   });
+  if (!blob.range) {
+    const url = await blob.redirect();
+    if (url)
+      return reply
+        .code(307)
+        .header('Location', url)
+        .header('Docker-Content-Digest', blob.digest)
+        .send();
+  }
   // Content addressed by digest never changes.
   describeBlob(reply, blob.digest).header('Cache-Control', 'max-age=31536000');
   if (blob.range) {

@@ -15,6 +15,8 @@ export interface OpenBlob {
   read(): Readable;
   /** The blob's local file, when the store keeps one. */
   file?: string;
+  /** A URL to send the client to instead (presigned object-store GET), if the store offers one. */
+  redirect(): Promise<string | undefined>;
 }
 
 /** Serves the blobs a repository holds. */
@@ -53,6 +55,7 @@ export class BlobService {
       range: chosen,
       read: () => this.store.readBlob(digest, chosen),
       file: this.store.localBlobFile?.(digest),
+      redirect: () => this.store.redirectUrl?.(digest) ?? Promise.resolve(undefined),
     };
   }
 

@@ -19,6 +19,11 @@ export interface ContentStore {
    * it with reused buffers instead of a stream); undefined for remote stores.
    */
   localBlobFile?(digest: string): string;
+  /**
+   * A short-lived URL the client may fetch the blob from directly (presigned object-store GETs),
+   * or undefined to serve it through Berth.
+   */
+  redirectUrl?(digest: string): Promise<string | undefined>;
   /** Starts an empty upload. */
   createUpload(id: string): Promise<void>;
   /**

@@ -1,3 +1,4 @@
 /** The storage room: the content store contract and its drivers. */
 export type { ContentStore, ByteRange } from './driver.js';
 export { FsContentStore } from './fs-driver.js';
+export { S3ContentStore, type S3Settings } from './s3-driver.js';

@@ -1,0 +1,321 @@
+/**
+ * The S3-compatible driver (AWS S3, Ceph RADOS Gateway, MinIO …). Blobs are objects under
+ * `<prefix>blobs/`; an upload is a series of segment objects, one per append, under
+ * `<prefix>uploads/<id>/` — each complete or absent (S3 writes are atomic), so any replica can
+ * continue an upload from the size the database records. Committing copies server-side: one
+ * segment by CopyObject, several by a multipart upload of UploadPartCopy parts when each but the
+ * last is at least 5 MiB, else by streaming them once into a multipart upload. Reads are ranged
+ * GETs; blob GETs may be redirected to presigned URLs.
+ */
+import { PassThrough, Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ByteRange, ContentStore } from './driver.js';
+
+/** Where and how to reach the bucket. */
+export interface S3Settings {
+  bucket: string;
+  /** Key prefix (`berth/`), may be empty. */
+  prefix: string;
+  region: string;
+  /** A custom endpoint (Ceph, MinIO); AWS when undefined. */
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** Static credentials; otherwise the standard AWS chain (environment, profile, instance role). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Seconds a presigned blob URL is valid when redirecting blob GETs (0: serve through Berth). */
+  redirectSeconds: number;
+}
+
+const MIN_PART = 5 * 1024 * 1024;
+const PART = 16 * 1024 * 1024;
+
+function segmentName(offset: number): string {
+  return offset.toString().padStart(16, '0');
+}
+
+/** Blob and upload storage in an S3 bucket. */
+export class S3ContentStore implements ContentStore {
+  private readonly client: S3Client;
+
+  constructor(private readonly settings: S3Settings) {
+    this.client = new S3Client({
+      region: settings.region,
+      endpoint: settings.endpoint,
+      forcePathStyle: settings.forcePathStyle,
+      credentials:
+        settings.accessKeyId && settings.secretAccessKey
+          ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+          : undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  private key(...parts: string[]): string {
+    return `${this.settings.prefix}${parts.join('/')}`;
+  }
+
+  private blobKey(digest: string): string {
+    const [algorithm, hex] = digest.split(':') as [string, string];
+    return this.key('blobs', algorithm, hex.slice(0, 2), hex);
+  }
+
+  private trashKey(digest: string): string {
+    return this.key('trash', digest.replace(':', '-'));
+  }
+
+  private uploadPrefix(id: string): string {
+    return this.key('uploads', id, '');
+  }
+
+  /** Every key under `prefix` with its size, in key order. */
+  private async list(prefix: string): Promise<{ key: string; size: number }[]> {
+    const out: { key: string; size: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.settings.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: Number(o.Size ?? 0) });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
+  private stream(key: string, range?: ByteRange): Readable {
+    const out = new PassThrough();
+    this.client
+      .send(
+        new GetObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: key,
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      )
+      .then((res) => pipeline(res.Body as Readable, out))
+      .catch((err: unknown) => out.destroy(err as Error));
+    return out;
+  }
+
+  readBlob(digest: string, range?: ByteRange): Readable {
+    return this.stream(this.blobKey(digest), range);
+  }
+
+  /** A presigned GET URL for the blob, when redirects are configured. */
+  async redirectUrl(digest: string): Promise<string | undefined> {
+    if (this.settings.redirectSeconds <= 0) return undefined;
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.blobKey(digest) }),
+      { expiresIn: this.settings.redirectSeconds },
+    );
+  }
+
+  async createUpload(id: string): Promise<void> {
+    await this.deleteUpload(id);
+  }
+
+  private async segments(id: string): Promise<{ key: string; offset: number; size: number }[]> {
+    const prefix = this.uploadPrefix(id);
+    return (await this.list(prefix)).map((o) => ({
+      ...o,
+      offset: Number(o.key.slice(prefix.length)),
+    }));
+  }
+
+  async appendUpload(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+  ): Promise<number> {
+    const stale = (await this.segments(id)).filter((s) => s.offset >= offset);
+    await this.deleteKeys(stale.map((s) => s.key));
+    let written = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        observe(chunk);
+        written += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const body = source.pipe(tap);
+    source.once('error', (err) => tap.destroy(err));
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: this.settings.bucket,
+        Key: this.uploadPrefix(id) + segmentName(offset),
+        Body: body,
+      },
+      partSize: PART,
+      queueSize: 2,
+    });
+    await upload.done();
+    if (written === 0) await this.deleteKeys([this.uploadPrefix(id) + segmentName(offset)]);
+    return offset + written;
+  }
+
+  readUpload(id: string, length: number): Readable {
+    const out = new PassThrough();
+    void (async () => {
+      let left = length;
+      for (const s of await this.segments(id)) {
+        if (left <= 0) break;
+        const take = Math.min(left, s.size);
+        await pipeline(this.stream(s.key, { start: 0, end: take - 1 }), out, { end: false });
+        left -= take;
+      }
+      out.end();
+    })().catch((err: unknown) => out.destroy(err as Error));
+    return out;
+  }
+
+  async commitUpload(id: string, digest: string): Promise<void> {
+    const segments = (await this.segments(id)).filter((s) => s.size > 0);
+    const target = this.blobKey(digest);
+    const bucket = this.settings.bucket;
+    if (segments.length <= 1) {
+      if (segments.length === 1)
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: target,
+            CopySource: `${bucket}/${segments[0]!.key}`,
+          }),
+        );
+      else
+        await new Upload({
+          client: this.client,
+          params: { Bucket: bucket, Key: target, Body: '' },
+        }).done();
+    } else if (segments.slice(0, -1).every((s) => s.size >= MIN_PART)) {
+      const { UploadId } = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }),
+      );
+      try {
+        const parts = [];
+        for (const [i, s] of segments.entries()) {
+          const copied = await this.client.send(
+            new UploadPartCopyCommand({
+              Bucket: bucket,
+              Key: target,
+              UploadId,
+              PartNumber: i + 1,
+              CopySource: `${bucket}/${s.key}`,
+            }),
+          );
+          parts.push({ PartNumber: i + 1, ETag: copied.CopyPartResult?.ETag });
+        }
+        await this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: target,
+            UploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        );
+      } catch (err) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId }))
+          .catch(() => {});
+        throw err;
+      }
+    } else {
+      const total = segments.reduce((n, s) => n + s.size, 0);
+      await new Upload({
+        client: this.client,
+        params: { Bucket: bucket, Key: target, Body: this.readUpload(id, total) },
+        partSize: PART,
+        queueSize: 2,
+      }).done();
+    }
+    await this.deleteUpload(id);
+  }
+
+  private async deleteKeys(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      if (batch.length === 0) continue;
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.settings.bucket,
+          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.deleteKeys((await this.list(this.uploadPrefix(id))).map((o) => o.key));
+  }
+
+  async listUploads(): Promise<string[]> {
+    const prefix = this.key('uploads', '');
+    const ids = new Set<string>();
+    for (const o of await this.list(prefix)) ids.add(o.key.slice(prefix.length).split('/')[0]!);
+    return [...ids];
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return false;
+      throw err;
+    }
+  }
+
+  private async move(from: string, to: string): Promise<void> {
+    if (!(await this.exists(from))) return;
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.settings.bucket,
+        Key: to,
+        CopySource: `${this.settings.bucket}/${from}`,
+      }),
+    );
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: from }));
+  }
+
+  async trashBlob(digest: string): Promise<void> {
+    await this.move(this.blobKey(digest), this.trashKey(digest));
+  }
+
+  async restoreBlob(digest: string): Promise<void> {
+    await this.move(this.trashKey(digest), this.blobKey(digest));
+  }
+
+  async purgeTrashedBlob(digest: string): Promise<void> {
+    await this.client.send(
+      new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.trashKey(digest) }),
+    );
+  }
+
+  async listTrash(): Promise<string[]> {
+    const prefix = this.key('trash', '');
+    return (await this.list(prefix)).map((o) => o.key.slice(prefix.length).replace('-', ':'));
+  }
+}
