@@ -18,7 +18,11 @@ const which = process.argv[2] ?? 'all';
 // The registry API suites (the OCI conformance checks) run a second time with auth on, every
 // request carrying a bearer token fetched from /token the way clients do.
 const conformance = ['blobs', 'manifests', 'operations', 'gc'].map((n) => `test/api/${n}.test.ts`);
-const unit = [...find('src', /\.test\.ts$/), ...find('test/api', /\.test\.ts$/)];
+const unit = [
+  ...find('src', /\.test\.ts$/),
+  ...find('test/storage', /\.test\.ts$/),
+  ...find('test/api', /\.test\.ts$/),
+];
 const e2e = find('test/e2e', /\.test\.ts$/);
 const files = which === 'unit' ? unit : which === 'e2e' ? e2e : [...unit, ...e2e];
 const concurrency = which === 'e2e' ? '1' : '2';
@@ -49,6 +53,22 @@ if (status === 0 && which !== 'e2e') {
   } else {
     process.stderr.write(
       'SKIP the PostgreSQL suites: BERTH_TEST_PG is not set (scripts/test.sh sets it)\n',
+    );
+  }
+}
+// The registry API suites that speak only HTTP (no peeking at files) once more with the blobs in
+// an S3 bucket on the real Ceph RADOS Gateway scripts/test.sh starts (BERTH_TEST_S3).
+if (status === 0 && which !== 'e2e') {
+  const overHttp = ['blobs', 'manifests'].map((n) => `test/api/${n}.test.ts`);
+  if (process.env.BERTH_TEST_S3) {
+    process.stdout.write('\n# the blob and manifest suites again, with S3 storage (Ceph)\n');
+    status = runFiles(overHttp, { BERTH_TEST_STORAGE: 's3' });
+  } else if (process.env.CI) {
+    process.stderr.write('CI is set and BERTH_TEST_S3 is not: the S3 suites cannot run\n');
+    status = 1;
+  } else {
+    process.stderr.write(
+      'SKIP the S3 suites: BERTH_TEST_S3 is not set (scripts/test.sh sets it)\n',
     );
   }
 }

@@ -7,19 +7,33 @@ cd "$(dirname "$0")/.."
 
 packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl chromium
   postgresql nginx-light)
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Ceph's daemons for a real S3 gateway (without their many recommended extras).
+lean_packages=(radosgw ceph-mon ceph-osd)
+not_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done
+}
+mapfile -t missing < <(not_installed "${packages[@]}")
+mapfile -t missing_lean < <(not_installed "${lean_packages[@]}")
+if [ $((${#missing[@]} + ${#missing_lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "test.sh: installing ${missing[*]}"
+    echo "test.sh: installing ${missing[*]} ${missing_lean[*]}"
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    [ ${#missing_lean[@]} -eq 0 ] ||
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_lean[@]}"
   else
-    echo "test.sh: missing system packages ${missing[*]} (run as root, or apt-get install them)" >&2
+    echo "test.sh: missing system packages ${missing[*]} ${missing_lean[*]} (run as root, or apt-get install them)" >&2
   fi
 fi
+
+cleanup() {
+  if [ -n "${PG_DIR:-}" ]; then as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -m fast stop >/dev/null" || true; rm -rf "$PG_DIR"; fi
+  if [ -n "${CEPH_DIR:-}" ]; then bash scripts/ceph-s3.sh stop "$CEPH_DIR" >/dev/null 2>&1 || true; rm -rf "$CEPH_DIR"; fi
+}
+trap cleanup EXIT
 
 # A private PostgreSQL for the tests that run on it (the API suites again, the replica test),
 # started here and stopped on exit. PostgreSQL refuses to run as root, so as `postgres` then.
@@ -31,9 +45,24 @@ if [ -z "${BERTH_TEST_PG:-}" ] && [ -x "$PG_BIN/initdb" ]; then
   [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
   as_pg "$PG_BIN/initdb -D $PG_DIR/data -A trust -U berth >$PG_DIR/initdb.log 2>&1"
   as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -l $PG_DIR/server.log -w -o '-k $PG_DIR -p $PG_PORT -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300' start >/dev/null"
-  trap 'as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -m fast stop >/dev/null" || true; rm -rf "$PG_DIR"' EXIT
   export BERTH_TEST_PG="postgres://berth@127.0.0.1:$PG_PORT"
   echo "test.sh: PostgreSQL for the tests at $BERTH_TEST_PG"
+fi
+
+# A one-node Ceph with its RADOS Gateway on 127.0.0.1 for the S3 driver tests.
+if [ -z "${BERTH_TEST_S3:-}" ] && command -v radosgw >/dev/null && command -v ceph-mon >/dev/null; then
+  CEPH_DIR=$(mktemp -d /tmp/berth-test-ceph-XXXXXX)
+  export CEPH_S3_PORT=$((40000 + RANDOM % 10000)) CEPH_S3_MON_PORT=$((50000 + RANDOM % 5000))
+  if bash scripts/ceph-s3.sh start "$CEPH_DIR" >"$CEPH_DIR/start.log" 2>&1; then
+    eval "$(bash scripts/ceph-s3.sh env "$CEPH_DIR" | sed 's/^/export /')"
+    key=$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$AWS_ACCESS_KEY_ID")
+    secret=$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$AWS_SECRET_ACCESS_KEY")
+    export BERTH_TEST_S3="http://$key:$secret@127.0.0.1:$CEPH_S3_PORT"
+    echo "test.sh: Ceph RADOS Gateway for the tests at http://127.0.0.1:$CEPH_S3_PORT"
+  else
+    echo "test.sh: Ceph did not start:" >&2
+    tail -20 "$CEPH_DIR/start.log" >&2 || true
+  fi
 fi
 
 [ -d node_modules ] || npm ci

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { composeBerth, type Berth } from '../../src/cli/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import pg from 'pg';
+import { testBucket } from './s3.js';
 import { removeDir, tempDir } from './server.js';
 
 /** An app to inject requests into, and a way to dispose of it. */
@@ -110,11 +111,26 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
   const data = tempDir('inproc');
   const withTokens = process.env.BERTH_TEST_AUTH === 'bearer' && overrides.auth === undefined;
   const url = await freshPostgresUrl();
+  const bucket = process.env.BERTH_TEST_STORAGE === 's3' ? await testBucket() : undefined;
   const sources = {
     env: {},
     overrides: {
       data,
       ...(url ? { database: { url, pool: 4 } } : {}),
+      ...(bucket
+        ? {
+            storage: {
+              backend: 's3',
+              s3: {
+                bucket: bucket.bucket,
+                prefix: bucket.prefix,
+                endpoint: bucket.endpoint,
+                accessKeyId: bucket.accessKeyId,
+                secretAccessKey: bucket.secretAccessKey,
+              },
+            },
+          }
+        : {}),
       log: { level: 'silent' },
       auth: { mode: withTokens ? 'token' : 'none' },
       ...overrides,

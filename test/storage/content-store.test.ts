@@ -1,0 +1,152 @@
+/**
+ * The content store contract, run against every driver: the filesystem always, and an
+ * S3-compatible bucket on a real Ceph RADOS Gateway when `BERTH_TEST_S3` names one
+ * (`http://KEY:SECRET@127.0.0.1:7480`; scripts/test.sh starts Ceph for it). Uploads in several
+ * appends with hashing as bytes flow, truncation on a retried append, commits (one segment,
+ * large parts copied server-side, small segments streamed), ranged reads, listing, trash.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { FsContentStore, S3ContentStore, type ContentStore } from '../../src/storage/index.js';
+import { testBucket } from '../helpers/s3.js';
+import { removeDir, tempDir } from '../helpers/server.js';
+
+async function read(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+async function append(
+  store: ContentStore,
+  id: string,
+  offset: number,
+  bytes: Buffer,
+): Promise<number> {
+  const seen: Buffer[] = [];
+  const size = await store.appendUpload(id, offset, Readable.from([bytes]), (c) => seen.push(c));
+  assert.deepEqual(Buffer.concat(seen), bytes, 'every byte is observed once, in order');
+  return size;
+}
+
+function contract(
+  name: string,
+  open: () => Promise<{ store: ContentStore; close: () => Promise<void> }>,
+) {
+  describe(`the ${name} content store`, () => {
+    it('keeps an upload made of several appends and commits it as a blob', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        const parts = [randomBytes(1000), randomBytes(70_000), randomBytes(10)];
+        await store.createUpload(id);
+        let size = 0;
+        for (const p of parts) size = await append(store, id, size, p);
+        const all = Buffer.concat(parts);
+        assert.equal(size, all.length);
+        assert.ok((await store.listUploads()).includes(id));
+        assert.deepEqual(await read(store.readUpload(id, 1070)), all.subarray(0, 1070));
+        const digest = digestOf(all);
+        await store.commitUpload(id, digest);
+        assert.ok(!(await store.listUploads()).includes(id));
+        assert.deepEqual(await read(store.readBlob(digest)), all);
+        assert.deepEqual(
+          await read(store.readBlob(digest, { start: 5, end: 1004 })),
+          all.subarray(5, 1005),
+        );
+      } finally {
+        await close();
+      }
+    });
+
+    it('drops what lies past the offset of a retried append', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        await store.createUpload(id);
+        const first = randomBytes(4096);
+        await append(store, id, 0, first);
+        await append(store, id, 4096, randomBytes(5000));
+        const again = randomBytes(3000);
+        assert.equal(await append(store, id, 4096, again), 7096);
+        const all = Buffer.concat([first, again]);
+        const digest = digestOf(all);
+        await store.commitUpload(id, digest);
+        assert.deepEqual(await read(store.readBlob(digest)), all);
+      } finally {
+        await close();
+      }
+    });
+
+    it('commits large chunked uploads (parts of 5 MiB and more) byte-exact', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        await store.createUpload(id);
+        const parts = [
+          randomBytes(5 * 1024 * 1024),
+          randomBytes(6 * 1024 * 1024),
+          randomBytes(123),
+        ];
+        let size = 0;
+        for (const p of parts) size = await append(store, id, size, p);
+        const all = Buffer.concat(parts);
+        const digest = digestOf(all);
+        await store.commitUpload(id, digest);
+        const back = await read(store.readBlob(digest));
+        assert.equal(back.length, all.length);
+        assert.equal(digestOf(back), digest);
+      } finally {
+        await close();
+      }
+    });
+
+    it('trashes, restores and purges blobs', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        const bytes = randomBytes(100);
+        const digest = digestOf(bytes);
+        await store.createUpload(id);
+        await append(store, id, 0, bytes);
+        await store.commitUpload(id, digest);
+        await store.trashBlob(digest);
+        assert.ok((await store.listTrash()).includes(digest));
+        await assert.rejects(read(store.readBlob(digest)));
+        await store.restoreBlob(digest);
+        assert.deepEqual(await read(store.readBlob(digest)), bytes);
+        await store.trashBlob(digest);
+        await store.purgeTrashedBlob(digest);
+        assert.ok(!(await store.listTrash()).includes(digest));
+        await store.deleteUpload(randomUUID());
+      } finally {
+        await close();
+      }
+    });
+  });
+}
+
+contract('filesystem', async () => {
+  const dir = tempDir('store');
+  return { store: new FsContentStore(dir), close: async () => removeDir(dir) };
+});
+
+if (process.env.BERTH_TEST_S3)
+  contract('S3 (Ceph RADOS Gateway)', async () => {
+    const settings = (await testBucket())!;
+    return { store: new S3ContentStore(settings), close: async () => {} };
+  });
+else if (process.env.CI)
+  it('the S3 content store', () => {
+    throw new Error('CI is set and BERTH_TEST_S3 is not: scripts/test.sh starts Ceph for it');
+  });
+else
+  process.stderr.write(
+    'SKIP the S3 content store: BERTH_TEST_S3 is not set (scripts/test.sh sets it)\n',
+  );
