@@ -11,10 +11,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A registry process under test. */
 export interface RegistryUnderTest {
-  name: 'berth' | 'berth+auth' | 'reference';
+  name: string;
   url: string;
   host: string;
+  /** The server process (the first replica when there are several). */
   pid: number;
+  /** Every server process whose CPU counts (all replicas); `[pid]` when absent. */
+  pids?: number[];
   /**
    * The headers a client sends for `scopes`: nothing without auth; with auth a bearer token from
    * /token, cached for the workload unless `fresh` (a new client process, like each `docker push`).
@@ -106,20 +109,31 @@ async function underTest(
   };
 }
 
-/** Starts `berth serve` from this checkout's build with a fresh data directory, auth on or off. */
-export async function startBerth(auth: 'token' | 'none'): Promise<RegistryUnderTest> {
+/**
+ * Starts `berth serve` from this checkout's build with a fresh data directory, auth on or off;
+ * `env` adds configuration (a PostgreSQL URL, S3 storage) and `name` labels it.
+ */
+export async function startBerth(
+  auth: 'token' | 'none',
+  options: { env?: NodeJS.ProcessEnv; name?: string; port?: number } = {},
+): Promise<RegistryUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const berth = path.join(ROOT, 'bin', 'berth.js');
   const child = spawn(
     process.execPath,
     [berth, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--auth', auth],
     {
-      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD },
+      env: {
+        ...process.env,
+        BERTH_LOG_LEVEL: 'warn',
+        BERTH_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+        ...options.env,
+      },
       stdio: ['ignore', 'ignore', 'ignore'],
     },
   );
-  return underTest(auth === 'token' ? 'berth+auth' : 'berth', child, port, dir);
+  return underTest(options.name ?? (auth === 'token' ? 'berth+auth' : 'berth'), child, port, dir);
 }
 
 /** Starts the reference registry (Debian's docker-registry) with a fresh filesystem root. */
@@ -151,6 +165,11 @@ export async function startReference(): Promise<RegistryUnderTest> {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   return underTest('reference', child, port, dir);
+}
+
+/** CPU seconds every server process of `reg` has used so far. */
+export function serverCpuSeconds(reg: RegistryUnderTest): number {
+  return (reg.pids ?? [reg.pid]).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** CPU seconds (user + system) a process has used so far. */

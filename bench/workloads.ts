@@ -12,7 +12,7 @@ import {
   uploadMonolithic,
 } from './http-client.js';
 import { KeepAliveConnection, runLoad } from './load.js';
-import { cpuSeconds, type RegistryUnderTest } from './servers.js';
+import { serverCpuSeconds, type RegistryUnderTest } from './servers.js';
 
 /** Sizes and durations of one benchmark mode. */
 export interface BenchPlan {
@@ -182,7 +182,7 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
   ];
   for (const [label, method, urlPath, headers] of cases) {
     await runLoad(hostname, Number(port), method, urlPath, 8, 0.5, headers);
-    const cpuBefore = cpuSeconds(reg.pid);
+    const cpuBefore = serverCpuSeconds(reg);
     const result = await runLoad(
       hostname,
       Number(port),
@@ -192,7 +192,7 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
       plan.loadSeconds,
       headers,
     );
-    const cpu = cpuSeconds(reg.pid) - cpuBefore;
+    const cpu = serverCpuSeconds(reg) - cpuBefore;
     if (result.errors > 0) throw new Error(`${reg.name} ${label}: ${result.errors} errors`);
     figures[`${label} req/s`] = result.rps;
     figures[`${label} p50 ms`] = result.p50ms;

@@ -33,7 +33,7 @@ cleanup() {
   if [ -n "${PG_DIR:-}" ]; then as_pg "$PG_BIN/pg_ctl -D $PG_DIR/data -m fast stop >/dev/null" || true; rm -rf "$PG_DIR"; fi
   if [ -n "${CEPH_DIR:-}" ]; then bash scripts/ceph-s3.sh stop "$CEPH_DIR" >/dev/null 2>&1 || true; rm -rf "$CEPH_DIR"; fi
 }
-trap cleanup EXIT
+trap cleanup EXIT INT TERM
 
 # A private PostgreSQL for the tests that run on it (the API suites again, the replica test),
 # started here and stopped on exit. PostgreSQL refuses to run as root, so as `postgres` then.

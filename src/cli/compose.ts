@@ -12,7 +12,7 @@ import {
 } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
-import { FsContentStore, S3ContentStore, type ContentStore } from '../storage/index.js';
+import { FsContentStore, openS3Store, type ContentStore } from '../storage/index.js';
 import { KeyVault, loadMasterKey, TrustService } from '../trust/index.js';
 
 /** Berth's parts, ready to serve or to run maintenance. */
@@ -78,10 +78,10 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
 }
 
 /** The configured content store: the filesystem, or an S3-compatible bucket. */
-export function openStore(config: BerthConfig): ContentStore {
+export async function openStore(config: BerthConfig): Promise<ContentStore> {
   const { storage } = config;
   if (storage.backend === 's3')
-    return new S3ContentStore({
+    return openS3Store({
       bucket: storage.s3.bucket!,
       prefix: storage.s3.prefix,
       region: storage.s3.region,
@@ -101,7 +101,7 @@ export async function composeBerth(
 ): Promise<Berth> {
   const database = await openDatabase(config);
   const { meta } = database;
-  const store = openStore(config);
+  const store = await openStore(config);
   const metrics = new BerthMetrics();
   const registry = new Registry({
     meta,

@@ -105,12 +105,19 @@ export class UploadService {
           { expected: digest.value, actual },
         );
       }
+      // A slow store writes the blob first, outside the database's write lock; the commit then
+      // only confirms it, inside the lock, so a collection can never take it in between.
+      await this.store.stageUpload?.(id, digest.value, size);
       await this.meta.writeTransaction(async (m) => {
         await m.blobs.record(digest.value, size);
         await m.blobs.link(upload.repositoryId, digest.value);
         await m.uploads.delete(id);
         await this.store.commitUpload(id, digest.value);
       });
+      if (this.store.releaseUpload)
+        this.store.releaseUpload(id).catch(() => {
+          // Left-over upload bytes are removed by the upload expiry sweep.
+        });
       this.hashes.delete(id);
       this.events.emit({ kind: 'blob.uploaded', repository: name, digest: digest.value, size });
       return { digest: digest.value, size };
@@ -212,8 +219,12 @@ export class UploadService {
     const hash = live.hash.copy();
     let size: number;
     try {
-      size = await this.store.appendUpload(upload.id, upload.size, body, (chunk) =>
-        hash.update(chunk),
+      size = await this.store.appendUpload(
+        upload.id,
+        upload.size,
+        body,
+        (chunk) => hash.update(chunk),
+        expected,
       );
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {

@@ -30,17 +30,30 @@ export interface ContentStore {
    * Writes `source` to an upload from `offset` on (dropping anything past `offset` first), passing
    * each chunk to `observe` in order as it goes (for hashing), makes the bytes durable, and returns
    * the new size. Backpressure is honoured: the source is never read faster than it is written.
+   * `length`, when the client announced it, lets a driver send the bytes in one request.
    */
   appendUpload(
     id: string,
     offset: number,
     source: Readable,
     observe: (chunk: Buffer) => void,
+    length?: number,
   ): Promise<number>;
   /** A stream of an upload's first `length` bytes. */
   readUpload(id: string, length: number): Readable;
-  /** Makes an upload's bytes the blob `digest`, atomically; the upload is gone afterwards. */
+  /**
+   * Optional, before the database commit that records the blob (and outside its lock): writes
+   * the blob `digest` of `size` bytes from the upload's bytes, for stores where that takes long.
+   */
+  stageUpload?(id: string, digest: string, size: number): Promise<void>;
+  /**
+   * Makes an upload's bytes the blob `digest`, atomically (inside the database commit that
+   * records it); the upload is gone afterwards, or — for stores with `releaseUpload` — once that
+   * has run.
+   */
   commitUpload(id: string, digest: string): Promise<void>;
+  /** Optional, after the database commit: removes what remains of a committed upload. */
+  releaseUpload?(id: string): Promise<void>;
   /** Removes an upload and its bytes; absent uploads are fine. */
   deleteUpload(id: string): Promise<void>;
   /** Ids of every upload the store holds. */

@@ -19,6 +19,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -44,6 +45,8 @@ export interface S3Settings {
 
 const MIN_PART = 5 * 1024 * 1024;
 const PART = 16 * 1024 * 1024;
+/** The largest object one PUT may write. */
+const MAX_PUT = 5 * 1024 * 1024 * 1024;
 
 function segmentName(offset: number): string {
   return offset.toString().padStart(16, '0');
@@ -148,9 +151,8 @@ export class S3ContentStore implements ContentStore {
     offset: number,
     source: Readable,
     observe: (chunk: Buffer) => void,
+    length?: number,
   ): Promise<number> {
-    const stale = (await this.segments(id)).filter((s) => s.offset >= offset);
-    await this.deleteKeys(stale.map((s) => s.key));
     let written = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -191,8 +193,43 @@ export class S3ContentStore implements ContentStore {
     return out;
   }
 
+  /** The segments of an upload of `size` bytes: one HEAD when it is a single segment. */
+  private async chainFor(id: string, size?: number) {
+    if (size !== undefined && size > 0) {
+      const key = this.uploadPrefix(id) + segmentName(0);
+      try {
+        const head = await this.client.send(
+          new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+        );
+        if (Number(head.ContentLength) === size) return [{ key, offset: 0, size }];
+      } catch {
+        // fall back to listing
+      }
+    }
+    return (await this.segments(id)).filter((s) => s.size > 0);
+  }
+
+  /** Copies the upload's segments to the blob key (server-side), before the database commit. */
+  async stageUpload(id: string, digest: string, size: number): Promise<void> {
+    await this.writeBlob(id, digest, await this.chainFor(id, size));
+  }
+
+  /** Confirms the staged blob (one HEAD), writing it now if it is missing. */
   async commitUpload(id: string, digest: string): Promise<void> {
-    const segments = (await this.segments(id)).filter((s) => s.size > 0);
+    if (await this.exists(this.blobKey(digest))) return;
+    await this.writeBlob(id, digest, await this.chainFor(id));
+  }
+
+  /** Deletes the committed upload's segments. */
+  async releaseUpload(id: string): Promise<void> {
+    await this.deleteUpload(id);
+  }
+
+  private async writeBlob(
+    id: string,
+    digest: string,
+    segments: { key: string; offset: number; size: number }[],
+  ): Promise<void> {
     const target = this.blobKey(digest);
     const bucket = this.settings.bucket;
     if (segments.length <= 1) {
@@ -204,11 +241,7 @@ export class S3ContentStore implements ContentStore {
             CopySource: `${bucket}/${segments[0]!.key}`,
           }),
         );
-      else
-        await new Upload({
-          client: this.client,
-          params: { Bucket: bucket, Key: target, Body: '' },
-        }).done();
+      else await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: target, Body: '' }));
     } else if (segments.slice(0, -1).every((s) => s.size >= MIN_PART)) {
       const { UploadId } = await this.client.send(
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }),
@@ -250,7 +283,6 @@ export class S3ContentStore implements ContentStore {
         queueSize: 2,
       }).done();
     }
-    await this.deleteUpload(id);
   }
 
   private async deleteKeys(keys: string[]): Promise<void> {

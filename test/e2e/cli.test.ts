@@ -21,9 +21,10 @@ describe('berth command line', () => {
   const dirs: string[] = [];
   after(() => dirs.forEach(removeDir));
 
-  it('collects garbage while the server runs, sparing a push in flight', async () => {
+  it('collects garbage while the server runs, sparing a push in flight', async (t) => {
     const server = await spawnBerth();
     dirs.push(server.data);
+    t.after(() => server.stop());
     const config = configBlob();
     const old = blob(5000);
     await pushBlobOverHttp(server.url, 'cli/gc', config);
@@ -31,7 +32,7 @@ describe('berth command line', () => {
     const oldManifest = ociManifest(config, [old]);
     assert.equal(await putManifestOverHttp(server.url, 'cli/gc', 'old', oldManifest), 201);
     await fetch(`${server.url}/v2/cli/gc/manifests/${oldManifest.digest}`, { method: 'DELETE' });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await new Promise((resolve) => setTimeout(resolve, 4500));
 
     const fresh = blob(7000);
     await pushBlobOverHttp(server.url, 'cli/gc', fresh);
@@ -40,7 +41,7 @@ describe('berth command line', () => {
       '--data',
       server.data,
       '--grace',
-      '2',
+      '4',
       '--untagged',
       'delete',
       '--dry-run',
@@ -52,7 +53,7 @@ describe('berth command line', () => {
       '--data',
       server.data,
       '--grace',
-      '2',
+      '4',
       '--untagged',
       'delete',
       '--json',
@@ -69,7 +70,6 @@ describe('berth command line', () => {
       'the blob pushed before gc is still there',
     );
     assert.equal((await fetch(`${server.url}/v2/cli/gc/blobs/${old.digest}`)).status, 404);
-    await server.stop();
   });
 
   it('prints the effective configuration with environment and flags applied', () => {

@@ -1,5 +1,6 @@
 /**
- * Two `berth serve` replicas sharing one PostgreSQL database and one storage directory, behind a
+ * Two `berth serve` replicas sharing one PostgreSQL database and one S3 bucket on a real Ceph
+ * RADOS Gateway (one storage directory when no S3 store is given), behind a
  * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone; a chunked
  * upload started on one replica, continued on the other and finished on the first; one replica
  * killed (SIGKILL) during a push, docker retrying through nginx onto the other, and the image
@@ -20,6 +21,7 @@ import { dropPostgres, freshPostgresUrl } from '../helpers/in-process.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
+import { testBucket } from '../helpers/s3.js';
 
 const ADMIN_PASSWORD = 'replica-admin-password';
 const AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
@@ -39,13 +41,21 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
   let b: SpawnedBerth;
   let lb: Nginx;
   let engine: PrivateDockerd;
+  let storageEnv: NodeJS.ProcessEnv = {};
+  // Each replica has a data directory of its own: everything they share is in the database and
+  // the bucket (with a shared storage directory only when no S3 store is given).
   const replica = (port?: number) =>
     spawnBerth({
-      data,
+      data: storageEnv.BERTH_STORAGE_BACKEND ? tempDir('replica') : data,
       port,
       auth: 'token',
       adminPassword: ADMIN_PASSWORD,
-      env: { BERTH_DATABASE_URL: url, BERTH_CACHE_TTL: '1' },
+      env: {
+        BERTH_DATABASE_URL: url,
+        BERTH_CACHE_TTL: '1',
+        BERTH_TRUST_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+        ...storageEnv,
+      },
     });
 
   before(async () => {
@@ -55,6 +65,16 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     url = (await freshPostgresUrl())!;
     delete process.env.BERTH_TEST_DB;
     data = tempDir('replicas');
+    const bucket = await testBucket();
+    if (bucket)
+      storageEnv = {
+        BERTH_STORAGE_BACKEND: 's3',
+        BERTH_STORAGE_S3_BUCKET: bucket.bucket,
+        BERTH_STORAGE_S3_PREFIX: bucket.prefix,
+        BERTH_STORAGE_S3_ENDPOINT: bucket.endpoint,
+        BERTH_STORAGE_S3_ACCESS_KEY_ID: bucket.accessKeyId,
+        BERTH_STORAGE_S3_SECRET_ACCESS_KEY: bucket.secretAccessKey,
+      };
     a = await replica();
     b = await replica();
     lb = await startNginx([a.host, b.host]);
@@ -74,7 +94,7 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     await lb?.stop();
     await a?.kill();
     await b?.stop();
-    if (data) removeDir(data);
+    for (const dir of new Set([data, a?.data, b?.data])) if (dir) removeDir(dir);
     if (url) await dropPostgres(url);
   });
 
@@ -161,7 +181,11 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     const exited = new Promise<number>((resolve) =>
       push.once('exit', (code) => resolve(code ?? -1)),
     );
-    await new Promise((r) => setTimeout(r, 400));
+    // Once docker is sending layers, kill one replica while the push is still going.
+    for (let i = 0; i < 200 && !output.includes('Preparing'); i += 1)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(push.exitCode, null, 'the push was still running when the replica was killed');
     await a.kill();
     const status = await exited;
     if (process.env.BERTH_TEST_VERBOSE) writeFileSync(process.env.BERTH_TEST_VERBOSE, output);

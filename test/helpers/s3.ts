@@ -1,12 +1,10 @@
 /** A fresh bucket on the S3 store the tests were given (`BERTH_TEST_S3`, a real Ceph RGW). */
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { S3ContentStore } from '../../src/storage/index.js';
+import type { S3Settings } from '../../src/storage/index.js';
 
 /** The S3 settings `BERTH_TEST_S3` names, with a fresh bucket. */
-export async function testBucket(): Promise<
-  ConstructorParameters<typeof S3ContentStore>[0] | undefined
-> {
+export async function testBucket(): Promise<S3Settings | undefined> {
   const text = process.env.BERTH_TEST_S3;
   if (!text) return undefined;
   const url = new URL(text);

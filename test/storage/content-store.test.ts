@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { FsContentStore, S3ContentStore, type ContentStore } from '../../src/storage/index.js';
+import { FsContentStore, openS3Store, type ContentStore } from '../../src/storage/index.js';
 import { testBucket } from '../helpers/s3.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
@@ -35,6 +35,18 @@ async function append(
   return size;
 }
 
+/** Commits as the registry does: stage (outside the database commit), commit, release. */
+async function commit(
+  store: ContentStore,
+  id: string,
+  digest: string,
+  size: number,
+): Promise<void> {
+  await store.stageUpload?.(id, digest, size);
+  await store.commitUpload(id, digest);
+  await store.releaseUpload?.(id);
+}
+
 function contract(
   name: string,
   open: () => Promise<{ store: ContentStore; close: () => Promise<void> }>,
@@ -53,7 +65,7 @@ function contract(
         assert.ok((await store.listUploads()).includes(id));
         assert.deepEqual(await read(store.readUpload(id, 1070)), all.subarray(0, 1070));
         const digest = digestOf(all);
-        await store.commitUpload(id, digest);
+        await commit(store, id, digest, all.length);
         assert.ok(!(await store.listUploads()).includes(id));
         assert.deepEqual(await read(store.readBlob(digest)), all);
         assert.deepEqual(
@@ -77,7 +89,7 @@ function contract(
         assert.equal(await append(store, id, 4096, again), 7096);
         const all = Buffer.concat([first, again]);
         const digest = digestOf(all);
-        await store.commitUpload(id, digest);
+        await commit(store, id, digest, all.length);
         assert.deepEqual(await read(store.readBlob(digest)), all);
       } finally {
         await close();
@@ -98,10 +110,29 @@ function contract(
         for (const p of parts) size = await append(store, id, size, p);
         const all = Buffer.concat(parts);
         const digest = digestOf(all);
-        await store.commitUpload(id, digest);
+        await commit(store, id, digest, all.length);
         const back = await read(store.readBlob(digest));
         assert.equal(back.length, all.length);
         assert.equal(digestOf(back), digest);
+      } finally {
+        await close();
+      }
+    });
+
+    it('writes the blob again at commit when a staged copy went missing', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        const bytes = randomBytes(2000);
+        const digest = digestOf(bytes);
+        await store.createUpload(id);
+        await append(store, id, 0, bytes);
+        await store.stageUpload?.(id, digest, bytes.length);
+        await store.trashBlob(digest); // a collection took it between stage and commit
+        await store.purgeTrashedBlob(digest);
+        await store.commitUpload(id, digest);
+        await store.releaseUpload?.(id);
+        assert.deepEqual(await read(store.readBlob(digest)), bytes);
       } finally {
         await close();
       }
@@ -115,7 +146,7 @@ function contract(
         const digest = digestOf(bytes);
         await store.createUpload(id);
         await append(store, id, 0, bytes);
-        await store.commitUpload(id, digest);
+        await commit(store, id, digest, bytes.length);
         await store.trashBlob(digest);
         assert.ok((await store.listTrash()).includes(digest));
         await assert.rejects(read(store.readBlob(digest)));
@@ -140,7 +171,7 @@ contract('filesystem', async () => {
 if (process.env.BERTH_TEST_S3)
   contract('S3 (Ceph RADOS Gateway)', async () => {
     const settings = (await testBucket())!;
-    return { store: new S3ContentStore(settings), close: async () => {} };
+    return { store: await openS3Store(settings), close: async () => {} };
   });
 else if (process.env.CI)
   it('the S3 content store', () => {

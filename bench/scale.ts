@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:scale [-- --short]`: Berth on the embedded default (SQLite + filesystem) next to
+ * Berth on PostgreSQL + Ceph S3 (one replica, and two behind nginx) and the reference registry,
+ * the same workloads interleaved, medians of the runs, ratios against the reference.
+ */
+import { startNginx } from '../test/helpers/nginx.js';
+import { startBerth, startReference, type RegistryUnderTest } from './servers.js';
+import {
+  createBucket,
+  createDatabase,
+  startCeph,
+  startPostgres,
+  type Service,
+} from './services.js';
+import {
+  BigBlob,
+  downloads,
+  requestRates,
+  smallPushes,
+  uploads,
+  type BenchPlan,
+  type Figures,
+} from './workloads.js';
+
+const MiB = 1024 * 1024;
+const short = process.argv.includes('--short');
+const runs = short ? 1 : 3;
+const plan: BenchPlan = short
+  ? { blobBytes: 32 * MiB, loadSeconds: 2, smallImages: 30, skopeoLayerBytes: 2 * MiB }
+  : { blobBytes: 128 * MiB, loadSeconds: 5, smallImages: 100, skopeoLayerBytes: 2 * MiB };
+
+const FIGURES = [
+  'upload monolithic MiB/s',
+  'upload chunked MiB/s',
+  'download 1 stream MiB/s',
+  'download 8 streams MiB/s',
+  'manifest GET req/s',
+  'manifest GET server CPU ms/req',
+  'blob HEAD req/s',
+  'small image pushes /s',
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function scaledEnv(
+  pg: string,
+  database: string,
+  ceph: Service<{ endpoint: string; accessKeyId: string; secretAccessKey: string }>,
+  bucket: string,
+) {
+  return {
+    BERTH_DATABASE_URL: createDatabase(pg, database),
+    BERTH_STORAGE_BACKEND: 's3',
+    BERTH_STORAGE_S3_BUCKET: bucket,
+    BERTH_STORAGE_S3_ENDPOINT: ceph.value.endpoint,
+    BERTH_STORAGE_S3_ACCESS_KEY_ID: ceph.value.accessKeyId,
+    BERTH_STORAGE_S3_SECRET_ACCESS_KEY: ceph.value.secretAccessKey,
+    BERTH_TRUST_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const pg = await startPostgres();
+  const ceph = await startCeph();
+  const stops: (() => Promise<void> | void)[] = [() => ceph.stop(), () => pg.stop()];
+  try {
+    await createBucket(ceph.value, 'bench-one');
+    await createBucket(ceph.value, 'bench-two');
+    const one = scaledEnv(pg.value, 'bench_one', ceph, 'bench-one');
+    const two = scaledEnv(pg.value, 'bench_two', ceph, 'bench-two');
+    const embedded = await startBerth('none', { name: 'embedded' });
+    const single = await startBerth('none', { name: 'pg+s3', env: one });
+    const replicaA = await startBerth('none', { name: 'replica A', env: two });
+    const replicaB = await startBerth('none', { name: 'replica B', env: two });
+    const lb = await startNginx([replicaA.host, replicaB.host]);
+    const pair: RegistryUnderTest = {
+      ...replicaA,
+      name: 'pg+s3 x2',
+      url: lb.url,
+      host: lb.host,
+      pids: [replicaA.pid, replicaB.pid],
+      stop: async () => {
+        await lb.stop();
+        await replicaA.stop();
+        await replicaB.stop();
+      },
+    };
+    const reference = await startReference();
+    const registries = [embedded, single, pair, reference];
+    stops.unshift(...registries.map((r) => () => r.stop()));
+    const big = new BigBlob(plan.blobBytes);
+    const samples = new Map<string, Map<string, number[]>>(
+      registries.map((r) => [r.name, new Map()]),
+    );
+    for (let run = 0; run < runs; run += 1) {
+      const order = registries.map((_, i) => registries[(i + run) % registries.length]!);
+      const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
+        ['uploads', (reg) => uploads(reg, big, run)],
+        ['downloads', (reg) => downloads(reg, big)],
+        ['request rates', (reg) => requestRates(reg, plan)],
+        ['small pushes', (reg) => smallPushes(reg, plan, run)],
+      ];
+      for (const [label, step] of steps)
+        for (const reg of order) {
+          process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
+          const figures = await step(reg);
+          const byName = samples.get(reg.name)!;
+          for (const [k, v] of Object.entries(figures))
+            byName.set(k, [...(byName.get(k) ?? []), v]);
+        }
+    }
+    const value = (name: string, figure: string) => {
+      const v = samples.get(name)!.get(figure);
+      return v ? median(v) : NaN;
+    };
+    const names = registries.map((r) => r.name);
+    const header = ['figure', ...names, ...names.slice(0, 3).map((n) => `${n}/ref`)];
+    const rows = FIGURES.map((f) => [
+      f,
+      ...names.map((n) => value(n, f).toFixed(f.includes('ms') ? 3 : 1)),
+      ...names.slice(0, 3).map((n) => `${(value(n, f) / value('reference', f)).toFixed(2)}x`),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    process.stdout.write(
+      `\nBerth embedded vs on PostgreSQL + Ceph S3 (1 replica, 2 behind nginx) vs reference, ${short ? 'short' : 'full'} mode, medians of ${runs}\n`,
+    );
+    process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+    process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'berth-scale', date: new Date().toISOString(), mode: short ? 'short' : 'full', figures: Object.fromEntries(FIGURES.map((f) => [f, Object.fromEntries(names.map((n) => [n, value(n, f)]))])) })}\n`,
+    );
+  } finally {
+    for (const stop of stops) await Promise.resolve(stop()).catch(() => {});
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
