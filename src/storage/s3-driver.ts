@@ -163,18 +163,26 @@ export class S3ContentStore implements ContentStore {
     });
     const body = source.pipe(tap);
     source.once('error', (err) => tap.destroy(err));
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.settings.bucket,
-        Key: this.uploadPrefix(id) + segmentName(offset),
-        Body: body,
-      },
-      partSize: PART,
-      queueSize: 2,
-    });
-    await upload.done();
-    if (written === 0) await this.deleteKeys([this.uploadPrefix(id) + segmentName(offset)]);
+    const key = this.uploadPrefix(id) + segmentName(offset);
+    if (length !== undefined && length > 0 && length <= MAX_PUT) {
+      // An announced length: one streamed PUT (a multipart upload costs the gateway far more).
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: length,
+        }),
+      );
+    } else {
+      await new Upload({
+        client: this.client,
+        params: { Bucket: this.settings.bucket, Key: key, Body: body },
+        partSize: PART,
+        queueSize: 2,
+      }).done();
+    }
+    if (written === 0) await this.deleteKeys([key]);
     return offset + written;
   }
 
