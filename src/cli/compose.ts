@@ -109,6 +109,14 @@ export async function composeBerth(
     events: NO_EVENTS,
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
+    gcFinished: (report, failed) => {
+      metrics.gcRuns.inc({ outcome: failed ? 'failed' : 'done' });
+      if (!report || report.dryRun) return;
+      metrics.gcRemoved.inc({ kind: 'manifest' }, report.manifests.length);
+      metrics.gcRemoved.inc({ kind: 'link' }, report.links.length);
+      metrics.gcRemoved.inc({ kind: 'blob' }, report.blobs.length);
+      metrics.gcBytesFreed.inc(report.bytesFreed);
+    },
   });
   await registry.recover();
   const audit = new AuditLog(meta, logger);

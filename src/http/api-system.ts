@@ -60,6 +60,16 @@ export function registerSystemRoutes(
   },
 ): void {
   const { meta, registry, settings } = parts;
+  /** The settings page: each setting with its sources, and the certificates in use and saved. */
+  const settingsView = async (s: { sources: ConfigSources; running: BerthConfig }) => {
+    const saved = await meta.catalog.settings();
+    return {
+      settings: describeSettings(s.running, s.sources, saved),
+      certificate: certificateOf(s.running.tls.cert),
+      savedCertificate: certificateOf(saved.get('tls.cert')?.value as string | undefined),
+      precedence: ['flag', 'env', 'file', 'ui', 'default'],
+    };
+  };
   app.get('/api/v1/info', async (_req, reply) => {
     json(reply, {
       name: 'Berth',
@@ -142,13 +152,7 @@ export function registerSystemRoutes(
   app.get('/api/v1/settings', async (req, reply) => {
     await administrator(auth, req, reply);
     if (!settings) throw new BerthError('UNSUPPORTED', 'settings are only shown by berth serve');
-    const saved = await meta.catalog.settings();
-    json(reply, {
-      settings: describeSettings(settings.running, settings.sources, saved),
-      certificate: certificateOf(settings.running.tls.cert),
-      savedCertificate: certificateOf(saved.get('tls.cert')?.value as string | undefined),
-      precedence: ['flag', 'env', 'file', 'ui', 'default'],
-    });
+    json(reply, await settingsView(settings));
   });
   app.put('/api/v1/settings', async (req, reply) => {
     const actor = await administrator(auth, req, reply);
@@ -169,13 +173,6 @@ export function registerSystemRoutes(
       address: clientAddress(req),
       detail: { keys: Object.keys(flat) },
     });
-    const saved = await meta.catalog.settings();
-    json(reply, {
-      settings: describeSettings(settings.running, settings.sources, saved),
-      certificate: certificateOf(settings.running.tls.cert),
-      savedCertificate: certificateOf(saved.get('tls.cert')?.value as string | undefined),
-      precedence: ['flag', 'env', 'file', 'ui', 'default'],
-      restartNeeded: true,
-    });
+    json(reply, { ...(await settingsView(settings)), restartNeeded: true });
   });
 }

@@ -34,6 +34,18 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
+  readonly gcRuns = new Counter({
+    name: 'berth_gc_runs_total',
+    help: 'Garbage collections finished by this process, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly gcBytesFreed = new Counter({
+    name: 'berth_gc_bytes_freed_total',
+    help: 'Blob bytes removed by garbage collection',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
   }

@@ -39,6 +39,7 @@ export class GcRunner {
     private readonly gc: GarbageCollector,
     private readonly work: LeasedWork,
     private readonly holder: string,
+    private readonly finished: (report: GcReport | undefined, failed: boolean) => void = () => {},
   ) {}
 
   /** The lease name collections run under. */
@@ -95,6 +96,7 @@ export class GcRunner {
           return;
         }
         const report = outcome.value;
+        this.finished(report, false);
         this.status = {
           ...this.status,
           state: 'done',
@@ -107,6 +109,7 @@ export class GcRunner {
         };
       })
       .catch((err: unknown) => {
+        this.finished(undefined, true);
         this.status = {
           ...this.status,
           state: 'failed',

@@ -2,7 +2,7 @@
 import type { Meta } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { BlobService } from './blobs.js';
-import { GarbageCollector } from './gc.js';
+import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
 import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink } from './ports.js';
@@ -20,6 +20,8 @@ export interface RegistryParts {
   bytes: ByteCounter;
   /** How long cached reads may lag behind changes made by other processes, in ms. */
   cacheTtlMs: number;
+  /** Told when a background collection ends (for metrics). */
+  gcFinished?: (report: GcReport | undefined, failed: boolean) => void;
 }
 
 /** The registry: uploads, blobs, manifests, tags, referrers and garbage collection. */
@@ -53,7 +55,7 @@ export class Registry {
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
     this.pulls = new PullCounter(parts.meta);
     this.leased = new LeasedWork(parts.meta);
-    this.gcRunner = new GcRunner(this.gc, this.leased, LEASE_HOLDER);
+    this.gcRunner = new GcRunner(this.gc, this.leased, LEASE_HOLDER, parts.gcFinished);
   }
 
   /** Brings storage back in line with the database after a crash; run before serving. */

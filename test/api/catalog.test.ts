@@ -367,5 +367,7 @@ describe('web sessions, settings and the system page', () => {
       ).state;
     }
     assert.equal(state, 'done');
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /berth_gc_runs_total\{outcome="done"\} 1/);
   });
 });

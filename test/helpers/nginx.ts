@@ -35,9 +35,11 @@ worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 512; }
+events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
@@ -45,6 +47,8 @@ http {
   scgi_temp_path ${dir}/scgi;
   upstream berth {
 ${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=60s;`).join('\n')}
+    keepalive 128;
+    keepalive_requests 1000000;
   }
   server {
     listen 127.0.0.1:${port};
