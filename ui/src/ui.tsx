@@ -166,3 +166,59 @@ export function useAction(): {
 export function Visibility(props: { value: string }): ReactNode {
   return <span className={`badge ${props.value}`}>{props.value}</span>;
 }
+
+/**
+ * A one-field form (`label`, a text input, `button`), with `children` for extra controls; the
+ * field clears once `onSubmit` succeeds.
+ */
+export function NameForm(props: {
+  label: string;
+  placeholder: string;
+  button: string;
+  onSubmit: (value: string) => Promise<boolean>;
+  children?: ReactNode;
+}): ReactNode {
+  const [value, setValue] = useState('');
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.onSubmit(value).then((ok) => ok && setValue(''));
+      }}
+    >
+      <label>
+        {props.label}
+        <input
+          required
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          placeholder={props.placeholder}
+        />
+      </label>
+      {props.children}
+      <button type="submit">{props.button}</button>
+    </form>
+  );
+}
+
+/** Previous / next page buttons around `children` (the position). */
+export function Pager(props: {
+  previous: (() => void) | undefined;
+  next: (() => void) | undefined;
+  previousLabel?: string;
+  nextLabel?: string;
+  children?: ReactNode;
+}): ReactNode {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" className="small" disabled={!props.previous} onClick={props.previous}>
+        {props.previousLabel ?? 'Previous'}
+      </button>
+      {props.children}
+      <button type="button" className="small" disabled={!props.next} onClick={props.next}>
+        {props.nextLabel ?? 'Next'}
+      </button>
+    </nav>
+  );
+}

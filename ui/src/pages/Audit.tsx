@@ -1,6 +1,6 @@
 // The audit log: filter by user, action, repository and time; page backwards.
 import { useState, type ReactNode } from 'react';
-import { Ago, Empty, Loading, useApi } from '../ui';
+import { Ago, Empty, Loading, Pager, useApi } from '../ui';
 
 interface Entry {
   id: number;
@@ -99,24 +99,16 @@ export function AuditPage(): ReactNode {
                   ))}
                 </tbody>
               </table>
-              <nav className="pager" aria-label="Pages">
-                <button
-                  type="button"
-                  className="small"
-                  disabled={before.length === 0}
-                  onClick={() => setBefore(before.slice(0, -1))}
-                >
-                  Newer
-                </button>
-                <button
-                  type="button"
-                  className="small"
-                  disabled={data.next === null || data.entries.length < 50}
-                  onClick={() => data.next !== null && setBefore([...before, data.next])}
-                >
-                  Older
-                </button>
-              </nav>
+              <Pager
+                previousLabel="Newer"
+                nextLabel="Older"
+                previous={before.length > 0 ? () => setBefore(before.slice(0, -1)) : undefined}
+                next={
+                  data.next !== null && data.entries.length >= 50
+                    ? () => setBefore([...before, data.next!])
+                    : undefined
+                }
+              />
             </>
           )
         }

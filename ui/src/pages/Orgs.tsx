@@ -3,7 +3,7 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
-import { Empty, ErrorBox, Loading, useAction, useApi } from '../ui';
+import { Empty, ErrorBox, Loading, NameForm, useAction, useApi } from '../ui';
 
 interface Org {
   name: string;
@@ -26,38 +26,23 @@ interface Team {
 
 export function OrgsPage(): ReactNode {
   const orgs = useApi<Org[]>('/api/v1/orgs');
-  const [name, setName] = useState('');
   const action = useAction();
   return (
     <section>
       <h1>Organisations</h1>
-      <form
-        className="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void action
+      <NameForm
+        label="New organisation"
+        placeholder="name"
+        button="Create organisation"
+        onSubmit={(name) =>
+          action
             .run(() => api('POST', '/api/v1/orgs', { name }))
             .then((ok) => {
-              if (ok) {
-                setName('');
-                orgs.reload();
-              }
-            });
-        }}
-      >
-        <label>
-          New organisation
-          <input
-            required
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="name"
-          />
-        </label>
-        <button type="submit" disabled={action.busy}>
-          Create organisation
-        </button>
-      </form>
+              if (ok) orgs.reload();
+              return ok;
+            })
+        }
+      />
       <ErrorBox error={action.error} />
       <Loading loaded={orgs}>
         {(list) =>
@@ -89,7 +74,6 @@ function TeamPanel(props: {
   onChange: () => void;
 }): ReactNode {
   const team = useApi<Team>(`/api/v1/orgs/${props.org}/teams/${props.team}`);
-  const [member, setMember] = useState('');
   const [repo, setRepo] = useState('');
   const [repoLevel, setRepoLevel] = useState('read');
   const action = useAction();
@@ -149,31 +133,21 @@ function TeamPanel(props: {
               ))}
             </ul>
           )}
-          <form
-            className="inline-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void action
+          <NameForm
+            label="Add member"
+            placeholder="user name"
+            button={`Add to ${t.name}`}
+            onSubmit={(member) =>
+              action
                 .run(() =>
                   api('PUT', `/api/v1/orgs/${props.org}/teams/${t.name}/members/${member}`),
                 )
                 .then((ok) => {
-                  setMember('');
                   done(ok);
-                });
-            }}
-          >
-            <label>
-              Add member
-              <input
-                required
-                value={member}
-                onChange={(e) => setMember(e.target.value)}
-                placeholder="user name"
-              />
-            </label>
-            <button type="submit">Add to {t.name}</button>
-          </form>
+                  return ok;
+                })
+            }
+          />
           <h4>Permission on one repository</h4>
           <form
             className="inline-form"
@@ -268,9 +242,7 @@ export function OrgPage(): ReactNode {
   const repos = useApi<{ repositories: { name: string }[] }>(
     `/api/v1/catalog?namespace=${encodeURIComponent(org)}&n=500`,
   );
-  const [member, setMember] = useState('');
   const [role, setRole] = useState('member');
-  const [team, setTeam] = useState('');
   const [version, setVersion] = useState(0);
   const action = useAction();
   const names = (repos.data?.repositories ?? []).map((r) => r.name);
@@ -320,33 +292,24 @@ export function OrgPage(): ReactNode {
                   ))}
                 </tbody>
               </table>
-              <form
-                className="inline-form"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void action
+              <NameForm
+                label="Add member"
+                placeholder="user name"
+                button="Add member"
+                onSubmit={(member) =>
+                  action
                     .run(() => api('PUT', `/api/v1/orgs/${org}/members/${member}`, { role }))
                     .then((ok) => {
-                      setMember('');
                       if (ok) refresh();
-                    });
-                }}
+                      return ok;
+                    })
+                }
               >
-                <label>
-                  Add member
-                  <input
-                    required
-                    value={member}
-                    onChange={(e) => setMember(e.target.value)}
-                    placeholder="user name"
-                  />
-                </label>
                 <select aria-label="Role" value={role} onChange={(e) => setRole(e.target.value)}>
                   <option value="member">member</option>
                   <option value="owner">owner</option>
                 </select>
-                <button type="submit">Add member</button>
-              </form>
+              </NameForm>
               <h2>Repositories and their grants</h2>
               {names.length === 0 ? (
                 <Empty>No repositories in {org} yet.</Empty>
@@ -356,29 +319,19 @@ export function OrgPage(): ReactNode {
             </div>
             <div>
               <h2>Teams</h2>
-              <form
-                className="inline-form"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void action
-                    .run(() => api('POST', `/api/v1/orgs/${org}/teams`, { name: team }))
+              <NameForm
+                label="New team"
+                placeholder="team name"
+                button="Create team"
+                onSubmit={(name) =>
+                  action
+                    .run(() => api('POST', `/api/v1/orgs/${org}/teams`, { name }))
                     .then((ok) => {
-                      setTeam('');
                       if (ok) refresh();
-                    });
-                }}
-              >
-                <label>
-                  New team
-                  <input
-                    required
-                    value={team}
-                    onChange={(e) => setTeam(e.target.value)}
-                    placeholder="team name"
-                  />
-                </label>
-                <button type="submit">Create team</button>
-              </form>
+                      return ok;
+                    })
+                }
+              />
               {(o.teams ?? []).length === 0 ? (
                 <Empty>No teams yet.</Empty>
               ) : (

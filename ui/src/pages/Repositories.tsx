@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useSession } from '../session';
-import { Ago, Empty, Loading, Visibility, bytes, useApi } from '../ui';
+import { Ago, Empty, Loading, Pager, Visibility, bytes, useApi } from '../ui';
 
 /** A repository as the catalog lists it. */
 export interface CatalogEntry {
@@ -159,27 +159,14 @@ export function RepositoriesPage(): ReactNode {
                   ))}
                 </tbody>
               </table>
-              <nav className="pager" aria-label="Pages">
-                <button
-                  type="button"
-                  className="small"
-                  disabled={page <= 1}
-                  onClick={() => set('page', String(page - 1))}
-                >
-                  Previous
-                </button>
+              <Pager
+                previous={page > 1 ? () => set('page', String(page - 1)) : undefined}
+                next={page < data.pages ? () => set('page', String(page + 1)) : undefined}
+              >
                 <span>
                   Page {data.page} of {data.pages} · {data.total} repositories
                 </span>
-                <button
-                  type="button"
-                  className="small"
-                  disabled={page >= data.pages}
-                  onClick={() => set('page', String(page + 1))}
-                >
-                  Next
-                </button>
-              </nav>
+              </Pager>
             </>
           )
         }
