@@ -1,10 +1,14 @@
 /** `berth user|org|team|repo|token|audit …`: account management on the data directory. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import type { BerthConfig } from '../config/index.js';
-import { printRows, readStdinSecret, withDirectory } from './directory.js';
+import {
+  printRows,
+  readStdinSecret,
+  withDataFlags,
+  withDirectory,
+  type ConfigFrom,
+} from './directory.js';
 
-type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;
 type Level = 'read' | 'write' | 'admin';
 type Flags = { config?: string; data?: string; json?: boolean } & Record<string, unknown>;
 
@@ -12,12 +16,6 @@ function levelOf(value: string): Level {
   if (value !== 'read' && value !== 'write' && value !== 'admin')
     throw new Error(`level must be read, write or admin, not ${value}`);
   return value;
-}
-
-function withDataFlags(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
-    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
 }
 
 function say(text: string): void {

@@ -98,8 +98,9 @@ export async function openStore(config: BerthConfig): Promise<ContentStore> {
 export async function composeBerth(
   config: BerthConfig,
   logger = createLogger(config.log.level),
+  opened?: OpenDatabase & { meta: Meta },
 ): Promise<Berth> {
-  const database = await openDatabase(config);
+  const database = opened ?? (await openDatabase(config));
   const { meta } = database;
   const store = await openStore(config);
   const metrics = new BerthMetrics();

@@ -6,15 +6,9 @@ import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { exportLines, importLines } from '../meta/index.js';
 import { openDatabase } from './compose.js';
+import { withDataFlags, type ConfigFrom } from './directory.js';
 
-type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;
 type Flags = { config?: string; data?: string; output?: string };
-
-function withDataFlags(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
-    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
-}
 
 function where(config: BerthConfig): string {
   return config.database.url

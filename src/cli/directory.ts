@@ -1,10 +1,21 @@
 /** Running management operations on the data directory itself (safe while a server runs). */
 import os from 'node:os';
 import { localActor, type Actor, type AuthService } from '../auth/index.js';
+import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { AuditLog } from '../events/index.js';
 import { createLogger } from '../obs/index.js';
 import { openAuth, openDatabase } from './compose.js';
+
+/** Builds the configuration from a command's `--config` and `--data` flags. */
+export type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;
+
+/** Adds `--config` and `--data`, which every command working on the data directory takes. */
+export function withDataFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
+    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
+}
 
 /** Opens the data directory's database, runs `work` as the local operator, and closes it. */
 export async function withDirectory<T>(

@@ -7,6 +7,7 @@ import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
+import { withDataFlags } from './directory.js';
 import { writeSelfSignedCertificate } from './dev-certificate.js';
 import { registerTrustCommands } from './trust-commands.js';
 import { registerDbCommands } from './db-commands.js';
@@ -37,12 +38,6 @@ function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): Be
   return loadConfig(sourcesFrom(flags, extra));
 }
 
-function withCommonFlags(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
-    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
-}
-
 /** Runs the command line with `argv` (process.argv shape). */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('berth')
@@ -50,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     .version(berthVersion())
     .showHelpAfterError();
 
-  withCommonFlags(program.command('serve').description('serve the registry'))
+  withDataFlags(program.command('serve').description('serve the registry'))
     .option(
       '-l, --listen <host:port>',
       'address to listen on (default 127.0.0.1:5000; also BERTH_LISTEN)',
@@ -68,9 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (also BERTH_TLS_KEY)')
     .action(async (flags: CommonFlags) => serve(sourcesFrom(flags)));
 
-  withCommonFlags(
-    program.command('gc').description('remove blobs and manifests nothing references'),
-  )
+  withDataFlags(program.command('gc').description('remove blobs and manifests nothing references'))
     .option('--dry-run', 'only report what would be removed', false)
     .addOption(
       new Option('--untagged <policy>', 'untagged manifests: keep or delete').choices([
@@ -90,7 +83,7 @@ export async function main(argv: string[]): Promise<void> {
     );
 
   const configCmd = program.command('config').description('configuration');
-  withCommonFlags(
+  withDataFlags(
     configCmd.command('print').description('print the effective configuration as YAML'),
   ).action((flags: CommonFlags) => {
     process.stdout.write(toYaml(configFrom(flags)));

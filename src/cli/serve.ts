@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
+import type { Meta } from '../meta/index.js';
 import { buildHttpServer } from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
@@ -28,15 +29,9 @@ async function bootstrap(meta: Parameters<typeof ensureAdministrator>[0]): Promi
 }
 
 /** The settings saved through the UI in the data directory's database, as a config tree. */
-async function savedSettings(sources: ConfigSources): Promise<Record<string, unknown>> {
-  const config = loadConfig(sources);
-  const database = await openDatabase(config);
-  try {
-    const saved = await database.meta.catalog.settings();
-    return treeOf(Object.fromEntries([...saved].map(([key, v]) => [key, v.value])));
-  } finally {
-    await database.close();
-  }
+async function savedSettings(meta: Meta): Promise<Record<string, unknown>> {
+  const saved = await meta.catalog.settings();
+  return treeOf(Object.fromEntries([...saved].map(([key, v]) => [key, v.value])));
 }
 
 /**
@@ -44,9 +39,11 @@ async function savedSettings(sources: ConfigSources): Promise<Record<string, unk
  * defaults, then settings saved through the UI, then `sources` (file, environment, flags).
  */
 export async function serve(base: ConfigSources): Promise<void> {
-  const sources = { ...base, stored: await savedSettings(base) };
+  // The database is opened once: the settings saved in it cannot move the database itself.
+  const database = await openDatabase(loadConfig(base));
+  const sources = { ...base, stored: await savedSettings(database.meta) };
   const config = loadConfig(sources);
-  const berth = await composeBerth(config);
+  const berth = await composeBerth(config, undefined, database);
   if (berth.auth) await bootstrap(berth.meta);
   const tls =
     config.tls.cert && config.tls.key

@@ -2,13 +2,12 @@
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { createLogger } from '../obs/index.js';
-import { parseTrustScope, servedTags, type TrustService } from '../trust/index.js';
+import { SIGNER_NAME, parseTrustScope, servedTags, type TrustService } from '../trust/index.js';
 import type { Registry } from '../registry/index.js';
 import { composeBerth } from './compose.js';
-import { printRows } from './directory.js';
+import { printRows, withDataFlags, type ConfigFrom } from './directory.js';
 import os from 'node:os';
 
-type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;
 type Flags = { config?: string; data?: string; json?: boolean; signer?: string[] };
 
 async function withTrust<T>(
@@ -22,12 +21,6 @@ async function withTrust<T>(
   } finally {
     await berth.close();
   }
-}
-
-function withDataFlags(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
-    .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
 }
 
 /** Registers `berth trust status|require|unrequire|policies`. */
@@ -77,7 +70,7 @@ export function registerTrustCommands(program: Command, configFrom: ConfigFrom):
     .action(async (scope: string, f: Flags) => {
       const signers = f.signer ?? [];
       for (const s of signers)
-        if (!/^[a-z0-9_-]{1,128}$/.test(s)) throw new Error(`invalid signer name ${s}`);
+        if (!SIGNER_NAME.test(s)) throw new Error(`invalid signer name ${s}`);
       await withTrust(configFrom(f), (t) =>
         t.require(parseTrustScope(scope), signers, `local:${os.userInfo().username}`),
       );

@@ -3,7 +3,7 @@ export { configSchema, type BerthConfig } from './schema.js';
 export {
   loadConfig,
   envName,
-  sourceOf,
+  sourceFinder,
   treeOf,
   CONFIG_KEYS,
   type ConfigSources,

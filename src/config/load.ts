@@ -27,15 +27,23 @@ function valueAt(tree: Tree, path: string[]): unknown {
   return node;
 }
 
-/** Which source supplies the value at `path` (`['auth','tokenTtl']`). */
-export function sourceOf(sources: ConfigSources, path: string[]): ConfigSource {
+/**
+ * A function telling which source supplies the value at a path (`['auth','tokenTtl']`); the
+ * config file is read once, when this is called.
+ */
+export function sourceFinder(
+  sources: ConfigSources,
+): (path: string[], stored?: Tree) => ConfigSource {
   const env = sources.env ?? process.env;
   const file = sources.file ?? env.BERTH_CONFIG;
-  if (valueAt(sources.overrides ?? {}, path) !== undefined) return 'flag';
-  if (env[envName(path)] !== undefined && env[envName(path)] !== '') return 'env';
-  if (file && valueAt(fromFile(file), path) !== undefined) return 'file';
-  if (valueAt(sources.stored ?? {}, path) !== undefined) return 'ui';
-  return 'default';
+  const fileTree = file ? fromFile(file) : {};
+  return (path, stored = sources.stored ?? {}) => {
+    if (valueAt(sources.overrides ?? {}, path) !== undefined) return 'flag';
+    if (env[envName(path)] !== undefined && env[envName(path)] !== '') return 'env';
+    if (valueAt(fileTree, path) !== undefined) return 'file';
+    if (valueAt(stored, path) !== undefined) return 'ui';
+    return 'default';
+  };
 }
 
 /** A tree from `a.b` keys: `{"auth.tokenTtl": 60}` → `{auth: {tokenTtl: 60}}`. */

@@ -7,7 +7,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { sourceOf, type ConfigSource, type ConfigSources } from './load.js';
+import { sourceFinder, treeOf, type ConfigSource, type ConfigSources } from './load.js';
 import { configSchema, type BerthConfig } from './schema.js';
 
 /** The configuration keys the UI may set. */
@@ -146,13 +146,7 @@ export function applySettingsChange(
   // The values must make a valid configuration on their own.
   const probe: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(flat)) if (value !== null) probe[key] = value;
-  const tree = Object.entries(probe).reduce<Record<string, unknown>>((acc, [key, value]) => {
-    const parts = key.split('.');
-    let node = acc;
-    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-    node[parts.at(-1)!] = value;
-    return acc;
-  }, {});
+  const tree = treeOf(probe);
   const checked = configSchema.safeParse(tree);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
@@ -173,19 +167,12 @@ export function describeSettings(
   sources: ConfigSources,
   saved: Map<string, { value: unknown }>,
 ): SettingView[] {
-  const withSaved: ConfigSources = {
-    ...sources,
-    stored: Object.fromEntries([...saved].map(([k, v]) => [k, v.value])),
-  };
   const defaults = configSchema.parse({ data: running.data });
+  const sourceOf = sourceFinder(sources);
   return UI_SETTING_KEYS.map((key) => {
     const parts = key.split('.');
     const stored = saved.get(key)?.value;
-    const nested = parts.reduceRight<unknown>((acc, k) => ({ [k]: acc }), stored) as Record<
-      string,
-      unknown
-    >;
-    const source = sourceOf({ ...withSaved, stored: stored === undefined ? {} : nested }, parts);
+    const source = sourceOf(parts, stored === undefined ? {} : treeOf({ [key]: stored }));
     const current = at(running, key);
     const atRestart = source === 'ui' ? stored : source === 'default' ? at(defaults, key) : current;
     return {

@@ -3,15 +3,23 @@
  * pages), a repository's tags with size, platforms, pusher, last pull and signature, a manifest in
  * full (config, layers with history, platforms, referrers), and deleting a tag.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditSink, AuthService, Principal } from '../auth/index.js';
+import type { FastifyInstance } from 'fastify';
+import type { AuditSink, AuthService } from '../auth/index.js';
 import type { Meta, RepositoryInfo, RepositoryStats } from '../meta/index.js';
 import { BerthError, isValidName } from '../oci/index.js';
 import { rankRepositories, type Registry, type TagSummary } from '../registry/index.js';
 import type { TrustService } from '../trust/index.js';
-import { apiActor, apiPrincipal, json, noContent, param, queryParam } from './api-common.js';
+import {
+  apiActor,
+  apiPrincipal,
+  intQuery,
+  json,
+  noContent,
+  param,
+  queryParam,
+} from './api-common.js';
 import { clientAddress } from './auth-edge.js';
-import { searchRepositories } from './search-routes.js';
+import { searchQuery, searchRepositories, visibleRepositories } from './search-routes.js';
 
 const SORTS = ['name', 'pushed', 'size', 'pulls'] as const;
 type Sort = (typeof SORTS)[number];
@@ -48,30 +56,6 @@ function entryOf(info: RepositoryInfo, stats: RepositoryStats | undefined): Cata
   };
 }
 
-function intParam(req: FastifyRequest, name: string, fallback: number, max: number): number {
-  const v = queryParam(req, name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new BerthError('INVALID_REQUEST', `${name} must be an integer from 1 to ${max}`);
-  return n;
-}
-
-async function visibleTo(
-  auth: AuthService | undefined,
-  principal: Principal,
-  infos: RepositoryInfo[],
-): Promise<RepositoryInfo[]> {
-  if (!auth) return infos;
-  const names = new Set(
-    await auth.requests.visible(
-      { principal, via: 'basic' },
-      infos.map((i) => i.name),
-    ),
-  );
-  return infos.filter((i) => names.has(i.name));
-}
-
 function compare(sort: Sort, a: CatalogEntry, b: CatalogEntry): number {
   switch (sort) {
     case 'name':
@@ -85,14 +69,6 @@ function compare(sort: Sort, a: CatalogEntry, b: CatalogEntry): number {
   }
 }
 
-async function principalOf(
-  auth: AuthService | undefined,
-  req: FastifyRequest,
-  reply: FastifyReply,
-) {
-  return auth ? apiPrincipal(auth, req, reply) : ({ kind: 'anonymous' } as Principal);
-}
-
 /** Registers the catalog, search, tag and manifest routes of /api/v1. */
 export function registerCatalogRoutes(
   app: FastifyInstance,
@@ -102,7 +78,7 @@ export function registerCatalogRoutes(
   const { meta, registry, trust, audit } = parts;
 
   app.get('/api/v1/catalog', async (req, reply) => {
-    const principal = await principalOf(auth, req, reply);
+    const principal = await apiPrincipal(auth, req, reply);
     const sortText = queryParam(req, 'sort') ?? 'name';
     if (!SORTS.includes(sortText as Sort))
       throw new BerthError('INVALID_REQUEST', `sort must be one of ${SORTS.join(', ')}`);
@@ -110,12 +86,12 @@ export function registerCatalogRoutes(
     const order = queryParam(req, 'order') ?? (sort === 'name' ? 'asc' : 'desc');
     if (order !== 'asc' && order !== 'desc')
       throw new BerthError('INVALID_REQUEST', 'order must be asc or desc');
-    const pageSize = intParam(req, 'n', 50, 500);
-    const page = intParam(req, 'page', 1, 1_000_000);
+    const pageSize = intQuery(req, 'n', 50, 500);
+    const page = intQuery(req, 'page', 1, 1_000_000);
     const q = queryParam(req, 'q');
     const namespace = queryParam(req, 'namespace');
     const visibility = queryParam(req, 'visibility');
-    let infos = await visibleTo(auth, principal, await meta.repositories.all());
+    let infos = await visibleRepositories(meta, auth, principal);
     const namespaces = [
       ...new Set(infos.filter((i) => i.name.includes('/')).map((i) => i.name.split('/')[0]!)),
     ].sort();
@@ -139,14 +115,8 @@ export function registerCatalogRoutes(
   });
 
   app.get('/api/v1/search', async (req, reply) => {
-    const principal = await principalOf(auth, req, reply);
-    const url = req.raw.url ?? '';
-    const found = await searchRepositories(
-      meta,
-      auth,
-      principal,
-      new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''),
-    );
+    const principal = await apiPrincipal(auth, req, reply);
+    const found = await searchRepositories(meta, auth, principal, searchQuery(req));
     const stats = await meta.catalog.stats();
     json(reply, { ...found, results: found.results.map((r) => entryOf(r, stats.get(r.id))) });
   });
@@ -160,7 +130,7 @@ export function registerCatalogRoutes(
       const manifest = /^(.+)\/manifests\/([^/]+)$/.exec(path);
       const name = tags?.[1] ?? manifest?.[1] ?? '';
       if (!isValidName(name)) throw new BerthError('NOT_FOUND', 'no such image route');
-      const principal = await principalOf(auth, req, reply);
+      const principal = await apiPrincipal(auth, req, reply);
       const caller = { principal, via: 'basic' as const };
       if (!(await auth.requests.mayRead(caller, name)))
         throw new BerthError('NOT_FOUND', `no repository ${name} (or it is private)`);

@@ -54,6 +54,24 @@ export function param(req: FastifyRequest, name: string): string {
   return (req.params as Record<string, string>)[name] ?? '';
 }
 
+/**
+ * An integer query parameter from 1 to `max` (`value`, by default the parameter `name`), or
+ * `fallback` when absent; INVALID_REQUEST naming it otherwise.
+ */
+export function intQuery(
+  req: FastifyRequest,
+  name: string,
+  fallback: number,
+  max: number,
+  value = queryParam(req, name),
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new BerthError('INVALID_REQUEST', `${name} must be an integer from 1 to ${max}`);
+  return n;
+}
+
 /** A query parameter, or undefined. */
 export function queryParam(req: FastifyRequest, name: string): string | undefined {
   const value = (req.query as Record<string, unknown>)[name];

@@ -7,6 +7,7 @@ import {
   apiActor,
   apiPrincipal,
   bodyOf,
+  intQuery,
   json,
   noContent,
   param,
@@ -47,12 +48,7 @@ export const newToken = z
 const PERMISSIONS = '/_permissions';
 
 function pageSize(req: FastifyRequest, fallback: number, max: number): number {
-  const n = queryParam(req, 'n') ?? queryParam(req, 'limit');
-  if (n === undefined) return fallback;
-  const value = Number(n);
-  if (!Number.isInteger(value) || value < 1 || value > max)
-    throw new BerthError('INVALID_REQUEST', `n must be an integer from 1 to ${max}`);
-  return value;
+  return intQuery(req, 'n', fallback, max, queryParam(req, 'n') ?? queryParam(req, 'limit'));
 }
 
 function timeParam(req: FastifyRequest, name: string): number | undefined {

@@ -4,16 +4,13 @@ import { z } from 'zod';
 import type { AuditSink, AuthService } from '../auth/index.js';
 import { BerthError, isValidName } from '../oci/index.js';
 import type { Registry } from '../registry/index.js';
-import { parseTrustScope, servedTags, type TrustService } from '../trust/index.js';
+import { SIGNER_NAME, parseTrustScope, servedTags, type TrustService } from '../trust/index.js';
 import { apiActor, apiPrincipal, bodyOf, json, noContent, param } from './api-common.js';
 import { clientAddress } from './auth-edge.js';
 
 export const requirementBody = z
   .object({
-    signers: z
-      .array(z.string().regex(/^[a-z0-9_-]{1,128}$/))
-      .max(50)
-      .default([]),
+    signers: z.array(z.string().regex(SIGNER_NAME)).max(50).default([]),
   })
   .strict();
 

@@ -7,8 +7,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../auth/index.js';
 import { ANONYMOUS } from '../auth/index.js';
 import type { Meta, RepositoryInfo } from '../meta/index.js';
-import { BerthError } from '../oci/index.js';
 import { rankRepositories } from '../registry/index.js';
+import { intQuery, queryParam } from './api-common.js';
 import { identifyCaller } from './auth-edge.js';
 
 /** One page of search results. */
@@ -21,34 +21,43 @@ export interface SearchPage {
   results: RepositoryInfo[];
 }
 
-function positive(value: string | null, fallback: number, max: number, name: string): number {
-  if (value === null || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new BerthError('INVALID_REQUEST', `${name} must be an integer from 1 to ${max}`);
-  return n;
+/** What a search asks for: `q` words, page `page` of `pageSize`. */
+export interface SearchQuery {
+  q: string;
+  page: number;
+  pageSize: number;
 }
 
-/** Searches what `principal` may see: `q` words, page `page` of `n`. */
+/** The search a request's `q`, `n` and `page` ask for (as docker and the UI send them). */
+export function searchQuery(req: FastifyRequest): SearchQuery {
+  return {
+    q: (queryParam(req, 'q') ?? '').trim().slice(0, 200),
+    pageSize: intQuery(req, 'n', 25, 100),
+    page: intQuery(req, 'page', 1, 100_000),
+  };
+}
+
+/** Every repository `principal` may see (all of them without auth), by name. */
+export async function visibleRepositories(
+  meta: Meta,
+  auth: AuthService | undefined,
+  principal: Principal,
+): Promise<RepositoryInfo[]> {
+  const all = await meta.repositories.all();
+  if (!auth) return all;
+  const names = all.map((r) => r.name);
+  const visible = new Set(await auth.requests.visible({ principal, via: 'basic' }, names));
+  return all.filter((r) => visible.has(r.name));
+}
+
+/** Searches what `principal` may see. */
 export async function searchRepositories(
   meta: Meta,
   auth: AuthService | undefined,
   principal: Principal,
-  query: URLSearchParams,
+  { q, page, pageSize }: SearchQuery,
 ): Promise<SearchPage> {
-  const q = (query.get('q') ?? '').trim().slice(0, 200);
-  const pageSize = positive(query.get('n'), 25, 100, 'n');
-  const page = positive(query.get('page'), 1, 100_000, 'page');
-  let ranked = rankRepositories(await meta.repositories.all(), q);
-  if (auth) {
-    const visible = new Set(
-      await auth.requests.visible(
-        { principal, via: 'basic' },
-        ranked.map((r) => r.name),
-      ),
-    );
-    ranked = ranked.filter((r) => visible.has(r.name));
-  }
+  const ranked = rankRepositories(await visibleRepositories(meta, auth, principal), q);
   return {
     query: q,
     total: ranked.length,
@@ -66,12 +75,6 @@ async function callerOf(
 ): Promise<Principal> {
   if (!auth) return ANONYMOUS;
   return (await identifyCaller(auth, req, reply)).principal;
-}
-
-function queryOf(req: FastifyRequest): URLSearchParams {
-  const url = req.raw.url ?? '';
-  const q = url.indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
 }
 
 /** Registers `/v1/_ping` and `/v1/search` (docker search). */
@@ -92,7 +95,7 @@ export function registerDockerSearch(
       meta,
       auth,
       await callerOf(auth, req, reply),
-      queryOf(req),
+      searchQuery(req),
     );
     reply.header('Content-Type', 'application/json').send(
       JSON.stringify({

@@ -11,4 +11,4 @@ export { loadMasterKey } from './master-key.js';
 export { isValidRole } from './model.js';
 export type { TufKey } from './model.js';
 export { servedTags } from './served-tags.js';
-export { parseTrustScope } from './policy-scope.js';
+export { SIGNER_NAME, parseTrustScope } from './policy-scope.js';

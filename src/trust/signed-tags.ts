@@ -21,7 +21,7 @@ export interface TagSignature {
 export const TAG_ROLES = ['targets/releases', 'targets'] as const;
 
 /** The manifest digest a targets entry names, when it has a sha256. */
-export function digestOfEntry(hashes: Record<string, string>): string | undefined {
+function digestOfEntry(hashes: Record<string, string>): string | undefined {
   const sha = hashes.sha256;
   if (!sha) return undefined;
   const raw = Buffer.from(sha, 'base64');

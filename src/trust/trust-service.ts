@@ -23,7 +23,7 @@ import {
   TIMESTAMP_LIFETIME,
   type NewFile,
 } from './server-metadata.js';
-import { digestOfEntry, signedTags, type TagSignature } from './signed-tags.js';
+import { signedTags, type TagSignature } from './signed-tags.js';
 
 /** A server-held role. */
 export type ServerRole = 'timestamp' | 'snapshot';
@@ -66,18 +66,6 @@ const RESIGN_MARGIN = TIMESTAMP_LIFETIME / 2;
 
 function hex(bytes: Buffer, algorithm: 'sha256' | 'sha512'): string {
   return createHash(algorithm).update(bytes).digest('hex');
-}
-
-/** The hashes a targets file lists for `tag`, if it parses and lists it. */
-function targetEntry(bytes: Buffer, tag: string): Record<string, string> | undefined {
-  try {
-    const parsed = JSON.parse(bytes.toString('utf8')) as {
-      signed?: { targets?: Record<string, { hashes?: Record<string, string> }> };
-    };
-    return parsed.signed?.targets?.[tag]?.hashes;
-  } catch {
-    return undefined;
-  }
 }
 
 function keyLabel(gun: string, role: string, keyId: string): string {
@@ -172,15 +160,31 @@ export class TrustService {
     return true;
   }
 
+  /**
+   * The server's `role` keys of `gun`, as a lookup of a signer among given key IDs (a key is
+   * decrypted only when chosen).
+   */
+  private async heldSigners(
+    gun: string,
+    role: ServerRole,
+  ): Promise<(keyids: string[]) => MetadataSigner | undefined> {
+    const held = await this.meta.trust.keys(gun, role);
+    return (keyids) => {
+      const key = held.find((k) => keyids.includes(k.keyId));
+      if (!key) return undefined;
+      return ecdsaSigner(
+        key.keyId,
+        this.vault.open(key.privateKey, keyLabel(gun, role, key.keyId)),
+      );
+    };
+  }
+
   private async signerFor(
     gun: string,
     role: ServerRole,
     keyids: string[],
   ): Promise<MetadataSigner | undefined> {
-    const held = await this.meta.trust.keys(gun, role);
-    const key = held.find((k) => keyids.includes(k.keyId));
-    if (!key) return undefined;
-    return ecdsaSigner(key.keyId, this.vault.open(key.privateKey, keyLabel(gun, role, key.keyId)));
+    return (await this.heldSigners(gun, role))(keyids);
   }
 
   private async newKey(gun: string, role: ServerRole): Promise<TufKey> {
@@ -224,26 +228,16 @@ export class TrustService {
   async publish(gun: string, parts: Map<string, Buffer>): Promise<void> {
     this.repositoryOf(gun, 'INVALID_UPDATE');
     const files = await this.currentMap(gun);
-    const heldKeys = new Map<ServerRole, Map<string, MetadataSigner>>();
-    for (const role of ['timestamp', 'snapshot'] as const) {
-      const byId = new Map<string, MetadataSigner>();
-      for (const k of await this.meta.trust.keys(gun, role))
-        byId.set(
-          k.keyId,
-          ecdsaSigner(k.keyId, this.vault.open(k.privateKey, keyLabel(gun, role, k.keyId))),
-        );
-      heldKeys.set(role, byId);
-    }
+    const signers = {
+      timestamp: await this.heldSigners(gun, 'timestamp'),
+      snapshot: await this.heldSigners(gun, 'snapshot'),
+    };
     const planned = planPublish({
       gun,
       now: this.clock(),
       current: TrustService.bytesOf(files),
       parts,
-      serverSigner: (role, keyids) => {
-        const byId = heldKeys.get(role)!;
-        for (const id of keyids) if (byId.has(id)) return byId.get(id);
-        return undefined;
-      },
+      serverSigner: (role, keyids) => signers[role](keyids),
     });
     await this.store(gun, planned, false);
   }
@@ -336,7 +330,7 @@ export class TrustService {
     for (const sig of (await this.tagsOf(repository)).values()) {
       let signedAt = 0;
       for (const file of await this.meta.trust.history(sig.gun, sig.role, 100)) {
-        const digest = digestOfEntry(targetEntry(file.content, sig.tag) ?? {});
+        const digest = signedTags(new Map([[sig.role, file.content]]), 0).get(sig.tag)?.digest;
         if (digest !== sig.digest) break;
         signedAt = file.createdAt;
       }

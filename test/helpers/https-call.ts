@@ -36,7 +36,4 @@ export function httpsCall(
   });
 }
 
-/** A Basic authorization header value. */
-export function basic(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
+export { basic } from './in-process.js';

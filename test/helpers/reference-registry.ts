@@ -1,24 +1,13 @@
 /** The reference registry (Debian's docker-registry, CNCF distribution) on 127.0.0.1 for a test. */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { removeDir, tempDir } from './server.js';
+import { freePort, removeDir, tempDir } from './server.js';
 
 /** A running reference registry. */
 export interface ReferenceRegistry {
   host: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts `docker-registry serve` with a fresh filesystem root and waits until /v2/ answers. */
