@@ -3,6 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const rooms = [
+  'kit',
   'oci',
   'config',
   'obs',

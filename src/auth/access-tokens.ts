@@ -1,6 +1,7 @@
 /** Managing personal access tokens: create (secret shown once), list with last use, revoke. */
 import type { AccessLevel, AccessTokenRecord } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
+import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, type Actor } from './directory-common.js';
 import { randomSecret, tokenText } from './secrets.js';
 
@@ -87,9 +88,10 @@ export class AccessTokenDirectory extends DirectoryBase {
 
   /** Revokes token `id` (its owner or an administrator); tokens signed from it stop working. */
   async revoke(actor: Actor, id: number): Promise<void> {
+    this.requireFullCredential(actor, 'revoke access tokens');
     const token = await this.meta.credentials.accessToken(id);
     const owner = token && (await this.meta.accounts.byId(token.accountId));
-    if (!token || !owner || (owner.name !== actor.principal.name && !actor.principal.admin))
+    if (!token || !owner || (owner.name !== actor.principal.name && !actsAsAdmin(actor.principal)))
       throw new BerthError('NOT_FOUND', `no access token ${id}`);
     if (!(await this.meta.credentials.revokeAccessToken(id)))
       throw new BerthError('CONFLICT', `access token ${id} is already revoked`);

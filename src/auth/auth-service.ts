@@ -1,5 +1,6 @@
 /** The auth room's facade: every part built once from the settings, over one database. */
 import type { AuditEntry, AuditFilter, Meta, Visibility } from '../meta/index.js';
+import type { SecretBox } from '../kit/index.js';
 import { AccessPolicy } from './access-policy.js';
 import { AccessTokenDirectory } from './access-tokens.js';
 import { Authenticator } from './authenticator.js';
@@ -81,8 +82,13 @@ export class AuthService {
     this.auditLog = new AuditReader(parts);
   }
 
-  /** Builds the service, loading (or creating) the token signing keys. */
-  static async open(meta: Meta, audit: AuditSink, settings: AuthSettings): Promise<AuthService> {
-    return new AuthService(meta, await TokenKeys.open(meta), settings, audit);
+  /** Builds the service, loading (or creating) the token signing keys sealed in `box`. */
+  static async open(
+    meta: Meta,
+    audit: AuditSink,
+    settings: AuthSettings,
+    box: SecretBox,
+  ): Promise<AuthService> {
+    return new AuthService(meta, await TokenKeys.open(meta, box), settings, audit);
   }
 }

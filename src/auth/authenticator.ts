@@ -7,7 +7,7 @@ import { BerthError } from '../oci/index.js';
 import type { AccountRecord, Meta } from '../meta/index.js';
 import { TtlCache } from '../registry/index.js';
 import { verifyPassword } from './passwords.js';
-import type { AuditSink } from './ports.js';
+import { markAudited, type AuditSink } from './ports.js';
 import type { UserPrincipal } from './principal.js';
 import { FailureLimiter } from './rate-limit.js';
 import { hashSecret, parseTokenText, randomSecret, secretMatches, tokenText } from './secrets.js';
@@ -34,6 +34,11 @@ function principalOf(
   return { kind: 'user', id: account.id, name: account.name, admin: account.isAdmin, cap, session };
 }
 
+/** The key failures of `username` from `address` are counted under. */
+function accountAtAddress(username: string, address: string | null): string {
+  return `${username}\0${address ?? ''}`;
+}
+
 /** The session of a password login: it ends when the password changes. */
 function passwordSession(account: AccountRecord): string {
   return `pw:${account.id}:${hashSecret(account.passwordHash ?? '').slice(0, 16)}`;
@@ -41,7 +46,9 @@ function passwordSession(account: AccountRecord): string {
 
 /** Verifies credentials, with rate limiting and audit of every login. */
 export class Authenticator {
+  /** Failures per (account, address): a guesser elsewhere never locks the owner out. */
   private readonly perAccount: FailureLimiter;
+  /** Failures per address, whatever the account: one address guessing many names. */
   private readonly perAddress: FailureLimiter;
   private readonly live: TtlCache<UserPrincipal | null>;
   /** Salted HMACs of recently verified (name, secret) pairs → the session they proved. */
@@ -65,19 +72,33 @@ export class Authenticator {
     this.verified.clear();
   }
 
-  private refuseWhenLimited(username: string, address: string | null): void {
+  /**
+   * Refuses (429) a login from `address` when that address has failed too often for `username`,
+   * or too often overall. Failures elsewhere never refuse it: the right credential from an
+   * address that is not itself failing always gets through.
+   */
+  private async refuseWhenLimited(username: string, address: string | null): Promise<void> {
     const wait = Math.max(
-      this.perAccount.retryAfter(username),
+      this.perAccount.retryAfter(accountAtAddress(username, address)),
       address ? this.perAddress.retryAfter(address) : 0,
     );
-    if (wait > 0)
-      throw new BerthError('TOOMANYREQUESTS', `too many failed logins; try again in ${wait} s`, {
+    if (wait === 0) return;
+    await this.audit.record({
+      actor: username,
+      action: 'login',
+      outcome: 'denied',
+      address,
+      detail: { reason: 'too many failed logins from this address', retryAfter: wait },
+    });
+    throw markAudited(
+      new BerthError('TOOMANYREQUESTS', `too many failed logins; try again in ${wait} s`, {
         retryAfter: wait,
-      });
+      }),
+    );
   }
 
   private async fail(username: string, address: string | null, why: string): Promise<never> {
-    this.perAccount.fail(username);
+    this.perAccount.fail(accountAtAddress(username, address));
     if (address) this.perAddress.fail(address);
     await this.audit.record({
       actor: username,
@@ -86,7 +107,7 @@ export class Authenticator {
       address,
       detail: { reason: why },
     });
-    throw new BerthError('UNAUTHORIZED', BAD_CREDENTIALS);
+    throw markAudited(new BerthError('UNAUTHORIZED', BAD_CREDENTIALS));
   }
 
   /**
@@ -95,7 +116,7 @@ export class Authenticator {
    * without a new audit entry) as long as the session they proved is still live.
    */
   async login(username: string, secret: string, address: string | null): Promise<UserPrincipal> {
-    this.refuseWhenLimited(username, address);
+    await this.refuseWhenLimited(username, address);
     const key = createHmac('sha256', this.salt)
       .update(username)
       .update('\0')
@@ -125,7 +146,7 @@ export class Authenticator {
       principal = principalOf(account!, passwordSession(account!));
     if (!principal) return this.fail(username, address, pat ? 'bad access token' : 'bad password');
     if (account!.disabled) return this.fail(username, address, 'account disabled');
-    this.perAccount.clear(username);
+    this.perAccount.clear(accountAtAddress(username, address));
     void this.audit.record({
       actor: username,
       action: 'login',
@@ -182,7 +203,7 @@ export class Authenticator {
       record.expiresAt > Date.now();
     const account = valid ? await this.meta.accounts.byId(record.accountId) : undefined;
     if (!account || account.disabled) {
-      this.refuseWhenLimited('(refresh token)', address);
+      await this.refuseWhenLimited('(refresh token)', address);
       return this.fail('(refresh token)', address, 'bad refresh token');
     }
     return principalOf(account, `rt:${record!.id}`);

@@ -4,7 +4,7 @@ import { BerthError } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
 import type { AuditRecord, AuditSink } from './ports.js';
-import type { UserPrincipal } from './principal.js';
+import { actsAsAdmin, type UserPrincipal } from './principal.js';
 
 /** Who performs a management operation, and from where. */
 export interface Actor {
@@ -51,9 +51,13 @@ export class DirectoryBase {
     });
   }
 
-  /** Throws DENIED unless the actor is an administrator. */
+  /**
+   * Throws DENIED unless the actor acts as an administrator (an administrator's access token
+   * below `admin` level does not).
+   */
   protected requireAdmin(actor: Actor, what: string): void {
     if (!actor.principal.admin) throw new BerthError('DENIED', `only administrators may ${what}`);
+    this.requireFullCredential(actor, what);
   }
 
   /** Throws DENIED when the actor's credential is capped below admin (access tokens). */
@@ -91,7 +95,7 @@ export class DirectoryBase {
   /** Throws DENIED unless the actor owns `org` or is an administrator. */
   protected async requireOwner(actor: Actor, org: AccountRecord, what: string): Promise<void> {
     this.requireFullCredential(actor, what);
-    if (actor.principal.admin) return;
+    if (actsAsAdmin(actor.principal)) return;
     if ((await this.roleIn(actor, org)) !== 'owner')
       throw new BerthError('DENIED', `only owners of ${org.name} may ${what}`);
   }

@@ -1,8 +1,10 @@
 /** Managing organisations, their members and teams, and the teams' organisation-wide levels. */
 import type { AccessLevel, AccountRecord, OrgRole } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
+import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
 import { accountNameProblem, teamNameProblem } from './names.js';
+import { disposeNamespace, refuseNameTakeover, type NamespaceDisposal } from './namespaces.js';
 
 /** An organisation as the API shows it. */
 export interface OrgView {
@@ -44,6 +46,7 @@ export class OrgDirectory extends DirectoryBase {
     const ownerAccount = await this.user(ownerName);
     if (await this.meta.accounts.byName(name))
       throw new BerthError('CONFLICT', `the name ${name} is taken`);
+    await refuseNameTakeover(this.meta, actor, name);
     const org = await this.meta.accounts.create({ name, kind: 'org' });
     await this.meta.accounts.setMember(org.id, ownerAccount.id, 'owner');
     await this.audited(actor, { action: 'org.create', target: name, detail: { owner: ownerName } });
@@ -52,7 +55,7 @@ export class OrgDirectory extends DirectoryBase {
 
   /** Every organisation (administrators) or those the actor belongs to. */
   async list(actor: Actor): Promise<OrgView[]> {
-    if (actor.principal.admin) return (await this.meta.accounts.list('org')).map(orgView);
+    if (actsAsAdmin(actor.principal)) return (await this.meta.accounts.list('org')).map(orgView);
     const mine = await this.meta.accounts.membershipsOf(actor.principal.id);
     const orgs = await Promise.all(mine.map((m) => this.org(m.org)));
     return orgs.map(orgView).sort((a, b) => a.name.localeCompare(b.name));
@@ -61,7 +64,7 @@ export class OrgDirectory extends DirectoryBase {
   /** One organisation with members and teams (members and administrators). */
   async get(actor: Actor, name: string): Promise<OrgView> {
     const org = await this.org(name);
-    if (!actor.principal.admin && !(await this.roleIn(actor, org)))
+    if (!actsAsAdmin(actor.principal) && !(await this.roleIn(actor, org)))
       throw new BerthError('DENIED', `only members of ${name} may see it`);
     return {
       ...orgView(org),
@@ -83,19 +86,24 @@ export class OrgDirectory extends DirectoryBase {
     return orgView((await this.meta.accounts.byId(org.id))!);
   }
 
-  /** Deletes an empty organisation (owners). */
-  async delete(actor: Actor, name: string): Promise<void> {
+  /**
+   * Deletes an organisation (owners); its repositories are refused, deleted or (administrators)
+   * transferred as `disposal` says, and its name stays reserved.
+   */
+  async delete(
+    actor: Actor,
+    name: string,
+    disposal: NamespaceDisposal = { repositories: 'refuse' },
+  ): Promise<void> {
     const org = await this.org(name);
     await this.requireOwner(actor, org, 'delete it');
-    const repos = await this.meta.repositories.listInfo({ limit: 1, namespace: name });
-    if (repos.length > 0)
-      throw new BerthError(
-        'CONFLICT',
-        `organisation ${name} still has repositories; delete them first`,
-      );
-    await this.meta.grants.removeAllOn({ kind: 'namespace', name });
-    await this.meta.accounts.delete(org.id);
-    await this.audited(actor, { action: 'org.delete', target: name });
+    const done = await this.meta.writeTransaction(async (tx) => {
+      const result = await disposeNamespace(tx, actor, name, 'org', disposal);
+      await tx.grants.removeAllOn({ kind: 'namespace', name });
+      await tx.accounts.delete(org.id);
+      return result;
+    });
+    await this.audited(actor, { action: 'org.delete', target: name, detail: { ...done } });
   }
 
   /** Adds a member or changes their role (owners). */
@@ -168,7 +176,7 @@ export class OrgDirectory extends DirectoryBase {
   /** One team with its members (organisation members and administrators). */
   async getTeam(actor: Actor, orgName: string, name: string): Promise<TeamView> {
     const org = await this.org(orgName);
-    if (!actor.principal.admin && !(await this.roleIn(actor, org)))
+    if (!actsAsAdmin(actor.principal) && !(await this.roleIn(actor, org)))
       throw new BerthError('DENIED', `only members of ${orgName} may see its teams`);
     const team = await this.team(org, name);
     const view = (await this.teams(org)).find((t) => t.name === name)!;

@@ -79,7 +79,11 @@ function ownLevel(f: AccessFacts): AccessLevel | undefined {
   return maxLevel(f.orgRole ? f.orgDefault : undefined, f.granted);
 }
 
-function refusal(f: AccessFacts, action: RepositoryAction): string {
+/**
+ * Why `action` is refused. To a caller who may not read the repository (`mayRead` false) the
+ * answer reads the same whether it exists or not.
+ */
+function refusal(f: AccessFacts, action: RepositoryAction, mayRead: boolean): string {
   const name = f.repository;
   if (!f.user) return `authentication required to ${action} ${name}`;
   const who = f.user.name;
@@ -90,7 +94,7 @@ function refusal(f: AccessFacts, action: RepositoryAction): string {
   if (action === 'delete')
     return `${who} may not delete from ${name}: that needs admin rights on the repository`;
   if (uncapped === 'read') return `${who} may not push to ${name}: ${who} has read access only`;
-  const creating = f.visibility === undefined;
+  const creating = f.visibility === undefined || !mayRead;
   if (creating && f.namespace === undefined)
     return `${who} may not create ${name}: only administrators may push outside a namespace`;
   if (creating && !f.namespaceOwner)
@@ -115,6 +119,6 @@ export function decideAccess(f: AccessFacts): AccessDecision {
   if (!exists && !f.user?.admin && !f.namespaceOwner) allowed.clear();
   const reasons: AccessDecision['reasons'] = {};
   for (const action of REPOSITORY_ACTIONS)
-    if (!allowed.has(action)) reasons[action] = refusal(f, action);
+    if (!allowed.has(action)) reasons[action] = refusal(f, action, allowed.has('pull'));
   return { level: allowed.size > 0 ? level : undefined, allowed, reasons, exists };
 }

@@ -24,6 +24,18 @@ export type Principal = UserPrincipal | AnonymousPrincipal;
 /** The anonymous caller. */
 export const ANONYMOUS: AnonymousPrincipal = { kind: 'anonymous' };
 
+/**
+ * Whether `principal` acts as an administrator now: an administrator whose credential is not an
+ * access token capped below `admin` (a read-level token of an administrator only reads).
+ */
+export function actsAsAdmin(principal: Principal): boolean {
+  return (
+    principal.kind === 'user' &&
+    principal.admin &&
+    (principal.cap === undefined || principal.cap === 'admin')
+  );
+}
+
 /** The name to record for `principal` in logs and the audit log. */
 export function principalName(principal: Principal): string | null {
   return principal.kind === 'user' ? principal.name : null;

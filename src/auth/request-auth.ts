@@ -7,7 +7,12 @@ import type { RepositoryAction } from './policy.js';
 import type { Principal } from './principal.js';
 import { ANONYMOUS } from './principal.js';
 import type { ResourceScope } from './scope.js';
-import { tokenAllows, tokenMentions, type TokenService } from './token-service.js';
+import {
+  tokenAllows,
+  tokenMentions,
+  type TokenAudience,
+  type TokenService,
+} from './token-service.js';
 
 /** A request's caller: who, and how they proved it. */
 export interface Caller {
@@ -43,26 +48,41 @@ export class RequestAuth {
     private readonly defaultVisibility: Visibility,
   ) {}
 
-  /** The caller behind a bearer token verified before, without waiting; otherwise undefined. */
-  identifyCached(authorization: string | undefined): Caller | undefined {
+  /**
+   * The caller behind a bearer token for `audience` verified before, without waiting; otherwise
+   * undefined. Throws UNAUTHORIZED for a known token of another audience.
+   */
+  identifyCached(authorization: string | undefined, audience: TokenAudience): Caller | undefined {
     if (!authorization || !authorization.startsWith('Bearer ey')) return undefined;
-    const verified = this.tokens.verifyCached(authorization.slice(7));
+    const verified = this.tokens.verifyCached(authorization.slice(7), audience);
     return verified && { principal: verified.principal, via: 'bearer', access: verified.access };
   }
 
-  /** The caller behind `authorization`; throws UNAUTHORIZED for bad or revoked credentials. */
-  async identify(authorization: string | undefined, address: string | null): Promise<Caller> {
-    if (!authorization) return { principal: ANONYMOUS, via: 'none' };
-    const space = authorization.indexOf(' ');
-    const scheme = authorization.slice(0, space).toLowerCase();
-    const value = authorization.slice(space + 1).trim();
+  /**
+   * The caller behind `authorization` where `audience` tokens are valid (the registry API, or the
+   * management API); throws UNAUTHORIZED for bad, revoked or misplaced credentials. Only a missing
+   * header is anonymous: an empty one, or a scheme without credentials, is refused.
+   */
+  async identify(
+    authorization: string | undefined,
+    address: string | null,
+    audience: TokenAudience,
+  ): Promise<Caller> {
+    if (authorization === undefined) return { principal: ANONYMOUS, via: 'none' };
+    const trimmed = authorization.trim();
+    const space = trimmed.indexOf(' ');
+    const scheme = (space < 0 ? trimmed : trimmed.slice(0, space)).toLowerCase();
+    const value = space < 0 ? '' : trimmed.slice(space + 1).trim();
+    if (scheme === '') throw new BerthError('UNAUTHORIZED', 'empty Authorization header');
+    if (value === '' && (scheme === 'bearer' || scheme === 'basic'))
+      throw new BerthError('UNAUTHORIZED', `the ${scheme} scheme needs credentials`);
     if (scheme === 'bearer' && value.startsWith('berth_pat_'))
       return {
         principal: await this.authenticator.loginWithAccessToken(value, address),
         via: 'basic',
       };
     if (scheme === 'bearer') {
-      const verified = await this.tokens.verify(value);
+      const verified = await this.tokens.verify(value, audience);
       return { principal: verified.principal, via: 'bearer', access: verified.access };
     }
     if (scheme === 'basic') {

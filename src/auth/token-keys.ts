@@ -1,4 +1,8 @@
-/** The ES256 keys that sign registry tokens, kept in the database and published as a JWKS. */
+/**
+ * The ES256 keys that sign registry and session tokens: kept in the database sealed with the
+ * master key (never in the clear), published as a JWKS, and rotated with the old key verifying
+ * until the tokens it signed have expired.
+ */
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -9,7 +13,8 @@ import {
   type KeyObject,
 } from 'jose';
 import { KeyObject as NodeKeyObject } from 'node:crypto';
-import type { Meta } from '../meta/index.js';
+import { SecretBox } from '../kit/index.js';
+import type { Meta, SigningKeyRecord } from '../meta/index.js';
 
 type Key = CryptoKey | KeyObject;
 
@@ -26,71 +31,130 @@ interface LoadedKey {
   privateKey: Key;
   publicKey: Key;
   publicJwk: JWK;
+  retiredAt: number | null;
 }
 
-/** The token signing keys: the newest one signs, every unretired one verifies. */
+const label = (kid: string): string => `token-signing-key\n${kid}`;
+
+/** The token signing keys: the newest unretired one signs, every key not yet retired verifies. */
 export class TokenKeys {
   private keys: LoadedKey[] = [];
 
-  private constructor(private readonly meta: Meta) {}
+  private constructor(
+    private readonly meta: Meta,
+    private readonly box: SecretBox,
+    private readonly clock: () => number,
+  ) {}
 
-  /** Loads the keys, creating the first one when the database has none. */
-  static async open(meta: Meta): Promise<TokenKeys> {
-    const keys = new TokenKeys(meta);
-    await keys.reload();
-    if (keys.keys.length === 0) {
+  /**
+   * Loads the keys, creating the first one when the database has none, and seals any private
+   * key an older version kept in the clear.
+   */
+  static async open(meta: Meta, box: SecretBox, clock = Date.now): Promise<TokenKeys> {
+    const keys = new TokenKeys(meta, box, clock);
+    for (const row of await meta.signingKeys.all())
+      if (!SecretBox.isSealed(row.privateJwk))
+        await meta.signingKeys.setPrivate(
+          row.kid,
+          box.seal(Buffer.from(row.privateJwk), label(row.kid)),
+        );
+    if ((await meta.signingKeys.all()).length === 0) {
       // Made inside a write transaction, re-checked: replicas starting together share one key.
       const made = await keys.makeKey();
       await meta.writeTransaction(async (m) => {
         if ((await m.signingKeys.all()).length === 0) await m.signingKeys.add(made);
       });
-      await keys.reload();
     }
+    await keys.reload();
     return keys;
   }
 
-  private async makeKey() {
+  private async makeKey(): Promise<Omit<SigningKeyRecord, 'retiredAt'>> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
+    const privateJwk = JSON.stringify(await exportJWK(privateKey));
     return {
       kid,
-      privateJwk: JSON.stringify(await exportJWK(privateKey)),
+      privateJwk: this.box.seal(Buffer.from(privateJwk), label(kid)),
       publicJwk: JSON.stringify({ ...publicJwk, kid, alg: 'ES256', use: 'sig' }),
-      createdAt: Date.now(),
+      createdAt: this.clock(),
     };
   }
 
-  /** Re-reads the keys from the database (another replica may have added one). */
+  /**
+   * Makes a new signing key; the others verify for `graceMs` more (the longest a token they
+   * signed lives) and are then retired. Returns the new key's ID.
+   */
+  async rotate(graceMs: number): Promise<string> {
+    const made = await this.makeKey();
+    const now = this.clock();
+    await this.meta.writeTransaction(async (m) => {
+      await m.signingKeys.add(made);
+      await m.signingKeys.retireOthers(made.kid, now + graceMs, now - 86_400_000);
+    });
+    await this.reload();
+    return made.kid;
+  }
+
+  /** Re-reads the keys from the database (another replica or `berth keys rotate` may have changed them). */
   async reload(): Promise<void> {
-    const rows = (await this.meta.signingKeys.all()).filter((r) => r.retiredAt === null);
+    const now = this.clock();
+    const rows = (await this.meta.signingKeys.all()).filter(
+      (r) => r.retiredAt === null || r.retiredAt > now,
+    );
     this.keys = await Promise.all(
       rows.map(async (r) => {
         const publicJwk = JSON.parse(r.publicJwk) as JWK;
+        const privateJwk = SecretBox.isSealed(r.privateJwk)
+          ? this.box.open(r.privateJwk, label(r.kid)).toString('utf8')
+          : r.privateJwk;
         return {
           kid: r.kid,
-          privateKey: await importKey(JSON.parse(r.privateJwk) as JWK),
+          privateKey: await importKey(JSON.parse(privateJwk) as JWK),
           publicKey: await importKey(publicJwk),
           publicJwk,
+          retiredAt: r.retiredAt,
         };
       }),
     );
   }
 
-  /** The key that signs new tokens. */
+  /** The key that signs new tokens: the newest one not being retired. */
   get signing(): { kid: string; key: Key } {
-    const newest = this.keys[0];
+    const newest = this.keys.find((k) => k.retiredAt === null) ?? this.keys[0];
     if (!newest) throw new Error('no token signing key loaded');
     return { kid: newest.kid, key: newest.privateKey };
   }
 
-  /** The public key `kid`, or undefined. */
-  verifying(kid: string | undefined): Key | undefined {
-    return this.keys.find((k) => k.kid === kid)?.publicKey;
+  private lastLookup = 0;
+
+  /**
+   * The public key `kid`, re-reading the keys first when it is unknown (another process may have
+   * rotated), at most once every five seconds.
+   */
+  async lookup(kid: string | undefined): Promise<Key | undefined> {
+    const known = this.verifying(kid);
+    if (known || this.clock() - this.lastLookup < 5_000) return known;
+    this.lastLookup = this.clock();
+    await this.reload();
+    return this.verifying(kid);
   }
 
-  /** The public keys as a JSON Web Key Set. */
+  /** The public key `kid` while it verifies, or undefined. */
+  verifying(kid: string | undefined): Key | undefined {
+    const key = this.keys.find((k) => k.kid === kid);
+    if (!key || (key.retiredAt !== null && key.retiredAt <= this.clock())) return undefined;
+    return key.publicKey;
+  }
+
+  /** The public keys that still verify, as a JSON Web Key Set. */
   jwks(): { keys: JWK[] } {
-    return { keys: this.keys.map((k) => k.publicJwk) };
+    const now = this.clock();
+    return {
+      keys: this.keys
+        .filter((k) => k.retiredAt === null || k.retiredAt > now)
+        .map((k) => k.publicJwk),
+    };
   }
 }

@@ -33,14 +33,30 @@ export interface VerifiedToken {
   expiresAt: number;
 }
 
+/**
+ * What a token is for: `registry` tokens (from `/token`) speak only to the registry API and the
+ * trust service; `management` tokens (web sessions from `/api/v1/session`) only to `/api/v1`.
+ */
+export type TokenAudience = 'registry' | 'management';
+
+interface VerifiedEntry {
+  access: ResourceScope[];
+  sid: string;
+  exp: number;
+  audience: TokenAudience;
+}
+
+const WRONG_AUDIENCE: Record<TokenAudience, string> = {
+  registry: 'a management session token is not valid on the registry API',
+  management:
+    'a registry token is not a management session; sign in, or use an access token or Basic credentials',
+};
+
 const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
 
 /** Issues and verifies registry tokens. */
 export class TokenService {
-  private readonly verified = new Map<
-    string,
-    { access: ResourceScope[]; sid: string; exp: number }
-  >();
+  private readonly verified = new Map<string, VerifiedEntry>();
 
   constructor(
     private readonly keys: TokenKeys,
@@ -52,6 +68,11 @@ export class TokenService {
   /** The service name tokens are bound to. */
   get service(): string {
     return this.settings.service;
+  }
+
+  /** The JWT audience of `audience` tokens. */
+  private audienceClaim(audience: TokenAudience): string {
+    return audience === 'registry' ? this.settings.service : `${this.settings.service}#management`;
   }
 
   /** The part of `requested` that `principal` may have. */
@@ -99,8 +120,12 @@ export class TokenService {
     else granted.push({ type, name, actions });
   }
 
-  /** Signs a token for `principal` granting `access`. */
-  async issue(principal: Principal, access: ResourceScope[]): Promise<IssuedToken> {
+  /** Signs a token for `principal` granting `access`, valid only where `audience` says. */
+  async issue(
+    principal: Principal,
+    access: ResourceScope[],
+    audience: TokenAudience = 'registry',
+  ): Promise<IssuedToken> {
     const { kid, key } = this.keys.signing;
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = { access };
@@ -109,7 +134,7 @@ export class TokenService {
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
       .setIssuer(this.settings.issuer)
       .setSubject(principal.kind === 'user' ? principal.name : '')
-      .setAudience(this.settings.service)
+      .setAudience(this.audienceClaim(audience))
       .setIssuedAt(now)
       .setNotBefore(now - 1)
       .setExpirationTime(now + this.settings.tokenTtlSeconds)
@@ -126,9 +151,10 @@ export class TokenService {
    * The verification of a token seen before, answered without waiting (the hot path of every
    * request); undefined when it needs the full check. Throws UNAUTHORIZED when known revoked.
    */
-  verifyCached(token: string): VerifiedToken | undefined {
+  verifyCached(token: string, audience: TokenAudience): VerifiedToken | undefined {
     const entry = this.verified.get(token);
     if (!entry || entry.exp * 1000 <= Date.now()) return undefined;
+    if (entry.audience !== audience) throw new BerthError('UNAUTHORIZED', WRONG_AUDIENCE[audience]);
     const principal =
       entry.sid === 'anon' ? ANONYMOUS : this.authenticator.cachedSession(entry.sid);
     if (principal === undefined) return undefined;
@@ -137,13 +163,14 @@ export class TokenService {
     return { principal, access: entry.access, expiresAt: entry.exp * 1000 };
   }
 
-  /** Verifies `token`; throws UNAUTHORIZED naming what is wrong with it. */
-  async verify(token: string): Promise<VerifiedToken> {
-    const cached = this.verifyCached(token);
+  /** Verifies `token` for `audience`; throws UNAUTHORIZED naming what is wrong with it. */
+  async verify(token: string, audience: TokenAudience): Promise<VerifiedToken> {
+    const cached = this.verifyCached(token, audience);
     if (cached) return cached;
     const known = this.verified.get(token);
     const entry =
       known && known.exp * 1000 > Date.now() ? known : await this.verifySignature(token);
+    if (entry.audience !== audience) throw new BerthError('UNAUTHORIZED', WRONG_AUDIENCE[audience]);
     const principal =
       entry.sid === 'anon' ? ANONYMOUS : await this.authenticator.sessionPrincipal(entry.sid);
     if (!principal)
@@ -151,20 +178,18 @@ export class TokenService {
     return { principal, access: entry.access, expiresAt: entry.exp * 1000 };
   }
 
-  private async verifySignature(
-    token: string,
-  ): Promise<{ access: ResourceScope[]; sid: string; exp: number }> {
+  private async verifySignature(token: string): Promise<VerifiedEntry> {
     let payload;
     try {
-      const keyFor = (header: { kid?: string }) => {
-        const key = this.keys.verifying(header.kid);
+      const keyFor = async (header: { kid?: string }) => {
+        const key = await this.keys.lookup(header.kid);
         if (!key) throw new Error(`unknown signing key ${String(header.kid)}`);
         return key;
       };
       ({ payload } = await jwtVerify(token, keyFor, {
         algorithms: ['ES256'],
         issuer: this.settings.issuer,
-        audience: this.settings.service,
+        audience: [this.audienceClaim('registry'), this.audienceClaim('management')],
         requiredClaims: ['exp', 'nbf', 'iat', 'jti'],
         clockTolerance: 5,
       }));
@@ -177,7 +202,11 @@ export class TokenService {
     const sid = typeof payload.sid === 'string' ? payload.sid : 'anon';
     if (payload.sub !== '' && sid === 'anon')
       throw new BerthError('UNAUTHORIZED', 'invalid token: no session');
-    const entry = { access, sid, exp: payload.exp! };
+    const audience: TokenAudience =
+      payload.aud === this.audienceClaim('management') ? 'management' : 'registry';
+    if (audience === 'management' && (sid === 'anon' || access.length > 0))
+      throw new BerthError('UNAUTHORIZED', 'invalid token: a malformed management session');
+    const entry = { access, sid, exp: payload.exp!, audience };
     if (this.verified.size >= 10_000) this.verified.clear();
     this.verified.set(token, entry);
     return entry;

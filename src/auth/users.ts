@@ -1,8 +1,16 @@
 /** Managing users: create, list, describe, change (password, admin, disabled), delete. */
-import type { AccountRecord } from '../meta/index.js';
+import type { AccountRecord, RetiredName } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
+import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
 import { accountNameProblem } from './names.js';
+import {
+  disposeNamespace,
+  freeRetiredName,
+  refuseNameTakeover,
+  retiredNames,
+  type NamespaceDisposal,
+} from './namespaces.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 
 /** A user as the API shows it. */
@@ -57,6 +65,7 @@ export class UserDirectory extends DirectoryBase {
     refuseProblem(passwordProblem(user.password));
     if (await this.meta.accounts.byName(user.name))
       throw new BerthError('CONFLICT', `the name ${user.name} is taken`);
+    await refuseNameTakeover(this.meta, actor, user.name);
     const created = await this.meta.accounts.create({
       name: user.name,
       kind: 'user',
@@ -90,7 +99,10 @@ export class UserDirectory extends DirectoryBase {
     const self = actor.principal.name === name;
     if (!self) this.requireAdmin(actor, `change user ${name}`);
     this.requireFullCredential(actor, 'change accounts');
-    if ((changes.admin !== undefined || changes.disabled !== undefined) && !actor.principal.admin)
+    if (
+      (changes.admin !== undefined || changes.disabled !== undefined) &&
+      !actsAsAdmin(actor.principal)
+    )
       throw new BerthError(
         'DENIED',
         'only administrators may change admin rights or disable users',
@@ -98,7 +110,7 @@ export class UserDirectory extends DirectoryBase {
     const account = await this.user(name);
     if (changes.password !== undefined) {
       refuseProblem(passwordProblem(changes.password));
-      if (!actor.principal.admin || (self && changes.currentPassword !== undefined)) {
+      if (!actsAsAdmin(actor.principal) || (self && changes.currentPassword !== undefined)) {
         if (!(await verifyPassword(account.passwordHash, changes.currentPassword ?? '')))
           throw new BerthError('DENIED', 'the current password is wrong');
       }
@@ -124,18 +136,41 @@ export class UserDirectory extends DirectoryBase {
     return userView((await this.meta.accounts.byId(account.id))!);
   }
 
+  /** Every retired account name (administrators only). */
+  async retiredNames(actor: Actor): Promise<RetiredName[]> {
+    this.requireAdmin(actor, 'list retired names');
+    return retiredNames(this.meta);
+  }
+
+  /** Lets `name`, once a deleted account's, be taken again (administrators only). */
+  async freeName(actor: Actor, name: string): Promise<void> {
+    this.requireAdmin(actor, 'free retired names');
+    await freeRetiredName(this.meta, name);
+    await this.audited(actor, { action: 'name.free', target: name });
+  }
+
   private async keepOneAdmin(account: AccountRecord): Promise<void> {
     if (account.isAdmin && !account.disabled && (await this.meta.accounts.countAdmins()) <= 1)
       throw new BerthError('CONFLICT', `${account.name} is the last administrator`);
   }
 
-  /** Deletes a user with their tokens and memberships (administrators only). */
-  async delete(actor: Actor, name: string): Promise<void> {
+  /**
+   * Deletes a user with their tokens and memberships (administrators only). Repositories under
+   * their name are refused, deleted or transferred as `disposal` says; the name stays reserved.
+   */
+  async delete(
+    actor: Actor,
+    name: string,
+    disposal: NamespaceDisposal = { repositories: 'refuse' },
+  ): Promise<void> {
     this.requireAdmin(actor, 'delete users');
-    this.requireFullCredential(actor, 'delete users');
     const account = await this.user(name);
     await this.keepOneAdmin(account);
-    await this.meta.accounts.delete(account.id);
-    await this.audited(actor, { action: 'user.delete', target: name });
+    const done = await this.meta.writeTransaction(async (tx) => {
+      const result = await disposeNamespace(tx, actor, name, 'user', disposal);
+      await tx.accounts.delete(account.id);
+      return result;
+    });
+    await this.audited(actor, { action: 'user.delete', target: name, detail: { ...done } });
   }
 }

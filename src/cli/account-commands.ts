@@ -64,12 +64,30 @@ function userCommands(program: Command, configFrom: ConfigFrom): void {
     );
     say(`changed the password of ${name}`);
   });
-  withDataFlags(user.command('rm <name>').description('delete a user')).action(
-    async (name: string, f: Flags) => {
-      await withDirectory(configFrom(f), (auth, actor) => auth.users.delete(actor, name));
-      say(`deleted user ${name}`);
-    },
-  );
+  withDataFlags(
+    user
+      .command('rm <name>')
+      .description('delete a user (refused while repositories live under their name)'),
+  )
+    .option('--delete-repositories', "delete the repositories under the user's name")
+    .option('--transfer-to <account>', "move the repositories under the user's name to <account>")
+    .action(async (name: string, f: Flags) => {
+      const disposal = f.transferTo
+        ? ({ repositories: 'transfer', to: String(f.transferTo) } as const)
+        : f.deleteRepositories
+          ? ({ repositories: 'delete' } as const)
+          : ({ repositories: 'refuse' } as const);
+      await withDirectory(configFrom(f), (auth, actor) => auth.users.delete(actor, name, disposal));
+      say(
+        `deleted user ${name}; the name stays reserved until freed with \`berth user free-name\``,
+      );
+    });
+  withDataFlags(
+    user.command('free-name <name>').description("let a deleted account's name be taken again"),
+  ).action(async (name: string, f: Flags) => {
+    await withDirectory(configFrom(f), (auth, actor) => auth.users.freeName(actor, name));
+    say(`freed the name ${name}`);
+  });
 }
 
 function orgCommands(program: Command, configFrom: ConfigFrom): void {

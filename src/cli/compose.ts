@@ -1,7 +1,8 @@
 /** The composition root: builds Berth's concrete parts from the configuration. */
 import { readFileSync } from 'node:fs';
+import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
-import { AuthService } from '../auth/index.js';
+import { AuthService, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { AuditLog } from '../events/index.js';
 import {
@@ -13,7 +14,8 @@ import {
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
 import { FsContentStore, openS3Store, type ContentStore } from '../storage/index.js';
-import { KeyVault, loadMasterKey, TrustService } from '../trust/index.js';
+import { loadMasterKey, SecretBox } from '../kit/index.js';
+import { KeyVault, TrustService } from '../trust/index.js';
 
 /** Berth's parts, ready to serve or to run maintenance. */
 export interface Berth {
@@ -39,9 +41,21 @@ export function berthVersion(): string {
   return pkg.version;
 }
 
+/**
+ * The master key that seals secrets at rest (trust keys, token signing keys): `trust.masterKey`,
+ * else `<data>/trust/master.key`, made once.
+ */
+export function masterKeyOf(config: BerthConfig): Buffer {
+  return loadMasterKey(path.join(config.data, 'trust', 'master.key'), config.trust.masterKey);
+}
+
 /** Builds the auth service from the configuration. */
 export function openAuth(config: BerthConfig, meta: Meta, audit: AuditLog): Promise<AuthService> {
-  return AuthService.open(meta, audit, {
+  return AuthService.open(meta, audit, authSettingsOf(config), new SecretBox(masterKeyOf(config)));
+}
+
+function authSettingsOf(config: BerthConfig): AuthSettings {
+  return {
     service: config.auth.service,
     issuer: config.auth.issuer,
     realm: config.auth.realm,
@@ -52,16 +66,18 @@ export function openAuth(config: BerthConfig, meta: Meta, audit: AuditLog): Prom
     failureWindowSeconds: config.auth.failureWindow,
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
-  });
+  };
 }
 
 /** Builds the trust service, its key vault opened with the configured or stored master key. */
 export function openTrust(config: BerthConfig, meta: Meta): TrustService {
-  const masterKey = loadMasterKey(
-    path.join(config.data, 'trust', 'master.key'),
-    config.trust.masterKey,
+  return new TrustService(
+    meta,
+    new KeyVault(masterKeyOf(config)),
+    config.cache.ttl * 1000,
+    Date.now,
+    config.domain,
   );
-  return new TrustService(meta, new KeyVault(masterKey), config.cache.ttl * 1000);
 }
 
 /** The database file inside the data directory. */
@@ -71,6 +87,10 @@ export function databaseFile(config: BerthConfig): string {
 
 /** Opens the configured database: PostgreSQL when `database.url` is set, else the embedded SQLite. */
 export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & { meta: Meta }> {
+  const dirs = [config.data];
+  if (config.storage.backend === 'filesystem' && config.storage.path)
+    dirs.push(config.storage.path);
+  secureDataDirectories(dirs);
   const database = config.database.url
     ? await openPostgresDatabase(config.database.url, config.database.pool)
     : await openSqliteDatabase(databaseFile(config), config.database.synchronous);
@@ -110,6 +130,10 @@ export async function composeBerth(
     events: NO_EVENTS,
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
+    uploadLimits: {
+      sessions: config.limits.uploadsPerAccount,
+      bytes: config.limits.uploadBytesPerAccount,
+    },
     gcFinished: (report, failed) => {
       metrics.gcRuns.inc({ outcome: failed ? 'failed' : 'done' });
       if (!report || report.dryRun) return;

@@ -5,7 +5,9 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { exportLines, importLines } from '../meta/index.js';
-import { openDatabase } from './compose.js';
+import { TokenKeys } from '../auth/index.js';
+import { SecretBox } from '../kit/index.js';
+import { masterKeyOf, openDatabase } from './compose.js';
 import { withDataFlags, type ConfigFrom } from './directory.js';
 
 type Flags = { config?: string; data?: string; output?: string };
@@ -16,8 +18,29 @@ function where(config: BerthConfig): string {
     : `${config.data}/berth.db`;
 }
 
-/** Registers `berth migrate` and `berth db export|import`. */
+/** Registers `berth migrate`, `berth db export|import` and `berth keys rotate`. */
 export function registerDbCommands(program: Command, configFrom: ConfigFrom): void {
+  const keys = program.command('keys').description('the keys that sign tokens');
+  withDataFlags(
+    keys
+      .command('rotate')
+      .description(
+        'make a new token signing key; the old one verifies until the tokens it signed expire',
+      ),
+  ).action(async (f: Flags) => {
+    const config = configFrom(f);
+    const database = await openDatabase(config);
+    try {
+      const signing = await TokenKeys.open(database.meta, new SecretBox(masterKeyOf(config)));
+      // The old key outlives the longest token it signed, plus a minute for clocks and replicas.
+      const kid = await signing.rotate((config.auth.tokenTtl + 60) * 1000);
+      process.stdout.write(
+        `new token signing key ${kid}; the previous key verifies for ${config.auth.tokenTtl + 60} s more\n`,
+      );
+    } finally {
+      await database.close();
+    }
+  });
   withDataFlags(
     program.command('migrate').description('bring the database schema up to date'),
   ).action(async (f: Flags) => {
@@ -32,8 +55,11 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
   )
     .option('-o, --output <file>', 'write here instead of standard output')
     .action(async (f: Flags) => {
-      const database = await openDatabase(configFrom(f));
+      const config = configFrom(f);
+      const database = await openDatabase(config);
       try {
+        // Loading the signing keys seals any an older version kept in the clear, so none is exported so.
+        await TokenKeys.open(database.meta, new SecretBox(masterKeyOf(config)));
         const out = f.output ? createWriteStream(f.output, { mode: 0o600 }) : process.stdout;
         for await (const line of exportLines(database.db))
           if (!out.write(`${line}\n`)) await once(out, 'drain');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
-import { buildHttpServer } from '../http/index.js';
+import { buildHttpServer, buildMetricsServer } from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
@@ -49,9 +49,16 @@ export async function serve(base: ConfigSources): Promise<void> {
     config.tls.cert && config.tls.key
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
-  const app = buildHttpServer({ ...berth, tls, settings: { sources, running: config } });
+  const deps = { ...berth, tls, settings: { sources, running: config }, options: config };
+  const app = buildHttpServer(deps);
   const { host, port } = splitListen(config.listen);
   const address = await app.listen({ host, port });
+  const metricsApp = config.metrics.listen ? buildMetricsServer(deps) : undefined;
+  if (metricsApp && config.metrics.listen) {
+    const at = splitListen(config.metrics.listen);
+    const metricsAddress = await metricsApp.listen({ host: at.host, port: at.port });
+    process.stderr.write(`berth: serving metrics on ${metricsAddress}/metrics\n`);
+  }
   berth.logger.info({ address, data: config.data, auth: config.auth.mode }, 'berth is serving');
   process.stderr.write(
     `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
@@ -70,6 +77,17 @@ export async function serve(base: ConfigSources): Promise<void> {
       .catch((err: unknown) => berth.logger.error({ err }, 'upload expiry failed'));
   }, config.uploads.sweepInterval * 1000);
   sweep.unref();
+  // Signing keys rotated by `berth keys rotate` or another replica are picked up within a minute.
+  const keyReload = berth.auth
+    ? setInterval(() => {
+        berth
+          .auth!.keys.reload()
+          .catch((err: unknown) =>
+            berth.logger.error({ err }, 'reloading the token signing keys failed'),
+          );
+      }, 60_000)
+    : undefined;
+  keyReload?.unref();
   const collector =
     config.gc.interval > 0
       ? setInterval(() => {
@@ -88,9 +106,9 @@ export async function serve(base: ConfigSources): Promise<void> {
     const stop = (signal: string): void => {
       berth.logger.info({ signal }, 'shutting down');
       clearInterval(sweep);
+      if (keyReload) clearInterval(keyReload);
       if (collector) clearInterval(collector);
-      app
-        .close()
+      Promise.all([app.close(), metricsApp?.close()])
         .then(() => berth.close())
         .then(resolve, resolve);
     };

@@ -19,6 +19,82 @@ export const configSchema = z
       .string()
       .regex(/^[a-zA-Z0-9.-]+(?::\d{1,5})?$/, 'domain must be a host name, optionally with :port')
       .optional(),
+    /**
+     * Proxies (CIDRs or addresses, e.g. `10.0.0.0/8`) whose `X-Forwarded-For` names the client:
+     * only requests from these addresses are taken at their word; others are the socket's peer.
+     */
+    trustedProxies: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.string().min(1)),
+      )
+      .default([]),
+    /** Bounds on what one caller can hold open. */
+    limits: z
+      .object({
+        /** Open upload sessions per account (per client address for anonymous callers). */
+        uploadsPerAccount: z.coerce.number().int().positive().default(200),
+        /** Bytes that unfinished uploads of one account may hold. */
+        uploadBytesPerAccount: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(20 * 1024 ** 3),
+        /** Seconds a client has to send a request's headers. */
+        headersTimeout: duration.default(20),
+        /** Seconds a connection may stay silent (no bytes either way) before it is closed. */
+        idleTimeout: duration.default(60),
+        /**
+         * Seconds a request body other than a blob upload (API, token, manifest, trust publish)
+         * has to arrive whole.
+         */
+        bodyTimeout: duration.default(30),
+        /** Open connections per client address (trusted proxies are not counted). */
+        connectionsPerAddress: z.coerce.number().int().positive().default(512),
+        /** Bytes of one trust publish request, and of one metadata file in it. */
+        trustPublishBytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(32 * 1024 ** 2),
+        trustFileBytes: z.coerce
+          .number()
+          .int()
+          .positive()
+          .default(8 * 1024 ** 2),
+      })
+      .strict()
+      .default({
+        uploadsPerAccount: 200,
+        uploadBytesPerAccount: 20 * 1024 ** 3,
+        headersTimeout: 20,
+        idleTimeout: 60,
+        bodyTimeout: 30,
+        connectionsPerAddress: 512,
+        trustPublishBytes: 32 * 1024 ** 2,
+        trustFileBytes: 8 * 1024 ** 2,
+      }),
+    metrics: z
+      .object({
+        /** Serve `/metrics` on this HOST:PORT only (not on the main listener). */
+        listen: z
+          .string()
+          .regex(/^.+:\d+$/, 'metrics.listen must be HOST:PORT')
+          .optional(),
+        /**
+         * `none`: anyone who reaches `/metrics` reads it. `admin`: an administrator's credentials
+         * (Basic password or access token of any level) are required.
+         */
+        auth: z.enum(['none', 'admin']).default('none'),
+      })
+      .strict()
+      .default({ auth: 'none' }),
     /** The data directory: database and content store. */
     data: z.string().min(1).default('./data'),
     auth: z

@@ -1,8 +1,9 @@
 /** Management API: the caller, users, organisations, members and teams. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AuthService } from '../auth/index.js';
-import { apiActor, bodyOf, json, noContent, param } from './api-common.js';
+import type { AuthService, NamespaceDisposal } from '../auth/index.js';
+import { BerthError } from '../oci/index.js';
+import { apiActor, bodyOf, json, noContent, param, queryParam } from './api-common.js';
 
 const level = z.enum(['read', 'write', 'admin']);
 export const newUser = z.object({
@@ -32,8 +33,28 @@ export const newTeam = z
   .strict();
 export const teamLevel = z.object({ level: level.nullable() }).strict();
 
+/**
+ * What to do with a deleted account's repositories: `?repositories=delete`, or
+ * `?repositories=transfer&to=<account>`; by default the deletion is refused while any exist.
+ */
+function disposalOf(req: FastifyRequest): NamespaceDisposal {
+  const choice = queryParam(req, 'repositories');
+  if (choice === undefined) return { repositories: 'refuse' };
+  if (choice === 'delete') return { repositories: 'delete' };
+  const to = queryParam(req, 'to');
+  if (choice === 'transfer' && to) return { repositories: 'transfer', to };
+  throw new BerthError(
+    'INVALID_REQUEST',
+    'repositories must be delete, or transfer with to=<account>',
+  );
+}
+
 /** Registers the account routes under /api/v1. */
-export function registerAccountRoutes(app: FastifyInstance, auth: AuthService): void {
+export function registerAccountRoutes(
+  app: FastifyInstance,
+  auth: AuthService,
+  repositoriesChanged: () => void,
+): void {
   const actor = (req: Parameters<typeof apiActor>[1], reply: Parameters<typeof apiActor>[2]) =>
     apiActor(auth, req, reply);
 
@@ -65,7 +86,15 @@ export function registerAccountRoutes(app: FastifyInstance, auth: AuthService): 
     ),
   );
   app.delete('/api/v1/users/:name', async (req, reply) => {
-    await auth.users.delete(await actor(req, reply), param(req, 'name'));
+    await auth.users.delete(await actor(req, reply), param(req, 'name'), disposalOf(req));
+    repositoriesChanged();
+    noContent(reply);
+  });
+  app.get('/api/v1/retired-names', async (req, reply) =>
+    json(reply, await auth.users.retiredNames(await actor(req, reply))),
+  );
+  app.delete('/api/v1/retired-names/:name', async (req, reply) => {
+    await auth.users.freeName(await actor(req, reply), param(req, 'name'));
     noContent(reply);
   });
 
@@ -91,7 +120,8 @@ export function registerAccountRoutes(app: FastifyInstance, auth: AuthService): 
     );
   });
   app.delete('/api/v1/orgs/:org', async (req, reply) => {
-    await auth.orgs.delete(await actor(req, reply), param(req, 'org'));
+    await auth.orgs.delete(await actor(req, reply), param(req, 'org'), disposalOf(req));
+    repositoriesChanged();
     noContent(reply);
   });
   app.put('/api/v1/orgs/:org/members/:user', async (req, reply) => {

@@ -5,13 +5,21 @@ import type { Actor, AuthService, Principal } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
 import { clientAddress, identifyCaller } from './auth-edge.js';
 
-/** The caller of an API request (anonymous callers allowed). */
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * The caller of an API request (anonymous callers allowed): a web session, an access token or
+ * Basic credentials, never a registry token. A `read`-level access token only reads.
+ */
 export async function apiPrincipal(
   auth: AuthService,
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<Principal> {
-  return (await identifyCaller(auth, req, reply)).principal;
+  const { principal } = await identifyCaller(auth, req, reply, 'management');
+  if (principal.kind === 'user' && principal.cap === 'read' && !READS.has(req.method))
+    throw new BerthError('DENIED', 'an access token with read access may only read');
+  return principal;
 }
 
 /** The signed-in user performing an API request; 401 for anonymous callers. */

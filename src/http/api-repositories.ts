@@ -101,7 +101,11 @@ async function repositoryRoute(
 }
 
 /** Registers repository, token and audit routes under /api/v1. */
-export function registerRepositoryRoutes(app: FastifyInstance, auth: AuthService): void {
+export function registerRepositoryRoutes(
+  app: FastifyInstance,
+  auth: AuthService,
+  repositoriesChanged: () => void,
+): void {
   app.get('/api/v1/repositories', async (req, reply) => {
     const principal = await apiPrincipal(auth, req, reply);
     const limit = pageSize(req, 100, 1000);
@@ -126,7 +130,10 @@ export function registerRepositoryRoutes(app: FastifyInstance, auth: AuthService
   app.route({
     method: ['GET', 'PATCH', 'PUT', 'DELETE'],
     url: '/api/v1/repositories/*',
-    handler: (req, reply) => repositoryRoute(auth, req, reply),
+    handler: async (req, reply) => {
+      await repositoryRoute(auth, req, reply);
+      if (req.method === 'DELETE') repositoriesChanged();
+    },
   });
 
   app.get('/api/v1/tokens', async (req, reply) =>

@@ -40,8 +40,10 @@ export function registerApiRoutes(
   );
   const doc = openApiDocument(version);
   app.get('/api/v1/openapi.json', async (_req, reply) => json(reply, doc));
-  registerAccountRoutes(app, auth);
-  registerRepositoryRoutes(app, auth);
+  // Deleting accounts and repositories changes what repository names and ids mean.
+  const changed = (): void => parts.registry.repositoriesChanged();
+  registerAccountRoutes(app, auth, changed);
+  registerRepositoryRoutes(app, auth, changed);
   registerSessionRoutes(app, auth);
   registerCatalogRoutes(app, auth, parts);
   registerSystemRoutes(app, auth, { ...parts, version });

@@ -14,8 +14,9 @@ export const signIn = z
   .strict();
 export const sessionToken = z.object({ refreshToken: z.string().min(1) }).strict();
 
+/** A management-session bearer for `principal`: valid on /api/v1 only, ending with its session. */
 async function bearerFor(auth: AuthService, principal: UserPrincipal) {
-  const issued = await auth.tokens.issue(principal, []);
+  const issued = await auth.tokens.issue(principal, [], 'management');
   return { token: issued.token, expiresIn: issued.expiresIn };
 }
 
@@ -27,9 +28,13 @@ export function registerSessionRoutes(app: FastifyInstance, auth: AuthService): 
     const refreshToken = principal.session.startsWith('pw:')
       ? await auth.authenticator.issueRefreshToken(principal, 'berth-web')
       : null;
+    // The bearer belongs to the refresh token's session, so signing out ends both.
+    const session = refreshToken
+      ? await auth.authenticator.refresh(refreshToken, clientAddress(req))
+      : principal;
     json(reply, {
       user: { name: principal.name, admin: principal.admin },
-      ...(await bearerFor(auth, principal)),
+      ...(await bearerFor(auth, session)),
       refreshToken,
     });
   });

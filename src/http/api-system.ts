@@ -7,7 +7,7 @@ import { statfs, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuditSink, AuthService } from '../auth/index.js';
+import { actsAsAdmin, type AuditSink, type AuthService } from '../auth/index.js';
 import {
   applySettingsChange,
   describeCertificate,
@@ -26,7 +26,13 @@ const STARTED = Date.now();
 
 async function administrator(auth: AuthService, req: FastifyRequest, reply: FastifyReply) {
   const actor = await apiActor(auth, req, reply);
-  if (!actor.principal.admin) throw new BerthError('DENIED', 'this page is for administrators');
+  if (!actsAsAdmin(actor.principal))
+    throw new BerthError(
+      'DENIED',
+      actor.principal.admin
+        ? `an access token with ${actor.principal.cap} access may not administer Berth`
+        : 'this page is for administrators',
+    );
   return actor;
 }
 

@@ -1,12 +1,14 @@
 /** Where requests meet access control: challenges, who the caller is, and refusals as responses. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthService, Caller, RepositoryAction } from '../auth/index.js';
+import type { AuthService, Caller, RepositoryAction, TokenAudience } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
+import { requestHost } from './host-header.js';
+import { noteCaller } from './request-notes.js';
 import type { V2Route } from './v2-paths.js';
 
 /** The token endpoint a request's client should use. */
 export function realmFor(auth: AuthService, req: FastifyRequest): string {
-  return auth.settings.realm ?? `${req.protocol}://${req.headers.host ?? req.hostname}/token`;
+  return auth.settings.realm ?? `${req.protocol}://${requestHost(req)}/token`;
 }
 
 /** Sets the `WWW-Authenticate` challenge of the Docker token flow. */
@@ -28,18 +30,23 @@ export function clientAddress(req: FastifyRequest): string {
   return req.ip;
 }
 
-/** The caller of `req`; bad credentials answer 401 with a challenge. */
+/**
+ * The caller of `req` where `audience` tokens are valid (registry tokens on /v2 and the trust
+ * service, management sessions on /api/v1); bad credentials answer 401 with a challenge.
+ */
 export async function identifyCaller(
   auth: AuthService,
   req: FastifyRequest,
   reply: FastifyReply,
+  audience: TokenAudience = 'registry',
 ): Promise<Caller> {
   const header = req.headers.authorization;
   try {
     // A bearer token seen before is answered without waiting: the hot path of every request.
-    return (
-      auth.requests.identifyCached(header) ??
-      (await auth.requests.identify(header, clientAddress(req)))
+    return noteCaller(
+      req,
+      auth.requests.identifyCached(header, audience) ??
+        (await auth.requests.identify(header, clientAddress(req), audience)),
     );
   } catch (err) {
     if (err instanceof BerthError && err.code === 'UNAUTHORIZED') challenge(auth, req, reply);

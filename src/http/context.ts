@@ -14,6 +14,8 @@ export interface V2Context<R extends V2Route = V2Route> {
   canRead: (repository: string) => boolean | Promise<boolean>;
   /** The subset of repository names the caller may see (for the catalog). */
   visible: (repositories: string[]) => Promise<string[]>;
+  /** Who opens uploads (an account name, or `address:<ip>`), for the per-uploader limits. */
+  uploader: string;
   /** The signed-in caller's name, recorded as the pusher of tags. */
   actor?: string | null;
   /** Throws DENIED when `tag` (now `digest`) of `repository` lacks a required signature. */

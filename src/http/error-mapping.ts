@@ -1,6 +1,7 @@
 /** Turning any error into a registry API response: the only place errors become HTTP. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
+import { noteError } from './request-notes.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BerthError('SIZE_INVALID', err.message);
@@ -26,10 +27,13 @@ export function handleError(
   } else if (berth.status >= 500) {
     req.log.error({ err }, berth.message);
   }
+  noteError(req, berth);
   if (reply.sent || reply.raw.headersSent) {
     reply.raw.destroy(err);
     return;
   }
+  // A body left unread would be taken for the next request: close the connection after answering.
+  if (!req.raw.complete) reply.header('Connection', 'close');
   const retryAfter = (berth.detail as { retryAfter?: number } | undefined)?.retryAfter;
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   const management = req.url.startsWith('/api/') || req.url.startsWith('/token');

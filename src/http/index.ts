@@ -1,2 +1,3 @@
 /** The HTTP room: the only web-framework code. */
-export { buildHttpServer, type HttpDeps } from './server.js';
+export { buildHttpServer, buildMetricsServer, type HttpDeps, type HttpOptions } from './server.js';
+export { isValidHost } from './host-header.js';

@@ -5,7 +5,10 @@ import type { Meta } from '../meta/index.js';
 import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TrustService } from '../trust/index.js';
-import type { BerthConfig, ConfigSources } from '../config/index.js';
+import { configSchema, type BerthConfig, type ConfigSources } from '../config/index.js';
+import { BerthError } from '../oci/index.js';
+import { apiPrincipal } from './api-common.js';
+import { guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -29,22 +32,47 @@ export interface HttpDeps {
   /** How the running configuration was made, for the settings page. */
   settings?: { sources: ConfigSources; running: BerthConfig };
   version: string;
+  /** Bounds, trusted proxies and where metrics are served; the defaults when absent. */
+  options?: HttpOptions;
 }
+
+/** The configuration the HTTP edge applies itself. */
+export type HttpOptions = Pick<BerthConfig, 'limits' | 'trustedProxies' | 'metrics'>;
+
+const DEFAULT_OPTIONS: HttpOptions = configSchema.parse({});
 
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'] as const;
 
 /** Builds the Fastify app (not yet listening). Bodies are never parsed by Fastify: handlers stream them. */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const { limits, trustedProxies, metrics } = deps.options ?? DEFAULT_OPTIONS;
+  // Timeouts are checked every second, so a slow client is cut off close to its deadline.
+  const timeouts = {
+    headersTimeout: limits.headersTimeout * 1000,
+    requestTimeout: 0,
+    connectionsCheckingInterval: 1000,
+  };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     exposeHeadRoutes: false,
     keepAliveTimeout: 65_000,
+    connectionTimeout: limits.idleTimeout * 1000,
     requestTimeout: 0,
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    http: timeouts,
+    ...(deps.tls ? { https: { ...timeouts, cert: deps.tls.cert, key: deps.tls.key } } : {}),
   }) as unknown as FastifyInstance;
+  const guards = {
+    connectionsPerAddress: limits.connectionsPerAddress,
+    bodyTimeout: limits.bodyTimeout,
+    trustedProxies,
+    tls: deps.tls !== undefined,
+  };
+  limitConnections(app.server, guards);
+  guardRequests(app, guards, deps.audit);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler(handleError);
@@ -79,7 +107,10 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     done();
   });
 
-  const v2 = v2Handler(deps.registry, deps.auth, deps.audit, deps.trust);
+  const v2 = v2Handler(deps.registry, deps.auth, deps.audit, deps.trust, {
+    fileBytes: limits.trustFileBytes,
+    totalBytes: limits.trustPublishBytes,
+  });
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
@@ -97,10 +128,40 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     await deps.meta.ping();
     reply.header('Content-Type', 'application/json').send('{}');
   });
-  app.get('/metrics', async (_req, reply) => {
+  if (!metrics.listen) registerMetrics(app, deps, metrics.auth);
+  return app;
+}
+
+/** Serves `/metrics`, open or (`admin`) to administrators' credentials only. */
+function registerMetrics(app: FastifyInstance, deps: HttpDeps, auth: 'none' | 'admin'): void {
+  app.get('/metrics', async (req, reply) => {
+    if (auth === 'admin' && deps.auth) {
+      const principal = await apiPrincipal(deps.auth, req, reply);
+      if (principal.kind !== 'user' || !principal.admin) {
+        reply.header('WWW-Authenticate', `Basic realm="${deps.auth.settings.service}"`);
+        throw new BerthError(
+          principal.kind === 'user' ? 'DENIED' : 'UNAUTHORIZED',
+          'metrics are for administrators',
+        );
+      }
+    }
     reply
       .header('Content-Type', deps.metrics.registry.contentType)
       .send(await deps.metrics.registry.metrics());
   });
+}
+
+/**
+ * The separate metrics listener (`metrics.listen`): `/metrics` alone, with the same credential
+ * rule as on the main listener.
+ */
+export function buildMetricsServer(deps: HttpDeps): FastifyInstance {
+  const { metrics } = deps.options ?? DEFAULT_OPTIONS;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
+  app.setErrorHandler(handleError);
+  registerMetrics(app, deps, metrics.auth);
   return app;
 }

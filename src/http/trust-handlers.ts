@@ -1,10 +1,17 @@
 /** The Notary v1 API under `/v2/<gun>/_trust/`: metadata reads, keys, publish, delete, changefeed. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { principalName, type AuditSink, type AuthService, type Caller } from '../auth/index.js';
+import {
+  actsAsAdmin,
+  principalName,
+  type AuditSink,
+  type AuthService,
+  type Caller,
+} from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
 import type { TrustService } from '../trust/index.js';
 import { challenge, clientAddress, identifyCaller } from './auth-edge.js';
-import { readMetadataParts } from './multipart-files.js';
+import { requestHost } from './host-header.js';
+import { readMetadataParts, type PublishLimits } from './multipart-files.js';
 import { parseTrustPath, type TrustRoute } from './trust-paths.js';
 import type { TrustFileRecord } from '../meta/index.js';
 
@@ -43,7 +50,7 @@ async function authorize(
   const gun = 'gun' in route ? route.gun : undefined;
   let allowed: boolean;
   if (gun === undefined) {
-    allowed = caller.principal.kind === 'user' && caller.principal.admin;
+    allowed = actsAsAdmin(caller.principal);
   } else {
     const repository = trust.repositoryOf(gun);
     allowed = await auth.requests.mayTrust(caller, gun, repository, action);
@@ -63,6 +70,33 @@ async function authorize(
   );
 }
 
+/**
+ * Every request names its repository's one GUN; the first root of a GUN (a publish that creates
+ * its trust data) needs admin rights on the repository.
+ */
+async function checkGun(
+  trust: TrustService,
+  auth: AuthService | undefined,
+  req: FastifyRequest,
+  route: TrustRoute,
+  caller: Caller | undefined,
+  gun: string,
+): Promise<void> {
+  const writes = req.method !== 'GET';
+  const repository = await trust.requireOwnGun(
+    gun,
+    requestHost(req),
+    writes ? 'INVALID_UPDATE' : 'METADATA_NOT_FOUND',
+  );
+  if (!auth || !caller || route.kind !== 'repository' || req.method !== 'POST') return;
+  if (!(await trust.isNew(gun))) return;
+  if (!(await auth.requests.mayAdminister(caller.principal, repository)))
+    throw new BerthError(
+      'DENIED',
+      `creating the trust data of ${repository} needs admin rights on it`,
+    );
+}
+
 function sendFile(reply: FastifyReply, file: TrustFileRecord | undefined, cache: string): void {
   if (!file) throw new BerthError('METADATA_NOT_FOUND');
   reply
@@ -75,6 +109,7 @@ function sendFile(reply: FastifyReply, file: TrustFileRecord | undefined, cache:
 
 async function serveRoute(
   trust: TrustService,
+  limits: PublishLimits,
   req: FastifyRequest,
   reply: FastifyReply,
   route: TrustRoute,
@@ -103,7 +138,8 @@ async function serveRoute(
       return reply.code(200).header('Content-Type', 'application/json').send(JSON.stringify(key));
     }
     case 'repository':
-      if (req.method === 'POST') await trust.publish(route.gun, await readMetadataParts(req.raw));
+      if (req.method === 'POST')
+        await trust.publish(route.gun, await readMetadataParts(req.raw, limits));
       else await trust.delete(route.gun);
       return reply.code(200).header('Content-Length', '0').send();
     case 'changefeed': {
@@ -152,13 +188,16 @@ export async function handleTrust(
   reply: FastifyReply,
   pathname: string,
   query: URLSearchParams,
+  limits: PublishLimits,
 ): Promise<void> {
   const route = parseTrustPath(pathname);
   const action = actionFor(route, req.method);
   if (!action) throw new BerthError('METADATA_NOT_FOUND');
   const caller = auth ? await authorize(auth, trust, req, reply, route, action) : undefined;
   try {
-    await serveRoute(trust, req, reply, route, query);
+    if ('gun' in route && route.gun !== undefined)
+      await checkGun(trust, auth, req, route, caller, route.gun);
+    await serveRoute(trust, limits, req, reply, route, query);
     if (audit) auditTrust(audit, req, route, caller, 200);
   } catch (err) {
     if (audit)

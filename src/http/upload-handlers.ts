@@ -43,10 +43,11 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
       digest,
       ctx.req.raw,
       contentLength(ctx.req.raw),
+      ctx.uploader,
     );
     return answerBlobCreated(ctx, name, blob.digest);
   }
-  const state = await ctx.registry.uploads.start(name);
+  const state = await ctx.registry.uploads.start(name, ctx.uploader);
   answerProgress(ctx, state, 202);
 }
 

@@ -1,7 +1,13 @@
 /** Dispatches `/v2/…` requests to their handlers by route kind and method. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
-import { principalName, type AuditSink, type AuthService, type Caller } from '../auth/index.js';
+import {
+  markAudited,
+  principalName,
+  type AuditSink,
+  type AuthService,
+  type Caller,
+} from '../auth/index.js';
 import type { Registry } from '../registry/index.js';
 import { authorizeV2, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
@@ -11,6 +17,7 @@ import { deleteManifest, getManifest, getReferrers, putManifest } from './manife
 import { deleteUpload, getUpload, patchUpload, postUploads, putUpload } from './upload-handlers.js';
 import { parseV2Path, type V2Route } from './v2-paths.js';
 import { handleTrust } from './trust-handlers.js';
+import type { PublishLimits } from './multipart-files.js';
 import { isTrustPath } from './trust-paths.js';
 import type { TrustService } from '../trust/index.js';
 
@@ -119,7 +126,7 @@ function signedTagGuard(trust: TrustService | undefined, audit: AuditSink | unde
       address: clientAddress(req),
       detail: { reference: tag, digest, reason: refusal },
     });
-    throw new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag });
+    throw markAudited(new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag }));
   };
 }
 
@@ -129,6 +136,7 @@ export function v2Handler(
   auth?: AuthService,
   audit?: AuditSink,
   trust?: TrustService,
+  publishLimits: PublishLimits = { fileBytes: 8 << 20, totalBytes: 32 << 20 },
 ) {
   const guard = signedTagGuard(trust, audit);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -139,7 +147,7 @@ export function v2Handler(
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     if (trust && isTrustPath(pathname)) {
       (req as Tagged)[ROUTE_KIND] = 'trust';
-      return handleTrust(trust, auth, audit, req, reply, pathname, query);
+      return handleTrust(trust, auth, audit, req, reply, pathname, query, publishLimits);
     }
     const route = parseV2Path(pathname);
     (req as Tagged)[ROUTE_KIND] = route.kind;
@@ -152,6 +160,7 @@ export function v2Handler(
         registry,
         canRead: () => true,
         visible: everything,
+        uploader: `address:${clientAddress(req)}`,
         checkSignedTag:
           guard && ((n: string, t: string, d: string) => guard(req, undefined, n, t, d)),
       };
@@ -169,6 +178,7 @@ export function v2Handler(
         visible: (names) => auth.requests.visible(caller, names),
         checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
         actor: principalName(caller.principal),
+        uploader: principalName(caller.principal) ?? `address:${clientAddress(req)}`,
       },
       req.method,
     );

@@ -15,6 +15,7 @@ import { TagStore } from './tags.js';
 import { TrustStore } from './trust.js';
 import { CatalogQueries } from './catalog.js';
 import { LeaseStore } from './leases.js';
+import { RetiredNameStore } from './retired-names.js';
 import { UploadStore } from './uploads.js';
 
 /** All metadata stores, bound to one database handle or transaction. */
@@ -34,6 +35,7 @@ export class Meta {
   readonly trust: TrustStore;
   readonly catalog: CatalogQueries;
   readonly leases: LeaseStore;
+  readonly retiredNames: RetiredNameStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -55,6 +57,7 @@ export class Meta {
     this.trust = new TrustStore(db);
     this.catalog = new CatalogQueries(db);
     this.leases = new LeaseStore(db);
+    this.retiredNames = new RetiredNameStore(db);
   }
 
   /**

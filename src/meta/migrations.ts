@@ -10,6 +10,7 @@ import { accountsMigration } from './migration-accounts.js';
 import { trustMigration } from './migration-trust.js';
 import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
+import { securityMigration } from './migration-security.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -151,6 +152,7 @@ export class BerthMigrations implements MigrationProvider {
       '0003_trust': trustMigration(this.dialect),
       '0004_catalog': catalogMigration(),
       '0005_leases': leasesMigration(),
+      '0006_security': securityMigration(),
     };
   }
 }

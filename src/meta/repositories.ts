@@ -140,6 +140,29 @@ export class RepositoryStore {
     await this.db.updateTable('repositories').set(values).where('name', '=', name).execute();
   }
 
+  /**
+   * Moves every repository under `from/` to `to/` (with the grants naming them); returns the
+   * names moved. The caller runs it in a write transaction and checks for collisions first.
+   */
+  async moveNamespace(from: string, to: string): Promise<string[]> {
+    const moved = (await this.listInfo({ limit: 1_000_000, namespace: from })).map((r) => r.name);
+    for (const name of moved) {
+      const target = `${to}/${name.slice(from.length + 1)}`;
+      await this.db
+        .updateTable('repositories')
+        .set({ name: target })
+        .where('name', '=', name)
+        .execute();
+      await this.db
+        .updateTable('grants')
+        .set({ target })
+        .where('target_kind', '=', 'repository')
+        .where('target', '=', name)
+        .execute();
+    }
+    return moved;
+  }
+
   /** Removes repository `name` with its manifests, tags, links and uploads; blobs stay for GC. */
   async delete(name: string): Promise<boolean> {
     const result = await this.db

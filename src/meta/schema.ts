@@ -61,6 +61,8 @@ export interface TagsTable {
 export interface UploadsTable {
   id: string;
   repository_id: number;
+  /** Who opened the upload (an account name, or `address:<ip>`); null for older uploads. */
+  owner: string | null;
   size: number;
   created_at: number;
   updated_at: number;
@@ -225,6 +227,13 @@ export interface LeasesTable {
 }
 
 /** Every table of the database. */
+export interface RetiredNamesTable {
+  name: string;
+  kind: string;
+  retired_at: number;
+  retired_by: string | null;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -249,4 +258,5 @@ export interface Database {
   trust_policies: TrustPoliciesTable;
   settings: SettingsTable;
   leases: LeasesTable;
+  retired_names: RetiredNamesTable;
 }

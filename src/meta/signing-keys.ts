@@ -31,6 +31,26 @@ export class SigningKeyStore {
     }));
   }
 
+  /** Replaces the stored private key text of `kid` (sealing one kept in the clear). */
+  async setPrivate(kid: string, privateJwk: string): Promise<void> {
+    await this.db
+      .updateTable('signing_keys')
+      .set({ private_jwk: privateJwk })
+      .where('kid', '=', kid)
+      .execute();
+  }
+
+  /** Retires every key but `keep` at `at` (ms), unless retired earlier; forgets keys retired before `forgetBefore`. */
+  async retireOthers(keep: string, at: number, forgetBefore: number): Promise<void> {
+    await this.db
+      .updateTable('signing_keys')
+      .set({ retired_at: at })
+      .where('kid', '!=', keep)
+      .where('retired_at', 'is', null)
+      .execute();
+    await this.db.deleteFrom('signing_keys').where('retired_at', '<', forgetBefore).execute();
+  }
+
   /** Stores a new key. */
   async add(key: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void> {
     await this.db

@@ -28,6 +28,7 @@ export const TABLES = [
   'trust_keys',
   'trust_changes',
   'trust_policies',
+  'retired_names',
   'settings',
 ] as const satisfies readonly (keyof Database)[];
 

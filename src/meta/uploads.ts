@@ -7,6 +7,7 @@ export interface UploadRecord {
   id: string;
   repositoryId: number;
   repository: string;
+  owner: string | null;
   size: number;
   createdAt: number;
   updatedAt: number;
@@ -16,13 +17,33 @@ export interface UploadRecord {
 export class UploadStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Records a new, empty upload. */
-  async create(id: string, repositoryId: number): Promise<void> {
+  /** Records a new, empty upload opened by `owner`. */
+  async create(id: string, repositoryId: number, owner: string | null = null): Promise<void> {
     const now = Date.now();
     await this.db
       .insertInto('uploads')
-      .values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now })
+      .values({
+        id,
+        repository_id: repositoryId,
+        owner,
+        size: 0,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
+  }
+
+  /** How many uploads `owner` has open, and the bytes they hold. */
+  async heldBy(owner: string): Promise<{ sessions: number; bytes: number }> {
+    const row = await this.db
+      .selectFrom('uploads')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('sessions'),
+        eb.fn.sum<number>('size').as('bytes'),
+      ])
+      .where('owner', '=', owner)
+      .executeTakeFirst();
+    return { sessions: Number(row?.sessions ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   /** The upload `id`, or undefined. */
@@ -33,6 +54,7 @@ export class UploadStore {
       .select([
         'uploads.id',
         'uploads.repository_id',
+        'uploads.owner',
         'repositories.name',
         'uploads.size',
         'uploads.created_at',
@@ -45,6 +67,7 @@ export class UploadStore {
       id: row.id,
       repositoryId: row.repository_id,
       repository: row.name,
+      owner: row.owner,
       size: Number(row.size),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),

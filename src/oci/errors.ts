@@ -25,6 +25,7 @@ export const REGISTRY_ERRORS = {
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
+  BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   METHOD_UNKNOWN: { status: 405, message: 'the method is not supported for this resource' },
   NOT_FOUND: { status: 404, message: 'not found' },
@@ -49,6 +50,7 @@ export type RegistryErrorCode = keyof typeof REGISTRY_ERRORS;
 const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
   RANGE_INVALID: 'BLOB_UPLOAD_INVALID',
   MANIFEST_TOO_LARGE: 'SIZE_INVALID',
+  BODY_TOO_LARGE: 'SIZE_INVALID',
   METHOD_UNKNOWN: 'UNSUPPORTED',
   NOT_FOUND: 'NAME_UNKNOWN',
   CONFLICT: 'DENIED',

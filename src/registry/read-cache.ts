@@ -77,6 +77,15 @@ export class ReadCache {
     this.blobSizes.delete(key(repositoryId, digest));
   }
 
+  /**
+   * After repositories were deleted or renamed: their names may now mean other ids, and their
+   * ids (SQLite reuses the highest) other repositories, so nothing cached is kept.
+   */
+  forgetRepositories(): void {
+    this.repositoryIds.clear();
+    this.clear();
+  }
+
   /** After garbage collection: everything may have changed. */
   clear(): void {
     this.tags.deletePrefix('');

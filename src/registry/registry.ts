@@ -6,7 +6,7 @@ import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
 import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink } from './ports.js';
-import { UploadService } from './uploads.js';
+import { UploadService, type UploadLimits } from './uploads.js';
 import { ImageDetails } from './image-details.js';
 import { PullCounter } from './pull-counter.js';
 import { GcRunner } from './gc-runner.js';
@@ -20,6 +20,8 @@ export interface RegistryParts {
   bytes: ByteCounter;
   /** How long cached reads may lag behind changes made by other processes, in ms. */
   cacheTtlMs: number;
+  /** What one uploader may hold in unfinished uploads (unbounded when absent). */
+  uploadLimits?: UploadLimits;
   /** Told when a background collection ends (for metrics). */
   gcFinished?: (report: GcReport | undefined, failed: boolean) => void;
 }
@@ -40,6 +42,11 @@ export class Registry {
   readonly leased: LeasedWork;
   private readonly cache: ReadCache;
 
+  /** Drops every cached read after repositories were deleted or moved by this process. */
+  repositoriesChanged(): void {
+    this.cache.forgetRepositories();
+  }
+
   constructor(readonly parts: RegistryParts) {
     this.cache = new ReadCache(parts.cacheTtlMs);
     this.uploads = new UploadService(
@@ -48,6 +55,7 @@ export class Registry {
       parts.events,
       parts.bytes,
       this.cache,
+      parts.uploadLimits,
     );
     this.blobs = new BlobService(parts.meta, parts.store, parts.events, this.cache);
     this.manifests = new ManifestService(parts.meta, parts.events, this.cache);

@@ -4,7 +4,7 @@
  * (or on another process) it is re-derived from the bytes already stored, so sessions survive.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
@@ -31,6 +31,41 @@ interface LiveHash {
 }
 
 /** Runs upload sessions against the metadata database and a content store. */
+/** What one uploader (an account, or an anonymous address) may hold in unfinished uploads. */
+export interface UploadLimits {
+  sessions: number;
+  bytes: number;
+}
+
+/** No bounds (tools and tests that drive the registry directly). */
+export const UNLIMITED_UPLOADS: UploadLimits = {
+  sessions: Number.MAX_SAFE_INTEGER,
+  bytes: Number.MAX_SAFE_INTEGER,
+};
+
+/** Passes `body` through, failing it with DENIED once more than `allowed` bytes went by. */
+function bounded(body: Readable, allowed: number, owner: string, limit: number): Readable {
+  let seen = 0;
+  // pipeline: an aborted body fails the limiter too, and a refused one is destroyed.
+  return pipeline(
+    body,
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen > allowed)
+          done(
+            new BerthError(
+              'DENIED',
+              `unfinished uploads of ${owner} may hold at most ${limit} bytes; finish or cancel some`,
+            ),
+          );
+        else done(null, chunk);
+      },
+    }),
+    () => undefined,
+  );
+}
+
 export class UploadService {
   private readonly hashes = new Map<string, LiveHash>();
   private readonly locks = new KeyedMutex();
@@ -41,15 +76,27 @@ export class UploadService {
     private readonly events: EventSink,
     private readonly bytes: ByteCounter,
     private readonly cache: ReadCache,
+    private readonly limits: UploadLimits = UNLIMITED_UPLOADS,
   ) {}
 
-  /** Starts an upload session in repository `name`. */
-  async start(name: string): Promise<UploadState> {
+  /**
+   * Starts an upload session in repository `name` for `owner` (an account, or `address:<ip>`);
+   * TOOMANYREQUESTS when the owner has as many open as the limit allows.
+   */
+  async start(name: string, owner: string | null = null): Promise<UploadState> {
+    if (owner !== null) {
+      const held = await this.meta.uploads.heldBy(owner);
+      if (held.sessions >= this.limits.sessions)
+        throw new BerthError(
+          'TOOMANYREQUESTS',
+          `${owner} has ${held.sessions} unfinished uploads, the most allowed; finish or cancel some`,
+        );
+    }
     const id = randomUUID();
     const repositoryId =
       (await this.cache.repositoryId(this.meta, name)) ??
       (await this.meta.repositories.ensure(name));
-    await this.meta.uploads.create(id, repositoryId);
+    await this.meta.uploads.create(id, repositoryId, owner);
     await this.store.createUpload(id);
     this.hashes.set(id, { size: 0, hash: createHash('sha256') });
     return { id, repository: name, size: 0 };
@@ -130,9 +177,10 @@ export class UploadService {
     digestValue: string,
     body: Readable,
     length?: number,
+    owner: string | null = null,
   ): Promise<{ digest: string; size: number }> {
     this.parseUploadDigest(digestValue);
-    const session = await this.start(name);
+    const session = await this.start(name, owner);
     try {
       return await this.finish(name, session.id, digestValue, body, length);
     } catch (err) {
@@ -199,15 +247,27 @@ export class UploadService {
     }
   }
 
-  /** Checks a chunk against `range` (when given) and appends it; returns the new size. */
-  private appendChunk(
+  /**
+   * Checks a chunk against `range` (when given) and the owner's byte limit (DENIED when the
+   * announced length would pass it, or once the body does), and appends it; returns the new size.
+   */
+  private async appendChunk(
     upload: UploadRecord,
     body: Readable,
     range?: ChunkRange,
     length?: number,
   ): Promise<number> {
     if (range) this.checkRange(upload, range, length);
-    return this.write(upload, body, range ? range.end - range.start + 1 : length);
+    const expected = range ? range.end - range.start + 1 : length;
+    if (upload.owner === null) return this.write(upload, body, expected);
+    const held = (await this.meta.uploads.heldBy(upload.owner)).bytes;
+    const allowed = this.limits.bytes - held;
+    if (expected !== undefined && expected > allowed)
+      throw new BerthError(
+        'DENIED',
+        `unfinished uploads of ${upload.owner} hold ${held} bytes; ${expected} more would pass the limit of ${this.limits.bytes}`,
+      );
+    return this.write(upload, bounded(body, allowed, upload.owner, this.limits.bytes), expected);
   }
 
   /**

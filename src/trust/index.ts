@@ -7,7 +7,6 @@ export {
   type TagTrustStatus,
 } from './trust-service.js';
 export { KeyVault } from './server-keys.js';
-export { loadMasterKey } from './master-key.js';
 export { isValidRole } from './model.js';
 export type { TufKey } from './model.js';
 export { servedTags } from './served-tags.js';

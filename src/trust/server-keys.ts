@@ -2,15 +2,8 @@
  * Keys the trust service holds (timestamp, and snapshot when the client asks): made here,
  * kept encrypted at rest with a master key (AES-256-GCM), used to sign with ECDSA P-256.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createPrivateKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { SecretBox } from '../kit/index.js';
 import { canonicalBytes, keyIdOf } from './keys.js';
 import type { TufKey } from './model.js';
 
@@ -58,30 +51,20 @@ export function ecdsaSigner(keyId: string, privateKey: KeyObject): MetadataSigne
 
 /** Seals and opens private keys with a 32-byte master key. */
 export class KeyVault {
-  constructor(private readonly masterKey: Buffer) {
-    if (masterKey.length !== 32) throw new Error('the trust master key must be 32 bytes');
+  private readonly box: SecretBox;
+
+  constructor(masterKey: Buffer) {
+    this.box = new SecretBox(masterKey);
   }
 
   /** `v1.<iv>.<tag>.<ciphertext>` (base64url) of `privateDer`, bound to `label`. */
   seal(privateDer: Buffer, label: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
-    cipher.setAAD(Buffer.from(label));
-    const body = Buffer.concat([cipher.update(privateDer), cipher.final()]);
-    const parts = [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url'));
-    return `v1.${parts.join('.')}`;
+    return this.box.seal(privateDer, label);
   }
 
   /** The private key sealed in `sealed` with `label`; throws when it was altered or mislabelled. */
   open(sealed: string, label: string): KeyObject {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== 'v1' || !iv || !tag || body === undefined)
-      throw new Error('not a sealed trust key');
-    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(label));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    const der = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: this.box.open(sealed, label), format: 'der', type: 'pkcs8' });
   }
 }
 

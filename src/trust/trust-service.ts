@@ -87,8 +87,46 @@ export class TrustService {
     private readonly vault: KeyVault,
     private readonly cacheTtlMs: number,
     private readonly clock: () => number = Date.now,
+    /** The registry's public name (`domain`): every GUN is `<domain>/<repository>` when set. */
+    private readonly domain?: string,
   ) {
     this.tagCache = new TtlCache(cacheTtlMs, 1_000);
+  }
+
+  /**
+   * The one GUN of `repository`, as far as it is settled: `<domain>/<repository>` when a domain
+   * is configured, else the GUN its trust data lives under (undefined before there is any, or
+   * when older data left several).
+   */
+  private async settledGun(repository: string): Promise<string | undefined> {
+    if (this.domain) return `${this.domain}/${repository}`;
+    const guns = await this.meta.trust.gunsOf(repository);
+    return guns.length === 1 ? guns[0] : undefined;
+  }
+
+  /**
+   * Throws (as `code`) unless `gun` is the one GUN of the repository it names, for a request
+   * that reached this registry as `host`: `<domain>/<repository>`, else the GUN the repository's
+   * trust data already lives under, else `<host>/<repository>`. Returns the repository.
+   */
+  async requireOwnGun(
+    gun: string,
+    host: string,
+    code: 'METADATA_NOT_FOUND' | 'INVALID_UPDATE' = 'METADATA_NOT_FOUND',
+  ): Promise<string> {
+    const repository = this.repositoryOf(gun, code);
+    const own = (await this.settledGun(repository)) ?? `${host}/${repository}`;
+    if (gun.toLowerCase() !== own.toLowerCase())
+      throw trustError(
+        code,
+        `the trust data of ${repository} lives under the GUN ${own}, not ${gun.slice(0, 300)}`,
+      );
+    return repository;
+  }
+
+  /** Whether `gun` has no root yet (a publish would create its trust data). */
+  async isNew(gun: string): Promise<boolean> {
+    return !(await this.currentMap(gun)).has('root');
   }
 
   /** The repository `gun` names; throws `code` when it names none. */
@@ -248,6 +286,13 @@ export class TrustService {
     const now = this.clock();
     try {
       await this.meta.writeTransaction(async (tx) => {
+        // Two first publishes under different GUNs of one repository: the first one wins.
+        const others = (await tx.trust.gunsOf(repository)).filter((g) => g !== gun);
+        if (others.length > 0)
+          throw trustError(
+            'INVALID_UPDATE',
+            `the trust data of ${repository} lives under the GUN ${others[0]}`,
+          );
         const stored = new Map((await tx.trust.current(gun)).map((f) => [f.role, f.version]));
         for (const f of files)
           if (f.version <= (stored.get(f.role) ?? 0))
@@ -314,17 +359,17 @@ export class TrustService {
     };
   }
 
+  /** The signed tags of `repository`, read from its one GUN only (never merged across GUNs). */
   private async tagsOf(repository: string): Promise<Map<string, TagSignature & { gun: string }>> {
-    const merged = new Map<string, TagSignature & { gun: string }>();
-    for (const gun of await this.meta.trust.gunsOf(repository)) {
-      const files = TrustService.bytesOf(await this.currentMap(gun));
-      for (const [tag, sig] of signedTags(files, this.clock()))
-        if (!merged.has(tag)) merged.set(tag, { ...sig, gun });
-    }
-    return merged;
+    const tags = new Map<string, TagSignature & { gun: string }>();
+    const gun = await this.settledGun(repository);
+    if (gun === undefined) return tags;
+    const files = TrustService.bytesOf(await this.currentMap(gun));
+    for (const [tag, sig] of signedTags(files, this.clock())) tags.set(tag, { ...sig, gun });
+    return tags;
   }
 
-  /** Every signed tag of `repository` across its GUNs, with when each was signed. */
+  /** Every signed tag of `repository` in its GUN, with when each was signed. */
   async tagSignatures(repository: string): Promise<TagSignatureView[]> {
     const out: TagSignatureView[] = [];
     for (const sig of (await this.tagsOf(repository)).values()) {

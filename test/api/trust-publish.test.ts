@@ -10,7 +10,8 @@ import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { canonicalize } from '@tufjs/canonical-json';
-import { KeyVault, loadMasterKey, TrustService } from '../../src/trust/index.js';
+import { loadMasterKey } from '../../src/kit/index.js';
+import { KeyVault, TrustService } from '../../src/trust/index.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import {
   ecdsaKey,
@@ -106,7 +107,7 @@ async function initRepo(options: { clientSnapshot?: boolean } = {}): Promise<Rep
 }
 
 before(async () => {
-  t = await testApp({ auth: { mode: 'none' } });
+  t = await testApp({ auth: { mode: 'none' }, domain: '127.0.0.1:5000' });
 });
 after(async () => t.close());
 

@@ -139,7 +139,11 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
   const config = loadConfig(sources);
   const berth = await composeBerth(config);
   if (berth.auth) await ensureAdministrator(berth.meta, TEST_ADMIN_PASSWORD);
-  const app = buildHttpServer({ ...berth, settings: { sources, running: config } });
+  const app = buildHttpServer({
+    ...berth,
+    settings: { sources, running: config },
+    options: config,
+  });
   await app.ready();
   if (withTokens) injectWithTokens(app);
   return {

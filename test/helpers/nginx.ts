@@ -12,8 +12,14 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** Starts nginx round-robin over `upstreams` (`127.0.0.1:port`), streaming bodies both ways. */
-export async function startNginx(upstreams: string[]): Promise<Nginx> {
+/**
+ * Starts nginx round-robin over `upstreams` (`127.0.0.1:port`), streaming bodies both ways. With
+ * `bind`, nginx connects to the upstreams from that address and sends `X-Forwarded-For`.
+ */
+export async function startNginx(
+  upstreams: string[],
+  options: { bind?: string } = {},
+): Promise<Nginx> {
   const dir = tempDir('nginx');
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d));
   const port = await freePort();
@@ -45,7 +51,13 @@ ${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=60s;`).join('\n
       proxy_pass http://berth;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
+      proxy_set_header Host $http_host;${
+        options.bind
+          ? `
+      proxy_bind ${options.bind};
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`
+          : ''
+      }
       proxy_request_buffering off;
       proxy_buffering off;
       proxy_read_timeout 300s;

@@ -20,7 +20,8 @@ import path from 'node:path';
 export function loadMasterKey(file: string, fromEnvironment?: string): Buffer {
   if (fromEnvironment) {
     const key = Buffer.from(fromEnvironment, 'base64');
-    if (key.length !== 32) throw new Error('BERTH_TRUST_MASTER_KEY must be 32 bytes, base64');
+    if (key.length !== 32)
+      throw new Error('the configured master key (trust.masterKey) must be 32 bytes, base64');
     return key;
   }
   try {

@@ -1,0 +1,154 @@
+/**
+ * The guards every connection and request passes before any route: connections per client
+ * address, one valid Host, a deadline for small bodies, security headers, and the audit of
+ * refusals.
+ */
+import type { Server } from 'node:http';
+import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { principalName, wasAudited, type AuditSink } from '../auth/index.js';
+import { BerthError } from '../oci/index.js';
+import { hostProblem } from './host-header.js';
+import { callerOf, errorOf } from './request-notes.js';
+
+/** The bounds the guards apply. */
+export interface GuardOptions {
+  connectionsPerAddress: number;
+  /** Seconds a body other than a blob upload has to arrive whole. */
+  bodyTimeout: number;
+  /** Proxies whose connections are not counted per address. */
+  trustedProxies: string[];
+  tls: boolean;
+}
+
+/** A test for addresses in `cidrs` (`10.0.0.0/8`, `::1`, `192.0.2.7`); throws on a malformed entry. */
+export function addressMatcher(cidrs: string[]): (address: string) => boolean {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address = '', prefix] = cidr.split('/');
+    const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
+    if (!type) throw new Error(`trustedProxies: ${cidr} is not an address or CIDR`);
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return (address) => {
+    const plain =
+      address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+    const type = isIPv4(plain) ? 'ipv4' : isIPv6(plain) ? 'ipv6' : undefined;
+    return type !== undefined && list.check(plain, type);
+  };
+}
+
+const UPLOAD_PATH = /^\/v2\/.+\/blobs\/uploads\//;
+
+function refusedConnection(): string {
+  const body = JSON.stringify(
+    new BerthError(
+      'TOOMANYREQUESTS',
+      'too many open connections from this address; close some and retry',
+    ).toBody(),
+  );
+  return (
+    'HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n' +
+    `Retry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+/** Counts open connections per peer address and turns away those over the limit. */
+export function limitConnections(server: Server, options: GuardOptions): void {
+  const open = new Map<string, number>();
+  const trusted = addressMatcher(options.trustedProxies);
+  const refusal = refusedConnection();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    if (trusted(address)) return;
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > options.connectionsPerAddress) {
+      // Under TLS the socket is still raw: no HTTP answer can be written before the handshake.
+      if (options.tls) socket.destroy();
+      else socket.end(refusal);
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Closes the connection of a request whose (non-upload) body has not arrived within the deadline. */
+function bodyDeadline(req: FastifyRequest, seconds: number): void {
+  // Blob uploads may take as long as they keep sending (the idle timeout still applies).
+  if (!hasBody(req) || UPLOAD_PATH.test(req.url)) return;
+  const raw = req.raw;
+  const timer = setTimeout(() => {
+    if (!raw.complete) raw.socket?.destroy();
+  }, seconds * 1000);
+  timer.unref();
+  const clear = (): void => clearTimeout(timer);
+  raw.once('end', clear);
+  raw.once('close', clear);
+}
+
+function refuse(reply: FastifyReply, message: string): void {
+  reply
+    .code(400)
+    .header('Connection', 'close')
+    .header('Content-Type', 'application/json')
+    .send(JSON.stringify(new BerthError('INVALID_REQUEST', message).toBody()));
+}
+
+/** Registers the per-request guards and the audit of refusals on `app`. */
+export function guardRequests(
+  app: FastifyInstance,
+  options: GuardOptions,
+  audit: AuditSink | undefined,
+): void {
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    if (options.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
+    const problem = hostProblem(req.raw);
+    if (problem) return refuse(reply, problem);
+    bodyDeadline(req, options.bodyTimeout);
+    done();
+  });
+  if (audit)
+    app.addHook('onResponse', (req, reply, done) => {
+      auditRefusal(audit, req, reply.statusCode);
+      done();
+    });
+}
+
+const REFUSALS = new Set([401, 403, 413, 429]);
+
+/**
+ * Records a refusal (403, 413, 429, or a 401 to a caller who presented credentials) with actor,
+ * address and reason, unless it was audited where it happened.
+ */
+function auditRefusal(audit: AuditSink, req: FastifyRequest, status: number): void {
+  if (!REFUSALS.has(status)) return;
+  if (status === 401 && req.headers.authorization === undefined) return;
+  const err = errorOf(req);
+  if (wasAudited(err)) return;
+  const caller = callerOf(req);
+  void audit.record({
+    actor: caller ? principalName(caller.principal) : null,
+    action: 'request.refused',
+    target: req.url.split('?')[0]!.slice(0, 300),
+    outcome: 'denied',
+    address: req.ip,
+    detail: {
+      method: req.method,
+      status,
+      code: err instanceof BerthError ? err.code : undefined,
+      reason: err?.message.slice(0, 500),
+    },
+  });
+}

@@ -1,0 +1,3 @@
+/** The kit room: small shared pieces with no domain (sealing secrets, the master key). */
+export { SecretBox } from './secret-box.js';
+export { loadMasterKey } from './master-key.js';
