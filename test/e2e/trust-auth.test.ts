@@ -158,6 +158,26 @@ describe(
       assert.notEqual(anonymous.status, 0);
     });
 
+    it('lets the notary CLI publish under the GUN of the repository and refuses another GUN for it', (t) => {
+      if (!needTools(t, ...TOOLS)) return;
+      const withPassphrases = (args: string[]) => {
+        process.env.NOTARY_ROOT_PASSPHRASE = 'root-passphrase';
+        process.env.NOTARY_TARGETS_PASSPHRASE = 'repo-passphrase';
+        process.env.NOTARY_SNAPSHOT_PASSPHRASE = 'repo-passphrase';
+        return notary(`alice:${PASSWORD}`, args);
+      };
+      const own = `${host}/alice/notary-app`;
+      const made = withPassphrases(['init', own, '-p']);
+      assert.equal(made.status, 0, made.output);
+      const listed = withPassphrases(['list', own]);
+      assert.equal(listed.status, 0, listed.output);
+      // The same repository named through another host: a second GUN, which Berth refuses.
+      const other = `localhost:${berth.port}/alice/notary-app`;
+      const refused = withPassphrases(['init', other, '-p']);
+      assert.notEqual(refused.status, 0, refused.output);
+      assert.match(refused.output, /lives under the GUN|not found|does not exist|404|400/i);
+    });
+
     it('refuses a publish with a pull-only token (401 insufficient_scope), serving reads with it', async (t) => {
       if (!needTools(t, ...TOOLS)) return;
       const visible = await api('alice', PASSWORD, 'PATCH', '/api/v1/repositories/alice/app', {
