@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker.io skopeo podman umoci busybox-static docker-registry notary openssl curl chromium
-  postgresql nginx-light)
-# Ceph's daemons for a real S3 gateway (without their many recommended extras).
-lean_packages=(radosgw ceph-mon ceph-osd)
+# The container engines come with their recommended helpers (iptables, slirp4netns, uidmap, …).
+packages=(docker.io skopeo podman)
+# Everything else without recommended extras: Chromium for the UI test (fonts come with its
+# dependencies), servers the tests start themselves, and Ceph's daemons for a real S3 gateway.
+lean_packages=(umoci busybox-static docker-registry notary openssl curl chromium postgresql
+  nginx-light radosgw ceph-mon ceph-osd)
 not_installed() {
   local pkg
   for pkg in "$@"; do
@@ -20,10 +22,12 @@ mapfile -t missing_lean < <(not_installed "${lean_packages[@]}")
 if [ $((${#missing[@]} + ${#missing_lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${missing[*]} ${missing_lean[*]}"
-    apt-get update -q
-    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    # Another apt (unattended upgrades on a fresh machine) may hold the dpkg lock: wait for it.
+    apt=(apt-get -o DPkg::Lock::Timeout=900 -y -q)
+    for _ in $(seq 60); do "${apt[@]}" update && break; sleep 10; done
+    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}"
     [ ${#missing_lean[@]} -eq 0 ] ||
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_lean[@]}"
+      DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "${missing_lean[@]}"
   else
     echo "test.sh: missing system packages ${missing[*]} ${missing_lean[*]} (run as root, or apt-get install them)" >&2
   fi
@@ -66,9 +70,20 @@ if [ -z "${BERTH_TEST_S3:-}" ] && command -v radosgw >/dev/null && command -v ce
 fi
 
 [ -d node_modules ] || npm ci
-npm run build
-npx tsc -p tsconfig.json --noEmit
-npx tsc -p ui/tsconfig.json
-npx eslint .
-npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
-node scripts/run-tests.mjs all
+# The checks run before the tests; a failing one is counted in the closing line, and the tests
+# still run.
+failed_checks=()
+check() {
+  local name=$1
+  shift
+  "$@" || failed_checks+=("$name")
+}
+# `npm ci` builds already (prepare); build again only when the sources are newer than the build.
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src ui/src -newer dist/cli/main.js -print -quit)" ]; then
+  check build npm run build
+fi
+check typecheck npx tsc -p tsconfig.json --noEmit
+check typecheck-ui npx tsc -p ui/tsconfig.json
+check eslint npx eslint .
+check prettier npx prettier --check .
+BERTH_CHECKS_FAILED=$(IFS=,; echo "${failed_checks[*]}") node scripts/run-tests.mjs all

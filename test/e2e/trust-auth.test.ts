@@ -175,7 +175,7 @@ describe(
       const other = `localhost:${berth.port}/alice/notary-app`;
       const refused = withPassphrases(['init', other, '-p']);
       assert.notEqual(refused.status, 0, refused.output);
-      assert.match(refused.output, /lives under the GUN|not found|does not exist|404|400/i);
+      assert.match(refused.output, /lives under the GUN|trust data unavailable|not found|404|400/i);
     });
 
     it('refuses a publish with a pull-only token (401 insufficient_scope), serving reads with it', async (t) => {
