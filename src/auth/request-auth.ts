@@ -9,7 +9,6 @@ import { ANONYMOUS } from './principal.js';
 import type { ResourceScope } from './scope.js';
 import {
   tokenAllows,
-  tokenMentions,
   type TokenAudience,
   type TokenService,
 } from './token-service.js';
@@ -121,9 +120,11 @@ export class RequestAuth {
     const { reasons } = await this.policy.decide(caller.principal, repository);
     const message = reasons[action] ?? `${action} access to ${repository} denied`;
     if (caller.via === 'none') return { status: 401, message, insufficientScope: false };
-    if (caller.via === 'bearer' && !tokenMentions(caller.access ?? [], repository))
-      return { status: 401, message, insufficientScope: true };
     if (caller.principal.kind === 'anonymous')
+      return { status: 401, message, insufficientScope: true };
+    // A token that lacks an action its holder could be granted: 401, so clients that
+    // re-authenticate only on 401 fetch a token with the scope named in the challenge.
+    if (caller.via === 'bearer' && (await this.policy.allows(caller.principal, repository, action)))
       return { status: 401, message, insufficientScope: true };
     return { status: 403, message, insufficientScope: true };
   }

@@ -225,12 +225,3 @@ export function tokenAllows(
       a.type === type && a.name === name && (a.actions.includes(action) || a.actions.includes('*')),
   );
 }
-
-/** Whether `access` mentions repository `name` at all (the client asked for it). */
-export function tokenMentions(
-  access: ResourceScope[],
-  name: string,
-  type: 'repository' | 'trust' = 'repository',
-): boolean {
-  return access.some((a) => a.type === type && a.name === name);
-}

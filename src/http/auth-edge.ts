@@ -54,7 +54,10 @@ export async function identifyCaller(
   }
 }
 
-/** The repository action a registry API request needs, or undefined for base and catalog. */
+/**
+ * The repository action a registry API request needs, or undefined for base and catalog. An
+ * upload's status is read with `pull`; cancelling it takes `push` or `delete` (see `alsoAllowed`).
+ */
 export function actionFor(route: V2Route, method: string): RepositoryAction | undefined {
   switch (route.kind) {
     case 'base':
@@ -66,8 +69,9 @@ export function actionFor(route: V2Route, method: string): RepositoryAction | un
     case 'blob':
       return method === 'DELETE' ? 'delete' : 'pull';
     case 'uploads':
-    case 'upload':
       return 'push';
+    case 'upload':
+      return method === 'GET' || method === 'HEAD' ? 'pull' : 'push';
     case 'tags':
     case 'referrers':
       return 'pull';
@@ -98,9 +102,13 @@ export async function authorizeV2(
     return caller;
   }
   if (await auth.requests.may(caller, route.name, action)) {
-    if (action === 'push') await auth.requests.prepareForPush(caller, route.name);
+    if (action === 'push' && route.kind !== 'upload')
+      await auth.requests.prepareForPush(caller, route.name);
     return caller;
   }
+  // Cancelling an upload is cleaning up: a `delete` grant does it as well as `push`.
+  if (route.kind === 'upload' && req.method === 'DELETE')
+    if (await auth.requests.may(caller, route.name, 'delete')) return caller;
   const refusal = await auth.requests.refusal(caller, route.name, action);
   challenge(
     auth,

@@ -37,12 +37,19 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
     () =>
       new BerthError('MANIFEST_TOO_LARGE', `manifests may be at most ${MAX_MANIFEST_BYTES} bytes`),
   );
+  const algorithm = ctx.query.get('digest-algorithm') ?? undefined;
+  if (algorithm !== undefined && algorithm !== 'sha256' && algorithm !== 'sha512')
+    throw new BerthError(
+      'UNSUPPORTED',
+      `digest-algorithm ${algorithm.slice(0, 50)} is not supported`,
+    );
   const pushed = await ctx.registry.manifests.put(
     name,
     reference,
     body,
     ctx.req.headers['content-type'],
     ctx.actor ?? null,
+    { tags: ctx.query.getAll('tag'), algorithm },
   );
   ctx.reply
     .code(201)
@@ -50,6 +57,8 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
     .header('Docker-Content-Digest', pushed.digest)
     .header('Content-Length', '0');
   if (pushed.subject) ctx.reply.header('OCI-Subject', pushed.subject);
+  // The spec's `?tag=`: every tag applied is named back, one header each.
+  if (ctx.query.getAll('tag').length > 0) ctx.reply.header('OCI-Tag', pushed.tags);
   return ctx.reply.send();
 }
 

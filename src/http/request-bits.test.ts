@@ -6,9 +6,9 @@ import { parseV2Path } from './v2-paths.js';
 describe('request parsing', () => {
   it('parses Content-Range of upload chunks', () => {
     assert.deepEqual(parseContentRange('0-99'), { start: 0, end: 99 });
-    assert.deepEqual(parseContentRange('bytes 100-199/*'), { start: 100, end: 199 });
     assert.equal(parseContentRange(undefined), undefined);
-    assert.throws(() => parseContentRange('abc'));
+    for (const bad of ['abc', 'bytes=0-99', 'bytes 0-99/100', ' 0-99', '0-99 ', '9-1', '-5', '0-'])
+      assert.throws(() => parseContentRange(bad), /the form is <start>-<end>/, bad);
   });
 
   it('parses Range against a size', () => {

@@ -38,13 +38,20 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-/** Parses an upload chunk's `Content-Range: <start>-<end>` (a `bytes ` prefix is tolerated). */
+/**
+ * Parses an upload chunk's `Content-Range`, which the distribution spec defines as exactly
+ * `<start>-<end>` (inclusive, start ≤ end); anything else (`bytes=0-99`, `bytes 0-99/100`) is 416.
+ */
 export function parseContentRange(
   value: string | undefined,
 ): { start: number; end: number } | undefined {
   if (value === undefined) return undefined;
-  const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(value.trim());
-  if (!m) throw new BerthError('RANGE_INVALID', `invalid Content-Range ${value.slice(0, 100)}`);
+  const m = /^(\d{1,15})-(\d{1,15})$/.exec(value);
+  if (!m || Number(m[1]) > Number(m[2]))
+    throw new BerthError(
+      'RANGE_INVALID',
+      `invalid Content-Range ${JSON.stringify(value.slice(0, 100))}: the form is <start>-<end>`,
+    );
   return { start: Number(m[1]), end: Number(m[2]) };
 }
 

@@ -73,6 +73,7 @@ function dispatchUpload(
     case 'PUT':
       return putUpload(ctx);
     case 'GET':
+    case 'HEAD':
       return getUpload(ctx);
     case 'DELETE':
       return deleteUpload(ctx);

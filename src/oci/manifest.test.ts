@@ -16,6 +16,50 @@ const code = (fn: () => unknown): string => {
 };
 
 describe('manifest parsing', () => {
+  it('refuses what the image-spec schemas do not allow, naming what is wrong', () => {
+    const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D1, size: 2 };
+    const oci = 'application/vnd.oci.image.manifest.v1+json';
+    const base = { schemaVersion: 2, mediaType: oci, config, layers: [] };
+    const refused = (doc: unknown, contentType = oci): string => {
+      try {
+        parseManifest(bytes(doc), contentType);
+        return 'accepted';
+      } catch (err) {
+        assert.ok(err instanceof BerthError, String(err));
+        assert.equal(err.code, 'MANIFEST_INVALID');
+        return err.message;
+      }
+    };
+    assert.match(refused({ ...base, mediaType: 7 }), /mediaType must be a string/);
+    assert.match(
+      refused(base, 'application/vnd.docker.distribution.manifest.v1+prettyjws'),
+      /schema 1/,
+    );
+    assert.match(refused({ schemaVersion: 2, mediaType: oci, config }), /layers/);
+    assert.match(refused({ ...base, annotations: { a: 1 } }), /annotations/);
+    assert.match(refused({ ...base, annotations: [] }), /annotations/);
+    assert.match(refused({ ...base, config: { ...config, annotations: { a: {} } } }), /config/);
+    assert.match(refused({ ...base, layers: [{ ...config, size: -1 }] }), /layers\.0\.size/);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    const nested = Buffer.from(
+      `{"schemaVersion":2,"mediaType":"${oci}","config":${JSON.stringify(config)},"layers":[],"annotations":{"a":${'['.repeat(10_000)}1${']'.repeat(10_000)}}}`,
+    );
+    assert.throws(
+      () => parseManifest(nested, oci),
+      (err: unknown) => {
+        assert.ok(err instanceof BerthError);
+        return err.code === 'MANIFEST_INVALID';
+      },
+    );
+    const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json' };
+    assert.match(refused({ ...index, manifests: {} }, index.mediaType), /manifests/);
+    assert.match(
+      refused({ ...index, manifests: [{ ...config, platform: { os: 1 } }] }, index.mediaType),
+      /platform/,
+    );
+  });
+
   it('extracts config and layers, skipping foreign layers with urls', () => {
     const parsed = parseManifest(
       bytes({
@@ -43,8 +87,8 @@ describe('manifest parsing', () => {
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.index.v1+json',
         artifactType: 'x/y',
-        subject: { mediaType: 'a', digest: D1, size: 1 },
-        manifests: [{ mediaType: 'a', digest: D2, size: 1 }],
+        subject: { mediaType: 'application/a', digest: D1, size: 1 },
+        manifests: [{ mediaType: 'application/a', digest: D2, size: 1 }],
       }),
     );
     assert.deepEqual(
@@ -57,7 +101,7 @@ describe('manifest parsing', () => {
 
   it('infers the OCI type when mediaType is absent and Content-Type is generic', () => {
     const parsed = parseManifest(
-      bytes({ schemaVersion: 2, config: { mediaType: 'a', digest: D1, size: 1 }, layers: [] }),
+      bytes({ schemaVersion: 2, config: { mediaType: 'application/a', digest: D1, size: 1 }, layers: [] }),
       'application/json',
     );
     assert.equal(parsed.mediaType, 'application/vnd.oci.image.manifest.v1+json');
@@ -78,7 +122,7 @@ describe('manifest parsing', () => {
           bytes({
             schemaVersion: 2,
             mediaType: 'application/vnd.oci.image.manifest.v1+json',
-            config: { mediaType: 'a', digest: D1, size: -1 },
+            config: { mediaType: 'application/a', digest: D1, size: -1 },
           }),
         ),
       ),

@@ -1,6 +1,7 @@
 /** Parsing and validating manifests and indexes, and extracting what they reference. */
 import { BerthError } from './errors.js';
 import { parseDigest } from './reference.js';
+import { firstProblem, imageIndexSchema, imageManifestSchema } from './manifest-schema.js';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -50,28 +51,14 @@ function invalid(message: string, detail?: unknown): BerthError {
   return new BerthError('MANIFEST_INVALID', message, detail);
 }
 
-function readDescriptor(value: unknown, where: string): Descriptor {
-  if (typeof value !== 'object' || value === null)
-    throw invalid(`${where}: descriptor must be an object`);
-  const d = value as Record<string, unknown>;
-  if (typeof d.mediaType !== 'string' || d.mediaType === '')
-    throw invalid(`${where}: mediaType missing`);
-  if (typeof d.digest !== 'string') throw invalid(`${where}: digest missing`);
-  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw invalid(`${where}: size must be a non-negative integer`);
-  }
+/** Checks the digest of an already shape-checked descriptor. */
+function checkDigest(d: Descriptor, where: string): Descriptor {
   try {
     parseDigest(d.digest);
   } catch (err) {
     throw invalid(`${where}: ${(err as Error).message}`);
   }
-  return value as Descriptor;
-}
-
-function readDescriptors(value: unknown, where: string): Descriptor[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalid(`${where} must be an array`);
-  return value.map((entry, i) => readDescriptor(entry, `${where}[${i}]`));
+  return d;
 }
 
 function parseJson(bytes: Uint8Array): Record<string, unknown> {
@@ -86,13 +73,20 @@ function parseJson(bytes: Uint8Array): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
+/** Docker's schema 1 media types (signed and unsigned). */
+const SCHEMA_1 = /^application\/vnd\.docker\.distribution\.manifest\.v1\+(json|prettyjws)$/;
+
 /** Picks the media type: the Content-Type header wins, then the document's own `mediaType`. */
 function resolveMediaType(
   doc: Record<string, unknown>,
   contentType: string | undefined,
 ): ManifestMediaType {
+  if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string')
+    throw invalid('mediaType must be a string');
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const header = contentType ? bareMediaType(contentType) : undefined;
+  if (header !== undefined && SCHEMA_1.test(header))
+    throw invalid(`Content-Type ${header} is Docker schema 1, which is not supported`);
   if (
     declared !== undefined &&
     header !== undefined &&
@@ -126,19 +120,28 @@ export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedMa
   const doc = parseJson(bytes);
   if (doc.schemaVersion !== 2) throw invalid('schemaVersion must be 2');
   const mediaType = resolveMediaType(doc, contentType);
-  const subject = doc.subject === undefined ? undefined : readDescriptor(doc.subject, 'subject');
-  const annotations = (doc.annotations as Record<string, string> | undefined) ?? undefined;
-  const artifactType = typeof doc.artifactType === 'string' ? doc.artifactType : undefined;
   if (isIndexMediaType(mediaType)) {
-    if (!Array.isArray(doc.manifests)) throw invalid('manifests must be an array');
-    const children = readDescriptors(doc.manifests, 'manifests');
-    return { mediaType, blobs: [], children, subject, artifactType, annotations };
+    const checked = imageIndexSchema.safeParse(doc);
+    if (!checked.success) throw invalid(`invalid image index: ${firstProblem(checked.error)}`);
+    const index = checked.data;
+    const children = index.manifests.map((d, i) => checkDigest(d as Descriptor, `manifests.${i}`));
+    return {
+      mediaType,
+      blobs: [],
+      children,
+      subject: index.subject && checkDigest(index.subject as Descriptor, 'subject'),
+      artifactType: index.artifactType,
+      annotations: index.annotations,
+    };
   }
-  const config = readDescriptor(doc.config, 'config');
-  const layers = readDescriptors(doc.layers, 'layers');
-  if (mediaType === DOCKER_MANIFEST && layers.length === 0 && doc.layers === undefined) {
-    throw invalid('layers must be an array');
-  }
+  const checked = imageManifestSchema.safeParse(doc);
+  if (!checked.success) throw invalid(`invalid image manifest: ${firstProblem(checked.error)}`);
+  const manifest = checked.data;
+  const config = checkDigest(manifest.config as Descriptor, 'config');
+  const layers = manifest.layers.map((d, i) => checkDigest(d as Descriptor, `layers.${i}`));
+  const subject = manifest.subject && checkDigest(manifest.subject as Descriptor, 'subject');
+  const annotations = manifest.annotations;
+  const artifactType = manifest.artifactType;
   const blobs = [
     config.digest,
     ...layers.filter((l) => !l.urls || l.urls.length === 0).map((l) => l.digest),

@@ -9,6 +9,8 @@ import {
   parseManifest,
   parseManifestReference,
   type Descriptor,
+  type Digest,
+  type ManifestReference,
   type ParsedManifest,
 } from '../oci/index.js';
 import type { ManifestRecord, Meta } from '../meta/index.js';
@@ -19,6 +21,24 @@ import type { ReadCache } from './read-cache.js';
 export interface PushedManifest {
   digest: string;
   subject?: string;
+  /** The tags now pointing at it. */
+  tags: string[];
+}
+
+/**
+ * A reference to read or delete: one that is neither a valid tag nor a valid digest cannot name
+ * a stored manifest, so it is MANIFEST_UNKNOWN (404), not a malformed request.
+ */
+function existingReference(name: string, reference: string): ManifestReference {
+  try {
+    return parseManifestReference(reference);
+  } catch (err) {
+    if (!(err instanceof BerthError)) throw err;
+    throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference.slice(0, 200)} is not in ${name}`, {
+      name,
+      reference: reference.slice(0, 200),
+    });
+  }
 }
 
 /** Stores and serves manifests. */
@@ -31,7 +51,8 @@ export class ManifestService {
 
   /**
    * Validates and stores a manifest pushed to `name` under `reference` (a tag or its digest),
-   * recording who pushed it when known.
+   * recording who pushed it when known. `options.tags` are applied in the same transaction (the
+   * spec's `?tag=`); `options.algorithm` digests a manifest pushed by tag (default sha256).
    */
   async put(
     name: string,
@@ -39,10 +60,21 @@ export class ManifestService {
     bytes: Buffer,
     contentType?: string,
     pushedBy: string | null = null,
+    options: { tags?: string[]; algorithm?: Digest['algorithm'] } = {},
   ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
+    const extra = (options.tags ?? []).map((tag) => {
+      const parsedTag = parseManifestReference(tag);
+      if (parsedTag.kind !== 'tag')
+        throw new BerthError('TAG_INVALID', `invalid tag: ${JSON.stringify(tag).slice(0, 200)}`);
+      return parsedTag.tag;
+    });
+    const tags = [...new Set([...(ref.kind === 'tag' ? [ref.tag] : []), ...extra])];
     const parsed = parseManifest(bytes, contentType);
-    const digest = digestOf(bytes, ref.kind === 'digest' ? ref.digest.algorithm : 'sha256');
+    const digest = digestOf(
+      bytes,
+      ref.kind === 'digest' ? ref.digest.algorithm : (options.algorithm ?? 'sha256'),
+    );
     if (ref.kind === 'digest' && ref.digest.value !== digest) {
       throw new BerthError(
         'DIGEST_INVALID',
@@ -66,18 +98,19 @@ export class ManifestService {
         },
         { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
       );
-      if (ref.kind === 'tag') await m.tags.put(repositoryId, ref.tag, digest, pushedBy);
+      for (const tag of tags) await m.tags.put(repositoryId, tag, digest, pushedBy);
       return repositoryId;
     });
-    if (ref.kind === 'tag') this.cache.tagChanged(repositoryId, ref.tag);
-    this.events.emit({
-      kind: 'manifest.pushed',
-      repository: name,
-      digest,
-      tag: ref.kind === 'tag' ? ref.tag : undefined,
-      mediaType: parsed.mediaType,
-    });
-    return { digest, subject: parsed.subject?.digest };
+    for (const tag of tags) this.cache.tagChanged(repositoryId, tag);
+    for (const tag of tags.length > 0 ? tags : [undefined])
+      this.events.emit({
+        kind: 'manifest.pushed',
+        repository: name,
+        digest,
+        tag,
+        mediaType: parsed.mediaType,
+      });
+    return { digest, subject: parsed.subject?.digest, tags };
   }
 
   /**
@@ -87,7 +120,7 @@ export class ManifestService {
    * Without a list of manifest types (curl, a wildcard) the manifest is served as stored.
    */
   async get(name: string, reference: string, accept?: string | string[]): Promise<ManifestRecord> {
-    const ref = parseManifestReference(reference);
+    const ref = existingReference(name, reference);
     const repositoryId = await this.repositoryId(name);
     const digest =
       ref.kind === 'digest'
@@ -121,7 +154,7 @@ export class ManifestService {
 
   /** Deletes a tag, or by digest a manifest and every tag pointing at it. */
   async delete(name: string, reference: string): Promise<void> {
-    const ref = parseManifestReference(reference);
+    const ref = existingReference(name, reference);
     const repositoryId = await this.repositoryId(name);
     if (ref.kind === 'tag') {
       const deleted = await this.meta.tags.delete(repositoryId, ref.tag);

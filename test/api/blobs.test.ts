@@ -71,6 +71,13 @@ describe('blob uploads and downloads', () => {
     });
     assert.equal(bad.statusCode, 416);
     assert.equal(bad.headers['content-range'], 'bytes */1000');
+    const none = await t.app.inject({
+      method: 'GET',
+      url: `/v2/lib/range/blobs/${b.digest}`,
+      headers: { range: 'bytes=-0' },
+    });
+    assert.equal(none.statusCode, 416, 'an empty suffix is unsatisfiable');
+    assert.equal(Number(none.headers['content-length']), none.rawPayload.byteLength);
   });
 
   it('takes chunked PATCHes with Content-Range and a final PUT with a chunk', async () => {
@@ -107,6 +114,19 @@ describe('blob uploads and downloads', () => {
       payload: b.bytes.subarray(0, 10_000),
     });
     assert.equal(repeated.statusCode, 416);
+    for (const range of ['bytes=10000-19999', 'bytes 10000-19999/30000'])
+      assert.equal(
+        (
+          await t.app.inject({
+            method: 'PATCH',
+            url: loc,
+            headers: { 'content-range': range },
+            payload: b.bytes.subarray(10_000, 20_000),
+          })
+        ).statusCode,
+        416,
+        `Content-Range ${range} is not the spec's form`,
+      );
     const second = await t.app.inject({
       method: 'PATCH',
       url: loc,

@@ -1,5 +1,6 @@
 /** In-process tests of manifests, tags, referrers, listings and their error paths. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociIndex, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
@@ -221,6 +222,66 @@ describe('manifests, tags and referrers', () => {
     assert.equal(errorCode(totallyWrong), 'DIGEST_INVALID');
     const badTag = await putManifest(t.app, 'img/digest', `${'t'.repeat(129)}`, m);
     assert.equal(errorCode(badTag), 'TAG_INVALID');
+  });
+
+  it('answers 404 MANIFEST_UNKNOWN to GET, HEAD and DELETE of a reference that cannot exist', async () => {
+    await image(t, 'img/impossible');
+    for (const reference of [
+      '.INVALID_MANIFEST_NAME',
+      'v1:x',
+      'sha256:zz',
+      encodeURIComponent('a b'),
+    ])
+      for (const method of ['GET', 'HEAD', 'DELETE'] as const) {
+        const res = await t.app.inject({
+          method,
+          url: `/v2/img/impossible/manifests/${reference}`,
+        });
+        assert.equal(res.statusCode, 404, `${method} ${reference}: ${res.body}`);
+        if (method !== 'HEAD') assert.equal(errorCode(res), 'MANIFEST_UNKNOWN');
+        else assert.equal(res.body, '', 'HEAD has no body');
+      }
+  });
+
+  it('applies ?tag= in the same request, naming each in OCI-Tag, and refuses a bad one whole', async () => {
+    const m = await image(t, 'img/multitag');
+    const res = await putManifest(t.app, 'img/multitag', `${m.digest}?tag=a&tag=b.2`, m);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual(res.headers['oci-tag'], ['a', 'b.2']);
+    for (const tag of ['a', 'b.2']) {
+      const got = await t.app.inject({ method: 'HEAD', url: `/v2/img/multitag/manifests/${tag}` });
+      assert.equal(got.headers['docker-content-digest'], m.digest);
+    }
+    const bad = await putManifest(t.app, 'img/multitag', `${m.digest}?tag=c&tag=-bad`, m);
+    assert.equal(bad.statusCode, 400);
+    assert.equal(errorCode(bad), 'TAG_INVALID');
+    const c = await t.app.inject({ method: 'HEAD', url: '/v2/img/multitag/manifests/c' });
+    assert.equal(c.statusCode, 404, 'nothing of a refused request is applied');
+  });
+
+  it('speaks sha512 for blobs and manifests end to end', async () => {
+    const sha512 = (b: TestBlob): TestBlob => ({
+      ...b,
+      digest: `sha512:${createHash('sha512').update(b.bytes).digest('hex')}`,
+    });
+    const layer = sha512(blob(3000));
+    const config = sha512(configBlob({ n: 'sha512' }));
+    await pushBlob(t.app, 'img/sha512', layer);
+    await pushBlob(t.app, 'img/sha512', config);
+    const got = await t.app.inject({ method: 'GET', url: `/v2/img/sha512/blobs/${layer.digest}` });
+    assert.equal(got.statusCode, 200);
+    assert.equal(got.headers['docker-content-digest'], layer.digest);
+    assert.ok(got.rawPayload.equals(layer.bytes));
+    const m = sha512(ociManifest(config, [layer]));
+    const byDigest = await putManifest(t.app, 'img/sha512', m.digest, m);
+    assert.equal(byDigest.statusCode, 201, byDigest.body);
+    assert.equal(byDigest.headers['docker-content-digest'], m.digest);
+    const byTag = await putManifest(t.app, 'img/sha512', 'v1?digest-algorithm=sha512', m);
+    assert.equal(byTag.statusCode, 201, byTag.body);
+    assert.equal(byTag.headers['docker-content-digest'], m.digest);
+    const pulled = await t.app.inject({ method: 'GET', url: '/v2/img/sha512/manifests/v1' });
+    assert.equal(pulled.headers['docker-content-digest'], m.digest);
+    assert.ok(pulled.rawPayload.equals(m.bytes));
   });
 
   it('answers MANIFEST_UNKNOWN and NAME_UNKNOWN for what does not exist', async () => {

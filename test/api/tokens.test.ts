@@ -260,6 +260,39 @@ describe('token service', () => {
     assert.match(replay.body, /revoked/);
   });
 
+  it('asks for the scope an upload needs: status with pull, cancel with push or delete, 401 when a new token would grant more', async () => {
+    const call = (method: 'GET' | 'POST' | 'DELETE' | 'HEAD', url: string, token: string) =>
+      t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+    const push = await fetchToken(t.app, ['repository:alice/scoped:pull,push'], alice);
+    const pull = await fetchToken(t.app, ['repository:alice/scoped:pull'], alice);
+    const del = await fetchToken(t.app, ['repository:alice/scoped:delete'], alice);
+    const start = async () => {
+      const res = await call('POST', '/v2/alice/scoped/blobs/uploads/', push);
+      assert.equal(res.statusCode, 202, res.body);
+      return String(res.headers.location);
+    };
+    const first = await start();
+    assert.equal((await call('GET', first, pull)).statusCode, 204);
+    assert.equal((await call('HEAD', first, pull)).statusCode, 204);
+    assert.equal((await call('DELETE', first, del)).statusCode, 204);
+    const second = await start();
+    assert.equal((await call('DELETE', second, push)).statusCode, 204);
+    // A pull token of someone who may push: 401 naming the scope, so the client asks again.
+    const more = await call('POST', '/v2/alice/scoped/blobs/uploads/', pull);
+    assert.equal(more.statusCode, 401, more.body);
+    assert.match(
+      String(more.headers['www-authenticate']),
+      /scope="repository:alice\/scoped:pull,push"/,
+    );
+    assert.match(String(more.headers['www-authenticate']), /error="insufficient_scope"/);
+    // Someone a new token would not give push: 403 with the reason.
+    const mallory = basic('mallory', USER_PASSWORD);
+    const outsider = await fetchToken(t.app, ['repository:alice/scoped:pull,push'], mallory);
+    const refused = await call('POST', '/v2/alice/scoped/blobs/uploads/', outsider);
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.equal(errorCode(refused), 'DENIED');
+  });
+
   it('limits failed logins per account with 429 and Retry-After, and audits them', async () => {
     await createUsers(t.app, ['guessed']);
     for (let i = 0; i < 5; i++)
