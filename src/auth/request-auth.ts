@@ -7,11 +7,7 @@ import type { RepositoryAction } from './policy.js';
 import type { Principal } from './principal.js';
 import { ANONYMOUS } from './principal.js';
 import type { ResourceScope } from './scope.js';
-import {
-  tokenAllows,
-  type TokenAudience,
-  type TokenService,
-} from './token-service.js';
+import { tokenAllows, type TokenAudience, type TokenService } from './token-service.js';
 
 /** A request's caller: who, and how they proved it. */
 export interface Caller {

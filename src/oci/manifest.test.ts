@@ -101,7 +101,11 @@ describe('manifest parsing', () => {
 
   it('infers the OCI type when mediaType is absent and Content-Type is generic', () => {
     const parsed = parseManifest(
-      bytes({ schemaVersion: 2, config: { mediaType: 'application/a', digest: D1, size: 1 }, layers: [] }),
+      bytes({
+        schemaVersion: 2,
+        config: { mediaType: 'application/a', digest: D1, size: 1 },
+        layers: [],
+      }),
       'application/json',
     );
     assert.equal(parsed.mediaType, 'application/vnd.oci.image.manifest.v1+json');

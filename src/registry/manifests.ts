@@ -34,10 +34,14 @@ function existingReference(name: string, reference: string): ManifestReference {
     return parseManifestReference(reference);
   } catch (err) {
     if (!(err instanceof BerthError)) throw err;
-    throw new BerthError('MANIFEST_UNKNOWN', `manifest ${reference.slice(0, 200)} is not in ${name}`, {
-      name,
-      reference: reference.slice(0, 200),
-    });
+    throw new BerthError(
+      'MANIFEST_UNKNOWN',
+      `manifest ${reference.slice(0, 200)} is not in ${name}`,
+      {
+        name,
+        reference: reference.slice(0, 200),
+      },
+    );
   }
 }
 
