@@ -97,6 +97,13 @@ function bodyDeadline(req: FastifyRequest, seconds: number): void {
   raw.once('close', clear);
 }
 
+/** Why the message's framing is ambiguous (both Content-Length and Transfer-Encoding), or undefined. */
+function framingProblem(req: FastifyRequest): string | undefined {
+  if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined)
+    return 'a request may not carry both Content-Length and Transfer-Encoding';
+  return undefined;
+}
+
 function refuse(reply: FastifyReply, message: string): void {
   reply
     .code(400)
@@ -105,19 +112,76 @@ function refuse(reply: FastifyReply, message: string): void {
     .send(JSON.stringify(new BerthError('INVALID_REQUEST', message).toBody()));
 }
 
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Content Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
+/**
+ * Answers a request Node's parser refused (bad bytes in the path, an oversized header, a
+ * timeout): a status line, an error body — none for a HEAD — and the connection closed, so
+ * nothing after it on the connection is taken for a request.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // A response still being written owns the connection: let it finish, then close.
+  const current = (socket as Socket & { _httpMessage?: NodeJS.EventEmitter })._httpMessage;
+  if (current) {
+    current.once('finish', () => socket.destroy());
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const body = JSON.stringify(
+    new BerthError('INVALID_REQUEST', `malformed request (${err.code ?? 'parse error'})`).toBody(),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+  );
+}
+
+/** Requests of one connection, in order: whether the previous one is still being answered. */
+const inFlight = new WeakMap<Socket, Promise<void>>();
+
+/**
+ * Handles a connection's requests one after another: a request pipelined behind another waits
+ * until that one is answered (a GET after a PUT of the same manifest sees it), and is dropped
+ * when that answer closed the connection.
+ */
+async function inOrder(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const socket = req.raw.socket;
+  const previous = inFlight.get(socket);
+  const answered = new Promise<void>((resolve) => {
+    reply.raw.once('finish', resolve);
+    reply.raw.once('close', resolve);
+  });
+  inFlight.set(socket, answered);
+  if (!previous) return;
+  await previous;
+  if (socket.destroyed || !socket.writable) reply.hijack();
+}
+
 /** Registers the per-request guards and the audit of refusals on `app`. */
 export function guardRequests(
   app: FastifyInstance,
   options: GuardOptions,
   audit: AuditSink | undefined,
 ): void {
-  app.addHook('onRequest', (req, reply, done) => {
+  app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     if (options.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
-    const problem = hostProblem(req.raw);
+    const problem = hostProblem(req.raw) ?? framingProblem(req);
     if (problem) return refuse(reply, problem);
+    await inOrder(req, reply);
     bodyDeadline(req, options.bodyTimeout);
-    done();
   });
   if (audit)
     app.addHook('onResponse', (req, reply, done) => {

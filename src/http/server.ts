@@ -8,7 +8,7 @@ import type { TrustService } from '../trust/index.js';
 import { configSchema, type BerthConfig, type ConfigSources } from '../config/index.js';
 import { BerthError } from '../oci/index.js';
 import { apiPrincipal } from './api-common.js';
-import { guardRequests, limitConnections } from './edge-guards.js';
+import { answerClientError, guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -63,6 +63,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
     http: timeouts,
+    clientErrorHandler: answerClientError,
     ...(deps.tls ? { https: { ...timeouts, cert: deps.tls.cert, key: deps.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   const guards = {

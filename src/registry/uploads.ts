@@ -152,6 +152,9 @@ export class UploadService {
           { expected: digest.value, actual },
         );
       }
+      // Recorded first: if a crash stops the commit below after the blob's bytes were stored,
+      // discarding the upload later removes them (unless another commit recorded the blob).
+      await this.meta.uploads.markCommitting(id, digest.value);
       // A slow store writes the blob first, outside the database's write lock; the commit then
       // only confirms it, inside the lock, so a collection can never take it in between.
       await this.store.stageUpload?.(id, digest.value, size);
@@ -316,11 +319,21 @@ export class UploadService {
     return rebuilt;
   }
 
-  /** A hash of the upload's recorded bytes, read back from storage. */
+  /**
+   * A hash of the upload's recorded bytes, read back from storage; BLOB_UPLOAD_UNKNOWN when they
+   * are gone.
+   */
   private async hashStored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
     const hash = createHash(algorithm);
-    for await (const chunk of this.store.readUpload(upload.id, upload.size))
-      hash.update(chunk as Buffer);
+    try {
+      for await (const chunk of this.store.readUpload(upload.id, upload.size))
+        hash.update(chunk as Buffer);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
+        cause: err,
+      });
+    }
     return hash;
   }
 
@@ -333,9 +346,20 @@ export class UploadService {
     return `${algorithm}:${hash.digest('hex')}`;
   }
 
+  /**
+   * Forgets upload `id` and its bytes; a blob stored for it by a commit that a crash kept from
+   * being recorded goes too (inside the write lock, unless the blob was recorded meanwhile).
+   */
   private async discard(id: string): Promise<void> {
     this.hashes.delete(id);
-    await this.meta.uploads.delete(id);
+    const committing = await this.meta.uploads.committing(id);
+    const orphan = await this.meta.writeTransaction(async (m) => {
+      await m.uploads.delete(id);
+      if (!committing || (await m.blobs.size(committing)) !== undefined) return undefined;
+      await this.store.trashBlob(committing);
+      return committing;
+    });
+    if (orphan) await this.store.purgeTrashedBlob(orphan);
     await this.store.deleteUpload(id);
   }
 }

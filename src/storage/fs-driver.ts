@@ -104,8 +104,23 @@ export class FsContentStore implements ContentStore {
     });
   }
 
+  /**
+   * Links the upload's file as the blob (a blob file already there is the same verified bytes)
+   * and syncs the folder; the upload's own file stays until `releaseUpload`, after the database
+   * commit, so a crash before that commit leaves the upload whole and resumable.
+   */
   async commitUpload(id: string, digest: string): Promise<void> {
-    await durableRename(this.layout.uploadData(id), this.layout.blob(digest));
+    const blob = this.layout.blob(digest);
+    try {
+      await withParentFolder(blob, () => fs.link(this.layout.uploadData(id), blob));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    await fsyncDir(path.dirname(blob));
+  }
+
+  async releaseUpload(id: string): Promise<void> {
+    await fs.rm(this.layout.uploadData(id), { force: true });
   }
 
   async deleteUpload(id: string): Promise<void> {
