@@ -2,8 +2,25 @@
 // HTTP tests), `e2e` (real clients against spawned servers) or `all`. Every pass runs even when
 // an earlier one failed, and the run ends with one line: `N passed, N failed[, N skipped]`.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+// Everything the tests write to a temporary folder goes under one folder of this run, removed at
+// the end whatever happened (build contexts, data directories, client configurations, …).
+const runTmp = mkdtempSync(path.join(os.tmpdir(), 'berth-test-run-'));
+const cleanUp = () => {
+  try {
+    rmSync(runTmp, { recursive: true, force: true, maxRetries: 3 });
+  } catch (err) {
+    process.stderr.write(`could not remove ${runTmp}: ${err.message}\n`);
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    cleanUp();
+    process.exit(1);
+  });
 
 function find(dir, pattern) {
   const out = [];
@@ -35,7 +52,7 @@ function runPass(name, list, env = {}, concurrency = '2') {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...list],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: runTmp, ...env } },
     );
     const counts = { pass: 0, fail: 0, skipped: 0 };
     let pending = '';
@@ -103,4 +120,5 @@ if (failedPasses.length > 0) process.stdout.write(`\n# failed: ${failedPasses.jo
 process.stdout.write(
   `\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}\n`,
 );
+cleanUp();
 process.exit(totals.failed > 0 ? 1 : 0);

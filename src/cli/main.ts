@@ -8,7 +8,6 @@ import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
 import { serve } from './serve.js';
 import { withDataFlags } from './directory.js';
-import { writeSelfSignedCertificate } from './dev-certificate.js';
 import { registerTrustCommands } from './trust-commands.js';
 import { registerDbCommands } from './db-commands.js';
 
@@ -106,6 +105,8 @@ export async function main(argv: string[]): Promise<void> {
       const days = Number(flags.days);
       if (!Number.isInteger(days) || days < 1) throw new Error('--days must be a positive integer');
       const hosts = flags.host ?? ['localhost', '127.0.0.1'];
+      // Loaded on demand: the X.509 library costs every other command's start-up time.
+      const { writeSelfSignedCertificate } = await import('./dev-certificate.js');
       await writeSelfSignedCertificate(flags.cert, flags.key, hosts, days);
       process.stderr.write(
         `berth: wrote a self-signed certificate for ${hosts.join(', ')} to ${flags.cert}\n`,

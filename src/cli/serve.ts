@@ -52,7 +52,9 @@ export async function serve(base: ConfigSources): Promise<void> {
   const deps = { ...berth, tls, settings: { sources, running: config }, options: config };
   const app = buildHttpServer(deps);
   const { host, port } = splitListen(config.listen);
-  const address = await app.listen({ host, port });
+  // A long accept queue: a burst of new connections waits for the event loop instead of being
+  // dropped by the kernel (the kernel caps it at net.core.somaxconn).
+  const address = await app.listen({ host, port, backlog: 8192 });
   const metricsApp = config.metrics.listen ? buildMetricsServer(deps) : undefined;
   if (metricsApp && config.metrics.listen) {
     const at = splitListen(config.metrics.listen);

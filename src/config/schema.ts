@@ -56,7 +56,7 @@ export const configSchema = z
          */
         bodyTimeout: duration.default(30),
         /** Open connections per client address (trusted proxies are not counted). */
-        connectionsPerAddress: z.coerce.number().int().positive().default(512),
+        connectionsPerAddress: z.coerce.number().int().positive().default(2048),
         /** Bytes of one trust publish request, and of one metadata file in it. */
         trustPublishBytes: z.coerce
           .number()
@@ -76,7 +76,7 @@ export const configSchema = z
         headersTimeout: 20,
         idleTimeout: 60,
         bodyTimeout: 30,
-        connectionsPerAddress: 512,
+        connectionsPerAddress: 2048,
         trustPublishBytes: 32 * 1024 ** 2,
         trustFileBytes: 8 * 1024 ** 2,
       }),

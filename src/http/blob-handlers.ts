@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { BerthError } from '../oci/index.js';
 import type { ByteRange } from '../storage/index.js';
 import type { V2Context } from './context.js';
-import { sendFileRange } from './file-sender.js';
+import { openForSending, sendFileRange } from './file-sender.js';
 import { parseRange } from './request-bits.js';
 import type { V2Route } from './v2-paths.js';
 
@@ -59,10 +59,19 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
   if (!blob.file) return reply.send(blob.read());
   const { start, end } = blob.range ?? { start: 0, end: blob.size - 1 };
   if (end < start) return reply.send('');
+  // Opened before anything is answered: a file that vanished is a clear 404, not an empty 200.
+  const handle = await openForSending(blob.file);
+  if (!handle) {
+    for (const header of ['Content-Length', 'Content-Range', 'Cache-Control', 'ETag'])
+      reply.removeHeader(header);
+    throw new BerthError('BLOB_UNKNOWN', `the data of blob ${blob.digest} is missing`, {
+      digest: blob.digest,
+    });
+  }
   reply.hijack();
   reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   try {
-    ctx.registry.parts.bytes.sent(await sendFileRange(reply.raw, blob.file, start, end));
+    ctx.registry.parts.bytes.sent(await sendFileRange(reply.raw, handle, start, end));
   } catch (err) {
     ctx.req.log.error({ err, digest: blob.digest }, 'blob download failed');
     reply.raw.destroy(err as Error);

@@ -1,9 +1,15 @@
 /** Turning any error into a registry API response: the only place errors become HTTP. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseFull } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
 import { noteError } from './request-notes.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
+  if (isDatabaseFull(err))
+    return new BerthError(
+      'STORAGE_FULL',
+      "the registry's database disk is full; free space and retry",
+    );
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new BerthError('SIZE_INVALID', err.message);
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
     return new BerthError('INVALID_REQUEST', err.message);

@@ -4,19 +4,32 @@
  * an eighth of a core. Each buffer is read into again only once the socket has taken its bytes.
  */
 import type { ServerResponse } from 'node:http';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 const CHUNK = 1 << 20;
 const BUFFERS = 4;
 
-/** Writes bytes `start`..`end` (inclusive) of `file` to `res` and ends it; returns bytes sent. */
+/** Opens `file` for `sendFileRange`; undefined when it is gone (so nothing was answered yet). */
+export async function openForSending(file: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Writes bytes `start`..`end` (inclusive) of the open `handle` to `res`, ends it and closes the
+ * handle; returns bytes sent.
+ */
 export async function sendFileRange(
   res: ServerResponse,
-  file: string,
+  handle: FileHandle,
   start: number,
   end: number,
 ): Promise<number> {
-  const handle = await open(file, 'r');
+  const file = 'the blob file';
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(CHUNK));
   let wake: (() => void) | undefined;
   const release = (buffer: Buffer) => () => {

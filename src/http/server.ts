@@ -96,15 +96,17 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const route = routeKindOf(req);
     deps.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
     deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    req.log.info(
-      {
-        method: req.method,
-        url: req.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-      },
-      'request',
-    );
+    // One line per request only at debug level: at info, logging stays off the hot path.
+    if (req.log.level === 'debug' || req.log.level === 'trace')
+      req.log.debug(
+        {
+          method: req.method,
+          url: req.url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request',
+      );
     done();
   });
 

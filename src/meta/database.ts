@@ -3,7 +3,6 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import { BerthMigrations } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
@@ -24,10 +23,15 @@ async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Pr
   }
 }
 
-// bigint and numeric columns come back as JavaScript numbers (every such value Berth stores — times
-// in ms, sizes, counts — is below 2^53).
-pg.types.setTypeParser(20, (v) => Number(v));
-pg.types.setTypeParser(1700, (v) => Number(v));
+/** The PostgreSQL driver, loaded only when a database URL is configured (it costs start-up time). */
+async function loadPg(): Promise<typeof import('pg').default> {
+  const pg = (await import('pg')).default;
+  // bigint and numeric columns come back as JavaScript numbers (every such value Berth stores —
+  // times in ms, sizes, counts — is below 2^53).
+  pg.types.setTypeParser(20, (v) => Number(v));
+  pg.types.setTypeParser(1700, (v) => Number(v));
+  return pg;
+}
 
 /**
  * Opens the PostgreSQL database at `url` (`postgres://user:pass@host:port/db`) through a
@@ -35,6 +39,7 @@ pg.types.setTypeParser(1700, (v) => Number(v));
  * so replicas starting together migrate once).
  */
 export async function openPostgresDatabase(url: string, poolSize = 10): Promise<OpenDatabase> {
+  const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, 'postgres');

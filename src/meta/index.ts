@@ -5,7 +5,7 @@ export {
   type OpenDatabase,
   type SqliteSynchronous,
 } from './database.js';
-export { Meta } from './meta.js';
+export { Meta, isDatabaseFull } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';
 export type { RepositoryItem } from './gc-queries.js';

@@ -18,6 +18,18 @@ import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
 import { UploadStore } from './uploads.js';
 
+/**
+ * Whether `err` is the database saying its disk is full (SQLite's SQLITE_FULL, PostgreSQL's
+ * disk_full), or a commit that failed for it.
+ */
+export function isDatabaseFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown };
+  if (e?.code === 'SQLITE_FULL' || e?.code === '53100') return true;
+  if (typeof e?.message === 'string' && /database or disk is full|is its disk full/.test(e.message))
+    return true;
+  return e?.cause !== undefined && e.cause !== err && isDatabaseFull(e.cause);
+}
+
 /** All metadata stores, bound to one database handle or transaction. */
 export class Meta {
   readonly repositories: RepositoryStore;
@@ -65,13 +77,29 @@ export class Meta {
    * so checks made inside it cannot be invalidated by another process before it commits.
    */
   async writeTransaction<T>(work: (meta: Meta) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      // SQLite: the first write takes the database's single write lock. PostgreSQL: one
-      // transaction-scoped advisory lock serialises Berth's write transactions across replicas.
-      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(4242)`.execute(trx);
-      else await sql`update blobs set size = size where digest = ''`.execute(trx);
-      return work(new Meta(trx, this.dialect));
-    });
+    let failure: { error: unknown } | undefined;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        try {
+          // SQLite: the first write takes the database's single write lock. PostgreSQL: one
+          // transaction-scoped advisory lock serialises Berth's write transactions across replicas.
+          if (this.dialect === 'postgres')
+            await sql`select pg_advisory_xact_lock(4242)`.execute(trx);
+          else await sql`update blobs set size = size where digest = ''`.execute(trx);
+          return await work(new Meta(trx, this.dialect));
+        } catch (error) {
+          failure = { error };
+          throw error;
+        }
+      });
+    } catch (err) {
+      // SQLite ends a transaction itself on some errors (a full disk): the ROLLBACK that follows
+      // then fails with "no transaction is active", which must not hide the real error.
+      if (failure && err !== failure.error) throw failure.error;
+      if (/cannot rollback - no transaction is active/.test(String((err as Error).message)))
+        throw new Error('the database could not commit; is its disk full?', { cause: err });
+      throw err;
+    }
   }
 
   /** A cheap query proving the database answers. */

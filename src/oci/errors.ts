@@ -26,6 +26,7 @@ export const REGISTRY_ERRORS = {
   RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
   MANIFEST_TOO_LARGE: { status: 413, message: 'manifest too large' },
   BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
+  STORAGE_FULL: { status: 507, message: "the registry's storage is full" },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   METHOD_UNKNOWN: { status: 405, message: 'the method is not supported for this resource' },
   NOT_FOUND: { status: 404, message: 'not found' },

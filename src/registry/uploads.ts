@@ -102,9 +102,16 @@ export class UploadService {
     return { id, repository: name, size: 0 };
   }
 
-  /** The session `id` of repository `name`, or BLOB_UPLOAD_UNKNOWN. */
+  /**
+   * The session `id` of repository `name`, or BLOB_UPLOAD_UNKNOWN — also when its data is gone
+   * (then the session is forgotten too).
+   */
   async status(name: string, id: string): Promise<UploadState> {
     const upload = await this.find(name, id);
+    if (this.store.hasUpload && !(await this.store.hasUpload(id))) {
+      await this.locks.run(id, () => this.discard(id));
+      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data`);
+    }
     return { id, repository: name, size: upload.size };
   }
 
@@ -295,6 +302,16 @@ export class UploadService {
           cause: err,
         });
       }
+      if (err instanceof BerthError && err.code === 'STORAGE_FULL') {
+        // Free the upload's space at once, so the registry can take smaller pushes again.
+        await this.discard(upload.id).catch(() => undefined);
+        throw new BerthError(
+          'STORAGE_FULL',
+          `the registry's storage is full: upload ${upload.id} was discarded to free its space; push again once space is freed`,
+          undefined,
+          { cause: err },
+        );
+      }
       throw err;
     }
     const received = size - upload.size;
@@ -352,6 +369,8 @@ export class UploadService {
    */
   private async discard(id: string): Promise<void> {
     this.hashes.delete(id);
+    // The bytes go first: on a full disk that is what lets the database write again.
+    await this.store.deleteUpload(id);
     const committing = await this.meta.uploads.committing(id);
     const orphan = await this.meta.writeTransaction(async (m) => {
       await m.uploads.delete(id);
@@ -360,6 +379,5 @@ export class UploadService {
       return committing;
     });
     if (orphan) await this.store.purgeTrashedBlob(orphan);
-    await this.store.deleteUpload(id);
   }
 }

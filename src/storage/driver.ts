@@ -58,6 +58,8 @@ export interface ContentStore {
   deleteUpload(id: string): Promise<void>;
   /** Ids of every upload the store holds. */
   listUploads(): Promise<string[]>;
+  /** Optional: whether upload `id` still has its data (stores that can tell cheaply). */
+  hasUpload?(id: string): Promise<boolean>;
   /** Moves a blob aside so it can be restored if the deletion is not committed. */
   trashBlob(digest: string): Promise<void>;
   /** Puts a trashed blob back. */

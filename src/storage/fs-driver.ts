@@ -3,6 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BerthError } from '../oci/index.js';
 import type { ByteRange, ContentStore } from './driver.js';
 import { batchedFileSink } from './batched-file-sink.js';
 import { FsLayout } from './fs-layout.js';
@@ -30,6 +31,15 @@ async function withParentFolder(file: string, work: () => Promise<void>): Promis
     await fs.mkdir(path.dirname(file), { recursive: true });
     await work();
   }
+}
+
+/** ENOSPC and EDQUOT as STORAGE_FULL (507); anything else as it is. */
+function spaceError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return new BerthError('STORAGE_FULL', "the registry's storage is full", undefined, {
+    cause: err,
+  });
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -89,10 +99,22 @@ export class FsContentStore implements ContentStore {
         observe(chunk);
       });
       await pipeline(source, batchedFileSink(handle, offset));
+    } catch (err) {
+      throw spaceError(err);
     } finally {
       await handle.close();
     }
     return offset + written;
+  }
+
+  async hasUpload(id: string): Promise<boolean> {
+    try {
+      await fs.access(this.layout.uploadData(id));
+      return true;
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
   }
 
   readUpload(id: string, length: number): Readable {
@@ -114,7 +136,7 @@ export class FsContentStore implements ContentStore {
     try {
       await withParentFolder(blob, () => fs.link(this.layout.uploadData(id), blob));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw spaceError(err);
     }
     await fsyncDir(path.dirname(blob));
   }

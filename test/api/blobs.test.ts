@@ -1,5 +1,7 @@
 /** In-process tests of the blob and upload endpoints and their error paths. */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { blob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
@@ -78,6 +80,19 @@ describe('blob uploads and downloads', () => {
     });
     assert.equal(none.statusCode, 416, 'an empty suffix is unsatisfiable');
     assert.equal(Number(none.headers['content-length']), none.rawPayload.byteLength);
+  });
+
+  it('answers 404 BLOB_UNKNOWN, not an empty 200, when a blob file vanished', async (ctx) => {
+    if (process.env.BERTH_TEST_STORAGE === 's3')
+      return ctx.skip("the file layout is the filesystem driver's");
+    const b = blob(5000);
+    await pushBlob(t.app, 'lib/vanished', b);
+    const hex = b.digest.slice('sha256:'.length);
+    rmSync(path.join(t.data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex));
+    const res = await t.app.inject({ method: 'GET', url: `/v2/lib/vanished/blobs/${b.digest}` });
+    assert.equal(res.statusCode, 404, res.body);
+    assert.equal(errorCode(res), 'BLOB_UNKNOWN');
+    assert.equal(Number(res.headers['content-length']), res.rawPayload.byteLength);
   });
 
   it('takes chunked PATCHes with Content-Range and a final PUT with a chunk', async () => {
