@@ -98,10 +98,7 @@ it('keeps every tagged image whole while collecting concurrently, and leaves no 
     }
   };
   await Promise.all([pusher(1), pusher(2), deleter(), collector()]);
-  assert.ok(
-    enough(),
-    `${pushes} pushes, ${deletions} deletions, ${collections} collections`,
-  );
+  assert.ok(enough(), `${pushes} pushes, ${deletions} deletions, ${collections} collections`);
 
   // Every remaining tag pulls whole.
   for (const tag of live) {
