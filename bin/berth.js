@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Berth's executable: runs the compiled command-line entry point.
-import { main } from '../dist/cli/main.js';
+// Berth's executable: runs the command line from its single-file build (scripts/bundle.mjs).
+import { main } from '../dist/berth.mjs';
 
 main(process.argv).catch((err) => {
   process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -14,7 +14,7 @@ import {
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { NO_EVENTS, Registry } from '../registry/index.js';
 import { FsContentStore, openS3Store, type ContentStore } from '../storage/index.js';
-import { loadMasterKey, SecretBox } from '../kit/index.js';
+import { loadMasterKey, packageRoot, SecretBox } from '../kit/index.js';
 import { KeyVault, TrustService } from '../trust/index.js';
 
 /** Berth's parts, ready to serve or to run maintenance. */
@@ -35,7 +35,7 @@ export interface Berth {
 
 /** Berth's version, from its package.json (two folders above the compiled file). */
 export function berthVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
     version: string;
   };
   return pkg.version;

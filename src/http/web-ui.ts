@@ -5,18 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { packageRoot } from '../kit/index.js';
 
-/** Where `vite build` puts the UI: `<package>/dist/ui` (the same from src/ and from dist/). */
-export const WEB_UI_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'dist',
-  'ui',
-);
+/** Where `vite build` puts the UI: `<package>/dist/ui`. */
+export const WEB_UI_DIR = path.join(packageRoot(), 'dist', 'ui');
 
 const API_PREFIXES = [
   '/v2',

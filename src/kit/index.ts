@@ -1,3 +1,4 @@
 /** The kit room: small shared pieces with no domain (sealing secrets, the master key). */
 export { SecretBox } from './secret-box.js';
 export { loadMasterKey } from './master-key.js';
+export { packageRoot } from './package-root.js';
