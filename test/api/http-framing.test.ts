@@ -81,6 +81,20 @@ describe('HTTP framing', () => {
       );
   });
 
+  it('closes the connection when an answer leaves part of the body unread', async () => {
+    // A manifest over the 4 MiB bound is refused part-way; the rest of its body must never be
+    // read as the next request.
+    const head =
+      'PUT /v2/big/one/manifests/v1 HTTP/1.1\r\nHost: h\r\n' +
+      `Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: ${6 << 20}\r\n\r\n`;
+    const got = await exchange(
+      port,
+      Buffer.concat([Buffer.from(head), Buffer.alloc(5 << 20, 0x20)]),
+    );
+    assert.match(got, /^HTTP\/1\.1 413/);
+    assert.match(got, /\r\nconnection: close\r\n/i);
+  });
+
   it('handles the requests of one connection in order', async () => {
     const config = configBlob({ n: 'pipelined' });
     const layer = blob(100);
