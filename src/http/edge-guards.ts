@@ -148,25 +148,18 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
   );
 }
 
-/** Requests of one connection, in order: whether the previous one is still being answered. */
-const inFlight = new WeakMap<Socket, Promise<void>>();
-
 /**
- * Handles a connection's requests one after another: a request pipelined behind another waits
- * until that one is answered (a GET after a PUT of the same manifest sees it), and is dropped
- * when that answer closed the connection.
+ * Handles a connection's requests one after another: a request pipelined behind another starts
+ * (`go`) only once that one is answered, so a GET after a PUT of the same manifest sees it. Node
+ * gives the connection to one response at a time (`socket._httpMessage`); a request whose
+ * response is not that one waits for it to close, then looks again. Without pipelining this costs
+ * one property read.
  */
-async function inOrder(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const socket = req.raw.socket;
-  const previous = inFlight.get(socket);
-  const answered = new Promise<void>((resolve) => {
-    reply.raw.once('finish', resolve);
-    reply.raw.once('close', resolve);
-  });
-  inFlight.set(socket, answered);
-  if (!previous) return;
-  await previous;
-  if (socket.destroyed || !socket.writable) reply.hijack();
+function inOrder(req: FastifyRequest, reply: FastifyReply, go: () => void): void {
+  const socket = req.raw.socket as Socket & { _httpMessage?: NodeJS.EventEmitter | null };
+  const current = socket._httpMessage;
+  if (!current || current === reply.raw || socket.destroyed) return go();
+  current.once('close', () => inOrder(req, reply, go));
 }
 
 /** Registers the per-request guards and the audit of refusals on `app`. */
@@ -175,13 +168,13 @@ export function guardRequests(
   options: GuardOptions,
   audit: AuditSink | undefined,
 ): void {
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     if (options.tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
     const problem = hostProblem(req.raw) ?? framingProblem(req);
     if (problem) return refuse(reply, problem);
-    await inOrder(req, reply);
     bodyDeadline(req, options.bodyTimeout);
+    inOrder(req, reply, done);
   });
   if (audit)
     app.addHook('onResponse', (req, reply, done) => {

@@ -17,8 +17,11 @@ export function isValidHost(value: string): boolean {
 export function hostProblem(req: IncomingMessage): string | undefined {
   const raw = req.rawHeaders;
   const values: string[] = [];
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.toLowerCase() === 'host') values.push(raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host'))
+      values.push(raw[i + 1]!);
+  }
   if (values.length > 1) return 'a request may carry one Host header only';
   if (values.length === 0)
     return req.httpVersion === '1.0' ? undefined : 'the Host header is missing';

@@ -19,9 +19,6 @@ export function securityMigration(): Migration {
         .execute();
       // Who opened each upload, so the sessions and bytes one account holds can be bounded.
       await db.schema.alterTable('uploads').addColumn('owner', 'text').execute();
-      // The digest an upload is being committed as: a blob stored for it before a crash kept the
-      // commit from being recorded is removed when the upload is discarded.
-      await db.schema.alterTable('uploads').addColumn('committing', 'text').execute();
       await db.schema.createIndex('uploads_owner').on('uploads').column('owner').execute();
     },
   };

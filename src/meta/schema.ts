@@ -63,8 +63,6 @@ export interface UploadsTable {
   repository_id: number;
   /** Who opened the upload (an account name, or `address:<ip>`); null for older uploads. */
   owner: string | null;
-  /** The digest the upload is being committed as, once its commit has begun. */
-  committing: string | null;
   size: number;
   created_at: number;
   updated_at: number;

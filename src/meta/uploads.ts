@@ -26,7 +26,6 @@ export class UploadStore {
         id,
         repository_id: repositoryId,
         owner,
-        committing: null,
         size: 0,
         created_at: now,
         updated_at: now,
@@ -73,21 +72,6 @@ export class UploadStore {
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
     };
-  }
-
-  /** Records that upload `id` is being committed as blob `digest`. */
-  async markCommitting(id: string, digest: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ committing: digest }).where('id', '=', id).execute();
-  }
-
-  /** The digest upload `id` was being committed as, if its commit began. */
-  async committing(id: string): Promise<string | null> {
-    const row = await this.db
-      .selectFrom('uploads')
-      .select('committing')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row?.committing ?? null;
   }
 
   /** Records progress: the new durable size. */

@@ -159,9 +159,6 @@ export class UploadService {
           { expected: digest.value, actual },
         );
       }
-      // Recorded first: if a crash stops the commit below after the blob's bytes were stored,
-      // discarding the upload later removes them (unless another commit recorded the blob).
-      await this.meta.uploads.markCommitting(id, digest.value);
       // A slow store writes the blob first, outside the database's write lock; the commit then
       // only confirms it, inside the lock, so a collection can never take it in between.
       await this.store.stageUpload?.(id, digest.value, size);
@@ -277,7 +274,11 @@ export class UploadService {
         'DENIED',
         `unfinished uploads of ${upload.owner} hold ${held} bytes; ${expected} more would pass the limit of ${this.limits.bytes}`,
       );
-    return this.write(upload, bounded(body, allowed, upload.owner, this.limits.bytes), expected);
+    // A body of announced length cannot pass it (the HTTP parser stops there), so only a body of
+    // unknown length needs counting.
+    const source =
+      expected === undefined ? bounded(body, allowed, upload.owner, this.limits.bytes) : body;
+    return this.write(upload, source, expected);
   }
 
   /**
@@ -369,9 +370,10 @@ export class UploadService {
    */
   private async discard(id: string): Promise<void> {
     this.hashes.delete(id);
+    // A commit a crash interrupted may have stored the blob: the store noted which.
+    const committing = await this.store.committedAs?.(id);
     // The bytes go first: on a full disk that is what lets the database write again.
     await this.store.deleteUpload(id);
-    const committing = await this.meta.uploads.committing(id);
     const orphan = await this.meta.writeTransaction(async (m) => {
       await m.uploads.delete(id);
       if (!committing || (await m.blobs.size(committing)) !== undefined) return undefined;

@@ -58,6 +58,11 @@ export interface ContentStore {
   deleteUpload(id: string): Promise<void>;
   /** Ids of every upload the store holds. */
   listUploads(): Promise<string[]>;
+  /**
+   * Optional: the digest upload `id` was being committed as when its commit began (stores whose
+   * commit can leave a blob behind if the process dies before the database commit).
+   */
+  committedAs?(id: string): Promise<string | undefined>;
   /** Optional: whether upload `id` still has its data (stores that can tell cheaply). */
   hasUpload?(id: string): Promise<boolean>;
   /** Moves a blob aside so it can be restored if the deletion is not committed. */

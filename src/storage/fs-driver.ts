@@ -127,11 +127,14 @@ export class FsContentStore implements ContentStore {
   }
 
   /**
-   * Links the upload's file as the blob (a blob file already there is the same verified bytes)
-   * and syncs the folder; the upload's own file stays until `releaseUpload`, after the database
-   * commit, so a crash before that commit leaves the upload whole and resumable.
+   * Notes the digest the upload becomes, links the upload's file as the blob (a blob file already
+   * there is the same verified bytes) and syncs the folder. The upload's own file stays until
+   * `releaseUpload`, after the database commit, so a crash before that commit leaves the upload
+   * whole and resumable, and the note says which blob file the crash may have left.
    */
   async commitUpload(id: string, digest: string): Promise<void> {
+    const note = this.layout.uploadCommitNote(id);
+    await withParentFolder(note, () => fs.writeFile(note, digest));
     const blob = this.layout.blob(digest);
     try {
       await withParentFolder(blob, () => fs.link(this.layout.uploadData(id), blob));
@@ -143,10 +146,20 @@ export class FsContentStore implements ContentStore {
 
   async releaseUpload(id: string): Promise<void> {
     await fs.rm(this.layout.uploadData(id), { force: true });
+    await fs.rm(this.layout.uploadCommitNote(id), { force: true });
+  }
+
+  async committedAs(id: string): Promise<string | undefined> {
+    const note = await unlessMissing(
+      () => fs.readFile(this.layout.uploadCommitNote(id), 'utf8'),
+      undefined,
+    );
+    return note || undefined;
   }
 
   async deleteUpload(id: string): Promise<void> {
     await fs.rm(this.layout.uploadData(id), { force: true });
+    await fs.rm(this.layout.uploadCommitNote(id), { force: true });
   }
 
   async listUploads(): Promise<string[]> {

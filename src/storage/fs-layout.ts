@@ -35,6 +35,13 @@ export class FsLayout {
     return path.join(this.root, 'uploads', id);
   }
 
+  /** The note of the digest an upload is being committed as (see `FsContentStore.commitUpload`). */
+  uploadCommitNote(id: string): string {
+    if (!UPLOAD_ID.test(id))
+      throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
+    return path.join(this.root, 'committing', id);
+  }
+
   uploadsDir(): string {
     return path.join(this.root, 'uploads');
   }
