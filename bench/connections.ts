@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { putManifest, uploadMonolithic } from './http-client.js';
+import { takeResponse } from './load.js';
 import { startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -104,13 +105,10 @@ function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
       socket.on('data', (chunk: Buffer) => {
         buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
         for (;;) {
-          const end = buffer.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buffer.subarray(0, end).toString('latin1');
-          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffer.length < end + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 200')) errors += 1;
-          buffer = buffer.subarray(end + 4 + length);
+          const response = takeResponse(buffer, 'GET');
+          if (!response) return;
+          if (!response.head.startsWith('HTTP/1.1 200')) errors += 1;
+          buffer = response.rest;
           latencies.push(performance.now() - sentAt);
           send();
         }

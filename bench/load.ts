@@ -14,6 +14,22 @@ export interface LoadResult {
   p99ms: number;
 }
 
+/**
+ * The first complete response in `buffer` (a keep-alive stream): its head and what follows it;
+ * undefined while it is incomplete. Bodies are sized by Content-Length (none after a HEAD).
+ */
+export function takeResponse(
+  buffer: Buffer,
+  method: string,
+): { head: string; rest: Buffer } | undefined {
+  const end = buffer.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = buffer.subarray(0, end).toString('latin1');
+  const length = method === 'HEAD' ? 0 : Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+  if (buffer.length < end + 4 + length) return undefined;
+  return { head, rest: buffer.subarray(end + 4 + length) };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -58,14 +74,10 @@ export async function runLoad(
       socket.on('data', (chunk: Buffer) => {
         buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
         for (;;) {
-          const end = buffer.indexOf('\r\n\r\n');
-          if (end < 0) return;
-          const head = buffer.subarray(0, end).toString('latin1');
-          const length =
-            method === 'HEAD' ? 0 : Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-          if (buffer.length < end + 4 + length) return;
-          if (!head.startsWith('HTTP/1.1 2')) errors += 1;
-          buffer = buffer.subarray(end + 4 + length);
+          const response = takeResponse(buffer, method);
+          if (!response) return;
+          if (!response.head.startsWith('HTTP/1.1 2')) errors += 1;
+          buffer = response.rest;
           latencies.push(performance.now() - sentAt);
           send();
         }
