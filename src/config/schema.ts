@@ -1,4 +1,5 @@
 /** The configuration schema: every key, its default and its meaning, in one place. */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const duration = z.coerce.number().int().positive();
@@ -32,7 +33,17 @@ export const configSchema = z
                 .map((s) => s.trim())
                 .filter(Boolean)
             : v,
-        z.array(z.string().min(1)),
+        z.array(
+          z.string().refine((v) => {
+            const [address = '', prefix] = v.split('/');
+            const family = isIP(address);
+            const bits = family === 4 ? 32 : 128;
+            return (
+              family !== 0 &&
+              (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits))
+            );
+          }, 'each entry is an IP address or a CIDR (10.0.0.0/8)'),
+        ),
       )
       .default([]),
     /** Bounds on what one caller can hold open. */

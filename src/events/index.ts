@@ -1,2 +1,4 @@
-/** The events room: the audit log (and, later, events and webhooks). */
+/** The events room: the event model, the audit log, and webhook deliveries. */
 export { AuditLog } from './audit-log.js';
+export type { BerthEvent, EventActor, EventTarget, EventType } from './model.js';
+export * from './webhooks/index.js';

@@ -4,7 +4,8 @@
  * refusals.
  */
 import type { Server } from 'node:http';
-import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { addressMatcher } from '../kit/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalName, wasAudited, type AuditSink } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
@@ -19,24 +20,6 @@ export interface GuardOptions {
   /** Proxies whose connections are not counted per address. */
   trustedProxies: string[];
   tls: boolean;
-}
-
-/** A test for addresses in `cidrs` (`10.0.0.0/8`, `::1`, `192.0.2.7`); throws on a malformed entry. */
-export function addressMatcher(cidrs: string[]): (address: string) => boolean {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', prefix] = cidr.split('/');
-    const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-    if (!type) throw new Error(`trustedProxies: ${cidr} is not an address or CIDR`);
-    if (prefix === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(prefix), type);
-  }
-  return (address) => {
-    const plain =
-      address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    const type = isIPv4(plain) ? 'ipv4' : isIPv6(plain) ? 'ipv6' : undefined;
-    return type !== undefined && list.check(plain, type);
-  };
 }
 
 const UPLOAD_PATH = /^\/v2\/.+\/blobs\/uploads\//;

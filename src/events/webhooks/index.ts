@@ -1,0 +1,18 @@
+/** Webhook deliveries: signatures, payload formats, retry pacing and destination checks. */
+export {
+  newWebhookSecret,
+  isWebhookSecret,
+  signatureHeaders,
+  verifySignature,
+} from './signature.js';
+export { payloadOf, type PayloadFormat, type Payload, type RepositoryFacts } from './payloads.js';
+export {
+  nextAttemptAt,
+  afterDelivery,
+  mayDeliver,
+  CLOSED,
+  DEFAULT_RETRY,
+  type RetryPolicy,
+  type Circuit,
+} from './retry.js';
+export { destinationProblem, type DestinationRules, type Resolver } from './destination.js';
