@@ -140,7 +140,10 @@ export function registerCatalogRoutes(
         const actor = await apiActor(auth, req, reply);
         if (!(await auth.requests.may(caller, name, 'delete')))
           throw new BerthError('DENIED', `deleting tags of ${name} needs admin rights on it`);
-        await registry.manifests.delete(name, tag);
+        await registry.manifests.delete(name, tag, {
+          actor: actor.principal.name,
+          address: clientAddress(req),
+        });
         await audit?.record({
           actor: actor.principal.name,
           action: 'tag.delete',

@@ -80,6 +80,6 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
 
 /** DELETE: remove the blob from the repository. */
 export async function deleteBlob(ctx: V2Context<Blob>): Promise<void> {
-  await ctx.registry.blobs.delete(ctx.route.name, ctx.route.digest);
+  await ctx.registry.blobs.delete(ctx.route.name, ctx.route.digest, ctx.change);
   ctx.reply.code(202).header('Content-Length', '0').send();
 }

@@ -1,6 +1,6 @@
 /** What every registry API handler is given. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Registry } from '../registry/index.js';
+import type { ChangeContext, Registry } from '../registry/index.js';
 import type { V2Route } from './v2-paths.js';
 
 /** A request to the registry API, parsed. */
@@ -14,6 +14,8 @@ export interface V2Context<R extends V2Route = V2Route> {
   canRead: (repository: string) => boolean | Promise<boolean>;
   /** The subset of repository names the caller may see (for the catalog). */
   visible: (repositories: string[]) => Promise<string[]>;
+  /** Who makes a change and from where, recorded with its event. */
+  change: ChangeContext;
   /** Who opens uploads (an account name, or `address:<ip>`), for the per-uploader limits. */
   uploader: string;
   /** The signed-in caller's name, recorded as the pusher of tags. */

@@ -49,7 +49,7 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
     body,
     ctx.req.headers['content-type'],
     ctx.actor ?? null,
-    { tags: ctx.query.getAll('tag'), algorithm },
+    { tags: ctx.query.getAll('tag'), algorithm, context: ctx.change },
   );
   ctx.reply
     .code(201)
@@ -64,7 +64,7 @@ export async function putManifest(ctx: V2Context<Manifest>): Promise<void> {
 
 /** DELETE: a tag, or a manifest by digest. */
 export async function deleteManifest(ctx: V2Context<Manifest>): Promise<void> {
-  await ctx.registry.manifests.delete(ctx.route.name, ctx.route.reference);
+  await ctx.registry.manifests.delete(ctx.route.name, ctx.route.reference, ctx.change);
   ctx.reply.code(202).header('Content-Length', '0').send();
 }
 

@@ -37,7 +37,7 @@ export interface HttpDeps {
 }
 
 /** The configuration the HTTP edge applies itself. */
-export type HttpOptions = Pick<BerthConfig, 'limits' | 'trustedProxies' | 'metrics'>;
+export type HttpOptions = Pick<BerthConfig, 'limits' | 'trustedProxies' | 'metrics' | 'domain'>;
 
 const DEFAULT_OPTIONS: HttpOptions = configSchema.parse({});
 
@@ -110,10 +110,14 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     done();
   });
 
-  const v2 = v2Handler(deps.registry, deps.auth, deps.audit, deps.trust, {
-    fileBytes: limits.trustFileBytes,
-    totalBytes: limits.trustPublishBytes,
-  });
+  const v2 = v2Handler(
+    deps.registry,
+    deps.auth,
+    deps.audit,
+    deps.trust,
+    { fileBytes: limits.trustFileBytes, totalBytes: limits.trustPublishBytes },
+    deps.options?.domain,
+  );
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));

@@ -33,7 +33,7 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
   const mount = ctx.query.get('mount');
   if (mount) {
     const from = ctx.query.get('from') ?? undefined;
-    if (await ctx.registry.blobs.mount(name, mount, from, ctx.canRead))
+    if (await ctx.registry.blobs.mount(name, mount, from, ctx.canRead, ctx.change))
       return answerBlobCreated(ctx, name, mount);
   }
   const digest = ctx.query.get('digest');
@@ -44,6 +44,7 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
       ctx.req.raw,
       contentLength(ctx.req.raw),
       ctx.uploader,
+      ctx.change,
     );
     return answerBlobCreated(ctx, name, blob.digest);
   }
@@ -83,6 +84,7 @@ export async function putUpload(ctx: V2Context<Upload>): Promise<void> {
     body,
     body ? contentLength(ctx.req.raw) : undefined,
     range,
+    ctx.change,
   );
   answerBlobCreated(ctx, name, blob.digest);
 }

@@ -8,7 +8,8 @@ import {
   type AuthService,
   type Caller,
 } from '../auth/index.js';
-import type { Registry } from '../registry/index.js';
+import type { ChangeContext, Registry } from '../registry/index.js';
+import { requestHost } from './host-header.js';
 import { authorizeV2, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
 import type { V2Context } from './context.js';
@@ -131,6 +132,21 @@ function signedTagGuard(trust: TrustService | undefined, audit: AuditSink | unde
   };
 }
 
+/** Who makes a change through `req`, from where, and under which registry name. */
+function changeContext(
+  req: FastifyRequest,
+  actor: string | null,
+  domain: string | undefined,
+): ChangeContext {
+  const agent = req.headers['user-agent'];
+  return {
+    actor,
+    address: clientAddress(req),
+    userAgent: typeof agent === 'string' ? agent.slice(0, 200) : null,
+    registry: domain ?? requestHost(req),
+  };
+}
+
 /** The Fastify handler for every `/v2` request; with `auth`, each request is authorised first. */
 export function v2Handler(
   registry: Registry,
@@ -138,6 +154,7 @@ export function v2Handler(
   audit?: AuditSink,
   trust?: TrustService,
   publishLimits: PublishLimits = { fileBytes: 8 << 20, totalBytes: 32 << 20 },
+  domain?: string,
 ) {
   const guard = signedTagGuard(trust, audit);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -161,6 +178,7 @@ export function v2Handler(
         registry,
         canRead: () => true,
         visible: everything,
+        change: changeContext(req, null, domain),
         uploader: `address:${clientAddress(req)}`,
         checkSignedTag:
           guard && ((n: string, t: string, d: string) => guard(req, undefined, n, t, d)),
@@ -179,6 +197,7 @@ export function v2Handler(
         visible: (names) => auth.requests.visible(caller, names),
         checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
         actor: principalName(caller.principal),
+        change: changeContext(req, principalName(caller.principal), domain),
         uploader: principalName(caller.principal) ?? `address:${clientAddress(req)}`,
       },
       req.method,

@@ -24,6 +24,7 @@ export type { Grantee, GrantRecord, GrantTarget } from './grants.js';
 export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
+export type { OutboxEvent } from './outbox.js';
 export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
 export type { RepositoryInfo, Visibility } from './repositories.js';
 export type {

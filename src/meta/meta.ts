@@ -16,6 +16,7 @@ import { TrustStore } from './trust.js';
 import { CatalogQueries } from './catalog.js';
 import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
+import { OutboxStore } from './outbox.js';
 import { UploadStore } from './uploads.js';
 
 /**
@@ -48,6 +49,7 @@ export class Meta {
   readonly catalog: CatalogQueries;
   readonly leases: LeaseStore;
   readonly retiredNames: RetiredNameStore;
+  readonly outbox: OutboxStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -70,6 +72,7 @@ export class Meta {
     this.catalog = new CatalogQueries(db);
     this.leases = new LeaseStore(db);
     this.retiredNames = new RetiredNameStore(db);
+    this.outbox = new OutboxStore(db);
   }
 
   /**

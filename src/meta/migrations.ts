@@ -11,6 +11,7 @@ import { trustMigration } from './migration-trust.js';
 import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
 import { securityMigration } from './migration-security.js';
+import { outboxMigration } from './migration-outbox.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -153,6 +154,7 @@ export class BerthMigrations implements MigrationProvider {
       '0004_catalog': catalogMigration(),
       '0005_leases': leasesMigration(),
       '0006_security': securityMigration(),
+      '0007_outbox': outboxMigration(this.dialect),
     };
   }
 }

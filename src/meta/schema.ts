@@ -234,6 +234,22 @@ export interface RetiredNamesTable {
   retired_by: string | null;
 }
 
+export interface EventsTable {
+  id: Generated<number>;
+  at: number;
+  type: string;
+  repository: string | null;
+  actor: string;
+  target: string;
+  outcome: string;
+}
+
+export interface EventCursorsTable {
+  consumer: string;
+  last_id: number;
+  updated_at: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -259,4 +275,6 @@ export interface Database {
   settings: SettingsTable;
   leases: LeasesTable;
   retired_names: RetiredNamesTable;
+  events: EventsTable;
+  event_cursors: EventCursorsTable;
 }

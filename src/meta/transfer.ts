@@ -29,6 +29,8 @@ export const TABLES = [
   'trust_changes',
   'trust_policies',
   'retired_names',
+  'events',
+  'event_cursors',
   'settings',
 ] as const satisfies readonly (keyof Database)[];
 
@@ -44,6 +46,7 @@ const SERIAL = new Set([
   'trust_files',
   'trust_keys',
   'trust_changes',
+  'events',
 ]);
 
 function encode(row: Record<string, unknown>): Record<string, unknown> {

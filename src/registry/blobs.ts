@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { BerthError, parseDigest } from '../oci/index.js';
 import type { Meta } from '../meta/index.js';
 import type { ByteRange, ContentStore } from '../storage/index.js';
-import type { CanRead, EventSink } from './ports.js';
+import { recordChange } from './change-events.js';
+import type { CanRead, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 
 /** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
@@ -60,11 +61,16 @@ export class BlobService {
   }
 
   /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */
-  async delete(name: string, digestValue: string): Promise<void> {
+  async delete(name: string, digestValue: string, context?: ChangeContext): Promise<void> {
     const digest = parseDigest(digestValue).value;
     const repositoryId = await this.cache.repositoryId(this.meta, name);
     const removed =
-      repositoryId !== undefined && (await this.meta.blobs.unlink(repositoryId, digest));
+      repositoryId !== undefined &&
+      (await this.meta.writeTransaction(async (m) => {
+        const gone = await m.blobs.unlink(repositoryId, digest);
+        if (gone) await recordChange(m, 'blob.deleted', { repository: name, digest }, context);
+        return gone;
+      }));
     if (repositoryId !== undefined) this.cache.blobUnlinked(repositoryId, digest);
     if (!removed)
       throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
@@ -80,6 +86,7 @@ export class BlobService {
     digestValue: string,
     from: string | undefined,
     canRead: CanRead,
+    context?: ChangeContext,
   ): Promise<boolean> {
     const digest = parseDigest(digestValue).value;
     const sources = from !== undefined ? [from] : await this.meta.repositories.holdingBlob(digest);
@@ -91,6 +98,7 @@ export class BlobService {
           return false;
         const targetId = await m.repositories.ensure(name);
         await m.blobs.link(targetId, digest);
+        await recordChange(m, 'blob.mounted', { repository: name, digest, from: source }, context);
         return true;
       });
       if (mounted) {

@@ -1,6 +1,7 @@
 /** The registry room: the core with no HTTP in it. */
 export { Registry, type RegistryParts } from './registry.js';
 export type { UploadState, ChunkRange } from './uploads.js';
+export type { ChangeContext } from './ports.js';
 export type { OpenBlob } from './blobs.js';
 export type { PushedManifest } from './manifests.js';
 export type { GcOptions, GcReport } from './gc.js';

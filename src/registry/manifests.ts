@@ -14,7 +14,8 @@ import {
   type ParsedManifest,
 } from '../oci/index.js';
 import type { ManifestRecord, Meta } from '../meta/index.js';
-import type { EventSink } from './ports.js';
+import { recordChange } from './change-events.js';
+import type { ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 
 /** The outcome of a manifest push. */
@@ -64,7 +65,7 @@ export class ManifestService {
     bytes: Buffer,
     contentType?: string,
     pushedBy: string | null = null,
-    options: { tags?: string[]; algorithm?: Digest['algorithm'] } = {},
+    options: { tags?: string[]; algorithm?: Digest['algorithm']; context?: ChangeContext } = {},
   ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
     const extra = (options.tags ?? []).map((tag) => {
@@ -103,6 +104,9 @@ export class ManifestService {
         { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
       );
       for (const tag of tags) await m.tags.put(repositoryId, tag, digest, pushedBy);
+      const pushed = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length };
+      for (const tag of tags.length > 0 ? tags : [undefined])
+        await recordChange(m, 'manifest.pushed', { ...pushed, tag }, options.context);
       return repositoryId;
     });
     for (const tag of tags) this.cache.tagChanged(repositoryId, tag);
@@ -157,11 +161,15 @@ export class ManifestService {
   }
 
   /** Deletes a tag, or by digest a manifest and every tag pointing at it. */
-  async delete(name: string, reference: string): Promise<void> {
+  async delete(name: string, reference: string, context?: ChangeContext): Promise<void> {
     const ref = existingReference(name, reference);
     const repositoryId = await this.repositoryId(name);
     if (ref.kind === 'tag') {
-      const deleted = await this.meta.tags.delete(repositoryId, ref.tag);
+      const deleted = await this.meta.writeTransaction(async (m) => {
+        const gone = await m.tags.delete(repositoryId, ref.tag);
+        if (gone) await recordChange(m, 'tag.deleted', { repository: name, tag: ref.tag }, context);
+        return gone;
+      });
       this.cache.tagChanged(repositoryId, ref.tag);
       if (!deleted) {
         throw new BerthError('MANIFEST_UNKNOWN', `tag ${ref.tag} is not in ${name}`, {
@@ -171,7 +179,12 @@ export class ManifestService {
       this.events.emit({ kind: 'tag.deleted', repository: name, tag: ref.tag });
       return;
     }
-    const deleted = await this.meta.manifests.delete(repositoryId, ref.digest.value);
+    const digest = ref.digest.value;
+    const deleted = await this.meta.writeTransaction(async (m) => {
+      const gone = await m.manifests.delete(repositoryId, digest);
+      if (gone) await recordChange(m, 'manifest.deleted', { repository: name, digest }, context);
+      return gone;
+    });
     this.cache.manifestDeleted(repositoryId, ref.digest.value);
     if (!deleted) {
       throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, {

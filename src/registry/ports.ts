@@ -14,6 +14,16 @@ export interface EventSink {
   emit(event: RegistryEvent): void;
 }
 
+/** Who made a change and from where, recorded with its event in the outbox. */
+export interface ChangeContext {
+  /** The account name, or null for anonymous callers and Berth itself. */
+  actor?: string | null;
+  address?: string | null;
+  userAgent?: string | null;
+  /** The registry's public name the client used (`domain`, else its Host). */
+  registry?: string;
+}
+
 /** Decides whether the caller may read a repository (used for automatic cross-repository mounts). */
 export type CanRead = (repository: string) => boolean | Promise<boolean>;
 

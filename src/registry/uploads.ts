@@ -9,7 +9,8 @@ import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { ByteCounter, EventSink } from './ports.js';
+import { recordChange } from './change-events.js';
+import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
@@ -145,6 +146,7 @@ export class UploadService {
     body?: Readable,
     length?: number,
     range?: ChunkRange,
+    context?: ChangeContext,
   ): Promise<{ digest: string; size: number }> {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
@@ -166,6 +168,7 @@ export class UploadService {
         await m.blobs.record(digest.value, size);
         await m.blobs.link(upload.repositoryId, digest.value);
         await m.uploads.delete(id);
+        await recordChange(m, 'blob.uploaded', { repository: name, digest: digest.value, size }, context);
         await this.store.commitUpload(id, digest.value);
       });
       if (this.store.releaseUpload)
@@ -185,11 +188,12 @@ export class UploadService {
     body: Readable,
     length?: number,
     owner: string | null = null,
+    context?: ChangeContext,
   ): Promise<{ digest: string; size: number }> {
     this.parseUploadDigest(digestValue);
     const session = await this.start(name, owner);
     try {
-      return await this.finish(name, session.id, digestValue, body, length);
+      return await this.finish(name, session.id, digestValue, body, length, undefined, context);
     } catch (err) {
       await this.discard(session.id);
       throw err;

@@ -1,0 +1,74 @@
+/** The outbox: events appended inside the transactions of the changes they record, read in order. */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** An event as the outbox stores it (actor and target are JSON objects). */
+export interface OutboxEvent {
+  id: number;
+  at: number;
+  type: string;
+  repository: string | null;
+  actor: Record<string, unknown>;
+  target: Record<string, unknown>;
+  outcome: 'success' | 'failure' | 'denied';
+}
+
+/** Reads and writes the outbox and its consumers' cursors. */
+export class OutboxStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Appends `event`; call it inside the write transaction of the change it records. */
+  async append(event: Omit<OutboxEvent, 'id'>): Promise<void> {
+    await this.db
+      .insertInto('events')
+      .values({
+        at: event.at,
+        type: event.type,
+        repository: event.repository,
+        actor: JSON.stringify(event.actor),
+        target: JSON.stringify(event.target),
+        outcome: event.outcome,
+      })
+      .execute();
+  }
+
+  /** Up to `limit` events after id `after`, oldest first. */
+  async after(after: number, limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: Number(r.at),
+      type: r.type,
+      repository: r.repository,
+      actor: JSON.parse(r.actor) as Record<string, unknown>,
+      target: JSON.parse(r.target) as Record<string, unknown>,
+      outcome: r.outcome === 'failure' ? 'failure' : r.outcome === 'denied' ? 'denied' : 'success',
+    }));
+  }
+
+  /** The id of the last event `consumer` has handled (0 before it handled any). */
+  async cursor(consumer: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('event_cursors')
+      .select('last_id')
+      .where('consumer', '=', consumer)
+      .executeTakeFirst();
+    return row ? Number(row.last_id) : 0;
+  }
+
+  /** Records that `consumer` has handled every event up to `id`. */
+  async advance(consumer: string, id: number): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('event_cursors')
+      .values({ consumer, last_id: id, updated_at: now })
+      .onConflict((oc) => oc.column('consumer').doUpdateSet({ last_id: id, updated_at: now }))
+      .execute();
+  }
+}

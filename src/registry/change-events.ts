@@ -1,0 +1,37 @@
+/** Recording registry changes in the outbox, inside the transactions that make them. */
+import type { Meta } from '../meta/index.js';
+import type { ChangeContext } from './ports.js';
+
+/** What a change event says about its target. */
+export interface ChangeTarget {
+  repository: string;
+  digest?: string;
+  tag?: string;
+  mediaType?: string;
+  size?: number;
+  from?: string;
+}
+
+/**
+ * Appends a `type` event for `target` done in `context` (nobody known when absent) to the outbox
+ * of the transaction `tx`: it commits with the change, or not at all.
+ */
+export function recordChange(
+  tx: Meta,
+  type: string,
+  target: ChangeTarget,
+  context: ChangeContext = {},
+): Promise<void> {
+  return tx.outbox.append({
+    at: Date.now(),
+    type,
+    repository: target.repository,
+    actor: {
+      name: context.actor ?? null,
+      address: context.address ?? null,
+      userAgent: context.userAgent ?? null,
+    },
+    target: { ...target, ...(context.registry ? { registry: context.registry } : {}) },
+    outcome: 'success',
+  });
+}

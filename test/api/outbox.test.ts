@@ -1,0 +1,96 @@
+/**
+ * The outbox: every registry change writes its event in the same transaction — pushes, mounts,
+ * tag and manifest deletions, blob deletions — with who did it, from where, under which registry
+ * name; a refused change writes none.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { blob, configBlob, ociManifest } from '../helpers/content.js';
+import { testApp, type TestApp } from '../helpers/in-process.js';
+import { pushBlob, putManifest } from '../helpers/registry-calls.js';
+
+describe('the outbox', () => {
+  let t: TestApp;
+  before(async () => (t = await testApp({ domain: 'registry.example.com' })));
+  after(() => t.close());
+
+  const eventsAfter = (id: number) => t.berth.meta.outbox.after(id, 1000);
+
+  it('records each change with its actor, address and registry, in commit order', async () => {
+    const start = (await eventsAfter(0)).at(-1)?.id ?? 0;
+    const config = configBlob({ n: 'outbox' });
+    const layer = blob(2000);
+    await pushBlob(t.app, 'ob/app', config);
+    await pushBlob(t.app, 'ob/app', layer);
+    const m = ociManifest(config, [layer]);
+    assert.equal(
+      (await putManifest(t.app, 'ob/app', `${m.digest}?tag=v1&tag=v2`, m)).statusCode,
+      201,
+    );
+    const mount = await t.app.inject({
+      method: 'POST',
+      url: `/v2/ob/other/blobs/uploads/?mount=${layer.digest}&from=ob/app`,
+      headers: { 'user-agent': 'test-agent/1' },
+    });
+    assert.equal(mount.statusCode, 201);
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: '/v2/ob/app/manifests/v2' })).statusCode,
+      202,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/v2/ob/app/manifests/${m.digest}` }))
+        .statusCode,
+      202,
+    );
+    assert.equal(
+      (await t.app.inject({ method: 'DELETE', url: `/v2/ob/other/blobs/${layer.digest}` }))
+        .statusCode,
+      202,
+    );
+    const events = await eventsAfter(start);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.repository, e.target.tag ?? e.target.digest]),
+      [
+        ['blob.uploaded', 'ob/app', config.digest],
+        ['blob.uploaded', 'ob/app', layer.digest],
+        ['manifest.pushed', 'ob/app', 'v1'],
+        ['manifest.pushed', 'ob/app', 'v2'],
+        ['blob.mounted', 'ob/other', layer.digest],
+        ['tag.deleted', 'ob/app', 'v2'],
+        ['manifest.deleted', 'ob/app', m.digest],
+        ['blob.deleted', 'ob/other', layer.digest],
+      ],
+    );
+    const ids = events.map((e) => e.id);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
+    const mounted = events.find((e) => e.type === 'blob.mounted')!;
+    assert.equal(mounted.actor.address, '127.0.0.1');
+    assert.equal(mounted.actor.userAgent, 'test-agent/1');
+    assert.equal(mounted.target.registry, 'registry.example.com');
+    assert.equal(mounted.target.from, 'ob/app');
+    assert.equal(events[2]!.target.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+  });
+
+  it('writes no event for a change that was refused', async () => {
+    const before = (await eventsAfter(0)).at(-1)?.id ?? 0;
+    const m = ociManifest(configBlob({ n: 'missing' }), [blob(10)]);
+    assert.equal((await putManifest(t.app, 'ob/refused', 'v1', m)).statusCode, 400);
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: `/v2/ob/refused/blobs/uploads/?digest=${blob(5).digest}`,
+      payload: Buffer.from('other'),
+    });
+    assert.equal(wrong.statusCode, 400);
+    assert.deepEqual(await eventsAfter(before), []);
+  });
+
+  it('keeps a cursor per consumer', async () => {
+    assert.equal(await t.berth.meta.outbox.cursor('webhooks'), 0);
+    await t.berth.meta.outbox.advance('webhooks', 7);
+    await t.berth.meta.outbox.advance('webhooks', 9);
+    assert.equal(await t.berth.meta.outbox.cursor('webhooks'), 9);
+  });
+});
