@@ -168,7 +168,12 @@ export class UploadService {
         await m.blobs.record(digest.value, size);
         await m.blobs.link(upload.repositoryId, digest.value);
         await m.uploads.delete(id);
-        await recordChange(m, 'blob.uploaded', { repository: name, digest: digest.value, size }, context);
+        await recordChange(
+          m,
+          'blob.uploaded',
+          { repository: name, digest: digest.value, size },
+          context,
+        );
         await this.store.commitUpload(id, digest.value);
       });
       if (this.store.releaseUpload)
