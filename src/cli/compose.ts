@@ -4,7 +4,7 @@ import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
 import { AuthService, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
-import { AuditLog } from '../events/index.js';
+import { AuditLog, auditHandler, OutboxPump } from '../events/index.js';
 import {
   Meta,
   openPostgresDatabase,
@@ -12,7 +12,7 @@ import {
   type OpenDatabase,
 } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
-import { NO_EVENTS, Registry } from '../registry/index.js';
+import { Registry } from '../registry/index.js';
 import { FsContentStore, openS3Store, type ContentStore } from '../storage/index.js';
 import { loadMasterKey, packageRoot, SecretBox } from '../kit/index.js';
 import { KeyVault, TrustService } from '../trust/index.js';
@@ -124,10 +124,12 @@ export async function composeBerth(
   const { meta } = database;
   const store = await openStore(config);
   const metrics = new BerthMetrics();
+  // The audit log reads registry changes from the outbox, woken after each of this process's.
+  const auditPump = new OutboxPump(meta, 'audit', auditHandler(logger), logger);
   const registry = new Registry({
     meta,
     store,
-    events: NO_EVENTS,
+    events: { emit: () => auditPump.notify() },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
     uploadLimits: {
@@ -144,6 +146,7 @@ export async function composeBerth(
     },
   });
   await registry.recover();
+  auditPump.start();
   const audit = new AuditLog(meta, logger);
   const auth = config.auth.mode === 'token' ? await openAuth(config, meta, audit) : undefined;
   return {
@@ -157,6 +160,7 @@ export async function composeBerth(
     trust: config.trust.enabled ? openTrust(config, meta) : undefined,
     version: berthVersion(),
     close: async () => {
+      await auditPump.drain(true);
       await registry.pulls.flush();
       await audit.drain();
       await database.close();

@@ -85,26 +85,6 @@ function dispatchUpload(
 
 const everything = (names: string[]): Promise<string[]> => Promise.resolve(names);
 
-function auditChange(
-  audit: AuditSink,
-  req: FastifyRequest,
-  route: V2Route,
-  caller: Caller,
-  status: number,
-): void {
-  if (status >= 300 || (req.method !== 'PUT' && req.method !== 'DELETE')) return;
-  if (route.kind !== 'manifest' && route.kind !== 'blob') return;
-  const action = `${route.kind}.${req.method === 'PUT' ? 'push' : 'delete'}`;
-  void audit.record({
-    actor: principalName(caller.principal),
-    action,
-    target: route.name,
-    outcome: 'success',
-    address: clientAddress(req),
-    detail: { reference: route.kind === 'manifest' ? route.reference : route.digest },
-  });
-}
-
 /**
  * Under the signed-tags policy: refuses (DENIED, audited) a manifest asked for by a tag whose
  * digest the trust data does not sign as required.
@@ -202,7 +182,6 @@ export function v2Handler(
       },
       req.method,
     );
-    if (audit) auditChange(audit, req, route, caller, reply.statusCode);
   };
 }
 

@@ -87,6 +87,30 @@ describe('the outbox', () => {
     assert.deepEqual(await eventsAfter(before), []);
   });
 
+  it('feeds the audit log: uploads, mounts, pushes and deletions, once each', async () => {
+    const config = configBlob({ n: 'audited' });
+    const layer = blob(300);
+    await pushBlob(t.app, 'ob/audited', config);
+    await pushBlob(t.app, 'ob/audited', layer);
+    const m = ociManifest(config, [layer]);
+    assert.equal((await putManifest(t.app, 'ob/audited', 'v1', m)).statusCode, 201);
+    const entries = async () =>
+      (await t.berth.meta.audit.query({ target: 'ob/audited', limit: 100 })).reverse();
+    const deadline = Date.now() + 30_000;
+    while ((await entries()).length < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const audited = await entries();
+    assert.deepEqual(
+      audited.map((e) => [e.action, e.detail?.reference]),
+      [
+        ['blob.push', config.digest],
+        ['blob.push', layer.digest],
+        ['manifest.push', 'v1'],
+      ],
+    );
+    assert.ok(audited.every((e) => e.address === '127.0.0.1' && e.outcome === 'success'));
+  });
+
   it('keeps a cursor per consumer', async () => {
     assert.equal(await t.berth.meta.outbox.cursor('webhooks'), 0);
     await t.berth.meta.outbox.advance('webhooks', 7);

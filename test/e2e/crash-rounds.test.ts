@@ -174,6 +174,19 @@ function tagsInOutbox(data: string): Set<string> {
   }
 }
 
+/** The tags whose push the audit log recorded (it reads the outbox, once per event). */
+function auditedPushes(data: string): string[] {
+  const db = new Database(path.join(data, 'berth.db'), { readonly: true });
+  try {
+    const rows = db
+      .prepare(`select detail from audit_log where action = 'manifest.push'`)
+      .all() as { detail: string }[];
+    return rows.map((r) => (JSON.parse(r.detail) as { reference: string }).reference);
+  } finally {
+    db.close();
+  }
+}
+
 function orphanBlobFiles(data: string): string[] {
   const root = path.join(data, 'storage', 'blobs', 'sha256');
   if (!existsSync(root)) return [];
@@ -220,6 +233,10 @@ describe('kill -9 at random points of a push/delete/GC workload', () => {
       const recorded = tagsInOutbox(data);
       for (const tag of state.tags.keys())
         assert.ok(recorded.has(tag), `the push of ${tag} has its event`);
+      // The audit log got each of them exactly once, whatever the kills interrupted.
+      const audited = auditedPushes(data);
+      for (const tag of state.tags.keys())
+        assert.equal(audited.filter((t) => t === tag).length, 1, `${tag} is audited once`);
       assert.ok(state.tags.size > 0, 'the workload acknowledged pushes');
     } finally {
       await server?.kill();

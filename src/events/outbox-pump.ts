@@ -1,0 +1,85 @@
+/**
+ * Reading the outbox for one consumer: each batch is handled and the consumer's cursor advanced
+ * in one write transaction, so every event is handled exactly once, across restarts and replicas
+ * (Berth's write transactions are serialised). Woken at once after this process's changes, and
+ * on a timer for other processes'.
+ */
+import type { Meta, OutboxEvent } from '../meta/index.js';
+import type { Logger } from '../obs/index.js';
+
+/** Handles a batch of events inside the transaction that advances the cursor. */
+export type OutboxHandler = (tx: Meta, events: OutboxEvent[]) => Promise<void>;
+
+/** Pumps outbox events to one consumer. */
+export class OutboxPump {
+  private running: Promise<void> | undefined;
+  private scheduled: NodeJS.Timeout | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly consumer: string,
+    private readonly handle: OutboxHandler,
+    private readonly logger: Logger,
+    /** How long a wake-up waits, so changes close together are handled in one transaction. */
+    private readonly delayMs = 50,
+    private readonly batch = 500,
+  ) {}
+
+  /** Polls every `intervalMs` for events other processes wrote. */
+  start(intervalMs = 1_000): void {
+    this.timer ??= setInterval(() => this.notify(), intervalMs);
+    this.timer.unref();
+    this.notify();
+  }
+
+  /** Handles what is waiting, soon (coalescing calls that come close together or while it runs). */
+  notify(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = setTimeout(() => {
+      this.scheduled = undefined;
+      this.run();
+    }, this.delayMs);
+  }
+
+  private run(): void {
+    this.running = this.pump()
+      .catch((err: unknown) => this.logger.error({ err, consumer: this.consumer }, 'outbox'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
+  }
+
+  /** Resolves once every event written so far is handled (stops the timer when `stop`). */
+  async drain(stop = false): Promise<void> {
+    if (stop) {
+      if (this.timer) clearInterval(this.timer);
+      if (this.scheduled) clearTimeout(this.scheduled);
+      this.scheduled = undefined;
+    }
+    await this.running;
+    await this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      const handled = await this.meta.writeTransaction(async (tx) => {
+        const events = await tx.outbox.after(await tx.outbox.cursor(this.consumer), this.batch);
+        if (events.length === 0) return 0;
+        await this.handle(tx, events);
+        await tx.outbox.advance(this.consumer, events[events.length - 1]!.id);
+        return events.length;
+      });
+      if (handled < this.batch) return;
+    }
+  }
+}
