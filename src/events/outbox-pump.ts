@@ -23,7 +23,7 @@ export class OutboxPump {
     private readonly handle: OutboxHandler,
     private readonly logger: Logger,
     /** How long a wake-up waits, so changes close together are handled in one transaction. */
-    private readonly delayMs = 50,
+    private readonly delayMs = 250,
     private readonly batch = 500,
   ) {}
 
