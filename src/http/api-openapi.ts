@@ -22,12 +22,26 @@ const OPERATIONS: Op[] = [
   ['post', '/api/v1/users', 'Create a user (administrators)', newUser],
   ['get', '/api/v1/users/{name}', 'Describe a user (themself or administrators)'],
   ['patch', '/api/v1/users/{name}', 'Change password, email, name, admin, disabled', userChanges],
-  ['delete', '/api/v1/users/{name}', 'Delete a user (administrators)'],
+  [
+    'delete',
+    '/api/v1/users/{name}',
+    'Delete a user (administrators); refused while repositories live under the name unless ?repositories=delete or ?repositories=transfer&to=ACCOUNT',
+  ],
+  ['get', '/api/v1/retired-names', 'Names of deleted accounts, kept reserved (administrators)'],
+  [
+    'delete',
+    '/api/v1/retired-names/{name}',
+    "Free a deleted account's name so it can be taken again (administrators)",
+  ],
   ['get', '/api/v1/orgs', 'List organisations (all for administrators, else your own)'],
   ['post', '/api/v1/orgs', 'Create an organisation; you become its owner', newOrg],
   ['get', '/api/v1/orgs/{org}', 'Describe an organisation with members and teams'],
   ['patch', '/api/v1/orgs/{org}', "Set the members' default level", orgChanges],
-  ['delete', '/api/v1/orgs/{org}', 'Delete an organisation without repositories (owners)'],
+  [
+    'delete',
+    '/api/v1/orgs/{org}',
+    'Delete an organisation (owners); its repositories: ?repositories=delete or transfer&to= (administrators)',
+  ],
   [
     'put',
     '/api/v1/orgs/{org}/members/{user}',

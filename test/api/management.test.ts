@@ -23,6 +23,7 @@ describe('management API', () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.ok(doc.paths['/api/v1/users']!.post!.requestBody);
     assert.ok(doc.paths['/api/v1/repositories/{name}/_permissions']!.put);
+    assert.ok(doc.paths['/api/v1/retired-names/{name}']!.delete);
     assert.ok(Object.keys(doc.paths).length >= 15);
   });
 
