@@ -180,8 +180,14 @@ export class Authenticator {
     return principalOf(account, `pat:${token.id}`, token.level);
   }
 
-  /** Makes a refresh token for `principal` (the identity token `docker login` keeps). */
-  async issueRefreshToken(principal: UserPrincipal, clientId: string | null): Promise<string> {
+  /**
+   * Makes a refresh token for `principal` (the identity token `docker login` keeps, a web
+   * session's): its text, and the principal of the session it starts (which ends with it).
+   */
+  async issueRefreshToken(
+    principal: UserPrincipal,
+    clientId: string | null,
+  ): Promise<{ text: string; session: UserPrincipal }> {
     const { secret, hash } = randomSecret();
     const id = await this.meta.credentials.addRefreshToken({
       accountId: principal.id,
@@ -189,7 +195,7 @@ export class Authenticator {
       secretHash: hash,
       expiresAt: Date.now() + this.settings.refreshTtlMs,
     });
-    return tokenText('rt', id, secret);
+    return { text: tokenText('rt', id, secret), session: { ...principal, session: `rt:${id}` } };
   }
 
   /** The user a refresh token stands for; throws UNAUTHORIZED when it is unknown, expired or revoked. */

@@ -3,7 +3,7 @@
  * repositories are never left for the next holder of its name, and a deleted account's name
  * stays reserved until an administrator frees it.
  */
-import type { Meta, RetiredName } from '../meta/index.js';
+import type { Meta } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
 import type { Actor } from './directory-common.js';
 import { actsAsAdmin } from './principal.js';
@@ -96,15 +96,4 @@ export async function disposeNamespace(
 /** Trust data names a repository by its GUN: it does not follow a repository that moves or goes. */
 async function dropTrustData(tx: Meta, repository: string): Promise<void> {
   for (const gun of await tx.trust.gunsOf(repository)) await tx.trust.deleteGun(gun, Date.now());
-}
-
-/** Frees retired name `name` (administrators); NOT_FOUND when it is not retired. */
-export async function freeRetiredName(meta: Meta, name: string): Promise<void> {
-  if (!(await meta.retiredNames.free(name)))
-    throw new BerthError('NOT_FOUND', `${name} is not a retired name`);
-}
-
-/** Every retired name. */
-export function retiredNames(meta: Meta): Promise<RetiredName[]> {
-  return meta.retiredNames.list();
 }

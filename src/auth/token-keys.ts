@@ -52,13 +52,14 @@ export class TokenKeys {
    */
   static async open(meta: Meta, box: SecretBox, clock = Date.now): Promise<TokenKeys> {
     const keys = new TokenKeys(meta, box, clock);
-    for (const row of await meta.signingKeys.all())
+    const rows = await meta.signingKeys.all();
+    for (const row of rows)
       if (!SecretBox.isSealed(row.privateJwk))
         await meta.signingKeys.setPrivate(
           row.kid,
           box.seal(Buffer.from(row.privateJwk), label(row.kid)),
         );
-    if ((await meta.signingKeys.all()).length === 0) {
+    if (rows.length === 0) {
       // Made inside a write transaction, re-checked: replicas starting together share one key.
       const made = await keys.makeKey();
       await meta.writeTransaction(async (m) => {

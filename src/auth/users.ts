@@ -4,13 +4,7 @@ import { BerthError } from '../oci/index.js';
 import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
 import { accountNameProblem } from './names.js';
-import {
-  disposeNamespace,
-  freeRetiredName,
-  refuseNameTakeover,
-  retiredNames,
-  type NamespaceDisposal,
-} from './namespaces.js';
+import { disposeNamespace, refuseNameTakeover, type NamespaceDisposal } from './namespaces.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 
 /** A user as the API shows it. */
@@ -60,7 +54,6 @@ export class UserDirectory extends DirectoryBase {
   /** Creates a user (administrators only). */
   async create(actor: Actor, user: NewUser): Promise<UserView> {
     this.requireAdmin(actor, 'create users');
-    this.requireFullCredential(actor, 'create users');
     refuseProblem(accountNameProblem(user.name));
     refuseProblem(passwordProblem(user.password));
     if (await this.meta.accounts.byName(user.name))
@@ -139,13 +132,14 @@ export class UserDirectory extends DirectoryBase {
   /** Every retired account name (administrators only). */
   async retiredNames(actor: Actor): Promise<RetiredName[]> {
     this.requireAdmin(actor, 'list retired names');
-    return retiredNames(this.meta);
+    return this.meta.retiredNames.list();
   }
 
   /** Lets `name`, once a deleted account's, be taken again (administrators only). */
   async freeName(actor: Actor, name: string): Promise<void> {
     this.requireAdmin(actor, 'free retired names');
-    await freeRetiredName(this.meta, name);
+    if (!(await this.meta.retiredNames.free(name)))
+      throw new BerthError('NOT_FOUND', `${name} is not a retired name`);
     await this.audited(actor, { action: 'name.free', target: name });
   }
 

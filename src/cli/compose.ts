@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
-import { AuthService, type AuthSettings } from '../auth/index.js';
+import { AuthService, TokenKeys, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { AuditLog, auditHandler, OutboxPump } from '../events/index.js';
 import {
@@ -50,8 +50,18 @@ export function masterKeyOf(config: BerthConfig): Buffer {
 }
 
 /** Builds the auth service from the configuration. */
-export function openAuth(config: BerthConfig, meta: Meta, audit: AuditLog): Promise<AuthService> {
-  return AuthService.open(meta, audit, authSettingsOf(config), new SecretBox(masterKeyOf(config)));
+export function openAuth(
+  config: BerthConfig,
+  meta: Meta,
+  audit: AuditLog,
+  masterKey = masterKeyOf(config),
+): Promise<AuthService> {
+  return AuthService.open(meta, audit, authSettingsOf(config), new SecretBox(masterKey));
+}
+
+/** The token signing keys in `meta`, sealed with `config`'s master key (for the key commands). */
+export function openTokenKeys(config: BerthConfig, meta: Meta): Promise<TokenKeys> {
+  return TokenKeys.open(meta, new SecretBox(masterKeyOf(config)));
 }
 
 function authSettingsOf(config: BerthConfig): AuthSettings {
@@ -70,10 +80,14 @@ function authSettingsOf(config: BerthConfig): AuthSettings {
 }
 
 /** Builds the trust service, its key vault opened with the configured or stored master key. */
-export function openTrust(config: BerthConfig, meta: Meta): TrustService {
+export function openTrust(
+  config: BerthConfig,
+  meta: Meta,
+  masterKey = masterKeyOf(config),
+): TrustService {
   return new TrustService(
     meta,
-    new KeyVault(masterKeyOf(config)),
+    new KeyVault(masterKey),
     config.cache.ttl * 1000,
     Date.now,
     config.domain,
@@ -129,7 +143,7 @@ export async function composeBerth(
   const registry = new Registry({
     meta,
     store,
-    events: { emit: () => auditPump.notify() },
+    events: { committed: () => auditPump.notify() },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
     uploadLimits: {
@@ -148,7 +162,11 @@ export async function composeBerth(
   await registry.recover();
   auditPump.start();
   const audit = new AuditLog(meta, logger);
-  const auth = config.auth.mode === 'token' ? await openAuth(config, meta, audit) : undefined;
+  // The master key is read once, for both the token signing keys and the trust keys.
+  const masterKey =
+    config.auth.mode === 'token' || config.trust.enabled ? masterKeyOf(config) : undefined;
+  const auth =
+    config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
   return {
     config,
     meta,
@@ -157,7 +175,7 @@ export async function composeBerth(
     logger,
     auth,
     audit,
-    trust: config.trust.enabled ? openTrust(config, meta) : undefined,
+    trust: config.trust.enabled ? openTrust(config, meta, masterKey) : undefined,
     version: berthVersion(),
     close: async () => {
       await auditPump.drain(true);

@@ -5,9 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { exportLines, importLines } from '../meta/index.js';
-import { TokenKeys } from '../auth/index.js';
-import { SecretBox } from '../kit/index.js';
-import { masterKeyOf, openDatabase } from './compose.js';
+import { openDatabase, openTokenKeys } from './compose.js';
 import { withDataFlags, type ConfigFrom } from './directory.js';
 
 type Flags = { config?: string; data?: string; output?: string };
@@ -31,7 +29,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
     const config = configFrom(f);
     const database = await openDatabase(config);
     try {
-      const signing = await TokenKeys.open(database.meta, new SecretBox(masterKeyOf(config)));
+      const signing = await openTokenKeys(config, database.meta);
       // The old key outlives the longest token it signed, plus a minute for clocks and replicas.
       const kid = await signing.rotate((config.auth.tokenTtl + 60) * 1000);
       process.stdout.write(
@@ -59,7 +57,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
       const database = await openDatabase(config);
       try {
         // Loading the signing keys seals any an older version kept in the clear, so none is exported so.
-        await TokenKeys.open(database.meta, new SecretBox(masterKeyOf(config)));
+        await openTokenKeys(config, database.meta);
         const out = f.output ? createWriteStream(f.output, { mode: 0o600 }) : process.stdout;
         for await (const line of exportLines(database.db))
           if (!out.write(`${line}\n`)) await once(out, 'drain');

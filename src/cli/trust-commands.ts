@@ -32,7 +32,7 @@ export function registerTrustCommands(program: Command, configFrom: ConfigFrom):
     .option('--json', 'print JSON', false)
     .action(async (repository: string, f: Flags) => {
       const status = await withTrust(configFrom(f), async (t, registry) =>
-        t.status(repository, await servedTags(registry, repository)),
+        t.tags.status(repository, await servedTags(registry, repository)),
       );
       if (f.json) {
         process.stdout.write(`${JSON.stringify(status)}\n`);
@@ -72,7 +72,7 @@ export function registerTrustCommands(program: Command, configFrom: ConfigFrom):
       for (const s of signers)
         if (!SIGNER_NAME.test(s)) throw new Error(`invalid signer name ${s}`);
       await withTrust(configFrom(f), (t) =>
-        t.require(parseTrustScope(scope), signers, `local:${os.userInfo().username}`),
+        t.tags.require(parseTrustScope(scope), signers, `local:${os.userInfo().username}`),
       );
       process.stdout.write(
         `${scope}: tags are served only when signed${signers.length ? ` by ${signers.join(', ')}` : ''}\n`,
@@ -81,14 +81,14 @@ export function registerTrustCommands(program: Command, configFrom: ConfigFrom):
   withDataFlags(
     trust.command('unrequire <scope>').description('lift a signing requirement'),
   ).action(async (scope: string, f: Flags) => {
-    const removed = await withTrust(configFrom(f), (t) => t.unrequire(parseTrustScope(scope)));
+    const removed = await withTrust(configFrom(f), (t) => t.tags.unrequire(parseTrustScope(scope)));
     if (!removed) throw new Error(`${scope} has no signing requirement`);
     process.stdout.write(`${scope}: signing requirement lifted\n`);
   });
   withDataFlags(trust.command('policies').description('list signing requirements'))
     .option('--json', 'print JSON', false)
     .action(async (f: Flags) => {
-      const list = await withTrust(configFrom(f), (t) => t.listRequirements());
+      const list = await withTrust(configFrom(f), (t) => t.tags.listRequirements());
       printRows(
         list.map((p) => ({
           scope: p.scope,

@@ -1,5 +1,5 @@
 /** The configuration schema: every key, its default and its meaning, in one place. */
-import { isIP } from 'node:net';
+import { isAddressOrCidr } from '../kit/index.js';
 import { z } from 'zod';
 
 const duration = z.coerce.number().int().positive();
@@ -34,15 +34,7 @@ export const configSchema = z
                 .filter(Boolean)
             : v,
         z.array(
-          z.string().refine((v) => {
-            const [address = '', prefix] = v.split('/');
-            const family = isIP(address);
-            const bits = family === 4 ? 32 : 128;
-            return (
-              family !== 0 &&
-              (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits))
-            );
-          }, 'each entry is an IP address or a CIDR (10.0.0.0/8)'),
+          z.string().refine(isAddressOrCidr, 'each entry is an IP address or a CIDR (10.0.0.0/8)'),
         ),
       )
       .default([]),

@@ -166,7 +166,7 @@ export function registerCatalogRoutes(
       const signatures = trust
         ? new Map(
             (
-              await trust.status(
+              await trust.tags.status(
                 name,
                 list.map((t) => ({ tag: t.tag, digest: t.digest })),
               )

@@ -25,17 +25,15 @@ export function registerSessionRoutes(app: FastifyInstance, auth: AuthService): 
   app.post('/api/v1/session', async (req, reply) => {
     const { username, password } = bodyOf(signIn, req);
     const principal = await auth.authenticator.login(username, password, clientAddress(req));
-    const refreshToken = principal.session.startsWith('pw:')
+    // A password sign-in starts a refresh-token session; the bearer belongs to it, so signing
+    // out ends both.
+    const started = principal.session.startsWith('pw:')
       ? await auth.authenticator.issueRefreshToken(principal, 'berth-web')
-      : null;
-    // The bearer belongs to the refresh token's session, so signing out ends both.
-    const session = refreshToken
-      ? await auth.authenticator.refresh(refreshToken, clientAddress(req))
-      : principal;
+      : undefined;
     json(reply, {
       user: { name: principal.name, admin: principal.admin },
-      ...(await bearerFor(auth, session)),
-      refreshToken,
+      ...(await bearerFor(auth, started?.session ?? principal)),
+      refreshToken: started?.text ?? null,
     });
   });
   app.post('/api/v1/session/token', async (req, reply) => {

@@ -35,13 +35,13 @@ export function registerTrustRoutes(
       );
     json(reply, {
       repository,
-      ...(await trust.status(repository, await servedTags(registry, repository))),
+      ...(await trust.tags.status(repository, await servedTags(registry, repository))),
     });
   });
 
   app.get('/api/v1/trust/policies', async (req, reply) => {
     const actor = await apiActor(auth, req, reply);
-    const all = await trust.listRequirements();
+    const all = await trust.tags.listRequirements();
     const mine = [];
     for (const p of all)
       if (await auth.requests.mayAdminister(actor.principal, p.scope)) mine.push(p);
@@ -69,7 +69,7 @@ export function registerTrustRoutes(
         );
       if (req.method === 'PUT') {
         const { signers } = bodyOf(requirementBody, req);
-        await trust.require(scope, signers, actor.principal.name);
+        await trust.tags.require(scope, signers, actor.principal.name);
         await audit?.record({
           actor: actor.principal.name,
           action: 'trust.require',
@@ -80,7 +80,7 @@ export function registerTrustRoutes(
         });
         return json(reply, { scope, signers });
       }
-      if (!(await trust.unrequire(scope)))
+      if (!(await trust.tags.unrequire(scope)))
         throw new BerthError('NOT_FOUND', `${scope} has no signing requirement`);
       await audit?.record({
         actor: actor.principal.name,

@@ -56,7 +56,7 @@ export async function identifyCaller(
 
 /**
  * The repository action a registry API request needs, or undefined for base and catalog. An
- * upload's status is read with `pull`; cancelling it takes `push` or `delete` (see `alsoAllowed`).
+ * upload's status is read with `pull`; cancelling it takes `push` (or `delete`, see `authorizeV2`).
  */
 export function actionFor(route: V2Route, method: string): RepositoryAction | undefined {
   switch (route.kind) {

@@ -16,8 +16,6 @@ export interface V2Context<R extends V2Route = V2Route> {
   visible: (repositories: string[]) => Promise<string[]>;
   /** Who makes a change and from where, recorded with its event. */
   change: ChangeContext;
-  /** Who opens uploads (an account name, or `address:<ip>`), for the per-uploader limits. */
-  uploader: string;
   /** The signed-in caller's name, recorded as the pusher of tags. */
   actor?: string | null;
   /** Throws DENIED when `tag` (now `digest`) of `repository` lacks a required signature. */

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalName, wasAudited, type AuditSink } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
 import { hostProblem } from './host-header.js';
+import { hasBody } from './request-bits.js';
 import { callerOf, errorOf } from './request-notes.js';
 
 /** The bounds the guards apply. */
@@ -61,15 +62,10 @@ export function limitConnections(server: Server, options: GuardOptions): void {
   });
 }
 
-function hasBody(req: FastifyRequest): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 /** Closes the connection of a request whose (non-upload) body has not arrived within the deadline. */
 function bodyDeadline(req: FastifyRequest, seconds: number): void {
   // Blob uploads may take as long as they keep sending (the idle timeout still applies).
-  if (!hasBody(req) || UPLOAD_PATH.test(req.url)) return;
+  if (!hasBody(req.raw) || UPLOAD_PATH.test(req.url)) return;
   const raw = req.raw;
   const timer = setTimeout(() => {
     if (!raw.complete) raw.socket?.destroy();

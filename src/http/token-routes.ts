@@ -75,7 +75,7 @@ async function tokenBody(
   const user = principal.kind === 'user' ? (principal as UserPrincipal) : undefined;
   if (refresh.existing) body.refresh_token = refresh.existing;
   else if (refresh.offline && user && user.session.startsWith('pw:'))
-    body.refresh_token = await auth.authenticator.issueRefreshToken(user, refresh.clientId);
+    body.refresh_token = (await auth.authenticator.issueRefreshToken(user, refresh.clientId)).text;
   return body;
 }
 

@@ -43,12 +43,11 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
       digest,
       ctx.req.raw,
       contentLength(ctx.req.raw),
-      ctx.uploader,
       ctx.change,
     );
     return answerBlobCreated(ctx, name, blob.digest);
   }
-  const state = await ctx.registry.uploads.start(name, ctx.uploader);
+  const state = await ctx.registry.uploads.start(name, ctx.change);
   answerProgress(ctx, state, 202);
 }
 

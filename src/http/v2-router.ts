@@ -98,7 +98,7 @@ function signedTagGuard(trust: TrustService | undefined, audit: AuditSink | unde
     tag: string,
     digest: string,
   ) => {
-    const refusal = await trust.pullRefusal(name, tag, digest);
+    const refusal = await trust.tags.pullRefusal(name, tag, digest);
     if (!refusal) return;
     void audit?.record({
       actor: caller ? principalName(caller.principal) : null,
@@ -159,7 +159,6 @@ export function v2Handler(
         canRead: () => true,
         visible: everything,
         change: changeContext(req, null, domain),
-        uploader: `address:${clientAddress(req)}`,
         checkSignedTag:
           guard && ((n: string, t: string, d: string) => guard(req, undefined, n, t, d)),
       };
@@ -178,7 +177,6 @@ export function v2Handler(
         checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
         actor: principalName(caller.principal),
         change: changeContext(req, principalName(caller.principal), domain),
-        uploader: principalName(caller.principal) ?? `address:${clientAddress(req)}`,
       },
       req.method,
     );

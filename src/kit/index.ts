@@ -2,4 +2,4 @@
 export { SecretBox } from './secret-box.js';
 export { loadMasterKey } from './master-key.js';
 export { packageRoot } from './package-root.js';
-export { addressMatcher, plainAddress } from './address-matcher.js';
+export { addressMatcher, isAddressOrCidr, plainAddress } from './address-matcher.js';

@@ -74,7 +74,7 @@ export class BlobService {
     if (repositoryId !== undefined) this.cache.blobUnlinked(repositoryId, digest);
     if (!removed)
       throw new BerthError('BLOB_UNKNOWN', `blob ${digest} is not in ${name}`, { digest });
-    this.events.emit({ kind: 'blob.deleted', repository: name, digest });
+    this.events.committed();
   }
 
   /**
@@ -102,7 +102,7 @@ export class BlobService {
         return true;
       });
       if (mounted) {
-        this.events.emit({ kind: 'blob.mounted', repository: name, digest, from: source });
+        this.events.committed();
         return true;
       }
     }

@@ -5,6 +5,7 @@ import {
   digestOf,
   isIndexMediaType,
   isManifestMediaType,
+  isValidTag,
   manifestTypeForIndex,
   parseManifest,
   parseManifestReference,
@@ -68,12 +69,10 @@ export class ManifestService {
     options: { tags?: string[]; algorithm?: Digest['algorithm']; context?: ChangeContext } = {},
   ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
-    const extra = (options.tags ?? []).map((tag) => {
-      const parsedTag = parseManifestReference(tag);
-      if (parsedTag.kind !== 'tag')
-        throw new BerthError('TAG_INVALID', `invalid tag: ${JSON.stringify(tag).slice(0, 200)}`);
-      return parsedTag.tag;
-    });
+    const extra = options.tags ?? [];
+    const invalid = extra.find((tag) => !isValidTag(tag));
+    if (invalid !== undefined)
+      throw new BerthError('TAG_INVALID', `invalid tag: ${JSON.stringify(invalid).slice(0, 200)}`);
     const tags = [...new Set([...(ref.kind === 'tag' ? [ref.tag] : []), ...extra])];
     const parsed = parseManifest(bytes, contentType);
     const digest = digestOf(
@@ -110,14 +109,7 @@ export class ManifestService {
       return repositoryId;
     });
     for (const tag of tags) this.cache.tagChanged(repositoryId, tag);
-    for (const tag of tags.length > 0 ? tags : [undefined])
-      this.events.emit({
-        kind: 'manifest.pushed',
-        repository: name,
-        digest,
-        tag,
-        mediaType: parsed.mediaType,
-      });
+    this.events.committed();
     return { digest, subject: parsed.subject?.digest, tags };
   }
 
@@ -176,7 +168,7 @@ export class ManifestService {
           tag: ref.tag,
         });
       }
-      this.events.emit({ kind: 'tag.deleted', repository: name, tag: ref.tag });
+      this.events.committed();
       return;
     }
     const digest = ref.digest.value;
@@ -185,13 +177,13 @@ export class ManifestService {
       if (gone) await recordChange(m, 'manifest.deleted', { repository: name, digest }, context);
       return gone;
     });
-    this.cache.manifestDeleted(repositoryId, ref.digest.value);
+    this.cache.manifestDeleted(repositoryId, digest);
     if (!deleted) {
       throw new BerthError('MANIFEST_UNKNOWN', `manifest ${ref.digest.value} is not in ${name}`, {
         digest: ref.digest.value,
       });
     }
-    this.events.emit({ kind: 'manifest.deleted', repository: name, digest: ref.digest.value });
+    this.events.committed();
   }
 
   /** The OCI index of manifests in `name` whose subject is `digest`, optionally by artifact type. */

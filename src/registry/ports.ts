@@ -1,17 +1,11 @@
 /** The small interfaces the registry core is handed by its composition root. */
 
-/** Something that happened in the registry, for metrics, events and audit later. */
-export type RegistryEvent =
-  | { kind: 'blob.uploaded'; repository: string; digest: string; size: number }
-  | { kind: 'blob.mounted'; repository: string; digest: string; from: string }
-  | { kind: 'blob.deleted'; repository: string; digest: string }
-  | { kind: 'manifest.pushed'; repository: string; digest: string; tag?: string; mediaType: string }
-  | { kind: 'manifest.deleted'; repository: string; digest: string }
-  | { kind: 'tag.deleted'; repository: string; tag: string };
-
-/** Receives registry events; must not throw. */
+/**
+ * Told when a change has committed its event to the outbox (so consumers can read it at once);
+ * must not throw. The events themselves are in the outbox, written with the change.
+ */
 export interface EventSink {
-  emit(event: RegistryEvent): void;
+  committed(): void;
 }
 
 /** Who made a change and from where, recorded with its event in the outbox. */
@@ -34,4 +28,4 @@ export interface ByteCounter {
 }
 
 /** An event sink that drops everything. */
-export const NO_EVENTS: EventSink = { emit: () => undefined };
+export const NO_EVENTS: EventSink = { committed: () => undefined };

@@ -31,7 +31,6 @@ interface LiveHash {
   hash: Hash;
 }
 
-/** Runs upload sessions against the metadata database and a content store. */
 /** What one uploader (an account, or an anonymous address) may hold in unfinished uploads. */
 export interface UploadLimits {
   sessions: number;
@@ -67,6 +66,16 @@ function bounded(body: Readable, allowed: number, owner: string, limit: number):
   );
 }
 
+/**
+ * Who an upload's limits count against: the account making it, else the client's address; null
+ * (no limits) for changes made without a context (tools driving the registry directly).
+ */
+function uploaderOf(context: ChangeContext | undefined): string | null {
+  if (context?.actor) return context.actor;
+  return context?.address ? `address:${context.address}` : null;
+}
+
+/** Runs upload sessions against the metadata database and a content store. */
 export class UploadService {
   private readonly hashes = new Map<string, LiveHash>();
   private readonly locks = new KeyedMutex();
@@ -81,10 +90,11 @@ export class UploadService {
   ) {}
 
   /**
-   * Starts an upload session in repository `name` for `owner` (an account, or `address:<ip>`);
-   * TOOMANYREQUESTS when the owner has as many open as the limit allows.
+   * Starts an upload session in repository `name` for whoever `context` names (an account, or
+   * the client's address); TOOMANYREQUESTS when they have as many open as the limit allows.
    */
-  async start(name: string, owner: string | null = null): Promise<UploadState> {
+  async start(name: string, context?: ChangeContext): Promise<UploadState> {
+    const owner = uploaderOf(context);
     if (owner !== null) {
       const held = await this.meta.uploads.heldBy(owner);
       if (held.sessions >= this.limits.sessions)
@@ -181,7 +191,7 @@ export class UploadService {
           // Left-over upload bytes are removed by the upload expiry sweep.
         });
       this.hashes.delete(id);
-      this.events.emit({ kind: 'blob.uploaded', repository: name, digest: digest.value, size });
+      this.events.committed();
       return { digest: digest.value, size };
     });
   }
@@ -192,11 +202,10 @@ export class UploadService {
     digestValue: string,
     body: Readable,
     length?: number,
-    owner: string | null = null,
     context?: ChangeContext,
   ): Promise<{ digest: string; size: number }> {
     this.parseUploadDigest(digestValue);
-    const session = await this.start(name, owner);
+    const session = await this.start(name, context);
     try {
       return await this.finish(name, session.id, digestValue, body, length, undefined, context);
     } catch (err) {

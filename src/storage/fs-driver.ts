@@ -144,9 +144,9 @@ export class FsContentStore implements ContentStore {
     await fsyncDir(path.dirname(blob));
   }
 
-  async releaseUpload(id: string): Promise<void> {
-    await fs.rm(this.layout.uploadData(id), { force: true });
-    await fs.rm(this.layout.uploadCommitNote(id), { force: true });
+  /** After the commit is recorded, the upload's own file and its note go as in `deleteUpload`. */
+  releaseUpload(id: string): Promise<void> {
+    return this.deleteUpload(id);
   }
 
   async committedAs(id: string): Promise<string | undefined> {

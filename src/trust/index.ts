@@ -1,11 +1,10 @@
 /** The trust room: a Notary-compatible TUF service and the signed-tags policy. */
+export { TrustService, type ChangeView, type ServerRole } from './trust-service.js';
 export {
-  TrustService,
-  type ChangeView,
-  type ServerRole,
+  SignedTagPolicy,
   type TagSignatureView,
   type TagTrustStatus,
-} from './trust-service.js';
+} from './signed-tag-policy.js';
 export { KeyVault } from './server-keys.js';
 export { isValidRole } from './model.js';
 export type { TufKey } from './model.js';

@@ -1,12 +1,11 @@
 /**
- * The trust service: Notary's TUF repository per GUN over the metadata database — reads (current,
- * by checksum, by version) with lazy re-signing, server-held keys, publish, delete, changefeed —
- * and the signed-tags view the registry's policy and API use.
+ * The trust service: Notary's TUF repository per GUN over the metadata database — the one GUN of
+ * each repository, reads (current, by checksum, by version) with lazy re-signing, server-held
+ * keys, publish, delete, changefeed — with the signed-tags policy (`tags`) beside it.
  */
 import { createHash } from 'node:crypto';
-import type { Meta, TrustFileRecord, TrustPolicyRecord } from '../meta/index.js';
+import type { Meta, TrustFileRecord } from '../meta/index.js';
 import { repositoryOfGun } from '../oci/index.js';
-import { TtlCache } from '../registry/index.js';
 import { trustError } from './errors.js';
 import { asRoot, asTimestamp, parseEnvelope, type TufKey } from './model.js';
 import { planPublish } from './publish.js';
@@ -23,33 +22,10 @@ import {
   TIMESTAMP_LIFETIME,
   type NewFile,
 } from './server-metadata.js';
-import { signedTags, type TagSignature } from './signed-tags.js';
+import { settledGun, SignedTagPolicy } from './signed-tag-policy.js';
 
 /** A server-held role. */
 export type ServerRole = 'timestamp' | 'snapshot';
-
-/** A signed tag with where and when it was signed. */
-export interface TagSignatureView extends TagSignature {
-  gun: string;
-  /** When the signing file that first carried this digest for the tag was published. */
-  signedAt: number;
-}
-
-/** One tag of a repository as the trust data sees it. */
-export interface TagTrustStatus {
-  tag: string;
-  /** The digest the registry serves for the tag, or null when only the trust data knows it. */
-  digest: string | null;
-  signed: boolean;
-  /** The signature is for another digest than the registry serves. */
-  mismatch: boolean;
-  signedDigest: string | null;
-  role: string | null;
-  signers: string[];
-  signedAt: string | null;
-  /** Whether the signed-tags requirement (if any) lets the registry serve it by tag. */
-  servable: boolean;
-}
 
 /** One changefeed entry in notary-server's JSON shape. */
 export interface ChangeView {
@@ -79,29 +55,18 @@ function isUniqueViolation(err: unknown): boolean {
 
 /** Notary's TUF server over Berth's database. */
 export class TrustService {
-  private readonly tagCache: TtlCache<Map<string, TagSignature>>;
-  private policyList: { records: TrustPolicyRecord[]; loadedAt: number } | undefined;
+  /** Signed-tag views and the signed-tags requirements, read from each repository's one GUN. */
+  readonly tags: SignedTagPolicy;
 
   constructor(
     private readonly meta: Meta,
     private readonly vault: KeyVault,
-    private readonly cacheTtlMs: number,
+    cacheTtlMs: number,
     private readonly clock: () => number = Date.now,
     /** The registry's public name (`domain`): every GUN is `<domain>/<repository>` when set. */
     private readonly domain?: string,
   ) {
-    this.tagCache = new TtlCache(cacheTtlMs, 1_000);
-  }
-
-  /**
-   * The one GUN of `repository`, as far as it is settled: `<domain>/<repository>` when a domain
-   * is configured, else the GUN its trust data lives under (undefined before there is any, or
-   * when older data left several).
-   */
-  private async settledGun(repository: string): Promise<string | undefined> {
-    if (this.domain) return `${this.domain}/${repository}`;
-    const guns = await this.meta.trust.gunsOf(repository);
-    return guns.length === 1 ? guns[0] : undefined;
+    this.tags = new SignedTagPolicy(meta, cacheTtlMs, clock, domain);
   }
 
   /**
@@ -115,7 +80,7 @@ export class TrustService {
     code: 'METADATA_NOT_FOUND' | 'INVALID_UPDATE' = 'METADATA_NOT_FOUND',
   ): Promise<string> {
     const repository = this.repositoryOf(gun, code);
-    const own = (await this.settledGun(repository)) ?? `${host}/${repository}`;
+    const own = (await settledGun(this.meta, this.domain, repository)) ?? `${host}/${repository}`;
     if (gun.toLowerCase() !== own.toLowerCase())
       throw trustError(
         code,
@@ -318,7 +283,7 @@ export class TrustService {
         throw trustError('VERSION', 'a newer version of this metadata was stored meanwhile');
       throw err;
     } finally {
-      this.tagCache.delete(repository);
+      this.tags.forget(repository);
     }
   }
 
@@ -326,7 +291,7 @@ export class TrustService {
   async delete(gun: string): Promise<void> {
     const repository = this.repositoryOf(gun);
     await this.meta.writeTransaction((tx) => tx.trust.deleteGun(gun, this.clock()));
-    this.tagCache.delete(repository);
+    this.tags.forget(repository);
   }
 
   /** The changefeed (all GUNs when `gun` is undefined), with notary's parameter rules. */
@@ -357,126 +322,5 @@ export class TrustService {
         Category: r.category,
       })),
     };
-  }
-
-  /** The signed tags of `repository`, read from its one GUN only (never merged across GUNs). */
-  private async tagsOf(repository: string): Promise<Map<string, TagSignature & { gun: string }>> {
-    const tags = new Map<string, TagSignature & { gun: string }>();
-    const gun = await this.settledGun(repository);
-    if (gun === undefined) return tags;
-    const files = TrustService.bytesOf(await this.currentMap(gun));
-    for (const [tag, sig] of signedTags(files, this.clock())) tags.set(tag, { ...sig, gun });
-    return tags;
-  }
-
-  /** Every signed tag of `repository` in its GUN, with when each was signed. */
-  async tagSignatures(repository: string): Promise<TagSignatureView[]> {
-    const out: TagSignatureView[] = [];
-    for (const sig of (await this.tagsOf(repository)).values()) {
-      let signedAt = 0;
-      for (const file of await this.meta.trust.history(sig.gun, sig.role, 100)) {
-        const digest = signedTags(new Map([[sig.role, file.content]]), 0).get(sig.tag)?.digest;
-        if (digest !== sig.digest) break;
-        signedAt = file.createdAt;
-      }
-      out.push({ ...sig, signedAt });
-    }
-    return out.sort((a, b) => (a.tag < b.tag ? -1 : 1));
-  }
-
-  /**
-   * The trust status of every tag of `repository` (`tags`: what the registry serves), plus tags
-   * only the trust data names; and the requirement that applies.
-   */
-  async status(
-    repository: string,
-    tags: { tag: string; digest: string }[],
-  ): Promise<{ requirement: TrustPolicyRecord | null; tags: TagTrustStatus[] }> {
-    const requirement = (await this.requirementFor(repository)) ?? null;
-    const signatures = new Map((await this.tagSignatures(repository)).map((s) => [s.tag, s]));
-    const rows: TagTrustStatus[] = [];
-    const seen = new Set<string>();
-    const row = (tag: string, digest: string | null): TagTrustStatus => {
-      const sig = signatures.get(tag);
-      const signers = sig?.signers ?? [];
-      const matches = sig !== undefined && digest !== null && sig.digest === digest;
-      const byRequired = (requirement?.signers ?? []).every((s) => signers.includes(s));
-      return {
-        tag,
-        digest,
-        signed: sig !== undefined,
-        mismatch: sig !== undefined && digest !== null && !matches,
-        signedDigest: sig?.digest ?? null,
-        role: sig?.role ?? null,
-        signers,
-        signedAt: sig && sig.signedAt > 0 ? new Date(sig.signedAt).toISOString() : null,
-        servable: digest !== null && (requirement === null || (matches && byRequired)),
-      };
-    };
-    for (const { tag, digest } of tags) {
-      seen.add(tag);
-      rows.push(row(tag, digest));
-    }
-    for (const tag of signatures.keys()) if (!seen.has(tag)) rows.push(row(tag, null));
-    return { requirement, tags: rows.sort((a, b) => (a.tag < b.tag ? -1 : 1)) };
-  }
-
-  private async policies(): Promise<TrustPolicyRecord[]> {
-    const now = Date.now();
-    if (!this.policyList || now - this.policyList.loadedAt > this.cacheTtlMs)
-      this.policyList = { records: await this.meta.trust.policies(), loadedAt: now };
-    return this.policyList.records;
-  }
-
-  /** The requirement that applies to `repository`: its own, else its nearest namespace's. */
-  async requirementFor(repository: string): Promise<TrustPolicyRecord | undefined> {
-    let best: TrustPolicyRecord | undefined;
-    for (const p of await this.policies()) {
-      if (p.scope === repository) return p;
-      if (p.scope.endsWith('/') && repository.startsWith(p.scope))
-        if (!best || p.scope.length > best.scope.length) best = p;
-    }
-    return best;
-  }
-
-  /** Every requirement. */
-  listRequirements(): Promise<TrustPolicyRecord[]> {
-    return this.meta.trust.policies();
-  }
-
-  /** Requires signed tags in `scope` (`team/app` or `team/`), by `signers` when any are named. */
-  async require(scope: string, signers: string[], createdBy: string | null): Promise<void> {
-    await this.meta.trust.setPolicy({ scope, signers, createdBy, createdAt: Date.now() });
-    this.policyList = undefined;
-  }
-
-  /** Lifts the requirement on `scope`; false when there was none. */
-  async unrequire(scope: string): Promise<boolean> {
-    const removed = await this.meta.trust.removePolicy(scope);
-    this.policyList = undefined;
-    return removed;
-  }
-
-  /**
-   * Why `tag` (now `digest`) of `repository` may not be served under the signed-tags
-   * requirement, or undefined when it may (or nothing is required).
-   */
-  async pullRefusal(repository: string, tag: string, digest: string): Promise<string | undefined> {
-    const requirement = await this.requirementFor(repository);
-    if (!requirement) return undefined;
-    let tags = this.tagCache.get(repository);
-    if (!tags) {
-      tags = await this.tagsOf(repository);
-      this.tagCache.set(repository, tags);
-    }
-    const sig = tags.get(tag);
-    if (!sig)
-      return `${repository}:${tag} has no signature in its trust data, and ${requirement.scope} requires signed tags`;
-    if (sig.digest !== digest)
-      return `${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`;
-    const missing = requirement.signers.filter((s) => !sig.signers.includes(s));
-    if (missing.length > 0)
-      return `${repository}:${tag} is not signed by ${missing.join(', ')} (${requirement.scope} requires it)`;
-    return undefined;
   }
 }

@@ -1,0 +1,189 @@
+/**
+ * The signed-tags policy: which tags of a repository its trust data signs (read from the
+ * repository's one GUN), the requirements on repositories and namespaces, and whether a tag may
+ * be served under them.
+ */
+import type { Meta, TrustPolicyRecord } from '../meta/index.js';
+import { TtlCache } from '../registry/index.js';
+import { signedTags, type TagSignature } from './signed-tags.js';
+
+/** A signed tag with where and when it was signed. */
+export interface TagSignatureView extends TagSignature {
+  gun: string;
+  /** When the signing file that first carried this digest for the tag was published. */
+  signedAt: number;
+}
+
+/** One tag of a repository as the trust data sees it. */
+export interface TagTrustStatus {
+  tag: string;
+  /** The digest the registry serves for the tag, or null when only the trust data knows it. */
+  digest: string | null;
+  signed: boolean;
+  /** The signature is for another digest than the registry serves. */
+  mismatch: boolean;
+  signedDigest: string | null;
+  role: string | null;
+  signers: string[];
+  signedAt: string | null;
+  /** Whether the signed-tags requirement (if any) lets the registry serve it by tag. */
+  servable: boolean;
+}
+
+type GunSignature = TagSignature & { gun: string };
+
+/**
+ * The one GUN of `repository`, as far as it is settled: `<domain>/<repository>` when a domain is
+ * configured, else the GUN its trust data lives under (undefined before there is any, or when
+ * older data left several).
+ */
+export async function settledGun(
+  meta: Meta,
+  domain: string | undefined,
+  repository: string,
+): Promise<string | undefined> {
+  if (domain) return `${domain}/${repository}`;
+  const guns = await meta.trust.gunsOf(repository);
+  return guns.length === 1 ? guns[0] : undefined;
+}
+
+/** Signed-tag views and requirements over the trust data in the database. */
+export class SignedTagPolicy {
+  private readonly tagCache: TtlCache<Map<string, GunSignature>>;
+  private policyList: { records: TrustPolicyRecord[]; loadedAt: number } | undefined;
+
+  constructor(
+    private readonly meta: Meta,
+    private readonly cacheTtlMs: number,
+    private readonly clock: () => number,
+    private readonly domain: string | undefined,
+  ) {
+    this.tagCache = new TtlCache(cacheTtlMs, 1_000);
+  }
+
+  /** Drops what is cached of `repository`'s signatures (after its trust data changed). */
+  forget(repository: string): void {
+    this.tagCache.delete(repository);
+  }
+
+  /** The signed tags of `repository`, read from its one GUN only (never merged across GUNs). */
+  private async tagsOf(repository: string): Promise<Map<string, GunSignature>> {
+    const tags = new Map<string, GunSignature>();
+    const gun = await settledGun(this.meta, this.domain, repository);
+    if (gun === undefined) return tags;
+    const files = new Map((await this.meta.trust.current(gun)).map((f) => [f.role, f.content]));
+    for (const [tag, sig] of signedTags(files, this.clock())) tags.set(tag, { ...sig, gun });
+    return tags;
+  }
+
+  /** Every signed tag of `repository` in its GUN, with when each was signed. */
+  async tagSignatures(repository: string): Promise<TagSignatureView[]> {
+    const out: TagSignatureView[] = [];
+    for (const sig of (await this.tagsOf(repository)).values()) {
+      let signedAt = 0;
+      for (const file of await this.meta.trust.history(sig.gun, sig.role, 100)) {
+        const digest = signedTags(new Map([[sig.role, file.content]]), 0).get(sig.tag)?.digest;
+        if (digest !== sig.digest) break;
+        signedAt = file.createdAt;
+      }
+      out.push({ ...sig, signedAt });
+    }
+    return out.sort((a, b) => (a.tag < b.tag ? -1 : 1));
+  }
+
+  /**
+   * The trust status of every tag of `repository` (`tags`: what the registry serves), plus tags
+   * only the trust data names; and the requirement that applies.
+   */
+  async status(
+    repository: string,
+    tags: { tag: string; digest: string }[],
+  ): Promise<{ requirement: TrustPolicyRecord | null; tags: TagTrustStatus[] }> {
+    const requirement = (await this.requirementFor(repository)) ?? null;
+    const signatures = new Map((await this.tagSignatures(repository)).map((s) => [s.tag, s]));
+    const rows: TagTrustStatus[] = [];
+    const seen = new Set<string>();
+    const row = (tag: string, digest: string | null): TagTrustStatus => {
+      const sig = signatures.get(tag);
+      const signers = sig?.signers ?? [];
+      const matches = sig !== undefined && digest !== null && sig.digest === digest;
+      const byRequired = (requirement?.signers ?? []).every((s) => signers.includes(s));
+      return {
+        tag,
+        digest,
+        signed: sig !== undefined,
+        mismatch: sig !== undefined && digest !== null && !matches,
+        signedDigest: sig?.digest ?? null,
+        role: sig?.role ?? null,
+        signers,
+        signedAt: sig && sig.signedAt > 0 ? new Date(sig.signedAt).toISOString() : null,
+        servable: digest !== null && (requirement === null || (matches && byRequired)),
+      };
+    };
+    for (const { tag, digest } of tags) {
+      seen.add(tag);
+      rows.push(row(tag, digest));
+    }
+    for (const tag of signatures.keys()) if (!seen.has(tag)) rows.push(row(tag, null));
+    return { requirement, tags: rows.sort((a, b) => (a.tag < b.tag ? -1 : 1)) };
+  }
+
+  private async policies(): Promise<TrustPolicyRecord[]> {
+    const now = Date.now();
+    if (!this.policyList || now - this.policyList.loadedAt > this.cacheTtlMs)
+      this.policyList = { records: await this.meta.trust.policies(), loadedAt: now };
+    return this.policyList.records;
+  }
+
+  /** The requirement that applies to `repository`: its own, else its nearest namespace's. */
+  async requirementFor(repository: string): Promise<TrustPolicyRecord | undefined> {
+    let best: TrustPolicyRecord | undefined;
+    for (const p of await this.policies()) {
+      if (p.scope === repository) return p;
+      if (p.scope.endsWith('/') && repository.startsWith(p.scope))
+        if (!best || p.scope.length > best.scope.length) best = p;
+    }
+    return best;
+  }
+
+  /** Every requirement. */
+  listRequirements(): Promise<TrustPolicyRecord[]> {
+    return this.meta.trust.policies();
+  }
+
+  /** Requires signed tags in `scope` (`team/app` or `team/`), by `signers` when any are named. */
+  async require(scope: string, signers: string[], createdBy: string | null): Promise<void> {
+    await this.meta.trust.setPolicy({ scope, signers, createdBy, createdAt: Date.now() });
+    this.policyList = undefined;
+  }
+
+  /** Lifts the requirement on `scope`; false when there was none. */
+  async unrequire(scope: string): Promise<boolean> {
+    const removed = await this.meta.trust.removePolicy(scope);
+    this.policyList = undefined;
+    return removed;
+  }
+
+  /**
+   * Why `tag` (now `digest`) of `repository` may not be served under the signed-tags
+   * requirement, or undefined when it may (or nothing is required).
+   */
+  async pullRefusal(repository: string, tag: string, digest: string): Promise<string | undefined> {
+    const requirement = await this.requirementFor(repository);
+    if (!requirement) return undefined;
+    let tags = this.tagCache.get(repository);
+    if (!tags) {
+      tags = await this.tagsOf(repository);
+      this.tagCache.set(repository, tags);
+    }
+    const sig = tags.get(tag);
+    if (!sig)
+      return `${repository}:${tag} has no signature in its trust data, and ${requirement.scope} requires signed tags`;
+    if (sig.digest !== digest)
+      return `${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`;
+    const missing = requirement.signers.filter((s) => !sig.signers.includes(s));
+    if (missing.length > 0)
+      return `${repository}:${tag} is not signed by ${missing.join(', ')} (${requirement.scope} requires it)`;
+    return undefined;
+  }
+}
