@@ -109,6 +109,22 @@ export class AccessPolicy {
     return (await this.decide(principal, repository)).allowed.has(action);
   }
 
+  /**
+   * Whether `principal` administers `target`: a repository (admin level on it) or a namespace
+   * (admin level on every repository in it: the user themselves, an organisation's owners, a
+   * namespace-wide admin grant). Administrators acting with full credentials administer all.
+   */
+  async administers(
+    principal: Principal,
+    target: { kind: 'repository' | 'namespace'; name: string },
+  ): Promise<boolean> {
+    if (principal.kind !== 'user') return false;
+    if (principal.admin && (principal.cap === undefined || principal.cap === 'admin')) return true;
+    // A namespace is administered when an as-yet-unnamed repository in it would be.
+    const repository = target.kind === 'namespace' ? `${target.name}/\0` : target.name;
+    return this.allows(principal, repository, 'delete');
+  }
+
   /** The subset of `repositories` that `principal` may pull, in the same order. */
   async visible(principal: Principal, repositories: string[]): Promise<string[]> {
     if (principal.kind === 'user' && principal.admin) return repositories;

@@ -4,7 +4,19 @@ import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
 import { AuthService, TokenKeys, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
-import { AuditLog, auditHandler, OutboxPump } from '../events/index.js';
+import {
+  AuditLog,
+  auditHandler,
+  OutboxPump,
+  WebhookDispatcher,
+  webhookFanOut,
+  WebhookSealing,
+  type DestinationRules,
+  type DispatchSettings,
+} from '../events/index.js';
+import { WebhookService } from '../manage/index.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import {
   Meta,
   openPostgresDatabase,
@@ -29,6 +41,8 @@ export interface Berth {
   audit: AuditLog;
   /** The trust service, unless `trust.enabled` is false. */
   trust?: TrustService;
+  /** Webhook management, unless `auth.mode` is `none`. */
+  webhooks?: WebhookService;
   version: string;
   close(): Promise<void>;
 }
@@ -76,6 +90,30 @@ function authSettingsOf(config: BerthConfig): AuthSettings {
     failureWindowSeconds: config.auth.failureWindow,
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
+  };
+}
+
+/** Where webhooks may deliver, from the configuration. */
+export function destinationRulesOf(config: BerthConfig): DestinationRules {
+  return {
+    allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+    allow: config.webhooks.allow,
+  };
+}
+
+/** How this process delivers webhooks, from the configuration. */
+export function dispatchSettingsOf(config: BerthConfig, version: string): DispatchSettings {
+  const w = config.webhooks;
+  return {
+    retry: { baseMs: w.retryBaseMs, capMs: w.retryCapMs, windowMs: w.retryWindow * 1000 },
+    maxAttempts: w.maxAttempts,
+    rules: destinationRulesOf(config),
+    timeoutMs: w.timeout * 1000,
+    concurrency: w.concurrency,
+    circuit: { threshold: w.circuitThreshold, openMs: w.circuitOpen * 1000 },
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    userAgent: `Berth-Webhooks/${version}`,
+    keepMs: w.keepDays * 86_400_000,
   };
 }
 
@@ -138,12 +176,32 @@ export async function composeBerth(
   const { meta } = database;
   const store = await openStore(config);
   const metrics = new BerthMetrics();
-  // The audit log reads registry changes from the outbox, woken after each of this process's.
+  const version = berthVersion();
+  // The master key seals secrets at rest: token signing keys, trust keys, webhook secrets.
+  const masterKey = masterKeyOf(config);
+  const sealing = new WebhookSealing(new SecretBox(masterKey), masterKey);
+  const dispatcher = new WebhookDispatcher(
+    meta,
+    sealing,
+    dispatchSettingsOf(config, version),
+    logger,
+    (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  );
+  metrics.watchWebhookQueue(() => meta.webhooks.queue());
+  // The audit log and the webhooks read changes from the outbox, woken after each of this process's.
   const auditPump = new OutboxPump(meta, 'audit', auditHandler(logger), logger);
+  const webhookPump = new OutboxPump(meta, 'webhooks', webhookFanOut(sealing), logger, {
+    handled: () => dispatcher.notify(),
+  });
   const registry = new Registry({
     meta,
     store,
-    events: { committed: () => auditPump.notify() },
+    events: {
+      committed: () => {
+        auditPump.notify();
+        webhookPump.notify();
+      },
+    },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
     uploadLimits: {
@@ -161,10 +219,9 @@ export async function composeBerth(
   });
   await registry.recover();
   auditPump.start();
+  webhookPump.start();
+  dispatcher.start(config.webhooks.pollMs);
   const audit = new AuditLog(meta, logger);
-  // The master key is read once, for both the token signing keys and the trust keys.
-  const masterKey =
-    config.auth.mode === 'token' || config.trust.enabled ? masterKeyOf(config) : undefined;
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
   return {
@@ -176,9 +233,13 @@ export async function composeBerth(
     auth,
     audit,
     trust: config.trust.enabled ? openTrust(config, meta, masterKey) : undefined,
-    version: berthVersion(),
+    webhooks:
+      auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
+    version,
     close: async () => {
       await auditPump.drain(true);
+      await webhookPump.drain(true);
+      await dispatcher.stop();
       await registry.pulls.flush();
       await audit.drain();
       await database.close();

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig, type ConfigSources } from '../config/index.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerWebhookCommands } from './webhook-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
@@ -114,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   registerAccountCommands(program, (flags) => configFrom(flags));
+  registerWebhookCommands(program, (flags) => configFrom(flags));
   registerTrustCommands(program, (flags) => configFrom(flags));
   registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);

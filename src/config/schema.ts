@@ -238,6 +238,58 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true }),
+    webhooks: z
+      .object({
+        /** Deliver to loopback and private addresses too (refused by default). */
+        allowPrivateNetworks: z.stringbool().or(z.boolean()).default(false),
+        /** Addresses, CIDRs and host names webhooks may reach even though they are private. */
+        allow: z
+          .preprocess(
+            (v) =>
+              typeof v === 'string'
+                ? v
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean)
+                : v,
+            z.array(z.string().min(1)),
+          )
+          .default([]),
+        /** Seconds one delivery attempt may take. */
+        timeout: duration.default(10),
+        /** Webhooks one process sends to at once (each webhook gets one delivery at a time). */
+        concurrency: z.coerce.number().int().positive().default(8),
+        /** Attempts before a delivery is dead-lettered. */
+        maxAttempts: z.coerce.number().int().positive().default(50),
+        /** Milliseconds before the first retry; the delay doubles from there. */
+        retryBaseMs: z.coerce.number().int().positive().default(5_000),
+        /** The longest delay between two attempts, ms. */
+        retryCapMs: z.coerce.number().int().positive().default(3_600_000),
+        /** Seconds after its event a delivery is still retried (24 h). */
+        retryWindow: duration.default(86_400),
+        /** Consecutive failures that open an endpoint's circuit, and seconds it stays open. */
+        circuitThreshold: z.coerce.number().int().positive().default(5),
+        circuitOpen: duration.default(60),
+        /** Days finished deliveries stay in the delivery log. */
+        keepDays: z.coerce.number().int().positive().default(30),
+        /** Milliseconds between looks at the queue for retries and other replicas' events. */
+        pollMs: z.coerce.number().int().positive().default(1_000),
+      })
+      .strict()
+      .default({
+        allowPrivateNetworks: false,
+        allow: [],
+        timeout: 10,
+        concurrency: 8,
+        maxAttempts: 50,
+        retryBaseMs: 5_000,
+        retryCapMs: 3_600_000,
+        retryWindow: 86_400,
+        circuitThreshold: 5,
+        circuitOpen: 60,
+        keepDays: 30,
+        pollMs: 1_000,
+      }),
     gc: z
       .object({
         /** What to do with manifests no tag or index refers to: keep them, or collect them. */

@@ -2,5 +2,11 @@
 export { AuditLog } from './audit-log.js';
 export { OutboxPump, type OutboxHandler } from './outbox-pump.js';
 export { auditHandler, auditEntryOf } from './audit-consumer.js';
-export type { BerthEvent, EventActor, EventTarget, EventType } from './model.js';
+export {
+  eventOf,
+  type BerthEvent,
+  type EventActor,
+  type EventTarget,
+  type EventType,
+} from './model.js';
 export * from './webhooks/index.js';

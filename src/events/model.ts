@@ -53,4 +53,31 @@ export interface BerthEvent {
   outcome: 'success' | 'failure' | 'denied';
   /** The registry's public name (`domain`, else the Host clients used), for URLs in payloads. */
   registry?: string;
+  /** The scheme and host clients used (`https://registry.example.com`), for URLs in payloads. */
+  origin?: string;
+}
+
+/** The event an outbox row holds (the outbox keeps `registry` and `origin` in the target). */
+export function eventOf(row: {
+  id: number;
+  type: string;
+  at: number;
+  actor: Record<string, unknown>;
+  target: Record<string, unknown>;
+  outcome: BerthEvent['outcome'];
+}): BerthEvent {
+  const { registry, origin, ...target } = row.target as EventTarget & {
+    registry?: string;
+    origin?: string;
+  };
+  return {
+    id: row.id,
+    type: row.type as EventType,
+    at: row.at,
+    actor: row.actor as unknown as EventActor,
+    target,
+    outcome: row.outcome,
+    ...(registry ? { registry } : {}),
+    ...(origin ? { origin } : {}),
+  };
 }

@@ -22,10 +22,22 @@ export class OutboxPump {
     private readonly consumer: string,
     private readonly handle: OutboxHandler,
     private readonly logger: Logger,
-    /** How long a wake-up waits, so changes close together are handled in one transaction. */
-    private readonly delayMs = 250,
-    private readonly batch = 500,
+    private readonly options: {
+      /** How long a wake-up waits, so changes close together are handled in one transaction. */
+      delayMs?: number;
+      batch?: number;
+      /** Told after each batch commits. */
+      handled?: () => void;
+    } = {},
   ) {}
+
+  private get delayMs(): number {
+    return this.options.delayMs ?? 250;
+  }
+
+  private get batch(): number {
+    return this.options.batch ?? 500;
+  }
 
   /** Polls every `intervalMs` for events other processes wrote. */
   start(intervalMs = 1_000): void {
@@ -79,6 +91,7 @@ export class OutboxPump {
         await tx.outbox.advance(this.consumer, events[events.length - 1]!.id);
         return events.length;
       });
+      if (handled > 0) this.options.handled?.();
       if (handled < this.batch) return;
     }
   }

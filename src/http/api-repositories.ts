@@ -1,6 +1,8 @@
 /** Management API: repositories and their permissions, access tokens and the audit log. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { WebhookService } from '../manage/index.js';
+import { repositoryWebhooks, repositoryWebhooksOf } from './api-webhooks.js';
 import type { AuthService } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
 import {
@@ -64,8 +66,14 @@ async function repositoryRoute(
   auth: AuthService,
   req: FastifyRequest,
   reply: FastifyReply,
+  webhooks?: WebhookService,
 ): Promise<void> {
   const path = param(req, '*');
+  const hooksOf = repositoryWebhooksOf(path);
+  if (hooksOf !== undefined) {
+    if (!webhooks) throw new BerthError('NOT_FOUND', 'webhooks are not managed here');
+    return repositoryWebhooks(webhooks, auth, hooksOf, req, reply);
+  }
   const isPermissions = path.endsWith(PERMISSIONS);
   const name = isPermissions ? path.slice(0, -PERMISSIONS.length) : path;
   if (isPermissions) {
@@ -105,6 +113,7 @@ export function registerRepositoryRoutes(
   app: FastifyInstance,
   auth: AuthService,
   repositoriesChanged: () => void,
+  webhooks?: WebhookService,
 ): void {
   app.get('/api/v1/repositories', async (req, reply) => {
     const principal = await apiPrincipal(auth, req, reply);
@@ -128,10 +137,10 @@ export function registerRepositoryRoutes(
     );
   });
   app.route({
-    method: ['GET', 'PATCH', 'PUT', 'DELETE'],
+    method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
     url: '/api/v1/repositories/*',
     handler: async (req, reply) => {
-      await repositoryRoute(auth, req, reply);
+      await repositoryRoute(auth, req, reply, webhooks);
       if (req.method === 'DELETE') repositoriesChanged();
     },
   });

@@ -13,6 +13,8 @@ import { registerAccountRoutes } from './api-accounts.js';
 import { json } from './api-common.js';
 import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
+import { registerWebhookRoutes } from './api-webhooks.js';
+import type { WebhookService } from '../manage/index.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
 export function registerApiRoutes(
@@ -25,6 +27,7 @@ export function registerApiRoutes(
     trust?: TrustService;
     audit?: AuditSink;
     settings?: { sources: ConfigSources; running: BerthConfig };
+    webhooks?: WebhookService;
   },
 ): void {
   app.addContentTypeParser(
@@ -43,7 +46,8 @@ export function registerApiRoutes(
   // Deleting accounts and repositories changes what repository names and ids mean.
   const changed = (): void => parts.registry.repositoriesChanged();
   registerAccountRoutes(app, auth, changed);
-  registerRepositoryRoutes(app, auth, changed);
+  registerRepositoryRoutes(app, auth, changed, parts.webhooks);
+  if (parts.webhooks) registerWebhookRoutes(app, auth, parts.webhooks);
   registerSessionRoutes(app, auth);
   registerCatalogRoutes(app, auth, parts);
   registerSystemRoutes(app, auth, { ...parts, version });

@@ -10,6 +10,7 @@ import { BerthError } from '../oci/index.js';
 import { apiPrincipal } from './api-common.js';
 import { answerClientError, guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
+import type { WebhookService } from '../manage/index.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
@@ -27,6 +28,8 @@ export interface HttpDeps {
   audit?: AuditSink;
   /** The Notary-compatible trust service and signed-tags policy. */
   trust?: TrustService;
+  /** Webhook management (with `auth`). */
+  webhooks?: WebhookService;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: Buffer; key: Buffer };
   /** How the running configuration was made, for the settings page. */

@@ -119,11 +119,13 @@ function changeContext(
   domain: string | undefined,
 ): ChangeContext {
   const agent = req.headers['user-agent'];
+  const registry = domain ?? requestHost(req);
   return {
     actor,
     address: clientAddress(req),
     userAgent: typeof agent === 'string' ? agent.slice(0, 200) : null,
-    registry: domain ?? requestHost(req),
+    registry,
+    origin: `${req.protocol}://${registry}`,
   };
 }
 

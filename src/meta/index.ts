@@ -25,6 +25,17 @@ export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
 export type { OutboxEvent } from './outbox.js';
+export type {
+  WebhookRecord,
+  WebhookScopeKind,
+  NewWebhook,
+  WebhookPatch,
+  DeliveryRecord,
+  DeliveryState,
+  NewDelivery,
+  AttemptRecord,
+  DeliveryOutcome,
+} from './webhooks.js';
 export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
 export type { RepositoryInfo, Visibility } from './repositories.js';
 export type {

@@ -17,6 +17,7 @@ import { CatalogQueries } from './catalog.js';
 import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
 import { OutboxStore } from './outbox.js';
+import { WebhookStore } from './webhooks.js';
 import { UploadStore } from './uploads.js';
 
 /**
@@ -50,6 +51,7 @@ export class Meta {
   readonly leases: LeaseStore;
   readonly retiredNames: RetiredNameStore;
   readonly outbox: OutboxStore;
+  readonly webhooks: WebhookStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -73,6 +75,7 @@ export class Meta {
     this.leases = new LeaseStore(db);
     this.retiredNames = new RetiredNameStore(db);
     this.outbox = new OutboxStore(db);
+    this.webhooks = new WebhookStore(db);
   }
 
   /**

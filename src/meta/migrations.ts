@@ -12,6 +12,7 @@ import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
+import { webhooksMigration } from './migration-webhooks.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -155,6 +156,7 @@ export class BerthMigrations implements MigrationProvider {
       '0005_leases': leasesMigration(),
       '0006_security': securityMigration(),
       '0007_outbox': outboxMigration(this.dialect),
+      '0008_webhooks': webhooksMigration(this.dialect),
     };
   }
 }

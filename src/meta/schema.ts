@@ -250,6 +250,57 @@ export interface EventCursorsTable {
   updated_at: number;
 }
 
+export interface WebhooksTable {
+  id: Generated<number>;
+  scope_kind: string;
+  scope: string;
+  url: string;
+  format: string;
+  events: string;
+  filters: string;
+  secrets: string;
+  headers: string | null;
+  ca_cert: string | null;
+  description: string | null;
+  enabled: number;
+  created_by: string | null;
+  created_at: number;
+  circuit_failures: number;
+  circuit_open_until: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  webhook_id: number;
+  event_id: number | null;
+  event_type: string;
+  created_at: number;
+  window_start: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  finished_at: number | null;
+  content_type: string;
+  body: string;
+  callback_state: string | null;
+  callback_description: string | null;
+  callback_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  at: number;
+  request_headers: string;
+  status: number | null;
+  response_headers: string | null;
+  response_body: string | null;
+  latency_ms: number;
+  error: string | null;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -277,4 +328,7 @@ export interface Database {
   retired_names: RetiredNamesTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }

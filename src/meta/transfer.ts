@@ -31,6 +31,9 @@ export const TABLES = [
   'retired_names',
   'events',
   'event_cursors',
+  'webhooks',
+  'webhook_deliveries',
+  'webhook_attempts',
   'settings',
 ] as const satisfies readonly (keyof Database)[];
 
@@ -47,6 +50,9 @@ const SERIAL = new Set([
   'trust_keys',
   'trust_changes',
   'events',
+  'webhooks',
+  'webhook_deliveries',
+  'webhook_attempts',
 ]);
 
 function encode(row: Record<string, unknown>): Record<string, unknown> {

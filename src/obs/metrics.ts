@@ -1,5 +1,5 @@
 /** Prometheus metrics of one Berth process. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The metrics a Berth process records, in their own registry. */
 export class BerthMetrics {
@@ -45,6 +45,40 @@ export class BerthMetrics {
     help: 'Blob bytes removed by garbage collection',
     registers: [this.registry],
   });
+
+  readonly webhookDeliveries = new Counter({
+    name: 'berth_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by this process, by outcome (success, failure, dead)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Reports the webhook queue (shared by every replica) at each scrape, read by `read`. */
+  watchWebhookQueue(read: () => Promise<{ pending: number; oldest: number | null }>): void {
+    let last: Promise<{ pending: number; oldest: number | null }> | undefined;
+    // Both gauges are filled from one read per scrape.
+    const once = (): Promise<{ pending: number; oldest: number | null }> => {
+      last ??= read().finally(() => setImmediate(() => (last = undefined)));
+      return last;
+    };
+    new Gauge({
+      name: 'berth_webhook_queue_depth',
+      help: 'Webhook deliveries waiting to be made (or retried)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await once()).pending);
+      },
+    });
+    new Gauge({
+      name: 'berth_webhook_oldest_pending_seconds',
+      help: 'Age of the oldest webhook delivery still waiting (0 when none waits)',
+      registers: [this.registry],
+      async collect() {
+        const { oldest } = await once();
+        this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });

@@ -31,7 +31,11 @@ export function recordChange(
       address: context.address ?? null,
       userAgent: context.userAgent ?? null,
     },
-    target: { ...target, ...(context.registry ? { registry: context.registry } : {}) },
+    target: {
+      ...target,
+      ...(context.registry ? { registry: context.registry } : {}),
+      ...(context.origin ? { origin: context.origin } : {}),
+    },
     outcome: 'success',
   });
 }

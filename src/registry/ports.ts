@@ -16,6 +16,8 @@ export interface ChangeContext {
   userAgent?: string | null;
   /** The registry's public name the client used (`domain`, else its Host). */
   registry?: string;
+  /** The scheme and host the client used (`https://registry.example.com`). */
+  origin?: string;
 }
 
 /** Decides whether the caller may read a repository (used for automatic cross-repository mounts). */

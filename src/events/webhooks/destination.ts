@@ -4,8 +4,9 @@
  * addresses (every address the host resolves to is checked) unless an administrator allows it —
  * private networks in general, or listed CIDRs and host names.
  */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { addressMatcher, plainAddress } from '../../kit/index.js';
 
 /** What an administrator allows beyond the public internet. */
@@ -72,3 +73,26 @@ export async function destinationProblem(
     ? undefined
     : `${host} is ${blocked}, a loopback or private address; an administrator may allow it`;
 }
+
+/** A `lookup` for http(s).request that refuses host names resolving to addresses not allowed. */
+export function guardedLookup(rules: DestinationRules): LookupFunction {
+  const allowed = addressMatcher(rules.allow.filter((a) => isIP(a.split('/')[0]!) !== 0));
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 4);
+      const list = addresses;
+      const open = rules.allowPrivateNetworks || rules.allow.includes(hostname.toLowerCase());
+      const blocked = open
+        ? undefined
+        : list.find((a) => NOT_PUBLIC(plainAddress(a.address)) && !allowed(a.address));
+      if (blocked || list.length === 0) {
+        const why = blocked ? `${hostname} is ${blocked.address}, a private address` : 'no address';
+        return callback(Object.assign(new Error(why), { code: 'EDESTINATION' }), '', 4);
+      }
+      if (options.all) (callback as AllCallback)(null, list);
+      else callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+type AllCallback = (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void;

@@ -16,3 +16,20 @@ export {
   type Circuit,
 } from './retry.js';
 export { destinationProblem, type DestinationRules, type Resolver } from './destination.js';
+export {
+  EVENT_TYPES,
+  filtersProblem,
+  globPattern,
+  receives,
+  type WebhookFilters,
+  type WebhookInterest,
+} from './matching.js';
+export { WebhookSealing, type SigningSecret } from './sealing.js';
+export { sendDelivery, type DeliveryResponse, type OutgoingDelivery } from './sender.js';
+export { webhookFanOut } from './fan-out.js';
+export {
+  WebhookDispatcher,
+  type DispatchSettings,
+  type AttemptOutcome,
+  type AttemptResult,
+} from './dispatcher.js';

@@ -32,7 +32,7 @@ function hubPayload(
   const slash = repo.indexOf('/');
   const namespace = slash < 0 ? '' : repo.slice(0, slash);
   const name = slash < 0 ? repo : repo.slice(slash + 1);
-  const base = event.registry ? `https://${event.registry}` : '';
+  const base = event.origin ?? (event.registry ? `https://${event.registry}` : '');
   return {
     callback_url: callbackUrl,
     push_data: {
@@ -86,7 +86,7 @@ function distributionEvent(event: BerthEvent): unknown {
       tag,
       url:
         event.registry && repository && digest
-          ? `https://${event.registry}/v2/${repository}/${kind}/${digest}`
+          ? `${event.origin ?? `https://${event.registry}`}/v2/${repository}/${kind}/${digest}`
           : undefined,
     },
     request: {
