@@ -112,9 +112,9 @@ describe('the outbox', () => {
   });
 
   it('keeps a cursor per consumer', async () => {
-    assert.equal(await t.berth.meta.outbox.cursor('webhooks'), 0);
-    await t.berth.meta.outbox.advance('webhooks', 7);
-    await t.berth.meta.outbox.advance('webhooks', 9);
-    assert.equal(await t.berth.meta.outbox.cursor('webhooks'), 9);
+    assert.equal(await t.berth.meta.outbox.cursor('a-test-consumer'), 0);
+    await t.berth.meta.outbox.advance('a-test-consumer', 7);
+    await t.berth.meta.outbox.advance('a-test-consumer', 9);
+    assert.equal(await t.berth.meta.outbox.cursor('a-test-consumer'), 9);
   });
 });
