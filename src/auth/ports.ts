@@ -11,18 +11,7 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
-const audited = new WeakSet<object>();
-
-/** Marks `err` as recorded in the audit log already (so the HTTP edge does not record it twice). */
-export function markAudited<E extends object>(err: E): E {
-  audited.add(err);
-  return err;
-}
-
-/** Whether `err` was recorded in the audit log where it was thrown. */
-export function wasAudited(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && audited.has(err);
-}
+export { markAudited, wasAudited } from '../kit/index.js';
 
 /** Records audit entries durably; must not throw (failures are logged by the sink). */
 export interface AuditSink {

@@ -193,9 +193,11 @@ export async function composeBerth(
   const webhookPump = new OutboxPump(meta, 'webhooks', webhookFanOut(sealing), logger, {
     handled: () => dispatcher.notify(),
   });
+  const trust = config.trust.enabled ? openTrust(config, meta, masterKey) : undefined;
   const registry = new Registry({
     meta,
     store,
+    pullGate: trust && ((name, tag, digest) => trust.tags.pullRefusal(name, tag, digest)),
     events: {
       committed: () => {
         auditPump.notify();
@@ -210,6 +212,17 @@ export async function composeBerth(
     },
     gcFinished: (report, failed) => {
       metrics.gcRuns.inc({ outcome: failed ? 'failed' : 'done' });
+      void audit.record({
+        actor: null,
+        action: 'gc.finish',
+        outcome: failed ? 'failure' : 'success',
+        detail: report && {
+          dryRun: report.dryRun,
+          manifests: report.manifests.length,
+          blobs: report.blobs.length,
+          bytesFreed: report.bytesFreed,
+        },
+      });
       if (!report || report.dryRun) return;
       metrics.gcRemoved.inc({ kind: 'manifest' }, report.manifests.length);
       metrics.gcRemoved.inc({ kind: 'link' }, report.links.length);
@@ -221,7 +234,10 @@ export async function composeBerth(
   auditPump.start();
   webhookPump.start();
   dispatcher.start(config.webhooks.pollMs);
-  const audit = new AuditLog(meta, logger);
+  const audit = new AuditLog(meta, logger, () => {
+    auditPump.notify();
+    webhookPump.notify();
+  });
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
   return {
@@ -232,16 +248,16 @@ export async function composeBerth(
     logger,
     auth,
     audit,
-    trust: config.trust.enabled ? openTrust(config, meta, masterKey) : undefined,
+    trust,
     webhooks:
       auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
     version,
     close: async () => {
+      await registry.pulls.flush();
+      await audit.drain();
       await auditPump.drain(true);
       await webhookPump.drain(true);
       await dispatcher.stop();
-      await registry.pulls.flush();
-      await audit.drain();
       await database.close();
     },
   };

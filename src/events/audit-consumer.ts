@@ -8,6 +8,7 @@ const ACTIONS: Record<string, string> = {
   'blob.mounted': 'blob.mount',
   'blob.deleted': 'blob.delete',
   'manifest.pushed': 'manifest.push',
+  'manifest.pulled': 'manifest.pull',
   'manifest.deleted': 'manifest.delete',
   'tag.deleted': 'manifest.delete',
 };
@@ -16,7 +17,7 @@ const ACTIONS: Record<string, string> = {
 export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undefined {
   const action = ACTIONS[event.type];
   if (!action) return undefined;
-  const { tag, digest, size, mediaType, from } = event.target as Record<string, unknown>;
+  const { tag, digest, size, mediaType, from, reason } = event.target as Record<string, unknown>;
   const actor = event.actor as { name?: string | null; address?: string | null };
   return {
     at: event.at,
@@ -26,7 +27,7 @@ export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undef
     outcome: event.outcome,
     address: actor.address ?? null,
     detail: Object.fromEntries(
-      Object.entries({ reference: tag ?? digest, digest, size, mediaType, from }).filter(
+      Object.entries({ reference: tag ?? digest, digest, size, mediaType, from, reason }).filter(
         ([, v]) => v !== undefined,
       ),
     ),

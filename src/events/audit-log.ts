@@ -1,13 +1,54 @@
 /**
- * The audit log: every change and every login, written to the database and to the log. Entries
- * recorded close together are committed together (one statement, one sync), so auditing does not
- * cost every request its own commit; `record` resolves once its entry is durable.
+ * The audit log of what the auth room and the HTTP edge record (logins, account, repository and
+ * trust changes, refusals), written to the database and to the log. Each entry that is an event
+ * others may want (a login, an account or repository change, trust data published) is appended to
+ * the outbox in the same transaction, so webhooks and other consumers see exactly what the audit
+ * log holds. Entries recorded close together are committed together (one transaction, one sync);
+ * `record` resolves once its entry is durable.
  */
 import type { AuditRecord, AuditSink } from '../auth/index.js';
-import type { AuditEntry, Meta } from '../meta/index.js';
+import type { AuditEntry, Meta, OutboxEvent } from '../meta/index.js';
+import type { EventType } from './model.js';
 import type { Logger } from '../obs/index.js';
 
 type Row = Omit<AuditEntry, 'id'>;
+
+/** The event type of an audit action, or undefined for actions that are not events. */
+export function eventTypeOfAction(
+  action: string,
+  detail: Record<string, unknown> | null,
+): EventType | undefined {
+  if (action === 'login') return 'login';
+  if (action === 'repository.create') return 'repository.created';
+  if (action === 'repository.delete') return 'repository.deleted';
+  if (action === 'repository.update')
+    return detail && 'visibility' in detail ? 'repository.visibility' : undefined;
+  if (action === 'trust.publish' || action === 'trust.delete' || action === 'trust.rotate-key')
+    return 'trust.published';
+  if (action === 'gc.finish') return 'gc.finished';
+  if (/^(user|org|team|token)\.|^permission\.|^name\.free$/.test(action)) return 'account.changed';
+  return undefined;
+}
+
+/** The outbox event of an audit entry, if it is one. */
+function eventOfEntry(row: Row): Omit<OutboxEvent, 'id'> | undefined {
+  const type = eventTypeOfAction(row.action, row.detail);
+  if (!type) return undefined;
+  const repository =
+    type.startsWith('repository.') || type === 'trust.published' ? row.target : null;
+  return {
+    at: row.at,
+    type,
+    repository,
+    actor: { name: row.actor, address: row.address },
+    target: {
+      ...(repository ? { repository } : { name: row.target }),
+      action: row.action,
+      ...(row.detail ?? {}),
+    },
+    outcome: row.outcome,
+  };
+}
 
 /** Writes audit records durably in small batches; a failed write is logged, never thrown. */
 export class AuditLog implements AuditSink {
@@ -18,6 +59,8 @@ export class AuditLog implements AuditSink {
   constructor(
     private readonly meta: Meta,
     private readonly logger: Logger,
+    /** Told after events were committed (so outbox consumers look at once). */
+    private readonly committed: () => void = () => undefined,
   ) {}
 
   record(entry: AuditRecord): Promise<void> {
@@ -46,7 +89,13 @@ export class AuditLog implements AuditSink {
     this.queue = [];
     this.writing = this.writing.then(async () => {
       try {
-        await this.meta.audit.append(batch.map((b) => b.row));
+        const rows = batch.map((b) => b.row);
+        const events = rows.flatMap((r) => eventOfEntry(r) ?? []);
+        await this.meta.writeTransaction(async (tx) => {
+          await tx.audit.append(rows);
+          for (const event of events) await tx.outbox.append(event);
+        });
+        if (events.length > 0) this.committed();
       } catch (err) {
         this.logger.error({ err, entries: batch.length }, 'audit entries could not be written');
       }

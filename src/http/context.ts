@@ -18,8 +18,6 @@ export interface V2Context<R extends V2Route = V2Route> {
   change: ChangeContext;
   /** The signed-in caller's name, recorded as the pusher of tags. */
   actor?: string | null;
-  /** Throws DENIED when `tag` (now `digest`) of `repository` lacks a required signature. */
-  checkSignedTag?: (repository: string, tag: string, digest: string) => Promise<void>;
 }
 
 /** A handler of one route kind. */

@@ -9,14 +9,11 @@ type Referrers = Extract<V2Route, { kind: 'referrers' }>;
 
 /** GET/HEAD: the manifest bytes exactly as pushed, with their media type and digest. */
 export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): Promise<void> {
-  const record = await ctx.registry.manifests.get(
-    ctx.route.name,
-    ctx.route.reference,
-    ctx.req.headers.accept,
-  );
-  const isTag = !ctx.route.reference.includes(':');
-  if (ctx.checkSignedTag && isTag)
-    await ctx.checkSignedTag(ctx.route.name, ctx.route.reference, record.digest);
+  const record = await ctx.registry.pulling.pull(ctx.route.name, ctx.route.reference, {
+    accept: ctx.req.headers.accept,
+    headOnly,
+    context: ctx.change,
+  });
   ctx.reply
     .code(200)
     .header('Content-Type', record.mediaType)
@@ -24,7 +21,6 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     .header('Docker-Content-Digest', record.digest)
     .header('ETag', `"${record.digest}"`);
   if (headOnly) return ctx.reply.send();
-  ctx.registry.pulls.count(ctx.route.name, isTag ? ctx.route.reference : undefined);
   return ctx.reply.send(record.content);
 }
 

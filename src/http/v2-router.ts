@@ -1,13 +1,7 @@
 /** Dispatches `/v2/…` requests to their handlers by route kind and method. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
-import {
-  markAudited,
-  principalName,
-  type AuditSink,
-  type AuthService,
-  type Caller,
-} from '../auth/index.js';
+import { principalName, type AuditSink, type AuthService } from '../auth/index.js';
 import type { ChangeContext, Registry } from '../registry/index.js';
 import { requestHost } from './host-header.js';
 import { authorizeV2, clientAddress } from './auth-edge.js';
@@ -85,33 +79,6 @@ function dispatchUpload(
 
 const everything = (names: string[]): Promise<string[]> => Promise.resolve(names);
 
-/**
- * Under the signed-tags policy: refuses (DENIED, audited) a manifest asked for by a tag whose
- * digest the trust data does not sign as required.
- */
-function signedTagGuard(trust: TrustService | undefined, audit: AuditSink | undefined) {
-  if (!trust) return undefined;
-  return async (
-    req: FastifyRequest,
-    caller: Caller | undefined,
-    name: string,
-    tag: string,
-    digest: string,
-  ) => {
-    const refusal = await trust.tags.pullRefusal(name, tag, digest);
-    if (!refusal) return;
-    void audit?.record({
-      actor: caller ? principalName(caller.principal) : null,
-      action: 'manifest.pull',
-      target: name,
-      outcome: 'denied',
-      address: clientAddress(req),
-      detail: { reference: tag, digest, reason: refusal },
-    });
-    throw markAudited(new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag }));
-  };
-}
-
 /** Who makes a change through `req`, from where, and under which registry name. */
 function changeContext(
   req: FastifyRequest,
@@ -138,7 +105,6 @@ export function v2Handler(
   publishLimits: PublishLimits = { fileBytes: 8 << 20, totalBytes: 32 << 20 },
   domain?: string,
 ) {
-  const guard = signedTagGuard(trust, audit);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header('Docker-Distribution-Api-Version', 'registry/2.0');
     const url = req.raw.url ?? '/';
@@ -161,8 +127,6 @@ export function v2Handler(
         canRead: () => true,
         visible: everything,
         change: changeContext(req, null, domain),
-        checkSignedTag:
-          guard && ((n: string, t: string, d: string) => guard(req, undefined, n, t, d)),
       };
       return dispatch(ctx, req.method);
     }
@@ -176,7 +140,6 @@ export function v2Handler(
         registry,
         canRead: (name) => auth.requests.mayRead(caller, name),
         visible: (names) => auth.requests.visible(caller, names),
-        checkSignedTag: guard && ((n, t, d) => guard(req, caller, n, t, d)),
         actor: principalName(caller.principal),
         change: changeContext(req, principalName(caller.principal), domain),
       },

@@ -3,3 +3,4 @@ export { SecretBox } from './secret-box.js';
 export { loadMasterKey } from './master-key.js';
 export { packageRoot } from './package-root.js';
 export { addressMatcher, isAddressOrCidr, plainAddress } from './address-matcher.js';
+export { markAudited, wasAudited } from './audited.js';

@@ -10,10 +10,12 @@ export interface ChangeTarget {
   mediaType?: string;
   size?: number;
   from?: string;
+  /** Why a read was refused. */
+  reason?: string;
 }
 
 /**
- * Appends a `type` event for `target` done in `context` (nobody known when absent) to the outbox
+ * Appends a `type` event (a change, or a read worth recording such as a pull) for `target` done in `context` (nobody known when absent) to the outbox
  * of the transaction `tx`: it commits with the change, or not at all.
  */
 export function recordChange(
@@ -21,9 +23,10 @@ export function recordChange(
   type: string,
   target: ChangeTarget,
   context: ChangeContext = {},
+  options: { outcome?: 'success' | 'denied'; at?: number } = {},
 ): Promise<void> {
   return tx.outbox.append({
-    at: Date.now(),
+    at: options.at ?? Date.now(),
     type,
     repository: target.repository,
     actor: {
@@ -36,6 +39,6 @@ export function recordChange(
       ...(context.registry ? { registry: context.registry } : {}),
       ...(context.origin ? { origin: context.origin } : {}),
     },
-    outcome: 'success',
+    outcome: options.outcome ?? 'success',
   });
 }

@@ -20,6 +20,16 @@ export interface ChangeContext {
   origin?: string;
 }
 
+/**
+ * The signed-tags policy as the core sees it: why `tag` may not be served as `digest` from
+ * `repository`, or undefined when it may.
+ */
+export type PullGate = (
+  repository: string,
+  tag: string,
+  digest: string,
+) => Promise<string | undefined>;
+
 /** Decides whether the caller may read a repository (used for automatic cross-repository mounts). */
 export type CanRead = (repository: string) => boolean | Promise<boolean>;
 

@@ -1,29 +1,61 @@
-/** Counting pulls in memory and writing them in batches, off the manifest-GET hot path. */
+/**
+ * Recording pulls off the manifest-GET hot path: counts per repository (and last pull per tag)
+ * and one `manifest.pulled` event per pull, written together in batches every few seconds (or
+ * sooner when many pulls wait). A pull changes nothing, so a crash may lose the last few seconds
+ * of them; every change, by contrast, writes its event in its own transaction.
+ */
 import type { Meta, PullCounts } from '../meta/index.js';
+import { recordChange } from './change-events.js';
+import type { ChangeContext, EventSink } from './ports.js';
 
-/** Counts manifest pulls per repository (and last pull per tag), flushing every few seconds. */
+interface PullEvent {
+  repository: string;
+  tag?: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+  context: ChangeContext;
+  at: number;
+}
+
+/** Counts manifest pulls and records their events, flushing every few seconds. */
 export class PullCounter {
   private pending = new Map<string, PullCounts>();
+  private events: PullEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly meta: Meta,
+    private readonly sink: EventSink,
     private readonly intervalMs = 5_000,
     private readonly onError: (err: unknown) => void = () => {},
+    /** Pull events held before a flush is started early. */
+    private readonly maxHeld = 1_000,
   ) {}
 
-  /** Records one pull of `repository` (by `tag` when pulled by tag). */
-  count(repository: string, tag?: string): void {
+  /** Records one pull of `repository` (by `tag` when pulled by tag) of the manifest `digest`. */
+  count(
+    repository: string,
+    pulled: { tag?: string; digest: string; mediaType: string; size: number },
+    context: ChangeContext = {},
+  ): void {
     const now = Date.now();
     const repo = this.pending.get(repository);
     if (repo) {
       repo.count += 1;
       repo.at = now;
     } else this.pending.set(repository, { repository, count: 1, at: now });
-    if (tag !== undefined)
-      this.pending.set(`${repository}:${tag}`, { repository, tag, count: 1, at: now });
-    if (!this.timer) {
+    if (pulled.tag !== undefined)
+      this.pending.set(`${repository}:${pulled.tag}`, {
+        repository,
+        tag: pulled.tag,
+        count: 1,
+        at: now,
+      });
+    this.events.push({ repository, ...pulled, context, at: now });
+    if (this.events.length >= this.maxHeld) void this.flush();
+    else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.intervalMs);
       this.timer.unref();
     }
@@ -34,10 +66,21 @@ export class PullCounter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = [...this.pending.values()];
+    const events = this.events;
     this.pending = new Map();
+    this.events = [];
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing
-      .then(() => this.meta.writeTransaction((m) => m.catalog.recordPulls(batch)))
+      .then(async () => {
+        await this.meta.writeTransaction(async (tx) => {
+          await tx.catalog.recordPulls(batch);
+          for (const e of events) {
+            const { context, at, ...target } = e;
+            await recordChange(tx, 'manifest.pulled', target, context, { at });
+          }
+        });
+        this.sink.committed();
+      })
       .catch(this.onError);
     return this.flushing;
   }

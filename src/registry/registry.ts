@@ -5,7 +5,8 @@ import { BlobService } from './blobs.js';
 import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
 import { ReadCache } from './read-cache.js';
-import type { ByteCounter, EventSink } from './ports.js';
+import type { ByteCounter, EventSink, PullGate } from './ports.js';
+import { PullService } from './pulls.js';
 import { UploadService, type UploadLimits } from './uploads.js';
 import { ImageDetails } from './image-details.js';
 import { PullCounter } from './pull-counter.js';
@@ -22,6 +23,8 @@ export interface RegistryParts {
   cacheTtlMs: number;
   /** What one uploader may hold in unfinished uploads (unbounded when absent). */
   uploadLimits?: UploadLimits;
+  /** The signed-tags policy: which tags may be pulled as which digests (all, when absent). */
+  pullGate?: PullGate;
   /** Told when a background collection ends (for metrics). */
   gcFinished?: (report: GcReport | undefined, failed: boolean) => void;
 }
@@ -34,8 +37,10 @@ export class Registry {
   readonly gc: GarbageCollector;
   /** Per-tag and per-manifest details for the management API. */
   readonly details: ImageDetails;
-  /** Pull counts, written in batches. */
+  /** Pull counts and pull events, written in batches. */
   readonly pulls: PullCounter;
+  /** Manifests served to clients: gated, counted and recorded. */
+  readonly pulling: PullService;
   /** Background collections started from the API. */
   readonly gcRunner: GcRunner;
   /** Background jobs that run once across replicas. */
@@ -61,7 +66,14 @@ export class Registry {
     this.manifests = new ManifestService(parts.meta, parts.events, this.cache);
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
-    this.pulls = new PullCounter(parts.meta);
+    this.pulls = new PullCounter(parts.meta, parts.events);
+    this.pulling = new PullService(
+      parts.meta,
+      this.manifests,
+      this.pulls,
+      parts.events,
+      parts.pullGate,
+    );
     this.leased = new LeasedWork(parts.meta);
     this.gcRunner = new GcRunner(this.gc, this.leased, LEASE_HOLDER, parts.gcFinished);
   }

@@ -1,0 +1,58 @@
+/**
+ * Serving a manifest to a client: the negotiated manifest, refused when the signed-tags policy
+ * says the tag may not be pulled (the refusal recorded as a denied pull), and counted and recorded
+ * as a pull once its body is sent.
+ */
+import type { Meta, ManifestRecord } from '../meta/index.js';
+import { markAudited } from '../kit/index.js';
+import { BerthError } from '../oci/index.js';
+import { recordChange } from './change-events.js';
+import type { ManifestService } from './manifests.js';
+import type { PullCounter } from './pull-counter.js';
+import type { ChangeContext, EventSink, PullGate } from './ports.js';
+
+/** How a manifest is asked for. */
+export interface PullRequest {
+  accept?: string | string[];
+  /** A HEAD request: checked, but not counted as a pull. */
+  headOnly: boolean;
+  context?: ChangeContext;
+}
+
+/** Serves manifests to clients under the pull gate, counting pulls. */
+export class PullService {
+  constructor(
+    private readonly meta: Meta,
+    private readonly manifests: ManifestService,
+    private readonly counter: PullCounter,
+    private readonly events: EventSink,
+    private readonly gate?: PullGate,
+  ) {}
+
+  /** The manifest `reference` of `name` for a client; DENIED when the gate refuses the tag. */
+  async pull(name: string, reference: string, request: PullRequest): Promise<ManifestRecord> {
+    const record = await this.manifests.get(name, reference, request.accept);
+    const tag = reference.includes(':') ? undefined : reference;
+    const pulled = { tag, digest: record.digest, mediaType: record.mediaType, size: record.size };
+    if (tag !== undefined && this.gate) {
+      const refusal = await this.gate(name, tag, record.digest);
+      if (refusal) {
+        await this.meta.writeTransaction((tx) =>
+          recordChange(
+            tx,
+            'manifest.pulled',
+            { repository: name, ...pulled, reason: refusal },
+            request.context,
+            { outcome: 'denied' },
+          ),
+        );
+        this.events.committed();
+        throw markAudited(
+          new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag }),
+        );
+      }
+    }
+    if (!request.headOnly) this.counter.count(name, pulled, request.context);
+    return record;
+  }
+}
