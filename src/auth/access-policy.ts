@@ -120,8 +120,9 @@ export class AccessPolicy {
   ): Promise<boolean> {
     if (principal.kind !== 'user') return false;
     if (principal.admin && (principal.cap === undefined || principal.cap === 'admin')) return true;
-    // A namespace is administered when an as-yet-unnamed repository in it would be.
-    const repository = target.kind === 'namespace' ? `${target.name}/\0` : target.name;
+    // A namespace is administered when a repository in it would be (`_namespace` is no valid
+    // repository name, so no real repository's grants or visibility count).
+    const repository = target.kind === 'namespace' ? `${target.name}/_namespace` : target.name;
     return this.allows(principal, repository, 'delete');
   }
 
