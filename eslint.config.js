@@ -13,6 +13,7 @@ const rooms = [
   'auth',
   'trust',
   'events',
+  'manage',
   'http',
   'client',
   'cli',
@@ -38,6 +39,24 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', { patterns: roomDoors }],
+    },
+  },
+  {
+    // HTTP reaches the stores only through the service room (or registry, auth and trust).
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...roomDoors,
+            {
+              group: ['../meta/*', '../storage/*', '../meta/index.js', '../storage/index.js'],
+              message: 'src/http reaches the stores through src/manage (or registry, auth, trust).',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
 import { AuthService, TokenKeys, type AuthSettings } from '../auth/index.js';
-import type { BerthConfig } from '../config/index.js';
+import type { BerthConfig, ConfigSources } from '../config/index.js';
 import {
   AuditLog,
   auditHandler,
@@ -14,7 +14,12 @@ import {
   type DestinationRules,
   type DispatchSettings,
 } from '../events/index.js';
-import { WebhookService } from '../manage/index.js';
+import {
+  CatalogService,
+  SystemService,
+  WebhookService,
+  type ManageServices,
+} from '../manage/index.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
@@ -41,8 +46,8 @@ export interface Berth {
   audit: AuditLog;
   /** The trust service, unless `trust.enabled` is false. */
   trust?: TrustService;
-  /** Webhook management, unless `auth.mode` is `none`. */
-  webhooks?: WebhookService;
+  /** The services the management API and the CLI call with an actor. */
+  manage: ManageServices;
   version: string;
   close(): Promise<void>;
 }
@@ -171,6 +176,8 @@ export async function composeBerth(
   config: BerthConfig,
   logger = createLogger(config.log.level),
   opened?: OpenDatabase & { meta: Meta },
+  /** How the configuration was made, for the settings page (only `berth serve` knows). */
+  sources?: ConfigSources,
 ): Promise<Berth> {
   const database = opened ?? (await openDatabase(config));
   const { meta } = database;
@@ -249,8 +256,18 @@ export async function composeBerth(
     auth,
     audit,
     trust,
-    webhooks:
-      auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
+    manage: {
+      catalog: new CatalogService(meta, registry, auth, trust),
+      system: new SystemService(
+        meta,
+        registry,
+        version,
+        sources && { sources, running: config },
+        audit,
+      ),
+      webhooks:
+        auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
+    },
     version,
     close: async () => {
       await registry.pulls.flush();

@@ -43,13 +43,13 @@ export async function serve(base: ConfigSources): Promise<void> {
   const database = await openDatabase(loadConfig(base));
   const sources = { ...base, stored: await savedSettings(database.meta) };
   const config = loadConfig(sources);
-  const berth = await composeBerth(config, undefined, database);
+  const berth = await composeBerth(config, undefined, database, sources);
   if (berth.auth) await bootstrap(berth.meta);
   const tls =
     config.tls.cert && config.tls.key
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
       : undefined;
-  const deps = { ...berth, tls, settings: { sources, running: config }, options: config };
+  const deps = { ...berth, tls, options: config };
   const app = buildHttpServer(deps);
   const { host, port } = splitListen(config.listen);
   // A long accept queue: a burst of new connections waits for the event loop instead of being

@@ -13,6 +13,7 @@ export {
   UI_SETTING_KEYS,
   settingsChange,
   applySettingsChange,
+  type SettingsChange,
   describeSettings,
   describeCertificate,
   type SettingView,

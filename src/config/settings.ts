@@ -99,6 +99,9 @@ function atomicWrite(file: string, text: string, mode: number): void {
  * An uploaded certificate and key are checked to belong together and written (0600 for the key)
  * under `<data>/tls/`. Throws Error with a message naming what is wrong.
  */
+/** A change to the settings saved through the UI. */
+export type SettingsChange = z.infer<typeof settingsChange>;
+
 export function applySettingsChange(
   change: z.infer<typeof settingsChange>,
   dataDir: string,

@@ -10,7 +10,7 @@ const ACTIONS: Record<string, string> = {
   'manifest.pushed': 'manifest.push',
   'manifest.pulled': 'manifest.pull',
   'manifest.deleted': 'manifest.delete',
-  'tag.deleted': 'manifest.delete',
+  'tag.deleted': 'tag.delete',
 };
 
 /** The audit entry an outbox event makes, or undefined for one the audit log does not keep. */

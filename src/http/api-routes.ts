@@ -7,14 +7,12 @@ import { registerTrustRoutes } from './api-trust.js';
 import { registerCatalogRoutes } from './api-catalog.js';
 import { registerSystemRoutes } from './api-system.js';
 import { registerSessionRoutes } from './api-session.js';
-import type { Meta } from '../meta/index.js';
-import type { BerthConfig, ConfigSources } from '../config/index.js';
 import { registerAccountRoutes } from './api-accounts.js';
 import { json } from './api-common.js';
 import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
 import { registerWebhookRoutes } from './api-webhooks.js';
-import type { WebhookService } from '../manage/index.js';
+import type { ManageServices } from '../manage/index.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
 export function registerApiRoutes(
@@ -23,11 +21,10 @@ export function registerApiRoutes(
   version: string,
   parts: {
     registry: Registry;
-    meta: Meta;
+    manage: ManageServices;
     trust?: TrustService;
     audit?: AuditSink;
-    settings?: { sources: ConfigSources; running: BerthConfig };
-    webhooks?: WebhookService;
+    domain?: string;
   },
 ): void {
   app.addContentTypeParser(
@@ -46,10 +43,11 @@ export function registerApiRoutes(
   // Deleting accounts and repositories changes what repository names and ids mean.
   const changed = (): void => parts.registry.repositoriesChanged();
   registerAccountRoutes(app, auth, changed);
-  registerRepositoryRoutes(app, auth, changed, parts.webhooks);
-  if (parts.webhooks) registerWebhookRoutes(app, auth, parts.webhooks);
+  const { webhooks } = parts.manage;
+  registerRepositoryRoutes(app, auth, changed, webhooks);
+  if (webhooks) registerWebhookRoutes(app, auth, webhooks);
   registerSessionRoutes(app, auth);
-  registerCatalogRoutes(app, auth, parts);
-  registerSystemRoutes(app, auth, { ...parts, version });
+  registerCatalogRoutes(app, auth, parts.manage.catalog, parts.domain);
+  registerSystemRoutes(app, auth, parts.manage.system);
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
 }

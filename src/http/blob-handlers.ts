@@ -1,7 +1,7 @@
 /** Handlers for `/v2/<name>/blobs/<digest>`. */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { BerthError } from '../oci/index.js';
-import type { ByteRange } from '../storage/index.js';
+import type { ByteRange } from '../registry/index.js';
 import type { V2Context } from './context.js';
 import { openForSending, sendFileRange } from './file-sender.js';
 import { parseRange } from './request-bits.js';

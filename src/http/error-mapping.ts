@@ -1,11 +1,11 @@
 /** Turning any error into a registry API response: the only place errors become HTTP. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseFull } from '../meta/index.js';
+import { databaseFull } from '../manage/index.js';
 import { BerthError } from '../oci/index.js';
 import { noteError } from './request-notes.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
-  if (isDatabaseFull(err))
+  if (databaseFull(err))
     return new BerthError(
       'STORAGE_FULL',
       "the registry's database disk is full; free space and retry",

@@ -1,7 +1,7 @@
 /** Reading pieces of requests: limited bodies, Content-Range, Range and pagination parameters. */
 import type { IncomingMessage } from 'node:http';
 import { BerthError } from '../oci/index.js';
-import type { ByteRange } from '../storage/index.js';
+import type { ByteRange } from '../registry/index.js';
 
 /** Reads a whole request body of at most `limit` bytes, or throws `tooLarge`. */
 export async function readLimitedBody(

@@ -1,16 +1,15 @@
 /** The HTTP server: Fastify set up for the registry API, health and metrics. */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AuditSink, AuthService } from '../auth/index.js';
-import type { Meta } from '../meta/index.js';
 import { requestIdFrom, type BerthMetrics, type Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
 import type { TrustService } from '../trust/index.js';
-import { configSchema, type BerthConfig, type ConfigSources } from '../config/index.js';
+import { configSchema, type BerthConfig } from '../config/index.js';
 import { BerthError } from '../oci/index.js';
 import { apiPrincipal } from './api-common.js';
 import { answerClientError, guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
-import type { WebhookService } from '../manage/index.js';
+import type { ManageServices } from '../manage/index.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
@@ -20,7 +19,8 @@ import { routeKindOf, v2Handler } from './v2-router.js';
 /** What the HTTP server is built from. */
 export interface HttpDeps {
   registry: Registry;
-  meta: Meta;
+  /** The services the management API calls. */
+  manage: ManageServices;
   metrics: BerthMetrics;
   logger: Logger;
   /** Access control; without it the registry is open to anyone (`auth.mode: none`). */
@@ -28,12 +28,8 @@ export interface HttpDeps {
   audit?: AuditSink;
   /** The Notary-compatible trust service and signed-tags policy. */
   trust?: TrustService;
-  /** Webhook management (with `auth`). */
-  webhooks?: WebhookService;
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: Buffer; key: Buffer };
-  /** How the running configuration was made, for the settings page. */
-  settings?: { sources: ConfigSources; running: BerthConfig };
   version: string;
   /** Bounds, trusted proxies and where metrics are served; the defaults when absent. */
   options?: HttpOptions;
@@ -124,18 +120,20 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
-    void app.register(async (scope) => registerApiRoutes(scope, auth, deps.version, deps));
+    void app.register(async (scope) =>
+      registerApiRoutes(scope, auth, deps.version, { ...deps, domain: deps.options?.domain }),
+    );
   }
-  registerDockerSearch(app, deps.meta, deps.auth);
+  registerDockerSearch(app, deps.manage.catalog, deps.auth);
   app.route({ method: [...V2_METHODS], url: '/v2', handler: v2 });
   app.route({ method: [...V2_METHODS], url: '/v2/*', handler: v2 });
 
   app.get('/healthz', async (_req, reply) => {
-    await deps.meta.ping();
+    await deps.manage.system.health();
     reply.header('Content-Type', 'application/json').send('{"status":"ok"}');
   });
   app.get('/_notary_server/health', async (_req, reply) => {
-    await deps.meta.ping();
+    await deps.manage.system.health();
     reply.header('Content-Type', 'application/json').send('{}');
   });
   if (!metrics.listen) registerMetrics(app, deps, metrics.auth);

@@ -13,7 +13,7 @@ import { challenge, clientAddress, identifyCaller } from './auth-edge.js';
 import { requestHost } from './host-header.js';
 import { readMetadataParts, type PublishLimits } from './multipart-files.js';
 import { parseTrustPath, type TrustRoute } from './trust-paths.js';
-import type { TrustFileRecord } from '../meta/index.js';
+import type { TrustFileRecord } from '../trust/index.js';
 
 type Action = 'pull' | 'push' | 'delete';
 

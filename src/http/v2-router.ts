@@ -80,7 +80,7 @@ function dispatchUpload(
 const everything = (names: string[]): Promise<string[]> => Promise.resolve(names);
 
 /** Who makes a change through `req`, from where, and under which registry name. */
-function changeContext(
+export function changeContext(
   req: FastifyRequest,
   actor: string | null,
   domain: string | undefined,

@@ -1,4 +1,22 @@
-/** The service room: what the management API and the CLI call with an actor. */
+/**
+ * The service room: what the management API and the CLI call with an actor, getting views back.
+ * HTTP reaches the stores only through it (or through registry, auth and trust).
+ */
+import type { CatalogService } from './catalog.js';
+import type { SystemService } from './system.js';
+import type { WebhookService } from './webhooks.js';
+
+export {
+  CatalogService,
+  CATALOG_SORTS,
+  type CatalogSort,
+  type CatalogEntry,
+  type CatalogQuery,
+  type SearchQuery,
+  type SearchPage,
+  type SignedTag,
+} from './catalog.js';
+export { SystemService, databaseFull, type RunningSettings } from './system.js';
 export {
   WebhookService,
   type WebhookScope,
@@ -8,3 +26,11 @@ export {
   type DeliveryDetail,
   type Dispatch,
 } from './webhooks.js';
+
+/** The services one Berth process offers its management API. */
+export interface ManageServices {
+  catalog: CatalogService;
+  system: SystemService;
+  /** Webhook management, when accounts exist (`auth.mode: token`). */
+  webhooks?: WebhookService;
+}

@@ -10,3 +10,4 @@ export { TtlCache } from './ttl-cache.js';
 export type { TagSummary, ManifestView, LayerView, Platform } from './image-details.js';
 export { rankRepositories } from './repository-search.js';
 export type { GcStatus } from './gc-runner.js';
+export type { ByteRange } from '../storage/index.js';

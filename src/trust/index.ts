@@ -10,3 +10,4 @@ export { isValidRole } from './model.js';
 export type { TufKey } from './model.js';
 export { servedTags } from './served-tags.js';
 export { SIGNER_NAME, parseTrustScope } from './policy-scope.js';
+export type { TrustFileRecord } from '../meta/index.js';

@@ -137,13 +137,9 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
     },
   };
   const config = loadConfig(sources);
-  const berth = await composeBerth(config);
+  const berth = await composeBerth(config, undefined, undefined, sources);
   if (berth.auth) await ensureAdministrator(berth.meta, TEST_ADMIN_PASSWORD);
-  const app = buildHttpServer({
-    ...berth,
-    settings: { sources, running: config },
-    options: config,
-  });
+  const app = buildHttpServer({ ...berth, options: config });
   await app.ready();
   if (withTokens) injectWithTokens(app);
   return {

@@ -1,5 +1,8 @@
 /** A real HTTP receiver on 127.0.0.1 for webhook tests: records every delivery, answers as told. */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { waitUntil } from './wait.js';
+
+export { waitUntil };
 
 /** One request the receiver got. */
 export interface Received {
@@ -21,19 +24,6 @@ export interface Receiver {
   /** Resolves once `check` holds over what was received; fails after `ms`. */
   until(check: (got: Received[]) => boolean, what: string, ms?: number): Promise<Received[]>;
   close(): Promise<void>;
-}
-
-/** Polls `check` until it holds; throws naming `what` after `ms`. */
-export async function waitUntil(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  ms = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Starts a receiver on 127.0.0.1 (on `port` when given, to come back on the same address). */
