@@ -11,6 +11,7 @@ import {
 } from './api-accounts.js';
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
 import { requirementBody } from './api-trust.js';
+import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
 import { settingsChange } from '../config/index.js';
 
@@ -134,6 +135,50 @@ const OPERATIONS: Op[] = [
   ],
   ['delete', '/api/v1/trust/policies/{scope}', 'Lift a signed-tags requirement'],
   ['get', '/api/v1/audit', 'Read the audit log (?actor=&action=&target=&since=&until=&before=&n=)'],
+  ['get', '/api/v1/repositories/{name}/_webhooks', "A repository's webhooks (its admins)"],
+  [
+    'post',
+    '/api/v1/repositories/{name}/_webhooks',
+    'Add a webhook to a repository; its signing secret is returned once',
+    newWebhook,
+  ],
+  ['get', '/api/v1/namespaces/{namespace}/webhooks', "A user's or organisation's webhooks"],
+  [
+    'post',
+    '/api/v1/namespaces/{namespace}/webhooks',
+    'Add a webhook for every repository of a user or organisation (its admins)',
+    newWebhook,
+  ],
+  ['get', '/api/v1/webhooks', 'Global webhooks (administrators)'],
+  ['post', '/api/v1/webhooks', 'Add a global webhook (administrators)', newWebhook],
+  ['get', '/api/v1/webhooks/{id}', 'Describe a webhook (no secrets)'],
+  ['patch', '/api/v1/webhooks/{id}', 'Change a webhook', webhookChanges],
+  ['delete', '/api/v1/webhooks/{id}', 'Delete a webhook and its delivery log'],
+  [
+    'post',
+    '/api/v1/webhooks/{id}/secret',
+    'Rotate the signing secret; the old one keeps signing for overlapSeconds',
+    secretRotation,
+  ],
+  ['post', '/api/v1/webhooks/{id}/test', 'Send a test event now and answer with the outcome'],
+  [
+    'get',
+    '/api/v1/webhooks/{id}/deliveries',
+    'The delivery log, newest first (?state=pending|succeeded|dead&before=&n=)',
+  ],
+  [
+    'get',
+    '/api/v1/webhooks/{id}/deliveries/{delivery}',
+    'One delivery: body and every attempt (request headers, status, response, latency, error)',
+  ],
+  ['post', '/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver', 'Queue one delivery again'],
+  ['post', '/api/v1/webhooks/{id}/redeliver', 'Queue every dead-lettered delivery again'],
+  [
+    'post',
+    '/api/v1/webhooks/{id}/callbacks/{event}/{token}',
+    "Docker Hub's callback_url: the receiver reports success, failure or error (no account)",
+    hubCallback,
+  ],
 ];
 
 function operation([, path, summary, body]: Op): Record<string, unknown> {

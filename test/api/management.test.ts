@@ -24,6 +24,8 @@ describe('management API', () => {
     assert.ok(doc.paths['/api/v1/users']!.post!.requestBody);
     assert.ok(doc.paths['/api/v1/repositories/{name}/_permissions']!.put);
     assert.ok(doc.paths['/api/v1/retired-names/{name}']!.delete);
+    assert.ok(doc.paths['/api/v1/namespaces/{namespace}/webhooks']!.post!.requestBody);
+    assert.ok(doc.paths['/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver']!.post);
     assert.ok(Object.keys(doc.paths).length >= 15);
   });
 
