@@ -64,18 +64,22 @@ export class AccessTokenDirectory extends DirectoryBase {
     if (days !== undefined && days !== null && (!Number.isFinite(days) || days <= 0 || days > 3650))
       throw new BerthError('INVALID_REQUEST', 'expiresInDays must be between 0 and 3650');
     const { secret, hash } = randomSecret();
-    const id = await this.meta.credentials.addAccessToken({
-      accountId: account.id,
-      name: options.name,
-      level: options.level,
-      secretHash: hash,
-      expiresAt: days ? Date.now() + days * 86_400_000 : null,
-    });
-    await this.audited(actor, {
-      action: 'token.create',
-      target: account.name,
-      detail: { id, name: options.name, level: options.level, expiresInDays: days ?? null },
-    });
+    const id = await this.changed<number>(
+      actor,
+      (made) => ({
+        action: 'token.create',
+        target: account.name,
+        detail: { id: made, name: options.name, level: options.level, expiresInDays: days ?? null },
+      }),
+      (tx) =>
+        tx.credentials.addAccessToken({
+          accountId: account.id,
+          name: options.name,
+          level: options.level,
+          secretHash: hash,
+          expiresAt: days ? Date.now() + days * 86_400_000 : null,
+        }),
+    );
     const record = (await this.meta.credentials.accessToken(id))!;
     return { ...tokenView(record), token: tokenText('pat', id, secret), user: account.name };
   }
@@ -93,8 +97,10 @@ export class AccessTokenDirectory extends DirectoryBase {
     const owner = token && (await this.meta.accounts.byId(token.accountId));
     if (!token || !owner || (owner.name !== actor.principal.name && !actsAsAdmin(actor.principal)))
       throw new BerthError('NOT_FOUND', `no access token ${id}`);
-    if (!(await this.meta.credentials.revokeAccessToken(id)))
-      throw new BerthError('CONFLICT', `access token ${id} is already revoked`);
-    await this.audited(actor, { action: 'token.revoke', target: owner.name, detail: { id } });
+    const entry = { action: 'token.revoke', target: owner.name, detail: { id } };
+    await this.changed(actor, entry, async (tx) => {
+      if (!(await tx.credentials.revokeAccessToken(id)))
+        throw new BerthError('CONFLICT', `access token ${id} is already revoked`);
+    });
   }
 }

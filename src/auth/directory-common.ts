@@ -28,6 +28,9 @@ export interface DirectoryParts {
   audit: AuditSink;
 }
 
+/** What an audited change says of itself (who and where come from the actor). */
+export type AuditedChange = Omit<AuditRecord, 'actor' | 'address' | 'outcome'>;
+
 /** Base of the management services: lookups, checks and audit in one place. */
 export class DirectoryBase {
   constructor(protected readonly parts: DirectoryParts) {}
@@ -36,19 +39,30 @@ export class DirectoryBase {
     return this.parts.meta;
   }
 
-  /** Records `entry` as done by `actor`, and drops cached access facts. */
-  protected async audited(
+  /**
+   * Runs `work` in one write transaction with the audit entry (and event) it makes — `entry`, or
+   * what `entry` says of the result — so a change is never recorded without happening or the
+   * reverse; then drops cached access facts.
+   */
+  protected async changed<T>(
     actor: Actor,
-    entry: Omit<AuditRecord, 'actor' | 'address' | 'outcome'>,
-  ): Promise<void> {
+    entry: AuditedChange | ((result: NoInfer<T>) => AuditedChange),
+    work: (tx: Meta) => Promise<T>,
+  ): Promise<T> {
+    const result = await this.meta.writeTransaction(async (tx) => {
+      const done = await work(tx);
+      const what = typeof entry === 'function' ? entry(done) : entry;
+      await this.parts.audit.recordIn(tx, {
+        ...what,
+        actor: actor.principal.name,
+        address: actor.address,
+        outcome: 'success',
+      });
+      return done;
+    });
     this.parts.policy.invalidate();
     this.parts.authenticator.invalidate();
-    await this.parts.audit.record({
-      ...entry,
-      actor: actor.principal.name,
-      address: actor.address,
-      outcome: 'success',
-    });
+    return result;
   }
 
   /**

@@ -51,7 +51,7 @@ export async function disposeNamespace(
   name: string,
   kind: 'user' | 'org',
   disposal: NamespaceDisposal,
-): Promise<{ deleted: string[]; moved: string[] }> {
+): Promise<Disposed> {
   const held = await repositoriesUnder(tx, name, 1_000_000);
   const result = { deleted: [] as string[], moved: [] as string[] };
   if (held.length > 0 && disposal.repositories === 'refuse') {
@@ -67,6 +67,7 @@ export async function disposeNamespace(
     for (const repository of held) {
       await tx.repositories.delete(repository);
       await dropTrustData(tx, repository);
+      await tx.webhooks.deleteScope('repository', repository);
     }
     result.deleted = held;
   }
@@ -86,11 +87,22 @@ export async function disposeNamespace(
         'CONFLICT',
         `${to} already has repositories named like ${clashes.slice(0, LISTED).join(', ')}`,
       );
-    for (const repository of held) await dropTrustData(tx, repository);
+    // Neither trust data nor webhooks follow a repository to its new owner.
+    for (const repository of held) {
+      await dropTrustData(tx, repository);
+      await tx.webhooks.deleteScope('repository', repository);
+    }
     result.moved = await tx.repositories.moveNamespace(name, to);
   }
+  await tx.webhooks.deleteScope('namespace', name);
   await tx.retiredNames.retire(name, kind, actor.principal.name);
   return result;
+}
+
+/** What became of a deleted account's repositories. */
+export interface Disposed {
+  deleted: string[];
+  moved: string[];
 }
 
 /** Trust data names a repository by its GUN: it does not follow a repository that moves or goes. */

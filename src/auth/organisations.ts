@@ -4,7 +4,12 @@ import { BerthError } from '../oci/index.js';
 import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
 import { accountNameProblem, teamNameProblem } from './names.js';
-import { disposeNamespace, refuseNameTakeover, type NamespaceDisposal } from './namespaces.js';
+import {
+  disposeNamespace,
+  refuseNameTakeover,
+  type Disposed,
+  type NamespaceDisposal,
+} from './namespaces.js';
 
 /** An organisation as the API shows it. */
 export interface OrgView {
@@ -47,9 +52,12 @@ export class OrgDirectory extends DirectoryBase {
     if (await this.meta.accounts.byName(name))
       throw new BerthError('CONFLICT', `the name ${name} is taken`);
     await refuseNameTakeover(this.meta, actor, name);
-    const org = await this.meta.accounts.create({ name, kind: 'org' });
-    await this.meta.accounts.setMember(org.id, ownerAccount.id, 'owner');
-    await this.audited(actor, { action: 'org.create', target: name, detail: { owner: ownerName } });
+    const entry = { action: 'org.create', target: name, detail: { owner: ownerName } };
+    const org = await this.changed(actor, entry, async (tx) => {
+      const created = await tx.accounts.create({ name, kind: 'org' });
+      await tx.accounts.setMember(created.id, ownerAccount.id, 'owner');
+      return created;
+    });
     return orgView(org);
   }
 
@@ -77,12 +85,8 @@ export class OrgDirectory extends DirectoryBase {
   async setDefaultLevel(actor: Actor, name: string, level: AccessLevel | null): Promise<OrgView> {
     const org = await this.org(name);
     await this.requireOwner(actor, org, 'change its default level');
-    await this.meta.accounts.update(org.id, { defaultLevel: level });
-    await this.audited(actor, {
-      action: 'org.update',
-      target: name,
-      detail: { defaultLevel: level },
-    });
+    const entry = { action: 'org.update', target: name, detail: { defaultLevel: level } };
+    await this.changed(actor, entry, (tx) => tx.accounts.update(org.id, { defaultLevel: level }));
     return orgView((await this.meta.accounts.byId(org.id))!);
   }
 
@@ -97,13 +101,16 @@ export class OrgDirectory extends DirectoryBase {
   ): Promise<void> {
     const org = await this.org(name);
     await this.requireOwner(actor, org, 'delete it');
-    const done = await this.meta.writeTransaction(async (tx) => {
-      const result = await disposeNamespace(tx, actor, name, 'org', disposal);
-      await tx.grants.removeAllOn({ kind: 'namespace', name });
-      await tx.accounts.delete(org.id);
-      return result;
-    });
-    await this.audited(actor, { action: 'org.delete', target: name, detail: { ...done } });
+    await this.changed<Disposed>(
+      actor,
+      (done) => ({ action: 'org.delete', target: name, detail: { ...done } }),
+      async (tx) => {
+        const result = await disposeNamespace(tx, actor, name, 'org', disposal);
+        await tx.grants.removeAllOn({ kind: 'namespace', name });
+        await tx.accounts.delete(org.id);
+        return result;
+      },
+    );
   }
 
   /** Adds a member or changes their role (owners). */
@@ -112,8 +119,8 @@ export class OrgDirectory extends DirectoryBase {
     await this.requireOwner(actor, org, 'change its members');
     const account = await this.user(user);
     if (role === 'member') await this.keepOneOwner(org, user);
-    await this.meta.accounts.setMember(org.id, account.id, role);
-    await this.audited(actor, { action: 'org.member.set', target: name, detail: { user, role } });
+    const entry = { action: 'org.member.set', target: name, detail: { user, role } };
+    await this.changed(actor, entry, (tx) => tx.accounts.setMember(org.id, account.id, role));
   }
 
   /** Removes a member from the organisation and its teams (owners). */
@@ -122,9 +129,11 @@ export class OrgDirectory extends DirectoryBase {
     await this.requireOwner(actor, org, 'change its members');
     const account = await this.user(user);
     await this.keepOneOwner(org, user);
-    if (!(await this.meta.accounts.removeMember(org.id, account.id)))
-      throw new BerthError('NOT_FOUND', `${user} is not a member of ${name}`);
-    await this.audited(actor, { action: 'org.member.remove', target: name, detail: { user } });
+    const entry = { action: 'org.member.remove', target: name, detail: { user } };
+    await this.changed(actor, entry, async (tx) => {
+      if (!(await tx.accounts.removeMember(org.id, account.id)))
+        throw new BerthError('NOT_FOUND', `${user} is not a member of ${name}`);
+    });
   }
 
   private async keepOneOwner(org: AccountRecord, leaving: string): Promise<void> {
@@ -162,8 +171,10 @@ export class OrgDirectory extends DirectoryBase {
     refuseProblem(teamNameProblem(name));
     if (await this.meta.teams.byName(org.id, name))
       throw new BerthError('CONFLICT', `team ${name} exists in ${orgName}`);
-    const team = await this.meta.teams.create(org.id, name, description ?? null);
-    await this.audited(actor, { action: 'team.create', target: `${orgName}/${name}` });
+    const entry = { action: 'team.create', target: `${orgName}/${name}` };
+    const team = await this.changed(actor, entry, (tx) =>
+      tx.teams.create(org.id, name, description ?? null),
+    );
     return {
       org: orgName,
       name: team.name,
@@ -187,8 +198,9 @@ export class OrgDirectory extends DirectoryBase {
   async deleteTeam(actor: Actor, orgName: string, name: string): Promise<void> {
     const org = await this.org(orgName);
     await this.requireOwner(actor, org, 'delete teams');
-    await this.meta.teams.delete((await this.team(org, name)).id);
-    await this.audited(actor, { action: 'team.delete', target: `${orgName}/${name}` });
+    const team = await this.team(org, name);
+    const entry = { action: 'team.delete', target: `${orgName}/${name}` };
+    await this.changed(actor, entry, (tx) => tx.teams.delete(team.id));
   }
 
   /** Adds a user to a team, making them an organisation member if they were not (owners). */
@@ -198,12 +210,10 @@ export class OrgDirectory extends DirectoryBase {
     const team = await this.team(org, name);
     const account = await this.user(user);
     const role = (await this.meta.accounts.members(org.id)).find((m) => m.name === user)?.role;
-    if (!role) await this.meta.accounts.setMember(org.id, account.id, 'member');
-    await this.meta.teams.addMember(team.id, account.id);
-    await this.audited(actor, {
-      action: 'team.member.add',
-      target: `${orgName}/${name}`,
-      detail: { user },
+    const entry = { action: 'team.member.add', target: `${orgName}/${name}`, detail: { user } };
+    await this.changed(actor, entry, async (tx) => {
+      if (!role) await tx.accounts.setMember(org.id, account.id, 'member');
+      await tx.teams.addMember(team.id, account.id);
     });
   }
 
@@ -212,12 +222,11 @@ export class OrgDirectory extends DirectoryBase {
     const org = await this.org(orgName);
     await this.requireOwner(actor, org, 'change team members');
     const team = await this.team(org, name);
-    if (!(await this.meta.teams.removeMember(team.id, (await this.user(user)).id)))
-      throw new BerthError('NOT_FOUND', `${user} is not in team ${orgName}/${name}`);
-    await this.audited(actor, {
-      action: 'team.member.remove',
-      target: `${orgName}/${name}`,
-      detail: { user },
+    const account = await this.user(user);
+    const entry = { action: 'team.member.remove', target: `${orgName}/${name}`, detail: { user } };
+    await this.changed(actor, entry, async (tx) => {
+      if (!(await tx.teams.removeMember(team.id, account.id)))
+        throw new BerthError('NOT_FOUND', `${user} is not in team ${orgName}/${name}`);
     });
   }
 
@@ -232,12 +241,10 @@ export class OrgDirectory extends DirectoryBase {
     await this.requireOwner(actor, org, 'change team permissions');
     const team = await this.team(org, name);
     const target = { kind: 'namespace' as const, name: orgName };
-    if (level) await this.meta.grants.set(target, { kind: 'team', id: team.id }, level);
-    else await this.meta.grants.remove(target, { kind: 'team', id: team.id });
-    await this.audited(actor, {
-      action: 'team.permission',
-      target: `${orgName}/${name}`,
-      detail: { level },
+    const entry = { action: 'team.permission', target: `${orgName}/${name}`, detail: { level } };
+    await this.changed(actor, entry, async (tx) => {
+      if (level) await tx.grants.set(target, { kind: 'team', id: team.id }, level);
+      else await tx.grants.remove(target, { kind: 'team', id: team.id });
     });
   }
 }

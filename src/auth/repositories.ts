@@ -70,16 +70,15 @@ export class RepositoryDirectory extends DirectoryBase {
     if (!isValidName(name)) throw new BerthError('NAME_INVALID', `invalid repository name ${name}`);
     const decision = await this.parts.policy.decide(actor.principal, name);
     if (!decision.allowed.has('push')) throw new BerthError('DENIED', decision.reasons.push);
-    const created = await this.meta.repositories.create(name, {
-      visibility: settings.visibility ?? this.defaultVisibility,
-      description: settings.description ?? null,
-      createdBy: actor.principal.name,
-    });
-    if (!created) throw new BerthError('CONFLICT', `repository ${name} exists`);
-    await this.audited(actor, {
-      action: 'repository.create',
-      target: name,
-      detail: { visibility: settings.visibility ?? this.defaultVisibility },
+    const visibility = settings.visibility ?? this.defaultVisibility;
+    const entry = { action: 'repository.create', target: name, detail: { visibility } };
+    await this.changed(actor, entry, async (tx) => {
+      const created = await tx.repositories.create(name, {
+        visibility,
+        description: settings.description ?? null,
+        createdBy: actor.principal.name,
+      });
+      if (!created) throw new BerthError('CONFLICT', `repository ${name} exists`);
     });
     return this.get(actor.principal, name);
   }
@@ -117,8 +116,8 @@ export class RepositoryDirectory extends DirectoryBase {
   ): Promise<RepositoryView> {
     await this.existing(actor.principal, name, 'delete');
     this.requireFullCredential(actor, 'change repositories');
-    await this.meta.repositories.update(name, patch);
-    await this.audited(actor, { action: 'repository.update', target: name, detail: patch });
+    const entry = { action: 'repository.update', target: name, detail: patch };
+    await this.changed(actor, entry, (tx) => tx.repositories.update(name, patch));
     return this.get(actor.principal, name);
   }
 
@@ -126,9 +125,11 @@ export class RepositoryDirectory extends DirectoryBase {
   async delete(actor: Actor, name: string): Promise<void> {
     await this.existing(actor.principal, name, 'delete');
     this.requireFullCredential(actor, 'delete repositories');
-    await this.meta.grants.removeAllOn({ kind: 'repository', name });
-    await this.meta.repositories.delete(name);
-    await this.audited(actor, { action: 'repository.delete', target: name });
+    await this.changed(actor, { action: 'repository.delete', target: name }, async (tx) => {
+      await tx.grants.removeAllOn({ kind: 'repository', name });
+      await tx.repositories.delete(name);
+      await tx.webhooks.deleteScope('repository', name);
+    });
   }
 
   /** The grants on a repository (repository admins). */
@@ -171,13 +172,11 @@ export class RepositoryDirectory extends DirectoryBase {
     this.requireFullCredential(actor, 'change permissions');
     const grantee = await this.grantee(name, who);
     const target = { kind: 'repository' as const, name };
-    if (level) await this.meta.grants.set(target, grantee, level);
-    else if (!(await this.meta.grants.remove(target, grantee)))
-      throw new BerthError('NOT_FOUND', `no permission to remove on ${name}`);
-    await this.audited(actor, {
-      action: 'permission.set',
-      target: name,
-      detail: { ...who, level },
+    const entry = { action: 'permission.set', target: name, detail: { ...who, level } };
+    await this.changed(actor, entry, async (tx) => {
+      if (level) await tx.grants.set(target, grantee, level);
+      else if (!(await tx.grants.remove(target, grantee)))
+        throw new BerthError('NOT_FOUND', `no permission to remove on ${name}`);
     });
   }
 }

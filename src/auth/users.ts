@@ -4,7 +4,12 @@ import { BerthError } from '../oci/index.js';
 import { actsAsAdmin } from './principal.js';
 import { DirectoryBase, refuseProblem, type Actor } from './directory-common.js';
 import { accountNameProblem } from './names.js';
-import { disposeNamespace, refuseNameTakeover, type NamespaceDisposal } from './namespaces.js';
+import {
+  disposeNamespace,
+  refuseNameTakeover,
+  type Disposed,
+  type NamespaceDisposal,
+} from './namespaces.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 
 /** A user as the API shows it. */
@@ -59,19 +64,24 @@ export class UserDirectory extends DirectoryBase {
     if (await this.meta.accounts.byName(user.name))
       throw new BerthError('CONFLICT', `the name ${user.name} is taken`);
     await refuseNameTakeover(this.meta, actor, user.name);
-    const created = await this.meta.accounts.create({
-      name: user.name,
-      kind: 'user',
-      passwordHash: await hashPassword(user.password),
-      email: user.email ?? null,
-      fullName: user.fullName ?? null,
-      isAdmin: user.admin ?? false,
-    });
-    await this.audited(actor, {
-      action: 'user.create',
-      target: user.name,
-      detail: { admin: created.isAdmin },
-    });
+    const passwordHash = await hashPassword(user.password);
+    const created = await this.changed<AccountRecord>(
+      actor,
+      (c) => ({
+        action: 'user.create',
+        target: user.name,
+        detail: { admin: c.isAdmin },
+      }),
+      (tx) =>
+        tx.accounts.create({
+          name: user.name,
+          kind: 'user',
+          passwordHash,
+          email: user.email ?? null,
+          fullName: user.fullName ?? null,
+          isAdmin: user.admin ?? false,
+        }),
+    );
     return userView(created);
   }
 
@@ -110,21 +120,24 @@ export class UserDirectory extends DirectoryBase {
     }
     if ((changes.admin === false || changes.disabled === true) && account.isAdmin)
       await this.keepOneAdmin(account);
-    await this.meta.accounts.update(account.id, {
-      passwordHash:
-        changes.password !== undefined ? await hashPassword(changes.password) : undefined,
-      email: changes.email,
-      fullName: changes.fullName,
-      isAdmin: changes.admin,
-      disabled: changes.disabled,
-    });
-    if (changes.password !== undefined || changes.disabled === true)
-      await this.meta.credentials.revokeRefreshTokensOf(account.id);
+    const passwordHash =
+      changes.password !== undefined ? await hashPassword(changes.password) : undefined;
     const changed = Object.keys(changes).filter((k) => k !== 'currentPassword' && k !== 'password');
-    await this.audited(actor, {
+    const entry = {
       action: 'user.update',
       target: name,
       detail: { changed: changes.password !== undefined ? [...changed, 'password'] : changed },
+    };
+    await this.changed(actor, entry, async (tx) => {
+      await tx.accounts.update(account.id, {
+        passwordHash,
+        email: changes.email,
+        fullName: changes.fullName,
+        isAdmin: changes.admin,
+        disabled: changes.disabled,
+      });
+      if (changes.password !== undefined || changes.disabled === true)
+        await tx.credentials.revokeRefreshTokensOf(account.id);
     });
     return userView((await this.meta.accounts.byId(account.id))!);
   }
@@ -138,9 +151,10 @@ export class UserDirectory extends DirectoryBase {
   /** Lets `name`, once a deleted account's, be taken again (administrators only). */
   async freeName(actor: Actor, name: string): Promise<void> {
     this.requireAdmin(actor, 'free retired names');
-    if (!(await this.meta.retiredNames.free(name)))
-      throw new BerthError('NOT_FOUND', `${name} is not a retired name`);
-    await this.audited(actor, { action: 'name.free', target: name });
+    await this.changed(actor, { action: 'name.free', target: name }, async (tx) => {
+      if (!(await tx.retiredNames.free(name)))
+        throw new BerthError('NOT_FOUND', `${name} is not a retired name`);
+    });
   }
 
   private async keepOneAdmin(account: AccountRecord): Promise<void> {
@@ -160,11 +174,14 @@ export class UserDirectory extends DirectoryBase {
     this.requireAdmin(actor, 'delete users');
     const account = await this.user(name);
     await this.keepOneAdmin(account);
-    const done = await this.meta.writeTransaction(async (tx) => {
-      const result = await disposeNamespace(tx, actor, name, 'user', disposal);
-      await tx.accounts.delete(account.id);
-      return result;
-    });
-    await this.audited(actor, { action: 'user.delete', target: name, detail: { ...done } });
+    await this.changed<Disposed>(
+      actor,
+      (done) => ({ action: 'user.delete', target: name, detail: { ...done } }),
+      async (tx) => {
+        const result = await disposeNamespace(tx, actor, name, 'user', disposal);
+        await tx.accounts.delete(account.id);
+        return result;
+      },
+    );
   }
 }

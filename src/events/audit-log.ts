@@ -63,7 +63,7 @@ export class AuditLog implements AuditSink {
     private readonly committed: () => void = () => undefined,
   ) {}
 
-  record(entry: AuditRecord): Promise<void> {
+  private rowOf(entry: AuditRecord): Row {
     const row: Row = {
       at: Date.now(),
       actor: entry.actor,
@@ -74,6 +74,21 @@ export class AuditLog implements AuditSink {
       detail: entry.detail ?? null,
     };
     this.logger.info({ audit: row }, 'audit');
+    return row;
+  }
+
+  async recordIn(tx: Meta, entry: AuditRecord): Promise<void> {
+    const row = this.rowOf(entry);
+    await tx.audit.append([row]);
+    const event = eventOfEntry(row);
+    if (!event) return;
+    await tx.outbox.append(event);
+    // Consumers look soon after; their timers catch it should this wake-up come before the commit.
+    setImmediate(this.committed);
+  }
+
+  record(entry: AuditRecord): Promise<void> {
+    const row = this.rowOf(entry);
     return new Promise((resolve) => {
       this.queue.push({ row, done: resolve });
       if (!this.scheduled) {

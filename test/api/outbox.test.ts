@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
+import { ADMIN, apiOk, createUsers } from '../helpers/accounts.js';
 import { pushBlob, putManifest } from '../helpers/registry-calls.js';
 
 describe('the outbox', () => {
@@ -116,5 +117,63 @@ describe('the outbox', () => {
     await t.berth.meta.outbox.advance('a-test-consumer', 7);
     await t.berth.meta.outbox.advance('a-test-consumer', 9);
     assert.equal(await t.berth.meta.outbox.cursor('a-test-consumer'), 9);
+  });
+});
+
+describe('account and repository changes in the outbox', () => {
+  let t: TestApp;
+  before(
+    async () =>
+      (t = await testApp({ auth: { mode: 'token' }, webhooks: { allow: ['127.0.0.1'] } })),
+  );
+  after(() => t.close());
+
+  it('writes each change, its audit entry and its event in one transaction', async () => {
+    const start = (await t.berth.meta.outbox.after(0, 10_000)).at(-1)?.id ?? 0;
+    const users = await createUsers(t.app, ['outboxer']);
+    await apiOk(t.app, 201, 'POST', '/api/v1/orgs', users.outboxer, { name: 'outboxorg' });
+    await apiOk(t.app, 201, 'POST', '/api/v1/repositories', users.outboxer, {
+      name: 'outboxorg/app',
+    });
+    await apiOk(t.app, 200, 'PATCH', '/api/v1/repositories/outboxorg/app', users.outboxer, {
+      visibility: 'public',
+    });
+    // A change that fails writes neither an audit entry nor an event.
+    await apiOk(t.app, 404, 'DELETE', '/api/v1/orgs/outboxorg/members/nobody', users.outboxer);
+    await apiOk(t.app, 204, 'DELETE', '/api/v1/repositories/outboxorg/app', users.outboxer);
+    const events = (await t.berth.meta.outbox.after(start, 1000)).filter((e) => e.type !== 'login');
+    assert.deepEqual(
+      events.map((e) => [e.type, e.target.action, e.actor.name]),
+      [
+        ['account.changed', 'user.create', 'admin'],
+        ['account.changed', 'org.create', 'outboxer'],
+        ['repository.created', 'repository.create', 'outboxer'],
+        ['repository.visibility', 'repository.update', 'outboxer'],
+        ['repository.deleted', 'repository.delete', 'outboxer'],
+      ],
+    );
+    const audit = await t.berth.meta.audit.query({ limit: 1000 });
+    assert.ok(
+      !audit.some((e) => e.action === 'org.member.remove'),
+      'nothing audited for a failure',
+    );
+  });
+
+  it('deletes webhooks with the repository or namespace they watch', async () => {
+    const users = await createUsers(t.app, ['leaver']);
+    await apiOk(t.app, 201, 'POST', '/api/v1/repositories', users.leaver, { name: 'leaver/app' });
+    const body = { url: 'http://127.0.0.1:9/hook' };
+    await apiOk(
+      t.app,
+      201,
+      'POST',
+      '/api/v1/repositories/leaver/app/_webhooks',
+      users.leaver,
+      body,
+    );
+    await apiOk(t.app, 201, 'POST', '/api/v1/namespaces/leaver/webhooks', users.leaver, body);
+    assert.equal((await t.berth.meta.webhooks.list()).length, 2);
+    await apiOk(t.app, 204, 'DELETE', '/api/v1/users/leaver?repositories=delete', ADMIN);
+    assert.deepEqual(await t.berth.meta.webhooks.list(), [], 'no webhook outlives its scope');
   });
 });
