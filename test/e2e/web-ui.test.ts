@@ -19,6 +19,7 @@ import {
 import { remoteApi } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const ADMIN = { user: 'admin', password: 'ui-admin-password' };
 const TOOLS = ['dockerd', 'docker', 'busybox', 'chromium'];
@@ -34,7 +35,11 @@ describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    berth = await spawnBerth({ auth: 'token', adminPassword: ADMIN.password });
+    berth = await spawnBerth({
+      auth: 'token',
+      adminPassword: ADMIN.password,
+      env: { BERTH_WEBHOOKS_ALLOW: '127.0.0.1' },
+    });
     engine = await startDockerd();
     engine.docker(['build', '-q', '-t', 'local/busybox:1', busyboxContext()]);
     engine.docker([
@@ -207,5 +212,32 @@ describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.equal(anonymous.status, 0, anonymous.stderr);
     assert.match(anonymous.stdout, /acme\/webapp\s/);
     assert.doesNotMatch(anonymous.stdout, /webapp-secret/);
+  });
+
+  it('adds a repository webhook, sends a test event and shows a push in the delivery log', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const receiver = await startReceiver();
+    try {
+      await page.goto(`${berth.url}/r/acme/webapp`);
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+      await page.getByLabel('Payload URL').fill(receiver.url);
+      await page.getByLabel('Format').selectOption('distribution');
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      await page.getByText(/Signing secret \(shown once\): whsec_/).waitFor();
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await page.getByText('Test event succeeded: 200').waitFor();
+      await receiver.until((g) => g.length === 1, 'the test event');
+      engine.docker(['tag', 'local/webapp:1', `${berth.host}/acme/webapp:2.0`]);
+      engine.docker(['push', `${berth.host}/acme/webapp:2.0`]);
+      await receiver.until((g) => g.length === 2, 'the push');
+      await page.reload();
+      const log = page.getByRole('table', { name: /Deliveries of webhook/ });
+      await log.getByRole('row', { name: /manifest\.pushed\s*succeeded/ }).waitFor();
+      await log.getByRole('button', { name: 'Attempts' }).first().click();
+      await page.getByRole('heading', { name: /Body · 1 attempt$/ }).waitFor();
+      await shot('webhooks');
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -4,6 +4,8 @@ import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { Empty, ErrorBox, Loading, NameForm, useAction, useApi } from '../ui';
+import { useSession } from '../session';
+import { Webhooks } from './Webhooks';
 
 interface Org {
   name: string;
@@ -246,6 +248,11 @@ export function OrgPage(): ReactNode {
   const [version, setVersion] = useState(0);
   const action = useAction();
   const names = (repos.data?.repositories ?? []).map((r) => r.name);
+  const session = useSession();
+  const owner =
+    session !== undefined &&
+    (session.user.admin ||
+      (loaded.data?.members ?? []).some((m) => m.name === session.user.name && m.role === 'owner'));
   const refresh = () => {
     loaded.reload();
     setVersion((v) => v + 1);
@@ -349,6 +356,7 @@ export function OrgPage(): ReactNode {
           </div>
         )}
       </Loading>
+      {owner && <Webhooks path={`/api/v1/namespaces/${org}/webhooks`} />}
     </section>
   );
 }

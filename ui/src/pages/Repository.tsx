@@ -16,6 +16,7 @@ import {
   useApi,
 } from '../ui';
 import { TagPage } from './Tag';
+import { Webhooks } from './Webhooks';
 
 interface RepositoryView {
   name: string;
@@ -264,6 +265,7 @@ export function RepositoryPage(): ReactNode {
               </div>
               <Description repo={r} onSaved={repo.reload} />
               <Tags name={r.name} admin={admin} host={host} />
+              {admin && <Webhooks path={`/api/v1/repositories/${r.name}/_webhooks`} />}
             </>
           );
         }}

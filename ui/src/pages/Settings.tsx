@@ -4,6 +4,7 @@
 import { useState, type ReactNode } from 'react';
 import { api } from '../api';
 import { ErrorBox, Loading, useAction, useApi } from '../ui';
+import { Webhooks } from './Webhooks';
 
 interface Setting {
   key: string;
@@ -267,6 +268,7 @@ export function SettingsPage(): ReactNode {
           </>
         )}
       </Loading>
+      <Webhooks path="/api/v1/webhooks" global />
     </section>
   );
 }
