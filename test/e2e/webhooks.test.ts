@@ -194,7 +194,20 @@ describe('webhooks with docker push', { skip: skipUnlessTools(TOOLS) }, () => {
       async () => (await audited('manifest.pull')).length > 0,
       'the pull in the audit log',
     );
-    for (const action of ['manifest.pull', 'manifest.push', 'blob.push', 'login']) {
+    const alice = `Basic ${Buffer.from('alice:alice-password-1').toString('base64')}`;
+    const deleted = await call(
+      server.url,
+      'DELETE',
+      '/api/v1/images/alice/busybox/tags/1.0',
+      undefined,
+      alice,
+    );
+    assert.equal(deleted.status, 204);
+    await waitUntil(
+      async () => (await audited('tag.delete')).length > 0,
+      'the deletion in the audit log',
+    );
+    for (const action of ['manifest.pull', 'manifest.push', 'blob.push', 'login', 'tag.delete']) {
       const entries = await audited(action);
       assert.ok(entries.length > 0, `${action} is audited`);
       assert.equal(entries[0]!.address, '127.0.0.1');
