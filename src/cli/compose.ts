@@ -8,6 +8,7 @@ import {
   AuditLog,
   auditHandler,
   OutboxPump,
+  pruneOutbox,
   WebhookDispatcher,
   webhookFanOut,
   WebhookSealing,
@@ -241,6 +242,7 @@ export async function composeBerth(
   auditPump.start();
   webhookPump.start();
   dispatcher.start(config.webhooks.pollMs);
+  const stopPruning = pruneOutbox(meta, config.webhooks.eventKeepDays * 86_400_000, logger);
   const audit = new AuditLog(meta, logger, () => {
     auditPump.notify();
     webhookPump.notify();
@@ -270,6 +272,7 @@ export async function composeBerth(
     },
     version,
     close: async () => {
+      stopPruning();
       await registry.pulls.flush();
       await audit.drain();
       await auditPump.drain(true);

@@ -272,6 +272,8 @@ export const configSchema = z
         circuitOpen: duration.default(60),
         /** Days finished deliveries stay in the delivery log. */
         keepDays: z.coerce.number().int().positive().default(30),
+        /** Days handled events stay in the outbox (the audit log keeps its own copy). */
+        eventKeepDays: z.coerce.number().int().positive().default(7),
         /** Milliseconds between looks at the queue for retries and other replicas' events. */
         pollMs: z.coerce.number().int().positive().default(1_000),
       })
@@ -288,6 +290,7 @@ export const configSchema = z
         circuitThreshold: 5,
         circuitOpen: 60,
         keepDays: 30,
+        eventKeepDays: 7,
         pollMs: 1_000,
       }),
     gc: z

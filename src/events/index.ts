@@ -1,6 +1,6 @@
 /** The events room: the event model, the audit log, and webhook deliveries. */
 export { AuditLog } from './audit-log.js';
-export { OutboxPump, type OutboxHandler } from './outbox-pump.js';
+export { OutboxPump, pruneOutbox, type OutboxHandler } from './outbox-pump.js';
 export { auditHandler, auditEntryOf } from './audit-consumer.js';
 export {
   eventOf,

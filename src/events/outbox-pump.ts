@@ -10,6 +10,25 @@ import type { Logger } from '../obs/index.js';
 /** Handles a batch of events inside the transaction that advances the cursor. */
 export type OutboxHandler = (tx: Meta, events: OutboxEvent[]) => Promise<void>;
 
+/**
+ * Every `intervalMs`, deletes events older than `keepMs` that every consumer has handled; returns
+ * a function that stops it.
+ */
+export function pruneOutbox(
+  meta: Meta,
+  keepMs: number,
+  logger: Logger,
+  intervalMs = 3_600_000,
+): () => void {
+  const timer = setInterval(() => {
+    meta
+      .writeTransaction((tx) => tx.outbox.prune(Date.now() - keepMs))
+      .catch((err: unknown) => logger.error({ err }, 'pruning the outbox'));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Pumps outbox events to one consumer. */
 export class OutboxPump {
   private running: Promise<void> | undefined;

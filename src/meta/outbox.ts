@@ -71,4 +71,22 @@ export class OutboxStore {
       .onConflict((oc) => oc.column('consumer').doUpdateSet({ last_id: id, updated_at: now }))
       .execute();
   }
+
+  /**
+   * Deletes events made before `before` (ms) that every consumer has handled; returns how many.
+   * Consumers that never ran hold nothing back.
+   */
+  async prune(before: number): Promise<number> {
+    const handled = await this.db
+      .selectFrom('event_cursors')
+      .select((eb) => eb.fn.min('last_id').as('id'))
+      .executeTakeFirst();
+    if (handled?.id === null || handled?.id === undefined) return 0;
+    const result = await this.db
+      .deleteFrom('events')
+      .where('id', '<=', Number(handled.id))
+      .where('at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

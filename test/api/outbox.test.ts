@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { ADMIN, apiOk, createUsers } from '../helpers/accounts.js';
+import { waitUntil } from '../helpers/wait.js';
 import { pushBlob, putManifest } from '../helpers/registry-calls.js';
 
 describe('the outbox', () => {
@@ -175,5 +176,40 @@ describe('account and repository changes in the outbox', () => {
     assert.equal((await t.berth.meta.webhooks.list()).length, 2);
     await apiOk(t.app, 204, 'DELETE', '/api/v1/users/leaver?repositories=delete', ADMIN);
     assert.deepEqual(await t.berth.meta.webhooks.list(), [], 'no webhook outlives its scope');
+  });
+});
+
+describe('outbox pruning', () => {
+  let t: TestApp;
+  before(async () => (t = await testApp()));
+  after(() => t.close());
+
+  it('deletes only old events that every consumer has handled', async () => {
+    const { meta } = t.berth;
+    await meta.writeTransaction(async (tx) => {
+      for (const at of [1_000, 2_000, Date.now()])
+        await tx.outbox.append({
+          at,
+          type: 'login',
+          repository: null,
+          actor: { name: 'x' },
+          target: {},
+          outcome: 'success',
+        });
+    });
+    const all = await meta.outbox.after(0, 1000);
+    const [first, second, third] = all.slice(-3);
+    // The running consumers catch up; a slower one has handled only the first.
+    await waitUntil(
+      async () =>
+        (await meta.outbox.cursor('audit')) >= third!.id &&
+        (await meta.outbox.cursor('webhooks')) >= third!.id,
+      'the consumers to catch up',
+    );
+    await meta.outbox.advance('a-slow-consumer', first!.id);
+    assert.equal(await meta.writeTransaction((tx) => tx.outbox.prune(Date.now() - 60_000)), 1);
+    const left = (await meta.outbox.after(0, 1000)).map((e) => e.id);
+    assert.ok(!left.includes(first!.id), 'handled by all and old: gone');
+    assert.ok(left.includes(second!.id), 'not yet handled by every consumer: kept');
   });
 });
