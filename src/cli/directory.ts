@@ -3,6 +3,7 @@ import os from 'node:os';
 import { localActor, type Actor, type AuthService } from '../auth/index.js';
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
+import type { Meta } from '../meta/index.js';
 import { AuditLog } from '../events/index.js';
 import { createLogger } from '../obs/index.js';
 import { openAuth, openDatabase } from './compose.js';
@@ -20,14 +21,14 @@ export function withDataFlags(cmd: Command): Command {
 /** Opens the data directory's database, runs `work` as the local operator, and closes it. */
 export async function withDirectory<T>(
   config: BerthConfig,
-  work: (auth: AuthService, actor: Actor) => Promise<T>,
+  work: (auth: AuthService, actor: Actor, meta: Meta) => Promise<T>,
 ): Promise<T> {
   const database = await openDatabase(config);
   try {
     const { meta } = database;
     const audit = new AuditLog(meta, createLogger('warn'));
     const auth = await openAuth(config, meta, audit);
-    const result = await work(auth, localActor(os.userInfo().username));
+    const result = await work(auth, localActor(os.userInfo().username), meta);
     await audit.drain();
     return result;
   } finally {

@@ -1,11 +1,9 @@
 /** `berth webhook …`: webhooks and their delivery log, on the data directory. */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import type { Command } from 'commander';
-import { localActor, type Actor } from '../auth/index.js';
+import type { Actor } from '../auth/index.js';
 import type { BerthConfig } from '../config/index.js';
 import {
-  AuditLog,
   WebhookDispatcher,
   WebhookSealing,
   type EventType,
@@ -15,42 +13,34 @@ import {
 import { SecretBox } from '../kit/index.js';
 import { WebhookService, type WebhookScope } from '../manage/index.js';
 import { createLogger } from '../obs/index.js';
+import { berthVersion, destinationRulesOf, dispatchSettingsOf, masterKeyOf } from './compose.js';
 import {
-  berthVersion,
-  destinationRulesOf,
-  dispatchSettingsOf,
-  masterKeyOf,
-  openAuth,
-  openDatabase,
-} from './compose.js';
-import { printRows, readStdinSecret, withDataFlags, type ConfigFrom } from './directory.js';
+  printRows,
+  readStdinSecret,
+  withDataFlags,
+  withDirectory,
+  type ConfigFrom,
+} from './directory.js';
 
 type Flags = Record<string, unknown> & { config?: string; data?: string; json?: boolean };
 
 /** Opens the data directory, runs `work` with the webhook service as the local operator. */
-async function withWebhooks<T>(
+function withWebhooks<T>(
   config: BerthConfig,
   work: (service: WebhookService, actor: Actor) => Promise<T>,
 ): Promise<T> {
-  const database = await openDatabase(config);
-  try {
-    const { meta } = database;
-    const logger = createLogger('warn');
-    const audit = new AuditLog(meta, logger);
+  return withDirectory(config, (auth, actor, meta) => {
     const masterKey = masterKeyOf(config);
-    const auth = await openAuth(config, meta, audit, masterKey);
     const sealing = new WebhookSealing(new SecretBox(masterKey), masterKey);
     const settings = dispatchSettingsOf(config, berthVersion());
     // Test sends go out from here; queued deliveries are the running server's to make.
-    const dispatcher = new WebhookDispatcher(meta, sealing, settings, logger);
+    const dispatcher = new WebhookDispatcher(meta, sealing, settings, createLogger('warn'));
     const service = new WebhookService(meta, auth, sealing, destinationRulesOf(config), {
       attempt: (hook, delivery, retry) => dispatcher.attempt(hook, delivery, retry),
       notify: () => undefined,
     });
-    return await work(service, localActor(os.userInfo().username));
-  } finally {
-    await database.close();
-  }
+    return work(service, actor);
+  });
 }
 
 function scopeOf(f: Flags): WebhookScope {

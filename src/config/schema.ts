@@ -4,6 +4,15 @@ import { z } from 'zod';
 
 const duration = z.coerce.number().int().positive();
 
+/** A list given as one comma-separated string (an environment variable) or as a list. */
+const commaList = (v: unknown): unknown =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+
 /** Berth's configuration, validated. */
 export const configSchema = z
   .object({
@@ -26,13 +35,7 @@ export const configSchema = z
      */
     trustedProxies: z
       .preprocess(
-        (v) =>
-          typeof v === 'string'
-            ? v
-                .split(',')
-                .map((s) => s.trim())
-                .filter(Boolean)
-            : v,
+        commaList,
         z.array(
           z.string().refine(isAddressOrCidr, 'each entry is an IP address or a CIDR (10.0.0.0/8)'),
         ),
@@ -243,18 +246,7 @@ export const configSchema = z
         /** Deliver to loopback and private addresses too (refused by default). */
         allowPrivateNetworks: z.stringbool().or(z.boolean()).default(false),
         /** Addresses, CIDRs and host names webhooks may reach even though they are private. */
-        allow: z
-          .preprocess(
-            (v) =>
-              typeof v === 'string'
-                ? v
-                    .split(',')
-                    .map((s) => s.trim())
-                    .filter(Boolean)
-                : v,
-            z.array(z.string().min(1)),
-          )
-          .default([]),
+        allow: z.preprocess(commaList, z.array(z.string().min(1))).default([]),
         /** Seconds one delivery attempt may take. */
         timeout: duration.default(10),
         /** Webhooks one process sends to at once (each webhook gets one delivery at a time). */

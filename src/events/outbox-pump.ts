@@ -6,6 +6,7 @@
  */
 import type { Meta, OutboxEvent } from '../meta/index.js';
 import type { Logger } from '../obs/index.js';
+import { CoalescedRunner } from '../kit/index.js';
 
 /** Handles a batch of events inside the transaction that advances the cursor. */
 export type OutboxHandler = (tx: Meta, events: OutboxEvent[]) => Promise<void>;
@@ -31,16 +32,13 @@ export function pruneOutbox(
 
 /** Pumps outbox events to one consumer. */
 export class OutboxPump {
-  private running: Promise<void> | undefined;
-  private scheduled: NodeJS.Timeout | undefined;
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly runner: CoalescedRunner;
 
   constructor(
     private readonly meta: Meta,
     private readonly consumer: string,
     private readonly handle: OutboxHandler,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: {
       /** How long a wake-up waits, so changes close together are handled in one transaction. */
       delayMs?: number;
@@ -48,10 +46,12 @@ export class OutboxPump {
       /** Told after each batch commits. */
       handled?: () => void;
     } = {},
-  ) {}
-
-  private get delayMs(): number {
-    return this.options.delayMs ?? 250;
+  ) {
+    this.runner = new CoalescedRunner(
+      () => this.pump(),
+      (err) => logger.error({ err, consumer }, 'outbox'),
+      options.delayMs ?? 250,
+    );
   }
 
   private get batch(): number {
@@ -60,44 +60,17 @@ export class OutboxPump {
 
   /** Polls every `intervalMs` for events other processes wrote. */
   start(intervalMs = 1_000): void {
-    this.timer ??= setInterval(() => this.notify(), intervalMs);
-    this.timer.unref();
-    this.notify();
+    this.runner.every(intervalMs);
   }
 
   /** Handles what is waiting, soon (coalescing calls that come close together or while it runs). */
   notify(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = setTimeout(() => {
-      this.scheduled = undefined;
-      this.run();
-    }, this.delayMs);
-  }
-
-  private run(): void {
-    this.running = this.pump()
-      .catch((err: unknown) => this.logger.error({ err, consumer: this.consumer }, 'outbox'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.notify();
-        }
-      });
+    this.runner.ask();
   }
 
   /** Resolves once every event written so far is handled (stops the timer when `stop`). */
   async drain(stop = false): Promise<void> {
-    if (stop) {
-      if (this.timer) clearInterval(this.timer);
-      if (this.scheduled) clearTimeout(this.scheduled);
-      this.scheduled = undefined;
-    }
-    await this.running;
+    if (stop) await this.runner.stop();
     await this.pump();
   }
 

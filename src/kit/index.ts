@@ -4,3 +4,4 @@ export { loadMasterKey } from './master-key.js';
 export { packageRoot } from './package-root.js';
 export { addressMatcher, isAddressOrCidr, plainAddress } from './address-matcher.js';
 export { markAudited, wasAudited } from './audited.js';
+export { CoalescedRunner } from './coalesced-runner.js';

@@ -7,6 +7,7 @@
  */
 import type { DeliveryOutcome, DeliveryRecord, Meta, WebhookRecord } from '../../meta/index.js';
 import type { Logger } from '../../obs/index.js';
+import { CoalescedRunner } from '../../kit/index.js';
 import { destinationProblem, type DestinationRules } from './destination.js';
 import { afterDelivery, nextAttemptAt, type RetryPolicy } from './retry.js';
 import type { WebhookSealing } from './sealing.js';
@@ -44,10 +45,7 @@ const is2xx = (status: number | null): boolean => status !== null && status >= 2
 /** Sends what the queue holds, woken by `notify` and by a timer. */
 export class WebhookDispatcher {
   private readonly serving = new Map<number, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private scheduled: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private again = false;
+  private readonly runner: CoalescedRunner;
   private stopped = false;
   private lastPrune = 0;
 
@@ -58,43 +56,27 @@ export class WebhookDispatcher {
     private readonly logger: Logger,
     private readonly observe: (outcome: AttemptOutcome) => void = () => undefined,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.runner = new CoalescedRunner(
+      () => this.tick(),
+      (err) => this.logger.error({ err }, 'webhook dispatch'),
+    );
+  }
 
   /** Looks for due deliveries every `pollMs` (retries, and other replicas' events). */
   start(pollMs = 1_000): void {
-    this.timer ??= setInterval(() => this.notify(), pollMs);
-    this.timer.unref();
-    this.notify();
+    this.runner.every(pollMs);
   }
 
   /** Looks for due deliveries soon. */
   notify(): void {
-    if (this.stopped) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    if (this.scheduled) return;
-    this.scheduled = setTimeout(() => {
-      this.scheduled = undefined;
-      this.ticking = this.tick()
-        .catch((err: unknown) => this.logger.error({ err }, 'webhook dispatch'))
-        .finally(() => {
-          this.ticking = undefined;
-          if (this.again) {
-            this.again = false;
-            this.notify();
-          }
-        });
-    }, 0);
+    this.runner.ask();
   }
 
   /** Stops looking and waits for the attempts under way. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.scheduled) clearTimeout(this.scheduled);
-    await this.ticking;
+    await this.runner.stop();
     await Promise.all(this.serving.values());
   }
 
