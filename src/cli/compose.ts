@@ -150,7 +150,9 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
     dirs.push(config.storage.path);
   secureDataDirectories(dirs);
   const database = config.database.url
-    ? await openPostgresDatabase(config.database.url, config.database.pool)
+    ? await openPostgresDatabase(config.database.url, config.database.pool, (err) =>
+        createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
+      )
     : await openSqliteDatabase(databaseFile(config), config.database.synchronous);
   return { ...database, meta: new Meta(database.db, database.dialect) };
 }

@@ -38,9 +38,17 @@ async function loadPg(): Promise<typeof import('pg').default> {
  * connection pool of `poolSize`, migrated to the latest schema (migrations take an advisory lock,
  * so replicas starting together migrate once).
  */
-export async function openPostgresDatabase(url: string, poolSize = 10): Promise<OpenDatabase> {
+export async function openPostgresDatabase(
+  url: string,
+  poolSize = 10,
+  /** Told when the server ends an idle pooled connection (a restart, a failover, an administrator). */
+  onIdleError: (err: Error) => void = () => undefined,
+): Promise<OpenDatabase> {
   const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
+  // Without a listener such an error would end the process; the pool drops the dead connection
+  // and opens a new one when next needed.
+  pool.on('error', onIdleError);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };
