@@ -41,14 +41,15 @@ async function loadPg(): Promise<typeof import('pg').default> {
 export async function openPostgresDatabase(
   url: string,
   poolSize = 10,
-  /** Told when the server ends an idle pooled connection (a restart, a failover, an administrator). */
-  onIdleError: (err: Error) => void = () => undefined,
+  /** Told when the server ends a pooled connection (a restart, a failover, an administrator). */
+  onConnectionError: (err: Error) => void = () => undefined,
 ): Promise<OpenDatabase> {
   const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
-  // Without a listener such an error would end the process; the pool drops the dead connection
-  // and opens a new one when next needed.
-  pool.on('error', onIdleError);
+  // A connection the server ends (idle in the pool or lent out between queries) would otherwise
+  // end the process with an unhandled 'error'; the pool drops it and opens a new one when needed.
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  pool.on('error', () => undefined); // the client's own listener has logged it
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL ending Berth's idle connections (a restart, a failover, an administrator's
+ * PostgreSQL ending Berth's connections, idle or lent out, (a restart, a failover, an administrator's
  * pg_terminate_backend) neither crashes the process nor breaks later requests.
  */
 import assert from 'node:assert/strict';
@@ -26,6 +26,17 @@ describe(
       await admin.connect();
       try {
         const ours = `select count(*)::int as n from pg_stat_activity where datname = $1`;
+        // Connections are ended while requests use them, and while they idle in the pool.
+        const busy = Promise.all(
+          Array.from({ length: 20 }, () =>
+            t.app.inject({ method: 'GET', url: '/v2/_catalog' }).catch(() => undefined),
+          ),
+        );
+        await admin.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`,
+          [name],
+        );
+        await busy;
         await admin.query(
           `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`,
           [name],
