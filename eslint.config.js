@@ -13,6 +13,7 @@ const rooms = [
   'auth',
   'trust',
   'events',
+  'builds',
   'manage',
   'http',
   'client',

@@ -77,6 +77,14 @@ export class AccessPolicy {
 
   /** What `principal` may do with `repository`, and why not where not. */
   async decide(principal: Principal, repository: string): Promise<AccessDecision> {
+    if (principal.kind === 'user' && principal.repository && principal.repository !== repository) {
+      const why = `this credential is for ${principal.repository} only`;
+      return {
+        allowed: new Set(),
+        reasons: { pull: why, push: why, delete: why },
+        exists: false,
+      };
+    }
     const namespace = namespaceOf(repository);
     const namespaceOwner =
       namespace === undefined ? undefined : await this.namespaceOwner(namespace);

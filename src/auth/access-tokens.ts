@@ -103,4 +103,34 @@ export class AccessTokenDirectory extends DirectoryBase {
         throw new BerthError('CONFLICT', `access token ${id} is already revoked`);
     });
   }
+
+  /**
+   * A short-lived `write` token of `owner` good for `repository` alone — what a build pushes
+   * with, so it acts with its owner's rights on that one repository and nowhere else.
+   */
+  async mintRepositoryToken(
+    owner: string,
+    repository: string,
+    ttlMs: number,
+    name: string,
+  ): Promise<{ id: number; token: string }> {
+    const account = await this.meta.accounts.byName(owner);
+    if (!account || account.kind !== 'user' || account.disabled)
+      throw new BerthError('DENIED', `${owner} cannot push (no such active user)`);
+    const { secret, hash } = randomSecret();
+    const id = await this.meta.credentials.addAccessToken({
+      accountId: account.id,
+      name,
+      level: 'write',
+      secretHash: hash,
+      expiresAt: Date.now() + ttlMs,
+      repository,
+    });
+    return { id, token: tokenText('pat', id, secret) };
+  }
+
+  /** Revokes a token made by `mintRepositoryToken`. */
+  async revokeRepositoryToken(id: number): Promise<void> {
+    await this.meta.credentials.revokeAccessToken(id);
+  }
 }

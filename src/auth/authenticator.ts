@@ -177,7 +177,8 @@ export class Authenticator {
       return undefined;
     if (!token.lastUsedAt || Date.now() - token.lastUsedAt > TOUCH_INTERVAL_MS)
       await this.meta.credentials.touchAccessToken(token.id, address);
-    return principalOf(account, `pat:${token.id}`, token.level);
+    const principal = principalOf(account, `pat:${token.id}`, token.level);
+    return token.repository ? { ...principal, repository: token.repository } : principal;
   }
 
   /**

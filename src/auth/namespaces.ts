@@ -68,6 +68,7 @@ export async function disposeNamespace(
       await tx.repositories.delete(repository);
       await dropTrustData(tx, repository);
       await tx.webhooks.deleteScope('repository', repository);
+      await tx.builds.deleteConfig(repository);
     }
     result.deleted = held;
   }
@@ -91,6 +92,7 @@ export async function disposeNamespace(
     for (const repository of held) {
       await dropTrustData(tx, repository);
       await tx.webhooks.deleteScope('repository', repository);
+      await tx.builds.deleteConfig(repository);
     }
     result.moved = await tx.repositories.moveNamespace(name, to);
   }

@@ -11,6 +11,8 @@ export interface UserPrincipal {
   cap?: AccessLevel;
   /** What the credential was: `pw:<account>`, `pat:<token id>`, `rt:<refresh token id>`. */
   session: string;
+  /** The one repository the credential is for (a build's push credential); all when absent. */
+  repository?: string;
 }
 
 /** A caller without credentials. */

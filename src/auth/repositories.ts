@@ -129,6 +129,7 @@ export class RepositoryDirectory extends DirectoryBase {
       await tx.grants.removeAllOn({ kind: 'repository', name });
       await tx.repositories.delete(name);
       await tx.webhooks.deleteScope('repository', name);
+      await tx.builds.deleteConfig(name);
     });
   }
 

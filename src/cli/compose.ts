@@ -15,7 +15,9 @@ import {
   type DestinationRules,
   type DispatchSettings,
 } from '../events/index.js';
+import { BuildRunner, type RunnerSettings } from '../builds/index.js';
 import {
+  BuildService,
   CatalogService,
   SystemService,
   WebhookService,
@@ -49,6 +51,8 @@ export interface Berth {
   trust?: TrustService;
   /** The services the management API and the CLI call with an actor. */
   manage: ManageServices;
+  /** Tells the build runner the HOST:PORT the server listens on (unless `builds.registry` says). */
+  listening(address: string): void;
   version: string;
   close(): Promise<void>;
 }
@@ -120,6 +124,29 @@ export function dispatchSettingsOf(config: BerthConfig, version: string): Dispat
     holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     userAgent: `Berth-Webhooks/${version}`,
     keepMs: w.keepDays * 86_400_000,
+  };
+}
+
+/** How builds run, from the configuration. */
+export function buildSettingsOf(
+  config: BerthConfig,
+  registry: () => string | undefined,
+): RunnerSettings {
+  const b = config.builds;
+  return {
+    engine: {
+      host: b.dockerHost,
+      tls: b.tlsCert || b.tlsCa ? { ca: b.tlsCa, cert: b.tlsCert, key: b.tlsKey } : undefined,
+    },
+    registry,
+    concurrency: b.concurrency,
+    perNamespace: b.perNamespace,
+    timeoutMs: b.timeout * 1000,
+    leaseMs: b.leaseSeconds * 1000,
+    workDir: path.join(config.data, 'builds'),
+    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    maxFailures: b.maxFailures,
+    pollMs: b.pollMs,
   };
 }
 
@@ -251,6 +278,29 @@ export async function composeBerth(
   });
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
+  const box = new SecretBox(masterKey);
+  let registryAddress = config.builds.registry;
+  const buildService = auth && new BuildService(meta, auth, box);
+  const buildRunner =
+    auth &&
+    buildService &&
+    new BuildRunner(
+      meta,
+      {
+        mint: (owner, repository, ttlMs, name) =>
+          auth.accessTokens.mintRepositoryToken(owner, repository, ttlMs, name),
+        revoke: (id) => auth.accessTokens.revokeRepositoryToken(id),
+      },
+      (c) => buildService.gitSource(c),
+      buildSettingsOf(config, () => registryAddress),
+      logger,
+      () => {
+        auditPump.notify();
+        webhookPump.notify();
+      },
+    );
+  if (buildService && buildRunner) buildService.attach(buildRunner);
+  buildRunner?.start();
   return {
     config,
     meta,
@@ -271,10 +321,15 @@ export async function composeBerth(
       ),
       webhooks:
         auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
+      builds: buildService,
+    },
+    listening: (address) => {
+      registryAddress ??= address;
     },
     version,
     close: async () => {
       stopPruning();
+      await buildRunner?.stop();
       await registry.pulls.flush();
       await audit.drain();
       await auditPump.drain(true);

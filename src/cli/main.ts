@@ -4,6 +4,7 @@ import { stringify as toYaml } from 'yaml';
 import { loadConfig, type BerthConfig, type ConfigSources } from '../config/index.js';
 import { registerAccountCommands } from './account-commands.js';
 import { registerWebhookCommands } from './webhook-commands.js';
+import { registerBuildCommands } from './build-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
@@ -116,6 +117,7 @@ export async function main(argv: string[]): Promise<void> {
 
   registerAccountCommands(program, (flags) => configFrom(flags));
   registerWebhookCommands(program, (flags) => configFrom(flags));
+  registerBuildCommands(program, (flags) => configFrom(flags));
   registerTrustCommands(program, (flags) => configFrom(flags));
   registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);

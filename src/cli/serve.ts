@@ -55,6 +55,11 @@ export async function serve(base: ConfigSources): Promise<void> {
   // A long accept queue: a burst of new connections waits for the event loop instead of being
   // dropped by the kernel (the kernel caps it at net.core.somaxconn).
   const address = await app.listen({ host, port, backlog: 8192 });
+  // The engine that runs builds pushes here (loopback for a wildcard listener).
+  const bound = new URL(address);
+  berth.listening(
+    `${['0.0.0.0', '[::]', '::'].includes(bound.hostname) ? '127.0.0.1' : bound.hostname}:${bound.port}`,
+  );
   const metricsApp = config.metrics.listen ? buildMetricsServer(deps) : undefined;
   if (metricsApp && config.metrics.listen) {
     const at = splitListen(config.metrics.listen);

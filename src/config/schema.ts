@@ -285,6 +285,41 @@ export const configSchema = z
         eventKeepDays: 7,
         pollMs: 1_000,
       }),
+    builds: z
+      .object({
+        /** The Docker engine builds run on: `unix:///path/docker.sock` or `tcp://host:port`. */
+        dockerHost: z
+          .string()
+          .regex(/^(unix|tcp):\/\/.+/, 'builds.dockerHost is unix://PATH or tcp://HOST:PORT')
+          .default('unix:///var/run/docker.sock'),
+        /** TLS files for a `tcp://` engine. */
+        tlsCa: z.string().min(1).optional(),
+        tlsCert: z.string().min(1).optional(),
+        tlsKey: z.string().min(1).optional(),
+        /** HOST:PORT the engine pushes to (default: where Berth listens). */
+        registry: z.string().min(1).optional(),
+        /** Builds running at once across all replicas, and per namespace. */
+        concurrency: z.coerce.number().int().positive().default(2),
+        perNamespace: z.coerce.number().int().positive().default(1),
+        /** Seconds a build may take. */
+        timeout: duration.default(3_600),
+        /** Seconds a build's lease lasts without renewal (renewed every third of it). */
+        leaseSeconds: duration.default(30),
+        /** Failed builds in a row that switch a repository's triggers off. */
+        maxFailures: z.coerce.number().int().positive().default(5),
+        /** Milliseconds between looks at the queue. */
+        pollMs: z.coerce.number().int().positive().default(1_000),
+      })
+      .strict()
+      .default({
+        dockerHost: 'unix:///var/run/docker.sock',
+        concurrency: 2,
+        perNamespace: 1,
+        timeout: 3_600,
+        leaseSeconds: 30,
+        maxFailures: 5,
+        pollMs: 1_000,
+      }),
     gc: z
       .object({
         /** What to do with manifests no tag or index refers to: keep them, or collect them. */

@@ -9,6 +9,12 @@ const ACTIONS: Record<string, string> = {
   'blob.deleted': 'blob.delete',
   'manifest.pushed': 'manifest.push',
   'manifest.pulled': 'manifest.pull',
+  'build.queued': 'build.queue',
+  'build.started': 'build.start',
+  'build.succeeded': 'build.succeed',
+  'build.failed': 'build.fail',
+  'build.cancelled': 'build.cancel',
+  'build.trigger.disabled': 'build.trigger.disable',
   'manifest.deleted': 'manifest.delete',
   'tag.deleted': 'tag.delete',
 };
@@ -17,7 +23,10 @@ const ACTIONS: Record<string, string> = {
 export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undefined {
   const action = ACTIONS[event.type];
   if (!action) return undefined;
-  const { tag, digest, size, mediaType, from, reason } = event.target as Record<string, unknown>;
+  const { tag, digest, size, mediaType, from, reason, build, commit, ref } = event.target as Record<
+    string,
+    unknown
+  >;
   const actor = event.actor as { name?: string | null; address?: string | null };
   return {
     at: event.at,
@@ -27,9 +36,17 @@ export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undef
     outcome: event.outcome,
     address: actor.address ?? null,
     detail: Object.fromEntries(
-      Object.entries({ reference: tag ?? digest, digest, size, mediaType, from, reason }).filter(
-        ([, v]) => v !== undefined,
-      ),
+      Object.entries({
+        reference: tag ?? digest,
+        digest,
+        size,
+        mediaType,
+        from,
+        reason,
+        build,
+        commit,
+        ref,
+      }).filter(([, v]) => v !== undefined),
     ),
   };
 }

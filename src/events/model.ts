@@ -18,7 +18,13 @@ export type EventType =
   | 'trust.published'
   | 'account.changed'
   | 'login'
-  | 'gc.finished';
+  | 'gc.finished'
+  | 'build.queued'
+  | 'build.started'
+  | 'build.succeeded'
+  | 'build.failed'
+  | 'build.cancelled'
+  | 'build.trigger.disabled';
 
 /** Who did it, from where. */
 export interface EventActor {

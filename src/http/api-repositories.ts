@@ -1,7 +1,8 @@
 /** Management API: repositories and their permissions, access tokens and the audit log. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { WebhookService } from '../manage/index.js';
+import type { BuildService, WebhookService } from '../manage/index.js';
+import { repositoryBuildRoute, repositoryBuilds } from './api-builds.js';
 import { repositoryWebhooks, repositoryWebhooksOf } from './api-webhooks.js';
 import type { AuthService } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
@@ -67,8 +68,14 @@ async function repositoryRoute(
   req: FastifyRequest,
   reply: FastifyReply,
   webhooks?: WebhookService,
+  builds?: BuildService,
 ): Promise<void> {
   const path = param(req, '*');
+  const build = repositoryBuildRoute(path);
+  if (build) {
+    if (!builds) throw new BerthError('NOT_FOUND', 'builds are not managed here');
+    return repositoryBuilds(builds, auth, build, req, reply);
+  }
   const hooksOf = repositoryWebhooksOf(path);
   if (hooksOf !== undefined) {
     if (!webhooks) throw new BerthError('NOT_FOUND', 'webhooks are not managed here');
@@ -114,6 +121,7 @@ export function registerRepositoryRoutes(
   auth: AuthService,
   repositoriesChanged: () => void,
   webhooks?: WebhookService,
+  builds?: BuildService,
 ): void {
   app.get('/api/v1/repositories', async (req, reply) => {
     const principal = await apiPrincipal(auth, req, reply);
@@ -140,7 +148,7 @@ export function registerRepositoryRoutes(
     method: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
     url: '/api/v1/repositories/*',
     handler: async (req, reply) => {
-      await repositoryRoute(auth, req, reply, webhooks);
+      await repositoryRoute(auth, req, reply, webhooks, builds);
       if (req.method === 'DELETE') repositoriesChanged();
     },
   });

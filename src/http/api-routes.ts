@@ -12,6 +12,7 @@ import { json } from './api-common.js';
 import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
 import { registerWebhookRoutes } from './api-webhooks.js';
+import { registerBuildRoutes } from './api-builds.js';
 import type { ManageServices } from '../manage/index.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
@@ -43,9 +44,10 @@ export function registerApiRoutes(
   // Deleting accounts and repositories changes what repository names and ids mean.
   const changed = (): void => parts.registry.repositoriesChanged();
   registerAccountRoutes(app, auth, changed);
-  const { webhooks } = parts.manage;
-  registerRepositoryRoutes(app, auth, changed, webhooks);
+  const { webhooks, builds } = parts.manage;
+  registerRepositoryRoutes(app, auth, changed, webhooks, builds);
   if (webhooks) registerWebhookRoutes(app, auth, webhooks);
+  if (builds) registerBuildRoutes(app, auth, builds);
   registerSessionRoutes(app, auth);
   registerCatalogRoutes(app, auth, parts.manage.catalog, parts.domain);
   registerSystemRoutes(app, auth, parts.manage.system);

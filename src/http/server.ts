@@ -9,6 +9,7 @@ import { BerthError } from '../oci/index.js';
 import { apiPrincipal } from './api-common.js';
 import { answerClientError, guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
+import { registerBuildHooks } from './api-builds.js';
 import type { ManageServices } from '../manage/index.js';
 import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
@@ -120,6 +121,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const auth = deps.auth;
   if (auth) {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
+    const builds = deps.manage.builds;
+    if (builds) void app.register(async (scope) => registerBuildHooks(scope, builds));
     void app.register(async (scope) =>
       registerApiRoutes(scope, auth, deps.version, { ...deps, domain: deps.options?.domain }),
     );

@@ -5,6 +5,7 @@
 import type { CatalogService } from './catalog.js';
 import type { SystemService } from './system.js';
 import type { WebhookService } from './webhooks.js';
+import type { BuildService } from './builds.js';
 
 export {
   CatalogService,
@@ -16,6 +17,13 @@ export {
   type SearchPage,
   type SignedTag,
 } from './catalog.js';
+export {
+  BuildService,
+  type BuildConfigInput,
+  type BuildConfigView,
+  type BuildView,
+  type BuildRunnerPort,
+} from './builds.js';
 export { SystemService, databaseFull, type RunningSettings } from './system.js';
 export {
   WebhookService,
@@ -33,4 +41,6 @@ export interface ManageServices {
   system: SystemService;
   /** Webhook management, when accounts exist (`auth.mode: token`). */
   webhooks?: WebhookService;
+  /** Automated builds, when accounts exist. */
+  builds?: BuildService;
 }

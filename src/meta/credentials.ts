@@ -15,6 +15,8 @@ export interface AccessTokenRecord {
   lastUsedAt: number | null;
   lastUsedFrom: string | null;
   revokedAt: number | null;
+  /** The one repository the token is for (a build's push credential), or null for all. */
+  repository: string | null;
 }
 
 /** A refresh token (without its secret). */
@@ -34,7 +36,9 @@ export class CredentialStore {
 
   /** Records a new access token and returns its id. */
   async addAccessToken(
-    token: Pick<AccessTokenRecord, 'accountId' | 'name' | 'level' | 'secretHash' | 'expiresAt'>,
+    token: Pick<AccessTokenRecord, 'accountId' | 'name' | 'level' | 'secretHash' | 'expiresAt'> & {
+      repository?: string | null;
+    },
   ): Promise<number> {
     const row = await this.db
       .insertInto('access_tokens')
@@ -45,6 +49,7 @@ export class CredentialStore {
         secret_hash: token.secretHash,
         created_at: Date.now(),
         expires_at: token.expiresAt,
+        repository: token.repository ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -79,6 +84,7 @@ export class CredentialStore {
       lastUsedAt: r.last_used_at,
       lastUsedFrom: r.last_used_from,
       revokedAt: r.revoked_at,
+      repository: r.repository,
     }));
   }
 

@@ -36,6 +36,13 @@ export type {
   AttemptRecord,
   DeliveryOutcome,
 } from './webhooks.js';
+export type {
+  BuildConfigRecord,
+  BuildConfigPatch,
+  BuildRecord,
+  BuildState,
+  NewBuild,
+} from './builds.js';
 export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
 export type { RepositoryInfo, Visibility } from './repositories.js';
 export type {

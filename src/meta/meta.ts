@@ -18,6 +18,7 @@ import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
+import { BuildStore } from './builds.js';
 import { UploadStore } from './uploads.js';
 
 /**
@@ -52,6 +53,7 @@ export class Meta {
   readonly retiredNames: RetiredNameStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
+  readonly builds: BuildStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -76,6 +78,7 @@ export class Meta {
     this.retiredNames = new RetiredNameStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
+    this.builds = new BuildStore(db);
   }
 
   /**

@@ -13,6 +13,7 @@ import { leasesMigration } from './migration-leases.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
+import { buildsMigration } from './migration-builds.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -157,6 +158,7 @@ export class BerthMigrations implements MigrationProvider {
       '0006_security': securityMigration(),
       '0007_outbox': outboxMigration(this.dialect),
       '0008_webhooks': webhooksMigration(this.dialect),
+      '0009_builds': buildsMigration(this.dialect),
     };
   }
 }

@@ -131,6 +131,7 @@ export interface AccessTokensTable {
   last_used_at: number | null;
   last_used_from: string | null;
   revoked_at: number | null;
+  repository: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -301,6 +302,47 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+export interface BuildConfigsTable {
+  id: Generated<number>;
+  repository: string;
+  source_url: string;
+  credentials: string | null;
+  default_branch: string | null;
+  rules: string;
+  paths: string;
+  poll_seconds: number;
+  hook_secret: string;
+  owner: string;
+  enabled: number;
+  failures: number;
+  disabled_reason: string | null;
+  polled: string;
+  polled_at: number;
+  created_at: number;
+}
+
+export interface BuildsTable {
+  id: Generated<number>;
+  config_id: number;
+  repository: string;
+  namespace: string;
+  ref: string;
+  commit_sha: string;
+  plan: string;
+  trigger: string;
+  state: string;
+  attempts: number;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  digest: string | null;
+  error: string | null;
+  log: string;
+  holder: string | null;
+  lease_until: number | null;
+  cancel_requested: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -331,4 +373,6 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  build_configs: BuildConfigsTable;
+  builds: BuildsTable;
 }

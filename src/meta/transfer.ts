@@ -34,6 +34,8 @@ export const TABLES = [
   'webhooks',
   'webhook_deliveries',
   'webhook_attempts',
+  'build_configs',
+  'builds',
   'settings',
 ] as const satisfies readonly (keyof Database)[];
 
@@ -53,6 +55,8 @@ const SERIAL = new Set([
   'webhooks',
   'webhook_deliveries',
   'webhook_attempts',
+  'build_configs',
+  'builds',
 ]);
 
 function encode(row: Record<string, unknown>): Record<string, unknown> {

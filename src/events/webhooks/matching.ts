@@ -41,6 +41,12 @@ export const EVENT_TYPES: readonly EventType[] = [
   'account.changed',
   'login',
   'gc.finished',
+  'build.queued',
+  'build.started',
+  'build.succeeded',
+  'build.failed',
+  'build.cancelled',
+  'build.trigger.disabled',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */

@@ -48,6 +48,8 @@ const EVENTS = [
   'repository.deleted',
   'repository.visibility',
   'trust.published',
+  'build.succeeded',
+  'build.failed',
 ];
 const GLOBAL_EVENTS = ['account.changed', 'login', 'gc.finished'];
 
