@@ -132,5 +132,6 @@ export class AccessTokenDirectory extends DirectoryBase {
   /** Revokes a token made by `mintRepositoryToken`. */
   async revokeRepositoryToken(id: number): Promise<void> {
     await this.meta.credentials.revokeAccessToken(id);
+    this.parts.authenticator.invalidate();
   }
 }

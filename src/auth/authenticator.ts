@@ -247,12 +247,14 @@ export class Authenticator {
     const id = Number(m[2]);
     let accountId = id;
     let cap: UserPrincipal['cap'];
+    let repository: string | null = null;
     if (m[1] === 'pat') {
       const t = await this.meta.credentials.accessToken(id);
       if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= Date.now()))
         return undefined;
       accountId = t.accountId;
       cap = t.level;
+      repository = t.repository;
     } else if (m[1] === 'rt') {
       const t = await this.meta.credentials.refreshToken(id);
       if (!t || t.revokedAt !== null || t.expiresAt <= Date.now()) return undefined;
@@ -261,6 +263,8 @@ export class Authenticator {
     const account = await this.meta.accounts.byId(accountId);
     if (!account || account.disabled || account.kind !== 'user') return undefined;
     if (m[1] === 'pw' && passwordSession(account) !== session) return undefined;
-    return principalOf(account, session, cap);
+    const principal = principalOf(account, session, cap);
+    // A build's credential stays bound to its one repository however it is presented again.
+    return repository ? { ...principal, repository } : principal;
   }
 }

@@ -260,6 +260,39 @@ describe('token service', () => {
     assert.match(replay.body, /revoked/);
   });
 
+  it('build credentials: good for one repository, expire, and never administer', async () => {
+    const minted = await t.berth.auth!.accessTokens.mintRepositoryToken(
+      'alice',
+      'alice/built',
+      60_000,
+      'build #1',
+    );
+    const viaBuild = basic('alice', minted.token);
+    const claimsOf = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as {
+        access: { name: string; actions: string[] }[];
+      };
+    const own = await fetchToken(t.app, ['repository:alice/built:pull,push'], viaBuild);
+    assert.deepEqual(claimsOf(own).access[0]!.actions.sort(), ['pull', 'push']);
+    const other = await fetchToken(t.app, ['repository:alice/app:pull,push'], viaBuild);
+    assert.deepEqual(
+      claimsOf(other).access.flatMap((a) => a.actions),
+      [],
+      "none of the owner's other repositories",
+    );
+    const direct = await v2('/v2/alice/app/tags/list', viaBuild);
+    assert.ok([401, 403, 404].includes(direct.statusCode), `got ${direct.statusCode}`);
+    const admin = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/orgs',
+      headers: { authorization: viaBuild, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'buildorg' }),
+    });
+    assert.equal(admin.statusCode, 403, 'a build credential administers nothing');
+    await t.berth.auth!.accessTokens.revokeRepositoryToken(minted.id);
+    assert.equal((await v2('/v2/', viaBuild)).statusCode, 401, 'revoked when the build ends');
+  });
+
   it('asks for the scope an upload needs: status with pull, cancel with push or delete, 401 when a new token would grant more', async () => {
     const call = (method: 'GET' | 'POST' | 'DELETE' | 'HEAD', url: string, token: string) =>
       t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
