@@ -11,6 +11,7 @@ import {
 } from './api-accounts.js';
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
 import { requirementBody } from './api-trust.js';
+import { buildLink, buildTrigger } from './api-builds.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
 import { settingsChange } from '../config/index.js';
@@ -178,6 +179,38 @@ const OPERATIONS: Op[] = [
     '/api/v1/webhooks/{id}/callbacks/{event}/{token}',
     "Docker Hub's callback_url: the receiver reports success, failure or error (no account)",
     hubCallback,
+  ],
+  [
+    'get',
+    '/api/v1/repositories/{name}/_build',
+    "A repository's git source, rules and webhook URLs",
+  ],
+  [
+    'put',
+    '/api/v1/repositories/{name}/_build',
+    'Link a repository to a git source with build rules (its admins); the webhook secret is returned once',
+    buildLink,
+  ],
+  ['delete', '/api/v1/repositories/{name}/_build', 'Unlink it (and drop its build history)'],
+  [
+    'post',
+    '/api/v1/repositories/{name}/_build/trigger',
+    'Build now: a branch, tag or ref, optionally at one commit',
+    buildTrigger,
+  ],
+  ['post', '/api/v1/repositories/{name}/_build/secret', 'A new webhook secret (shown once)'],
+  [
+    'get',
+    '/api/v1/repositories/{name}/_builds',
+    'Build history with queue positions (?before=&n=)',
+  ],
+  ['get', '/api/v1/builds/{id}', 'One build with its log'],
+  ['get', '/api/v1/builds/{id}/log', 'The log as Server-Sent Events, live while it builds'],
+  ['post', '/api/v1/builds/{id}/cancel', 'Cancel a queued or running build'],
+  [
+    'post',
+    '/api/v1/build-hooks/{config}/{provider}',
+    'Push webhooks of github, gitlab, gitea, bitbucket or generic senders (verified by signature, no account)',
   ],
 ];
 

@@ -20,9 +20,10 @@ import { remoteApi } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
+import { startGitServer } from '../helpers/git-server.js';
 
 const ADMIN = { user: 'admin', password: 'ui-admin-password' };
-const TOOLS = ['dockerd', 'docker', 'busybox', 'chromium'];
+const TOOLS = ['dockerd', 'docker', 'busybox', 'chromium', 'git'];
 const SHOTS = path.resolve('test-artifacts', 'ui');
 
 describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
@@ -35,12 +36,16 @@ describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
+    engine = await startDockerd();
     berth = await spawnBerth({
       auth: 'token',
       adminPassword: ADMIN.password,
-      env: { BERTH_WEBHOOKS_ALLOW: '127.0.0.1' },
+      env: {
+        BERTH_WEBHOOKS_ALLOW: '127.0.0.1',
+        BERTH_BUILDS_DOCKER_HOST: engine.env.DOCKER_HOST,
+        BERTH_BUILDS_POLL_MS: '200',
+      },
     });
-    engine = await startDockerd();
     engine.docker(['build', '-q', '-t', 'local/busybox:1', busyboxContext()]);
     engine.docker([
       'build',
@@ -238,6 +243,37 @@ describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
       await shot('webhooks');
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('links a repository to git, builds it now and shows the live log', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const git = await startGitServer();
+    try {
+      const source = git.repository('ui-app');
+      const commit = source.commit(
+        {
+          Dockerfile:
+            'FROM local/busybox:1\nRUN echo built in the UI > /note\nCMD ["cat", "/note"]\n',
+        },
+        'for the UI',
+      );
+      await remoteApi(berth.url, ADMIN, 'POST', '/api/v1/repositories', { name: 'acme/built' });
+      await page.goto(`${berth.url}/r/acme/built`);
+      await page.getByRole('heading', { name: 'Builds' }).waitFor();
+      await page.getByLabel('Git URL').fill(source.url);
+      await page.getByRole('button', { name: 'Link' }).click();
+      await page.getByText(/Webhook secret \(shown once\)/).waitFor();
+      await page.getByRole('button', { name: 'Build now' }).click();
+      const history = page.getByRole('table', { name: 'Build history' });
+      await history.getByRole('row', { name: new RegExp(commit.slice(0, 10)) }).waitFor();
+      await history.getByRole('button', { name: 'Log' }).first().click();
+      await page.getByText(/pushed sha256:/).waitFor({ timeout: 120_000 });
+      await page.reload();
+      await history.getByRole('row', { name: /succeeded/ }).waitFor();
+      await shot('builds');
+    } finally {
+      await git.close();
     }
   });
 });

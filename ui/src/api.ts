@@ -125,3 +125,40 @@ export async function signOut(): Promise<void> {
       () => {},
     );
 }
+
+/**
+ * Follows a Server-Sent Events answer of the API as the signed-in user (EventSource cannot send
+ * the bearer token): `onData` gets each message's data, `onEnd` the `end` event. Returns a
+ * function that stops following.
+ */
+export function followEvents(
+  path: string,
+  onData: (data: string) => void,
+  onEnd: () => void,
+): () => void {
+  const controller = new AbortController();
+  void (async () => {
+    const token = await bearerToken();
+    const res = await fetch(path, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: controller.signal,
+    });
+    if (!res.ok || !res.body) throw errorOf(res.status, await readJson(res));
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return onEnd();
+      buffered += value;
+      const messages = buffered.split('\n\n');
+      buffered = messages.pop() ?? '';
+      for (const message of messages) {
+        const lines = message.split('\n');
+        if (lines.some((l) => l === 'event: end')) return onEnd();
+        const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+        if (data.length > 0) onData(data.join('\n'));
+      }
+    }
+  })().catch(() => onEnd());
+  return () => controller.abort();
+}

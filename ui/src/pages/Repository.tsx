@@ -17,6 +17,7 @@ import {
 } from '../ui';
 import { TagPage } from './Tag';
 import { Webhooks } from './Webhooks';
+import { Builds } from './Builds';
 
 interface RepositoryView {
   name: string;
@@ -265,6 +266,7 @@ export function RepositoryPage(): ReactNode {
               </div>
               <Description repo={r} onSaved={repo.reload} />
               <Tags name={r.name} admin={admin} host={host} />
+              <Builds name={r.name} canBuild={r.access === 'write' || admin} admin={admin} />
               {admin && <Webhooks path={`/api/v1/repositories/${r.name}/_webhooks`} />}
             </>
           );
