@@ -146,3 +146,23 @@ describe('git server webhooks', () => {
     assert.equal(b.kind === 'push' && b.refs[0]!.ref, 'refs/tags/v2');
   });
 });
+
+describe('base images', () => {
+  it("finds this registry's FROM images, skipping stages, digests and other registries", async () => {
+    const { baseImagesOf } = await import('./base-images.js');
+    const dockerfile = [
+      'ARG X=1',
+      'FROM --platform=linux/amd64 registry.example.com/team/base:1 AS build',
+      'FROM build',
+      'FROM registry.example.com/team/runtime',
+      'FROM elsewhere.io/x/y:2',
+      'FROM registry.example.com/team/pinned@sha256:abc',
+      'from 127.0.0.1:5000/lib/tools:3',
+    ].join('\n');
+    assert.deepEqual(baseImagesOf(dockerfile, ['127.0.0.1:5000', 'registry.example.com']), [
+      'team/base:1',
+      'team/runtime:latest',
+      'lib/tools:3',
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ export {
   type PushedRef,
 } from './provider-hooks.js';
 export { ruleProblem, type BuildRule } from './rules.js';
+export { baseImageRebuilds, baseImagesOf } from './base-images.js';
 export { remoteRefs, sourceUrlProblem, type GitSource } from './git-source.js';
 export type { LogListener } from './live-log.js';
 export type { EngineAddress } from './engine.js';

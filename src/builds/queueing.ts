@@ -9,7 +9,7 @@ import type { PushedRef } from './provider-hooks.js';
 import { planBuilds, skipsBuild, sourceRefOf, touchesPaths, type BuildRule } from './rules.js';
 
 /** How a build was asked for. */
-export type TriggerKind = 'webhook' | 'poll' | 'manual' | 'requeue';
+export type TriggerKind = 'webhook' | 'poll' | 'manual' | 'requeue' | 'base';
 
 /** The build events. */
 export type BuildEventType =

@@ -5,7 +5,7 @@
  * one repository, the log streamed to followers and stored, cancels and timeouts honoured. A build
  * whose process died (lease expired) is marked interrupted and queued again once.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { CoalescedRunner } from '../kit/index.js';
@@ -15,6 +15,7 @@ import { buildImage, openEngine, pushImage, type EngineAddress } from './engine.
 import { checkout, remoteRefs, type GitSource } from './git-source.js';
 import { LiveLog, type LogListener } from './live-log.js';
 import { queueBuilds, recordBuildEvent } from './queueing.js';
+import { baseImagesOf } from './base-images.js';
 import type { PlannedBuild } from './rules.js';
 
 /** How builds run. */
@@ -22,6 +23,8 @@ export interface RunnerSettings {
   engine: EngineAddress;
   /** `host:port` of Berth as the engine reaches it (known once the server listens). */
   registry: () => string | undefined;
+  /** Other names of this registry in `FROM` lines (the configured domain). */
+  aliases: string[];
   /** Builds running at once across every replica, and per namespace. */
   concurrency: number;
   perNamespace: number;
@@ -238,9 +241,10 @@ export class BuildRunner {
       Math.max(200, leaseMs / 3),
     );
     let outcome: { state: 'succeeded' | 'failed' | 'cancelled'; digest?: string; error?: string };
+    const bases: string[] = [];
     const dir = path.join(this.settings.workDir, `build-${build.id}`);
     try {
-      const digest = await this.execute(build, log, abort.signal, dir);
+      const digest = await this.execute(build, log, abort.signal, dir, bases);
       outcome = { state: 'succeeded', digest };
       log.add(`pushed ${digest}`);
     } catch (err) {
@@ -257,14 +261,20 @@ export class BuildRunner {
       clearInterval(renew);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
-    await this.finish(build, log, outcome).catch((err: unknown) =>
+    await this.finish(build, log, outcome, bases).catch((err: unknown) =>
       this.logger.error({ err, build: build.id }, 'recording a build'),
     );
     log.end();
     this.running.delete(build.id);
   }
 
-  private async execute(build: BuildRecord, log: LiveLog, signal: AbortSignal, dir: string) {
+  private async execute(
+    build: BuildRecord,
+    log: LiveLog,
+    signal: AbortSignal,
+    dir: string,
+    bases: string[],
+  ) {
     const plan = build.plan as Plan;
     const config = await this.meta.builds.config(build.configId);
     if (!config) throw new Error('the build configuration is gone');
@@ -275,6 +285,12 @@ export class BuildRunner {
       throw new Error(`the context ${plan.context} leaves the source`);
     const registry = this.settings.registry();
     if (!registry) throw new Error('Berth does not know the address the engine pushes to');
+    const dockerfileText = await readFile(path.resolve(contextDir, plan.dockerfile), 'utf8').catch(
+      () => {
+        throw new Error(`there is no ${plan.dockerfile} in ${plan.context}`);
+      },
+    );
+    bases.push(...baseImagesOf(dockerfileText, [registry, ...this.settings.aliases]));
     this.engine ??= openEngine(this.settings.engine);
     const engine = await this.engine;
     const name = `berth-build-${build.id}`;
@@ -342,6 +358,7 @@ export class BuildRunner {
     build: BuildRecord,
     log: LiveLog,
     outcome: { state: 'succeeded' | 'failed' | 'cancelled'; digest?: string; error?: string },
+    bases: string[],
   ): Promise<void> {
     await this.meta.writeTransaction(async (tx) => {
       if (outcome.error === 'shutdown') {
@@ -354,6 +371,7 @@ export class BuildRunner {
         digest: outcome.digest ?? null,
         error: outcome.error ?? null,
         log: log.text(),
+        bases,
         holder: null,
         leaseUntil: null,
       };

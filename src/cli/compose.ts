@@ -15,7 +15,7 @@ import {
   type DestinationRules,
   type DispatchSettings,
 } from '../events/index.js';
-import { BuildRunner, type RunnerSettings } from '../builds/index.js';
+import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
 import {
   BuildService,
   CatalogService,
@@ -139,6 +139,7 @@ export function buildSettingsOf(
       tls: b.tlsCert || b.tlsCa ? { ca: b.tlsCa, cert: b.tlsCert, key: b.tlsKey } : undefined,
     },
     registry,
+    aliases: config.domain ? [config.domain] : [],
     concurrency: b.concurrency,
     perNamespace: b.perNamespace,
     timeoutMs: b.timeout * 1000,
@@ -227,6 +228,8 @@ export async function composeBerth(
   metrics.watchWebhookQueue(() => meta.webhooks.queue());
   // The audit log and the webhooks read changes from the outbox, woken after each of this process's.
   const auditPump = new OutboxPump(meta, 'audit', auditHandler(logger), logger);
+  // Made once the build runner exists (with accounts only); changes may wake it before then.
+  const later: { rebuildPump?: OutboxPump } = {};
   const webhookPump = new OutboxPump(meta, 'webhooks', webhookFanOut(sealing), logger, {
     handled: () => dispatcher.notify(),
   });
@@ -239,6 +242,7 @@ export async function composeBerth(
       committed: () => {
         auditPump.notify();
         webhookPump.notify();
+        later.rebuildPump?.notify();
       },
     },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
@@ -301,6 +305,13 @@ export async function composeBerth(
     );
   if (buildService && buildRunner) buildService.attach(buildRunner);
   buildRunner?.start();
+  // Pushes to base images queue rebuilds, read from the outbox like every other consumer.
+  const rebuildPump = (later.rebuildPump =
+    buildRunner &&
+    new OutboxPump(meta, 'builds', baseImageRebuilds(), logger, {
+      handled: () => buildRunner.notify(),
+    }));
+  rebuildPump?.start();
   return {
     config,
     meta,
@@ -330,6 +341,7 @@ export async function composeBerth(
     close: async () => {
       stopPruning();
       await buildRunner?.stop();
+      await rebuildPump?.drain(true);
       await registry.pulls.flush();
       await audit.drain();
       await auditPump.drain(true);

@@ -45,6 +45,7 @@ export const buildLink = z
     rules: z.array(rule).min(1).max(50).optional(),
     paths: z.array(z.string().min(1)).max(50).optional(),
     pollSeconds: z.number().int().min(0).max(86_400).optional(),
+    rebuildOnBase: z.boolean().optional(),
     enabled: z.boolean().optional(),
   })
   .strict();

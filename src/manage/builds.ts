@@ -32,6 +32,8 @@ export interface BuildConfigInput {
   rules?: BuildRule[];
   paths?: string[];
   pollSeconds?: number;
+  /** Build again when a base image in this registry gets a new digest. */
+  rebuildOnBase?: boolean;
   enabled?: boolean;
 }
 
@@ -44,6 +46,7 @@ export interface BuildConfigView {
   rules: BuildRule[];
   paths: string[];
   pollSeconds: number;
+  rebuildOnBase: boolean;
   owner: string;
   enabled: boolean;
   disabledReason: string | null;
@@ -153,6 +156,7 @@ export class BuildService {
       rules: config.rules as BuildRule[],
       paths: config.paths,
       pollSeconds: config.pollSeconds,
+      rebuildOnBase: config.rebuildOnBase,
       owner: config.owner,
       enabled: config.enabled,
       disabledReason: config.disabledReason,
@@ -198,6 +202,7 @@ export class BuildService {
           rules: input.rules,
           paths: input.paths,
           pollSeconds: input.pollSeconds,
+          rebuildOnBase: input.rebuildOnBase,
           enabled: input.enabled,
           ...(input.enabled ? { failures: 0, disabledReason: null } : {}),
           owner,
@@ -215,6 +220,7 @@ export class BuildService {
         rules: input.rules ?? [DEFAULT_RULE],
         paths: input.paths ?? [],
         pollSeconds: input.pollSeconds ?? 0,
+        rebuildOnBase: input.rebuildOnBase ?? false,
         hookSecret: this.box.seal(Buffer.from(hookSecret), `build:${repository}:hook`),
         owner,
         enabled: input.enabled ?? true,

@@ -12,6 +12,8 @@ export interface BuildConfigRecord {
   rules: unknown[];
   paths: string[];
   pollSeconds: number;
+  /** Build again when a base image (`FROM`) in this registry gets a new digest. */
+  rebuildOnBase: boolean;
   hookSecret: string;
   /** The account builds push as (their rights, capped to this repository). */
   owner: string;
@@ -49,6 +51,8 @@ export interface BuildRecord {
   startedAt: number | null;
   finishedAt: number | null;
   digest: string | null;
+  /** The base images (`repository:tag` in this registry) the build started `FROM`. */
+  bases: string[];
   error: string | null;
   log: string;
   holder: string | null;
@@ -72,6 +76,7 @@ function configOf(r: Selectable<BuildConfigsTable>): BuildConfigRecord {
     rules: JSON.parse(r.rules) as unknown[],
     paths: JSON.parse(r.paths) as string[],
     pollSeconds: Number(r.poll_seconds),
+    rebuildOnBase: Boolean(r.rebuild_on_base),
     hookSecret: r.hook_secret,
     owner: r.owner,
     enabled: Boolean(r.enabled),
@@ -100,6 +105,7 @@ function buildOf(r: Selectable<BuildsTable>): BuildRecord {
     startedAt: n(r.started_at),
     finishedAt: n(r.finished_at),
     digest: r.digest,
+    bases: r.bases ? (JSON.parse(r.bases) as string[]) : [],
     error: r.error,
     log: r.log,
     holder: r.holder,
@@ -126,6 +132,7 @@ export class BuildStore {
         rules: JSON.stringify(c.rules),
         paths: JSON.stringify(c.paths),
         poll_seconds: c.pollSeconds,
+        rebuild_on_base: c.rebuildOnBase ? 1 : 0,
         hook_secret: c.hookSecret,
         owner: c.owner,
         enabled: c.enabled ? 1 : 0,
@@ -179,6 +186,7 @@ export class BuildStore {
     if (patch.rules !== undefined) v.rules = JSON.stringify(patch.rules);
     if (patch.paths !== undefined) v.paths = JSON.stringify(patch.paths);
     if (patch.pollSeconds !== undefined) v.poll_seconds = patch.pollSeconds;
+    if (patch.rebuildOnBase !== undefined) v.rebuild_on_base = patch.rebuildOnBase ? 1 : 0;
     if (patch.hookSecret !== undefined) v.hook_secret = patch.hookSecret;
     if (patch.owner !== undefined) v.owner = patch.owner;
     if (patch.enabled !== undefined) v.enabled = patch.enabled ? 1 : 0;
@@ -296,6 +304,7 @@ export class BuildStore {
         | 'startedAt'
         | 'finishedAt'
         | 'digest'
+        | 'bases'
         | 'error'
         | 'log'
         | 'holder'
@@ -310,6 +319,7 @@ export class BuildStore {
     if (patch.startedAt !== undefined) v.started_at = patch.startedAt;
     if (patch.finishedAt !== undefined) v.finished_at = patch.finishedAt;
     if (patch.digest !== undefined) v.digest = patch.digest;
+    if (patch.bases !== undefined) v.bases = JSON.stringify(patch.bases);
     if (patch.error !== undefined) v.error = patch.error;
     if (patch.log !== undefined) v.log = patch.log;
     if (patch.holder !== undefined) v.holder = patch.holder;
@@ -317,5 +327,31 @@ export class BuildStore {
     if (patch.cancelRequested !== undefined) v.cancel_requested = patch.cancelRequested ? 1 : 0;
     if (Object.keys(v).length > 0)
       await this.db.updateTable('builds').set(v).where('id', '=', id).execute();
+  }
+
+  /** Configurations that build again when a base image changes. */
+  async rebuildingOnBase(): Promise<BuildConfigRecord[]> {
+    const rows = await this.db
+      .selectFrom('build_configs')
+      .selectAll()
+      .where('rebuild_on_base', '=', 1)
+      .where('enabled', '=', 1)
+      .execute();
+    return rows.map(configOf);
+  }
+
+  /** The newest succeeded build of each ref of configuration `configId`. */
+  async lastSucceeded(configId: number): Promise<BuildRecord[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('config_id', '=', configId)
+      .where('state', '=', 'succeeded')
+      .orderBy('id', 'desc')
+      .limit(200)
+      .execute();
+    const byRef = new Map<string, BuildRecord>();
+    for (const r of rows) if (!byRef.has(r.ref)) byRef.set(r.ref, { ...buildOf(r), log: '' });
+    return [...byRef.values()];
   }
 }

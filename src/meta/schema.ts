@@ -311,6 +311,7 @@ export interface BuildConfigsTable {
   rules: string;
   paths: string;
   poll_seconds: number;
+  rebuild_on_base: number;
   hook_secret: string;
   owner: string;
   enabled: number;
@@ -336,6 +337,7 @@ export interface BuildsTable {
   started_at: number | null;
   finished_at: number | null;
   digest: string | null;
+  bases: string | null;
   error: string | null;
   log: string;
   holder: string | null;

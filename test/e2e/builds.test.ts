@@ -11,7 +11,12 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
+import {
+  busyboxContext,
+  derivedContext,
+  startDockerd,
+  type PrivateDockerd,
+} from '../helpers/dockerd.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
@@ -247,6 +252,48 @@ describe('automated builds from git', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.equal(cancelled.status, 200);
     const stopped = await finished(now[0]!.id, 'the cancel to stop it');
     assert.equal(stopped.state, 'cancelled');
+  });
+
+  it('builds again when its base image in Berth gets a new digest (opt-in)', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const base = `${server.host}/alice/base:1`;
+    engine.docker(['tag', BASE, base]);
+    engine.docker(['push', base]);
+    const based = git.repository('based');
+    based.commit({ Dockerfile: `FROM ${base}\nCMD ["echo", "on the base"]\n` }, 'uses the base');
+    assert.equal(
+      (await call(server.url, 'POST', '/api/v1/repositories', { name: 'alice/based' })).status,
+      201,
+    );
+    const linked = await call(server.url, 'PUT', '/api/v1/repositories/alice/based/_build', {
+      source: based.url,
+      rules: [{ sourceType: 'branch', source: 'main', tag: 'latest' }],
+      rebuildOnBase: true,
+    });
+    assert.equal(linked.status, 200);
+    const first = (
+      await call(server.url, 'POST', '/api/v1/repositories/alice/based/_build/trigger', {
+        ref: 'main',
+      })
+    ).body as Build[];
+    assert.equal((await finished(first[0]!.id)).state, 'succeeded');
+    engine.docker([
+      'build',
+      '-q',
+      '-t',
+      base,
+      derivedContext(base, ['RUN echo patched > /patched']),
+    ]);
+    engine.docker(['push', base]);
+    await waitUntil(
+      async () => {
+        const builds = (await call(server.url, 'GET', '/api/v1/repositories/alice/based/_builds'))
+          .body as Build[];
+        return builds.some((b) => b.trigger === 'base' && b.state === 'succeeded');
+      },
+      'a rebuild on the new base',
+      120_000,
+    );
   });
 
   it('finds a commit by polling, and re-queues once a build cut off by kill -9', async (t) => {
