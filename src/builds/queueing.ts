@@ -4,6 +4,7 @@
  * newer commit supersedes what is queued or running for the same ref, and every state change is
  * written with its event in one transaction.
  */
+import type { EventType } from '../events/index.js';
 import type { BuildConfigRecord, BuildRecord, Meta } from '../meta/index.js';
 import type { PushedRef } from './provider-hooks.js';
 import { planBuilds, skipsBuild, sourceRefOf, touchesPaths, type BuildRule } from './rules.js';
@@ -12,13 +13,7 @@ import { planBuilds, skipsBuild, sourceRefOf, touchesPaths, type BuildRule } fro
 export type TriggerKind = 'webhook' | 'poll' | 'manual' | 'requeue' | 'base';
 
 /** The build events. */
-export type BuildEventType =
-  | 'build.queued'
-  | 'build.started'
-  | 'build.succeeded'
-  | 'build.failed'
-  | 'build.cancelled'
-  | 'build.trigger.disabled';
+export type BuildEventType = Extract<EventType, `build.${string}`>;
 
 /** Appends a build event about `build` to the outbox of `tx`. */
 export function recordBuildEvent(
