@@ -4,31 +4,40 @@
  * Credentials go to git through its environment, never on a command line or into a log.
  */
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
-/** A git source: its URL and, for HTTP(S) servers, a user and token. */
+/** A git source: its URL and, for HTTP(S) servers, a user and token, or for SSH a deploy key. */
 export interface GitSource {
   url: string;
   credentials?: { username: string; password: string } | null;
+  /** An OpenSSH private key (the deploy key) for `ssh://` and `user@host:path` sources. */
+  sshKey?: string | null;
+  /** Where the SSH host keys seen first are kept, and checked on every later fetch. */
+  knownHosts?: string;
 }
+
+const SCP_LIKE = /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!\/\/)/;
+const KINDS =
+  'a git source is an http(s)://, ssh://, git:// or file:// URL, user@host:path, or an absolute path';
 
 /** Why `url` cannot be a build source, or undefined. */
 export function sourceUrlProblem(url: string): string | undefined {
-  if (url.startsWith('/')) return undefined;
+  if (url.startsWith('/') || SCP_LIKE.test(url)) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return 'a git source is an http(s)://, git:// or file:// URL, or an absolute local path';
+    return KINDS;
   }
-  if (!['http:', 'https:', 'git:', 'file:'].includes(parsed.protocol))
-    return 'a git source is an http(s)://, git:// or file:// URL, or an absolute local path';
-  if (parsed.username || parsed.password)
+  if (!['http:', 'https:', 'ssh:', 'git:', 'file:'].includes(parsed.protocol)) return KINDS;
+  if (parsed.password || (parsed.username && parsed.protocol !== 'ssh:'))
     return 'credentials go in the credentials field, not the URL';
   return undefined;
 }
 
-function environmentOf(source: GitSource): NodeJS.ProcessEnv {
+function environmentOf(source: GitSource, keyFile?: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -44,7 +53,26 @@ function environmentOf(source: GitSource): NodeJS.ProcessEnv {
     env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
     env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
   }
+  if (keyFile) {
+    // The host key seen first is kept and required after that (trust on first use, per host).
+    const known = source.knownHosts ?? '/dev/null';
+    env.GIT_SSH_COMMAND = `ssh -i '${keyFile}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='${known}'`;
+  }
   return env;
+}
+
+/** Runs `work` with the deploy key in a file only this user can read, removed afterwards. */
+async function withKeyFile<T>(source: GitSource, work: (file?: string) => Promise<T>): Promise<T> {
+  if (!source.sshKey) return work();
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-key-'));
+  const file = path.join(dir, 'id');
+  try {
+    const key = source.sshKey.endsWith('\n') ? source.sshKey : `${source.sshKey}\n`;
+    await writeFile(file, key, { mode: 0o600 });
+    return await work(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs git; resolves with its output, rejects with its last error line. */
@@ -53,10 +81,19 @@ function git(
   source: GitSource,
   options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<string> {
+  return withKeyFile(source, (keyFile) => runGit(args, source, options, keyFile));
+}
+
+function runGit(
+  args: string[],
+  source: GitSource,
+  options: { cwd?: string; timeoutMs?: number; signal?: AbortSignal },
+  keyFile?: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
-      env: environmentOf(source),
+      env: environmentOf(source, keyFile),
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: options.signal,
     });

@@ -63,6 +63,11 @@ export function registerBuildCommands(program: Command, configFrom: ConfigFrom):
   withDataFlags(build.command('link <repository>').description('link a repository to a git source'))
     .requiredOption('--source <url>', 'http(s)://, git://, file:// URL or absolute path')
     .option('--username <name>', 'user for an HTTP(S) source (the token on standard input)')
+    .option(
+      '--deploy-key',
+      'make an SSH deploy key for an ssh:// source and print its public half',
+      false,
+    )
     .option('--default-branch <branch>', 'the branch that also gets `latest` where rules ask')
     .option('--poll <seconds>', 'also look for new commits this often (0: webhooks only)', '0')
     .option('--paths <paths>', 'build only for changes under these paths (comma-separated)')
@@ -75,6 +80,7 @@ export function registerBuildCommands(program: Command, configFrom: ConfigFrom):
           credentials: f.username
             ? { username: String(f.username), password: password! }
             : undefined,
+          deployKey: Boolean(f.deployKey),
           defaultBranch: (f.defaultBranch as string | undefined) ?? undefined,
           pollSeconds: Number(f.poll),
           paths: typeof f.paths === 'string' ? f.paths.split(',').filter(Boolean) : undefined,
@@ -86,6 +92,8 @@ export function registerBuildCommands(program: Command, configFrom: ConfigFrom):
       for (const [provider, url] of Object.entries(linked.config.hooks))
         say(`  ${provider}: ${url}`);
       if (linked.hookSecret) say(`webhook secret (shown once): ${linked.hookSecret}`);
+      if (linked.config.deployKey)
+        say(`deploy key (add it read-only upstream): ${linked.config.deployKey}`);
     });
   withDataFlags(build.command('rules <repository>').description("set a repository's build rules"))
     .option('--rule <TYPE:SOURCE:TAG>', 'a rule, e.g. branch:main:latest (repeatable)', collect)

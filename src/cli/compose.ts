@@ -1,5 +1,5 @@
 /** The composition root: builds Berth's concrete parts from the configuration. */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
 import { AuthService, TokenKeys, type AuthSettings } from '../auth/index.js';
@@ -284,7 +284,10 @@ export async function composeBerth(
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
   const box = new SecretBox(masterKey);
   let registryAddress = config.builds.registry;
-  const buildService = auth && new BuildService(meta, auth, box);
+  const buildDir = path.join(config.data, 'builds');
+  mkdirSync(buildDir, { recursive: true, mode: 0o700 });
+  const buildService =
+    auth && new BuildService(meta, auth, box, path.join(buildDir, 'known_hosts'));
   const buildRunner =
     auth &&
     buildService &&

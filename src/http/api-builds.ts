@@ -37,6 +37,7 @@ const rule = z
 export const buildLink = z
   .object({
     source: z.string().min(1),
+    deployKey: z.boolean().optional(),
     credentials: z
       .object({ username: z.string().min(1), password: z.string().min(1) })
       .nullable()

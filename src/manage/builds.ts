@@ -4,7 +4,11 @@
  * history with queue positions, logs (live while running), cancel, and the provider webhooks
  * themselves (verified the provider's way, no account).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Actor, AuthService, Principal } from '../auth/index.js';
 import {
   PROVIDERS,
@@ -28,6 +32,8 @@ import { BerthError, isValidName } from '../oci/index.js';
 export interface BuildConfigInput {
   source: string;
   credentials?: { username: string; password: string } | null;
+  /** Make an SSH deploy key for an `ssh://` source (its public half is shown to add upstream). */
+  deployKey?: boolean;
   defaultBranch?: string | null;
   rules?: BuildRule[];
   paths?: string[];
@@ -42,6 +48,8 @@ export interface BuildConfigView {
   repository: string;
   source: string;
   hasCredentials: boolean;
+  /** The public half of the deploy key, to add to the git server (read-only). */
+  deployKey: string | null;
   defaultBranch: string | null;
   rules: BuildRule[];
   paths: string[];
@@ -94,6 +102,28 @@ const DEFAULT_RULE: BuildRule = {
   latestOnDefault: false,
 };
 
+/** What is sealed as a source's credentials: HTTP(S) user and token, or an SSH deploy key. */
+type SourceSecrets = { username: string; password: string } | { sshKey: string; publicKey: string };
+
+/** A new ed25519 key pair from the real `ssh-keygen`, its private half in OpenSSH form. */
+async function newDeployKey(comment: string): Promise<{ sshKey: string; publicKey: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-keygen-'));
+  try {
+    const file = path.join(dir, 'id');
+    await new Promise<void>((resolve, reject) =>
+      execFile('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], (err) =>
+        err ? reject(new BerthError('INTERNAL', `ssh-keygen failed: ${err.message}`)) : resolve(),
+      ),
+    );
+    return {
+      sshKey: await readFile(file, 'utf8'),
+      publicKey: (await readFile(`${file}.pub`, 'utf8')).trim(),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Build management, checked per caller. */
 export class BuildService {
   private runner?: BuildRunnerPort;
@@ -102,7 +132,15 @@ export class BuildService {
     private readonly meta: Meta,
     private readonly auth: AuthService,
     private readonly box: SecretBox,
+    /** Where SSH host keys of git servers are kept once seen. */
+    private readonly knownHosts?: string,
   ) {}
+
+  private secretsOf(config: BuildConfigRecord): SourceSecrets | null {
+    if (!config.credentials) return null;
+    const text = this.box.open(config.credentials, `build:${config.repository}:credentials`);
+    return JSON.parse(text.toString()) as SourceSecrets;
+  }
 
   /** Connects the runner that starts, cancels and follows builds in this process. */
   attach(runner: BuildRunnerPort): void {
@@ -111,12 +149,10 @@ export class BuildService {
 
   /** The git source of `config`, its credentials opened. */
   gitSource(config: BuildConfigRecord): GitSource {
-    const credentials = config.credentials
-      ? (JSON.parse(
-          this.box.open(config.credentials, `build:${config.repository}:credentials`).toString(),
-        ) as { username: string; password: string })
-      : null;
-    return { url: config.sourceUrl, credentials };
+    const secrets = this.secretsOf(config);
+    if (secrets && 'sshKey' in secrets)
+      return { url: config.sourceUrl, sshKey: secrets.sshKey, knownHosts: this.knownHosts };
+    return { url: config.sourceUrl, credentials: secrets };
   }
 
   private async require(
@@ -152,6 +188,7 @@ export class BuildService {
       repository: config.repository,
       source: config.sourceUrl,
       hasCredentials: config.credentials !== null,
+      deployKey: ((s) => (s && 'publicKey' in s ? s.publicKey : null))(this.secretsOf(config)),
       defaultBranch: config.defaultBranch,
       rules: config.rules as BuildRule[],
       paths: config.paths,
@@ -186,18 +223,18 @@ export class BuildService {
     if (actor.principal.kind !== 'user') throw new BerthError('UNAUTHORIZED', 'sign in');
     this.check(input);
     const owner = actor.principal.name;
+    const secrets: SourceSecrets | null | undefined = input.deployKey
+      ? await newDeployKey(`berth deploy key for ${repository}`)
+      : input.credentials;
     const sealedCredentials =
-      input.credentials &&
-      this.box.seal(
-        Buffer.from(JSON.stringify(input.credentials)),
-        `build:${repository}:credentials`,
-      );
+      secrets &&
+      this.box.seal(Buffer.from(JSON.stringify(secrets)), `build:${repository}:credentials`);
     const existing = await this.meta.builds.configOf(repository);
     if (existing) {
       await this.meta.writeTransaction((tx) =>
         tx.builds.updateConfig(existing.id, {
           sourceUrl: input.source,
-          credentials: input.credentials === undefined ? undefined : (sealedCredentials ?? null),
+          credentials: secrets === undefined ? undefined : (sealedCredentials ?? null),
           defaultBranch: input.defaultBranch,
           rules: input.rules,
           paths: input.paths,

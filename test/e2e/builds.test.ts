@@ -18,6 +18,8 @@ import {
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { startSshd } from '../helpers/sshd.js';
+import path from 'node:path';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -294,6 +296,52 @@ describe('automated builds from git', { skip: skipUnlessTools(TOOLS) }, () => {
       'a rebuild on the new base',
       120_000,
     );
+  });
+
+  it('fetches an ssh:// source with a deploy key it made, whose public half the server trusts', async (t) => {
+    if (!needTools(t, ...TOOLS, 'sshd', 'ssh')) return;
+    const sshd = await startSshd();
+    try {
+      const overSsh = git.repository('over-ssh');
+      overSsh.commit({ Dockerfile: `FROM ${BASE}\nCMD ["echo", "fetched over ssh"]\n` }, 'ssh');
+      assert.equal(
+        (await call(server.url, 'POST', '/api/v1/repositories', { name: 'alice/ssh' })).status,
+        201,
+      );
+      const url = `ssh://root@127.0.0.1:${sshd.port}${path.join(git.root, 'over-ssh.git')}`;
+      const linked = await call(server.url, 'PUT', '/api/v1/repositories/alice/ssh/_build', {
+        source: url,
+        deployKey: true,
+        rules: [{ sourceType: 'branch', source: 'main', tag: 'latest' }],
+      });
+      assert.equal(linked.status, 200, JSON.stringify(linked.body));
+      const key = (linked.body as { config: { deployKey: string } }).config.deployKey;
+      assert.match(key, /^ssh-ed25519 \S+ berth deploy key for alice\/ssh$/);
+      const refused = await call(
+        server.url,
+        'POST',
+        '/api/v1/repositories/alice/ssh/_build/trigger',
+        { ref: 'main' },
+      );
+      assert.equal(refused.status, 400, 'not yet trusted upstream');
+      sshd.authorize(key);
+      const now = (
+        await call(server.url, 'POST', '/api/v1/repositories/alice/ssh/_build/trigger', {
+          ref: 'main',
+        })
+      ).body as Build[];
+      const done = await finished(now[0]!.id);
+      assert.equal(done.state, 'succeeded', done.error ?? '');
+      engine.docker(['pull', `${server.host}/alice/ssh:latest`]);
+      assert.equal(
+        engine
+          .docker(['run', '--rm', '--network', 'none', `${server.host}/alice/ssh:latest`])
+          .trim(),
+        'fetched over ssh',
+      );
+    } finally {
+      await sshd.stop();
+    }
   });
 
   it('finds a commit by polling, and re-queues once a build cut off by kill -9', async (t) => {
