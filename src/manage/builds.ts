@@ -212,7 +212,8 @@ export class BuildService {
 
   /**
    * Links `repository` to a git source (or changes the link); returns the configuration and,
-   * when the link is new, the webhook secret (shown this once).
+   * when the link is new, the webhook secret (shown this once). Builds push as whoever made the
+   * link; later changes keep that owner.
    */
   async link(
     actor: Actor,
@@ -242,7 +243,6 @@ export class BuildService {
           rebuildOnBase: input.rebuildOnBase,
           enabled: input.enabled,
           ...(input.enabled ? { failures: 0, disabledReason: null } : {}),
-          owner,
         }),
       );
       return { config: this.view((await this.meta.builds.configOf(repository))!) };

@@ -20,7 +20,8 @@ import {
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { startSshd } from '../helpers/sshd.js';
 import path from 'node:path';
-import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { spawnSync } from 'node:child_process';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -49,6 +50,13 @@ async function call(base: string, method: string, path: string, body?: unknown, 
   });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/** Runs the `berth` CLI on `data`; returns its output. */
+function berthCli(args: string[], data: string): string {
+  const r = spawnSync(process.execPath, [BERTH_BIN, ...args, '--data', data], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Sends a GitHub push webhook for `ref` at `commit`, signed with `secret`. */
@@ -190,6 +198,31 @@ describe('automated builds from git', { skip: skipUnlessTools(TOOLS) }, () => {
     const log = (await build(done.id)).log ?? '';
     assert.match(log, /fetching .* at [0-9a-f]{40}/);
     assert.match(log, /pushed sha256:/);
+    // The same through the CLI, on the data directory the server runs on.
+    assert.match(berthCli(['build', 'list', 'alice/app'], data), /succeeded\s+refs\/heads\/main/);
+    assert.match(berthCli(['build', 'logs', String(done.id)], data), /pushed sha256:/);
+    berthCli(
+      [
+        'build',
+        'rules',
+        'alice/app',
+        '--rule',
+        'branch:main:latest',
+        '--rule',
+        'tag:/^v([0-9.]+)$/:{\\1}',
+      ],
+      data,
+    );
+    const rules = (await call(server.url, 'GET', '/api/v1/repositories/alice/app/_build')).body as {
+      rules: { source: string; tag: string }[];
+    };
+    assert.deepEqual(
+      rules.rules.map((r) => [r.source, r.tag]),
+      [
+        ['main', 'latest'],
+        ['/^v([0-9.]+)$/', '{\\1}'],
+      ],
+    );
   });
 
   it('turns tag v1.2.3 into image tag 1.2.3', async (t) => {
