@@ -283,8 +283,23 @@ describe('automated builds from git', { skip: skipUnlessTools(TOOLS) }, () => {
       async () => (await build(now[0]!.id)).state === 'running',
       'the slow build to start',
     );
+    // The log streams live (Server-Sent Events) until the build ends.
+    const stream = await fetch(`${server.url}/api/v1/builds/${now[0]!.id}/log`, {
+      headers: { authorization: ALICE },
+    });
+    assert.equal(stream.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = '';
+    while (!/RUN sleep 60/.test(seen)) seen += (await reader.read()).value ?? '';
     const cancelled = await call(server.url, 'POST', `/api/v1/builds/${now[0]!.id}/cancel`);
     assert.equal(cancelled.status, 200);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    assert.match(seen, /data: .*cancelled: cancelled/);
+    assert.match(seen, /event: end/);
     const stopped = await finished(now[0]!.id, 'the cancel to stop it');
     assert.equal(stopped.state, 'cancelled');
   });
