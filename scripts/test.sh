@@ -10,7 +10,7 @@ packages=(docker.io skopeo podman)
 # Everything else without recommended extras: Chromium for the UI test (fonts come with its
 # dependencies), servers the tests start themselves, and Ceph's daemons for a real S3 gateway.
 lean_packages=(umoci busybox-static docker-registry notary openssl curl chromium postgresql
-  nginx-light radosgw ceph-mon ceph-osd git openssh-server openssh-client)
+  nginx-light radosgw ceph-mon ceph-osd git openssh-server openssh-client slapd ldap-utils)
 not_installed() {
   local pkg
   for pkg in "$@"; do
@@ -26,6 +26,8 @@ if [ $((${#missing[@]} + ${#missing_lean[@]})) -gt 0 ]; then
     apt=(apt-get -o DPkg::Lock::Timeout=900 -y -q)
     for _ in $(seq 60); do "${apt[@]}" update && break; sleep 10; done
     [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "${missing[@]}"
+    # slapd: no default directory of its own (the LDAP tests start and seed theirs).
+    echo "slapd slapd/no_configuration boolean true" | debconf-set-selections 2>/dev/null || true
     [ ${#missing_lean[@]} -eq 0 ] ||
       DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "${missing_lean[@]}"
   else

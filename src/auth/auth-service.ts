@@ -3,6 +3,7 @@ import type { AuditEntry, AuditFilter, Meta, Visibility } from '../meta/index.js
 import type { SecretBox } from '../kit/index.js';
 import { AccessPolicy } from './access-policy.js';
 import { AccessTokenDirectory } from './access-tokens.js';
+import { DirectoryAccounts, type ConfiguredProvider } from './directory-accounts.js';
 import { Authenticator } from './authenticator.js';
 import { DirectoryBase, type Actor } from './directory-common.js';
 import { OrgDirectory } from './organisations.js';
@@ -25,6 +26,8 @@ export interface AuthSettings {
   failureWindowSeconds: number;
   defaultVisibility: Visibility;
   cacheTtlMs: number;
+  /** Directories users may log in through, in order. */
+  directories?: ConfiguredProvider[];
 }
 
 class AuditReader extends DirectoryBase {
@@ -56,12 +59,17 @@ export class AuthService {
       anonymousPull: settings.anonymousPull,
       cacheTtlMs: settings.cacheTtlMs,
     });
-    this.authenticator = new Authenticator(meta, audit, {
-      maxFailures: settings.maxFailures,
-      failureWindowMs: settings.failureWindowSeconds * 1000,
-      refreshTtlMs: settings.refreshTtlSeconds * 1000,
-      cacheTtlMs: settings.cacheTtlMs,
-    });
+    this.authenticator = new Authenticator(
+      meta,
+      audit,
+      {
+        maxFailures: settings.maxFailures,
+        failureWindowMs: settings.failureWindowSeconds * 1000,
+        refreshTtlMs: settings.refreshTtlSeconds * 1000,
+        cacheTtlMs: settings.cacheTtlMs,
+      },
+      new DirectoryAccounts(meta, settings.directories ?? []),
+    );
     this.tokens = new TokenService(keys, this.policy, this.authenticator, {
       issuer: settings.issuer,
       service: settings.service,

@@ -10,6 +10,7 @@ import { verifyPassword } from './passwords.js';
 import { markAudited, type AuditSink } from './ports.js';
 import type { UserPrincipal } from './principal.js';
 import { FailureLimiter } from './rate-limit.js';
+import type { DirectoryAccounts } from './directory-accounts.js';
 import { hashSecret, parseTokenText, randomSecret, secretMatches, tokenText } from './secrets.js';
 
 /** How logins are limited and how long refresh tokens live. */
@@ -44,6 +45,11 @@ function passwordSession(account: AccountRecord): string {
   return `pw:${account.id}:${hashSecret(account.passwordHash ?? '').slice(0, 16)}`;
 }
 
+/** The session of a directory login: it lasts while the account stays enabled. */
+function directorySession(account: AccountRecord): string {
+  return `pw:${account.id}:${hashSecret(`directory:${account.provider}`).slice(0, 16)}`;
+}
+
 /** Verifies credentials, with rate limiting and audit of every login. */
 export class Authenticator {
   /** Failures per (account, address): a guesser elsewhere never locks the owner out. */
@@ -59,6 +65,8 @@ export class Authenticator {
     private readonly meta: Meta,
     private readonly audit: AuditSink,
     private readonly settings: AuthenticatorSettings,
+    /** Directories (LDAP, Active Directory) users may also log in through. */
+    private readonly directories?: DirectoryAccounts,
   ) {
     this.perAccount = new FailureLimiter(settings.maxFailures, settings.failureWindowMs);
     // One address may hold several people (a NAT, a CI runner): it gets five times as many tries.
@@ -138,11 +146,15 @@ export class Authenticator {
     secret: string,
     address: string | null,
   ): Promise<UserPrincipal> {
-    const account = await this.meta.accounts.byName(username);
+    let account = await this.meta.accounts.byName(username);
     const pat = parseTokenText('pat', secret);
     let principal: UserPrincipal | undefined;
     if (pat) principal = await this.viaAccessToken(account, pat, address);
-    else if (await verifyPassword(account?.kind === 'user' ? account.passwordHash : null, secret))
+    else if (this.directories?.any && (!account || account.provider)) {
+      // A directory decides for its own accounts and for names no account holds yet.
+      account = await this.directories.login(username, secret, account);
+      if (account) principal = principalOf(account, directorySession(account));
+    } else if (await verifyPassword(account?.kind === 'user' ? account.passwordHash : null, secret))
       principal = principalOf(account!, passwordSession(account!));
     if (!principal) return this.fail(username, address, pat ? 'bad access token' : 'bad password');
     if (account!.disabled) return this.fail(username, address, 'account disabled');
@@ -152,7 +164,13 @@ export class Authenticator {
       action: 'login',
       outcome: 'success',
       address,
-      detail: { method: pat ? 'access-token' : 'password' },
+      detail: {
+        method: pat
+          ? 'access-token'
+          : account!.provider
+            ? `directory:${account!.provider}`
+            : 'password',
+      },
     });
     return principal;
   }
@@ -262,7 +280,8 @@ export class Authenticator {
     }
     const account = await this.meta.accounts.byId(accountId);
     if (!account || account.disabled || account.kind !== 'user') return undefined;
-    if (m[1] === 'pw' && passwordSession(account) !== session) return undefined;
+    const viaDirectory = account.provider !== null && directorySession(account) === session;
+    if (m[1] === 'pw' && passwordSession(account) !== session && !viaDirectory) return undefined;
     const principal = principalOf(account, session, cap);
     // A build's credential stays bound to its one repository however it is presented again.
     return repository ? { ...principal, repository } : principal;

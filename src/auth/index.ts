@@ -21,3 +21,5 @@ export type { UserView, NewUser, UserChanges } from './users.js';
 export type { OrgView, TeamView } from './organisations.js';
 export type { RepositoryView, PermissionView } from './repositories.js';
 export type { AccessTokenView } from './access-tokens.js';
+export { LdapProvider, type LdapSettings, type GroupStrategy } from './ldap-provider.js';
+export type { ConfiguredProvider, GroupMapping } from './directory-accounts.js';

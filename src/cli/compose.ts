@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
-import { AuthService, TokenKeys, type AuthSettings } from '../auth/index.js';
+import { AuthService, LdapProvider, TokenKeys, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig, ConfigSources } from '../config/index.js';
 import {
   AuditLog,
@@ -100,6 +100,10 @@ function authSettingsOf(config: BerthConfig): AuthSettings {
     failureWindowSeconds: config.auth.failureWindow,
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
+    directories: config.identity.providers.map(({ mappings, kind: _kind, ...ldap }) => ({
+      provider: new LdapProvider(ldap),
+      mappings,
+    })),
   };
 }
 

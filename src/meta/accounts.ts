@@ -22,6 +22,10 @@ export interface AccountRecord {
   defaultLevel: AccessLevel | null;
   createdAt: number;
   updatedAt: number;
+  /** The identity provider the account comes from (null: a local account). */
+  provider: string | null;
+  /** The provider's stable id for it (a DN, entryUUID or objectGUID). */
+  externalId: string | null;
 }
 
 /** A new account's fields. */
@@ -31,6 +35,8 @@ export interface NewAccount {
   passwordHash?: string | null;
   email?: string | null;
   fullName?: string | null;
+  provider?: string | null;
+  externalId?: string | null;
   isAdmin?: boolean;
 }
 
@@ -65,6 +71,8 @@ function toRecord(row: Selectable<AccountsTable>): AccountRecord {
     defaultLevel: row.default_level as AccessLevel | null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    provider: row.provider,
+    externalId: row.external_id,
   };
 }
 
@@ -86,6 +94,8 @@ export class AccountStore {
         is_admin: account.isAdmin ? 1 : 0,
         disabled: 0,
         default_level: null,
+        provider: account.provider ?? null,
+        external_id: account.externalId ?? null,
         created_at: now,
         updated_at: now,
       })

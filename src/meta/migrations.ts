@@ -14,6 +14,7 @@ import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
 import { buildsMigration } from './migration-builds.js';
+import { directoriesMigration } from './migration-directories.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -159,6 +160,7 @@ export class BerthMigrations implements MigrationProvider {
       '0007_outbox': outboxMigration(this.dialect),
       '0008_webhooks': webhooksMigration(this.dialect),
       '0009_builds': buildsMigration(this.dialect),
+      '0010_directories': directoriesMigration(),
     };
   }
 }

@@ -83,6 +83,8 @@ export interface AccountsTable {
   default_level: string | null;
   created_at: number;
   updated_at: number;
+  provider: string | null;
+  external_id: string | null;
 }
 
 export interface OrgMembersTable {

@@ -33,6 +33,7 @@ export const REGISTRY_ERRORS = {
   CONFLICT: { status: 409, message: 'already exists' },
   INVALID_REQUEST: { status: 400, message: 'invalid request' },
   INTERNAL: { status: 500, message: 'internal server error' },
+  UNAVAILABLE: { status: 503, message: 'a service Berth depends on is unavailable' },
   // The Notary trust service's codes (notary-server's errcode table).
   METADATA_NOT_FOUND: { status: 404, message: 'You have requested metadata that does not exist.' },
   INVALID_UPDATE: { status: 400, message: 'Update sent by the client is invalid.' },
@@ -57,6 +58,7 @@ const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
   CONFLICT: 'DENIED',
   INVALID_REQUEST: 'UNSUPPORTED',
   INTERNAL: 'UNKNOWN',
+  UNAVAILABLE: 'UNKNOWN',
 };
 
 /** Berth's error: a string code from the table, an optional detail object and the cause. */

@@ -1,0 +1,183 @@
+/**
+ * An LDAP or Active Directory directory as an identity provider: the user found with a service
+ * bind and a search, their password checked by binding as them (never stored), their groups read
+ * by the configured strategy — `memberOf`, a search for groups naming them, Active Directory's
+ * nested-group matching rule, or a recursive search with a depth limit — and several server URLs
+ * tried in order. StartTLS is required when asked for, never silently skipped.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, EqualityFilter, InvalidCredentialsError, type Entry } from 'ldapts';
+
+/** How a provider finds groups. */
+export type GroupStrategy = 'memberOf' | 'member-search' | 'ad-nested' | 'recursive';
+
+/** An LDAP provider's settings. */
+export interface LdapSettings {
+  name: string;
+  urls: string[];
+  startTls: boolean;
+  /** PEM CA certificates for LDAPS and StartTLS. */
+  caFile?: string;
+  bindDn: string;
+  bindPassword: string;
+  userBase: string;
+  userFilter: string;
+  loginAttribute: string;
+  /** The attribute holding the stable id (`entryUUID`, `objectGUID`; `dn` for the DN). */
+  idAttribute: string;
+  mailAttribute: string;
+  nameAttribute: string;
+  groups: {
+    strategy: GroupStrategy;
+    base?: string;
+    filter: string;
+    /** `member`, `uniqueMember` (DNs) or `memberUid` (logins). */
+    memberAttribute: string;
+    depth: number;
+  };
+  timeoutMs: number;
+}
+
+/** A user as the directory describes them. */
+export interface DirectoryUser {
+  provider: string;
+  id: string;
+  login: string;
+  dn: string;
+  email: string | null;
+  fullName: string | null;
+  /** Group DNs (and names, for matching mappings by name). */
+  groups: string[];
+}
+
+/** The directory could not be reached or answered with an error. */
+export class DirectoryDown extends Error {}
+
+const text = (v: Entry[string] | undefined): string | null => {
+  const first = Array.isArray(v) ? v[0] : v;
+  if (first === undefined) return null;
+  return Buffer.isBuffer(first) ? first.toString('hex') : String(first);
+};
+const texts = (v: Entry[string] | undefined): string[] =>
+  v === undefined
+    ? []
+    : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString() : String(x)));
+const eq = (attribute: string, value: string) =>
+  new EqualityFilter({ attribute, value }).toString();
+
+/** An LDAP directory. */
+export class LdapProvider {
+  constructor(readonly settings: LdapSettings) {}
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  /** A connected client, bound as `dn` (the first URL that answers). */
+  private async connect(dn: string, password: string): Promise<Client> {
+    const s = this.settings;
+    const tlsOptions = s.caFile ? { ca: [readFileSync(s.caFile)] } : undefined;
+    let lastError: unknown;
+    for (const url of s.urls) {
+      const client = new Client({
+        url,
+        timeout: s.timeoutMs,
+        connectTimeout: s.timeoutMs,
+        tlsOptions,
+      });
+      try {
+        if (s.startTls) await client.startTLS(tlsOptions ?? {});
+        await client.bind(dn, password);
+        return client;
+      } catch (err) {
+        await client.unbind().catch(() => undefined);
+        if (err instanceof InvalidCredentialsError) throw err;
+        lastError = err;
+      }
+    }
+    throw new DirectoryDown(
+      `directory ${s.name} is unreachable: ${(lastError as Error)?.message ?? 'no URL'}`,
+    );
+  }
+
+  private async search(client: Client, base: string, filter: string, attributes: string[]) {
+    try {
+      return (await client.search(base, { scope: 'sub', filter, attributes, sizeLimit: 1000 }))
+        .searchEntries;
+    } catch (err) {
+      throw new DirectoryDown(`directory ${this.name}: ${(err as Error).message}`);
+    }
+  }
+
+  /** The user `login` with password `password`, or undefined when either is wrong. */
+  async authenticate(login: string, password: string): Promise<DirectoryUser | undefined> {
+    if (password === '') return undefined; // an empty password is an anonymous bind: never a login
+    const s = this.settings;
+    const service = await this.connect(s.bindDn, s.bindPassword);
+    try {
+      const filter = `(&${s.userFilter}${eq(s.loginAttribute, login)})`;
+      const found = await this.search(service, s.userBase, filter, [
+        s.loginAttribute,
+        s.idAttribute,
+        s.mailAttribute,
+        s.nameAttribute,
+        'memberOf',
+      ]);
+      if (found.length !== 1) return undefined;
+      const entry = found[0]!;
+      try {
+        const asUser = await this.connect(entry.dn, password);
+        await asUser.unbind().catch(() => undefined);
+      } catch (err) {
+        if (err instanceof InvalidCredentialsError) return undefined;
+        throw err;
+      }
+      return {
+        provider: s.name,
+        id: s.idAttribute === 'dn' ? entry.dn : (text(entry[s.idAttribute]) ?? entry.dn),
+        login: text(entry[s.loginAttribute]) ?? login,
+        dn: entry.dn,
+        email: text(entry[s.mailAttribute]),
+        fullName: text(entry[s.nameAttribute]),
+        groups: await this.groupsOf(service, entry, login),
+      };
+    } finally {
+      await service.unbind().catch(() => undefined);
+    }
+  }
+
+  private async groupsOf(client: Client, user: Entry, login: string): Promise<string[]> {
+    const g = this.settings.groups;
+    const base = g.base ?? this.settings.userBase;
+    const memberValue = g.memberAttribute === 'memberUid' ? login : user.dn;
+    const groups = new Set<string>();
+    if (g.strategy === 'memberOf') texts(user.memberOf).forEach((dn) => groups.add(dn));
+    else if (g.strategy === 'ad-nested') {
+      const filter = `(&${g.filter}(member:1.2.840.113556.1.4.1941:=${escapeValue(user.dn)}))`;
+      for (const e of await this.search(client, base, filter, ['cn'])) groups.add(e.dn);
+    } else {
+      // One level, or (recursive) groups of groups, each DN visited once, to `depth` levels.
+      let frontier = [memberValue];
+      for (
+        let level = 0;
+        level < (g.strategy === 'recursive' ? g.depth : 1) && frontier.length > 0;
+        level++
+      ) {
+        const filter = `(&${g.filter}(|${frontier.map((v) => eq(g.memberAttribute, v)).join('')}))`;
+        const found = await this.search(client, base, filter, ['cn']);
+        frontier = found.map((e) => e.dn).filter((dn) => !groups.has(dn));
+        frontier.forEach((dn) => groups.add(dn));
+      }
+    }
+    // Mappings may name a group by its DN or by its first RDN's value (`devs` for cn=devs,…).
+    for (const dn of [...groups]) {
+      const m = /^[^=]+=([^,]+)/.exec(dn);
+      if (m) groups.add(m[1]!);
+    }
+    return [...groups];
+  }
+}
+
+function escapeValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -1,0 +1,152 @@
+/**
+ * Directory logins against a real OpenLDAP (Debian slapd on 127.0.0.1) with the real docker CLI:
+ * a directory user's `docker login` makes their account on first use, their group maps to an
+ * organisation team, and they push where the team may; a wrong password is refused; a directory
+ * name that a local account holds is refused, never merged; with the directory down its users get
+ * a clear error while local accounts still log in.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
+import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import {
+  LDAP_ADMIN,
+  LDAP_ADMIN_PASSWORD,
+  LDAP_BASE,
+  ldapGroup,
+  ldapUser,
+  startSlapd,
+  type Slapd,
+} from '../helpers/slapd.js';
+import { needTools, skipUnlessTools } from '../helpers/tools.js';
+
+const TOOLS = ['dockerd', 'docker', 'busybox', 'slapd', 'slapadd', 'ldapmodify'];
+const ADMIN_PASSWORD = 'ldap-test-admin-password';
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const ADMIN = basic('admin', ADMIN_PASSWORD);
+
+async function call(base: string, method: string, url: string, body?: unknown, auth = ADMIN) {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: auth, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
+  let slapd: Slapd;
+  let server: SpawnedBerth;
+  let engine: PrivateDockerd;
+  let data: string;
+
+  before(async () => {
+    const alice = `uid=dalice,ou=people,${LDAP_BASE}`;
+    slapd = await startSlapd(
+      [
+        ldapUser('dalice', 'dalice-password'),
+        ldapUser('clash', 'clash-password'),
+        ldapGroup('devs', [alice]),
+      ].join('\n'),
+    );
+    data = tempDir('ldap');
+    const config = path.join(data, 'berth.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        identity: {
+          providers: [
+            {
+              name: 'corp',
+              urls: ['ldap://127.0.0.1:1', slapd.url],
+              bindDn: LDAP_ADMIN,
+              bindPassword: LDAP_ADMIN_PASSWORD,
+              userBase: `ou=people,${LDAP_BASE}`,
+              userFilter: '(objectClass=inetOrgPerson)',
+              groups: { strategy: 'member-search', base: `ou=groups,${LDAP_BASE}` },
+              mappings: [{ group: 'devs', org: 'acme', team: 'devs' }],
+              timeoutMs: 3000,
+            },
+          ],
+        },
+      }),
+    );
+    server = await spawnBerth({
+      data,
+      auth: 'token',
+      adminPassword: ADMIN_PASSWORD,
+      args: ['--config', config],
+    });
+    engine = await startDockerd();
+    engine.docker(['build', '-q', '-t', 'local/busybox:1', busyboxContext()]);
+    assert.equal((await call(server.url, 'POST', '/api/v1/orgs', { name: 'acme' })).status, 201);
+    assert.equal(
+      (await call(server.url, 'POST', '/api/v1/orgs/acme/teams', { name: 'devs' })).status,
+      201,
+    );
+    const level = await call(server.url, 'PUT', '/api/v1/orgs/acme/teams/devs/permission', {
+      level: 'write',
+    });
+    assert.ok(level.status < 300, level.text);
+    const local = await call(server.url, 'POST', '/api/v1/users', {
+      name: 'clash',
+      password: 'local-clash-pw',
+    });
+    assert.equal(local.status, 201);
+  });
+  after(async () => {
+    await engine?.stop();
+    await server?.stop();
+    await slapd?.stop();
+    if (data) removeDir(data);
+  });
+
+  it('makes the account at the first docker login, maps the group to a team, and pushes', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const wrong = engine.attempt(['login', '-u', 'dalice', '--password-stdin', server.host], {
+      input: 'not-her-password',
+    });
+    assert.notEqual(wrong.status, 0);
+    engine.docker(['login', '-u', 'dalice', '--password-stdin', server.host], {
+      input: 'dalice-password',
+    });
+    const me = await call(server.url, 'GET', '/api/v1/users/dalice');
+    assert.equal(me.status, 200);
+    assert.match(me.text, /dalice@example\.org/);
+    const ref = `${server.host}/acme/app:1`;
+    engine.docker(['tag', 'local/busybox:1', ref]);
+    engine.docker(['push', ref]);
+    const team = await call(server.url, 'GET', '/api/v1/orgs/acme/teams/devs');
+    assert.match(team.text, /dalice/);
+  });
+
+  it('refuses a directory name a local account holds, and keeps local logins when the directory is down', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const clash = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('clash', 'clash-password'),
+    );
+    assert.equal(clash.status, 401, 'the directory cannot take the local account over');
+    const local = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('clash', 'local-clash-pw'),
+    );
+    assert.equal(local.status, 200);
+    await slapd.stop();
+    const down = await call(server.url, 'GET', '/api/v1/me', undefined, basic('someone', 'pw'));
+    assert.equal(down.status, 503);
+    assert.match(down.text, /directory corp is unreachable/);
+    const stillLocal = await call(server.url, 'GET', '/api/v1/me', undefined, ADMIN);
+    assert.equal(stillLocal.status, 200);
+  });
+});

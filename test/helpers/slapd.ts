@@ -1,0 +1,116 @@
+/**
+ * A real OpenLDAP server for tests (Debian's slapd), on 127.0.0.1 and a port of its own, with an
+ * mdb database seeded by `slapadd` from the LDIF a test gives.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort, removeDir, tempDir } from './server.js';
+import { waitUntil } from './wait.js';
+
+/** The suffix, administrator and password of every test directory. */
+export const LDAP_BASE = 'dc=example,dc=org';
+export const LDAP_ADMIN = `cn=admin,${LDAP_BASE}`;
+export const LDAP_ADMIN_PASSWORD = 'ldap-admin-password';
+
+/** A running slapd. */
+export interface Slapd {
+  url: string;
+  /** Applies an LDIF change (ldapmodify) as the administrator. */
+  modify(ldif: string): void;
+  stop(): Promise<void>;
+}
+
+/** The LDIF of a user `uid` with password `password` under ou=people. */
+export function ldapUser(uid: string, password: string, mail = `${uid}@example.org`): string {
+  return [
+    `dn: uid=${uid},ou=people,${LDAP_BASE}`,
+    'objectClass: inetOrgPerson',
+    `uid: ${uid}`,
+    `cn: ${uid} Example`,
+    `sn: ${uid}`,
+    `mail: ${mail}`,
+    `userPassword: ${password}`,
+    '',
+  ].join('\n');
+}
+
+/** The LDIF of a group `cn` under ou=groups with `members` (DNs). */
+export function ldapGroup(cn: string, members: string[]): string {
+  return [
+    `dn: cn=${cn},ou=groups,${LDAP_BASE}`,
+    'objectClass: groupOfNames',
+    `cn: ${cn}`,
+    ...members.map((m) => `member: ${m}`),
+    '',
+  ].join('\n');
+}
+
+/** Starts slapd seeded with the base, ou=people, ou=groups and `entries` (LDIF). */
+export async function startSlapd(entries: string): Promise<Slapd> {
+  const dir = tempDir('slapd');
+  const port = await freePort();
+  mkdirSync(path.join(dir, 'db'));
+  const conf = path.join(dir, 'slapd.conf');
+  writeFileSync(
+    conf,
+    [
+      'include /etc/ldap/schema/core.schema',
+      'include /etc/ldap/schema/cosine.schema',
+      'include /etc/ldap/schema/nis.schema',
+      'include /etc/ldap/schema/inetorgperson.schema',
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      `pidfile ${path.join(dir, 'slapd.pid')}`,
+      'database mdb',
+      'maxsize 10485760',
+      `suffix "${LDAP_BASE}"`,
+      `rootdn "${LDAP_ADMIN}"`,
+      `rootpw ${LDAP_ADMIN_PASSWORD}`,
+      `directory ${path.join(dir, 'db')}`,
+      '',
+    ].join('\n'),
+  );
+  const seed = [
+    `dn: ${LDAP_BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n`,
+    `dn: ou=people,${LDAP_BASE}\nobjectClass: organizationalUnit\nou: people\n`,
+    `dn: ou=groups,${LDAP_BASE}\nobjectClass: organizationalUnit\nou: groups\n`,
+    entries,
+  ].join('\n');
+  writeFileSync(path.join(dir, 'seed.ldif'), seed);
+  execFileSync('slapadd', ['-f', conf, '-l', path.join(dir, 'seed.ldif')], { stdio: 'pipe' });
+  const url = `ldap://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn('slapd', ['-f', conf, '-h', `${url}/`, '-d', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  await waitUntil(
+    () =>
+      new Promise<boolean>((resolve) => {
+        if (child.exitCode !== null) throw new Error(`slapd exited: ${log}`);
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    'slapd to listen',
+    30_000,
+  );
+  return {
+    url,
+    modify(ldif) {
+      execFileSync('ldapmodify', ['-x', '-H', url, '-D', LDAP_ADMIN, '-w', LDAP_ADMIN_PASSWORD], {
+        input: ldif,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      removeDir(dir);
+    },
+  };
+}
