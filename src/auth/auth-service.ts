@@ -30,6 +30,34 @@ export interface AuthSettings {
   directories?: ConfiguredProvider[];
 }
 
+/** The identity providers for administrators: list, test (with a dry run for a user), sync. */
+class IdentityAdmin extends DirectoryBase {
+  constructor(
+    parts: ConstructorParameters<typeof DirectoryBase>[0],
+    private readonly directories: DirectoryAccounts,
+  ) {
+    super(parts);
+  }
+
+  list(actor: Actor) {
+    this.requireAdmin(actor, 'see identity providers');
+    return this.directories.describe();
+  }
+
+  test(actor: Actor, name: string, login?: string) {
+    this.requireAdmin(actor, 'test identity providers');
+    return this.directories.test(name, login);
+  }
+
+  async sync(actor: Actor) {
+    this.requireAdmin(actor, 'sync identity providers');
+    const result = await this.directories.sync();
+    this.parts.authenticator.invalidate();
+    this.parts.policy.invalidate();
+    return result;
+  }
+}
+
 class AuditReader extends DirectoryBase {
   async query(actor: Actor, filter: AuditFilter): Promise<AuditEntry[]> {
     this.requireAdmin(actor, 'read the audit log');
@@ -48,6 +76,7 @@ export class AuthService {
   readonly repositories: RepositoryDirectory;
   readonly accessTokens: AccessTokenDirectory;
   readonly auditLog: AuditReader;
+  readonly identity: IdentityAdmin;
 
   private constructor(
     readonly meta: Meta,
@@ -59,6 +88,7 @@ export class AuthService {
       anonymousPull: settings.anonymousPull,
       cacheTtlMs: settings.cacheTtlMs,
     });
+    const directories = new DirectoryAccounts(meta, settings.directories ?? []);
     this.authenticator = new Authenticator(
       meta,
       audit,
@@ -68,7 +98,7 @@ export class AuthService {
         refreshTtlMs: settings.refreshTtlSeconds * 1000,
         cacheTtlMs: settings.cacheTtlMs,
       },
-      new DirectoryAccounts(meta, settings.directories ?? []),
+      directories,
     );
     this.tokens = new TokenService(keys, this.policy, this.authenticator, {
       issuer: settings.issuer,
@@ -88,6 +118,7 @@ export class AuthService {
     this.repositories = new RepositoryDirectory(parts, settings.defaultVisibility);
     this.accessTokens = new AccessTokenDirectory(parts);
     this.auditLog = new AuditReader(parts);
+    this.identity = new IdentityAdmin(parts, directories);
   }
 
   /** Builds the service, loading (or creating) the token signing keys sealed in `box`. */

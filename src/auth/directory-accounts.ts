@@ -122,4 +122,94 @@ export class DirectoryAccounts {
       }
     });
   }
+
+  /** The providers, in login order, with their mappings (no secrets). */
+  describe(): {
+    name: string;
+    urls: string[];
+    userBase: string;
+    groups: string;
+    mappings: GroupMapping[];
+  }[] {
+    return this.providers.map(({ provider, mappings }) => ({
+      name: provider.name,
+      urls: provider.settings.urls,
+      userBase: provider.settings.userBase,
+      groups: provider.settings.groups.strategy,
+      mappings,
+    }));
+  }
+
+  private configured(name: string): ConfiguredProvider {
+    const found = this.providers.find((p) => p.provider.name === name);
+    if (!found) throw new BerthError('NOT_FOUND', `no identity provider ${name}`);
+    return found;
+  }
+
+  /**
+   * Tests provider `name`: the service bind and search, and for `login` (a dry run) the entry
+   * found, its groups and the teams and rights the mappings would give.
+   */
+  async test(name: string, login?: string) {
+    const { provider, mappings } = this.configured(name);
+    let connection: { url: string; users: number };
+    try {
+      connection = await provider.testConnection();
+    } catch (err) {
+      if (err instanceof DirectoryDown) throw new BerthError('UNAVAILABLE', err.message);
+      throw err;
+    }
+    if (login === undefined) return { provider: name, ...connection };
+    const user = await provider.lookupByLogin(login);
+    if (!user) return { provider: name, ...connection, user: null };
+    const member = new Set(user.groups.map((g) => g.toLowerCase()));
+    const matched = mappings.filter((m) => member.has(m.group.toLowerCase()));
+    return {
+      provider: name,
+      ...connection,
+      user: { dn: user.dn, id: user.id, email: user.email, groups: user.groups },
+      teams: matched.filter((m) => m.org && m.team).map((m) => `${m.org}/${m.team}`),
+      admin: matched.some((m) => m.admin),
+    };
+  }
+
+  /**
+   * Brings every directory account in step with its directory: details and mappings applied;
+   * accounts the directory no longer has disabled, their tokens and sessions revoked.
+   */
+  async sync(): Promise<{ checked: number; disabled: string[]; unreachable: string[] }> {
+    const result = { checked: 0, disabled: [] as string[], unreachable: [] as string[] };
+    const accounts = (await this.meta.accounts.list('user')).filter(
+      (a) => a.provider && !a.disabled,
+    );
+    for (const { provider, mappings } of this.providers) {
+      const mine = accounts.filter((a) => a.provider === provider.name);
+      for (const account of mine) {
+        let user: DirectoryUser | undefined;
+        try {
+          user = await provider.lookup(account.externalId ?? '', account.name);
+        } catch (err) {
+          if (!(err instanceof DirectoryDown)) throw err;
+          result.unreachable.push(provider.name);
+          break;
+        }
+        result.checked += 1;
+        if (user) {
+          await this.meta.writeTransaction((tx) =>
+            tx.accounts.update(account.id, { email: user!.email, fullName: user!.fullName }),
+          );
+          await this.applyMappings(account, user.groups, mappings);
+          continue;
+        }
+        await this.meta.writeTransaction(async (tx) => {
+          await tx.accounts.update(account.id, { disabled: true });
+          await tx.credentials.revokeRefreshTokensOf(account.id);
+          for (const token of await tx.credentials.accessTokensOf(account.id))
+            if (token.revokedAt === null) await tx.credentials.revokeAccessToken(token.id);
+        });
+        result.disabled.push(account.name);
+      }
+    }
+    return result;
+  }
 }

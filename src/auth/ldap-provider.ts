@@ -116,13 +116,7 @@ export class LdapProvider {
     const service = await this.connect(s.bindDn, s.bindPassword);
     try {
       const filter = `(&${s.userFilter}${eq(s.loginAttribute, login)})`;
-      const found = await this.search(service, s.userBase, filter, [
-        s.loginAttribute,
-        s.idAttribute,
-        s.mailAttribute,
-        s.nameAttribute,
-        'memberOf',
-      ]);
+      const found = await this.search(service, s.userBase, filter, this.userAttributes());
       if (found.length !== 1) return undefined;
       const entry = found[0]!;
       try {
@@ -132,18 +126,63 @@ export class LdapProvider {
         if (err instanceof InvalidCredentialsError) return undefined;
         throw err;
       }
-      return {
-        provider: s.name,
-        id: s.idAttribute === 'dn' ? entry.dn : (text(entry[s.idAttribute]) ?? entry.dn),
-        login: text(entry[s.loginAttribute]) ?? login,
-        dn: entry.dn,
-        email: text(entry[s.mailAttribute]),
-        fullName: text(entry[s.nameAttribute]),
-        groups: await this.groupsOf(service, entry, login),
-      };
+      return await this.userOf(service, entry, login);
     } finally {
       await service.unbind().catch(() => undefined);
     }
+  }
+
+  /**
+   * The user `login` if the directory still has them under stable id `id` (no password check),
+   * or undefined. Found by login, then matched by id, so a login that now names someone else is
+   * not taken for them.
+   */
+  async lookup(id: string, login: string): Promise<DirectoryUser | undefined> {
+    const user = await this.lookupByLogin(login);
+    return user?.id === id ? user : undefined;
+  }
+
+  /** The user called `login` (no password check), or undefined. */
+  async lookupByLogin(login: string): Promise<DirectoryUser | undefined> {
+    const s = this.settings;
+    const service = await this.connect(s.bindDn, s.bindPassword);
+    try {
+      const filter = `(&${s.userFilter}${eq(s.loginAttribute, login)})`;
+      const found = await this.search(service, s.userBase, filter, this.userAttributes());
+      return found.length === 1 ? await this.userOf(service, found[0]!, login) : undefined;
+    } finally {
+      await service.unbind().catch(() => undefined);
+    }
+  }
+
+  /** Binds with the service account and searches the user base; throws DirectoryDown. */
+  async testConnection(): Promise<{ url: string; users: number }> {
+    const s = this.settings;
+    const service = await this.connect(s.bindDn, s.bindPassword);
+    try {
+      const found = await this.search(service, s.userBase, s.userFilter, ['dn']);
+      return { url: s.urls.join(', '), users: found.length };
+    } finally {
+      await service.unbind().catch(() => undefined);
+    }
+  }
+
+  private userAttributes(): string[] {
+    const s = this.settings;
+    return [s.loginAttribute, s.idAttribute, s.mailAttribute, s.nameAttribute, 'memberOf'];
+  }
+
+  private async userOf(client: Client, entry: Entry, login: string): Promise<DirectoryUser> {
+    const s = this.settings;
+    return {
+      provider: s.name,
+      id: s.idAttribute === 'dn' ? entry.dn : (text(entry[s.idAttribute]) ?? entry.dn),
+      login: text(entry[s.loginAttribute]) ?? login,
+      dn: entry.dn,
+      email: text(entry[s.mailAttribute]),
+      fullName: text(entry[s.nameAttribute]),
+      groups: await this.groupsOf(client, entry, login),
+    };
   }
 
   private async groupsOf(client: Client, user: Entry, login: string): Promise<string[]> {

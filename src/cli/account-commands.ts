@@ -283,4 +283,40 @@ export function registerAccountCommands(program: Command, configFrom: ConfigFrom
   repoCommands(program, configFrom);
   tokenCommands(program, configFrom);
   auditCommand(program, configFrom);
+  const idp = program.command('idp').description('identity providers (LDAP, Active Directory)');
+  withDataFlags(idp.command('list').description('the providers, in login order'))
+    .option('--json', 'print JSON', false)
+    .action(async (f: Flags) => {
+      const rows = await withDirectory(configFrom(f), async (auth, actor) =>
+        auth.identity.list(actor),
+      );
+      const shown = rows.map((r) => ({
+        ...r,
+        urls: r.urls.join(','),
+        mappings: r.mappings.length,
+      }));
+      printRows(
+        shown as never,
+        ['name', 'urls', 'userBase', 'groups', 'mappings'],
+        Boolean(f.json),
+      );
+    });
+  withDataFlags(idp.command('test <name>').description('test a provider (with --user: a dry run)'))
+    .option('--user <login>', 'show the DN, groups and teams this user would get')
+    .action(async (name: string, f: Flags) => {
+      const result = await withDirectory(configFrom(f), (auth, actor) =>
+        auth.identity.test(actor, name, f.user as string | undefined),
+      );
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    });
+  withDataFlags(idp.command('sync').description('bring directory accounts in step now')).action(
+    async (f: Flags) => {
+      const result = await withDirectory(configFrom(f), (auth, actor) => auth.identity.sync(actor));
+      say(`checked ${result.checked}; disabled ${result.disabled.join(', ') || 'none'}`);
+      if (result.unreachable.length > 0) {
+        say(`unreachable: ${result.unreachable.join(', ')}`);
+        process.exitCode = 1;
+      }
+    },
+  );
 }

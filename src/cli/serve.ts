@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
+import { localActor } from '../auth/index.js';
 import { buildHttpServer, buildMetricsServer } from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
@@ -45,6 +46,17 @@ export async function serve(base: ConfigSources): Promise<void> {
   const config = loadConfig(sources);
   const berth = await composeBerth(config, undefined, database, sources);
   if (berth.auth) await bootstrap(berth.meta);
+  // Directory accounts are brought in step on a timer (accounts gone are disabled).
+  const syncEvery = config.identity.syncMinutes * 60_000;
+  const sync =
+    berth.auth && config.identity.providers.length > 0 && syncEvery > 0
+      ? setInterval(() => {
+          berth
+            .auth!.identity.sync(localActor('scheduled sync'))
+            .catch((err: unknown) => berth.logger.warn({ err }, 'directory sync'));
+        }, syncEvery)
+      : undefined;
+  sync?.unref();
   const tls =
     config.tls.cert && config.tls.key
       ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }

@@ -340,9 +340,11 @@ export const configSchema = z
               .strict(),
           )
           .default([]),
+        /** Minutes between syncs of directory accounts (0: only on demand). */
+        syncMinutes: z.coerce.number().int().min(0).default(60),
       })
       .strict()
-      .default({ providers: [] }),
+      .default({ providers: [], syncMinutes: 60 }),
     builds: z
       .object({
         /** The Docker engine builds run on: `unix:///path/docker.sock` or `tcp://host:port`. */

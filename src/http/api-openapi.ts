@@ -12,6 +12,7 @@ import {
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
 import { requirementBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
+import { providerTest } from './api-identity.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
 import { settingsChange } from '../config/index.js';
@@ -179,6 +180,18 @@ const OPERATIONS: Op[] = [
     '/api/v1/webhooks/{id}/callbacks/{event}/{token}',
     "Docker Hub's callback_url: the receiver reports success, failure or error (no account)",
     hubCallback,
+  ],
+  ['get', '/api/v1/identity/providers', 'Identity providers in login order (administrators)'],
+  [
+    'post',
+    '/api/v1/identity/providers/{name}/test',
+    'Test a provider: bind and search; with a login, the DN, groups and teams that user would get',
+    providerTest,
+  ],
+  [
+    'post',
+    '/api/v1/identity/sync',
+    'Bring directory accounts in step: details and mappings; accounts gone disabled, their tokens revoked',
   ],
   [
     'get',

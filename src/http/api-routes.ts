@@ -13,6 +13,7 @@ import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
 import { registerWebhookRoutes } from './api-webhooks.js';
 import { registerBuildRoutes } from './api-builds.js';
+import { registerIdentityRoutes } from './api-identity.js';
 import type { ManageServices } from '../manage/index.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
@@ -49,6 +50,7 @@ export function registerApiRoutes(
   if (webhooks) registerWebhookRoutes(app, auth, webhooks);
   if (builds) registerBuildRoutes(app, auth, builds);
   registerSessionRoutes(app, auth);
+  registerIdentityRoutes(app, auth);
   registerCatalogRoutes(app, auth, parts.manage.catalog, parts.domain);
   registerSystemRoutes(app, auth, parts.manage.system);
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);

@@ -50,7 +50,8 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
       [
         ldapUser('dalice', 'dalice-password'),
         ldapUser('clash', 'clash-password'),
-        ldapGroup('devs', [alice]),
+        // groupOfNames needs a member: a second one lets the test take dalice out.
+        ldapGroup('devs', [alice, `uid=placeholder,ou=people,${LDAP_BASE}`]),
       ].join('\n'),
     );
     data = tempDir('ldap');
@@ -122,6 +123,48 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     engine.docker(['push', ref]);
     const team = await call(server.url, 'GET', '/api/v1/orgs/acme/teams/devs');
     assert.match(team.text, /dalice/);
+  });
+
+  it('tests a provider with a dry run, and syncs: group left → team gone; user gone → disabled', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const dry = await call(server.url, 'POST', '/api/v1/identity/providers/corp/test', {
+      login: 'dalice',
+    });
+    assert.equal(dry.status, 200, dry.text);
+    const dryRun = JSON.parse(dry.text) as { user: { dn: string }; teams: string[] };
+    assert.equal(dryRun.user.dn, `uid=dalice,ou=people,${LDAP_BASE}`);
+    assert.deepEqual(dryRun.teams, ['acme/devs']);
+    const token = await call(
+      server.url,
+      'POST',
+      '/api/v1/tokens',
+      { name: 'ci', level: 'read' },
+      basic('dalice', 'dalice-password'),
+    );
+    assert.equal(token.status, 201);
+    const pat = (JSON.parse(token.text) as { token: string }).token;
+
+    slapd.modify(
+      `dn: cn=devs,ou=groups,${LDAP_BASE}\nchangetype: modify\ndelete: member\nmember: uid=dalice,ou=people,${LDAP_BASE}\n`,
+    );
+    const first = await call(server.url, 'POST', '/api/v1/identity/sync');
+    assert.equal(first.status, 200, first.text);
+    assert.doesNotMatch(
+      (await call(server.url, 'GET', '/api/v1/orgs/acme/teams/devs')).text,
+      /dalice/,
+    );
+
+    slapd.modify(`dn: uid=dalice,ou=people,${LDAP_BASE}\nchangetype: delete\n`);
+    const second = JSON.parse((await call(server.url, 'POST', '/api/v1/identity/sync')).text) as {
+      disabled: string[];
+    };
+    assert.deepEqual(second.disabled, ['dalice']);
+    const refused = await call(server.url, 'GET', '/api/v1/me', undefined, basic('dalice', pat));
+    assert.equal(refused.status, 401, 'her access token is revoked');
+    const login = engine.attempt(['login', '-u', 'dalice', '--password-stdin', server.host], {
+      input: 'dalice-password',
+    });
+    assert.notEqual(login.status, 0, 'gone from the directory, no login');
   });
 
   it('refuses a directory name a local account holds, and keeps local logins when the directory is down', async (t) => {

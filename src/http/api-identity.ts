@@ -1,0 +1,23 @@
+/** Management API for identity providers (administrators): list, test with a dry run, sync. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AuthService } from '../auth/index.js';
+import { apiActor, bodyOf, json, param } from './api-common.js';
+
+/** A provider test: with `login`, a dry run of what that user would get. */
+export const providerTest = z.object({ login: z.string().min(1).max(256).optional() }).strict();
+
+/** Registers /api/v1/identity/… */
+export function registerIdentityRoutes(app: FastifyInstance, auth: AuthService): void {
+  app.get('/api/v1/identity/providers', async (req, reply) =>
+    json(reply, auth.identity.list(await apiActor(auth, req, reply))),
+  );
+  app.post('/api/v1/identity/providers/:name/test', async (req, reply) => {
+    const actor = await apiActor(auth, req, reply);
+    const { login } = bodyOf(providerTest, req);
+    json(reply, await auth.identity.test(actor, param(req, 'name'), login));
+  });
+  app.post('/api/v1/identity/sync', async (req, reply) =>
+    json(reply, await auth.identity.sync(await apiActor(auth, req, reply))),
+  );
+}
