@@ -40,6 +40,7 @@ async function call(base: string, method: string, url: string, body?: unknown, a
 
 describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
   let slapd: Slapd;
+  let partner: Slapd;
   let server: SpawnedBerth;
   let engine: PrivateDockerd;
   let data: string;
@@ -50,9 +51,14 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
       [
         ldapUser('dalice', 'dalice-password'),
         ldapUser('clash', 'clash-password'),
+        ldapUser('twin', 'twin-at-corp'),
         // groupOfNames needs a member: a second one lets the test take dalice out.
         ldapGroup('devs', [alice, `uid=placeholder,ou=people,${LDAP_BASE}`]),
       ].join('\n'),
+    );
+    // A second directory: its own users, and a `twin` whose name corp has too.
+    partner = await startSlapd(
+      [ldapUser('pbob', 'pbob-password'), ldapUser('twin', 'twin-at-partner')].join('\n'),
     );
     data = tempDir('ldap');
     const config = path.join(data, 'berth.yaml');
@@ -70,6 +76,15 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
               userFilter: '(objectClass=inetOrgPerson)',
               groups: { strategy: 'member-search', base: `ou=groups,${LDAP_BASE}` },
               mappings: [{ group: 'devs', org: 'acme', team: 'devs' }],
+              timeoutMs: 3000,
+            },
+            {
+              name: 'partner',
+              urls: [partner.url],
+              bindDn: LDAP_ADMIN,
+              bindPassword: LDAP_ADMIN_PASSWORD,
+              userBase: `ou=people,${LDAP_BASE}`,
+              userFilter: '(objectClass=inetOrgPerson)',
               timeoutMs: 3000,
             },
           ],
@@ -103,6 +118,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     await engine?.stop();
     await server?.stop();
     await slapd?.stop();
+    await partner?.stop();
     if (data) removeDir(data);
   });
 
@@ -123,6 +139,37 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     engine.docker(['push', ref]);
     const team = await call(server.url, 'GET', '/api/v1/orgs/acme/teams/devs');
     assert.match(team.text, /dalice/);
+  });
+
+  it('logs in through two directories at once, first match wins, never merging a twin', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const pbob = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('pbob', 'pbob-password'),
+    );
+    assert.equal(pbob.status, 200, 'a user of the second directory');
+    const twin = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('twin', 'twin-at-corp'),
+    );
+    assert.equal(twin.status, 200, 'the first directory in order decides a name both have');
+    const other = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('twin', 'twin-at-partner'),
+    );
+    assert.equal(other.status, 401, "the second directory's twin does not get corp's account");
+    const audit = await call(server.url, 'GET', '/api/v1/audit?action=login&actor=twin');
+    assert.match(audit.text, /directory:corp/);
+    assert.match(audit.text, /"outcome":"failure"/);
   });
 
   it('tests a provider with a dry run, and syncs: group left → team gone; user gone → disabled', async (t) => {
