@@ -6,6 +6,8 @@
  * tried in order. StartTLS is required when asked for, never silently skipped.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { Client, EqualityFilter, InvalidCredentialsError, type Entry } from 'ldapts';
 
 /** How a provider finds groups. */
@@ -76,17 +78,26 @@ export class LdapProvider {
   /** A connected client, bound as `dn` (the first URL that answers). */
   private async connect(dn: string, password: string): Promise<Client> {
     const s = this.settings;
-    const tlsOptions = s.caFile ? { ca: [readFileSync(s.caFile)] } : undefined;
+    const ca = s.caFile ? [readFileSync(s.caFile)] : undefined;
     let lastError: unknown;
     for (const url of s.urls) {
+      // No server name indication for an IP address (RFC 6066; some servers hang up on one).
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      const tlsOptions = { ...(ca ? { ca } : {}), ...(isIP(host) ? { servername: '' } : {}) };
       const client = new Client({
         url,
         timeout: s.timeoutMs,
         connectTimeout: s.timeoutMs,
-        tlsOptions,
+        // ldapts speaks TLS from the first byte whenever it is given TLS options: only for ldaps.
+        ...(url.startsWith('ldaps:') ? { tlsOptions } : {}),
       });
       try {
-        if (s.startTls) await client.startTLS(tlsOptions ?? {});
+        // The certificate is checked against the URL's host (not Node's default, localhost).
+        if (s.startTls)
+          await client.startTLS({
+            ...tlsOptions,
+            checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert),
+          });
         await client.bind(dn, password);
         return client;
       } catch (err) {

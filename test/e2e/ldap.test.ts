@@ -22,6 +22,8 @@ import {
   type Slapd,
 } from '../helpers/slapd.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
+import { makeSelfSignedCertificate } from '../../src/cli/index.js';
+import { LdapProvider, type LdapSettings } from '../../src/auth/index.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'slapd', 'slapadd', 'ldapmodify'];
 const ADMIN_PASSWORD = 'ldap-test-admin-password';
@@ -238,5 +240,59 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.match(down.text, /directory corp is unreachable/);
     const stillLocal = await call(server.url, 'GET', '/api/v1/me', undefined, ADMIN);
     assert.equal(stillLocal.status, 200);
+  });
+});
+
+describe('LDAP over TLS', { skip: skipUnlessTools(['slapd', 'slapadd']) }, () => {
+  it('speaks LDAPS and StartTLS with a private CA, and never falls back to plain text', async (t) => {
+    if (!needTools(t, 'slapd', 'slapadd')) return;
+    const pem = await makeSelfSignedCertificate(['127.0.0.1'], 1);
+    const secure = await startSlapd(ldapUser('tuser', 'tuser-password'), pem);
+    const dir = tempDir('ldap-ca');
+    const caFile = path.join(dir, 'ca.pem');
+    writeFileSync(caFile, pem.cert);
+    const provider = (over: Partial<LdapSettings>) =>
+      new LdapProvider({
+        name: 'tls',
+        urls: [secure.ldapsUrl!],
+        startTls: false,
+        caFile,
+        bindDn: LDAP_ADMIN,
+        bindPassword: LDAP_ADMIN_PASSWORD,
+        userBase: `ou=people,${LDAP_BASE}`,
+        userFilter: '(objectClass=inetOrgPerson)',
+        loginAttribute: 'uid',
+        idAttribute: 'entryUUID',
+        mailAttribute: 'mail',
+        nameAttribute: 'cn',
+        groups: {
+          strategy: 'memberOf',
+          filter: '(objectClass=groupOfNames)',
+          memberAttribute: 'member',
+          depth: 5,
+        },
+        timeoutMs: 3000,
+        ...over,
+      });
+    try {
+      assert.equal((await provider({}).authenticate('tuser', 'tuser-password'))?.login, 'tuser');
+      const startTls = provider({ urls: [secure.url], startTls: true });
+      assert.equal((await startTls.authenticate('tuser', 'tuser-password'))?.login, 'tuser');
+      await assert.rejects(
+        provider({ caFile: undefined }).authenticate('tuser', 'tuser-password'),
+        /unreachable/,
+      );
+      await assert.rejects(
+        provider({ urls: [secure.url], startTls: true, caFile: undefined }).authenticate(
+          'tuser',
+          'tuser-password',
+        ),
+        /unreachable/,
+        'an untrusted StartTLS certificate is an error, not a plain-text login',
+      );
+    } finally {
+      await secure.stop();
+      removeDir(dir);
+    }
   });
 });

@@ -17,6 +17,8 @@ export const LDAP_ADMIN_PASSWORD = 'ldap-admin-password';
 /** A running slapd. */
 export interface Slapd {
   url: string;
+  /** `ldaps://…` when started with a certificate. */
+  ldapsUrl?: string;
   /** Applies an LDIF change (ldapmodify) as the administrator. */
   modify(ldif: string): void;
   stop(): Promise<void>;
@@ -48,9 +50,17 @@ export function ldapGroup(cn: string, members: string[]): string {
 }
 
 /** Starts slapd seeded with the base, ou=people, ou=groups and `entries` (LDIF). */
-export async function startSlapd(entries: string): Promise<Slapd> {
+export async function startSlapd(
+  entries: string,
+  tls?: { cert: string; key: string },
+): Promise<Slapd> {
   const dir = tempDir('slapd');
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : undefined;
+  if (tls) {
+    writeFileSync(path.join(dir, 'cert.pem'), tls.cert);
+    writeFileSync(path.join(dir, 'key.pem'), tls.key, { mode: 0o600 });
+  }
   mkdirSync(path.join(dir, 'db'));
   const conf = path.join(dir, 'slapd.conf');
   writeFileSync(
@@ -63,6 +73,12 @@ export async function startSlapd(entries: string): Promise<Slapd> {
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       `pidfile ${path.join(dir, 'slapd.pid')}`,
+      ...(tls
+        ? [
+            `TLSCertificateFile ${path.join(dir, 'cert.pem')}`,
+            `TLSCertificateKeyFile ${path.join(dir, 'key.pem')}`,
+          ]
+        : []),
       'database mdb',
       'maxsize 10485760',
       `suffix "${LDAP_BASE}"`,
@@ -81,7 +97,9 @@ export async function startSlapd(entries: string): Promise<Slapd> {
   writeFileSync(path.join(dir, 'seed.ldif'), seed);
   execFileSync('slapadd', ['-f', conf, '-l', path.join(dir, 'seed.ldif')], { stdio: 'pipe' });
   const url = `ldap://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('slapd', ['-f', conf, '-h', `${url}/`, '-d', '0'], {
+  const ldapsUrl = tlsPort ? `ldaps://127.0.0.1:${tlsPort}` : undefined;
+  const listen = [`${url}/`, ...(ldapsUrl ? [`${ldapsUrl}/`] : [])].join(' ');
+  const child: ChildProcess = spawn('slapd', ['-f', conf, '-h', listen, '-d', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -101,6 +119,7 @@ export async function startSlapd(entries: string): Promise<Slapd> {
   );
   return {
     url,
+    ldapsUrl,
     modify(ldif) {
       execFileSync('ldapmodify', ['-x', '-H', url, '-D', LDAP_ADMIN, '-w', LDAP_ADMIN_PASSWORD], {
         input: ldif,
