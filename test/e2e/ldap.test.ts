@@ -296,3 +296,74 @@ describe('LDAP over TLS', { skip: skipUnlessTools(['slapd', 'slapadd']) }, () =>
     }
   });
 });
+
+describe(
+  'LDAP group strategies',
+  { skip: skipUnlessTools(['slapd', 'slapadd', 'ldapmodify']) },
+  () => {
+    const settings = (url: string, groups: Partial<LdapSettings['groups']>): LdapSettings => ({
+      name: 'groups',
+      urls: [url],
+      startTls: false,
+      bindDn: LDAP_ADMIN,
+      bindPassword: LDAP_ADMIN_PASSWORD,
+      userBase: `ou=people,${LDAP_BASE}`,
+      userFilter: '(objectClass=inetOrgPerson)',
+      loginAttribute: 'uid',
+      idAttribute: 'entryUUID',
+      mailAttribute: 'mail',
+      nameAttribute: 'cn',
+      groups: {
+        strategy: 'member-search',
+        base: `ou=groups,${LDAP_BASE}`,
+        filter: '(objectClass=groupOfNames)',
+        memberAttribute: 'member',
+        depth: 5,
+        ...groups,
+      },
+      timeoutMs: 3000,
+    });
+    const group = (cn: string, members: string[]) =>
+      `${ldapGroup(cn, members).replace(/^(dn: .*)$/m, '$1\nchangetype: add')}\n`;
+
+    it('finds nested groups recursively (with a depth limit and cycles), and memberOf from the overlay', async (t) => {
+      if (!needTools(t, 'slapd', 'slapadd', 'ldapmodify')) return;
+      const slapd = await startSlapd(ldapUser('nuser', 'nuser-password'), undefined, {
+        memberOf: true,
+      });
+      const user = `uid=nuser,ou=people,${LDAP_BASE}`;
+      const dn = (cn: string) => `cn=${cn},ou=groups,${LDAP_BASE}`;
+      try {
+        // backend ∋ nuser; engineering ∋ backend; everyone ∋ engineering; a cycle back to backend.
+        slapd.modify(group('backend', [user]));
+        slapd.modify(group('engineering', [dn('backend')]));
+        slapd.modify(group('everyone', [dn('engineering')]));
+        slapd.modify(
+          `dn: ${dn('backend')}\nchangetype: modify\nadd: member\nmember: ${dn('everyone')}\n`,
+        );
+        const of = async (groups: Partial<LdapSettings['groups']>) =>
+          (
+            (
+              await new LdapProvider(settings(slapd.url, groups)).authenticate(
+                'nuser',
+                'nuser-password',
+              )
+            )?.groups ?? []
+          ).filter((g) => !g.includes('='));
+        assert.deepEqual((await of({ strategy: 'member-search' })).sort(), ['backend']);
+        assert.deepEqual((await of({ strategy: 'recursive' })).sort(), [
+          'backend',
+          'engineering',
+          'everyone',
+        ]);
+        assert.deepEqual((await of({ strategy: 'recursive', depth: 2 })).sort(), [
+          'backend',
+          'engineering',
+        ]);
+        assert.deepEqual((await of({ strategy: 'memberOf' })).sort(), ['backend']);
+      } finally {
+        await slapd.stop();
+      }
+    });
+  },
+);

@@ -53,6 +53,7 @@ export function ldapGroup(cn: string, members: string[]): string {
 export async function startSlapd(
   entries: string,
   tls?: { cert: string; key: string },
+  options: { memberOf?: boolean } = {},
 ): Promise<Slapd> {
   const dir = tempDir('slapd');
   const port = await freePort();
@@ -72,6 +73,7 @@ export async function startSlapd(
       'include /etc/ldap/schema/inetorgperson.schema',
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
+      ...(options.memberOf ? ['moduleload memberof'] : []),
       `pidfile ${path.join(dir, 'slapd.pid')}`,
       ...(tls
         ? [
@@ -85,6 +87,8 @@ export async function startSlapd(
       `rootdn "${LDAP_ADMIN}"`,
       `rootpw ${LDAP_ADMIN_PASSWORD}`,
       `directory ${path.join(dir, 'db')}`,
+      // The memberOf overlay keeps users' memberOf in step with groups added while it runs.
+      ...(options.memberOf ? ['overlay memberof'] : []),
       '',
     ].join('\n'),
   );
