@@ -49,6 +49,22 @@ class IdentityAdmin extends DirectoryBase {
     return this.directories.test(name, login);
   }
 
+  /** Links a user to a directory (or with null makes it local again); audited. */
+  async relink(actor: Actor, name: string, provider: string | null) {
+    this.requireAdmin(actor, 'move accounts between identity providers');
+    const moved = await this.directories.relink(name, provider);
+    await this.parts.audit.record({
+      actor: actor.principal.name,
+      action: 'user.identity',
+      target: name,
+      outcome: 'success',
+      address: actor.address,
+      detail: { provider },
+    });
+    this.parts.authenticator.invalidate();
+    return { name: moved.name, provider: moved.provider };
+  }
+
   async sync(actor: Actor) {
     this.requireAdmin(actor, 'sync identity providers');
     const result = await this.directories.sync();

@@ -212,4 +212,43 @@ export class DirectoryAccounts {
     }
     return result;
   }
+
+  /**
+   * Links account `name` to provider `providerName` (found there by the same login), or with
+   * null makes it local again (it then needs a password set). The directory then decides its
+   * logins; its sessions end, its access tokens stay.
+   */
+  async relink(name: string, providerName: string | null): Promise<AccountRecord> {
+    const account = await this.meta.accounts.byName(name);
+    if (!account || account.kind !== 'user') throw new BerthError('NOT_FOUND', `no user ${name}`);
+    let externalId: string | null = null;
+    if (providerName !== null) {
+      const { provider } = this.configured(providerName);
+      let user: DirectoryUser | undefined;
+      try {
+        user = await provider.lookupByLogin(name);
+      } catch (err) {
+        if (err instanceof DirectoryDown) throw new BerthError('UNAVAILABLE', err.message);
+        throw err;
+      }
+      if (!user) throw new BerthError('NOT_FOUND', `${providerName} has no user ${name}`);
+      externalId = user.id;
+    }
+    return this.meta.writeTransaction(async (tx) => {
+      if (providerName !== null) {
+        const holders = (await tx.accounts.list('user')).filter(
+          (a) => a.provider === providerName && a.externalId === externalId && a.id !== account.id,
+        );
+        if (holders.length > 0)
+          throw new BerthError('CONFLICT', `${holders[0]!.name} is already that directory user`);
+      }
+      await tx.accounts.update(account.id, {
+        provider: providerName,
+        externalId,
+        ...(providerName !== null ? { passwordHash: null } : {}),
+      });
+      await tx.credentials.revokeRefreshTokensOf(account.id);
+      return (await tx.accounts.byId(account.id))!;
+    });
+  }
 }

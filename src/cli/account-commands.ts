@@ -309,6 +309,18 @@ export function registerAccountCommands(program: Command, configFrom: ConfigFrom
       );
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     });
+  withDataFlags(idp.command('link <user>').description('move a user to a directory, or back'))
+    .option('--provider <name>', 'the directory (found there by the same login)')
+    .option('--local', 'make the account local again (then set a password)', false)
+    .action(async (user: string, f: Flags) => {
+      if (Boolean(f.provider) === Boolean(f.local))
+        throw new Error('give --provider NAME or --local');
+      const provider = f.local ? null : String(f.provider);
+      const moved = await withDirectory(configFrom(f), (auth, actor) =>
+        auth.identity.relink(actor, user, provider),
+      );
+      say(`${moved.name} is now ${moved.provider ? `a ${moved.provider} account` : 'local'}`);
+    });
   withDataFlags(idp.command('sync').description('bring directory accounts in step now')).action(
     async (f: Flags) => {
       const result = await withDirectory(configFrom(f), (auth, actor) => auth.identity.sync(actor));

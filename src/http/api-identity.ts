@@ -7,7 +7,10 @@ import { apiActor, bodyOf, json, param } from './api-common.js';
 /** A provider test: with `login`, a dry run of what that user would get. */
 export const providerTest = z.object({ login: z.string().min(1).max(256).optional() }).strict();
 
-/** Registers /api/v1/identity/… */
+/** Which provider an account belongs to (null: a local account). */
+export const identityLink = z.object({ provider: z.string().min(1).nullable() }).strict();
+
+/** Registers /api/v1/identity/… and /api/v1/users/NAME/identity */
 export function registerIdentityRoutes(app: FastifyInstance, auth: AuthService): void {
   app.get('/api/v1/identity/providers', async (req, reply) =>
     json(reply, auth.identity.list(await apiActor(auth, req, reply))),
@@ -16,6 +19,11 @@ export function registerIdentityRoutes(app: FastifyInstance, auth: AuthService):
     const actor = await apiActor(auth, req, reply);
     const { login } = bodyOf(providerTest, req);
     json(reply, await auth.identity.test(actor, param(req, 'name'), login));
+  });
+  app.put('/api/v1/users/:name/identity', async (req, reply) => {
+    const actor = await apiActor(auth, req, reply);
+    const { provider } = bodyOf(identityLink, req);
+    json(reply, await auth.identity.relink(actor, param(req, 'name'), provider));
   });
   app.post('/api/v1/identity/sync', async (req, reply) =>
     json(reply, await auth.identity.sync(await apiActor(auth, req, reply))),

@@ -12,7 +12,7 @@ import {
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
 import { requirementBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
-import { providerTest } from './api-identity.js';
+import { identityLink, providerTest } from './api-identity.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
 import { settingsChange } from '../config/index.js';
@@ -182,6 +182,12 @@ const OPERATIONS: Op[] = [
     hubCallback,
   ],
   ['get', '/api/v1/identity/providers', 'Identity providers in login order (administrators)'],
+  [
+    'put',
+    '/api/v1/users/{name}/identity',
+    'Link a user to a directory found by the same login, or make it local again (null)',
+    identityLink,
+  ],
   [
     'post',
     '/api/v1/identity/providers/{name}/test',

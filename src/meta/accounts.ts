@@ -42,7 +42,9 @@ export interface NewAccount {
 
 /** Fields of an account that can change. */
 export interface AccountPatch {
-  passwordHash?: string;
+  passwordHash?: string | null;
+  provider?: string | null;
+  externalId?: string | null;
   email?: string | null;
   fullName?: string | null;
   isAdmin?: boolean;
@@ -156,6 +158,8 @@ export class AccountStore {
     if (patch.isAdmin !== undefined) values.is_admin = patch.isAdmin ? 1 : 0;
     if (patch.disabled !== undefined) values.disabled = patch.disabled ? 1 : 0;
     if (patch.defaultLevel !== undefined) values.default_level = patch.defaultLevel;
+    if (patch.provider !== undefined) values.provider = patch.provider;
+    if (patch.externalId !== undefined) values.external_id = patch.externalId;
     await this.db.updateTable('accounts').set(values).where('id', '=', id).execute();
   }
 

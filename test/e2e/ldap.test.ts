@@ -216,7 +216,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.notEqual(login.status, 0, 'gone from the directory, no login');
   });
 
-  it('refuses a directory name a local account holds, and keeps local logins when the directory is down', async (t) => {
+  it('refuses a directory name a local account holds until moved, and keeps local logins when the directory is down', async (t) => {
     if (!needTools(t, ...TOOLS)) return;
     const clash = await call(
       server.url,
@@ -234,6 +234,27 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
       basic('clash', 'local-clash-pw'),
     );
     assert.equal(local.status, 200);
+    // An administrator moves the local account to the directory: the directory's password works now.
+    const moved = await call(server.url, 'PUT', '/api/v1/users/clash/identity', {
+      provider: 'corp',
+    });
+    assert.equal(moved.status, 200, moved.text);
+    const viaDirectory = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('clash', 'clash-password'),
+    );
+    assert.equal(viaDirectory.status, 200);
+    const oldPassword = await call(
+      server.url,
+      'GET',
+      '/api/v1/me',
+      undefined,
+      basic('clash', 'local-clash-pw'),
+    );
+    assert.equal(oldPassword.status, 401, 'the local password is gone');
     await slapd.stop();
     const down = await call(server.url, 'GET', '/api/v1/me', undefined, basic('someone', 'pw'));
     assert.equal(down.status, 503);
