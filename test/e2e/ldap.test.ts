@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
+import { chromium } from 'playwright-core';
 import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
 import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import {
@@ -172,6 +173,39 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     const audit = await call(server.url, 'GET', '/api/v1/audit?action=login&actor=twin');
     assert.match(audit.text, /directory:corp/);
     assert.match(audit.text, /"outcome":"failure"/);
+  });
+
+  it('shows the providers on the settings page, tests one and dry-runs a user, in Chromium', async (t) => {
+    if (!needTools(t, ...TOOLS, 'chromium')) return;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/signin`);
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password or access token').fill(ADMIN_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+      await page.goto(`${server.url}/settings`);
+      const table = page.getByRole('table', { name: 'Identity providers' });
+      await table.getByRole('row', { name: /corp/ }).waitFor();
+      await table.getByRole('row', { name: /partner/ }).waitFor();
+      await table
+        .getByRole('row', { name: /corp/ })
+        .getByRole('button', { name: 'Test connection' })
+        .click();
+      await page.getByLabel('Identity result').filter({ hasText: '"users"' }).waitFor();
+      await page.getByLabel('User to test').fill('dalice');
+      await table
+        .getByRole('row', { name: /corp/ })
+        .getByRole('button', { name: 'Test user' })
+        .click();
+      await page.getByLabel('Identity result').filter({ hasText: 'acme/devs' }).waitFor();
+    } finally {
+      await browser.close();
+    }
   });
 
   it('tests a provider with a dry run, and syncs: group left → team gone; user gone → disabled', async (t) => {

@@ -5,6 +5,7 @@ import { useState, type ReactNode } from 'react';
 import { api } from '../api';
 import { ErrorBox, Loading, useAction, useApi } from '../ui';
 import { Webhooks } from './Webhooks';
+import { IdentityProviders } from './Identity';
 
 interface Setting {
   key: string;
@@ -268,6 +269,7 @@ export function SettingsPage(): ReactNode {
           </>
         )}
       </Loading>
+      <IdentityProviders />
       <Webhooks path="/api/v1/webhooks" global />
     </section>
   );
