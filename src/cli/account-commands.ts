@@ -1,6 +1,8 @@
 /** `berth user|org|team|repo|token|audit …`: account management on the data directory. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { SecretBox } from '../kit/index.js';
+import { bindPasswordLabel, masterKeyOf } from './compose.js';
 import {
   printRows,
   readStdinSecret,
@@ -321,6 +323,15 @@ export function registerAccountCommands(program: Command, configFrom: ConfigFrom
       );
       say(`${moved.name} is now ${moved.provider ? `a ${moved.provider} account` : 'local'}`);
     });
+  withDataFlags(
+    idp
+      .command('seal-password <provider>')
+      .description("seal a provider's bind password (stdin) for the configuration file"),
+  ).action(async (provider: string, f: Flags) => {
+    const box = new SecretBox(masterKeyOf(configFrom(f)));
+    const sealed = box.seal(Buffer.from(await readStdinSecret()), bindPasswordLabel(provider));
+    say(`sealed:${sealed}`);
+  });
   withDataFlags(idp.command('sync').description('bring directory accounts in step now')).action(
     async (f: Flags) => {
       const result = await withDirectory(configFrom(f), (auth, actor) => auth.identity.sync(actor));

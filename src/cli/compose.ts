@@ -80,7 +80,12 @@ export function openAuth(
   audit: AuditLog,
   masterKey = masterKeyOf(config),
 ): Promise<AuthService> {
-  return AuthService.open(meta, audit, authSettingsOf(config), new SecretBox(masterKey));
+  return AuthService.open(
+    meta,
+    audit,
+    authSettingsOf(config, new SecretBox(masterKey)),
+    new SecretBox(masterKey),
+  );
 }
 
 /** The token signing keys in `meta`, sealed with `config`'s master key (for the key commands). */
@@ -88,7 +93,24 @@ export function openTokenKeys(config: BerthConfig, meta: Meta): Promise<TokenKey
   return TokenKeys.open(meta, new SecretBox(masterKeyOf(config)));
 }
 
-function authSettingsOf(config: BerthConfig): AuthSettings {
+/** The label a provider's bind password is sealed under. */
+export function bindPasswordLabel(provider: string): string {
+  return `identity:${provider}:bind-password`;
+}
+
+/** A bind password as configured: in the clear, or `sealed:…` (from `berth idp seal-password`). */
+function bindPasswordOf(box: SecretBox, provider: string, value: string): string {
+  if (!value.startsWith('sealed:')) return value;
+  try {
+    return box.open(value.slice('sealed:'.length), bindPasswordLabel(provider)).toString();
+  } catch {
+    throw new Error(
+      `identity.providers ${provider}: the sealed bind password does not open with this master key`,
+    );
+  }
+}
+
+function authSettingsOf(config: BerthConfig, box: SecretBox): AuthSettings {
   return {
     service: config.auth.service,
     issuer: config.auth.issuer,
@@ -101,7 +123,10 @@ function authSettingsOf(config: BerthConfig): AuthSettings {
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
     directories: config.identity.providers.map(({ mappings, kind: _kind, ...ldap }) => ({
-      provider: new LdapProvider(ldap),
+      provider: new LdapProvider({
+        ...ldap,
+        bindPassword: bindPasswordOf(box, ldap.name, ldap.bindPassword),
+      }),
       mappings,
     })),
   };

@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { chromium } from 'playwright-core';
 import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
-import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { spawnSync } from 'node:child_process';
 import {
   LDAP_ADMIN,
   LDAP_ADMIN_PASSWORD,
@@ -64,6 +65,14 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
       [ldapUser('pbob', 'pbob-password'), ldapUser('twin', 'twin-at-partner')].join('\n'),
     );
     data = tempDir('ldap');
+    // The second provider's bind password is sealed with the master key, as an operator would.
+    const sealed = spawnSync(
+      process.execPath,
+      [BERTH_BIN, 'idp', 'seal-password', 'partner', '--data', data],
+      { input: LDAP_ADMIN_PASSWORD, encoding: 'utf8' },
+    );
+    assert.equal(sealed.status, 0, sealed.stderr);
+    assert.match(sealed.stdout, /^sealed:v1\./);
     const config = path.join(data, 'berth.yaml');
     writeFileSync(
       config,
@@ -85,7 +94,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
               name: 'partner',
               urls: [partner.url],
               bindDn: LDAP_ADMIN,
-              bindPassword: LDAP_ADMIN_PASSWORD,
+              bindPassword: sealed.stdout.trim(),
               userBase: `ou=people,${LDAP_BASE}`,
               userFilter: '(objectClass=inetOrgPerson)',
               timeoutMs: 3000,
