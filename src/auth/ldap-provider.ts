@@ -113,8 +113,10 @@ export class LdapProvider {
 
   private async search(client: Client, base: string, filter: string, attributes: string[]) {
     try {
-      return (await client.search(base, { scope: 'sub', filter, attributes, sizeLimit: 1000 }))
-        .searchEntries;
+      // Active Directory's objectGUID is binary: read as bytes (and shown as hex).
+      const explicitBufferAttributes = attributes.filter((a) => /^objectGUID$/i.test(a));
+      const options = { scope: 'sub' as const, filter, attributes, sizeLimit: 1000 };
+      return (await client.search(base, { ...options, explicitBufferAttributes })).searchEntries;
     } catch (err) {
       throw new DirectoryDown(`directory ${this.name}: ${(err as Error).message}`);
     }

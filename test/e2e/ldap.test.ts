@@ -431,3 +431,66 @@ describe(
     });
   },
 );
+
+describe(
+  "Active Directory's conventions on OpenLDAP",
+  { skip: skipUnlessTools(['slapd', 'slapadd']) },
+  () => {
+    it('logs in by sAMAccountName or userPrincipalName and keys the account by the binary objectGUID', async (t) => {
+      if (!needTools(t, 'slapd', 'slapadd')) return;
+      const guid = Buffer.from('0f1e2d3c4b5a69788796a5b4c3d2e1f0', 'hex');
+      const slapd = await startSlapd(
+        [
+          `dn: cn=Jane Doe,ou=people,${LDAP_BASE}`,
+          'objectClass: inetOrgPerson',
+          'objectClass: adUser',
+          'cn: Jane Doe',
+          'sn: Doe',
+          'mail: jdoe@berth.test',
+          'sAMAccountName: jdoe',
+          'userPrincipalName: jdoe@berth.test',
+          `objectGUID:: ${guid.toString('base64')}`,
+          'userPassword: jdoe-password',
+          '',
+        ].join('\n'),
+        undefined,
+        { adSchema: true },
+      );
+      const ad = (loginAttribute: string) =>
+        new LdapProvider({
+          name: 'ad',
+          urls: [slapd.url],
+          startTls: false,
+          bindDn: LDAP_ADMIN,
+          bindPassword: LDAP_ADMIN_PASSWORD,
+          userBase: `ou=people,${LDAP_BASE}`,
+          userFilter: '(objectClass=adUser)',
+          loginAttribute,
+          idAttribute: 'objectGUID',
+          mailAttribute: 'mail',
+          nameAttribute: 'cn',
+          groups: {
+            strategy: 'memberOf',
+            filter: '(objectClass=group)',
+            memberAttribute: 'member',
+            depth: 5,
+          },
+          timeoutMs: 3000,
+        });
+      try {
+        const bySam = await ad('sAMAccountName').authenticate('jdoe', 'jdoe-password');
+        assert.equal(bySam?.id, guid.toString('hex'), 'the binary objectGUID, as hex');
+        assert.equal(bySam?.login, 'jdoe');
+        assert.equal(bySam?.fullName, 'Jane Doe');
+        const byUpn = await ad('userPrincipalName').authenticate(
+          'jdoe@berth.test',
+          'jdoe-password',
+        );
+        assert.equal(byUpn?.id, bySam?.id);
+        assert.equal(await ad('sAMAccountName').authenticate('jdoe', 'wrong'), undefined);
+      } finally {
+        await slapd.stop();
+      }
+    });
+  },
+);

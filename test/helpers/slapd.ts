@@ -53,7 +53,7 @@ export function ldapGroup(cn: string, members: string[]): string {
 export async function startSlapd(
   entries: string,
   tls?: { cert: string; key: string },
-  options: { memberOf?: boolean } = {},
+  options: { memberOf?: boolean; adSchema?: boolean } = {},
 ): Promise<Slapd> {
   const dir = tempDir('slapd');
   const port = await freePort();
@@ -63,6 +63,18 @@ export async function startSlapd(
     writeFileSync(path.join(dir, 'key.pem'), tls.key, { mode: 0o600 });
   }
   mkdirSync(path.join(dir, 'db'));
+  // Active Directory's user attributes, for tests of its conventions on OpenLDAP.
+  const adSchema = path.join(dir, 'ad.schema');
+  writeFileSync(
+    adSchema,
+    [
+      "attributetype ( 1.3.6.1.4.1.55555.1.1 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )",
+      "attributetype ( 1.3.6.1.4.1.55555.1.2 NAME 'userPrincipalName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )",
+      "attributetype ( 1.3.6.1.4.1.55555.1.3 NAME 'objectGUID' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )",
+      "objectclass ( 1.3.6.1.4.1.55555.2.1 NAME 'adUser' AUXILIARY MAY ( sAMAccountName $ userPrincipalName $ objectGUID ) )",
+      '',
+    ].join('\n'),
+  );
   const conf = path.join(dir, 'slapd.conf');
   writeFileSync(
     conf,
@@ -71,6 +83,7 @@ export async function startSlapd(
       'include /etc/ldap/schema/cosine.schema',
       'include /etc/ldap/schema/nis.schema',
       'include /etc/ldap/schema/inetorgperson.schema',
+      ...(options.adSchema ? [`include ${adSchema}`] : []),
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       ...(options.memberOf ? ['moduleload memberof'] : []),
