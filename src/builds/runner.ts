@@ -128,8 +128,10 @@ export class BuildRunner {
   }
 
   /** Takes the next build fairly: the namespace with the fewest running builds goes first. */
-  private claimNext(): Promise<BuildRecord | undefined> {
+  private async claimNext(): Promise<BuildRecord | undefined> {
     const { concurrency, perNamespace, leaseMs, holder } = this.settings;
+    // A read first: an empty queue never takes the write lock.
+    if ((await this.meta.builds.queued()).length === 0) return undefined;
     return this.meta.writeTransaction(async (tx) => {
       const running = await tx.builds.running();
       if (running.length >= concurrency) return undefined;

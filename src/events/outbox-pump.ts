@@ -75,6 +75,9 @@ export class OutboxPump {
   }
 
   private async pump(): Promise<void> {
+    // A read first: an idle consumer never takes the write lock (replicas poll every second).
+    const seen = await this.meta.outbox.cursor(this.consumer);
+    if ((await this.meta.outbox.after(seen, 1)).length === 0) return;
     for (;;) {
       const handled = await this.meta.writeTransaction(async (tx) => {
         const events = await tx.outbox.after(await tx.outbox.cursor(this.consumer), this.batch);
