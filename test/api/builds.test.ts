@@ -78,11 +78,16 @@ describe('build triggers', () => {
   });
 
   it('fails builds whose source cannot be fetched, then switches the triggers off', async () => {
-    await send({ ref: 'refs/heads/main', commit: 'b'.repeat(40), message: 'again' });
     const history = async () =>
       (
         await apiOk(t.app, 200, 'GET', '/api/v1/repositories/linker/app/_builds', users.reader)
       ).json<{ state: string; error: string | null }[]>();
+    // The first build fails before the next commit comes (a newer one would supersede it).
+    await waitUntil(
+      async () => (await history()).some((b) => b.state === 'failed'),
+      'the first failed build',
+    );
+    await send({ ref: 'refs/heads/main', commit: 'b'.repeat(40), message: 'again' });
     await waitUntil(
       async () => (await history()).filter((b) => b.state === 'failed').length >= 2,
       'two failed builds',
