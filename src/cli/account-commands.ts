@@ -6,6 +6,7 @@ import { bindPasswordLabel, masterKeyOf } from './compose.js';
 import {
   printRows,
   readStdinSecret,
+  say,
   withDataFlags,
   withDirectory,
   type ConfigFrom,
@@ -18,10 +19,6 @@ function levelOf(value: string): Level {
   if (value !== 'read' && value !== 'write' && value !== 'admin')
     throw new Error(`level must be read, write or admin, not ${value}`);
   return value;
-}
-
-function say(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
 
 function userCommands(program: Command, configFrom: ConfigFrom): void {

@@ -10,6 +10,7 @@ import { masterKeyOf } from './compose.js';
 import {
   printRows,
   readStdinSecret,
+  say,
   withDataFlags,
   withDirectory,
   type ConfigFrom,
@@ -24,10 +25,6 @@ function withBuilds<T>(
   return withDirectory(config, (auth, actor, meta) =>
     work(new BuildService(meta, auth, new SecretBox(masterKeyOf(config))), actor),
   );
-}
-
-function say(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
 
 /** A rule from `TYPE:SOURCE:TAG` (`branch:main:latest`, `tag:/^v([0-9.]+)$/:{\1}`). */

@@ -80,12 +80,8 @@ export function openAuth(
   audit: AuditLog,
   masterKey = masterKeyOf(config),
 ): Promise<AuthService> {
-  return AuthService.open(
-    meta,
-    audit,
-    authSettingsOf(config, new SecretBox(masterKey)),
-    new SecretBox(masterKey),
-  );
+  const box = new SecretBox(masterKey);
+  return AuthService.open(meta, audit, authSettingsOf(config, box), box);
 }
 
 /** The token signing keys in `meta`, sealed with `config`'s master key (for the key commands). */
@@ -246,7 +242,8 @@ export async function composeBerth(
   const version = berthVersion();
   // The master key seals secrets at rest: token signing keys, trust keys, webhook secrets.
   const masterKey = masterKeyOf(config);
-  const sealing = new WebhookSealing(new SecretBox(masterKey), masterKey);
+  const box = new SecretBox(masterKey);
+  const sealing = new WebhookSealing(box, masterKey);
   const dispatcher = new WebhookDispatcher(
     meta,
     sealing,
@@ -311,7 +308,6 @@ export async function composeBerth(
   });
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
-  const box = new SecretBox(masterKey);
   let registryAddress = config.builds.registry;
   const buildDir = path.join(config.data, 'builds');
   mkdirSync(buildDir, { recursive: true, mode: 0o700 });

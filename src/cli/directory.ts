@@ -36,6 +36,11 @@ export async function withDirectory<T>(
   }
 }
 
+/** Prints one line on standard output. */
+export function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
 /** Reads a secret from standard input (one line, without its newline). */
 export async function readStdinSecret(): Promise<string> {
   const chunks: Buffer[] = [];

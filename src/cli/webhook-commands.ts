@@ -17,6 +17,7 @@ import { berthVersion, destinationRulesOf, dispatchSettingsOf, masterKeyOf } fro
 import {
   printRows,
   readStdinSecret,
+  say,
   withDataFlags,
   withDirectory,
   type ConfigFrom,
@@ -81,10 +82,6 @@ function headersOf(values: unknown): Record<string, string> {
 function idOf(value: string): number {
   if (!/^\d+$/.test(value)) throw new Error(`a webhook id is a number, not ${value}`);
   return Number(value);
-}
-
-function say(text: string): void {
-  process.stdout.write(`${text}\n`);
 }
 
 const scopeFlags = (cmd: Command): Command =>

@@ -19,6 +19,7 @@ import {
   LDAP_ADMIN_PASSWORD,
   LDAP_BASE,
   ldapGroup,
+  ldapSettings,
   ldapUser,
   startSlapd,
   type Slapd,
@@ -316,28 +317,9 @@ describe('LDAP over TLS', { skip: skipUnlessTools(['slapd', 'slapadd']) }, () =>
     const caFile = path.join(dir, 'ca.pem');
     writeFileSync(caFile, pem.cert);
     const provider = (over: Partial<LdapSettings>) =>
-      new LdapProvider({
-        name: 'tls',
-        urls: [secure.ldapsUrl!],
-        startTls: false,
-        caFile,
-        bindDn: LDAP_ADMIN,
-        bindPassword: LDAP_ADMIN_PASSWORD,
-        userBase: `ou=people,${LDAP_BASE}`,
-        userFilter: '(objectClass=inetOrgPerson)',
-        loginAttribute: 'uid',
-        idAttribute: 'entryUUID',
-        mailAttribute: 'mail',
-        nameAttribute: 'cn',
-        groups: {
-          strategy: 'memberOf',
-          filter: '(objectClass=groupOfNames)',
-          memberAttribute: 'member',
-          depth: 5,
-        },
-        timeoutMs: 3000,
-        ...over,
-      });
+      new LdapProvider(
+        ldapSettings(secure.ldapsUrl!, { caFile, groups: { strategy: 'memberOf' }, ...over }),
+      );
     try {
       assert.equal((await provider({}).authenticate('tuser', 'tuser-password'))?.login, 'tuser');
       const startTls = provider({ urls: [secure.url], startTls: true });
@@ -365,28 +347,6 @@ describe(
   'LDAP group strategies',
   { skip: skipUnlessTools(['slapd', 'slapadd', 'ldapmodify']) },
   () => {
-    const settings = (url: string, groups: Partial<LdapSettings['groups']>): LdapSettings => ({
-      name: 'groups',
-      urls: [url],
-      startTls: false,
-      bindDn: LDAP_ADMIN,
-      bindPassword: LDAP_ADMIN_PASSWORD,
-      userBase: `ou=people,${LDAP_BASE}`,
-      userFilter: '(objectClass=inetOrgPerson)',
-      loginAttribute: 'uid',
-      idAttribute: 'entryUUID',
-      mailAttribute: 'mail',
-      nameAttribute: 'cn',
-      groups: {
-        strategy: 'member-search',
-        base: `ou=groups,${LDAP_BASE}`,
-        filter: '(objectClass=groupOfNames)',
-        memberAttribute: 'member',
-        depth: 5,
-        ...groups,
-      },
-      timeoutMs: 3000,
-    });
     const group = (cn: string, members: string[]) =>
       `${ldapGroup(cn, members).replace(/^(dn: .*)$/m, '$1\nchangetype: add')}\n`;
 
@@ -408,7 +368,7 @@ describe(
         const of = async (groups: Partial<LdapSettings['groups']>) =>
           (
             (
-              await new LdapProvider(settings(slapd.url, groups)).authenticate(
+              await new LdapProvider(ldapSettings(slapd.url, { groups })).authenticate(
                 'nuser',
                 'nuser-password',
               )
@@ -457,26 +417,14 @@ describe(
         { adSchema: true },
       );
       const ad = (loginAttribute: string) =>
-        new LdapProvider({
-          name: 'ad',
-          urls: [slapd.url],
-          startTls: false,
-          bindDn: LDAP_ADMIN,
-          bindPassword: LDAP_ADMIN_PASSWORD,
-          userBase: `ou=people,${LDAP_BASE}`,
-          userFilter: '(objectClass=adUser)',
-          loginAttribute,
-          idAttribute: 'objectGUID',
-          mailAttribute: 'mail',
-          nameAttribute: 'cn',
-          groups: {
-            strategy: 'memberOf',
-            filter: '(objectClass=group)',
-            memberAttribute: 'member',
-            depth: 5,
-          },
-          timeoutMs: 3000,
-        });
+        new LdapProvider(
+          ldapSettings(slapd.url, {
+            userFilter: '(objectClass=adUser)',
+            loginAttribute,
+            idAttribute: 'objectGUID',
+            groups: { strategy: 'memberOf' },
+          }),
+        );
       try {
         const bySam = await ad('sAMAccountName').authenticate('jdoe', 'jdoe-password');
         assert.equal(bySam?.id, guid.toString('hex'), 'the binary objectGUID, as hex');

@@ -4,10 +4,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { freePort, removeDir, tempDir } from './server.js';
-import { waitUntil } from './wait.js';
+import type { LdapSettings } from '../../src/auth/index.js';
+import { untilListening } from './wait.js';
 
 /** The suffix, administrator and password of every test directory. */
 export const LDAP_BASE = 'dc=example,dc=org';
@@ -119,21 +119,7 @@ export async function startSlapd(
   const child: ChildProcess = spawn('slapd', ['-f', conf, '-h', listen, '-d', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  await waitUntil(
-    () =>
-      new Promise<boolean>((resolve) => {
-        if (child.exitCode !== null) throw new Error(`slapd exited: ${log}`);
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      }),
-    'slapd to listen',
-    30_000,
-  );
+  await untilListening(child, port, 'slapd');
   return {
     url,
     ldapsUrl,
@@ -147,6 +133,37 @@ export async function startSlapd(
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
       removeDir(dir);
+    },
+  };
+}
+
+/** Provider settings for a test directory at `url`: users under ou=people, found by `uid`. */
+export function ldapSettings(
+  url: string,
+  over: Partial<Omit<LdapSettings, 'groups'>> & { groups?: Partial<LdapSettings['groups']> } = {},
+): LdapSettings {
+  const { groups, ...rest } = over;
+  return {
+    name: 'test',
+    urls: [url],
+    startTls: false,
+    bindDn: LDAP_ADMIN,
+    bindPassword: LDAP_ADMIN_PASSWORD,
+    userBase: `ou=people,${LDAP_BASE}`,
+    userFilter: '(objectClass=inetOrgPerson)',
+    loginAttribute: 'uid',
+    idAttribute: 'entryUUID',
+    mailAttribute: 'mail',
+    nameAttribute: 'cn',
+    timeoutMs: 3000,
+    ...rest,
+    groups: {
+      strategy: 'member-search',
+      base: `ou=groups,${LDAP_BASE}`,
+      filter: '(objectClass=groupOfNames)',
+      memberAttribute: 'member',
+      depth: 5,
+      ...groups,
     },
   };
 }

@@ -4,10 +4,9 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { freePort, removeDir, tempDir } from './server.js';
-import { waitUntil } from './wait.js';
+import { untilListening } from './wait.js';
 
 /** A running sshd. */
 export interface Sshd {
@@ -45,21 +44,7 @@ export async function startSshd(): Promise<Sshd> {
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  await waitUntil(
-    () =>
-      new Promise<boolean>((resolve) => {
-        if (child.exitCode !== null) throw new Error(`sshd exited: ${log}`);
-        const socket = net.connect(port, '127.0.0.1', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on('error', () => resolve(false));
-      }),
-    'sshd to listen',
-    30_000,
-  );
+  await untilListening(child, port, 'sshd');
   return {
     port,
     authorize(publicKey) {
