@@ -16,6 +16,7 @@ import {
 import { basic, httpsCall } from '../helpers/https-call.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { attempt, needTools, run, skipUnlessTools } from '../helpers/tools.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const ADMIN_PASSWORD = 'trust-admin-password';
 const PASSWORD = 'trust-user-password';
@@ -258,11 +259,19 @@ describe(
       assert.equal(byTag.get('signed')?.servable, true);
       assert.equal(byTag.get('unsigned')?.servable, false);
 
-      const audit = await api('admin', ADMIN_PASSWORD, 'GET', '/api/v1/audit?action=manifest.pull');
-      const { entries } = JSON.parse(audit.body) as {
-        entries: { outcome: string; detail: { reference: string } }[];
-      };
-      assert.ok(entries.some((e) => e.outcome === 'denied' && e.detail.reference === 'unsigned'));
+      // Pulls reach the audit log through the outbox: wait for the consumer, not a fixed time.
+      await waitUntil(async () => {
+        const audit = await api(
+          'admin',
+          ADMIN_PASSWORD,
+          'GET',
+          '/api/v1/audit?action=manifest.pull',
+        );
+        const { entries } = JSON.parse(audit.body) as {
+          entries: { outcome: string; detail: { reference: string } }[];
+        };
+        return entries.some((e) => e.outcome === 'denied' && e.detail.reference === 'unsigned');
+      }, 'the refused pull of the unsigned tag in the audit log');
 
       const bySigner = await api('alice', PASSWORD, 'PUT', '/api/v1/trust/policies/alice/app', {
         signers: ['alice'],
