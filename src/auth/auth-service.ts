@@ -3,7 +3,11 @@ import type { AuditEntry, AuditFilter, Meta, Visibility } from '../meta/index.js
 import type { SecretBox } from '../kit/index.js';
 import { AccessPolicy } from './access-policy.js';
 import { AccessTokenDirectory } from './access-tokens.js';
-import { DirectoryAccounts, type ConfiguredProvider } from './directory-accounts.js';
+import { directoryProviderSchema, type DirectoryProviderSettings } from '../config/index.js';
+import { BerthError } from '../oci/index.js';
+import { DirectoryAccounts } from './directory-accounts.js';
+import { LdapProvider } from './ldap-provider.js';
+import { ProviderCatalog } from './provider-catalog.js';
 import { Authenticator } from './authenticator.js';
 import { DirectoryBase, type Actor } from './directory-common.js';
 import { OrgDirectory } from './organisations.js';
@@ -26,8 +30,8 @@ export interface AuthSettings {
   failureWindowSeconds: number;
   defaultVisibility: Visibility;
   cacheTtlMs: number;
-  /** Directories users may log in through, in order. */
-  directories?: ConfiguredProvider[];
+  /** Directories of the configuration file (bind passwords in the clear), in order. */
+  directories?: DirectoryProviderSettings[];
 }
 
 /** The identity providers for administrators: list, test (with a dry run for a user), sync. */
@@ -42,6 +46,93 @@ class IdentityAdmin extends DirectoryBase {
   list(actor: Actor) {
     this.requireAdmin(actor, 'see identity providers');
     return this.directories.describe();
+  }
+
+  /**
+   * Saves directory provider `input` (made, or replaced whole when `replacing` names it): checked
+   * against the settings schema, its bind password sealed with the master key — kept as it was
+   * when an edit leaves it out. A name the configuration file has cannot be saved here.
+   */
+  async save(actor: Actor, input: unknown, replacing?: string) {
+    this.requireAdmin(actor, 'change identity providers');
+    const catalog = this.directories.catalog;
+    const given = (typeof input === 'object' && input !== null ? input : {}) as Record<
+      string,
+      unknown
+    >;
+    const name = replacing ?? given.name;
+    if (typeof name === 'string' && catalog.inFile(name))
+      throw new BerthError(
+        'CONFLICT',
+        `${name} is set in the configuration file; change it there (or remove it there first)`,
+      );
+    if (given.caFile !== undefined)
+      throw new BerthError('INVALID_REQUEST', 'give the CA certificate as PEM text in ca');
+    const stored = (await this.meta.identityProviders.list()).find((p) => p.name === name);
+    if (replacing === undefined && stored)
+      throw new BerthError('CONFLICT', `there is already a provider named ${String(name)}`);
+    if (replacing !== undefined && !stored)
+      throw new BerthError('NOT_FOUND', `no saved identity provider ${replacing}`);
+    if (replacing !== undefined && given.name !== undefined && given.name !== replacing)
+      throw new BerthError('INVALID_REQUEST', 'a provider cannot be renamed; add a new one');
+    const keepPassword = given.bindPassword === undefined && stored !== undefined;
+    const parsed = directoryProviderSchema.safeParse({
+      ...given,
+      name,
+      bindPassword: keepPassword ? 'kept' : given.bindPassword,
+    });
+    if (!parsed.success)
+      throw new BerthError(
+        'INVALID_REQUEST',
+        parsed.error.issues
+          .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
+          .join('; '),
+      );
+    const { bindPassword, name: saved, order, ...settings } = parsed.data;
+    const sealed = keepPassword ? stored!.sealedBindPassword : catalog.seal(saved, bindPassword);
+    await this.changed(
+      actor,
+      {
+        action: replacing === undefined ? 'identity.provider.create' : 'identity.provider.update',
+        target: saved,
+        detail: { urls: settings.urls, passwordChanged: !keepPassword },
+      },
+      (tx) =>
+        tx.identityProviders.put({
+          name: saved,
+          position: order ?? 100,
+          // Presets are applied already: what is saved is what is in force.
+          settings: { ...settings },
+          sealedBindPassword: sealed,
+          updatedBy: actor.principal.name,
+        }),
+    );
+    catalog.invalidate();
+    return (await this.directories.describe()).providers.find((p) => p.name === saved);
+  }
+
+  /** Removes saved provider `name`; CONFLICT while accounts still belong to it. */
+  async remove(actor: Actor, name: string): Promise<void> {
+    this.requireAdmin(actor, 'change identity providers');
+    const catalog = this.directories.catalog;
+    if (catalog.inFile(name))
+      throw new BerthError('CONFLICT', `${name} is set in the configuration file; remove it there`);
+    const members = (await this.meta.accounts.list('user')).filter((a) => a.provider === name);
+    if (members.length > 0)
+      throw new BerthError(
+        'CONFLICT',
+        `${members.length} account(s) belong to ${name} (${members
+          .slice(0, 5)
+          .map((a) => a.name)
+          .join(', ')}); move them first (berth idp link USER --provider … or --local)`,
+      );
+    const removed = await this.changed(
+      actor,
+      { action: 'identity.provider.delete', target: name },
+      (tx) => tx.identityProviders.remove(name),
+    );
+    if (!removed) throw new BerthError('NOT_FOUND', `no saved identity provider ${name}`);
+    catalog.invalidate();
   }
 
   test(actor: Actor, name: string, login?: string) {
@@ -99,12 +190,19 @@ export class AuthService {
     readonly keys: TokenKeys,
     readonly settings: AuthSettings,
     audit: AuditSink,
+    box?: SecretBox,
   ) {
     this.policy = new AccessPolicy(meta, {
       anonymousPull: settings.anonymousPull,
       cacheTtlMs: settings.cacheTtlMs,
     });
-    const directories = new DirectoryAccounts(meta, settings.directories ?? []);
+    const catalog = new ProviderCatalog(
+      meta,
+      settings.directories ?? [],
+      (s) => new LdapProvider(s),
+      box,
+    );
+    const directories = new DirectoryAccounts(meta, catalog);
     this.authenticator = new Authenticator(
       meta,
       audit,
@@ -144,6 +242,6 @@ export class AuthService {
     settings: AuthSettings,
     box: SecretBox,
   ): Promise<AuthService> {
-    return new AuthService(meta, await TokenKeys.open(meta, box), settings, audit);
+    return new AuthService(meta, await TokenKeys.open(meta, box), settings, audit, box);
   }
 }

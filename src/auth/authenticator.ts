@@ -148,11 +148,12 @@ export class Authenticator {
   ): Promise<UserPrincipal> {
     let account = await this.meta.accounts.byName(username);
     const pat = parseTokenText('pat', secret);
+    const directories = this.directories;
     let principal: UserPrincipal | undefined;
     if (pat) principal = await this.viaAccessToken(account, pat, address);
-    else if (this.directories?.any && (!account || account.provider)) {
+    else if (directories && (!account || account.provider) && (await directories.any())) {
       // A directory decides for its own accounts and for names no account holds yet.
-      account = await this.directories.login(username, secret, account);
+      account = await directories.login(username, secret, account);
       if (account) principal = principalOf(account, directorySession(account));
     } else if (await verifyPassword(account?.kind === 'user' ? account.passwordHash : null, secret))
       principal = principalOf(account!, passwordSession(account!));

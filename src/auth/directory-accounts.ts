@@ -7,34 +7,20 @@
  */
 import type { AccountRecord, Meta } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
-import { DirectoryDown, type DirectoryUser, type LdapProvider } from './ldap-provider.js';
+import { DirectoryDown, LOCAL_PROVIDER, type DirectoryUser } from './identity-provider.js';
 import { accountNameProblem } from './names.js';
-
-/** A directory group that gives team membership (or administrator rights). */
-export interface GroupMapping {
-  /** A group DN, or its name (the first RDN's value). */
-  group: string;
-  org?: string;
-  team?: string;
-  admin?: boolean;
-}
-
-/** A provider with its group mappings, in login order. */
-export interface ConfiguredProvider {
-  provider: LdapProvider;
-  mappings: GroupMapping[];
-}
+import type { ConfiguredProvider, GroupMapping, ProviderCatalog } from './provider-catalog.js';
 
 /** Logs in through directories and keeps their accounts in step. */
 export class DirectoryAccounts {
   constructor(
     private readonly meta: Meta,
-    private readonly providers: ConfiguredProvider[],
+    readonly catalog: ProviderCatalog,
   ) {}
 
-  /** Whether any directory is configured. */
-  get any(): boolean {
-    return this.providers.length > 0;
+  /** Whether any directory is in force. */
+  async any(): Promise<boolean> {
+    return (await this.catalog.current()).length > 0;
   }
 
   /**
@@ -47,9 +33,10 @@ export class DirectoryAccounts {
     password: string,
     account: AccountRecord | undefined,
   ): Promise<AccountRecord | undefined> {
+    const providers = await this.catalog.current();
     const candidates = account?.provider
-      ? this.providers.filter((p) => p.provider.name === account.provider)
-      : this.providers;
+      ? providers.filter((p) => p.provider.name === account.provider)
+      : providers;
     const down: string[] = [];
     for (const configured of candidates) {
       let user: DirectoryUser | undefined;
@@ -123,25 +110,28 @@ export class DirectoryAccounts {
     });
   }
 
-  /** The providers, in login order, with their mappings (no secrets). */
-  describe(): {
-    name: string;
-    urls: string[];
-    userBase: string;
-    groups: string;
-    mappings: GroupMapping[];
-  }[] {
-    return this.providers.map(({ provider, mappings }) => ({
-      name: provider.name,
-      urls: provider.settings.urls,
-      userBase: provider.settings.userBase,
-      groups: provider.settings.groups.strategy,
-      mappings,
-    }));
+  /**
+   * The providers in login order — local accounts first, then each directory with its source,
+   * settings and mappings (never a bind password) — and saved ones that cannot be used.
+   */
+  async describe() {
+    const providers = (await this.catalog.current()).map(
+      ({ provider, source, settings, order }) => ({
+        ...provider.describe(),
+        source,
+        order,
+        settings,
+        mappings: settings.mappings,
+      }),
+    );
+    return {
+      providers: [{ ...LOCAL_PROVIDER, source: 'built-in', order: -1, mappings: [] }, ...providers],
+      unusable: await this.catalog.problems(),
+    };
   }
 
-  private configured(name: string): ConfiguredProvider {
-    const found = this.providers.find((p) => p.provider.name === name);
+  private async configured(name: string): Promise<ConfiguredProvider> {
+    const found = (await this.catalog.current()).find((p) => p.provider.name === name);
     if (!found) throw new BerthError('NOT_FOUND', `no identity provider ${name}`);
     return found;
   }
@@ -151,7 +141,7 @@ export class DirectoryAccounts {
    * found, its groups and the teams and rights the mappings would give.
    */
   async test(name: string, login?: string) {
-    const { provider, mappings } = this.configured(name);
+    const { provider, mappings } = await this.configured(name);
     let connection: { url: string; users: number };
     try {
       connection = await provider.testConnection();
@@ -182,7 +172,7 @@ export class DirectoryAccounts {
     const accounts = (await this.meta.accounts.list('user')).filter(
       (a) => a.provider && !a.disabled,
     );
-    for (const { provider, mappings } of this.providers) {
+    for (const { provider, mappings } of await this.catalog.current()) {
       const mine = accounts.filter((a) => a.provider === provider.name);
       for (const account of mine) {
         let user: DirectoryUser | undefined;
@@ -223,7 +213,7 @@ export class DirectoryAccounts {
     if (!account || account.kind !== 'user') throw new BerthError('NOT_FOUND', `no user ${name}`);
     let externalId: string | null = null;
     if (providerName !== null) {
-      const { provider } = this.configured(providerName);
+      const { provider } = await this.configured(providerName);
       let user: DirectoryUser | undefined;
       try {
         user = await provider.lookupByLogin(name);

@@ -22,4 +22,15 @@ export type { OrgView, TeamView } from './organisations.js';
 export type { RepositoryView, PermissionView } from './repositories.js';
 export type { AccessTokenView } from './access-tokens.js';
 export { LdapProvider, type LdapSettings, type GroupStrategy } from './ldap-provider.js';
-export type { ConfiguredProvider, GroupMapping } from './directory-accounts.js';
+export {
+  bindPasswordLabel,
+  type ConfiguredProvider,
+  type GroupMapping,
+} from './provider-catalog.js';
+export {
+  DirectoryDown,
+  LOCAL_PROVIDER,
+  type DirectoryUser,
+  type IdentityProvider,
+  type ProviderDescription,
+} from './identity-provider.js';

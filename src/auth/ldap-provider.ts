@@ -9,51 +9,22 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { Client, EqualityFilter, InvalidCredentialsError, type Entry } from 'ldapts';
+import type { DirectoryProviderSettings } from '../config/index.js';
+import {
+  DirectoryDown,
+  type DirectoryUser,
+  type IdentityProvider,
+  type ProviderDescription,
+} from './identity-provider.js';
 
 /** How a provider finds groups. */
-export type GroupStrategy = 'memberOf' | 'member-search' | 'ad-nested' | 'recursive';
+export type GroupStrategy = DirectoryProviderSettings['groups']['strategy'];
 
-/** An LDAP provider's settings. */
-export interface LdapSettings {
-  name: string;
-  urls: string[];
-  startTls: boolean;
-  /** PEM CA certificates for LDAPS and StartTLS. */
-  caFile?: string;
-  bindDn: string;
-  bindPassword: string;
-  userBase: string;
-  userFilter: string;
-  loginAttribute: string;
-  /** The attribute holding the stable id (`entryUUID`, `objectGUID`; `dn` for the DN). */
-  idAttribute: string;
-  mailAttribute: string;
-  nameAttribute: string;
-  groups: {
-    strategy: GroupStrategy;
-    base?: string;
-    filter: string;
-    /** `member`, `uniqueMember` (DNs) or `memberUid` (logins). */
-    memberAttribute: string;
-    depth: number;
-  };
-  timeoutMs: number;
-}
-
-/** A user as the directory describes them. */
-export interface DirectoryUser {
-  provider: string;
-  id: string;
-  login: string;
-  dn: string;
-  email: string | null;
-  fullName: string | null;
-  /** Group DNs (and names, for matching mappings by name). */
-  groups: string[];
-}
-
-/** The directory could not be reached or answered with an error. */
-export class DirectoryDown extends Error {}
+/** An LDAP provider's settings (the bind password in the clear; mappings kept elsewhere). */
+export type LdapSettings = Omit<
+  DirectoryProviderSettings,
+  'kind' | 'mappings' | 'order' | 'preset'
+> & { preset?: string };
 
 const text = (v: Entry[string] | undefined): string | null => {
   const first = Array.isArray(v) ? v[0] : v;
@@ -68,17 +39,29 @@ const eq = (attribute: string, value: string) =>
   new EqualityFilter({ attribute, value }).toString();
 
 /** An LDAP directory. */
-export class LdapProvider {
+export class LdapProvider implements IdentityProvider {
   constructor(readonly settings: LdapSettings) {}
 
   get name(): string {
     return this.settings.name;
   }
 
+  describe(): ProviderDescription {
+    const s = this.settings;
+    return {
+      name: s.name,
+      kind: 'ldap',
+      preset: s.preset ?? null,
+      urls: s.urls,
+      userBase: s.userBase,
+      groups: s.groups.strategy,
+    };
+  }
+
   /** A connected client, bound as `dn` (the first URL that answers). */
   private async connect(dn: string, password: string): Promise<Client> {
     const s = this.settings;
-    const ca = s.caFile ? [readFileSync(s.caFile)] : undefined;
+    const ca = s.ca ? [s.ca] : s.caFile ? [readFileSync(s.caFile)] : undefined;
     let lastError: unknown;
     for (const url of s.urls) {
       // No server name indication for an IP address (RFC 6066; some servers hang up on one).
@@ -86,8 +69,8 @@ export class LdapProvider {
       const tlsOptions = { ...(ca ? { ca } : {}), ...(isIP(host) ? { servername: '' } : {}) };
       const client = new Client({
         url,
-        timeout: s.timeoutMs,
-        connectTimeout: s.timeoutMs,
+        timeout: s.searchTimeoutMs,
+        connectTimeout: s.connectTimeoutMs,
         // ldapts speaks TLS from the first byte whenever it is given TLS options: only for ldaps.
         ...(url.startsWith('ldaps:') ? { tlsOptions } : {}),
       });
@@ -111,11 +94,23 @@ export class LdapProvider {
     );
   }
 
-  private async search(client: Client, base: string, filter: string, attributes: string[]) {
+  private async search(
+    client: Client,
+    base: string,
+    filter: string,
+    attributes: string[],
+    scope: 'sub' | 'one' = 'sub',
+  ) {
     try {
       // Active Directory's objectGUID is binary: read as bytes (and shown as hex).
       const explicitBufferAttributes = attributes.filter((a) => /^objectGUID$/i.test(a));
-      const options = { scope: 'sub' as const, filter, attributes, sizeLimit: 1000 };
+      const options = {
+        scope,
+        filter,
+        attributes,
+        sizeLimit: 1000,
+        timeLimit: Math.ceil(this.settings.searchTimeoutMs / 1000),
+      };
       return (await client.search(base, { ...options, explicitBufferAttributes })).searchEntries;
     } catch (err) {
       throw new DirectoryDown(`directory ${this.name}: ${(err as Error).message}`);
@@ -129,7 +124,7 @@ export class LdapProvider {
     const service = await this.connect(s.bindDn, s.bindPassword);
     try {
       const filter = `(&${s.userFilter}${eq(s.loginAttribute, login)})`;
-      const found = await this.search(service, s.userBase, filter, this.userAttributes());
+      const found = await this.findUsers(service, filter);
       if (found.length !== 1) return undefined;
       const entry = found[0]!;
       try {
@@ -161,7 +156,7 @@ export class LdapProvider {
     const service = await this.connect(s.bindDn, s.bindPassword);
     try {
       const filter = `(&${s.userFilter}${eq(s.loginAttribute, login)})`;
-      const found = await this.search(service, s.userBase, filter, this.userAttributes());
+      const found = await this.findUsers(service, filter);
       return found.length === 1 ? await this.userOf(service, found[0]!, login) : undefined;
     } finally {
       await service.unbind().catch(() => undefined);
@@ -173,11 +168,16 @@ export class LdapProvider {
     const s = this.settings;
     const service = await this.connect(s.bindDn, s.bindPassword);
     try {
-      const found = await this.search(service, s.userBase, s.userFilter, ['dn']);
+      const found = await this.search(service, s.userBase, s.userFilter, ['dn'], s.userScope);
       return { url: s.urls.join(', '), users: found.length };
     } finally {
       await service.unbind().catch(() => undefined);
     }
+  }
+
+  private findUsers(client: Client, filter: string) {
+    const s = this.settings;
+    return this.search(client, s.userBase, filter, this.userAttributes(), s.userScope);
   }
 
   private userAttributes(): string[] {
@@ -203,8 +203,16 @@ export class LdapProvider {
     const base = g.base ?? this.settings.userBase;
     const memberValue = g.memberAttribute === 'memberUid' ? login : user.dn;
     const groups = new Set<string>();
-    if (g.strategy === 'memberOf') texts(user.memberOf).forEach((dn) => groups.add(dn));
-    else if (g.strategy === 'ad-nested') {
+    // auto: the user's memberOf when the directory keeps one (an overlay, AD, FreeIPA), else a
+    // search for the groups that name them.
+    const strategy =
+      g.strategy === 'auto'
+        ? texts(user.memberOf).length > 0
+          ? 'memberOf'
+          : 'member-search'
+        : g.strategy;
+    if (strategy === 'memberOf') texts(user.memberOf).forEach((dn) => groups.add(dn));
+    else if (strategy === 'ad-nested') {
       const filter = `(&${g.filter}(member:1.2.840.113556.1.4.1941:=${escapeValue(user.dn)}))`;
       for (const e of await this.search(client, base, filter, ['cn'])) groups.add(e.dn);
     } else {
@@ -212,7 +220,7 @@ export class LdapProvider {
       let frontier = [memberValue];
       for (
         let level = 0;
-        level < (g.strategy === 'recursive' ? g.depth : 1) && frontier.length > 0;
+        level < (strategy === 'recursive' ? g.depth : 1) && frontier.length > 0;
         level++
       ) {
         const filter = `(&${g.filter}(|${frontier.map((v) => eq(g.memberAttribute, v)).join('')}))`;

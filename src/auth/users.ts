@@ -19,6 +19,8 @@ export interface UserView {
   fullName: string | null;
   admin: boolean;
   disabled: boolean;
+  /** The identity provider the account belongs to: `local`, or a directory's name. */
+  provider: string;
   createdAt: string;
 }
 
@@ -50,6 +52,7 @@ export function userView(a: AccountRecord): UserView {
     fullName: a.fullName,
     admin: a.isAdmin,
     disabled: a.disabled,
+    provider: a.provider ?? 'local',
     createdAt: new Date(a.createdAt).toISOString(),
   };
 }

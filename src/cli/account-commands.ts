@@ -1,8 +1,7 @@
 /** `berth user|org|team|repo|token|audit …`: account management on the data directory. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { SecretBox } from '../kit/index.js';
-import { bindPasswordLabel, masterKeyOf } from './compose.js';
+import { registerIdentityCommands } from './idp-commands.js';
 import {
   printRows,
   readStdinSecret,
@@ -282,61 +281,5 @@ export function registerAccountCommands(program: Command, configFrom: ConfigFrom
   repoCommands(program, configFrom);
   tokenCommands(program, configFrom);
   auditCommand(program, configFrom);
-  const idp = program.command('idp').description('identity providers (LDAP, Active Directory)');
-  withDataFlags(idp.command('list').description('the providers, in login order'))
-    .option('--json', 'print JSON', false)
-    .action(async (f: Flags) => {
-      const rows = await withDirectory(configFrom(f), async (auth, actor) =>
-        auth.identity.list(actor),
-      );
-      const shown = rows.map((r) => ({
-        ...r,
-        urls: r.urls.join(','),
-        mappings: r.mappings.length,
-      }));
-      printRows(
-        shown as never,
-        ['name', 'urls', 'userBase', 'groups', 'mappings'],
-        Boolean(f.json),
-      );
-    });
-  withDataFlags(idp.command('test <name>').description('test a provider (with --user: a dry run)'))
-    .option('--user <login>', 'show the DN, groups and teams this user would get')
-    .action(async (name: string, f: Flags) => {
-      const result = await withDirectory(configFrom(f), (auth, actor) =>
-        auth.identity.test(actor, name, f.user as string | undefined),
-      );
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    });
-  withDataFlags(idp.command('link <user>').description('move a user to a directory, or back'))
-    .option('--provider <name>', 'the directory (found there by the same login)')
-    .option('--local', 'make the account local again (then set a password)', false)
-    .action(async (user: string, f: Flags) => {
-      if (Boolean(f.provider) === Boolean(f.local))
-        throw new Error('give --provider NAME or --local');
-      const provider = f.local ? null : String(f.provider);
-      const moved = await withDirectory(configFrom(f), (auth, actor) =>
-        auth.identity.relink(actor, user, provider),
-      );
-      say(`${moved.name} is now ${moved.provider ? `a ${moved.provider} account` : 'local'}`);
-    });
-  withDataFlags(
-    idp
-      .command('seal-password <provider>')
-      .description("seal a provider's bind password (stdin) for the configuration file"),
-  ).action(async (provider: string, f: Flags) => {
-    const box = new SecretBox(masterKeyOf(configFrom(f)));
-    const sealed = box.seal(Buffer.from(await readStdinSecret()), bindPasswordLabel(provider));
-    say(`sealed:${sealed}`);
-  });
-  withDataFlags(idp.command('sync').description('bring directory accounts in step now')).action(
-    async (f: Flags) => {
-      const result = await withDirectory(configFrom(f), (auth, actor) => auth.identity.sync(actor));
-      say(`checked ${result.checked}; disabled ${result.disabled.join(', ') || 'none'}`);
-      if (result.unreachable.length > 0) {
-        say(`unreachable: ${result.unreachable.join(', ')}`);
-        process.exitCode = 1;
-      }
-    },
-  );
+  registerIdentityCommands(program, configFrom);
 }

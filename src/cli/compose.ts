@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
-import { AuthService, LdapProvider, TokenKeys, type AuthSettings } from '../auth/index.js';
+import { AuthService, bindPasswordLabel, TokenKeys, type AuthSettings } from '../auth/index.js';
 import type { BerthConfig, ConfigSources } from '../config/index.js';
 import {
   AuditLog,
@@ -89,11 +89,6 @@ export function openTokenKeys(config: BerthConfig, meta: Meta): Promise<TokenKey
   return TokenKeys.open(meta, new SecretBox(masterKeyOf(config)));
 }
 
-/** The label a provider's bind password is sealed under. */
-export function bindPasswordLabel(provider: string): string {
-  return `identity:${provider}:bind-password`;
-}
-
 /** A bind password as configured: in the clear, or `sealed:…` (from `berth idp seal-password`). */
 function bindPasswordOf(box: SecretBox, provider: string, value: string): string {
   if (!value.startsWith('sealed:')) return value;
@@ -118,12 +113,9 @@ function authSettingsOf(config: BerthConfig, box: SecretBox): AuthSettings {
     failureWindowSeconds: config.auth.failureWindow,
     defaultVisibility: config.repositories.defaultVisibility,
     cacheTtlMs: config.cache.ttl * 1000,
-    directories: config.identity.providers.map(({ mappings, kind: _kind, ...ldap }) => ({
-      provider: new LdapProvider({
-        ...ldap,
-        bindPassword: bindPasswordOf(box, ldap.name, ldap.bindPassword),
-      }),
-      mappings,
+    directories: config.identity.providers.map((p) => ({
+      ...p,
+      bindPassword: bindPasswordOf(box, p.name, p.bindPassword),
     })),
   };
 }

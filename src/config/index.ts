@@ -18,3 +18,12 @@ export {
   describeCertificate,
   type SettingView,
 } from './settings.js';
+export {
+  directoryProviderSchema,
+  directoryProviderFields,
+  groupMappingSchema,
+  DIRECTORY_PRESETS,
+  PRESETS,
+  type DirectoryPreset,
+  type DirectoryProviderSettings,
+} from './identity.js';

@@ -1,6 +1,7 @@
 /** The configuration schema: every key, its default and its meaning, in one place. */
 import { isAddressOrCidr } from '../kit/index.js';
 import { z } from 'zod';
+import { directoryProviderSchema } from './identity.js';
 
 const duration = z.coerce.number().int().positive();
 
@@ -289,57 +290,11 @@ export const configSchema = z
       .object({
         /** Directories users may also log in through, tried in this order (config file only). */
         providers: z
-          .array(
-            z
-              .object({
-                name: z.string().regex(/^[a-z0-9-]{1,32}$/, 'provider names are a-z, 0-9 and -'),
-                kind: z.literal('ldap').default('ldap'),
-                /** `ldap://` or `ldaps://` URLs, tried in order. */
-                urls: z.array(z.string().regex(/^ldaps?:\/\/.+/)).min(1),
-                startTls: z.boolean().default(false),
-                caFile: z.string().min(1).optional(),
-                bindDn: z.string().min(1),
-                bindPassword: z.string().min(1),
-                userBase: z.string().min(1),
-                userFilter: z.string().default('(objectClass=person)'),
-                loginAttribute: z.string().default('uid'),
-                idAttribute: z.string().default('entryUUID'),
-                mailAttribute: z.string().default('mail'),
-                nameAttribute: z.string().default('cn'),
-                groups: z
-                  .object({
-                    strategy: z
-                      .enum(['memberOf', 'member-search', 'ad-nested', 'recursive'])
-                      .default('member-search'),
-                    base: z.string().min(1).optional(),
-                    filter: z.string().default('(objectClass=groupOfNames)'),
-                    memberAttribute: z.string().default('member'),
-                    depth: z.number().int().min(1).max(20).default(5),
-                  })
-                  .strict()
-                  .default({
-                    strategy: 'member-search',
-                    filter: '(objectClass=groupOfNames)',
-                    memberAttribute: 'member',
-                    depth: 5,
-                  }),
-                mappings: z
-                  .array(
-                    z
-                      .object({
-                        group: z.string().min(1),
-                        org: z.string().min(1).optional(),
-                        team: z.string().min(1).optional(),
-                        admin: z.boolean().optional(),
-                      })
-                      .strict(),
-                  )
-                  .default([]),
-                timeoutMs: z.number().int().positive().default(5_000),
-              })
-              .strict(),
-          )
-          .default([]),
+          .array(directoryProviderSchema)
+          .default([])
+          .refine((ps) => new Set(ps.map((p) => p.name)).size === ps.length, {
+            message: 'identity provider names are unique',
+          }),
         /** Minutes between syncs of directory accounts (0: only on demand). */
         syncMinutes: z.coerce.number().int().min(0).default(60),
       })

@@ -15,7 +15,7 @@ import { buildLink, buildTrigger } from './api-builds.js';
 import { identityLink, providerTest } from './api-identity.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
-import { settingsChange } from '../config/index.js';
+import { directoryProviderFields, settingsChange } from '../config/index.js';
 
 type Op = [method: string, path: string, summary: string, body?: z.ZodType];
 
@@ -181,7 +181,28 @@ const OPERATIONS: Op[] = [
     "Docker Hub's callback_url: the receiver reports success, failure or error (no account)",
     hubCallback,
   ],
-  ['get', '/api/v1/identity/providers', 'Identity providers in login order (administrators)'],
+  [
+    'get',
+    '/api/v1/identity/providers',
+    'Identity providers in login order, local accounts first, with saved ones that cannot be used (administrators)',
+  ],
+  [
+    'post',
+    '/api/v1/identity/providers',
+    'Save a directory provider (a preset fills in the conventions; the bind password is sealed)',
+    directoryProviderFields,
+  ],
+  [
+    'put',
+    '/api/v1/identity/providers/{name}',
+    'Replace a saved provider (without bindPassword the sealed one is kept)',
+    directoryProviderFields,
+  ],
+  [
+    'delete',
+    '/api/v1/identity/providers/{name}',
+    'Remove a saved provider (refused while accounts belong to it)',
+  ],
   [
     'put',
     '/api/v1/users/{name}/identity',

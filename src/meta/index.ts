@@ -24,6 +24,7 @@ export type { Grantee, GrantRecord, GrantTarget } from './grants.js';
 export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
+export type { StoredProvider } from './identity-providers.js';
 export type { OutboxEvent } from './outbox.js';
 export type {
   WebhookRecord,

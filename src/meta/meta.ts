@@ -16,6 +16,7 @@ import { TrustStore } from './trust.js';
 import { CatalogQueries } from './catalog.js';
 import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
+import { IdentityProviderStore } from './identity-providers.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -51,6 +52,7 @@ export class Meta {
   readonly catalog: CatalogQueries;
   readonly leases: LeaseStore;
   readonly retiredNames: RetiredNameStore;
+  readonly identityProviders: IdentityProviderStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -76,6 +78,7 @@ export class Meta {
     this.catalog = new CatalogQueries(db);
     this.leases = new LeaseStore(db);
     this.retiredNames = new RetiredNameStore(db);
+    this.identityProviders = new IdentityProviderStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

@@ -15,6 +15,7 @@ import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
 import { buildsMigration } from './migration-builds.js';
 import { directoriesMigration } from './migration-directories.js';
+import { identityProvidersMigration } from './migration-identity-providers.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -161,6 +162,7 @@ export class BerthMigrations implements MigrationProvider {
       '0008_webhooks': webhooksMigration(this.dialect),
       '0009_builds': buildsMigration(this.dialect),
       '0010_directories': directoriesMigration(),
+      '0011_identity_providers': identityProvidersMigration(),
     };
   }
 }

@@ -237,6 +237,16 @@ export interface RetiredNamesTable {
   retired_by: string | null;
 }
 
+export interface IdentityProvidersTable {
+  name: string;
+  position: number;
+  /** JSON: the provider's settings without its bind password. */
+  settings: string;
+  sealed_bind_password: string;
+  updated_by: string | null;
+  updated_at: number;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   at: number;
@@ -372,6 +382,7 @@ export interface Database {
   settings: SettingsTable;
   leases: LeasesTable;
   retired_names: RetiredNamesTable;
+  identity_providers: IdentityProvidersTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

@@ -6,7 +6,7 @@
  * a clear error while local accounts still log in.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -46,6 +46,7 @@ async function call(base: string, method: string, url: string, body?: unknown, a
 describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
   let slapd: Slapd;
   let partner: Slapd;
+  let lab: Slapd;
   let server: SpawnedBerth;
   let engine: PrivateDockerd;
   let data: string;
@@ -65,6 +66,8 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     partner = await startSlapd(
       [ldapUser('pbob', 'pbob-password'), ldapUser('twin', 'twin-at-partner')].join('\n'),
     );
+    // A third directory, added later through the settings page.
+    lab = await startSlapd(ldapUser('lcarol', 'lcarol-password'));
     data = tempDir('ldap');
     // The second provider's bind password is sealed with the master key, as an operator would.
     const sealed = spawnSync(
@@ -89,7 +92,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
               userFilter: '(objectClass=inetOrgPerson)',
               groups: { strategy: 'member-search', base: `ou=groups,${LDAP_BASE}` },
               mappings: [{ group: 'devs', org: 'acme', team: 'devs' }],
-              timeoutMs: 3000,
+              connectTimeoutMs: 3000,
             },
             {
               name: 'partner',
@@ -98,7 +101,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
               bindPassword: sealed.stdout.trim(),
               userBase: `ou=people,${LDAP_BASE}`,
               userFilter: '(objectClass=inetOrgPerson)',
-              timeoutMs: 3000,
+              connectTimeoutMs: 3000,
             },
           ],
         },
@@ -132,6 +135,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     await server?.stop();
     await slapd?.stop();
     await partner?.stop();
+    await lab?.stop();
     if (data) removeDir(data);
   });
 
@@ -216,6 +220,59 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     } finally {
       await browser.close();
     }
+  });
+
+  it('adds a directory on the settings page (its bind password sealed at rest), whose user then logs in with docker', async (t) => {
+    if (!needTools(t, ...TOOLS, 'chromium')) return;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/signin`);
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password or access token').fill(ADMIN_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+      await page.goto(`${server.url}/settings`);
+      await page.getByRole('button', { name: 'Add a directory' }).click();
+      const form = page.getByRole('form', { name: 'Add a directory' });
+      await form.getByLabel('Name').fill('lab');
+      await form.getByLabel('Kind of directory').selectOption('openldap');
+      await form.getByLabel('Server URLs').fill(lab.url);
+      await form.getByLabel('Bind DN').fill(LDAP_ADMIN);
+      await form.getByLabel('Bind password').fill(LDAP_ADMIN_PASSWORD);
+      await form.getByLabel('Users under').fill(`ou=people,${LDAP_BASE}`);
+      await form.getByLabel('Group mappings').fill('nobody -> acme/devs');
+      await form.getByRole('button', { name: 'Save directory' }).click();
+      const table = page.getByRole('table', { name: 'Identity providers' });
+      const row = table.getByRole('row', { name: /lab/ });
+      await row.getByText('saved').waitFor();
+      await row.getByRole('button', { name: 'Test connection' }).click();
+      await page.getByLabel('Identity result').filter({ hasText: '"users": 1' }).waitFor();
+
+      // The real client logs in through the new directory at once; the account is made.
+      engine.docker(['login', '-u', 'lcarol', '--password-stdin', server.host], {
+        input: 'lcarol-password',
+      });
+      const lcarol = await call(server.url, 'GET', '/api/v1/users/lcarol');
+      assert.match(lcarol.text, /"provider":"lab"/);
+
+      // Removing it is refused while an account belongs to it, and says so on the page.
+      await row.getByRole('button', { name: 'Remove' }).click();
+      await page.getByText(/account\(s\) belong to lab \(lcarol\)/).waitFor();
+    } finally {
+      await browser.close();
+    }
+    // Nowhere in the data directory's database files is the bind password in the clear.
+    for (const file of readdirSync(data).filter((f) => f.startsWith('berth.db')))
+      assert.ok(
+        !readFileSync(path.join(data, file)).includes(LDAP_ADMIN_PASSWORD),
+        `${file} holds no bind password`,
+      );
+    const listed = await call(server.url, 'GET', '/api/v1/identity/providers');
+    assert.ok(!listed.text.includes(LDAP_ADMIN_PASSWORD));
   });
 
   it('tests a provider with a dry run, and syncs: group left → team gone; user gone → disabled', async (t) => {

@@ -155,7 +155,9 @@ export function ldapSettings(
     idAttribute: 'entryUUID',
     mailAttribute: 'mail',
     nameAttribute: 'cn',
-    timeoutMs: 3000,
+    userScope: 'sub',
+    connectTimeoutMs: 3000,
+    searchTimeoutMs: 5000,
     ...rest,
     groups: {
       strategy: 'member-search',
