@@ -1,6 +1,7 @@
 /** The berth command line: gc against a live server's data directory, config print, error exits. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
@@ -87,6 +88,55 @@ describe('berth command line', () => {
     assert.equal(out.status, 0, out.stderr);
     assert.match(out.stdout, /data: \/srv\/berth/);
     assert.match(out.stdout, /grace: 42/);
+  });
+
+  it('saves, lists and removes a directory provider, its bind password read from stdin and sealed', () => {
+    const data = tempDir('cli-idp');
+    dirs.push(data);
+    const file = path.join(data, 'lab.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: lab',
+        'preset: freeipa',
+        'urls: [ldaps://ipa.example.test]',
+        'bindDn: uid=svc,cn=sysaccounts,cn=etc,dc=example,dc=test',
+        'userBase: cn=users,cn=accounts,dc=example,dc=test',
+      ].join('\n'),
+    );
+    const secret = 'cli-bind-secret-42';
+    const added = spawnSync(
+      process.execPath,
+      [BERTH_BIN, 'idp', 'add', file, '--bind-password-stdin', '--data', data],
+      { input: secret, encoding: 'utf8' },
+    );
+    assert.equal(added.status, 0, added.stderr);
+    assert.match(added.stdout, /saved identity provider lab/);
+    const listed = berth(['idp', 'list', '--json', '--data', data]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok(!listed.stdout.includes(secret));
+    const { providers } = JSON.parse(listed.stdout) as {
+      providers: { name: string; source: string; groups: string | null }[];
+    };
+    assert.deepEqual(
+      providers.map((p) => `${p.name}:${p.source}:${p.groups}`),
+      ['local:built-in:null', 'lab:saved:memberOf'],
+    );
+    const db = new Database(path.join(data, 'berth.db'), { readonly: true });
+    try {
+      const rows = JSON.stringify(db.prepare('select * from identity_providers').all());
+      assert.ok(rows.includes('ipa.example.test') && !rows.includes(secret), rows);
+    } finally {
+      db.close();
+    }
+    writeFileSync(file, 'name: bad\nurls: [http://x]\n');
+    const bad = berth(['idp', 'add', file, '--data', data]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^berth: urls\.0: an ldap:\/\/ or ldaps:\/\/ URL/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    const removed = berth(['idp', 'rm', 'lab', '--data', data]);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.doesNotMatch(berth(['idp', 'list', '--data', data]).stdout, /lab/);
   });
 
   it('fails with a one-line message on bad input', () => {
