@@ -31,7 +31,9 @@ export const PRESETS: Record<DirectoryPreset, PresetValues> = {
     groups: { strategy: 'auto', filter: '(objectClass=groupOfNames)', memberAttribute: 'member' },
   },
   'active-directory': {
-    userFilter: '(&(objectCategory=person)(objectClass=user))',
+    // People, not computers, and not disabled (userAccountControl's ACCOUNTDISABLE bit).
+    userFilter:
+      '(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))',
     loginAttribute: 'sAMAccountName',
     idAttribute: 'objectGUID',
     mailAttribute: 'mail',
