@@ -24,7 +24,8 @@ import {
   startSlapd,
   type Slapd,
 } from '../helpers/slapd.js';
-import { needTools, skipUnlessTools } from '../helpers/tools.js';
+import { attempt, needTools, skipUnlessTools } from '../helpers/tools.js';
+import { podmanFlags } from '../helpers/podman.js';
 import { makeSelfSignedCertificate } from '../../src/cli/index.js';
 import { LdapProvider, type LdapSettings } from '../../src/auth/index.js';
 
@@ -156,6 +157,61 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     engine.docker(['push', ref]);
     const team = await call(server.url, 'GET', '/api/v1/orgs/acme/teams/devs');
     assert.match(team.text, /dalice/);
+  });
+
+  it('signs in with directory credentials from skopeo, podman and the web UI too', async (t) => {
+    if (!needTools(t, ...TOOLS, 'skopeo', 'podman', 'chromium')) return;
+    const inspected = attempt('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      'dalice:dalice-password',
+      `docker://${server.host}/acme/app:1`,
+    ]);
+    assert.equal(inspected.status, 0, inspected.output);
+    const refused = attempt('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--creds',
+      'dalice:wrong-password',
+      `docker://${server.host}/acme/app:1`,
+    ]);
+    assert.notEqual(refused.status, 0);
+    const store = tempDir('ldap-podman');
+    try {
+      const env = { ...process.env, REGISTRY_AUTH_FILE: path.join(store, 'auth.json') };
+      const podman = (args: string[], input?: string) =>
+        attempt('podman', [...podmanFlags(store), ...args], { env, input });
+      // pbob comes from the second directory: the first does not know him.
+      const login = podman(
+        ['login', '--tls-verify=false', '-u', 'pbob', '--password-stdin', server.host],
+        'pbob-password',
+      );
+      assert.equal(login.status, 0, login.output);
+      assert.match(login.output, /Login Succeeded/);
+      const bad = podman(
+        ['login', '--tls-verify=false', '-u', 'pbob', '--password-stdin', server.host],
+        'not-pbob-password',
+      );
+      assert.notEqual(bad.status, 0);
+    } finally {
+      removeDir(store);
+    }
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/signin`);
+      await page.getByLabel('User name').fill('dalice');
+      await page.getByLabel('Password or access token').fill('dalice-password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+      await page.getByRole('link', { name: 'acme/app' }).first().waitFor();
+    } finally {
+      await browser.close();
+    }
   });
 
   it('logs in through two directories at once, first match wins, never merging a twin', async (t) => {
