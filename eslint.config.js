@@ -14,6 +14,7 @@ const rooms = [
   'trust',
   'events',
   'builds',
+  'cluster',
   'manage',
   'http',
   'client',

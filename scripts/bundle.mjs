@@ -1,7 +1,7 @@
 // Bundles the compiled command line (dist/cli/main.js) and its pure-JavaScript dependencies into
 // one file, dist/berth.mjs, which bin/berth.js runs: one module to load instead of hundreds halves
 // the time `berth serve` needs to be ready. Native modules and drivers loaded on demand stay
-// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode). Whitespace and syntax are minified; names
+// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws). Whitespace and syntax are minified; names
 // are kept, so stack traces stay readable.
 import { build } from 'esbuild';
 
@@ -14,7 +14,7 @@ await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', 'argon2', 'pg', '@aws-sdk/*', 'dockerode'],
+  external: ['better-sqlite3', 'argon2', 'pg', '@aws-sdk/*', 'dockerode', 'ws'],
   // Bundled CommonJS code calls require() for Node's own modules.
   banner: {
     js: "import { createRequire as berthCreateRequire } from 'node:module'; const require = berthCreateRequire(import.meta.url);",

@@ -105,23 +105,25 @@ export class AccessTokenDirectory extends DirectoryBase {
   }
 
   /**
-   * A short-lived `write` token of `owner` good for `repository` alone — what a build pushes
-   * with, so it acts with its owner's rights on that one repository and nowhere else.
+   * A short-lived token of `owner` (`write` by default, or `read`) good for `repository` alone —
+   * what a build pushes with and what an engine pulls with for the control plane — so it acts
+   * with its owner's rights on that one repository and nowhere else.
    */
   async mintRepositoryToken(
     owner: string,
     repository: string,
     ttlMs: number,
     name: string,
+    level: 'read' | 'write' = 'write',
   ): Promise<{ id: number; token: string }> {
     const account = await this.meta.accounts.byName(owner);
     if (!account || account.kind !== 'user' || account.disabled)
-      throw new BerthError('DENIED', `${owner} cannot push (no such active user)`);
+      throw new BerthError('DENIED', `${owner} has no active account to act with`);
     const { secret, hash } = randomSecret();
     const id = await this.meta.credentials.addAccessToken({
       accountId: account.id,
       name,
-      level: 'write',
+      level,
       secretHash: hash,
       expiresAt: Date.now() + ttlMs,
       repository,

@@ -12,4 +12,4 @@ export { ruleProblem, type BuildRule } from './rules.js';
 export { baseImageRebuilds, baseImagesOf } from './base-images.js';
 export { remoteRefs, sourceUrlProblem, type GitSource } from './git-source.js';
 export type { LogListener } from './live-log.js';
-export type { EngineAddress } from './engine.js';
+export { openEngine, type EngineAddress } from './engine.js';

@@ -16,6 +16,7 @@ import {
   type DispatchSettings,
 } from '../events/index.js';
 import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
+import { Admission, AgentHub, ClusterCa, ControlPlane, JoinTokens } from '../cluster/index.js';
 import {
   BuildService,
   CatalogService,
@@ -51,6 +52,8 @@ export interface Berth {
   trust?: TrustService;
   /** The services the management API and the CLI call with an actor. */
   manage: ManageServices;
+  /** The control plane and its agents' hub (with accounts, unless `cluster.enabled` is false). */
+  cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Tells the build runner the HOST:PORT the server listens on (unless `builds.registry` says). */
   listening(address: string): void;
   version: string;
@@ -118,6 +121,61 @@ function authSettingsOf(config: BerthConfig, box: SecretBox): AuthSettings {
       bindPassword: bindPasswordOf(box, p.name, p.bindPassword),
     })),
   };
+}
+
+/** The control plane: its CA, join tokens, admission and the hub agents connect to. */
+async function openCluster(
+  config: BerthConfig,
+  meta: Meta,
+  auth: AuthService,
+  audit: AuditLog,
+  box: SecretBox,
+  trust: TrustService | undefined,
+  logger: Logger,
+  listeningAt: () => string | undefined,
+): Promise<{ plane: ControlPlane; hub: AgentHub }> {
+  const c = config.cluster;
+  const registry = () => c.registry ?? config.builds.registry ?? listeningAt() ?? config.listen;
+  const ca = await ClusterCa.open(meta, box);
+  const hub = new AgentHub(
+    meta,
+    {
+      heartbeatMs: c.heartbeat * 1000,
+      snapshotMs: c.snapshot * 1000,
+      callTimeoutMs: c.callTimeout * 1000,
+    },
+    logger,
+  );
+  const admission = new Admission(
+    meta,
+    registry,
+    config.domain ? [config.domain] : [],
+    trust && ((repository, tag) => trust.tags.signatureOf(repository, tag)),
+  );
+  const plane = new ControlPlane({
+    meta,
+    hub,
+    ca,
+    joinTokens: new JoinTokens(meta, box, ca.fingerprint),
+    admission,
+    audit,
+    allows: (principal, repository, action) => auth.policy.allows(principal, repository, action),
+    credentials: {
+      mint: (owner, repository, ttlMs, name) =>
+        auth.accessTokens.mintRepositoryToken(owner, repository, ttlMs, name, 'read'),
+      revoke: (id) => auth.accessTokens.revokeRepositoryToken(id),
+    },
+    settings: {
+      get registry() {
+        return registry();
+      },
+      downAfterMs: c.downAfter * 1000,
+      joinTokenTtlMs: c.joinTokenTtl * 1000,
+      certificateDays: c.certificateDays,
+      credentialTtlMs: c.credentialTtl * 1000,
+    },
+  });
+  return { plane, hub };
 }
 
 /** Where webhooks may deliver, from the configuration. */
@@ -332,6 +390,10 @@ export async function composeBerth(
       handled: () => buildRunner.notify(),
     }));
   rebuildPump?.start();
+  const cluster =
+    auth && config.cluster.enabled
+      ? await openCluster(config, meta, auth, audit, box, trust, logger, () => registryAddress)
+      : undefined;
   return {
     config,
     meta,
@@ -354,12 +416,14 @@ export async function composeBerth(
         auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
       builds: buildService,
     },
+    cluster,
     listening: (address) => {
       registryAddress ??= address;
     },
     version,
     close: async () => {
       stopPruning();
+      cluster?.hub.closeAll();
       await buildRunner?.stop();
       await rebuildPump?.drain(true);
       await registry.pulls.flush();

@@ -5,6 +5,7 @@ import { loadConfig, type BerthConfig, type ConfigSources } from '../config/inde
 import { registerAccountCommands } from './account-commands.js';
 import { registerWebhookCommands } from './webhook-commands.js';
 import { registerBuildCommands } from './build-commands.js';
+import { registerClusterCommands } from './cluster-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
@@ -118,6 +119,7 @@ export async function main(argv: string[]): Promise<void> {
   registerAccountCommands(program, (flags) => configFrom(flags));
   registerWebhookCommands(program, (flags) => configFrom(flags));
   registerBuildCommands(program, (flags) => configFrom(flags));
+  registerClusterCommands(program);
   registerTrustCommands(program, (flags) => configFrom(flags));
   registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);

@@ -300,6 +300,37 @@ export const configSchema = z
       })
       .strict()
       .default({ providers: [], syncMinutes: 60 }),
+    cluster: z
+      .object({
+        /** The control plane over Docker engines (with accounts: `auth.mode` token). */
+        enabled: z.coerce.boolean().default(true),
+        /** HOST:PORT the nodes' engines pull Berth images from (default: where Berth listens). */
+        registry: z.string().min(1).optional(),
+        /** Seconds between an agent's heartbeats, and without one before a node is down. */
+        heartbeat: duration.default(5),
+        downAfter: duration.default(20),
+        /** Seconds between full inventory snapshots (engine events send one sooner). */
+        snapshot: duration.default(30),
+        /** Seconds a join token is good for. */
+        joinTokenTtl: duration.default(86_400),
+        /** Days a node certificate is good for. */
+        certificateDays: z.coerce.number().int().positive().default(90),
+        /** Seconds the pull credential handed to an engine is good for. */
+        credentialTtl: duration.default(600),
+        /** Seconds a call to an agent may take (a pull included). */
+        callTimeout: duration.default(300),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        heartbeat: 5,
+        downAfter: 20,
+        snapshot: 30,
+        joinTokenTtl: 86_400,
+        certificateDays: 90,
+        credentialTtl: 600,
+        callTimeout: 300,
+      }),
     builds: z
       .object({
         /** The Docker engine builds run on: `unix:///path/docker.sock` or `tcp://host:port`. */

@@ -26,6 +26,7 @@ export function eventTypeOfAction(
   if (action === 'trust.publish' || action === 'trust.delete' || action === 'trust.rotate-key')
     return 'trust.published';
   if (action === 'gc.finish') return 'gc.finished';
+  if (action.startsWith('cluster.')) return 'cluster.changed';
   if (/^(user|org|team|token)\.|^permission\.|^name\.free$/.test(action)) return 'account.changed';
   return undefined;
 }

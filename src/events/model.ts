@@ -24,7 +24,8 @@ export type EventType =
   | 'build.succeeded'
   | 'build.failed'
   | 'build.cancelled'
-  | 'build.trigger.disabled';
+  | 'build.trigger.disabled'
+  | 'cluster.changed';
 
 /** Who did it, from where. */
 export interface EventActor {

@@ -13,6 +13,17 @@ import { newRepository, newToken, permission, repositoryChanges } from './api-re
 import { requirementBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
 import { identityLink, providerTest } from './api-identity.js';
+import {
+  admissionRequest,
+  collectionBody,
+  grantBody,
+  joinRequest,
+  nodeChange,
+  policyBody,
+  runRequest,
+  scaleRequest,
+  serviceRequest,
+} from './api-cluster.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
 import { directoryProviderFields, settingsChange } from '../config/index.js';
@@ -181,6 +192,99 @@ const OPERATIONS: Op[] = [
     "Docker Hub's callback_url: the receiver reports success, failure or error (no account)",
     hubCallback,
   ],
+  [
+    'post',
+    '/api/v1/cluster/join',
+    'A node joins with a join token and its public key; it gets its certificate (no account)',
+    joinRequest,
+  ],
+  [
+    'get',
+    '/api/v1/cluster/join-token',
+    'The live join token and the CA fingerprint (administrators)',
+  ],
+  [
+    'post',
+    '/api/v1/cluster/join-token/rotate',
+    'Revoke every join token and make a new one (administrators)',
+  ],
+  [
+    'get',
+    '/api/v1/cluster/nodes',
+    'Nodes you may view: status (ready, down, unreachable, revoked), engine, labels',
+  ],
+  ['get', '/api/v1/cluster/nodes/{node}', 'One node'],
+  [
+    'patch',
+    '/api/v1/cluster/nodes/{node}',
+    "Change a node's labels or availability (drain)",
+    nodeChange,
+  ],
+  [
+    'delete',
+    '/api/v1/cluster/nodes/{node}',
+    'Remove a node (?revoke=true keeps it listed with its certificate revoked)',
+  ],
+  [
+    'get',
+    '/api/v1/cluster/containers',
+    'Containers across nodes (?node, ?state, ?q, ?repository), with their Berth image and whether it is signed',
+  ],
+  [
+    'post',
+    '/api/v1/cluster/containers',
+    'Run a container from an admitted image, pinned to its digest',
+    runRequest,
+  ],
+  ['post', '/api/v1/cluster/containers/{node}/{id}/start', 'Start a container (operate)'],
+  ['post', '/api/v1/cluster/containers/{node}/{id}/stop', 'Stop a container (operate)'],
+  ['post', '/api/v1/cluster/containers/{node}/{id}/restart', 'Restart a container (operate)'],
+  ['delete', '/api/v1/cluster/containers/{node}/{id}', 'Remove a container (full control)'],
+  ['get', '/api/v1/cluster/containers/{node}/{id}/logs', 'Logs (?tail; ?follow=true streams them)'],
+  [
+    'get',
+    '/api/v1/cluster/containers/{node}/{id}/stats',
+    'Resource use (?stream=true: one JSON line a second)',
+  ],
+  ['get', '/api/v1/cluster/images', 'Images across nodes (?node)'],
+  ['get', '/api/v1/cluster/networks', 'Networks across nodes (?node)'],
+  ['get', '/api/v1/cluster/volumes', 'Volumes across nodes (?node)'],
+  ['get', '/api/v1/cluster/services', 'Swarm services with their tasks'],
+  [
+    'post',
+    '/api/v1/cluster/services',
+    'Deploy a Swarm service from an admitted, pinned image',
+    serviceRequest,
+  ],
+  ['post', '/api/v1/cluster/services/{name}/scale', 'Scale a Swarm service', scaleRequest],
+  [
+    'post',
+    '/api/v1/cluster/admission',
+    'What admission decides for an image (a dry run)',
+    admissionRequest,
+  ],
+  ['get', '/api/v1/cluster/collections', 'Collections with their grants (administrators)'],
+  [
+    'put',
+    '/api/v1/cluster/collections/{name}',
+    'Save a collection: node and container labels',
+    collectionBody,
+  ],
+  ['delete', '/api/v1/cluster/collections/{name}', 'Remove a collection'],
+  [
+    'put',
+    '/api/v1/cluster/collections/{name}/grants',
+    'Grant a team view, operate or full control (null: none)',
+    grantBody,
+  ],
+  ['get', '/api/v1/cluster/policies', 'Admission policies'],
+  [
+    'put',
+    '/api/v1/cluster/policies/{scope}',
+    'Set the admission policy of namespace:NAME or collection:NAME',
+    policyBody,
+  ],
+  ['delete', '/api/v1/cluster/policies/{scope}', 'Lift an admission policy'],
   [
     'get',
     '/api/v1/identity/providers',

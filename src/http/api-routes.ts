@@ -14,6 +14,8 @@ import { registerRepositoryRoutes } from './api-repositories.js';
 import { registerWebhookRoutes } from './api-webhooks.js';
 import { registerBuildRoutes } from './api-builds.js';
 import { registerIdentityRoutes } from './api-identity.js';
+import { registerClusterRoutes } from './api-cluster.js';
+import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
 /** Registers /api/v1 on `app` (call inside `app.register` so the JSON parser stays in this scope). */
@@ -27,6 +29,7 @@ export function registerApiRoutes(
     trust?: TrustService;
     audit?: AuditSink;
     domain?: string;
+    cluster?: { plane: ControlPlane };
   },
 ): void {
   app.addContentTypeParser(
@@ -54,4 +57,5 @@ export function registerApiRoutes(
   registerCatalogRoutes(app, auth, parts.manage.catalog, parts.domain);
   registerSystemRoutes(app, auth, parts.manage.system);
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
+  if (parts.cluster) registerClusterRoutes(app, auth, parts.cluster.plane);
 }

@@ -15,6 +15,9 @@ import { handleError } from './error-mapping.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
 import { registerWebUi } from './web-ui.js';
+import type { AgentHub, ControlPlane } from '../cluster/index.js';
+import { acceptAgents } from './cluster-socket.js';
+import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
 
 /** What the HTTP server is built from. */
@@ -29,6 +32,8 @@ export interface HttpDeps {
   audit?: AuditSink;
   /** The Notary-compatible trust service and signed-tags policy. */
   trust?: TrustService;
+  /** The control plane and the hub its agents connect to. */
+  cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Serve HTTPS with this certificate chain and key (PEM). */
   tls?: { cert: Buffer; key: Buffer };
   version: string;
@@ -123,6 +128,24 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     void app.register(async (scope) => registerTokenRoutes(scope, auth));
     const builds = deps.manage.builds;
     if (builds) void app.register(async (scope) => registerBuildHooks(scope, builds));
+    const cluster = deps.cluster;
+    if (cluster) {
+      void app.register(async (scope) => {
+        scope.addContentTypeParser(
+          'application/json',
+          { parseAs: 'string', bodyLimit: 65_536 },
+          (_req, body, done) => {
+            try {
+              done(null, JSON.parse(body as string));
+            } catch (err) {
+              done(err as Error, undefined);
+            }
+          },
+        );
+        registerClusterJoin(scope, cluster.plane);
+      });
+      acceptAgents(app, cluster.plane, cluster.hub);
+    }
     void app.register(async (scope) =>
       registerApiRoutes(scope, auth, deps.version, { ...deps, domain: deps.options?.domain }),
     );

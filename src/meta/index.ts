@@ -25,6 +25,12 @@ export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
 export type { StoredProvider } from './identity-providers.js';
+export type {
+  NodeRecord,
+  JoinTokenRecord,
+  CollectionRecord,
+  AdmissionPolicyRecord,
+} from './cluster.js';
 export type { OutboxEvent } from './outbox.js';
 export type {
   WebhookRecord,

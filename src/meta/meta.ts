@@ -17,6 +17,7 @@ import { CatalogQueries } from './catalog.js';
 import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
 import { IdentityProviderStore } from './identity-providers.js';
+import { ClusterStore } from './cluster.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -53,6 +54,7 @@ export class Meta {
   readonly leases: LeaseStore;
   readonly retiredNames: RetiredNameStore;
   readonly identityProviders: IdentityProviderStore;
+  readonly cluster: ClusterStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -79,6 +81,7 @@ export class Meta {
     this.leases = new LeaseStore(db);
     this.retiredNames = new RetiredNameStore(db);
     this.identityProviders = new IdentityProviderStore(db);
+    this.cluster = new ClusterStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

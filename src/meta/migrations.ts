@@ -16,6 +16,7 @@ import { webhooksMigration } from './migration-webhooks.js';
 import { buildsMigration } from './migration-builds.js';
 import { directoriesMigration } from './migration-directories.js';
 import { identityProvidersMigration } from './migration-identity-providers.js';
+import { clusterMigration } from './migration-cluster.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -163,6 +164,7 @@ export class BerthMigrations implements MigrationProvider {
       '0009_builds': buildsMigration(this.dialect),
       '0010_directories': directoriesMigration(),
       '0011_identity_providers': identityProvidersMigration(),
+      '0012_cluster': clusterMigration(),
     };
   }
 }

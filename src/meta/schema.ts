@@ -247,6 +247,67 @@ export interface IdentityProvidersTable {
   updated_at: number;
 }
 
+export interface ClusterCaTable {
+  id: number;
+  certificate: string;
+  sealed_key: string;
+  created_at: number;
+}
+
+export interface ClusterJoinTokensTable {
+  id: string;
+  secret_hash: string;
+  sealed_token: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface ClusterNodesTable {
+  id: string;
+  name: string;
+  labels: string;
+  engine: string;
+  certificate: string;
+  cert_serial: string;
+  availability: string;
+  engine_ok: number;
+  engine_error: string | null;
+  mem_free: number | null;
+  joined_at: number;
+  last_seen: number;
+  revoked_at: number | null;
+}
+
+export interface ClusterInventoryTable {
+  node_id: string;
+  snapshot: string;
+  updated_at: number;
+}
+
+export interface ClusterCollectionsTable {
+  name: string;
+  node_labels: string;
+  container_labels: string;
+  created_at: number;
+}
+
+export interface ClusterGrantsTable {
+  collection: string;
+  team_id: number;
+  level: string;
+}
+
+export interface ClusterPoliciesTable {
+  scope: string;
+  signed_only: number;
+  signers: string;
+  berth_only: number;
+  created_by: string | null;
+  created_at: number;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   at: number;
@@ -383,6 +444,13 @@ export interface Database {
   leases: LeasesTable;
   retired_names: RetiredNamesTable;
   identity_providers: IdentityProvidersTable;
+  cluster_ca: ClusterCaTable;
+  cluster_join_tokens: ClusterJoinTokensTable;
+  cluster_nodes: ClusterNodesTable;
+  cluster_inventory: ClusterInventoryTable;
+  cluster_collections: ClusterCollectionsTable;
+  cluster_grants: ClusterGrantsTable;
+  cluster_policies: ClusterPoliciesTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

@@ -76,6 +76,11 @@ export class SignedTagPolicy {
     return tags;
   }
 
+  /** The signature of `repository:tag` in its GUN (digest, role, signers), if signed. */
+  async signatureOf(repository: string, tag: string): Promise<TagSignature | undefined> {
+    return (await this.tagsOf(repository)).get(tag);
+  }
+
   /** Every signed tag of `repository` in its GUN, with when each was signed. */
   async tagSignatures(repository: string): Promise<TagSignatureView[]> {
     const out: TagSignatureView[] = [];

@@ -47,6 +47,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'build.failed',
   'build.cancelled',
   'build.trigger.disabled',
+  'cluster.changed',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */

@@ -1,0 +1,16 @@
+/** The cluster room: the control plane over Docker engine nodes, and the agent that runs beside each. */
+export {
+  ControlPlane,
+  type ClusterSettings,
+  type ContainerView,
+  type NodeView,
+  type NodeStatus,
+  type RunRequest,
+  type ServiceRequest,
+} from './control-plane.js';
+export { AgentHub, type AgentLink, type AgentStream } from './hub.js';
+export { ClusterCa } from './cluster-ca.js';
+export { JoinTokens, parseJoinToken } from './join-tokens.js';
+export { Admission, parseImage, type AdmissionDecision, type ImageRef } from './admission.js';
+export { runAgent, type AgentOptions } from './agent.js';
+export { LEVELS, type ControlLevel } from './access.js';
