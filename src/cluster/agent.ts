@@ -199,6 +199,8 @@ async function connectOnce(
   };
   const snapshot = async () => {
     try {
+      // The engine may have joined or left a Swarm since: say what it is with each snapshot.
+      await sayHello();
       send({ type: 'inventory', snapshot: await takeSnapshot(docker, manager) });
     } catch (err) {
       options.log(`inventory: ${(err as Error).message}`);
