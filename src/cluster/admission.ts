@@ -8,7 +8,7 @@
  * collection of nodes (`collection:prod`).
  */
 import type { AdmissionPolicyRecord, Meta } from '../meta/index.js';
-import { BerthError, isValidName, isValidTag, looksLikeDigest } from '../oci/index.js';
+import { BerthError, isValidName, isValidTag, parseDigest } from '../oci/index.js';
 import { labelsMatch } from './access.js';
 
 /** An image reference split into its parts. */
@@ -29,7 +29,11 @@ export function parseImage(image: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!looksLikeDigest(digest)) throw bad();
+    try {
+      parseDigest(digest);
+    } catch {
+      throw bad();
+    }
   }
   let tag: string | null = null;
   const colon = rest.lastIndexOf(':');
