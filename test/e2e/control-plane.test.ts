@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { chromium } from 'playwright-core';
 import { busyboxContext, derivedContext } from '../helpers/dockerd.js';
 import { NODE_TOOLS, startEngineNodes, type NodeNetwork } from '../helpers/engine-nodes.js';
 import { basic, httpsCall } from '../helpers/https-call.js';
@@ -321,6 +322,42 @@ describe('control plane over Docker engines', { skip: skipUnlessTools(TOOLS) }, 
     assert.notEqual(`${host}/alice/hello@${moved}`, image, 'the tag now names another digest');
     const inspected = network.nodes[1]!.docker(['inspect', '--format', '{{.Config.Image}}', id]);
     assert.equal(inspected.trim(), image, 'node 2 runs the digest that was checked');
+  });
+
+  it('shows nodes and containers in Chromium, and runs a container from the form', async (t) => {
+    if (!needTools(t, ...TOOLS, 'chromium')) return;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage({ ignoreHTTPSErrors: true });
+      await page.goto(`https://${host}/signin`);
+      await page.getByLabel('User name').fill('alice');
+      await page.getByLabel('Password or access token').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+      await page.getByRole('link', { name: 'Cluster' }).click();
+      const nodesTable = page.getByRole('table', { name: 'Nodes' });
+      for (const name of ['node-1', 'node-2'])
+        await nodesTable.getByRole('row', { name: new RegExp(`${name} ready`) }).waitFor();
+      const form = page.getByRole('form', { name: 'Run a container' });
+      await form.getByLabel('Image').fill('alice/hello:1');
+      await form.getByLabel('Node').fill('node-1');
+      await form.getByLabel('Name').fill('from-the-browser');
+      await form.getByLabel('Command').fill('sleep 600');
+      await form.getByLabel('Network').fill('none');
+      await form.getByRole('button', { name: 'Run' }).click();
+      await form.getByRole('status').filter({ hasText: 'Running on node-1' }).waitFor();
+      const row = page
+        .getByRole('table', { name: 'Containers' })
+        .getByRole('row', { name: /from-the-browser/ });
+      await row.getByText('alice/hello:1').waitFor();
+      await row.getByRole('button', { name: 'Logs' }).click();
+      await page.getByLabel('Container logs').filter({ hasText: 'from-the-browser' }).waitFor();
+    } finally {
+      await browser.close();
+    }
   });
 
   it('shows a node down when its agent is killed, and ready when it comes back', async (t) => {

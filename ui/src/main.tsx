@@ -5,6 +5,7 @@ import { BrowserRouter, Link, NavLink, Route, Routes, useNavigate } from 'react-
 import { signOut } from './api';
 import { useSession } from './session';
 import { AuditPage } from './pages/Audit';
+import { ClusterPage } from './pages/Cluster';
 import { NewRepositoryPage } from './pages/NewRepository';
 import { OrgPage, OrgsPage } from './pages/Orgs';
 import { ProfilePage } from './pages/Profile';
@@ -43,6 +44,7 @@ function Header(): ReactNode {
           Repositories
         </NavLink>
         {session && <NavLink to="/orgs">Organisations</NavLink>}
+        {session && <NavLink to="/cluster">Cluster</NavLink>}
         {admin && <NavLink to="/users">Users</NavLink>}
         {admin && <NavLink to="/audit">Audit log</NavLink>}
         {admin && <NavLink to="/settings">Settings</NavLink>}
@@ -112,6 +114,7 @@ function App(): ReactNode {
           <Route path="/profile" element={<ProfilePage />} />
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="/audit" element={<AuditPage />} />
+          <Route path="/cluster" element={<ClusterPage />} />
           <Route path="/system" element={<SystemPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
