@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -242,6 +243,33 @@ describe('control plane over Docker engines', { skip: skipUnlessTools(TOOLS) }, 
     );
     assert.equal(cli.status, 0, cli.output);
     assert.match(cli.output, /hello from the control plane/);
+    // Followed live: a line the container writes now arrives on the open stream.
+    const followed = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        `https://${host}/api/v1/cluster/containers/node-2/${result.id}/logs?follow=true&tail=1`,
+        { ca, headers: { authorization: basic('alice', PASSWORD) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            text += d;
+            if (text.includes('hello from the control plane')) {
+              req.destroy();
+              resolve(text);
+            }
+          });
+          res.on('error', () => undefined);
+        },
+      );
+      req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    assert.match(followed, /hello from the control plane/);
+    const stats = await ok(
+      200,
+      api('alice', 'GET', `/api/v1/cluster/containers/node-2/${result.id}/stats`),
+    );
+    assert.equal(typeof (JSON.parse(stats.body) as { memoryBytes: number }).memoryBytes, 'number');
     // A viewer sees it but may not run or stop anything.
     const bobRun = await api('bob', 'POST', '/api/v1/cluster/containers', {
       image: 'alice/hello:1',
@@ -293,6 +321,18 @@ describe('control plane over Docker engines', { skip: skipUnlessTools(TOOLS) }, 
     assert.equal(decision.signed, true);
     assert.deepEqual(decision.policies, ['namespace:alice']);
     await ok(204, api('admin', 'DELETE', '/api/v1/cluster/policies/namespace:alice'));
+    // Only images from Berth on the nodes of a collection: an image from elsewhere is refused.
+    await ok(
+      204,
+      api('admin', 'PUT', '/api/v1/cluster/policies/collection:all', { berthOnly: true }),
+    );
+    const foreign = await api('alice', 'POST', '/api/v1/cluster/containers', {
+      image: 'registry.example.com/library/busybox:1',
+      node: 'node-3',
+    });
+    assert.equal(foreign.status, 403, foreign.body);
+    assert.match(foreign.body, /not from Berth, and collection:all runs only images from Berth/);
+    await ok(204, api('admin', 'DELETE', '/api/v1/cluster/policies/collection:all'));
   });
 
   it('pins the digest it checked: the tag moved afterwards is not what runs', async (t) => {
