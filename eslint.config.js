@@ -15,6 +15,7 @@ const rooms = [
   'events',
   'builds',
   'cluster',
+  'replication',
   'manage',
   'http',
   'client',

@@ -17,6 +17,7 @@ import {
 } from '../events/index.js';
 import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
 import { Admission, AgentHub, ClusterCa, ControlPlane, JoinTokens } from '../cluster/index.js';
+import { CacheAdmin, PullThroughCache } from '../replication/index.js';
 import {
   BuildService,
   CatalogService,
@@ -52,6 +53,8 @@ export interface Berth {
   trust?: TrustService;
   /** The services the management API and the CLI call with an actor. */
   manage: ManageServices;
+  /** Upstreams and pull-through cache namespaces (with accounts). */
+  cacheAdmin?: CacheAdmin;
   /** The control plane and its agents' hub (with accounts, unless `cluster.enabled` is false). */
   cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Tells the build runner the HOST:PORT the server listens on (unless `builds.registry` says). */
@@ -348,6 +351,18 @@ export async function composeBerth(
     },
   });
   await registry.recover();
+  // The pull-through cache stores into the registry, so it is attached once the registry exists.
+  const pullThrough = new PullThroughCache(
+    meta,
+    registry,
+    box,
+    {
+      outcome: (outcome) => metrics.cacheResults.inc({ outcome }),
+      upstreamFetch: (kind) => metrics.cacheUpstreamFetches.inc({ kind }),
+    },
+    logger,
+  );
+  registry.attachPullThrough(pullThrough);
   auditPump.start();
   webhookPump.start();
   dispatcher.start(config.webhooks.pollMs);
@@ -417,6 +432,7 @@ export async function composeBerth(
       builds: buildService,
     },
     cluster,
+    cacheAdmin: auth && new CacheAdmin(meta, box, audit, () => pullThrough.invalidate()),
     listening: (address) => {
       registryAddress ??= address;
     },

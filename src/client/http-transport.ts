@@ -24,14 +24,26 @@ export function send(
   method: string,
   headers: Record<string, string>,
   body?: RequestBody,
+  options: { ca?: string; timeoutMs?: number } = {},
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
+    // A private CA needs its own connections (the shared keep-alive agents trust the system's).
     const req = lib.request(
       url,
-      { method, headers, agent: agents[url.protocol as 'http:'] },
+      {
+        method,
+        headers,
+        ...(options.ca ? { ca: options.ca } : { agent: agents[url.protocol as 'http:'] }),
+      },
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
     );
+    if (options.timeoutMs)
+      req.setTimeout(options.timeoutMs, () =>
+        req.destroy(
+          Object.assign(new Error('the registry did not answer in time'), { code: 'ETIMEDOUT' }),
+        ),
+      );
     req.on('error', reject);
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);

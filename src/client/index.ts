@@ -13,6 +13,7 @@ export {
   isIndex,
   type ClientOptions,
   type FetchedManifest,
+  type ManifestHead,
 } from './registry-client.js';
 export {
   copyImage,

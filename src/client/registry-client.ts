@@ -19,6 +19,19 @@ export interface ClientOptions {
   credentials?: Credentials;
   /** Attempts for a request that fails transiently (default 4). */
   attempts?: number;
+  /** The registry's base URL when not `https://REGISTRY` (`http://…`, a path-less URL). */
+  base?: string;
+  /** PEM CA certificates for the registry's TLS. */
+  ca?: string;
+  /** Milliseconds without an answer before a request fails. */
+  timeoutMs?: number;
+}
+
+/** What a HEAD of a manifest says. */
+export interface ManifestHead {
+  digest: string | undefined;
+  mediaType: string;
+  size: number;
 }
 
 /** A manifest as fetched: its exact bytes, media type and digest. */
@@ -56,14 +69,18 @@ export class RegistryClient {
   private readonly auth: AuthSession;
   private readonly base: string;
   private readonly attempts: number;
+  private readonly transport: { ca?: string; timeoutMs?: number };
 
   constructor(
     readonly registry: string,
     options: ClientOptions = {},
   ) {
     this.auth = new AuthSession(options.credentials);
-    this.base = `${options.insecure || isLoopback(registry) ? 'http' : 'https'}://${registry}`;
+    this.base =
+      options.base ??
+      `${options.insecure || isLoopback(registry) ? 'http' : 'https'}://${registry}`;
     this.attempts = options.attempts ?? 4;
+    this.transport = { ca: options.ca, timeoutMs: options.timeoutMs };
   }
 
   /** One call with auth (answering one challenge) and retries; `ok` lists the wanted statuses. */
@@ -89,6 +106,7 @@ export class RegistryClient {
           method,
           authorization ? { ...headers, authorization } : headers,
           body,
+          this.transport,
         );
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -141,7 +159,9 @@ export class RegistryClient {
 
   /** Asks /v2/ how this registry wants to be authenticated (as docker does before a push or pull). */
   private async learnChallenge(): Promise<void> {
-    const res = await send(new URL('/v2/', this.base), 'GET', {}).catch(() => undefined);
+    const res = await send(new URL('/v2/', this.base), 'GET', {}, undefined, this.transport).catch(
+      () => undefined,
+    );
     if (!res) return;
     discard(res);
     if (res.status === 401) await this.auth.answer(res.headers['www-authenticate'], '');
@@ -186,6 +206,49 @@ export class RegistryClient {
     const mediaType =
       type || ((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? '');
     return { bytes, mediaType, digest };
+  }
+
+  /** The digest, type and size of manifest `reference` of `repository`, or undefined (404). */
+  async headManifest(repository: string, reference: string): Promise<ManifestHead | undefined> {
+    const res = await this.call(
+      'HEAD',
+      `/v2/${repository}/manifests/${reference}`,
+      RegistryClient.pull(repository),
+      [200, 404],
+      { accept: ACCEPT },
+    );
+    discard(res);
+    if (res.status === 404) return undefined;
+    const digest = res.headers['docker-content-digest'];
+    return {
+      digest: typeof digest === 'string' ? digest : undefined,
+      mediaType: String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim(),
+      size: Number(res.headers['content-length'] ?? 0),
+    };
+  }
+
+  /**
+   * The raw bytes of blob `digest` from byte `offset` on (unverified: the caller checks the whole),
+   * with the blob's full size when the registry says it.
+   */
+  async blobFrom(
+    repository: string,
+    digest: string,
+    offset: number,
+  ): Promise<{ body: Readable; size: number | undefined }> {
+    const res = await this.call(
+      'GET',
+      `/v2/${repository}/blobs/${digest}`,
+      RegistryClient.pull(repository),
+      offset > 0 ? [206] : [200],
+      offset > 0 ? { range: `bytes=${offset}-` } : {},
+    );
+    const range = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+    const length = Number(res.headers['content-length'] ?? NaN);
+    const size = range ? Number(range[1]) : Number.isFinite(length) ? length + offset : undefined;
+    return { body: res.body, size };
   }
 
   /** Whether `repository` has manifest `reference`. */

@@ -347,6 +347,8 @@ export class ControlPlane {
   ): Promise<ContainerView[]> {
     const access = await ControlAccess.of(this.meta, actor);
     const out: ContainerView[] = [];
+    // Many containers run the same image: each signature is looked up once per listing.
+    const signedMemo = new Map<string, Promise<boolean>>();
     for (const { node, snapshot } of await this.inventories()) {
       if (filter.node && node.name !== filter.node && node.id !== filter.node) continue;
       for (const c of snapshot.containers) {
@@ -356,7 +358,12 @@ export class ControlPlane {
         if (q && ![c.id, c.image, ...c.names].some((x) => x.toLowerCase().includes(q))) continue;
         const repository = c.labels[`${LABEL_PREFIX}repository`];
         if (filter.repository && repository !== filter.repository) continue;
-        out.push({ ...c, node: node.name, nodeId: node.id, berth: await this.berthImage(c) });
+        out.push({
+          ...c,
+          node: node.name,
+          nodeId: node.id,
+          berth: await this.berthImage(c, signedMemo),
+        });
       }
     }
     return out.sort((a, b) =>
@@ -364,13 +371,18 @@ export class ControlPlane {
     );
   }
 
-  private async berthImage(c: ContainerSummary): Promise<ContainerView['berth']> {
+  private async berthImage(
+    c: ContainerSummary,
+    memo: Map<string, Promise<boolean>>,
+  ): Promise<ContainerView['berth']> {
     const repository = c.labels[`${LABEL_PREFIX}repository`];
     const digest = c.labels[`${LABEL_PREFIX}digest`];
     if (!repository || !digest) return null;
     const tag = c.labels[`${LABEL_PREFIX}tag`] || null;
-    const signed =
-      tag !== null && (await this.parts.admission.signatureMatches(repository, tag, digest));
+    const key = `${repository}:${tag}@${digest}`;
+    if (tag !== null && !memo.has(key))
+      memo.set(key, this.parts.admission.signatureMatches(repository, tag, digest));
+    const signed = tag !== null && (await memo.get(key)!);
     return { repository, tag, digest, signed };
   }
 

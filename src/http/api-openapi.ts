@@ -13,6 +13,7 @@ import { newRepository, newToken, permission, repositoryChanges } from './api-re
 import { requirementBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
 import { identityLink, providerTest } from './api-identity.js';
+import { cacheNamespaceBody, upstreamBody } from './api-cache.js';
 import {
   admissionRequest,
   collectionBody,
@@ -285,6 +286,31 @@ const OPERATIONS: Op[] = [
     policyBody,
   ],
   ['delete', '/api/v1/cluster/policies/{scope}', 'Lift an admission policy'],
+  ['get', '/api/v1/upstreams', 'Upstream registries (administrators; never their passwords)'],
+  [
+    'put',
+    '/api/v1/upstreams/{name}',
+    'Save an upstream: URLs in order, credentials (sealed), CA, bandwidth',
+    upstreamBody,
+  ],
+  ['delete', '/api/v1/upstreams/{name}', 'Remove an upstream no cache uses'],
+  [
+    'post',
+    '/api/v1/upstreams/{name}/test',
+    'Check that the upstream answers and takes its credentials',
+  ],
+  ['get', '/api/v1/cache/namespaces', 'Pull-through cache namespaces'],
+  [
+    'put',
+    '/api/v1/cache/namespaces/{namespace}',
+    'Make a namespace a pull-through cache of an upstream',
+    cacheNamespaceBody,
+  ],
+  [
+    'delete',
+    '/api/v1/cache/namespaces/{namespace}',
+    'Stop caching a namespace (its content stays)',
+  ],
   [
     'get',
     '/api/v1/identity/providers',

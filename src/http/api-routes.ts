@@ -15,6 +15,8 @@ import { registerWebhookRoutes } from './api-webhooks.js';
 import { registerBuildRoutes } from './api-builds.js';
 import { registerIdentityRoutes } from './api-identity.js';
 import { registerClusterRoutes } from './api-cluster.js';
+import { registerCacheRoutes } from './api-cache.js';
+import type { CacheAdmin } from '../replication/index.js';
 import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
@@ -30,6 +32,7 @@ export function registerApiRoutes(
     audit?: AuditSink;
     domain?: string;
     cluster?: { plane: ControlPlane };
+    cacheAdmin?: CacheAdmin;
   },
 ): void {
   app.addContentTypeParser(
@@ -58,4 +61,5 @@ export function registerApiRoutes(
   registerSystemRoutes(app, auth, parts.manage.system);
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
   if (parts.cluster) registerClusterRoutes(app, auth, parts.cluster.plane);
+  if (parts.cacheAdmin) registerCacheRoutes(app, auth, parts.cacheAdmin);
 }

@@ -20,6 +20,8 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     .header('Content-Length', String(record.size))
     .header('Docker-Content-Digest', record.digest)
     .header('ETag', `"${record.digest}"`);
+  // A mirrored repository says how fresh its copy is (stale: the upstream could not be asked).
+  if (record.cache) ctx.reply.header('X-Berth-Cache', record.cache);
   if (headOnly) return ctx.reply.send();
   return ctx.reply.send(record.content);
 }

@@ -16,6 +16,7 @@ import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
 import { registerWebUi } from './web-ui.js';
 import type { AgentHub, ControlPlane } from '../cluster/index.js';
+import type { CacheAdmin } from '../replication/index.js';
 import { acceptAgents } from './cluster-socket.js';
 import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
@@ -32,6 +33,8 @@ export interface HttpDeps {
   audit?: AuditSink;
   /** The Notary-compatible trust service and signed-tags policy. */
   trust?: TrustService;
+  /** Upstreams and pull-through cache namespaces. */
+  cacheAdmin?: CacheAdmin;
   /** The control plane and the hub its agents connect to. */
   cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Serve HTTPS with this certificate chain and key (PEM). */

@@ -79,6 +79,28 @@ function dispatchUpload(
 
 const everything = (names: string[]): Promise<string[]> => Promise.resolve(names);
 
+/**
+ * The route as the pull-through cache sees it: reads of a name a mirror namespace answers for go
+ * to the cached repository; writes to a cached repository are refused (it mirrors its upstream).
+ */
+async function cachedRoute(registry: Registry, route: V2Route, method: string): Promise<V2Route> {
+  const cache = registry.pullThrough;
+  if (!cache || !('name' in route)) return route;
+  const reading = method === 'GET' || method === 'HEAD';
+  const writing = !reading || route.kind === 'upload' || route.kind === 'uploads';
+  if (writing) {
+    if (await cache.covers(route.name))
+      throw new BerthError(
+        'DENIED',
+        `${route.name} is in a pull-through cache namespace: it mirrors its upstream and takes no pushes`,
+      );
+    return route;
+  }
+  if (route.kind === 'manifest' || route.kind === 'blob' || route.kind === 'tags')
+    return { ...route, name: await cache.localName(route.name) };
+  return route;
+}
+
 /** Who makes a change through `req`, from where, and under which registry name. */
 export function changeContext(
   req: FastifyRequest,
@@ -115,7 +137,7 @@ export function v2Handler(
       (req as Tagged)[ROUTE_KIND] = 'trust';
       return handleTrust(trust, auth, audit, req, reply, pathname, query, publishLimits);
     }
-    const route = parseV2Path(pathname);
+    const route = await cachedRoute(registry, parseV2Path(pathname), req.method);
     (req as Tagged)[ROUTE_KIND] = route.kind;
     if (!auth) {
       const ctx = {

@@ -25,6 +25,7 @@ export type { AccessTokenRecord, RefreshTokenRecord } from './credentials.js';
 export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
 export type { StoredProvider } from './identity-providers.js';
+export type { UpstreamRecord, CacheNamespaceRecord } from './cache.js';
 export type {
   NodeRecord,
   JoinTokenRecord,

@@ -18,6 +18,7 @@ import { LeaseStore } from './leases.js';
 import { RetiredNameStore } from './retired-names.js';
 import { IdentityProviderStore } from './identity-providers.js';
 import { ClusterStore } from './cluster.js';
+import { CacheStore } from './cache.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -55,6 +56,7 @@ export class Meta {
   readonly retiredNames: RetiredNameStore;
   readonly identityProviders: IdentityProviderStore;
   readonly cluster: ClusterStore;
+  readonly cache: CacheStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -82,6 +84,7 @@ export class Meta {
     this.retiredNames = new RetiredNameStore(db);
     this.identityProviders = new IdentityProviderStore(db);
     this.cluster = new ClusterStore(db);
+    this.cache = new CacheStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

@@ -17,6 +17,7 @@ import { buildsMigration } from './migration-builds.js';
 import { directoriesMigration } from './migration-directories.js';
 import { identityProvidersMigration } from './migration-identity-providers.js';
 import { clusterMigration } from './migration-cluster.js';
+import { replicationMigration } from './migration-replication.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -165,6 +166,7 @@ export class BerthMigrations implements MigrationProvider {
       '0010_directories': directoriesMigration(),
       '0011_identity_providers': identityProvidersMigration(),
       '0012_cluster': clusterMigration(),
+      '0013_replication': replicationMigration(),
     };
   }
 }

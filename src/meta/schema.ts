@@ -308,6 +308,32 @@ export interface ClusterPoliciesTable {
   created_at: number;
 }
 
+export interface UpstreamsTable {
+  name: string;
+  urls: string;
+  username: string | null;
+  sealed_password: string | null;
+  ca: string | null;
+  bandwidth: number | null;
+  created_at: number;
+}
+
+export interface CacheNamespacesTable {
+  namespace: string;
+  upstream: string;
+  upstream_prefix: string;
+  freshness: number;
+  local_first: number;
+  mirror: number;
+  created_at: number;
+}
+
+export interface CacheTagsTable {
+  repository: string;
+  tag: string;
+  checked_at: number;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   at: number;
@@ -451,6 +477,9 @@ export interface Database {
   cluster_collections: ClusterCollectionsTable;
   cluster_grants: ClusterGrantsTable;
   cluster_policies: ClusterPoliciesTable;
+  upstreams: UpstreamsTable;
+  cache_namespaces: CacheNamespacesTable;
+  cache_tags: CacheTagsTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

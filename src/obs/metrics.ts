@@ -46,6 +46,20 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
+  readonly cacheResults = new Counter({
+    name: 'berth_cache_manifest_results_total',
+    help: 'Manifests of pull-through cache repositories served, by outcome (hit, revalidated, fetched, stale)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheUpstreamFetches = new Counter({
+    name: 'berth_cache_upstream_fetches_total',
+    help: 'Objects the pull-through cache fetched from its upstreams, by kind (manifest, blob)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly webhookDeliveries = new Counter({
     name: 'berth_webhook_deliveries_total',
     help: 'Webhook delivery attempts by this process, by outcome (success, failure, dead)',

@@ -1,10 +1,11 @@
 /** Reading, mounting and deleting blobs of a repository. */
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { BerthError, parseDigest } from '../oci/index.js';
 import type { Meta } from '../meta/index.js';
 import type { ByteRange, ContentStore } from '../storage/index.js';
 import { recordChange } from './change-events.js';
-import type { CanRead, ChangeContext, EventSink } from './ports.js';
+import type { CanRead, ChangeContext, EventSink, PullThrough } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 
 /** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
@@ -27,10 +28,34 @@ export class BlobService {
     private readonly store: ContentStore,
     private readonly events: EventSink,
     private readonly cache: ReadCache,
+    private readonly pullThrough: () => PullThrough | undefined = () => undefined,
   ) {}
 
-  /** The size of blob `digest` in repository `name`, or BLOB_UNKNOWN. */
+  /**
+   * The size of blob `digest` in repository `name`, or BLOB_UNKNOWN; a mirrored repository's
+   * missing blob is fetched from its upstream first.
+   */
   async stat(name: string, digestValue: string): Promise<{ digest: string; size: number }> {
+    try {
+      return await this.statHere(name, digestValue);
+    } catch (err) {
+      const fetched = await this.fetchMissing(err, name, digestValue);
+      if (!fetched) throw err;
+      await finished(fetched.read().resume());
+      return this.statHere(name, digestValue);
+    }
+  }
+
+  /** The upstream's copy of a blob missing here, when `name` is mirrored (else undefined). */
+  private async fetchMissing(err: unknown, name: string, digestValue: string) {
+    if (!(err instanceof BerthError) || err.code !== 'BLOB_UNKNOWN') return undefined;
+    return this.pullThrough()?.fetchBlob(name, parseDigest(digestValue).value);
+  }
+
+  private async statHere(
+    name: string,
+    digestValue: string,
+  ): Promise<{ digest: string; size: number }> {
     const digest = parseDigest(digestValue).value;
     const repositoryId = await this.cache.repositoryId(this.meta, name);
     const size =
@@ -48,6 +73,21 @@ export class BlobService {
     digestValue: string,
     range?: (size: number) => ByteRange | undefined,
   ): Promise<OpenBlob> {
+    if (!range) {
+      // A whole blob missing from a mirrored repository streams to this client as it is stored.
+      try {
+        await this.statHere(name, digestValue);
+      } catch (err) {
+        const fetched = await this.fetchMissing(err, name, digestValue);
+        if (!fetched) throw err;
+        return {
+          digest: parseDigest(digestValue).value,
+          size: fetched.size,
+          read: () => fetched.read(),
+          redirect: () => Promise.resolve(undefined),
+        };
+      }
+    }
     const { digest, size } = await this.stat(name, digestValue);
     const chosen = range?.(size);
     return {

@@ -5,7 +5,14 @@ export type { ChangeContext } from './ports.js';
 export type { OpenBlob } from './blobs.js';
 export type { PushedManifest } from './manifests.js';
 export type { GcOptions, GcReport } from './gc.js';
-export { NO_EVENTS, type EventSink, type CanRead, type ByteCounter } from './ports.js';
+export {
+  NO_EVENTS,
+  type EventSink,
+  type CanRead,
+  type ByteCounter,
+  type CacheOutcome,
+  type PullThrough,
+} from './ports.js';
 export { TtlCache } from './ttl-cache.js';
 export type { TagSummary, ManifestView, LayerView, Platform } from './image-details.js';
 export { rankRepositories } from './repository-search.js';

@@ -66,7 +66,16 @@ export class ManifestService {
     bytes: Buffer,
     contentType?: string,
     pushedBy: string | null = null,
-    options: { tags?: string[]; algorithm?: Digest['algorithm']; context?: ChangeContext } = {},
+    options: {
+      tags?: string[];
+      algorithm?: Digest['algorithm'];
+      context?: ChangeContext;
+      /**
+       * A pull-through cache storing what its upstream serves: the blobs and child manifests it
+       * names come in when first asked for, and no push event is recorded.
+       */
+      cached?: boolean;
+    } = {},
   ): Promise<PushedManifest> {
     const ref = parseManifestReference(reference);
     const extra = options.tags ?? [];
@@ -88,7 +97,7 @@ export class ManifestService {
     }
     const repositoryId = await this.meta.writeTransaction(async (m) => {
       const repositoryId = await m.repositories.ensure(name);
-      await this.checkReferences(m, repositoryId, parsed);
+      if (!options.cached) await this.checkReferences(m, repositoryId, parsed);
       await m.manifests.put(
         repositoryId,
         {
@@ -104,8 +113,9 @@ export class ManifestService {
       );
       for (const tag of tags) await m.tags.put(repositoryId, tag, digest, pushedBy);
       const pushed = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length };
-      for (const tag of tags.length > 0 ? tags : [undefined])
-        await recordChange(m, 'manifest.pushed', { ...pushed, tag }, options.context);
+      if (!options.cached)
+        for (const tag of tags.length > 0 ? tags : [undefined])
+          await recordChange(m, 'manifest.pushed', { ...pushed, tag }, options.context);
       return repositoryId;
     });
     for (const tag of tags) this.cache.tagChanged(repositoryId, tag);

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 /** The small interfaces the registry core is handed by its composition root. */
 
 /**
@@ -41,3 +42,21 @@ export interface ByteCounter {
 
 /** An event sink that drops everything. */
 export const NO_EVENTS: EventSink = { committed: () => undefined };
+
+/** How a cached manifest was served: from the cache, checked upstream, fetched now, or stale. */
+export type CacheOutcome = 'hit' | 'revalidated' | 'fetched' | 'stale';
+
+/**
+ * A pull-through cache the registry asks for the repositories it mirrors: it brings manifests in
+ * from the upstream (or says the cached copy is stale), and streams a missing blob while storing it.
+ */
+export interface PullThrough {
+  /** The outcome for `reference` of `name` once it is here, or undefined when `name` is not cached. */
+  refresh(name: string, reference: string): Promise<CacheOutcome | undefined>;
+  /** Blob `digest` of `name` fetched from the upstream: its size and bytes, as they are stored. */
+  fetchBlob(name: string, digest: string): Promise<{ size: number; read(): Readable } | undefined>;
+  /** Whether `name` is a cached repository (clients may not push to it). */
+  covers(name: string): Promise<boolean>;
+  /** The local name a pull of `name` reads (a mirror namespace answers for names not Berth's own). */
+  localName(name: string): Promise<string>;
+}

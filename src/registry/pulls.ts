@@ -9,7 +9,7 @@ import { BerthError } from '../oci/index.js';
 import { recordChange } from './change-events.js';
 import type { ManifestService } from './manifests.js';
 import type { PullCounter } from './pull-counter.js';
-import type { ChangeContext, EventSink, PullGate } from './ports.js';
+import type { CacheOutcome, ChangeContext, EventSink, PullGate, PullThrough } from './ports.js';
 
 /** How a manifest is asked for. */
 export interface PullRequest {
@@ -27,10 +27,17 @@ export class PullService {
     private readonly counter: PullCounter,
     private readonly events: EventSink,
     private readonly gate?: PullGate,
+    private readonly pullThrough: () => PullThrough | undefined = () => undefined,
   ) {}
 
   /** The manifest `reference` of `name` for a client; DENIED when the gate refuses the tag. */
-  async pull(name: string, reference: string, request: PullRequest): Promise<ManifestRecord> {
+  async pull(
+    name: string,
+    reference: string,
+    request: PullRequest,
+  ): Promise<ManifestRecord & { cache?: CacheOutcome }> {
+    // A mirrored repository: the cache brings the manifest in (or says its copy is stale) first.
+    const cache = await this.pullThrough()?.refresh(name, reference);
     const record = await this.manifests.get(name, reference, request.accept);
     const tag = reference.includes(':') ? undefined : reference;
     const pulled = { tag, digest: record.digest, mediaType: record.mediaType, size: record.size };
@@ -53,6 +60,6 @@ export class PullService {
       }
     }
     if (!request.headOnly) this.counter.count(name, pulled, request.context);
-    return record;
+    return cache ? { ...record, cache } : record;
   }
 }

@@ -5,7 +5,7 @@ import { BlobService } from './blobs.js';
 import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
 import { ReadCache } from './read-cache.js';
-import type { ByteCounter, EventSink, PullGate } from './ports.js';
+import type { ByteCounter, EventSink, PullGate, PullThrough } from './ports.js';
 import { PullService } from './pulls.js';
 import { UploadService, type UploadLimits } from './uploads.js';
 import { ImageDetails } from './image-details.js';
@@ -46,6 +46,17 @@ export class Registry {
   /** Background jobs that run once across replicas. */
   readonly leased: LeasedWork;
   private readonly cache: ReadCache;
+  private pullThroughCache: PullThrough | undefined;
+
+  /** The pull-through cache, once attached. */
+  get pullThrough(): PullThrough | undefined {
+    return this.pullThroughCache;
+  }
+
+  /** Attaches the pull-through cache (built after the registry, which it stores into). */
+  attachPullThrough(cache: PullThrough): void {
+    this.pullThroughCache = cache;
+  }
 
   /** Drops every cached read after repositories were deleted or moved by this process. */
   repositoriesChanged(): void {
@@ -62,7 +73,13 @@ export class Registry {
       this.cache,
       parts.uploadLimits,
     );
-    this.blobs = new BlobService(parts.meta, parts.store, parts.events, this.cache);
+    this.blobs = new BlobService(
+      parts.meta,
+      parts.store,
+      parts.events,
+      this.cache,
+      () => this.pullThroughCache,
+    );
     this.manifests = new ManifestService(parts.meta, parts.events, this.cache);
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
@@ -73,6 +90,7 @@ export class Registry {
       this.pulls,
       parts.events,
       parts.pullGate,
+      () => this.pullThroughCache,
     );
     this.leased = new LeasedWork(parts.meta);
     this.gcRunner = new GcRunner(this.gc, this.leased, LEASE_HOLDER, parts.gcFinished);

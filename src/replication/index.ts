@@ -1,0 +1,9 @@
+/** The replication room: upstream registries and the pull-through cache. */
+export { PullThroughCache, type CacheMetrics } from './pull-through.js';
+export {
+  CacheAdmin,
+  type UpstreamInput,
+  type NamespaceInput,
+  type UpstreamView,
+} from './cache-admin.js';
+export { UpstreamClients, sealUpstreamPassword } from './upstreams.js';
