@@ -166,8 +166,9 @@ export class PullThroughCache implements PullThrough {
   private unavailable(what: string, err: unknown): BerthError {
     if (err instanceof RegistryCallError && err.status === 404)
       return new BerthError('MANIFEST_UNKNOWN', `${what} is not in the upstream`);
+    // Not found here, and the upstream cannot say: 404 with the reason (docker shows the message).
     return new BerthError(
-      'UNAVAILABLE',
+      'MANIFEST_UNKNOWN',
       `${what} is not cached, and the upstream could not be asked: ${(err as Error).message}`,
     );
   }
@@ -210,7 +211,6 @@ export class PullThroughCache implements PullThrough {
       digest,
       covered.upstream.upstream.bandwidth,
     );
-    const sizeKnown = start.then((s) => s.size);
     // Joiners wait for the whole flight (the size alone is not enough).
     let settle!: (size: number) => void;
     let fail!: (err: unknown) => void;
@@ -232,7 +232,6 @@ export class PullThroughCache implements PullThrough {
         `${what} is not cached, and the upstream could not be asked: ${(err as Error).message}`,
       );
     }
-    void sizeKnown;
     this.metrics.upstreamFetch('blob');
     const toStore = new PassThrough();
     const toClient = new PassThrough();

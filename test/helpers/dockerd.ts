@@ -21,7 +21,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Starts dockerd (vfs storage, no iptables, no bridge) and waits until it answers. */
-export async function startDockerd(): Promise<PrivateDockerd> {
+export async function startDockerd(extraArgs: string[] = []): Promise<PrivateDockerd> {
   const dir = tempDir('dockerd');
   const socket = path.join(dir, 'docker.sock');
   const child: ChildProcess = spawn(
@@ -36,6 +36,7 @@ export async function startDockerd(): Promise<PrivateDockerd> {
       `--pidfile=${dir}/pid`,
       '-H',
       `unix://${socket}`,
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'ignore', 'ignore'] },
   );
