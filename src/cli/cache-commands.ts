@@ -1,10 +1,10 @@
-/** `berth upstream …` and `berth cache …`: upstream registries and pull-through caches, on the data directory. */
+/** `berth upstream …`, `berth cache …` and `berth replicate …`: upstream registries and pull-through caches, on the data directory. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../events/index.js';
 import { SecretBox } from '../kit/index.js';
 import { createLogger } from '../obs/index.js';
-import { CacheAdmin } from '../replication/index.js';
+import { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { masterKeyOf } from './compose.js';
 import {
   printRows,
@@ -120,6 +120,103 @@ export function registerCacheCommands(program: Command, configFrom: ConfigFrom):
     async (namespace: string, f: Flags) => {
       await withCache(configFrom, f, (admin, actor) => admin.removeNamespace(actor, namespace));
       say(`${namespace}/ is no longer a cache`);
+    },
+  );
+
+  replicateCommands(program, configFrom);
+}
+
+/** `berth replicate …`: replication rules and executions on the data directory. */
+function replicateCommands(program: Command, configFrom: ConfigFrom): void {
+  const withRules = <T>(
+    f: Flags,
+    work: (admin: ReplicationAdmin, actor: Parameters<ReplicationAdmin['rules']>[0]) => Promise<T>,
+  ) => {
+    const config = configFrom(f);
+    return withDirectory(config, async (_auth, actor, meta) => {
+      const audit = new AuditLog(meta, createLogger('warn'));
+      const result = await work(new ReplicationAdmin(meta, audit, () => {}), actor);
+      await audit.drain();
+      return result;
+    });
+  };
+  const replicate = program
+    .command('replicate')
+    .description('replication rules (push to or pull from an upstream)');
+  withDataFlags(replicate.command('add <name>').description('save a rule'))
+    .requiredOption('--direction <push|pull>', 'push to the upstream, or pull from it')
+    .requiredOption('--upstream <name>', 'the upstream')
+    .option('--repo <glob>', 'repositories (repeatable; default all)', collect)
+    .option('--tags <regex>', 'only tags matching')
+    .option('--semver <range>', 'only tags in this semver range')
+    .option('--exclude <regex>', 'never tags matching (repeatable)', collect)
+    .option('--destination <prefix>', 'put before names on the other side (mirror/)', '')
+    .option('--no-referrers', 'leave signatures, SBOMs and other referrers behind')
+    .option('--propagate-deletes', 'delete tags the source no longer has', false)
+    .option('--no-on-push', 'do not run when a tag is pushed')
+    .option('--every <seconds>', 'also run on this schedule')
+    .option('--as <user>', 'the account the local side acts as', 'admin')
+    .action(async (name: string, f: Flags) => {
+      await withRules(f, (admin, actor) =>
+        admin.putRule(actor, name, {
+          direction: f.direction,
+          upstream: f.upstream,
+          ...(f.repo ? { repositories: f.repo } : {}),
+          tags: {
+            ...(f.tags ? { include: f.tags } : {}),
+            ...(f.semver ? { semver: f.semver } : {}),
+            exclude: (f.exclude as string[] | undefined) ?? [],
+          },
+          destination: f.destination,
+          includeReferrers: f.referrers !== false,
+          propagateDeletes: Boolean(f.propagateDeletes),
+          onPush: f.onPush !== false,
+          everySeconds: f.every ? Number(f.every) : null,
+          actAs: f.as,
+        }),
+      );
+      say(`rule ${name} saved`);
+    });
+  withDataFlags(replicate.command('ls').description('the rules'))
+    .option('--json', 'print JSON', false)
+    .action(async (f: Flags) => {
+      const rules = await withRules(f, (admin, actor) => admin.rules(actor));
+      printRows(
+        rules.map((r) => ({ ...r.settings, name: r.name, enabled: r.enabled })),
+        ['name', 'direction', 'upstream', 'repositories', 'enabled'],
+        Boolean(f.json),
+      );
+    });
+  withDataFlags(
+    replicate.command('run <name>').description('run a rule now (the server picks it up)'),
+  ).action(async (name: string, f: Flags) => {
+    const { execution } = await withRules(f, (admin, actor) => admin.run(actor, name));
+    say(`execution ${execution} queued`);
+  });
+  withDataFlags(replicate.command('rm <name>').description('remove a rule')).action(
+    async (name: string, f: Flags) => {
+      await withRules(f, (admin, actor) => admin.removeRule(actor, name));
+      say(`rule ${name} removed`);
+    },
+  );
+  withDataFlags(replicate.command('executions [rule]').description('executions, newest first'))
+    .option('--json', 'print JSON', false)
+    .action(async (rule: string | undefined, f: Flags) => {
+      const list = await withRules(f, (admin, actor) => admin.executions(actor, rule));
+      printRows(
+        list.map((e) => ({
+          ...e,
+          images: e.items.length,
+          failed: e.items.filter((i) => i.state === 'failed').length,
+        })),
+        ['id', 'trigger', 'state', 'images', 'failed'],
+        Boolean(f.json),
+      );
+    });
+  withDataFlags(replicate.command('log <execution>').description("an execution's log")).action(
+    async (id: string, f: Flags) => {
+      const e = await withRules(f, (admin, actor) => admin.execution(actor, Number(id)));
+      process.stdout.write(e.log);
     },
   );
 }

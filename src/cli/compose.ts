@@ -17,7 +17,12 @@ import {
 } from '../events/index.js';
 import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
 import { Admission, AgentHub, ClusterCa, ControlPlane, JoinTokens } from '../cluster/index.js';
-import { CacheAdmin, PullThroughCache } from '../replication/index.js';
+import {
+  CacheAdmin,
+  PullThroughCache,
+  ReplicationAdmin,
+  Replicator,
+} from '../replication/index.js';
 import {
   BuildService,
   CatalogService,
@@ -55,6 +60,8 @@ export interface Berth {
   manage: ManageServices;
   /** Upstreams and pull-through cache namespaces (with accounts). */
   cacheAdmin?: CacheAdmin;
+  /** Replication rules and executions (with accounts). */
+  replicationAdmin?: ReplicationAdmin;
   /** The control plane and its agents' hub (with accounts, unless `cluster.enabled` is false). */
   cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Tells the build runner the HOST:PORT the server listens on (unless `builds.registry` says). */
@@ -308,7 +315,7 @@ export async function composeBerth(
   // The audit log and the webhooks read changes from the outbox, woken after each of this process's.
   const auditPump = new OutboxPump(meta, 'audit', auditHandler(logger), logger);
   // Made once the build runner exists (with accounts only); changes may wake it before then.
-  const later: { rebuildPump?: OutboxPump } = {};
+  const later: { rebuildPump?: OutboxPump; replicationPump?: OutboxPump } = {};
   const webhookPump = new OutboxPump(meta, 'webhooks', webhookFanOut(sealing), logger, {
     handled: () => dispatcher.notify(),
   });
@@ -322,6 +329,7 @@ export async function composeBerth(
         auditPump.notify();
         webhookPump.notify();
         later.rebuildPump?.notify();
+        later.replicationPump?.notify();
       },
     },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
@@ -363,6 +371,46 @@ export async function composeBerth(
     logger,
   );
   registry.attachPullThrough(pullThrough);
+  // Replication reads pushes and deletions from the outbox and copies through Berth's own API.
+  let listeningAt: string | undefined;
+  const localCa = config.tls.cert ? readFileSync(config.tls.cert, 'utf8') : undefined;
+  const authForReplication: { auth?: AuthService } = {};
+  const replicator = new Replicator(
+    meta,
+    box,
+    {
+      base: () => listeningAt && `${localCa ? 'https' : 'http'}://${listeningAt}`,
+      ca: localCa,
+      credential: async (actAs, repository, level) => {
+        const auth = authForReplication.auth;
+        if (!auth) return undefined;
+        const minted = await auth.accessTokens.mintRepositoryToken(
+          actAs,
+          repository,
+          600_000,
+          'replication',
+          level,
+        );
+        return {
+          credentials: { kind: 'basic', username: actAs, password: minted.token },
+          revoke: () => auth.accessTokens.revokeRepositoryToken(minted.id),
+        };
+      },
+      deleteTag: (repository, tag) => registry.manifests.delete(repository, tag),
+    },
+    logger,
+    () => {
+      auditPump.notify();
+      webhookPump.notify();
+    },
+  );
+  const replicationPump = (later.replicationPump = new OutboxPump(
+    meta,
+    'replication',
+    replicator.handler(),
+    logger,
+    { handled: () => replicator.notify() },
+  ));
   auditPump.start();
   webhookPump.start();
   dispatcher.start(config.webhooks.pollMs);
@@ -373,6 +421,9 @@ export async function composeBerth(
   });
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
+  authForReplication.auth = auth;
+  replicationPump.start();
+  replicator.start();
   let registryAddress = config.builds.registry;
   const buildDir = path.join(config.data, 'builds');
   mkdirSync(buildDir, { recursive: true, mode: 0o700 });
@@ -433,13 +484,17 @@ export async function composeBerth(
     },
     cluster,
     cacheAdmin: auth && new CacheAdmin(meta, box, audit, () => pullThrough.invalidate()),
+    replicationAdmin: auth && new ReplicationAdmin(meta, audit, () => replicator.notify()),
     listening: (address) => {
       registryAddress ??= address;
+      listeningAt ??= address;
     },
     version,
     close: async () => {
       stopPruning();
       cluster?.hub.closeAll();
+      await replicator.stop();
+      await replicationPump.drain(true);
       await buildRunner?.stop();
       await rebuildPump?.drain(true);
       await registry.pulls.flush();

@@ -438,6 +438,30 @@ export class RegistryClient {
     );
   }
 
+  /**
+   * The artifacts that name manifest `digest` of `repository` as their subject (the referrers
+   * API); an empty list where the registry does not offer it.
+   */
+  async referrers(
+    repository: string,
+    digest: string,
+  ): Promise<{ digest: string; artifactType?: string }[]> {
+    const res = await this.call(
+      'GET',
+      `/v2/${repository}/referrers/${digest}`,
+      RegistryClient.pull(repository),
+      [200, 404],
+    );
+    if (res.status === 404) {
+      discard(res);
+      return [];
+    }
+    const index = JSON.parse((await readAll(res)).toString('utf8')) as {
+      manifests?: { digest: string; artifactType?: string }[];
+    };
+    return index.manifests ?? [];
+  }
+
   /** Every repository the registry lists to this caller. */
   catalog(): Promise<string[]> {
     return this.paged('/v2/_catalog?n=1000', 'registry:catalog:*', 'repositories');

@@ -25,7 +25,10 @@ export type EventType =
   | 'build.failed'
   | 'build.cancelled'
   | 'build.trigger.disabled'
-  | 'cluster.changed';
+  | 'cluster.changed'
+  | 'replication.started'
+  | 'replication.succeeded'
+  | 'replication.failed';
 
 /** Who did it, from where. */
 export interface EventActor {

@@ -14,6 +14,7 @@ import { requirementBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
 import { identityLink, providerTest } from './api-identity.js';
 import { cacheNamespaceBody, upstreamBody } from './api-cache.js';
+import { ruleDocument } from './api-replication.js';
 import {
   admissionRequest,
   collectionBody,
@@ -286,6 +287,17 @@ const OPERATIONS: Op[] = [
     policyBody,
   ],
   ['delete', '/api/v1/cluster/policies/{scope}', 'Lift an admission policy'],
+  ['get', '/api/v1/replication/rules', 'Replication rules (administrators)'],
+  [
+    'put',
+    '/api/v1/replication/rules/{name}',
+    'Save a replication rule (push to or pull from an upstream); `enabled` too',
+    ruleDocument,
+  ],
+  ['delete', '/api/v1/replication/rules/{name}', 'Remove a replication rule'],
+  ['post', '/api/v1/replication/rules/{name}/run', 'Queue a run of a rule now'],
+  ['get', '/api/v1/replication/executions', 'Executions, newest first (?rule=NAME)'],
+  ['get', '/api/v1/replication/executions/{id}', 'One execution: per-image progress and its log'],
   ['get', '/api/v1/upstreams', 'Upstream registries (administrators; never their passwords)'],
   [
     'put',

@@ -16,7 +16,8 @@ import { registerBuildRoutes } from './api-builds.js';
 import { registerIdentityRoutes } from './api-identity.js';
 import { registerClusterRoutes } from './api-cluster.js';
 import { registerCacheRoutes } from './api-cache.js';
-import type { CacheAdmin } from '../replication/index.js';
+import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
+import { registerReplicationRoutes } from './api-replication.js';
 import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
@@ -33,6 +34,7 @@ export function registerApiRoutes(
     domain?: string;
     cluster?: { plane: ControlPlane };
     cacheAdmin?: CacheAdmin;
+    replicationAdmin?: ReplicationAdmin;
   },
 ): void {
   app.addContentTypeParser(
@@ -62,4 +64,5 @@ export function registerApiRoutes(
   if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
   if (parts.cluster) registerClusterRoutes(app, auth, parts.cluster.plane);
   if (parts.cacheAdmin) registerCacheRoutes(app, auth, parts.cacheAdmin);
+  if (parts.replicationAdmin) registerReplicationRoutes(app, auth, parts.replicationAdmin);
 }

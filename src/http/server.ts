@@ -16,7 +16,7 @@ import { registerTokenRoutes } from './token-routes.js';
 import { registerDockerSearch } from './search-routes.js';
 import { registerWebUi } from './web-ui.js';
 import type { AgentHub, ControlPlane } from '../cluster/index.js';
-import type { CacheAdmin } from '../replication/index.js';
+import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { acceptAgents } from './cluster-socket.js';
 import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
@@ -35,6 +35,8 @@ export interface HttpDeps {
   trust?: TrustService;
   /** Upstreams and pull-through cache namespaces. */
   cacheAdmin?: CacheAdmin;
+  /** Replication rules and executions. */
+  replicationAdmin?: ReplicationAdmin;
   /** The control plane and the hub its agents connect to. */
   cluster?: { plane: ControlPlane; hub: AgentHub };
   /** Serve HTTPS with this certificate chain and key (PEM). */

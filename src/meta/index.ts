@@ -27,6 +27,11 @@ export type { RetiredName } from './retired-names.js';
 export type { StoredProvider } from './identity-providers.js';
 export type { UpstreamRecord, CacheNamespaceRecord } from './cache.js';
 export type {
+  ReplicationRuleRecord,
+  ReplicationExecutionRecord,
+  ReplicationItem,
+} from './replication.js';
+export type {
   NodeRecord,
   JoinTokenRecord,
   CollectionRecord,

@@ -19,6 +19,7 @@ import { RetiredNameStore } from './retired-names.js';
 import { IdentityProviderStore } from './identity-providers.js';
 import { ClusterStore } from './cluster.js';
 import { CacheStore } from './cache.js';
+import { ReplicationStore } from './replication.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -57,6 +58,7 @@ export class Meta {
   readonly identityProviders: IdentityProviderStore;
   readonly cluster: ClusterStore;
   readonly cache: CacheStore;
+  readonly replication: ReplicationStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -85,6 +87,7 @@ export class Meta {
     this.identityProviders = new IdentityProviderStore(db);
     this.cluster = new ClusterStore(db);
     this.cache = new CacheStore(db);
+    this.replication = new ReplicationStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

@@ -18,6 +18,7 @@ import { directoriesMigration } from './migration-directories.js';
 import { identityProvidersMigration } from './migration-identity-providers.js';
 import { clusterMigration } from './migration-cluster.js';
 import { replicationMigration } from './migration-replication.js';
+import { replicationRulesMigration } from './migration-replication-rules.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -167,6 +168,7 @@ export class BerthMigrations implements MigrationProvider {
       '0011_identity_providers': identityProvidersMigration(),
       '0012_cluster': clusterMigration(),
       '0013_replication': replicationMigration(),
+      '0014_replication_rules': replicationRulesMigration(this.dialect),
     };
   }
 }

@@ -334,6 +334,29 @@ export interface CacheTagsTable {
   checked_at: number;
 }
 
+export interface ReplicationRulesTable {
+  id: Generated<number>;
+  name: string;
+  settings: string;
+  enabled: number;
+  last_run_at: number;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface ReplicationExecutionsTable {
+  id: Generated<number>;
+  rule_id: number;
+  trigger: string;
+  only: string | null;
+  state: string;
+  items: string;
+  log: string;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface EventsTable {
   id: Generated<number>;
   at: number;
@@ -480,6 +503,8 @@ export interface Database {
   upstreams: UpstreamsTable;
   cache_namespaces: CacheNamespacesTable;
   cache_tags: CacheTagsTable;
+  replication_rules: ReplicationRulesTable;
+  replication_executions: ReplicationExecutionsTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

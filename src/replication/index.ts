@@ -7,3 +7,6 @@ export {
   type UpstreamView,
 } from './cache-admin.js';
 export { UpstreamClients, sealUpstreamPassword } from './upstreams.js';
+export { Replicator, type LocalRegistry } from './replicator.js';
+export { ReplicationAdmin } from './replication-admin.js';
+export { ruleSettings, repositoryMatches, tagMatches, type RuleSettings } from './rules.js';

@@ -48,6 +48,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   'build.cancelled',
   'build.trigger.disabled',
   'cluster.changed',
+  'replication.started',
+  'replication.succeeded',
+  'replication.failed',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */
