@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
 import { RegistryClient } from '../../src/client/index.js';
 import { blob, configBlob, ociManifest } from '../helpers/content.js';
 import {
@@ -230,5 +231,46 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.ok(
       executions('from-reference').some((e) => e.trigger === 'schedule' && e.state === 'succeeded'),
     );
+  });
+
+  it('adds an upstream and a cache on the Replication page, and tests the connection, in Chromium', async (t) => {
+    if (!needTools(t, ...TOOLS, 'chromium')) return;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${b.url}/signin`);
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password or access token').fill(B_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
+      await page.getByRole('link', { name: 'Replication' }).click();
+      const upstreamForm = page.getByRole('form', { name: 'Add an upstream' });
+      await upstreamForm.getByLabel('Name', { exact: true }).fill('reference');
+      await upstreamForm.getByLabel('URLs').fill(`http://${reference.host}`);
+      await upstreamForm.getByRole('button', { name: 'Save upstream' }).click();
+      const row = page
+        .getByRole('table', { name: 'Upstreams' })
+        .getByRole('row', { name: /reference/ });
+      await row.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `reference answers at ${reference.host}` })
+        .waitFor();
+      const cacheForm = page.getByRole('form', { name: 'Add a cache' });
+      await cacheForm.getByLabel('Namespace').fill('cached');
+      await cacheForm.getByLabel('Upstream', { exact: true }).fill('reference');
+      await cacheForm.getByRole('button', { name: 'Save cache' }).click();
+      await page
+        .getByRole('table', { name: 'Cache namespaces' })
+        .getByRole('row', { name: /cached\// })
+        .waitFor();
+    } finally {
+      await browser.close();
+    }
+    // The cache just made serves the reference registry's image through the second Berth.
+    assert.ok(await clientB.hasManifest('cached/library/pulled', '1'));
   });
 });

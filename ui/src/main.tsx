@@ -6,6 +6,7 @@ import { signOut } from './api';
 import { useSession } from './session';
 import { AuditPage } from './pages/Audit';
 import { ClusterPage } from './pages/Cluster';
+import { ReplicationPage } from './pages/Replication';
 import { NewRepositoryPage } from './pages/NewRepository';
 import { OrgPage, OrgsPage } from './pages/Orgs';
 import { ProfilePage } from './pages/Profile';
@@ -47,6 +48,7 @@ function Header(): ReactNode {
         {session && <NavLink to="/cluster">Cluster</NavLink>}
         {admin && <NavLink to="/users">Users</NavLink>}
         {admin && <NavLink to="/audit">Audit log</NavLink>}
+        {admin && <NavLink to="/replication">Replication</NavLink>}
         {admin && <NavLink to="/settings">Settings</NavLink>}
         {admin && <NavLink to="/system">System</NavLink>}
       </nav>
@@ -115,6 +117,7 @@ function App(): ReactNode {
           <Route path="/settings" element={<SettingsPage />} />
           <Route path="/audit" element={<AuditPage />} />
           <Route path="/cluster" element={<ClusterPage />} />
+          <Route path="/replication" element={<ReplicationPage />} />
           <Route path="/system" element={<SystemPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
