@@ -8,13 +8,13 @@
  * a Berth image runs across two nodes and scales from 1 to 2; everything is audited.
  */
 import assert from 'node:assert/strict';
+import { signedInPage } from '../helpers/browser.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
 import { busyboxContext, derivedContext } from '../helpers/dockerd.js';
 import { NODE_TOOLS, startEngineNodes, type NodeNetwork } from '../helpers/engine-nodes.js';
 import { basic, httpsCall } from '../helpers/https-call.js';
@@ -366,17 +366,10 @@ describe('control plane over Docker engines', { skip: skipUnlessTools(TOOLS) }, 
 
   it('shows nodes and containers in Chromium, and runs a container from the form', async (t) => {
     if (!needTools(t, ...TOOLS, 'chromium')) return;
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+    const { page, close } = await signedInPage(`https://${host}`, 'alice', PASSWORD, {
+      ignoreHTTPSErrors: true,
     });
     try {
-      const page = await browser.newPage({ ignoreHTTPSErrors: true });
-      await page.goto(`https://${host}/signin`);
-      await page.getByLabel('User name').fill('alice');
-      await page.getByLabel('Password or access token').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
       await page.getByRole('link', { name: 'Cluster' }).click();
       const nodesTable = page.getByRole('table', { name: 'Nodes' });
       for (const name of ['node-1', 'node-2'])
@@ -396,7 +389,7 @@ describe('control plane over Docker engines', { skip: skipUnlessTools(TOOLS) }, 
       await row.getByRole('button', { name: 'Logs' }).click();
       await page.getByLabel('Container logs').filter({ hasText: 'from-the-browser' }).waitFor();
     } finally {
-      await browser.close();
+      await close();
     }
   });
 

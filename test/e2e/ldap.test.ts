@@ -6,11 +6,11 @@
  * a clear error while local accounts still log in.
  */
 import assert from 'node:assert/strict';
+import { signedInPage } from '../helpers/browser.js';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import { chromium } from 'playwright-core';
 import { busyboxContext, startDockerd, type PrivateDockerd } from '../helpers/dockerd.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { spawnSync } from 'node:child_process';
@@ -197,20 +197,11 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
     } finally {
       removeDir(store);
     }
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const { page, close } = await signedInPage(`${server.url}`, 'dalice', 'dalice-password');
     try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/signin`);
-      await page.getByLabel('User name').fill('dalice');
-      await page.getByLabel('Password or access token').fill('dalice-password');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
       await page.getByRole('link', { name: 'acme/app' }).first().waitFor();
     } finally {
-      await browser.close();
+      await close();
     }
   });
 
@@ -247,17 +238,8 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
 
   it('shows the providers on the settings page, tests one and dry-runs a user, in Chromium', async (t) => {
     if (!needTools(t, ...TOOLS, 'chromium')) return;
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const { page, close } = await signedInPage(`${server.url}`, 'admin', ADMIN_PASSWORD);
     try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/signin`);
-      await page.getByLabel('User name').fill('admin');
-      await page.getByLabel('Password or access token').fill(ADMIN_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
       await page.goto(`${server.url}/settings`);
       const table = page.getByRole('table', { name: 'Identity providers' });
       await table.getByRole('row', { name: /corp/ }).waitFor();
@@ -274,23 +256,14 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
         .click();
       await page.getByLabel('Identity result').filter({ hasText: 'acme/devs' }).waitFor();
     } finally {
-      await browser.close();
+      await close();
     }
   });
 
   it('adds a directory on the settings page (its bind password sealed at rest), whose user then logs in with docker', async (t) => {
     if (!needTools(t, ...TOOLS, 'chromium')) return;
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const { page, close } = await signedInPage(`${server.url}`, 'admin', ADMIN_PASSWORD);
     try {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/signin`);
-      await page.getByLabel('User name').fill('admin');
-      await page.getByLabel('Password or access token').fill(ADMIN_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
       await page.goto(`${server.url}/settings`);
       await page.getByRole('button', { name: 'Add a directory' }).click();
       const form = page.getByRole('form', { name: 'Add a directory' });
@@ -319,7 +292,7 @@ describe('LDAP directory logins', { skip: skipUnlessTools(TOOLS) }, () => {
       await row.getByRole('button', { name: 'Remove' }).click();
       await page.getByText(/account\(s\) belong to lab \(lcarol\)/).waitFor();
     } finally {
-      await browser.close();
+      await close();
     }
     // Nowhere in the data directory's database files is the bind password in the clear.
     for (const file of readdirSync(data).filter((f) => f.startsWith('berth.db')))

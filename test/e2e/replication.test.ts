@@ -7,9 +7,9 @@
  * the `berth replicate` commands on the data directory of the running server.
  */
 import assert from 'node:assert/strict';
+import { signedInPage } from '../helpers/browser.js';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { RegistryClient } from '../../src/client/index.js';
 import { blob, configBlob, ociManifest } from '../helpers/content.js';
 import {
@@ -235,17 +235,8 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
 
   it('adds an upstream and a cache on the Replication page, and tests the connection, in Chromium', async (t) => {
     if (!needTools(t, ...TOOLS, 'chromium')) return;
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    const { page, close } = await signedInPage(`${b.url}`, 'admin', B_PASSWORD);
     try {
-      const page = await browser.newPage();
-      await page.goto(`${b.url}/signin`);
-      await page.getByLabel('User name').fill('admin');
-      await page.getByLabel('Password or access token').fill(B_PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { name: 'Repositories' }).waitFor();
       await page.getByRole('link', { name: 'Replication' }).click();
       const upstreamForm = page.getByRole('form', { name: 'Add an upstream' });
       await upstreamForm.getByLabel('Name', { exact: true }).fill('reference');
@@ -268,7 +259,7 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
         .getByRole('row', { name: /cached\// })
         .waitFor();
     } finally {
-      await browser.close();
+      await close();
     }
     // The cache just made serves the reference registry's image through the second Berth.
     assert.ok(await clientB.hasManifest('cached/library/pulled', '1'));
