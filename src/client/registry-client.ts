@@ -4,7 +4,7 @@
  * retries of transient failures.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { digestOf, isIndexMediaType, MANIFEST_MEDIA_TYPES } from '../oci/index.js';
 import { AuthSession } from './auth-session.js';
 import type { Credentials } from './docker-config.js';
@@ -305,15 +305,37 @@ export class RegistryClient {
     return res.status === 200;
   }
 
-  /** A stream of blob `digest`, failing if its bytes do not match the digest (and `size`). */
+  /**
+   * A stream of blob `digest`, failing if its bytes do not match the digest (and `size`). A
+   * transfer that breaks part way is asked for again from the byte reached (a Range request), a
+   * few times, before the stream fails.
+   */
   async getBlob(repository: string, digest: string, size?: number): Promise<Readable> {
-    const res = await this.call(
-      'GET',
-      `/v2/${repository}/blobs/${digest}`,
-      RegistryClient.pull(repository),
-      [200],
+    const first = await this.blobFrom(repository, digest, 0);
+    const total = size ?? first.size;
+    const self = this;
+    async function* bytes(): AsyncGenerator<Buffer> {
+      let body: Readable = first.body;
+      let offset = 0;
+      for (let resumes = 0; ;) {
+        try {
+          for await (const chunk of body) {
+            offset += (chunk as Buffer).length;
+            yield chunk as Buffer;
+          }
+          if (total === undefined || offset >= total) return;
+          throw new Error(`${self.registry}: ${digest} ended at ${offset} of ${total} bytes`);
+        } catch (err) {
+          if (total === undefined || offset >= total || resumes >= 4) throw err;
+          resumes += 1;
+          await sleep(200 * resumes);
+          body = (await self.blobFrom(repository, digest, offset)).body;
+        }
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false }).pipe(
+      verifying(digest, size, `${this.registry}/${repository}@${digest}`),
     );
-    return res.body.pipe(verifying(digest, size, `${this.registry}/${repository}@${digest}`));
   }
 
   /** Mounts blob `digest` from `from` into `repository`; false when the registry would not. */

@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import {
   busyboxContext,
@@ -20,6 +19,7 @@ import {
 import { startReferenceRegistry, type ReferenceRegistry } from '../helpers/reference-registry.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'docker-registry'];
@@ -41,58 +41,9 @@ function dockerAsync(
   });
 }
 
-/** An HTTP proxy in front of the upstream: counts blob GETs, can break one transfer, can stop. */
-async function startCountingProxy(target: string) {
-  const counts = new Map<string, number>();
-  let breakNext: { path: string; after: number } | undefined;
-  let down = false;
-  const server = http.createServer((req, res) => {
-    if (down) {
-      req.socket.destroy();
-      return;
-    }
-    const path = req.url ?? '/';
-    if (req.method === 'GET' && path.includes('/blobs/'))
-      counts.set(path, (counts.get(path) ?? 0) + 1);
-    const upstream = http.request(
-      `http://${target}${path}`,
-      { method: req.method, headers: { ...req.headers, host: target } },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        if (breakNext && path === breakNext.path && !req.headers.range) {
-          const limit = breakNext.after;
-          breakNext = undefined;
-          let sent = 0;
-          answer.on('data', (chunk: Buffer) => {
-            if (sent >= limit) return;
-            const part = chunk.subarray(0, limit - sent);
-            sent += part.length;
-            res.write(part);
-            if (sent >= limit) res.socket?.destroy();
-          });
-          return;
-        }
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return {
-    host: `127.0.0.1:${port}`,
-    blobGets: (digest: string) =>
-      [...counts].filter(([p]) => p.endsWith(digest)).reduce((n, [, c]) => n + c, 0),
-    breakOnce: (path: string, after: number) => (breakNext = { path, after }),
-    setDown: (value: boolean) => (down = value),
-    stop: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
-
 describe('pull-through cache', { skip: skipUnlessTools(TOOLS) }, () => {
   let upstream: ReferenceRegistry;
-  let proxy: Awaited<ReturnType<typeof startCountingProxy>>;
+  let proxy: CountingProxy;
   let berth: SpawnedBerth;
   let engine: PrivateDockerd;
   let data: string;
@@ -134,7 +85,8 @@ describe('pull-through cache', { skip: skipUnlessTools(TOOLS) }, () => {
       assert.equal(r.status, 0, r.stderr);
       return r.stdout;
     };
-    cli(['upstream', 'add', 'up', '--url', `http://${proxy.host}`]);
+    // The first URL never answers: the cache falls back to the second.
+    cli(['upstream', 'add', 'up', '--url', 'http://127.0.0.1:1', '--url', `http://${proxy.host}`]);
     cli(['cache', 'add', 'hub', '--upstream', 'up', '--freshness', '3', '--mirror']);
     berth = await spawnBerth({ data });
   });

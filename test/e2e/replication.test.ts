@@ -23,6 +23,7 @@ import { startReferenceRegistry, type ReferenceRegistry } from '../helpers/refer
 import { BERTH_BIN, removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { waitUntil } from '../helpers/wait.js';
+import { startCountingProxy } from '../helpers/counting-proxy.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'docker-registry'];
 const B_PASSWORD = 'replica-admin-password';
@@ -231,6 +232,52 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.ok(
       executions('from-reference').some((e) => e.trigger === 'schedule' && e.state === 'succeeded'),
     );
+  });
+
+  it('resumes a blob transfer the source breaks part way', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const proxy = await startCountingProxy(reference.host);
+    try {
+      engine.docker([
+        'build',
+        '-q',
+        '-t',
+        `${reference.host}/library/big:1`,
+        derivedContext(`${a.host}/alice/multi:amd64`, ['RUN head -c 3000000 /dev/urandom > /big']),
+      ]);
+      engine.docker(['push', `${reference.host}/library/big:1`]);
+      const manifest = JSON.parse(
+        (await clientRef.getManifest('library/big', '1')).bytes.toString(),
+      ) as { layers: { digest: string; size: number }[] };
+      const big = manifest.layers.reduce((x, y) => (y.size > x.size ? y : x));
+      proxy.breakOnce(`/v2/library/big/blobs/${big.digest}`, 1_000_000);
+      berth(['upstream', 'add', 'flaky', '--url', `http://${proxy.host}`]);
+      berth([
+        'replicate',
+        'add',
+        'resume',
+        '--direction',
+        'pull',
+        '--upstream',
+        'flaky',
+        '--repo',
+        'library/big',
+        '--destination',
+        'resumed/',
+        '--no-on-push',
+      ]);
+      berth(['replicate', 'run', 'resume']);
+      // Polled without blocking this process: the proxy answers from here.
+      await waitUntil(
+        () => clientA.hasManifest('resumed/library/big', '1'),
+        'the pulled image',
+        90_000,
+      );
+      assert.equal(proxy.blobGets(big.digest), 2, 'the broken transfer, then the rest by range');
+      assert.ok(executions('resume').some((e) => e.state === 'succeeded'));
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('adds an upstream and a cache on the Replication page, and tests the connection, in Chromium', async (t) => {
