@@ -312,30 +312,35 @@ export class RegistryClient {
    */
   async getBlob(repository: string, digest: string, size?: number): Promise<Readable> {
     const first = await this.blobFrom(repository, digest, 0);
-    const total = size ?? first.size;
-    const self = this;
-    async function* bytes(): AsyncGenerator<Buffer> {
-      let body: Readable = first.body;
-      let offset = 0;
-      for (let resumes = 0; ;) {
-        try {
-          for await (const chunk of body) {
-            offset += (chunk as Buffer).length;
-            yield chunk as Buffer;
-          }
-          if (total === undefined || offset >= total) return;
-          throw new Error(`${self.registry}: ${digest} ended at ${offset} of ${total} bytes`);
-        } catch (err) {
-          if (total === undefined || offset >= total || resumes >= 4) throw err;
-          resumes += 1;
-          await sleep(200 * resumes);
-          body = (await self.blobFrom(repository, digest, offset)).body;
+    return Readable.from(this.resumed(repository, digest, first.body, size ?? first.size), {
+      objectMode: false,
+    }).pipe(verifying(digest, size, `${this.registry}/${repository}@${digest}`));
+  }
+
+  /** The bytes of `body`, asked for again from the byte reached when it breaks before `total`. */
+  private async *resumed(
+    repository: string,
+    digest: string,
+    first: Readable,
+    total: number | undefined,
+  ): AsyncGenerator<Buffer> {
+    let body = first;
+    let offset = 0;
+    for (let resumes = 0; ;) {
+      try {
+        for await (const chunk of body) {
+          offset += (chunk as Buffer).length;
+          yield chunk as Buffer;
         }
+        if (total === undefined || offset >= total) return;
+        throw new Error(`${this.registry}: ${digest} ended at ${offset} of ${total} bytes`);
+      } catch (err) {
+        if (total === undefined || offset >= total || resumes >= 4) throw err;
+        resumes += 1;
+        await sleep(200 * resumes);
+        body = (await this.blobFrom(repository, digest, offset)).body;
       }
     }
-    return Readable.from(bytes(), { objectMode: false }).pipe(
-      verifying(digest, size, `${this.registry}/${repository}@${digest}`),
-    );
   }
 
   /** Mounts blob `digest` from `from` into `repository`; false when the registry would not. */

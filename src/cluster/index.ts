@@ -1,13 +1,13 @@
 /** The cluster room: the control plane over Docker engine nodes, and the agent that runs beside each. */
-export {
-  ControlPlane,
-  type ClusterSettings,
-  type ContainerView,
-  type NodeView,
-  type NodeStatus,
-  type RunRequest,
-  type ServiceRequest,
-} from './control-plane.js';
+export { ControlPlane } from './control-plane.js';
+export type {
+  ClusterSettings,
+  ContainerView,
+  NodeView,
+  NodeStatus,
+  RunRequest,
+  ServiceRequest,
+} from './plane-base.js';
 export { AgentHub, type AgentLink, type AgentStream } from './hub.js';
 export { ClusterCa } from './cluster-ca.js';
 export { JoinTokens, parseJoinToken } from './join-tokens.js';

@@ -101,7 +101,7 @@ async function follow(
   const actor = await apiActor(auth, req, reply);
   const out = reply.raw;
   let started = false;
-  const stream = await plane.follow(
+  const stream = await plane.workloads.follow(
     actor,
     param(req, 'node'),
     param(req, 'id'),
@@ -131,7 +131,7 @@ async function follow(
 export function registerClusterJoin(app: FastifyInstance, plane: ControlPlane): void {
   app.post('/api/v1/cluster/join', async (req, reply) => {
     const body = bodyOf(joinRequest, req);
-    json(reply, await plane.join(body, clientAddress(req)), 201);
+    json(reply, await plane.nodes.join(body, clientAddress(req)), 201);
   });
 }
 
@@ -143,31 +143,31 @@ export function registerClusterRoutes(
 ): void {
   const actor = (req: FastifyRequest, reply: FastifyReply) => apiActor(auth, req, reply);
   app.get('/api/v1/cluster/join-token', async (req, reply) =>
-    json(reply, await plane.joinToken(await actor(req, reply), false)),
+    json(reply, await plane.nodes.joinToken(await actor(req, reply), false)),
   );
   app.post('/api/v1/cluster/join-token/rotate', async (req, reply) =>
-    json(reply, await plane.joinToken(await actor(req, reply), true)),
+    json(reply, await plane.nodes.joinToken(await actor(req, reply), true)),
   );
   app.get('/api/v1/cluster/nodes', async (req, reply) =>
-    json(reply, await plane.nodes(await actor(req, reply))),
+    json(reply, await plane.nodes.nodes(await actor(req, reply))),
   );
   app.get('/api/v1/cluster/nodes/:node', async (req, reply) =>
-    json(reply, await plane.node(await actor(req, reply), param(req, 'node'))),
+    json(reply, await plane.nodes.node(await actor(req, reply), param(req, 'node'))),
   );
   app.patch('/api/v1/cluster/nodes/:node', async (req, reply) => {
     const who = await actor(req, reply);
-    json(reply, await plane.updateNode(who, param(req, 'node'), bodyOf(nodeChange, req)));
+    json(reply, await plane.nodes.updateNode(who, param(req, 'node'), bodyOf(nodeChange, req)));
   });
   app.delete('/api/v1/cluster/nodes/:node', async (req, reply) => {
     const who = await actor(req, reply);
-    await plane.removeNode(who, param(req, 'node'), queryParam(req, 'revoke') === 'true');
+    await plane.nodes.removeNode(who, param(req, 'node'), queryParam(req, 'revoke') === 'true');
     noContent(reply);
   });
   app.get('/api/v1/cluster/containers', async (req, reply) => {
     const who = await actor(req, reply);
     json(
       reply,
-      await plane.containers(who, {
+      await plane.workloads.containers(who, {
         node: queryParam(req, 'node'),
         state: queryParam(req, 'state'),
         q: queryParam(req, 'q'),
@@ -177,80 +177,88 @@ export function registerClusterRoutes(
   });
   app.post('/api/v1/cluster/containers', async (req, reply) => {
     const who = await actor(req, reply);
-    json(reply, await plane.run(who, bodyOf(runRequest, req)), 201);
+    json(reply, await plane.workloads.run(who, bodyOf(runRequest, req)), 201);
   });
   for (const action of ['start', 'stop', 'restart'] as const)
     app.post(`/api/v1/cluster/containers/:node/:id/${action}`, async (req, reply) => {
       const who = await actor(req, reply);
-      await plane.containerAction(who, param(req, 'node'), param(req, 'id'), action);
+      await plane.workloads.containerAction(who, param(req, 'node'), param(req, 'id'), action);
       noContent(reply);
     });
   app.delete('/api/v1/cluster/containers/:node/:id', async (req, reply) => {
     const who = await actor(req, reply);
-    await plane.containerAction(who, param(req, 'node'), param(req, 'id'), 'remove');
+    await plane.workloads.containerAction(who, param(req, 'node'), param(req, 'id'), 'remove');
     noContent(reply);
   });
   app.get('/api/v1/cluster/containers/:node/:id/logs', async (req, reply) => {
     if (queryParam(req, 'follow') === 'true') return follow(plane, auth, req, reply, 'logs');
     const who = await actor(req, reply);
-    const text = await plane.logs(who, param(req, 'node'), param(req, 'id'), tailOf(req));
+    const text = await plane.workloads.logs(who, param(req, 'node'), param(req, 'id'), tailOf(req));
     reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(text);
   });
   app.get('/api/v1/cluster/containers/:node/:id/stats', async (req, reply) => {
     if (queryParam(req, 'stream') === 'true') return follow(plane, auth, req, reply, 'stats');
     const who = await actor(req, reply);
-    json(reply, await plane.stats(who, param(req, 'node'), param(req, 'id')));
+    json(reply, await plane.workloads.stats(who, param(req, 'node'), param(req, 'id')));
   });
   for (const kind of ['images', 'networks', 'volumes'] as const)
     app.get(`/api/v1/cluster/${kind}`, async (req, reply) =>
-      json(reply, await plane.inventory(await actor(req, reply), kind, queryParam(req, 'node'))),
+      json(
+        reply,
+        await plane.workloads.inventory(await actor(req, reply), kind, queryParam(req, 'node')),
+      ),
     );
   app.get('/api/v1/cluster/services', async (req, reply) =>
-    json(reply, await plane.services(await actor(req, reply))),
+    json(reply, await plane.workloads.services(await actor(req, reply))),
   );
   app.post('/api/v1/cluster/services', async (req, reply) => {
     const who = await actor(req, reply);
-    json(reply, await plane.createService(who, bodyOf(serviceRequest, req)), 201);
+    json(reply, await plane.workloads.createService(who, bodyOf(serviceRequest, req)), 201);
   });
   app.post('/api/v1/cluster/services/:name/scale', async (req, reply) => {
     const who = await actor(req, reply);
     const { replicas } = bodyOf(scaleRequest, req);
-    json(reply, await plane.scaleService(who, param(req, 'name'), replicas));
+    json(reply, await plane.workloads.scaleService(who, param(req, 'name'), replicas));
   });
   app.post('/api/v1/cluster/admission', async (req, reply) => {
     const who = await actor(req, reply);
     const { image, node } = bodyOf(admissionRequest, req);
-    json(reply, await plane.admit(who, image, node));
+    json(reply, await plane.workloads.admit(who, image, node));
   });
   app.get('/api/v1/cluster/collections', async (req, reply) =>
-    json(reply, await plane.collections(await actor(req, reply))),
+    json(reply, await plane.governance.collections(await actor(req, reply))),
   );
   app.put('/api/v1/cluster/collections/:name', async (req, reply) => {
     const who = await actor(req, reply);
     const body = bodyOf(collectionBody, req);
-    await plane.putCollection(who, param(req, 'name'), body.nodeLabels, body.containerLabels);
+    await plane.governance.putCollection(
+      who,
+      param(req, 'name'),
+      body.nodeLabels,
+      body.containerLabels,
+    );
     noContent(reply);
   });
   app.delete('/api/v1/cluster/collections/:name', async (req, reply) => {
-    await plane.removeCollection(await actor(req, reply), param(req, 'name'));
+    await plane.governance.removeCollection(await actor(req, reply), param(req, 'name'));
     noContent(reply);
   });
   app.put('/api/v1/cluster/collections/:name/grants', async (req, reply) => {
     const who = await actor(req, reply);
     const { team, level } = bodyOf(grantBody, req);
-    await plane.grant(who, param(req, 'name'), team, level);
+    await plane.governance.grant(who, param(req, 'name'), team, level);
     noContent(reply);
   });
   app.get('/api/v1/cluster/policies', async (req, reply) =>
-    json(reply, await plane.policies(await actor(req, reply))),
+    json(reply, await plane.governance.policies(await actor(req, reply))),
   );
   app.put('/api/v1/cluster/policies/:scope', async (req, reply) => {
     const who = await actor(req, reply);
-    await plane.putPolicy(who, param(req, 'scope'), bodyOf(policyBody, req));
+    await plane.governance.putPolicy(who, param(req, 'scope'), bodyOf(policyBody, req));
     noContent(reply);
   });
   app.delete('/api/v1/cluster/policies/:scope', async (req, reply) => {
-    await plane.removePolicy(await actor(req, reply), param(req, 'scope'));
+    await plane.governance.removePolicy(await actor(req, reply), param(req, 'scope'));
     noContent(reply);
   });
 }

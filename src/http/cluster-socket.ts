@@ -62,7 +62,7 @@ export function acceptAgents(app: FastifyInstance, plane: ControlPlane, hub: Age
       refuse(socket, 401, 'a node certificate and proof are needed');
       return;
     }
-    plane.authenticateAgent(certificate, proof).then(
+    plane.nodes.authenticateAgent(certificate, proof).then(
       (node) =>
         sockets.handleUpgrade(req, socket, head, (ws) => {
           alive.set(ws, true);
