@@ -16,13 +16,9 @@ import {
   type DispatchSettings,
 } from '../events/index.js';
 import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
-import { Admission, AgentHub, ClusterCa, ControlPlane, JoinTokens } from '../cluster/index.js';
-import {
-  CacheAdmin,
-  PullThroughCache,
-  ReplicationAdmin,
-  Replicator,
-} from '../replication/index.js';
+import type { AgentHub, ControlPlane } from '../cluster/index.js';
+import { openCluster, openReplication } from './compose-platform.js';
+import { CacheAdmin, PullThroughCache, ReplicationAdmin } from '../replication/index.js';
 import {
   BuildService,
   CatalogService,
@@ -131,61 +127,6 @@ function authSettingsOf(config: BerthConfig, box: SecretBox): AuthSettings {
       bindPassword: bindPasswordOf(box, p.name, p.bindPassword),
     })),
   };
-}
-
-/** The control plane: its CA, join tokens, admission and the hub agents connect to. */
-async function openCluster(
-  config: BerthConfig,
-  meta: Meta,
-  auth: AuthService,
-  audit: AuditLog,
-  box: SecretBox,
-  trust: TrustService | undefined,
-  logger: Logger,
-  listeningAt: () => string | undefined,
-): Promise<{ plane: ControlPlane; hub: AgentHub }> {
-  const c = config.cluster;
-  const registry = () => c.registry ?? config.builds.registry ?? listeningAt() ?? config.listen;
-  const ca = await ClusterCa.open(meta, box);
-  const hub = new AgentHub(
-    meta,
-    {
-      heartbeatMs: c.heartbeat * 1000,
-      snapshotMs: c.snapshot * 1000,
-      callTimeoutMs: c.callTimeout * 1000,
-    },
-    logger,
-  );
-  const admission = new Admission(
-    meta,
-    registry,
-    config.domain ? [config.domain] : [],
-    trust && ((repository, tag) => trust.tags.signatureOf(repository, tag)),
-  );
-  const plane = new ControlPlane({
-    meta,
-    hub,
-    ca,
-    joinTokens: new JoinTokens(meta, box, ca.fingerprint),
-    admission,
-    audit,
-    allows: (principal, repository, action) => auth.policy.allows(principal, repository, action),
-    credentials: {
-      mint: (owner, repository, ttlMs, name) =>
-        auth.accessTokens.mintRepositoryToken(owner, repository, ttlMs, name, 'read'),
-      revoke: (id) => auth.accessTokens.revokeRepositoryToken(id),
-    },
-    settings: {
-      get registry() {
-        return registry();
-      },
-      downAfterMs: c.downAfter * 1000,
-      joinTokenTtlMs: c.joinTokenTtl * 1000,
-      certificateDays: c.certificateDays,
-      credentialTtlMs: c.credentialTtl * 1000,
-    },
-  });
-  return { plane, hub };
 }
 
 /** Where webhooks may deliver, from the configuration. */
@@ -372,45 +313,12 @@ export async function composeBerth(
   );
   registry.attachPullThrough(pullThrough);
   // Replication reads pushes and deletions from the outbox and copies through Berth's own API.
-  let listeningAt: string | undefined;
-  const localCa = config.tls.cert ? readFileSync(config.tls.cert, 'utf8') : undefined;
-  const authForReplication: { auth?: AuthService } = {};
-  const replicator = new Replicator(
-    meta,
-    box,
-    {
-      base: () => listeningAt && `${localCa ? 'https' : 'http'}://${listeningAt}`,
-      ca: localCa,
-      credential: async (actAs, repository, level) => {
-        const auth = authForReplication.auth;
-        if (!auth) return undefined;
-        const minted = await auth.accessTokens.mintRepositoryToken(
-          actAs,
-          repository,
-          600_000,
-          'replication',
-          level,
-        );
-        return {
-          credentials: { kind: 'basic', username: actAs, password: minted.token },
-          revoke: () => auth.accessTokens.revokeRepositoryToken(minted.id),
-        };
-      },
-      deleteTag: (repository, tag) => registry.manifests.delete(repository, tag),
-    },
-    logger,
-    () => {
-      auditPump.notify();
-      webhookPump.notify();
-    },
-  );
-  const replicationPump = (later.replicationPump = new OutboxPump(
-    meta,
-    'replication',
-    replicator.handler(),
-    logger,
-    { handled: () => replicator.notify() },
-  ));
+  const replication = openReplication(config, meta, registry, box, logger, () => {
+    auditPump.notify();
+    webhookPump.notify();
+  });
+  const { replicator, pump: replicationPump } = replication;
+  later.replicationPump = replicationPump;
   auditPump.start();
   webhookPump.start();
   dispatcher.start(config.webhooks.pollMs);
@@ -421,7 +329,7 @@ export async function composeBerth(
   });
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
-  authForReplication.auth = auth;
+  replication.useAuth(auth);
   replicationPump.start();
   replicator.start();
   let registryAddress = config.builds.registry;
@@ -487,7 +395,7 @@ export async function composeBerth(
     replicationAdmin: auth && new ReplicationAdmin(meta, audit, () => replicator.notify()),
     listening: (address) => {
       registryAddress ??= address;
-      listeningAt ??= address;
+      replication.listening(address);
     },
     version,
     close: async () => {
