@@ -198,12 +198,21 @@ export class PullThroughCache implements PullThrough {
     const covered = await this.cover(name);
     if (!covered) return undefined;
     const waiting = this.blobFlights.get(digest);
+    const what = `${covered.upstream.upstream.name}:${covered.remote}@${digest}`;
     if (waiting) {
       // Another client is fetching it: wait for the stored copy.
-      const size = await waiting;
+      let size: number;
+      try {
+        size = await waiting;
+      } catch (err) {
+        if (err instanceof BerthError) throw err;
+        throw new BerthError(
+          'UNAVAILABLE',
+          `${what} could not be fetched: ${(err as Error).message}`,
+        );
+      }
       return { size, read: () => this.registry.parts.store.readBlob(digest) };
     }
-    const what = `${covered.upstream.upstream.name}:${covered.remote}@${digest}`;
     let source: Awaited<ReturnType<typeof resumableBlob>>;
     const start = resumableBlob(
       (work) => covered.upstream.use(work),
