@@ -22,6 +22,7 @@ import { CacheAdmin, PullThroughCache, ReplicationAdmin } from '../replication/i
 import {
   BuildService,
   CatalogService,
+  ImmutabilityService,
   SystemService,
   WebhookService,
   type ManageServices,
@@ -389,6 +390,8 @@ export async function composeBerth(
       webhooks:
         auth && new WebhookService(meta, auth, sealing, destinationRulesOf(config), dispatcher),
       builds: buildService,
+      immutability:
+        auth && new ImmutabilityService(meta, audit, () => registry.immutableTags.invalidate()),
     },
     cluster,
     cacheAdmin: auth && new CacheAdmin(meta, box, audit, () => pullThrough.invalidate()),

@@ -6,7 +6,7 @@ import { registerAccountCommands } from './account-commands.js';
 import { registerWebhookCommands } from './webhook-commands.js';
 import { registerBuildCommands } from './build-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
-import { registerCacheCommands } from './cache-commands.js';
+import { registerCacheCommands, registerImmutableCommands } from './cache-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
@@ -122,6 +122,7 @@ export async function main(argv: string[]): Promise<void> {
   registerBuildCommands(program, (flags) => configFrom(flags));
   registerClusterCommands(program);
   registerCacheCommands(program, (flags) => configFrom(flags));
+  registerImmutableCommands(program, (flags) => configFrom(flags));
   registerTrustCommands(program, (flags) => configFrom(flags));
   registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);

@@ -15,6 +15,7 @@ import { buildLink, buildTrigger } from './api-builds.js';
 import { identityLink, providerTest } from './api-identity.js';
 import { cacheNamespaceBody, upstreamBody } from './api-cache.js';
 import { ruleDocument } from './api-replication.js';
+import { immutableRule } from './api-immutable.js';
 import {
   admissionRequest,
   collectionBody,
@@ -287,6 +288,14 @@ const OPERATIONS: Op[] = [
     policyBody,
   ],
   ['delete', '/api/v1/cluster/policies/{scope}', 'Lift an admission policy'],
+  ['get', '/api/v1/immutable-tags', 'Immutable-tag rules'],
+  [
+    'post',
+    '/api/v1/immutable-tags',
+    'Add an immutable-tag rule on a repository or namespace (administrators)',
+    immutableRule,
+  ],
+  ['delete', '/api/v1/immutable-tags/{id}', 'Remove an immutable-tag rule (administrators)'],
   ['get', '/api/v1/replication/rules', 'Replication rules (administrators)'],
   [
     'put',

@@ -18,6 +18,7 @@ import { registerClusterRoutes } from './api-cluster.js';
 import { registerCacheRoutes } from './api-cache.js';
 import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { registerReplicationRoutes } from './api-replication.js';
+import { registerImmutableRoutes } from './api-immutable.js';
 import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
@@ -65,4 +66,5 @@ export function registerApiRoutes(
   if (parts.cluster) registerClusterRoutes(app, auth, parts.cluster.plane);
   if (parts.cacheAdmin) registerCacheRoutes(app, auth, parts.cacheAdmin);
   if (parts.replicationAdmin) registerReplicationRoutes(app, auth, parts.replicationAdmin);
+  if (parts.manage.immutability) registerImmutableRoutes(app, auth, parts.manage.immutability);
 }

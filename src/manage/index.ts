@@ -6,6 +6,7 @@ import type { CatalogService } from './catalog.js';
 import type { SystemService } from './system.js';
 import type { WebhookService } from './webhooks.js';
 import type { BuildService } from './builds.js';
+import type { ImmutabilityService } from './immutability.js';
 
 export {
   CatalogService,
@@ -25,6 +26,7 @@ export {
   type BuildRunnerPort,
 } from './builds.js';
 export { SystemService, databaseFull, type RunningSettings } from './system.js';
+export { ImmutabilityService, type ImmutableRuleInput } from './immutability.js';
 export {
   WebhookService,
   type WebhookScope,
@@ -43,4 +45,6 @@ export interface ManageServices {
   webhooks?: WebhookService;
   /** Automated builds, when accounts exist. */
   builds?: BuildService;
+  /** Immutable-tag rules, when accounts exist. */
+  immutability?: ImmutabilityService;
 }

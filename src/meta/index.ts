@@ -26,6 +26,7 @@ export type { SigningKeyRecord } from './signing-keys.js';
 export type { RetiredName } from './retired-names.js';
 export type { StoredProvider } from './identity-providers.js';
 export type { UpstreamRecord, CacheNamespaceRecord } from './cache.js';
+export type { ImmutableRuleRecord } from './immutable-rules.js';
 export type {
   ReplicationRuleRecord,
   ReplicationExecutionRecord,

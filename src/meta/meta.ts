@@ -20,6 +20,7 @@ import { IdentityProviderStore } from './identity-providers.js';
 import { ClusterStore } from './cluster.js';
 import { CacheStore } from './cache.js';
 import { ReplicationStore } from './replication.js';
+import { ImmutableRuleStore } from './immutable-rules.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -59,6 +60,7 @@ export class Meta {
   readonly cluster: ClusterStore;
   readonly cache: CacheStore;
   readonly replication: ReplicationStore;
+  readonly immutableRules: ImmutableRuleStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -88,6 +90,7 @@ export class Meta {
     this.cluster = new ClusterStore(db);
     this.cache = new CacheStore(db);
     this.replication = new ReplicationStore(db);
+    this.immutableRules = new ImmutableRuleStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

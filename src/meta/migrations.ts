@@ -19,6 +19,7 @@ import { identityProvidersMigration } from './migration-identity-providers.js';
 import { clusterMigration } from './migration-cluster.js';
 import { replicationMigration } from './migration-replication.js';
 import { replicationRulesMigration } from './migration-replication-rules.js';
+import { immutableTagsMigration } from './migration-immutable-tags.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -169,6 +170,7 @@ export class BerthMigrations implements MigrationProvider {
       '0012_cluster': clusterMigration(),
       '0013_replication': replicationMigration(),
       '0014_replication_rules': replicationRulesMigration(this.dialect),
+      '0015_immutable_tags': immutableTagsMigration(this.dialect),
     };
   }
 }

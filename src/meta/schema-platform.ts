@@ -120,3 +120,12 @@ export interface ReplicationExecutionsTable {
   started_at: number | null;
   finished_at: number | null;
 }
+
+export interface ImmutableRulesTable {
+  id: Generated<number>;
+  scope: string;
+  patterns: string;
+  exclusions: string;
+  created_by: string | null;
+  created_at: number;
+}

@@ -14,6 +14,7 @@ import type {
   CacheTagsTable,
   ReplicationRulesTable,
   ReplicationExecutionsTable,
+  ImmutableRulesTable,
 } from './schema-platform.js';
 
 export interface RepositoriesTable {
@@ -400,6 +401,7 @@ export interface Database {
   cache_tags: CacheTagsTable;
   replication_rules: ReplicationRulesTable;
   replication_executions: ReplicationExecutionsTable;
+  immutable_rules: ImmutableRulesTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

@@ -43,6 +43,17 @@ export class TagStore {
   }
 
   /** Removes tag `name`; true when it existed. */
+  /** The tags of `repositoryId` that point at manifest `digest`. */
+  async pointingAt(repositoryId: number, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tags')
+      .select('name')
+      .where('repository_id', '=', repositoryId)
+      .where('manifest_digest', '=', digest)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
   async delete(repositoryId: number, name: string): Promise<boolean> {
     const result = await this.db
       .deleteFrom('tags')

@@ -1,4 +1,5 @@
 /** Pushing, pulling and deleting manifests and tags, and the referrers of a manifest. */
+import { ImmutableTags } from './immutable-tags.js';
 import {
   BerthError,
   acceptedMediaTypes,
@@ -53,6 +54,7 @@ export class ManifestService {
     private readonly meta: Meta,
     private readonly events: EventSink,
     private readonly cache: ReadCache,
+    private readonly immutable?: ImmutableTags,
   ) {}
 
   /**
@@ -95,6 +97,8 @@ export class ManifestService {
         { expected: ref.digest.value, actual: digest },
       );
     }
+    // The rules are read before the transaction (a read inside it would wait for its lock).
+    const frozen = await Promise.all(tags.map((tag) => this.immutable?.ruleFor(name, tag)));
     const repositoryId = await this.meta.writeTransaction(async (m) => {
       const repositoryId = await m.repositories.ensure(name);
       if (!options.cached) await this.checkReferences(m, repositoryId, parsed);
@@ -111,7 +115,13 @@ export class ManifestService {
         },
         { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
       );
-      for (const tag of tags) await m.tags.put(repositoryId, tag, digest, pushedBy);
+      for (const [i, tag] of tags.entries()) {
+        // An immutable tag is set once: pushing the same manifest again is fine, moving it is not.
+        const rule = frozen[i];
+        if (rule && ((await m.tags.resolve(repositoryId, tag)) ?? digest) !== digest)
+          throw new BerthError('DENIED', ImmutableTags.reason(name, tag, rule), { tag });
+        await m.tags.put(repositoryId, tag, digest, pushedBy);
+      }
       const pushed = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length };
       if (!options.cached)
         for (const tag of tags.length > 0 ? tags : [undefined])
@@ -166,6 +176,15 @@ export class ManifestService {
   async delete(name: string, reference: string, context?: ChangeContext): Promise<void> {
     const ref = existingReference(name, reference);
     const repositoryId = await this.repositoryId(name);
+    // Neither an immutable tag nor, by digest, the manifest one points at may be deleted.
+    const frozen =
+      ref.kind === 'tag'
+        ? [ref.tag]
+        : await this.meta.tags.pointingAt(repositoryId, ref.digest.value);
+    for (const tag of frozen) {
+      const rule = await this.immutable?.ruleFor(name, tag);
+      if (rule) throw new BerthError('DENIED', ImmutableTags.reason(name, tag, rule), { tag });
+    }
     if (ref.kind === 'tag') {
       const deleted = await this.meta.writeTransaction(async (m) => {
         const gone = await m.tags.delete(repositoryId, ref.tag);

@@ -4,6 +4,7 @@ import type { ContentStore } from '../storage/index.js';
 import { BlobService } from './blobs.js';
 import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
+import { ImmutableTags } from './immutable-tags.js';
 import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink, PullGate, PullThrough } from './ports.js';
 import { PullService } from './pulls.js';
@@ -45,6 +46,8 @@ export class Registry {
   readonly gcRunner: GcRunner;
   /** Background jobs that run once across replicas. */
   readonly leased: LeasedWork;
+  /** Which tags are immutable (rules in the database). */
+  readonly immutableTags: ImmutableTags;
   private readonly cache: ReadCache;
   private pullThroughCache: PullThrough | undefined;
 
@@ -80,7 +83,8 @@ export class Registry {
       this.cache,
       () => this.pullThroughCache,
     );
-    this.manifests = new ManifestService(parts.meta, parts.events, this.cache);
+    this.immutableTags = new ImmutableTags(parts.meta);
+    this.manifests = new ManifestService(parts.meta, parts.events, this.cache, this.immutableTags);
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
     this.pulls = new PullCounter(parts.meta, parts.events);
