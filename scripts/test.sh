@@ -47,7 +47,8 @@ trap cleanup EXIT INT TERM
 PG_BIN=/usr/lib/postgresql/15/bin
 if [ -z "${BERTH_TEST_PG:-}" ] && [ -x "$PG_BIN/initdb" ]; then
   PG_DIR=$(mktemp -d /tmp/berth-test-pg-XXXXXX)
-  PG_PORT=$((20000 + RANDOM % 20000))
+  # Below the kernel's ephemeral range (32768 and up), so no outgoing connection holds the port.
+  PG_PORT=$((20000 + RANDOM % 4000))
   as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi; }
   [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
   as_pg "$PG_BIN/initdb -D $PG_DIR/data -A trust -U berth >$PG_DIR/initdb.log 2>&1"
@@ -58,17 +59,28 @@ fi
 
 # A one-node Ceph with its RADOS Gateway on 127.0.0.1 for the S3 driver tests.
 if [ -z "${BERTH_TEST_S3:-}" ] && command -v radosgw >/dev/null && command -v ceph-mon >/dev/null; then
-  CEPH_DIR=$(mktemp -d /tmp/berth-test-ceph-XXXXXX)
-  export CEPH_S3_PORT=$((40000 + RANDOM % 10000)) CEPH_S3_MON_PORT=$((50000 + RANDOM % 5000))
-  if bash scripts/ceph-s3.sh start "$CEPH_DIR" >"$CEPH_DIR/start.log" 2>&1; then
+  # Ports below the kernel's ephemeral range (32768 and up): an outgoing connection's source port
+  # there could take the gateway's port before it binds. A second try with fresh ports if not.
+  ceph_started=false
+  for attempt in 1 2; do
+    [ -z "${CEPH_DIR:-}" ] || { bash scripts/ceph-s3.sh stop "$CEPH_DIR" >/dev/null 2>&1 || true; rm -rf "$CEPH_DIR"; }
+    CEPH_DIR=$(mktemp -d /tmp/berth-test-ceph-XXXXXX)
+    export CEPH_S3_PORT=$((24000 + RANDOM % 4000)) CEPH_S3_MON_PORT=$((28000 + RANDOM % 4000))
+    if bash scripts/ceph-s3.sh start "$CEPH_DIR" >"$CEPH_DIR/start.log" 2>&1; then
+      ceph_started=true
+      break
+    fi
+    echo "test.sh: Ceph did not start (try $attempt):" >&2
+    tail -5 "$CEPH_DIR/start.log" >&2 || true
+  done
+  if $ceph_started; then
     eval "$(bash scripts/ceph-s3.sh env "$CEPH_DIR" | sed 's/^/export /')"
     key=$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$AWS_ACCESS_KEY_ID")
     secret=$(node -e 'console.log(encodeURIComponent(process.argv[1]))' "$AWS_SECRET_ACCESS_KEY")
     export BERTH_TEST_S3="http://$key:$secret@127.0.0.1:$CEPH_S3_PORT"
     echo "test.sh: Ceph RADOS Gateway for the tests at http://127.0.0.1:$CEPH_S3_PORT"
   else
-    echo "test.sh: Ceph did not start:" >&2
-    tail -20 "$CEPH_DIR/start.log" >&2 || true
+    echo "test.sh: Ceph did not start" >&2
   fi
 fi
 

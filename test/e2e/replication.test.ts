@@ -182,7 +182,10 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
       [artifactDigest],
       'the second Berth answers the referrers API for it',
     );
-    const log = berth(['replicate', 'log', String(executions('to-replica')[0]!.id)]);
+    const manual = executions('to-replica').find(
+      (e) => e.trigger === 'manual' && e.state === 'succeeded',
+    )!;
+    const log = berth(['replicate', 'log', String(manual.id)]);
     assert.match(log, /copy alice\/multi:1: done/);
   });
 
@@ -229,8 +232,12 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
     const there = await clientRef.getManifest('library/pulled', '1');
     const here = await clientA.getManifest('mirror/library/pulled', '1');
     assert.ok(here.bytes.equals(there.bytes));
-    assert.ok(
-      executions('from-reference').some((e) => e.trigger === 'schedule' && e.state === 'succeeded'),
+    await waitUntil(
+      () =>
+        executions('from-reference').some(
+          (e) => e.trigger === 'schedule' && e.state === 'succeeded',
+        ),
+      'the scheduled execution to succeed',
     );
   });
 
@@ -273,8 +280,12 @@ describe('replication', { skip: skipUnlessTools(TOOLS) }, () => {
         'the pulled image',
         90_000,
       );
+      // The image lands a moment before the execution records its end.
+      await waitUntil(
+        () => executions('resume').some((e) => e.state === 'succeeded'),
+        'the execution to succeed',
+      );
       assert.equal(proxy.blobGets(big.digest), 2, 'the broken transfer, then the rest by range');
-      assert.ok(executions('resume').some((e) => e.state === 'succeeded'));
     } finally {
       await proxy.stop();
     }
