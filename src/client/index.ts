@@ -29,3 +29,4 @@ export { saveImages, type SaveOptions } from './save.js';
 export { loadImages, type LoadOptions } from './load.js';
 export { exportImage } from './flatten.js';
 export { importRootfs, applyChanges } from './import-rootfs.js';
+export { resumingStream, type ResumeOptions } from './resuming-stream.js';

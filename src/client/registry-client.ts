@@ -4,13 +4,17 @@
  * retries of transient failures.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { digestOf, isIndexMediaType, MANIFEST_MEDIA_TYPES } from '../oci/index.js';
 import { AuthSession } from './auth-session.js';
 import type { Credentials } from './docker-config.js';
 import { discard, readAll, send, type HttpResponse, type RequestBody } from './http-transport.js';
 import { tap } from './streams.js';
+import { callFailure, RegistryCallError } from './call-failure.js';
+
+export { RegistryCallError };
 import { verifying } from './verify-stream.js';
+import { resumingStream } from './resuming-stream.js';
 
 /** How to reach a registry. */
 export interface ClientOptions {
@@ -39,18 +43,6 @@ export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
   digest: string;
-}
-
-/** A failed registry call: the HTTP status and the registry's own error code, when it gave one. */
-export class RegistryCallError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code?: string,
-  ) {
-    super(message);
-    this.name = 'RegistryCallError';
-  }
 }
 
 const ACCEPT = [...MANIFEST_MEDIA_TYPES].join(', ');
@@ -129,32 +121,8 @@ export class RegistryClient {
         await sleep(Number(res.headers['retry-after']) * 1000 || 200 * 2 ** attempt);
         continue;
       }
-      throw await this.failure(res, method, url.pathname);
+      throw await callFailure(res, method, `${this.registry}${url.pathname}`);
     }
-  }
-
-  private async failure(
-    res: HttpResponse,
-    method: string,
-    path: string,
-  ): Promise<RegistryCallError> {
-    const text =
-      method === 'HEAD'
-        ? ''
-        : (await readAll(res, 65_536).catch(() => Buffer.alloc(0))).toString('utf8');
-    let code: string | undefined;
-    let message = text.slice(0, 200) || `HTTP ${res.status}`;
-    try {
-      const first = (JSON.parse(text) as { errors?: { code: string; message: string }[] })
-        .errors?.[0];
-      if (first) {
-        code = first.code;
-        message = `${first.code}: ${first.message}`;
-      }
-    } catch {
-      // not an OCI error body
-    }
-    return new RegistryCallError(`${this.registry}${path}: ${message}`, res.status, code);
   }
 
   /** Asks /v2/ how this registry wants to be authenticated (as docker does before a push or pull). */
@@ -311,36 +279,12 @@ export class RegistryClient {
    * few times, before the stream fails.
    */
   async getBlob(repository: string, digest: string, size?: number): Promise<Readable> {
+    const what = `${this.registry}/${repository}@${digest}`;
     const first = await this.blobFrom(repository, digest, 0);
-    return Readable.from(this.resumed(repository, digest, first.body, size ?? first.size), {
-      objectMode: false,
-    }).pipe(verifying(digest, size, `${this.registry}/${repository}@${digest}`));
-  }
-
-  /** The bytes of `body`, asked for again from the byte reached when it breaks before `total`. */
-  private async *resumed(
-    repository: string,
-    digest: string,
-    first: Readable,
-    total: number | undefined,
-  ): AsyncGenerator<Buffer> {
-    let body = first;
-    let offset = 0;
-    for (let resumes = 0; ;) {
-      try {
-        for await (const chunk of body) {
-          offset += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-        if (total === undefined || offset >= total) return;
-        throw new Error(`${this.registry}: ${digest} ended at ${offset} of ${total} bytes`);
-      } catch (err) {
-        if (total === undefined || offset >= total || resumes >= 4) throw err;
-        resumes += 1;
-        await sleep(200 * resumes);
-        body = (await this.blobFrom(repository, digest, offset)).body;
-      }
-    }
+    const reopen = async (offset: number) => (await this.blobFrom(repository, digest, offset)).body;
+    return resumingStream(first.body, size ?? first.size, reopen, { what }).pipe(
+      verifying(digest, size, what),
+    );
   }
 
   /** Mounts blob `digest` from `from` into `repository`; false when the registry would not. */

@@ -7,12 +7,7 @@
 import type { Meta } from '../meta/index.js';
 import type { Logger } from '../obs/index.js';
 import { BerthError } from '../oci/index.js';
-import {
-  agentMessage,
-  type AgentOperation,
-  type ControllerMessage,
-  type Snapshot,
-} from './protocol.js';
+import { agentMessage, type AgentOperation, type ControllerMessage } from './protocol.js';
 
 /** A connection to one agent, whatever carries it. */
 export interface AgentLink {
@@ -57,8 +52,6 @@ export interface AgentStream {
 export class AgentHub {
   private readonly sessions = new Map<string, Session>();
   private nextId = 1;
-  /** Listeners told when a node's inventory changes (for tests and live views). */
-  private readonly inventoryListeners = new Set<(nodeId: string, snapshot: Snapshot) => void>();
 
   constructor(
     private readonly meta: Meta,
@@ -144,12 +137,6 @@ export class AgentHub {
     };
   }
 
-  /** Calls `listener` with each inventory snapshot received; returns a way to stop. */
-  onInventory(listener: (nodeId: string, snapshot: Snapshot) => void): () => void {
-    this.inventoryListeners.add(listener);
-    return () => this.inventoryListeners.delete(listener);
-  }
-
   /** Closes every connection (shutting down). */
   closeAll(): void {
     for (const s of this.sessions.values()) s.link.close(1001, 'controller shutting down');
@@ -204,7 +191,6 @@ export class AgentHub {
         return;
       case 'inventory':
         await this.meta.cluster.saveInventory(nodeId, m.snapshot, now);
-        for (const listener of this.inventoryListeners) listener(nodeId, m.snapshot);
         return;
       case 'reply': {
         const p = session.pending.get(m.id);

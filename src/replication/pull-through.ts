@@ -62,8 +62,13 @@ export class PullThroughCache implements PullThrough {
       this.meta.cache.upstreams(),
     ]);
     this.namespaces = namespaces;
+    // Clients are kept while their upstream is unchanged: they hold its token sessions.
     this.upstreams = new Map(
-      upstreams.map((u: UpstreamRecord) => [u.name, new UpstreamClients(u, this.box)]),
+      upstreams.map((u: UpstreamRecord) => {
+        const kept = this.upstreams.get(u.name);
+        const same = kept && JSON.stringify(kept.upstream) === JSON.stringify(u);
+        return [u.name, same ? kept : new UpstreamClients(u, this.box)];
+      }),
     );
     this.loadedAt = Date.now();
   }
