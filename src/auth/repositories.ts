@@ -1,4 +1,5 @@
 /** Managing repositories: create, list what the caller may see, settings, delete, and grants on them. */
+import { admitNewRepository } from '../registry/index.js';
 import type { AccessLevel, Grantee, RepositoryInfo, Visibility } from '../meta/index.js';
 import { BerthError, isValidName } from '../oci/index.js';
 import { namespaceOf } from './access-policy.js';
@@ -73,6 +74,7 @@ export class RepositoryDirectory extends DirectoryBase {
     const visibility = settings.visibility ?? this.defaultVisibility;
     const entry = { action: 'repository.create', target: name, detail: { visibility } };
     await this.changed(actor, entry, async (tx) => {
+      if ((await tx.repositories.find(name)) === undefined) await admitNewRepository(tx, name);
       const created = await tx.repositories.create(name, {
         visibility,
         description: settings.description ?? null,

@@ -1,4 +1,5 @@
 /** Identifying the caller of a request from its Authorization header, and deciding per action. */
+import { admitNewRepository } from '../registry/index.js';
 import type { Meta, Visibility } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
@@ -96,11 +97,16 @@ export class RequestAuth {
    * recording who created it, unless it exists.
    */
   async prepareForPush(caller: Caller, repository: string): Promise<void> {
-    if (caller.principal.kind !== 'user') return;
-    if ((await this.policy.decide(caller.principal, repository)).exists) return;
-    const created = await this.meta.repositories.create(repository, {
-      visibility: this.defaultVisibility,
-      createdBy: caller.principal.name,
+    const { principal } = caller;
+    if (principal.kind !== 'user') return;
+    if ((await this.policy.decide(principal, repository)).exists) return;
+    const created = await this.meta.writeTransaction(async (tx) => {
+      if ((await tx.repositories.find(repository)) !== undefined) return false;
+      await admitNewRepository(tx, repository);
+      return tx.repositories.create(repository, {
+        visibility: this.defaultVisibility,
+        createdBy: principal.name,
+      });
     });
     if (created) this.policy.invalidate();
   }

@@ -5,7 +5,6 @@ import { AuditLog } from '../events/index.js';
 import { SecretBox } from '../kit/index.js';
 import { createLogger } from '../obs/index.js';
 import { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
-import { ImmutabilityService } from '../manage/index.js';
 import { masterKeyOf } from './compose.js';
 import {
   printRows,
@@ -218,58 +217,6 @@ function replicateCommands(program: Command, configFrom: ConfigFrom): void {
     async (id: string, f: Flags) => {
       const e = await withRules(f, (admin, actor) => admin.execution(actor, Number(id)));
       process.stdout.write(e.log);
-    },
-  );
-}
-
-/** `berth immutable …`: immutable-tag rules on the data directory (a running server sees them within seconds). */
-export function registerImmutableCommands(program: Command, configFrom: ConfigFrom): void {
-  const immutable = program.command('immutable').description('immutable-tag rules');
-  const withService = <T>(
-    f: Flags,
-    work: (s: ImmutabilityService, actor: Parameters<ImmutabilityService['add']>[0]) => Promise<T>,
-  ) =>
-    withDirectory(configFrom(f), async (_auth, actor, meta) => {
-      const audit = new AuditLog(meta, createLogger('warn'));
-      const result = await work(new ImmutabilityService(meta, audit), actor);
-      await audit.drain();
-      return result;
-    });
-  withDataFlags(
-    immutable
-      .command('add <scope>')
-      .description('freeze tags of a repository (acme/app) or namespace (acme/)'),
-  )
-    .option('--pattern <regex>', 'tags matching (repeatable; default all)', collect)
-    .option('--exclude <regex>', 'but not these (repeatable), e.g. latest', collect)
-    .action(async (scope: string, f: Flags) => {
-      const rule = await withService(f, (s, actor) =>
-        s.add(actor, {
-          scope,
-          patterns: (f.pattern as string[] | undefined) ?? ['.*'],
-          exclusions: (f.exclude as string[] | undefined) ?? [],
-        }),
-      );
-      say(`rule ${rule.id}: tags of ${scope} are immutable`);
-    });
-  withDataFlags(immutable.command('ls').description('the rules'))
-    .option('--json', 'print JSON', false)
-    .action(async (f: Flags) => {
-      const rules = await withService(f, (s) => s.rules());
-      printRows(
-        rules.map((r) => ({
-          ...r,
-          patterns: r.patterns.join(' '),
-          exclusions: r.exclusions.join(' '),
-        })),
-        ['id', 'scope', 'patterns', 'exclusions'],
-        Boolean(f.json),
-      );
-    });
-  withDataFlags(immutable.command('rm <id>').description('remove a rule')).action(
-    async (id: string, f: Flags) => {
-      await withService(f, (s, actor) => s.remove(actor, Number(id)));
-      say(`rule ${id} removed`);
     },
   );
 }

@@ -23,6 +23,7 @@ import {
   BuildService,
   CatalogService,
   ImmutabilityService,
+  QuotaService,
   SystemService,
   WebhookService,
   type ManageServices,
@@ -392,6 +393,7 @@ export async function composeBerth(
       builds: buildService,
       immutability:
         auth && new ImmutabilityService(meta, audit, () => registry.immutableTags.invalidate()),
+      quotas: auth && new QuotaService(meta, auth, audit, () => registry.quotas.invalidate()),
     },
     cluster,
     cacheAdmin: auth && new CacheAdmin(meta, box, audit, () => pullThrough.invalidate()),

@@ -1,5 +1,6 @@
 /** `berth gc`: garbage collection against the data directory, safe while a server runs. */
 import type { BerthConfig } from '../config/index.js';
+import { formatBytes } from '../kit/index.js';
 import { createLogger } from '../obs/index.js';
 import type { GcReport } from '../registry/index.js';
 import { composeBerth } from './compose.js';
@@ -8,17 +9,6 @@ import { composeBerth } from './compose.js';
 export interface GcCommandOptions {
   dryRun: boolean;
   json: boolean;
-}
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The report as people read it. */

@@ -1,17 +1,7 @@
 /** Showing the image tools' progress: bars on a terminal, JSON lines for scripts, or nothing. */
 import cliProgress from 'cli-progress';
 import { NO_PROGRESS, type Progress } from '../client/index.js';
-
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
+import { formatBytes } from '../kit/index.js';
 
 /** Bars per item on standard error: bytes, rate and time left. */
 function terminalProgress(): Progress & { stop(): void } {
@@ -27,9 +17,9 @@ function terminalProgress(): Progress & { stop(): void } {
   );
   const bars = new Map<string, { bar: cliProgress.SingleBar; began: number; moved: number }>();
   const payload = (moved: number, total: number, began: number, how = '') => ({
-    moved: human(moved),
-    size: human(total),
-    rate: human(moved / Math.max(0.001, (Date.now() - began) / 1000)),
+    moved: formatBytes(moved),
+    size: formatBytes(total),
+    rate: formatBytes(moved / Math.max(0.001, (Date.now() - began) / 1000)),
     how,
   });
   return {

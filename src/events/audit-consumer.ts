@@ -17,6 +17,7 @@ const ACTIONS: Record<string, string> = {
   'build.trigger.disabled': 'build.trigger.disable',
   'manifest.deleted': 'manifest.delete',
   'tag.deleted': 'tag.delete',
+  'quota.warning': 'quota.warning',
 };
 
 /** The audit entry an outbox event makes, or undefined for one the audit log does not keep. */

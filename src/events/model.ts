@@ -28,7 +28,8 @@ export type EventType =
   | 'cluster.changed'
   | 'replication.started'
   | 'replication.succeeded'
-  | 'replication.failed';
+  | 'replication.failed'
+  | 'quota.warning';
 
 /** Who did it, from where. */
 export interface EventActor {

@@ -5,6 +5,7 @@ import { identityLink, providerTest } from './api-identity.js';
 import { cacheNamespaceBody, upstreamBody } from './api-cache.js';
 import { ruleDocument } from './api-replication.js';
 import { immutableRule } from './api-immutable.js';
+import { quotaBody } from './api-quotas.js';
 import {
   admissionRequest,
   collectionBody,
@@ -124,6 +125,19 @@ export const PLATFORM_OPERATIONS: OpenApiOperation[] = [
     immutableRule,
   ],
   ['delete', '/api/v1/immutable-tags/{id}', 'Remove an immutable-tag rule (administrators)'],
+  ['get', '/api/v1/quotas', 'Every quota with its usage, and the registry total (administrators)'],
+  [
+    'get',
+    '/api/v1/quotas/usage',
+    'Usage of ?kind=global|namespace|repository&scope=NAME and the quotas binding it',
+  ],
+  [
+    'put',
+    '/api/v1/quotas',
+    'Set the quota on the registry, a namespace or a repository',
+    quotaBody,
+  ],
+  ['delete', '/api/v1/quotas', 'Remove the quota on ?kind=&scope= (administrators)'],
   ['get', '/api/v1/replication/rules', 'Replication rules (administrators)'],
   [
     'put',

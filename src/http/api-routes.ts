@@ -19,6 +19,7 @@ import { registerCacheRoutes } from './api-cache.js';
 import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { registerReplicationRoutes } from './api-replication.js';
 import { registerImmutableRoutes } from './api-immutable.js';
+import { registerQuotaRoutes } from './api-quotas.js';
 import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
@@ -67,4 +68,5 @@ export function registerApiRoutes(
   if (parts.cacheAdmin) registerCacheRoutes(app, auth, parts.cacheAdmin);
   if (parts.replicationAdmin) registerReplicationRoutes(app, auth, parts.replicationAdmin);
   if (parts.manage.immutability) registerImmutableRoutes(app, auth, parts.manage.immutability);
+  if (parts.manage.quotas) registerQuotaRoutes(app, auth, parts.manage.quotas);
 }

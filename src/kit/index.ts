@@ -5,3 +5,4 @@ export { packageRoot } from './package-root.js';
 export { addressMatcher, isAddressOrCidr, plainAddress } from './address-matcher.js';
 export { markAudited, wasAudited } from './audited.js';
 export { CoalescedRunner } from './coalesced-runner.js';
+export { formatBytes, parseBytes } from './byte-sizes.js';

@@ -7,6 +7,7 @@ import type { SystemService } from './system.js';
 import type { WebhookService } from './webhooks.js';
 import type { BuildService } from './builds.js';
 import type { ImmutabilityService } from './immutability.js';
+import type { QuotaService } from './quotas.js';
 
 export {
   CatalogService,
@@ -27,6 +28,7 @@ export {
 } from './builds.js';
 export { SystemService, databaseFull, type RunningSettings } from './system.js';
 export { ImmutabilityService, type ImmutableRuleInput } from './immutability.js';
+export { QuotaService, type QuotaView, type UsageView } from './quotas.js';
 export {
   WebhookService,
   type WebhookScope,
@@ -47,4 +49,6 @@ export interface ManageServices {
   builds?: BuildService;
   /** Immutable-tag rules, when accounts exist. */
   immutability?: ImmutabilityService;
+  /** Quotas and usage, when accounts exist. */
+  quotas?: QuotaService;
 }

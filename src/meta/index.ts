@@ -27,6 +27,7 @@ export type { RetiredName } from './retired-names.js';
 export type { StoredProvider } from './identity-providers.js';
 export type { UpstreamRecord, CacheNamespaceRecord } from './cache.js';
 export type { ImmutableRuleRecord } from './immutable-rules.js';
+export type { QuotaKind, QuotaLimits, QuotaRecord, QuotaUsage } from './quotas.js';
 export type {
   ReplicationRuleRecord,
   ReplicationExecutionRecord,

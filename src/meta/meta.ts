@@ -21,6 +21,7 @@ import { ClusterStore } from './cluster.js';
 import { CacheStore } from './cache.js';
 import { ReplicationStore } from './replication.js';
 import { ImmutableRuleStore } from './immutable-rules.js';
+import { QuotaStore } from './quotas.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -61,6 +62,7 @@ export class Meta {
   readonly cache: CacheStore;
   readonly replication: ReplicationStore;
   readonly immutableRules: ImmutableRuleStore;
+  readonly quotas: QuotaStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -91,6 +93,7 @@ export class Meta {
     this.cache = new CacheStore(db);
     this.replication = new ReplicationStore(db);
     this.immutableRules = new ImmutableRuleStore(db);
+    this.quotas = new QuotaStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

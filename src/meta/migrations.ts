@@ -20,6 +20,7 @@ import { clusterMigration } from './migration-cluster.js';
 import { replicationMigration } from './migration-replication.js';
 import { replicationRulesMigration } from './migration-replication-rules.js';
 import { immutableTagsMigration } from './migration-immutable-tags.js';
+import { quotasMigration } from './migration-quotas.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -171,6 +172,7 @@ export class BerthMigrations implements MigrationProvider {
       '0013_replication': replicationMigration(),
       '0014_replication_rules': replicationRulesMigration(this.dialect),
       '0015_immutable_tags': immutableTagsMigration(this.dialect),
+      '0016_quotas': quotasMigration(),
     };
   }
 }

@@ -129,3 +129,14 @@ export interface ImmutableRulesTable {
   created_by: string | null;
   created_at: number;
 }
+
+export interface QuotasTable {
+  kind: string;
+  scope: string;
+  storage_soft: number | null;
+  storage_hard: number | null;
+  repositories_max: number | null;
+  tags_max: number | null;
+  updated_by: string | null;
+  updated_at: number;
+}

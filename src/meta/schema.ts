@@ -15,6 +15,7 @@ import type {
   ReplicationRulesTable,
   ReplicationExecutionsTable,
   ImmutableRulesTable,
+  QuotasTable,
 } from './schema-platform.js';
 
 export interface RepositoriesTable {
@@ -402,6 +403,7 @@ export interface Database {
   replication_rules: ReplicationRulesTable;
   replication_executions: ReplicationExecutionsTable;
   immutable_rules: ImmutableRulesTable;
+  quotas: QuotasTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

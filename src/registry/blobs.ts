@@ -7,6 +7,7 @@ import type { ByteRange, ContentStore } from '../storage/index.js';
 import { recordChange } from './change-events.js';
 import type { CanRead, ChangeContext, EventSink, PullThrough } from './ports.js';
 import type { ReadCache } from './read-cache.js';
+import type { QuotaGuard } from './quota-guard.js';
 
 /** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
 export interface OpenBlob {
@@ -28,6 +29,7 @@ export class BlobService {
     private readonly store: ContentStore,
     private readonly events: EventSink,
     private readonly cache: ReadCache,
+    private readonly quotas: QuotaGuard,
     private readonly pullThrough: () => PullThrough | undefined = () => undefined,
   ) {}
 
@@ -130,13 +132,16 @@ export class BlobService {
   ): Promise<boolean> {
     const digest = parseDigest(digestValue).value;
     const sources = from !== undefined ? [from] : await this.meta.repositories.holdingBlob(digest);
+    const quotas = await this.quotas.covering(name);
     for (const source of sources) {
       if (!(await canRead(source))) continue;
       const mounted = await this.meta.writeTransaction(async (m) => {
         const sourceId = await m.repositories.find(source);
-        if (sourceId === undefined || (await m.blobs.linkedSize(sourceId, digest)) === undefined)
-          return false;
-        const targetId = await m.repositories.ensure(name);
+        const size =
+          sourceId === undefined ? undefined : await m.blobs.linkedSize(sourceId, digest);
+        if (size === undefined) return false;
+        const targetId = await this.quotas.ensureRepository(m, quotas, name);
+        await this.quotas.admitBytes(m, quotas, name, digest, size, context);
         await m.blobs.link(targetId, digest);
         await recordChange(m, 'blob.mounted', { repository: name, digest, from: source }, context);
         return true;

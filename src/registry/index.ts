@@ -18,3 +18,4 @@ export type { TagSummary, ManifestView, LayerView, Platform } from './image-deta
 export { rankRepositories } from './repository-search.js';
 export type { GcStatus } from './gc-runner.js';
 export type { ByteRange } from '../storage/index.js';
+export { admitNewRepository, quotaLabel, type Headroom } from './quota-guard.js';

@@ -19,6 +19,7 @@ import type { ManifestRecord, Meta } from '../meta/index.js';
 import { recordChange } from './change-events.js';
 import type { ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
+import type { QuotaGuard } from './quota-guard.js';
 
 /** The outcome of a manifest push. */
 export interface PushedManifest {
@@ -55,6 +56,7 @@ export class ManifestService {
     private readonly events: EventSink,
     private readonly cache: ReadCache,
     private readonly immutable?: ImmutableTags,
+    private readonly quotas?: QuotaGuard,
   ) {}
 
   /**
@@ -99,9 +101,20 @@ export class ManifestService {
     }
     // The rules are read before the transaction (a read inside it would wait for its lock).
     const frozen = await Promise.all(tags.map((tag) => this.immutable?.ruleFor(name, tag)));
+    // A pull-through cache manages its own space; quotas bound what clients push.
+    const quotas = (!options.cached && (await this.quotas?.covering(name))) || [];
     const repositoryId = await this.meta.writeTransaction(async (m) => {
-      const repositoryId = await m.repositories.ensure(name);
+      const repositoryId = this.quotas
+        ? await this.quotas.ensureRepository(m, quotas, name)
+        : await m.repositories.ensure(name);
       if (!options.cached) await this.checkReferences(m, repositoryId, parsed);
+      if (this.quotas && quotas.length > 0) {
+        await this.quotas.admitBytes(m, quotas, name, digest, bytes.byteLength, options.context);
+        let added = 0;
+        for (const tag of tags)
+          if ((await m.tags.resolve(repositoryId, tag)) === undefined) added++;
+        await this.quotas.admitTags(m, quotas, name, added);
+      }
       await m.manifests.put(
         repositoryId,
         {

@@ -5,6 +5,7 @@ import { BlobService } from './blobs.js';
 import { GarbageCollector, type GcReport } from './gc.js';
 import { ManifestService } from './manifests.js';
 import { ImmutableTags } from './immutable-tags.js';
+import { QuotaGuard } from './quota-guard.js';
 import { ReadCache } from './read-cache.js';
 import type { ByteCounter, EventSink, PullGate, PullThrough } from './ports.js';
 import { PullService } from './pulls.js';
@@ -48,6 +49,8 @@ export class Registry {
   readonly leased: LeasedWork;
   /** Which tags are immutable (rules in the database). */
   readonly immutableTags: ImmutableTags;
+  /** Storage, repository and tag quotas (in the database). */
+  readonly quotas: QuotaGuard;
   private readonly cache: ReadCache;
   private pullThroughCache: PullThrough | undefined;
 
@@ -68,12 +71,14 @@ export class Registry {
 
   constructor(readonly parts: RegistryParts) {
     this.cache = new ReadCache(parts.cacheTtlMs);
+    this.quotas = new QuotaGuard(parts.meta);
     this.uploads = new UploadService(
       parts.meta,
       parts.store,
       parts.events,
       parts.bytes,
       this.cache,
+      this.quotas,
       parts.uploadLimits,
     );
     this.blobs = new BlobService(
@@ -81,10 +86,17 @@ export class Registry {
       parts.store,
       parts.events,
       this.cache,
+      this.quotas,
       () => this.pullThroughCache,
     );
     this.immutableTags = new ImmutableTags(parts.meta);
-    this.manifests = new ManifestService(parts.meta, parts.events, this.cache, this.immutableTags);
+    this.manifests = new ManifestService(
+      parts.meta,
+      parts.events,
+      this.cache,
+      this.immutableTags,
+      this.quotas,
+    );
     this.gc = new GarbageCollector(parts.meta, parts.store, this.cache);
     this.details = new ImageDetails(parts.meta, parts.store, this.manifests);
     this.pulls = new PullCounter(parts.meta, parts.events);

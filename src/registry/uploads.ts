@@ -12,6 +12,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
+import { QuotaGuard } from './quota-guard.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
@@ -43,8 +44,8 @@ export const UNLIMITED_UPLOADS: UploadLimits = {
   bytes: Number.MAX_SAFE_INTEGER,
 };
 
-/** Passes `body` through, failing it with DENIED once more than `allowed` bytes went by. */
-function bounded(body: Readable, allowed: number, owner: string, limit: number): Readable {
+/** Passes `body` through, failing it with `refusal(bytes seen)` once more than `allowed` bytes went by. */
+function bounded(body: Readable, allowed: number, refusal: (seen: number) => Error): Readable {
   let seen = 0;
   // pipeline: an aborted body fails the limiter too, and a refused one is destroyed.
   return pipeline(
@@ -52,13 +53,7 @@ function bounded(body: Readable, allowed: number, owner: string, limit: number):
     new Transform({
       transform(chunk: Buffer, _encoding, done) {
         seen += chunk.length;
-        if (seen > allowed)
-          done(
-            new BerthError(
-              'DENIED',
-              `unfinished uploads of ${owner} may hold at most ${limit} bytes; finish or cancel some`,
-            ),
-          );
+        if (seen > allowed) done(refusal(seen));
         else done(null, chunk);
       },
     }),
@@ -86,6 +81,7 @@ export class UploadService {
     private readonly events: EventSink,
     private readonly bytes: ByteCounter,
     private readonly cache: ReadCache,
+    private readonly quotas: QuotaGuard,
     private readonly limits: UploadLimits = UNLIMITED_UPLOADS,
   ) {}
 
@@ -105,8 +101,7 @@ export class UploadService {
     }
     const id = randomUUID();
     const repositoryId =
-      (await this.cache.repositoryId(this.meta, name)) ??
-      (await this.meta.repositories.ensure(name));
+      (await this.cache.repositoryId(this.meta, name)) ?? (await this.createRepository(name));
     await this.meta.uploads.create(id, repositoryId, owner);
     await this.store.createUpload(id);
     this.hashes.set(id, { size: 0, hash: createHash('sha256') });
@@ -139,7 +134,12 @@ export class UploadService {
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      const size = await this.appendChunk(upload, body, range, length);
+      const size = await this.appendChunk(
+        upload,
+        await this.withinQuota(name, upload, body, length),
+        range,
+        length,
+      );
       await this.meta.uploads.advance(upload.id, size);
       return { id, repository: name, size };
     });
@@ -161,7 +161,14 @@ export class UploadService {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      const size = body ? await this.appendChunk(upload, body, range, length) : upload.size;
+      const size = body
+        ? await this.appendChunk(
+            upload,
+            await this.withinQuota(name, upload, body, length, digest.value),
+            range,
+            length,
+          )
+        : upload.size;
       const actual = await this.digestOf(upload, digest.algorithm);
       if (actual !== digest.value) {
         await this.discard(id);
@@ -173,8 +180,10 @@ export class UploadService {
       }
       // A slow store writes the blob first, outside the database's write lock; the commit then
       // only confirms it, inside the lock, so a collection can never take it in between.
+      const quotas = await this.quotas.covering(name);
       await this.store.stageUpload?.(id, digest.value, size);
       await this.meta.writeTransaction(async (m) => {
+        await this.quotas.admitBytes(m, quotas, name, digest.value, size, context);
         await m.blobs.record(digest.value, size);
         await m.blobs.link(upload.repositoryId, digest.value);
         await m.uploads.delete(id);
@@ -212,6 +221,34 @@ export class UploadService {
       await this.discard(session.id);
       throw err;
     }
+  }
+
+  /** Creates repository `name` for a first upload, unless a repository-count quota refuses it. */
+  private async createRepository(name: string): Promise<number> {
+    const quotas = await this.quotas.covering(name);
+    return this.meta.writeTransaction((m) => this.quotas.ensureRepository(m, quotas, name));
+  }
+
+  /**
+   * `body` refused (DENIED) once the upload would hold more than a hard storage limit leaves room
+   * for, so an upload over quota stops while it streams; the exact check is made when it completes.
+   */
+  private async withinQuota(
+    name: string,
+    upload: UploadRecord,
+    body: Readable,
+    length?: number,
+    digest?: string,
+  ): Promise<Readable> {
+    const room = await this.quotas.headroom(name, digest);
+    if (room === undefined) return body;
+    const refusal = (size: number) =>
+      QuotaGuard.refusal(room.quota, room.used, room.limit, size - upload.size);
+    if (length !== undefined && upload.size + length > room.room)
+      throw refusal(upload.size + length);
+    return bounded(body, Math.max(0, room.room - upload.size), (seen) =>
+      refusal(upload.size + seen),
+    );
   }
 
   /** Cancels upload `id` and removes its data. */
@@ -294,8 +331,20 @@ export class UploadService {
       );
     // A body of announced length cannot pass it (the HTTP parser stops there), so only a body of
     // unknown length needs counting.
+    const limit = this.limits.bytes;
+    const owner = upload.owner;
     const source =
-      expected === undefined ? bounded(body, allowed, upload.owner, this.limits.bytes) : body;
+      expected === undefined
+        ? bounded(
+            body,
+            allowed,
+            () =>
+              new BerthError(
+                'DENIED',
+                `unfinished uploads of ${owner} may hold at most ${limit} bytes; finish or cancel some`,
+              ),
+          )
+        : body;
     return this.write(upload, source, expected);
   }
 

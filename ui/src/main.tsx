@@ -6,6 +6,7 @@ import { signOut } from './api';
 import { useSession } from './session';
 import { AuditPage } from './pages/Audit';
 import { ClusterPage } from './pages/Cluster';
+import { GovernancePage } from './pages/Governance';
 import { ReplicationPage } from './pages/Replication';
 import { NewRepositoryPage } from './pages/NewRepository';
 import { OrgPage, OrgsPage } from './pages/Orgs';
@@ -49,6 +50,7 @@ function Header(): ReactNode {
         {admin && <NavLink to="/users">Users</NavLink>}
         {admin && <NavLink to="/audit">Audit log</NavLink>}
         {admin && <NavLink to="/replication">Replication</NavLink>}
+        {admin && <NavLink to="/governance">Governance</NavLink>}
         {admin && <NavLink to="/settings">Settings</NavLink>}
         {admin && <NavLink to="/system">System</NavLink>}
       </nav>
@@ -118,6 +120,7 @@ function App(): ReactNode {
           <Route path="/audit" element={<AuditPage />} />
           <Route path="/cluster" element={<ClusterPage />} />
           <Route path="/replication" element={<ReplicationPage />} />
+          <Route path="/governance" element={<GovernancePage />} />
           <Route path="/system" element={<SystemPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

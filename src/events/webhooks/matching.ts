@@ -51,6 +51,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'replication.started',
   'replication.succeeded',
   'replication.failed',
+  'quota.warning',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */

@@ -4,6 +4,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { api } from '../api';
 import { Empty, ErrorBox, Loading, NameForm, useAction, useApi } from '../ui';
+import { QuotaBars, type QuotaLimits, type QuotaUsage } from './quota-bars';
 import { useSession } from '../session';
 import { Webhooks } from './Webhooks';
 
@@ -238,6 +239,21 @@ function PermissionRow(props: { repository: string }): ReactNode {
   );
 }
 
+/** What namespace `namespace` uses against the quota on it (its owners and administrators see it). */
+function NamespaceUsage(props: { namespace: string }): ReactNode {
+  const loaded = useApi<{ usage: QuotaUsage; quotas: QuotaLimits[] }>(
+    `/api/v1/quotas/usage?kind=namespace&scope=${encodeURIComponent(props.namespace)}`,
+  );
+  if (!loaded.data) return null;
+  const quota = loaded.data.quotas.find((q) => q.kind === 'namespace');
+  return (
+    <details className="panel" open={quota !== undefined}>
+      <summary>Usage{quota ? ' and quota' : ''}</summary>
+      <QuotaBars quota={quota} usage={loaded.data.usage} />
+    </details>
+  );
+}
+
 export function OrgPage(): ReactNode {
   const { org = '' } = useParams();
   const loaded = useApi<Org>(`/api/v1/orgs/${org}`);
@@ -263,6 +279,7 @@ export function OrgPage(): ReactNode {
         <Link to="/orgs">← Organisations</Link>
       </p>
       <h1>{org}</h1>
+      {owner && <NamespaceUsage namespace={org} />}
       <ErrorBox error={action.error} />
       <Loading loaded={loaded}>
         {(o) => (
