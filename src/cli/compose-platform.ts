@@ -13,6 +13,7 @@ import type { Meta } from '../meta/index.js';
 import type { Logger } from '../obs/index.js';
 import type { Registry } from '../registry/index.js';
 import { Replicator } from '../replication/index.js';
+import { RetentionEngine, RetentionScheduler } from '../retention/index.js';
 import type { TrustService } from '../trust/index.js';
 
 /** The control plane: its CA, join tokens, admission and the hub agents connect to. */
@@ -126,4 +127,26 @@ export function openReplication(
       listeningAt ??= address;
     },
   };
+}
+
+/**
+ * Retention: the engine (registry caches and immutable tags as its ports) and the scheduler that
+ * runs due policies and empties the trash every `retention.poll` seconds.
+ */
+export function openRetention(
+  config: BerthConfig,
+  meta: Meta,
+  registry: Registry,
+  logger: Logger,
+  published: () => void,
+) {
+  const engine = new RetentionEngine(meta, {
+    immutable: async (repository, tag) =>
+      (await registry.immutableTags.ruleFor(repository, tag)) !== undefined,
+    tagsChanged: (repositoryId, tags) => registry.tagsChanged(repositoryId, tags),
+    events: { committed: published },
+  });
+  const scheduler = new RetentionScheduler(meta, engine, logger);
+  scheduler.start(config.retention.poll * 1000);
+  return { engine, scheduler };
 }

@@ -17,13 +17,14 @@ import {
 } from '../events/index.js';
 import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
 import type { AgentHub, ControlPlane } from '../cluster/index.js';
-import { openCluster, openReplication } from './compose-platform.js';
+import { openCluster, openReplication, openRetention } from './compose-platform.js';
 import { CacheAdmin, PullThroughCache, ReplicationAdmin } from '../replication/index.js';
 import {
   BuildService,
   CatalogService,
   ImmutabilityService,
   QuotaService,
+  RetentionService,
   SystemService,
   WebhookService,
   type ManageServices,
@@ -334,6 +335,10 @@ export async function composeBerth(
   replication.useAuth(auth);
   replicationPump.start();
   replicator.start();
+  const retention = openRetention(config, meta, registry, logger, () => {
+    auditPump.notify();
+    webhookPump.notify();
+  });
   let registryAddress = config.builds.registry;
   const buildDir = path.join(config.data, 'builds');
   mkdirSync(buildDir, { recursive: true, mode: 0o700 });
@@ -394,6 +399,7 @@ export async function composeBerth(
       immutability:
         auth && new ImmutabilityService(meta, audit, () => registry.immutableTags.invalidate()),
       quotas: auth && new QuotaService(meta, auth, audit, () => registry.quotas.invalidate()),
+      retention: auth && new RetentionService(meta, auth, retention.engine, audit),
     },
     cluster,
     cacheAdmin: auth && new CacheAdmin(meta, box, audit, () => pullThrough.invalidate()),
@@ -407,6 +413,7 @@ export async function composeBerth(
       stopPruning();
       cluster?.hub.closeAll();
       await replicator.stop();
+      await retention.scheduler.stop();
       await replicationPump.drain(true);
       await buildRunner?.stop();
       await rebuildPump?.drain(true);

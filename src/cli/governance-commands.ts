@@ -1,11 +1,13 @@
-/** `berth immutable …` and `berth quota …`: governance rules on the data directory (a running server sees changes within seconds). */
+/** `berth immutable …`, `berth quota …` and `berth retention …`: governance rules on the data directory (a running server sees changes within seconds). */
 import type { Command } from 'commander';
 import type { Actor } from '../auth/index.js';
 import { AuditLog } from '../events/index.js';
 import { formatBytes, parseBytes } from '../kit/index.js';
-import { ImmutabilityService, QuotaService } from '../manage/index.js';
+import { ImmutabilityService, QuotaService, RetentionService } from '../manage/index.js';
+import { RetentionEngine, describeRule, type KeepRule } from '../retention/index.js';
 import type { QuotaKind } from '../meta/index.js';
 import { createLogger } from '../obs/index.js';
+import { ImmutableTags } from '../registry/index.js';
 import { printRows, say, withDataFlags, withDirectory, type ConfigFrom } from './directory.js';
 
 type Flags = { config?: string; data?: string; json?: boolean } & Record<string, unknown>;
@@ -155,6 +157,127 @@ export function registerQuotaCommands(program: Command, configFrom: ConfigFrom):
     async (kind: string, scope: string | undefined, f: Flags) => {
       await withService(f, (s, actor) => s.remove(actor, kindOf(kind), scope ?? ''));
       say('quota removed');
+    },
+  );
+}
+
+/** `newest:5`, `pushedWithin:30`, `matching:release-.*`, `newestPerMinor:2@v.*` → a keep rule. */
+function keepRuleOf(text: string): KeepRule {
+  const match = /^(\w+):([^@]+)(?:@(.+))?$/.exec(text);
+  if (!match) throw new Error(`--keep ${text}: say KIND:VALUE[@TAGS], e.g. newest:5@v.*`);
+  const [, keep, value, tags] = match as unknown as [string, string, string, string | undefined];
+  const only = tags === undefined ? {} : { tags };
+  if (keep === 'matching') return { keep, tags: value };
+  if (keep === 'newest' || keep === 'newestPerMinor')
+    return { keep, count: Number(value), ...only };
+  if (keep === 'pushedWithin' || keep === 'pulledWithin')
+    return { keep, days: Number(value), ...only };
+  throw new Error(
+    `--keep ${text}: kinds are newest, pushedWithin, pulledWithin, matching, newestPerMinor`,
+  );
+}
+
+/** `berth retention …`: retention policies, runs and the trash. */
+export function registerRetentionCommands(program: Command, configFrom: ConfigFrom): void {
+  const retention = program.command('retention').description('retention policies and the trash');
+  const withService = <T>(f: Flags, work: (s: RetentionService, actor: Actor) => Promise<T>) =>
+    withDirectory(configFrom(f), async (auth, actor, meta) => {
+      const audit = new AuditLog(meta, createLogger('warn'));
+      // Changes reach a running server's caches within their lifetime (seconds).
+      const frozen = new ImmutableTags(meta);
+      const engine = new RetentionEngine(meta, {
+        immutable: async (repository, tag) => (await frozen.ruleFor(repository, tag)) !== undefined,
+        tagsChanged: () => {},
+        events: { committed: () => {} },
+      });
+      const result = await work(new RetentionService(meta, auth, engine, audit), actor);
+      await audit.drain();
+      return result;
+    });
+  withDataFlags(
+    retention
+      .command('add <scope>')
+      .description('add a policy on a repository (acme/app) or namespace (acme/)'),
+  )
+    .requiredOption(
+      '--keep <rule>',
+      'KIND:VALUE[@TAGS], repeatable (newest:5, pulledWithin:30)',
+      collect,
+    )
+    .option('--every <hours>', 'run on its own every so many hours')
+    .option('--restore-days <days>', 'days removed tags stay restorable', '7')
+    .action(async (scope: string, f: Flags) => {
+      const rules = (f.keep as string[]).map(keepRuleOf);
+      const policy = await withService(f, (s, actor) =>
+        s.add(actor, {
+          scope,
+          rules,
+          everyHours: f.every === undefined ? null : Number(f.every),
+          restoreDays: Number(f.restoreDays),
+          enabled: true,
+        }),
+      );
+      say(`policy ${policy.id} on ${scope} keeps ${rules.map(describeRule).join('; ')}`);
+    });
+  withDataFlags(retention.command('ls').description('the policies'))
+    .option('--json', 'print JSON', false)
+    .action(async (f: Flags) => {
+      const policies = await withService(f, (s, actor) => s.policies(actor));
+      printRows(
+        policies.map((p) => ({
+          id: p.id,
+          scope: p.scope,
+          keeps: (p.rules as KeepRule[]).map(describeRule).join('; '),
+          every: p.everyHours === null ? 'by hand' : `${p.everyHours} h`,
+          restore: `${p.restoreDays} d`,
+        })),
+        ['id', 'scope', 'keeps', 'every', 'restore'],
+        Boolean(f.json),
+      );
+    });
+  withDataFlags(retention.command('rm <id>').description('remove a policy')).action(
+    async (id: string, f: Flags) => {
+      await withService(f, (s, actor) => s.remove(actor, Number(id)));
+      say(`policy ${id} removed`);
+    },
+  );
+  withDataFlags(retention.command('run <id>').description('run a policy now'))
+    .option('--dry-run', 'only list what would go', false)
+    .option('--json', 'print the report as JSON', false)
+    .action(async (id: string, f: Flags) => {
+      const report = await withService(f, (s, actor) =>
+        s.run(actor, Number(id), Boolean(f.dryRun)),
+      );
+      if (f.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
+      for (const r of report.repositories)
+        for (const item of r.removed)
+          say(`${report.dryRun ? 'would remove' : 'removed'} ${r.repository}:${item.tag}`);
+      say(
+        `${report.dryRun ? 'would remove' : 'removed'} ${report.removed} tags, kept ${report.kept}`,
+      );
+    });
+  withDataFlags(retention.command('trash').description('tags removed, restorable for a while'))
+    .option('--json', 'print JSON', false)
+    .action(async (f: Flags) => {
+      const items = await withService(f, (s, actor) => s.trash(actor));
+      printRows(
+        items.map((i) => ({
+          id: i.id,
+          image: `${i.repository}:${i.tag}`,
+          digest: i.digest,
+          until: new Date(i.restoreUntil).toISOString(),
+        })),
+        ['id', 'image', 'digest', 'until'],
+        Boolean(f.json),
+      );
+    });
+  withDataFlags(retention.command('restore <id>').description('put a removed tag back')).action(
+    async (id: string, f: Flags) => {
+      const item = await withService(f, (s, actor) => s.restore(actor, Number(id)));
+      say(`restored ${item.repository}:${item.tag}`);
     },
   );
 }

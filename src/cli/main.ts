@@ -7,7 +7,11 @@ import { registerWebhookCommands } from './webhook-commands.js';
 import { registerBuildCommands } from './build-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { registerCacheCommands } from './cache-commands.js';
-import { registerImmutableCommands, registerQuotaCommands } from './governance-commands.js';
+import {
+  registerImmutableCommands,
+  registerQuotaCommands,
+  registerRetentionCommands,
+} from './governance-commands.js';
 import { registerImageCommands } from './image-commands.js';
 import { berthVersion } from './compose.js';
 import { runGc } from './gc.js';
@@ -125,6 +129,7 @@ export async function main(argv: string[]): Promise<void> {
   registerCacheCommands(program, (flags) => configFrom(flags));
   registerImmutableCommands(program, (flags) => configFrom(flags));
   registerQuotaCommands(program, (flags) => configFrom(flags));
+  registerRetentionCommands(program, (flags) => configFrom(flags));
   registerTrustCommands(program, (flags) => configFrom(flags));
   registerDbCommands(program, (flags) => configFrom(flags));
   registerImageCommands(program);

@@ -376,6 +376,13 @@ export const configSchema = z
         interval: z.coerce.number().int().nonnegative().default(0),
       })
       .default({ untagged: 'keep', grace: 3_600, interval: 0 }),
+    retention: z
+      .object({
+        /** Seconds between looks for scheduled retention runs and an expired trash. */
+        poll: duration.default(60),
+      })
+      .strict()
+      .default({ poll: 60 }),
   })
   .strict();
 

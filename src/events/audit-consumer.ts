@@ -18,6 +18,8 @@ const ACTIONS: Record<string, string> = {
   'manifest.deleted': 'manifest.delete',
   'tag.deleted': 'tag.delete',
   'quota.warning': 'quota.warning',
+  'retention.removed': 'retention.remove',
+  'retention.restored': 'retention.restore',
 };
 
 /** The audit entry an outbox event makes, or undefined for one the audit log does not keep. */

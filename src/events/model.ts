@@ -29,7 +29,9 @@ export type EventType =
   | 'replication.started'
   | 'replication.succeeded'
   | 'replication.failed'
-  | 'quota.warning';
+  | 'quota.warning'
+  | 'retention.removed'
+  | 'retention.restored';
 
 /** Who did it, from where. */
 export interface EventActor {

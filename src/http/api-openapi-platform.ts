@@ -6,6 +6,7 @@ import { cacheNamespaceBody, upstreamBody } from './api-cache.js';
 import { ruleDocument } from './api-replication.js';
 import { immutableRule } from './api-immutable.js';
 import { quotaBody } from './api-quotas.js';
+import { retentionPolicyBody, retentionRunBody } from './api-retention.js';
 import {
   admissionRequest,
   collectionBody,
@@ -138,6 +139,28 @@ export const PLATFORM_OPERATIONS: OpenApiOperation[] = [
     quotaBody,
   ],
   ['delete', '/api/v1/quotas', 'Remove the quota on ?kind=&scope= (administrators)'],
+  ['get', '/api/v1/retention/policies', 'Retention policies the caller administers'],
+  [
+    'post',
+    '/api/v1/retention/policies',
+    'Add a retention policy on a repository or namespace',
+    retentionPolicyBody,
+  ],
+  ['put', '/api/v1/retention/policies/{id}', 'Replace a retention policy', retentionPolicyBody],
+  ['delete', '/api/v1/retention/policies/{id}', 'Remove a retention policy'],
+  [
+    'post',
+    '/api/v1/retention/policies/{id}/run',
+    'Run a policy now, or dry (lists what would go)',
+    retentionRunBody,
+  ],
+  [
+    'get',
+    '/api/v1/retention/runs',
+    'Runs and dry runs, newest first, with their reports (?policy=ID)',
+  ],
+  ['get', '/api/v1/retention/trash', 'Tags retention removed, restorable until their window ends'],
+  ['post', '/api/v1/retention/trash/{id}/restore', 'Put a removed tag back'],
   ['get', '/api/v1/replication/rules', 'Replication rules (administrators)'],
   [
     'put',

@@ -20,6 +20,7 @@ import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { registerReplicationRoutes } from './api-replication.js';
 import { registerImmutableRoutes } from './api-immutable.js';
 import { registerQuotaRoutes } from './api-quotas.js';
+import { registerRetentionRoutes } from './api-retention.js';
 import type { ControlPlane } from '../cluster/index.js';
 import type { ManageServices } from '../manage/index.js';
 
@@ -69,4 +70,5 @@ export function registerApiRoutes(
   if (parts.replicationAdmin) registerReplicationRoutes(app, auth, parts.replicationAdmin);
   if (parts.manage.immutability) registerImmutableRoutes(app, auth, parts.manage.immutability);
   if (parts.manage.quotas) registerQuotaRoutes(app, auth, parts.manage.quotas);
+  if (parts.manage.retention) registerRetentionRoutes(app, auth, parts.manage.retention);
 }

@@ -8,6 +8,7 @@ import type { WebhookService } from './webhooks.js';
 import type { BuildService } from './builds.js';
 import type { ImmutabilityService } from './immutability.js';
 import type { QuotaService } from './quotas.js';
+import type { RetentionService } from './retention.js';
 
 export {
   CatalogService,
@@ -29,6 +30,7 @@ export {
 export { SystemService, databaseFull, type RunningSettings } from './system.js';
 export { ImmutabilityService, type ImmutableRuleInput } from './immutability.js';
 export { QuotaService, type QuotaView, type UsageView } from './quotas.js';
+export { RetentionService, type RetentionPolicyInput } from './retention.js';
 export {
   WebhookService,
   type WebhookScope,
@@ -51,4 +53,6 @@ export interface ManageServices {
   immutability?: ImmutabilityService;
   /** Quotas and usage, when accounts exist. */
   quotas?: QuotaService;
+  /** Retention policies, runs and the trash, when accounts exist. */
+  retention?: RetentionService;
 }

@@ -16,6 +16,8 @@ export interface RepositoryItem {
 /** Conditions on a manifest aliased `m`. */
 const MANIFEST_UNTAGGED = sql<boolean>`not exists (select 1 from tags t where t.repository_id = m.repository_id and t.manifest_digest = m.digest)`;
 const MANIFEST_NOT_IN_INDEX = sql<boolean>`not exists (select 1 from manifest_children c where c.repository_id = m.repository_id and c.child_digest = m.digest)`;
+/** A tag retention removed is restorable until its restore window ends: its manifest stays. */
+const MANIFEST_NOT_IN_TRASH = sql<boolean>`not exists (select 1 from retention_trash rt where rt.repository_id = m.repository_id and rt.digest = m.digest)`;
 const MANIFEST_SUBJECT_GONE = sql<boolean>`(m.subject is null or not exists (select 1 from manifests s where s.repository_id = m.repository_id and s.digest = m.subject))`;
 /** Condition on a repository blob link aliased `l`. */
 const LINK_UNUSED = sql<boolean>`not exists (select 1 from manifest_blobs mb where mb.repository_id = l.repository_id and mb.blob_digest = l.digest)`;
@@ -26,6 +28,7 @@ const BLOB_UNREFERENCED = sql<boolean>`not exists (select 1 from manifest_blobs 
 const UNREFERENCED_MANIFEST: RawBuilder<boolean>[] = [
   MANIFEST_UNTAGGED,
   MANIFEST_NOT_IN_INDEX,
+  MANIFEST_NOT_IN_TRASH,
   MANIFEST_SUBJECT_GONE,
 ];
 const ORPHAN_BLOB: RawBuilder<boolean>[] = [BLOB_UNLINKED, BLOB_UNREFERENCED];

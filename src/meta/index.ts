@@ -29,6 +29,12 @@ export type { UpstreamRecord, CacheNamespaceRecord } from './cache.js';
 export type { ImmutableRuleRecord } from './immutable-rules.js';
 export type { QuotaKind, QuotaLimits, QuotaRecord, QuotaUsage } from './quotas.js';
 export type {
+  RetentionPolicyRecord,
+  RetentionRunRecord,
+  TrashRecord,
+  TagFacts,
+} from './retention.js';
+export type {
   ReplicationRuleRecord,
   ReplicationExecutionRecord,
   ReplicationItem,

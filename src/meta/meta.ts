@@ -22,6 +22,7 @@ import { CacheStore } from './cache.js';
 import { ReplicationStore } from './replication.js';
 import { ImmutableRuleStore } from './immutable-rules.js';
 import { QuotaStore } from './quotas.js';
+import { RetentionStore } from './retention.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -63,6 +64,7 @@ export class Meta {
   readonly replication: ReplicationStore;
   readonly immutableRules: ImmutableRuleStore;
   readonly quotas: QuotaStore;
+  readonly retention: RetentionStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -94,6 +96,7 @@ export class Meta {
     this.replication = new ReplicationStore(db);
     this.immutableRules = new ImmutableRuleStore(db);
     this.quotas = new QuotaStore(db);
+    this.retention = new RetentionStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

@@ -21,6 +21,7 @@ import { replicationMigration } from './migration-replication.js';
 import { replicationRulesMigration } from './migration-replication-rules.js';
 import { immutableTagsMigration } from './migration-immutable-tags.js';
 import { quotasMigration } from './migration-quotas.js';
+import { retentionMigration } from './migration-retention.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -173,6 +174,7 @@ export class BerthMigrations implements MigrationProvider {
       '0014_replication_rules': replicationRulesMigration(this.dialect),
       '0015_immutable_tags': immutableTagsMigration(this.dialect),
       '0016_quotas': quotasMigration(),
+      '0017_retention': retentionMigration(this.dialect),
     };
   }
 }

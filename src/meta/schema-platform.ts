@@ -140,3 +140,40 @@ export interface QuotasTable {
   updated_by: string | null;
   updated_at: number;
 }
+
+export interface RetentionPoliciesTable {
+  id: Generated<number>;
+  scope: string;
+  rules: string;
+  every_hours: number | null;
+  restore_days: number;
+  enabled: number;
+  last_run_at: number;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface RetentionRunsTable {
+  id: Generated<number>;
+  policy_id: number;
+  trigger: string;
+  dry_run: number;
+  started_at: number;
+  finished_at: number | null;
+  removed: number;
+  kept: number;
+  report: string;
+  error: string | null;
+}
+
+export interface RetentionTrashTable {
+  id: Generated<number>;
+  repository_id: number;
+  repository: string;
+  tag: string;
+  digest: string;
+  run_id: number;
+  pushed_at: number;
+  removed_at: number;
+  restore_until: number;
+}

@@ -16,6 +16,9 @@ import type {
   ReplicationExecutionsTable,
   ImmutableRulesTable,
   QuotasTable,
+  RetentionPoliciesTable,
+  RetentionRunsTable,
+  RetentionTrashTable,
 } from './schema-platform.js';
 
 export interface RepositoriesTable {
@@ -404,6 +407,9 @@ export interface Database {
   replication_executions: ReplicationExecutionsTable;
   immutable_rules: ImmutableRulesTable;
   quotas: QuotasTable;
+  retention_policies: RetentionPoliciesTable;
+  retention_runs: RetentionRunsTable;
+  retention_trash: RetentionTrashTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

@@ -19,3 +19,5 @@ export { rankRepositories } from './repository-search.js';
 export type { GcStatus } from './gc-runner.js';
 export type { ByteRange } from '../storage/index.js';
 export { admitNewRepository, quotaLabel, type Headroom } from './quota-guard.js';
+export { recordChange, type ChangeTarget } from './change-events.js';
+export { ImmutableTags } from './immutable-tags.js';

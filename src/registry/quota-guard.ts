@@ -104,10 +104,11 @@ export class QuotaGuard {
     limit: number,
     adds: number,
     what = 'this upload',
+    atLeast = false,
   ): BerthError {
     return new BerthError(
       'DENIED',
-      `quota exceeded: ${quota} uses ${formatBytes(used)} of its ${formatBytes(limit)} storage limit, and ${what} would add ${formatBytes(adds)}`,
+      `quota exceeded: ${quota} uses ${formatBytes(used)} of its ${formatBytes(limit)} storage limit, and ${what} would add ${atLeast ? 'more than ' : ''}${formatBytes(adds)}`,
       { quota, used, limit, adds },
     );
   }

@@ -64,6 +64,11 @@ export class Registry {
     this.pullThroughCache = cache;
   }
 
+  /** Drops cached reads of `tags` of repository `repositoryId` after this process changed them. */
+  tagsChanged(repositoryId: number, tags: string[]): void {
+    for (const tag of tags) this.cache.tagChanged(repositoryId, tag);
+  }
+
   /** Drops every cached read after repositories were deleted or moved by this process. */
   repositoriesChanged(): void {
     this.cache.forgetRepositories();

@@ -134,12 +134,9 @@ export class UploadService {
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
-      const size = await this.appendChunk(
-        upload,
-        await this.withinQuota(name, upload, body, length),
-        range,
-        length,
-      );
+      // A chunk's blob is not known yet (it may be one the namespace already holds, adding
+      // nothing), so quotas are checked when the upload completes; the uploader's limits bound it.
+      const size = await this.appendChunk(upload, body, range, length);
       await this.meta.uploads.advance(upload.id, size);
       return { id, repository: name, size };
     });
@@ -181,6 +178,12 @@ export class UploadService {
       // A slow store writes the blob first, outside the database's write lock; the commit then
       // only confirms it, inside the lock, so a collection can never take it in between.
       const quotas = await this.quotas.covering(name);
+      // Refused before a slow store writes the blob (the exact check is in the transaction).
+      const room = await this.quotas.headroom(name, digest.value);
+      if (room !== undefined && size > room.room) {
+        await this.discard(id);
+        throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
+      }
       await this.store.stageUpload?.(id, digest.value, size);
       await this.meta.writeTransaction(async (m) => {
         await this.quotas.admitBytes(m, quotas, name, digest.value, size, context);
@@ -230,15 +233,16 @@ export class UploadService {
   }
 
   /**
-   * `body` refused (DENIED) once the upload would hold more than a hard storage limit leaves room
-   * for, so an upload over quota stops while it streams; the exact check is made when it completes.
+   * `body` refused (DENIED) once the blob `digest` would take more than a hard storage limit
+   * leaves room for (unless the limited scopes hold it already), so an upload over quota stops
+   * while it streams; the exact check is made inside the transaction that links it.
    */
   private async withinQuota(
     name: string,
     upload: UploadRecord,
     body: Readable,
-    length?: number,
-    digest?: string,
+    length: number | undefined,
+    digest: string,
   ): Promise<Readable> {
     const room = await this.quotas.headroom(name, digest);
     if (room === undefined) return body;

@@ -144,15 +144,33 @@ describe('quotas', () => {
       refused.body,
       /quota exceeded: namespace acme uses \d+\.\d KiB of its \d+\.\d KiB storage limit, and this upload would add 2\.9 KiB/,
     );
-    // A chunk that streams past the room is stopped too, with nothing linked.
+    // Chunks of a blob not known yet are taken; completing it is refused, with nothing linked.
     const start = await inject('POST', '/v2/acme/one/blobs/uploads/');
-    const chunk = await inject(
+    const location = start.headers.location as string;
+    const chunk = await inject('PATCH', location, big.bytes, 'application/octet-stream');
+    assert.equal(chunk.statusCode, 202, chunk.body);
+    const completed = await inject('PUT', `${location}?digest=${big.digest}`);
+    assert.equal(completed.statusCode, 403, completed.body);
+    assert.match(completed.body, /quota exceeded: namespace acme uses .* would add 2\.9 KiB/);
+    const head = await t.app.inject({
+      method: 'HEAD',
+      url: `/v2/acme/one/blobs/${big.digest}`,
+      headers: { authorization: ADMIN },
+    });
+    assert.equal(head.statusCode, 404);
+    // A blob the namespace holds already is taken whatever its size.
+    const known = await inject('POST', '/v2/acme/four/blobs/uploads/');
+    const knownChunk = await inject(
       'PATCH',
-      start.headers.location as string,
-      big.bytes,
+      known.headers.location as string,
+      base.bytes,
       'application/octet-stream',
     );
-    assert.equal(chunk.statusCode, 403, chunk.body);
+    assert.equal(knownChunk.statusCode, 202);
+    assert.equal(
+      (await inject('PUT', `${known.headers.location as string}?digest=${base.digest}`)).statusCode,
+      201,
+    );
     // zeta's layer is new to acme: mounting it costs its size.
     const mount = await inject(
       'POST',

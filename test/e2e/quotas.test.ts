@@ -96,7 +96,7 @@ describe('quotas', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.equal((await usage('global')).logical, alice.logical);
   });
 
-  it('refuses a docker push over the hard limit with the quota named; skopeo copies a small image under it', async (t) => {
+  it('refuses a docker push over the hard limit with the quota named; skopeo copies a small image on the same base under it', async (t) => {
     if (!needTools(t, ...TOOLS)) return;
     const used = (await usage('namespace', 'alice')).logical;
     const saved = await admin('PUT', '/api/v1/quotas', {
@@ -111,21 +111,24 @@ describe('quotas', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.notEqual(refused.status, 0);
     assert.match(
       refused.output,
-      /quota exceeded: namespace alice uses [\d.]+ KiB of its [\d.]+ KiB storage limit/,
+      /denied: quota exceeded: namespace alice uses [\d.]+ [KM]iB of its [\d.]+ [KM]iB storage limit, and this upload would add/,
     );
     assert.ok((await usage('namespace', 'alice')).logical <= used + 100_000);
-    const copied = attempt(
-      'skopeo',
-      [
-        'copy',
-        '--dest-tls-verify=false',
-        '--dest-creds',
-        `alice:${PASSWORD}`,
-        `docker-daemon:local/small:1`,
-        `docker://${berth.host}/alice/small:1`,
-      ],
-      { env: engine.env },
-    );
+    // A small image on top of the base alice holds already: only its new layer counts.
+    engine.docker(['login', '-u', 'bob', '--password-stdin', berth.host], { input: PASSWORD });
+    engine.docker(['tag', 'local/small:1', `${berth.host}/bob/small:1`]);
+    engine.docker(['push', `${berth.host}/bob/small:1`]);
+    const copied = attempt('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      '--src-creds',
+      `bob:${PASSWORD}`,
+      '--dest-creds',
+      `alice:${PASSWORD}`,
+      `docker://${berth.host}/bob/small:1`,
+      `docker://${berth.host}/alice/small:1`,
+    ]);
     assert.equal(copied.status, 0, copied.output);
   });
 
@@ -135,13 +138,13 @@ describe('quotas', { skip: skipUnlessTools(TOOLS) }, () => {
     try {
       await page.getByRole('link', { name: 'Governance' }).click();
       const form = page.getByRole('form', { name: 'Set a quota' });
-      await form.getByLabel('Name').fill('bob');
+      await form.getByLabel('Name', { exact: true }).fill('bob');
       await form.getByLabel(/Hard limit/).fill('10MiB');
       await form.getByLabel('Most tags').fill('5');
       await form.getByRole('button', { name: 'Save quota' }).click();
       const panel = page.locator('article', { hasText: 'namespace bob' });
       await panel.getByRole('meter', { name: 'Storage used' }).waitFor();
-      assert.match(await panel.innerText(), /Tags: 1 of 5/);
+      assert.match(await panel.innerText(), /Tags: 2 of 5/);
       assert.match(await panel.innerText(), /of 10\.0 MiB/);
     } finally {
       await close();

@@ -52,6 +52,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'replication.succeeded',
   'replication.failed',
   'quota.warning',
+  'retention.removed',
+  'retention.restored',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */

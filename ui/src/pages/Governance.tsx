@@ -1,7 +1,8 @@
-// The governance page (administrators): quotas with usage bars, and the immutable-tag rules.
+// The governance page (administrators): quotas with usage bars, immutable-tag rules, retention.
 import { useState, type ReactNode } from 'react';
 import { api } from '../api';
 import { Empty, ErrorBox, Loading, useAction, useApi } from '../ui';
+import { Retention } from './GovernanceRetention';
 import { QuotaBars, type QuotaLimits, type QuotaUsage } from './quota-bars';
 
 interface QuotaView extends QuotaLimits {
@@ -186,6 +187,7 @@ export function GovernancePage(): ReactNode {
       <h1>Governance</h1>
       <Quotas />
       <ImmutableRules />
+      <Retention />
     </section>
   );
 }
