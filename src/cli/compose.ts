@@ -267,7 +267,7 @@ export async function composeBerth(
   const registry = new Registry({
     meta,
     store,
-    pullGate: trust && ((name, tag, digest) => trust.tags.pullRefusal(name, tag, digest)),
+    pullGate: trust && ((name, tag, digest) => trust.tags.pullVerdict(name, tag, digest)),
     events: {
       committed: () => {
         auditPump.notify();
@@ -302,6 +302,9 @@ export async function composeBerth(
       metrics.gcBytesFreed.inc(report.bytesFreed);
     },
   });
+  trust?.attachBlobs((repository, digest, maxBytes) =>
+    registry.blobs.readSmall(repository, digest, maxBytes),
+  );
   await registry.recover();
   // The pull-through cache stores into the registry, so it is attached once the registry exists.
   const pullThrough = new PullThroughCache(

@@ -20,6 +20,7 @@ const ACTIONS: Record<string, string> = {
   'quota.warning': 'quota.warning',
   'retention.removed': 'retention.remove',
   'retention.restored': 'retention.restore',
+  'signature.unverified': 'signature.unverified',
 };
 
 /** The audit entry an outbox event makes, or undefined for one the audit log does not keep. */

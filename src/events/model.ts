@@ -31,7 +31,8 @@ export type EventType =
   | 'replication.failed'
   | 'quota.warning'
   | 'retention.removed'
-  | 'retention.restored';
+  | 'retention.restored'
+  | 'signature.unverified';
 
 /** Who did it, from where. */
 export interface EventActor {

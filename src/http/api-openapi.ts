@@ -10,7 +10,7 @@ import {
   userChanges,
 } from './api-accounts.js';
 import { newRepository, newToken, permission, repositoryChanges } from './api-repositories.js';
-import { requirementBody } from './api-trust.js';
+import { requirementBody, verificationKeyBody } from './api-trust.js';
 import { buildLink, buildTrigger } from './api-builds.js';
 import { hubCallback, newWebhook, secretRotation, webhookChanges } from './api-webhooks.js';
 import { signIn, sessionToken } from './api-session.js';
@@ -132,10 +132,18 @@ const OPERATIONS: Op[] = [
   [
     'put',
     '/api/v1/trust/policies/{scope}',
-    'Require signed tags in a repository (team/app) or namespace (team/), optionally by named signers',
+    'Require signed tags (Notary v1, cosign, Notation) in a repository (team/app) or namespace (team/): N of M named signers, enforce, warn or audit',
     requirementBody,
   ],
   ['delete', '/api/v1/trust/policies/{scope}', 'Lift a signed-tags requirement'],
+  ['get', '/api/v1/trust/keys', 'cosign keys and Notation trust-store certificates you administer'],
+  [
+    'post',
+    '/api/v1/trust/keys',
+    'Register a cosign public key or a Notation trust-store certificate on a repository or namespace/',
+    verificationKeyBody,
+  ],
+  ['delete', '/api/v1/trust/keys/{id}', 'Remove a signature key'],
   ['get', '/api/v1/audit', 'Read the audit log (?actor=&action=&target=&since=&until=&before=&n=)'],
   ['get', '/api/v1/repositories/{name}/_webhooks', "A repository's webhooks (its admins)"],
   [

@@ -22,6 +22,12 @@ export async function getManifest(ctx: V2Context<Manifest>, headOnly: boolean): 
     .header('ETag', `"${record.digest}"`);
   // A mirrored repository says how fresh its copy is (stale: the upstream could not be asked).
   if (record.cache) ctx.reply.header('X-Berth-Cache', record.cache);
+  // The signed-tags requirement in warn mode: served, with the reason as an RFC 7234 warning.
+  if (record.warning)
+    ctx.reply.header(
+      'Warning',
+      `299 - "${record.warning.replace(/["\\\r\n]/g, ' ').slice(0, 500)}"`,
+    );
   if (headOnly) return ctx.reply.send();
   return ctx.reply.send(record.content);
 }

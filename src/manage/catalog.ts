@@ -67,7 +67,12 @@ export interface SearchPage {
 }
 
 /** A tag with its signature status. */
-export type SignedTag = TagSummary & { signed: boolean; signers: string[] };
+export type SignedTag = TagSummary & {
+  signed: boolean;
+  signers: string[];
+  /** The kinds of signature that verify for the tag's digest: notary, cosign, notation. */
+  signatureKinds: string[];
+};
 
 function entryOf(info: RepositoryInfo, stats: RepositoryStats | undefined): CatalogEntry {
   const slash = info.name.indexOf('/');
@@ -185,7 +190,8 @@ export class CatalogService {
       : new Map();
     return list.map((t) => {
       const s = signatures.get(t.tag);
-      return { ...t, signed: Boolean(s?.signed && !s.mismatch), signers: s?.signers ?? [] };
+      const kinds: string[] = s?.kinds ?? [];
+      return { ...t, signed: kinds.length > 0, signers: s?.signers ?? [], signatureKinds: kinds };
     });
   }
 

@@ -34,6 +34,7 @@ export type {
   TrashRecord,
   TagFacts,
 } from './retention.js';
+export type { VerificationKeyRecord } from './verification-keys.js';
 export type {
   ReplicationRuleRecord,
   ReplicationExecutionRecord,

@@ -23,6 +23,7 @@ import { ReplicationStore } from './replication.js';
 import { ImmutableRuleStore } from './immutable-rules.js';
 import { QuotaStore } from './quotas.js';
 import { RetentionStore } from './retention.js';
+import { VerificationKeyStore } from './verification-keys.js';
 import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
@@ -65,6 +66,7 @@ export class Meta {
   readonly immutableRules: ImmutableRuleStore;
   readonly quotas: QuotaStore;
   readonly retention: RetentionStore;
+  readonly verificationKeys: VerificationKeyStore;
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
@@ -97,6 +99,7 @@ export class Meta {
     this.immutableRules = new ImmutableRuleStore(db);
     this.quotas = new QuotaStore(db);
     this.retention = new RetentionStore(db);
+    this.verificationKeys = new VerificationKeyStore(db);
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);

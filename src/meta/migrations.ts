@@ -22,6 +22,7 @@ import { replicationRulesMigration } from './migration-replication-rules.js';
 import { immutableTagsMigration } from './migration-immutable-tags.js';
 import { quotasMigration } from './migration-quotas.js';
 import { retentionMigration } from './migration-retention.js';
+import { signaturesMigration } from './migration-signatures.js';
 
 /** The SQL dialects the schema is written for. */
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -175,6 +176,7 @@ export class BerthMigrations implements MigrationProvider {
       '0015_immutable_tags': immutableTagsMigration(this.dialect),
       '0016_quotas': quotasMigration(),
       '0017_retention': retentionMigration(this.dialect),
+      '0018_signatures': signaturesMigration(this.dialect),
     };
   }
 }

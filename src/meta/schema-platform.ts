@@ -177,3 +177,13 @@ export interface RetentionTrashTable {
   removed_at: number;
   restore_until: number;
 }
+
+export interface VerificationKeysTable {
+  id: Generated<number>;
+  scope: string;
+  kind: string;
+  name: string;
+  material: string;
+  created_by: string | null;
+  created_at: number;
+}

@@ -19,6 +19,7 @@ import type {
   RetentionPoliciesTable,
   RetentionRunsTable,
   RetentionTrashTable,
+  VerificationKeysTable,
 } from './schema-platform.js';
 
 export interface RepositoriesTable {
@@ -233,6 +234,12 @@ export interface TrustPoliciesTable {
   signers: string;
   created_by: string | null;
   created_at: number;
+  /** `enforce` (refuse pulls), `warn` (serve with a warning) or `audit` (serve, record). */
+  mode: Generated<string>;
+  /** JSON array of the signature kinds that count: `notary`, `cosign`, `notation`. */
+  kinds: Generated<string>;
+  /** How many of `signers` must have signed (null: all of them). */
+  threshold: number | null;
 }
 
 export interface SettingsTable {
@@ -410,6 +417,7 @@ export interface Database {
   retention_policies: RetentionPoliciesTable;
   retention_runs: RetentionRunsTable;
   retention_trash: RetentionTrashTable;
+  verification_keys: VerificationKeysTable;
   events: EventsTable;
   event_cursors: EventCursorsTable;
   webhooks: WebhooksTable;

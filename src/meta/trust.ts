@@ -42,6 +42,12 @@ export interface TrustPolicyRecord {
   signers: string[];
   createdBy: string | null;
   createdAt: number;
+  /** What an unmet requirement does to a pull: refuse it, serve it with a warning, or record it. */
+  mode: 'enforce' | 'warn' | 'audit';
+  /** The signature kinds that count. */
+  kinds: ('notary' | 'cosign' | 'notation')[];
+  /** How many of `signers` must have signed; null: all (or, with no signers named, any one signature). */
+  threshold: number | null;
 }
 
 type FileRow = Database['trust_files'];
@@ -264,6 +270,9 @@ export class TrustStore {
       signers: JSON.parse(r.signers) as string[],
       createdBy: r.created_by,
       createdAt: Number(r.created_at),
+      mode: r.mode as TrustPolicyRecord['mode'],
+      kinds: JSON.parse(r.kinds) as TrustPolicyRecord['kinds'],
+      threshold: r.threshold === null ? null : Number(r.threshold),
     }));
   }
 
@@ -274,6 +283,9 @@ export class TrustStore {
       signers: JSON.stringify(policy.signers),
       created_by: policy.createdBy,
       created_at: policy.createdAt,
+      mode: policy.mode,
+      kinds: JSON.stringify(policy.kinds),
+      threshold: policy.threshold,
     };
     await this.db
       .insertInto('trust_policies')

@@ -102,6 +102,28 @@ export class BlobService {
     };
   }
 
+  /**
+   * The bytes of small blob `digest` of `name` (signature payloads, configs), or undefined when it
+   * is not there or larger than `maxBytes`.
+   */
+  async readSmall(
+    name: string,
+    digestValue: string,
+    maxBytes: number,
+  ): Promise<Buffer | undefined> {
+    let blob: OpenBlob;
+    try {
+      blob = await this.open(name, digestValue);
+    } catch (err) {
+      if (err instanceof BerthError) return undefined;
+      throw err;
+    }
+    if (blob.size > maxBytes) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of blob.read()) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */
   async delete(name: string, digestValue: string, context?: ChangeContext): Promise<void> {
     const digest = parseDigest(digestValue).value;

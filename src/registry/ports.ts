@@ -23,13 +23,14 @@ export interface ChangeContext {
 
 /**
  * The signed-tags policy as the core sees it: why `tag` may not be served as `digest` from
- * `repository`, or undefined when it may.
+ * `repository` and what that does (`enforce`: refuse; `warn`: serve with a warning; `audit`:
+ * serve and record it), or undefined when it meets the policy.
  */
 export type PullGate = (
   repository: string,
   tag: string,
   digest: string,
-) => Promise<string | undefined>;
+) => Promise<{ reason: string; mode: 'enforce' | 'warn' | 'audit' } | undefined>;
 
 /** Decides whether the caller may read a repository (used for automatic cross-repository mounts). */
 export type CanRead = (repository: string) => boolean | Promise<boolean>;

@@ -35,31 +35,43 @@ export class PullService {
     name: string,
     reference: string,
     request: PullRequest,
-  ): Promise<ManifestRecord & { cache?: CacheOutcome }> {
+  ): Promise<ManifestRecord & { cache?: CacheOutcome; warning?: string }> {
     // A mirrored repository: the cache brings the manifest in (or says its copy is stale) first.
     const cache = await this.pullThrough()?.refresh(name, reference);
     const record = await this.manifests.get(name, reference, request.accept);
     const tag = reference.includes(':') ? undefined : reference;
     const pulled = { tag, digest: record.digest, mediaType: record.mediaType, size: record.size };
-    if (tag !== undefined && this.gate) {
-      const refusal = await this.gate(name, tag, record.digest);
-      if (refusal) {
-        await this.meta.writeTransaction((tx) =>
-          recordChange(
-            tx,
-            'manifest.pulled',
-            { repository: name, ...pulled, reason: refusal },
-            request.context,
-            { outcome: 'denied' },
-          ),
-        );
-        this.events.committed();
-        throw markAudited(
-          new BerthError('DENIED', `denied: ${refusal}`, { repository: name, tag }),
-        );
-      }
+    const verdict =
+      tag !== undefined && this.gate ? await this.gate(name, tag, record.digest) : undefined;
+    if (verdict?.mode === 'enforce') {
+      await this.meta.writeTransaction((tx) =>
+        recordChange(
+          tx,
+          'manifest.pulled',
+          { repository: name, ...pulled, reason: verdict.reason },
+          request.context,
+          { outcome: 'denied' },
+        ),
+      );
+      this.events.committed();
+      throw markAudited(
+        new BerthError('DENIED', `denied: ${verdict.reason}`, { repository: name, tag }),
+      );
+    }
+    if (verdict && !request.headOnly) {
+      // warn and audit: served, and recorded as a pull the policy would have refused.
+      await this.meta.writeTransaction((tx) =>
+        recordChange(
+          tx,
+          'signature.unverified',
+          { repository: name, ...pulled, reason: `${verdict.mode}: ${verdict.reason}` },
+          request.context,
+        ),
+      );
+      this.events.committed();
     }
     if (!request.headOnly) this.counter.count(name, pulled, request.context);
-    return cache ? { ...record, cache } : record;
+    const warning = verdict?.mode === 'warn' ? verdict.reason : undefined;
+    return { ...record, ...(cache ? { cache } : {}), ...(warning ? { warning } : {}) };
   }
 }

@@ -6,6 +6,19 @@
 import type { Meta, TrustPolicyRecord } from '../meta/index.js';
 import { TtlCache } from '../registry/index.js';
 import { signedTags, type TagSignature } from './signed-tags.js';
+import type { SignatureKind, SignatureVerifier } from './signatures/verifier.js';
+
+/** What an unmet signed-tags requirement does to a pull. */
+export interface PullVerdict {
+  reason: string;
+  mode: TrustPolicyRecord['mode'];
+}
+
+/** A requirement as it is set. */
+export type RequirementSettings = Pick<
+  TrustPolicyRecord,
+  'signers' | 'mode' | 'kinds' | 'threshold'
+>;
 
 /** A signed tag with where and when it was signed. */
 export interface TagSignatureView extends TagSignature {
@@ -28,6 +41,8 @@ export interface TagTrustStatus {
   signedAt: string | null;
   /** Whether the signed-tags requirement (if any) lets the registry serve it by tag. */
   servable: boolean;
+  /** The kinds of signature that verify for the served digest (`notary`, `cosign`, `notation`). */
+  kinds: SignatureKind[];
 }
 
 type GunSignature = TagSignature & { gun: string };
@@ -57,6 +72,8 @@ export class SignedTagPolicy {
     private readonly cacheTtlMs: number,
     private readonly clock: () => number,
     private readonly domain: string | undefined,
+    /** Verifies cosign and Notation signatures (Notary v1 only when absent). */
+    readonly verifier?: SignatureVerifier,
   ) {
     this.tagCache = new TtlCache(cacheTtlMs, 1_000);
   }
@@ -108,11 +125,24 @@ export class SignedTagPolicy {
     const signatures = new Map((await this.tagSignatures(repository)).map((s) => [s.tag, s]));
     const rows: TagTrustStatus[] = [];
     const seen = new Set<string>();
-    const row = (tag: string, digest: string | null): TagTrustStatus => {
+    const row = async (tag: string, digest: string | null): Promise<TagTrustStatus> => {
       const sig = signatures.get(tag);
-      const signers = sig?.signers ?? [];
       const matches = sig !== undefined && digest !== null && sig.digest === digest;
-      const byRequired = (requirement?.signers ?? []).every((s) => signers.includes(s));
+      const other =
+        digest === null || !this.verifier
+          ? []
+          : (await this.verifier.findings(repository, digest)).verified;
+      const signers = [...new Set([...(sig?.signers ?? []), ...other.map((o) => o.signer)])];
+      const kinds = [
+        ...new Set<SignatureKind>([
+          ...(matches ? ['notary' as const] : []),
+          ...other.map((o) => o.kind),
+        ]),
+      ];
+      const verdict =
+        digest === null || requirement === null
+          ? undefined
+          : await this.decide(requirement, repository, tag, digest);
       return {
         tag,
         digest,
@@ -122,14 +152,15 @@ export class SignedTagPolicy {
         role: sig?.role ?? null,
         signers,
         signedAt: sig && sig.signedAt > 0 ? new Date(sig.signedAt).toISOString() : null,
-        servable: digest !== null && (requirement === null || (matches && byRequired)),
+        servable: digest !== null && (verdict === undefined || verdict.mode !== 'enforce'),
+        kinds,
       };
     };
     for (const { tag, digest } of tags) {
       seen.add(tag);
-      rows.push(row(tag, digest));
+      rows.push(await row(tag, digest));
     }
-    for (const tag of signatures.keys()) if (!seen.has(tag)) rows.push(row(tag, null));
+    for (const tag of signatures.keys()) if (!seen.has(tag)) rows.push(await row(tag, null));
     return { requirement, tags: rows.sort((a, b) => (a.tag < b.tag ? -1 : 1)) };
   }
 
@@ -156,10 +187,19 @@ export class SignedTagPolicy {
     return this.meta.trust.policies();
   }
 
-  /** Requires signed tags in `scope` (`team/app` or `team/`), by `signers` when any are named. */
-  async require(scope: string, signers: string[], createdBy: string | null): Promise<void> {
-    await this.meta.trust.setPolicy({ scope, signers, createdBy, createdAt: Date.now() });
+  /**
+   * Requires signed tags in `scope` (`team/app` or `team/`): a signature of one of `kinds`, by
+   * `threshold` of `signers` when any are named; `mode` says what an unmet requirement does.
+   */
+  async require(
+    scope: string,
+    settings: RequirementSettings,
+    createdBy: string | null,
+  ): Promise<TrustPolicyRecord> {
+    const record = { scope, ...settings, createdBy, createdAt: Date.now() };
+    await this.meta.trust.setPolicy(record);
     this.policyList = undefined;
+    return record;
   }
 
   /** Lifts the requirement on `scope`; false when there was none. */
@@ -170,25 +210,70 @@ export class SignedTagPolicy {
   }
 
   /**
-   * Why `tag` (now `digest`) of `repository` may not be served under the signed-tags
-   * requirement, or undefined when it may (or nothing is required).
+   * Why `tag` (now `digest`) of `repository` does not meet the signed-tags requirement, and what
+   * that does to the pull; undefined when it meets it (or nothing is required).
    */
-  async pullRefusal(repository: string, tag: string, digest: string): Promise<string | undefined> {
+  async pullVerdict(
+    repository: string,
+    tag: string,
+    digest: string,
+  ): Promise<PullVerdict | undefined> {
     const requirement = await this.requirementFor(repository);
-    if (!requirement) return undefined;
-    let tags = this.tagCache.get(repository);
-    if (!tags) {
-      tags = await this.tagsOf(repository);
-      this.tagCache.set(repository, tags);
+    return requirement && this.decide(requirement, repository, tag, digest);
+  }
+
+  /** Why `tag` (now `digest`) of `repository` does not meet `requirement`, if it does not. */
+  private async decide(
+    requirement: TrustPolicyRecord,
+    repository: string,
+    tag: string,
+    digest: string,
+  ): Promise<PullVerdict | undefined> {
+    const refuse = (reason: string) => ({ reason, mode: requirement.mode });
+    const kinds = requirement.kinds;
+    const signers = new Set<string>();
+    const problems: string[] = [];
+    let signed = false;
+    if (kinds.includes('notary')) {
+      let tags = this.tagCache.get(repository);
+      if (!tags) {
+        tags = await this.tagsOf(repository);
+        this.tagCache.set(repository, tags);
+      }
+      const sig = tags.get(tag);
+      if (sig && sig.digest === digest) {
+        signed = true;
+        sig.signers.forEach((s) => signers.add(s));
+      } else if (sig)
+        problems.push(`${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`);
     }
-    const sig = tags.get(tag);
-    if (!sig)
-      return `${repository}:${tag} has no signature in its trust data, and ${requirement.scope} requires signed tags`;
-    if (sig.digest !== digest)
-      return `${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`;
-    const missing = requirement.signers.filter((s) => !sig.signers.includes(s));
-    if (missing.length > 0)
-      return `${repository}:${tag} is not signed by ${missing.join(', ')} (${requirement.scope} requires it)`;
-    return undefined;
+    if (this.verifier && (kinds.includes('cosign') || kinds.includes('notation'))) {
+      const found = await this.verifier.findings(repository, digest);
+      for (const v of found.verified)
+        if (kinds.includes(v.kind)) {
+          signers.add(v.signer);
+          signed = true;
+        }
+      problems.push(...found.problems);
+    }
+    if (!signed) {
+      if (problems.length > 0) return refuse(problems[0]!);
+      return refuse(
+        kinds.length === 1 && kinds[0] === 'notary'
+          ? `${repository}:${tag} has no signature in its trust data, and ${requirement.scope} requires signed tags`
+          : `${repository}:${tag} has no signature (${kinds.join(', ')}), and ${requirement.scope} requires signed tags`,
+      );
+    }
+    const named = requirement.signers;
+    if (named.length === 0) return undefined;
+    const needed = requirement.threshold ?? named.length;
+    const have = named.filter((s) => signers.has(s));
+    if (have.length >= needed) return undefined;
+    const missing = named.filter((s) => !signers.has(s));
+    return refuse(
+      requirement.threshold === null
+        ? `${repository}:${tag} is not signed by ${missing.join(', ')} (${requirement.scope} requires it)`
+        : `${repository}:${tag} is signed by ${have.length} of ${named.join(', ')}; ${requirement.scope} requires ${needed}`,
+    );
   }
 }

@@ -3,6 +3,8 @@
  * each repository, reads (current, by checksum, by version) with lazy re-signing, server-held
  * keys, publish, delete, changefeed — with the signed-tags policy (`tags`) beside it.
  */
+import { SignatureVerifier, type SignatureBlobReader } from './signatures/verifier.js';
+import { VerificationKeys } from './signatures/keys.js';
 import { createHash } from 'node:crypto';
 import type { Meta, TrustFileRecord } from '../meta/index.js';
 import { repositoryOfGun } from '../oci/index.js';
@@ -66,7 +68,21 @@ export class TrustService {
     /** The registry's public name (`domain`): every GUN is `<domain>/<repository>` when set. */
     private readonly domain?: string,
   ) {
-    this.tags = new SignedTagPolicy(meta, cacheTtlMs, clock, domain);
+    this.verifier = new SignatureVerifier(meta, () => this.blobs, clock);
+    this.tags = new SignedTagPolicy(meta, cacheTtlMs, clock, domain, this.verifier);
+    this.keys = new VerificationKeys(meta, this.verifier);
+  }
+
+  /** The cosign keys and Notation trust-store certificates registered per scope. */
+  readonly keys: VerificationKeys;
+
+  /** cosign and Notation signatures, verified against the keys registered per scope. */
+  readonly verifier: SignatureVerifier;
+  private blobs: SignatureBlobReader | undefined;
+
+  /** Gives the verifier a way to read signature blobs (the registry, built after trust). */
+  attachBlobs(reader: SignatureBlobReader): void {
+    this.blobs = reader;
   }
 
   /**

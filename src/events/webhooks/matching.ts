@@ -54,6 +54,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'quota.warning',
   'retention.removed',
   'retention.restored',
+  'signature.unverified',
 ];
 
 /** The longest tag pattern accepted (patterns run against tags of at most 128 characters). */

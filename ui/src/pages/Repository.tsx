@@ -45,6 +45,8 @@ export interface TagRow {
   lastPulledAt: string | null;
   signed: boolean;
   signers: string[];
+  /** notary, cosign, notation: the kinds of signature that verify. */
+  signatureKinds: string[];
 }
 
 /** `os/arch[/variant]`. */
@@ -171,9 +173,15 @@ function Tags(props: { name: string; admin: boolean; host: string }): ReactNode 
                     </td>
                     <td>
                       {t.signed ? (
-                        <span className="badge signed" title={t.signers.join(', ')}>
-                          signed
-                        </span>
+                        t.signatureKinds.map((kind) => (
+                          <span
+                            key={kind}
+                            className="badge signed"
+                            title={`${kind}: ${t.signers.join(', ')}`}
+                          >
+                            {kind}
+                          </span>
+                        ))
                       ) : (
                         <span className="muted">no</span>
                       )}
