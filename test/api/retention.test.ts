@@ -1,8 +1,8 @@
 /**
  * Retention in-process (and on PostgreSQL in its pass), on 54 tags with mixed rules and a mocked
  * clock: the dry run lists exactly what the rules say goes and removes nothing; the run removes
- * the same tags into the trash (a `retention.removed` event each) and protects an immutable tag
- * and the child of a kept index; garbage collection leaves trashed manifests alone; a restored
+ * the same tags into the trash (a `retention.removed` event each) and protects an immutable tag,
+ * the child of a kept index and two images a control-plane node runs; garbage collection leaves trashed manifests alone; a restored
  * tag pulls whole; once the restore window has passed the trash is emptied and collection frees
  * the bytes. Namespace administrators manage their own policies; others cannot.
  */
@@ -99,6 +99,41 @@ describe('retention', () => {
     });
     assert.equal(pulled.statusCode, 200);
     await t.berth.registry.pulls.flush();
+    // A control-plane node runs build-0 (by tag) and v1.0.0 (by the digest its image came from).
+    await t.berth.meta.cluster.addNode({
+      id: 'node-1',
+      name: 'node-1',
+      labels: {},
+      engine: {},
+      certificate: '',
+      certSerial: '1',
+      availability: 'active',
+      engineOk: true,
+      engineError: null,
+      memFree: null,
+      joinedAt: Date.now(),
+      lastSeen: Date.now(),
+      revokedAt: null,
+    });
+    await t.berth.meta.cluster.saveInventory(
+      'node-1',
+      {
+        at: Date.now(),
+        containers: [
+          { id: 'c1', image: `registry.example:5000/${REPO}:build-0`, imageId: 'sha256:one' },
+          { id: 'c2', image: 'sha256:two', imageId: 'sha256:two' },
+        ],
+        images: [
+          {
+            id: 'sha256:two',
+            repoTags: [],
+            repoDigests: [`registry.example:5000/${REPO}@${images.get('v1.0.0')!.manifest.digest}`],
+          },
+        ],
+        swarm: null,
+      },
+      Date.now(),
+    );
     await apiOk(t.app, 201, 'POST', '/api/v1/immutable-tags', ADMIN, {
       scope: REPO,
       patterns: ['pinned'],
@@ -120,7 +155,7 @@ describe('retention', () => {
     'old-pulled',
     'latest',
   ];
-  const protectedTags = ['multi-amd64', 'pinned'];
+  const protectedTags = ['build-0', 'multi-amd64', 'pinned', 'v1.0.0'];
   const expectedRemoved = (all: string[]) =>
     all.filter((tag) => !kept.includes(tag) && !protectedTags.includes(tag)).sort();
 
@@ -186,8 +221,10 @@ describe('retention', () => {
     assert.equal(expectedRemoved(all).length, 54 - kept.length - protectedTags.length);
     assert.deepEqual(verdict.kept.map((k) => k.tag).sort(), [...kept].sort());
     assert.deepEqual(verdict.protected.map((p) => `${p.tag}: ${p.reason}`).sort(), [
+      'build-0: run by a control-plane node',
       'multi-amd64: listed by a kept index',
       'pinned: immutable',
+      'v1.0.0: run by a control-plane node',
     ]);
     assert.equal((await tagsNow()).length, 54, 'a dry run removes nothing');
   });
@@ -260,7 +297,7 @@ describe('retention', () => {
       (await apiOk(t.app, 200, 'GET', '/api/v1/retention/trash', ADMIN)).json<unknown[]>().length,
       0,
     );
-    const gone = images.get('v1.0.0')!;
+    const gone = images.get('v1.0.1')!;
     const gc = await registry.gc.collect({ dryRun: false, deleteUntagged: true, graceMs: 0 });
     assert.ok(
       gc.blobs.some((b) => b.digest === gone.layer.digest),
