@@ -5,20 +5,19 @@
  */
 import type { Kysely, Migration } from 'kysely';
 import type { SqlDialectName } from './migrations.js';
+import { autoIncrementId } from './migration-columns.js';
 
 type Db = Kysely<unknown>;
 
 /** Migration 0009. */
 export function buildsMigration(dialect: SqlDialectName): Migration {
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const id = (c: import('kysely').ColumnDefinitionBuilder) =>
-    dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+  const id = autoIncrementId(dialect);
   return {
     async up(db: Db): Promise<void> {
       await db.schema.alterTable('access_tokens').addColumn('repository', 'text').execute();
       await db.schema
         .createTable('build_configs')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('repository', 'text', (c) => c.notNull().unique())
         .addColumn('source_url', 'text', (c) => c.notNull())
         .addColumn('credentials', 'text')
@@ -38,7 +37,7 @@ export function buildsMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('builds')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('config_id', 'bigint', (c) =>
           c.notNull().references('build_configs.id').onDelete('cascade'),
         )

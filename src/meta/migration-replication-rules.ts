@@ -2,21 +2,20 @@
  * Migration 0014: replication rules (push to or pull from an upstream) and their executions, with
  * per-image progress and a log each.
  */
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { SqlDialectName } from './migrations.js';
+import { autoIncrementId } from './migration-columns.js';
 
 type Db = Kysely<unknown>;
 
 /** Migration 0014. */
 export function replicationRulesMigration(dialect: SqlDialectName): Migration {
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const id = (c: ColumnDefinitionBuilder) =>
-    dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+  const id = autoIncrementId(dialect);
   return {
     async up(db: Db): Promise<void> {
       await db.schema
         .createTable('replication_rules')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('name', 'text', (c) => c.notNull().unique())
         .addColumn('settings', 'text', (c) => c.notNull())
         .addColumn('enabled', 'integer', (c) => c.notNull())
@@ -26,7 +25,7 @@ export function replicationRulesMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('replication_executions')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('rule_id', 'bigint', (c) =>
           c.notNull().references('replication_rules.id').onDelete('cascade'),
         )

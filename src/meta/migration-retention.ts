@@ -1,17 +1,16 @@
 /** Migration 0017: retention policies, their runs, and the trash of tags they removed. */
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
 import type { SqlDialectName } from './migrations.js';
+import { autoIncrementId } from './migration-columns.js';
 
 /** Migration 0017. */
 export function retentionMigration(dialect: SqlDialectName): Migration {
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const id = (c: ColumnDefinitionBuilder) =>
-    dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+  const id = autoIncrementId(dialect);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('retention_policies')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('scope', 'text', (c) => c.notNull())
         .addColumn('rules', 'text', (c) => c.notNull())
         .addColumn('every_hours', 'integer')
@@ -23,7 +22,7 @@ export function retentionMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('retention_runs')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('policy_id', 'integer', (c) => c.notNull())
         .addColumn('trigger', 'text', (c) => c.notNull())
         .addColumn('dry_run', 'integer', (c) => c.notNull())
@@ -36,7 +35,7 @@ export function retentionMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('retention_trash')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('repository_id', 'integer', (c) => c.notNull())
         .addColumn('repository', 'text', (c) => c.notNull())
         .addColumn('tag', 'text', (c) => c.notNull())

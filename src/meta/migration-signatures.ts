@@ -2,19 +2,18 @@
  * Migration 0018: keys that verify cosign and Notation signatures per namespace or repository,
  * and the signed-tags requirement's mode, accepted kinds and N-of-M threshold.
  */
-import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { SqlDialectName } from './migrations.js';
+import { autoIncrementId } from './migration-columns.js';
 
 /** Migration 0018. */
 export function signaturesMigration(dialect: SqlDialectName): Migration {
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
-  const id = (c: ColumnDefinitionBuilder) =>
-    dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement();
+  const id = autoIncrementId(dialect);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('verification_keys')
-        .addColumn('id', serial, id)
+        .addColumn('id', id.type, id.define)
         .addColumn('scope', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('name', 'text', (c) => c.notNull())

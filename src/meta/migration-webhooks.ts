@@ -4,19 +4,18 @@
  */
 import type { Kysely, Migration } from 'kysely';
 import type { SqlDialectName } from './migrations.js';
+import { autoIncrementId } from './migration-columns.js';
 
 type Db = Kysely<unknown>;
 
 /** Migration 0008. */
 export function webhooksMigration(dialect: SqlDialectName): Migration {
-  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  const id = autoIncrementId(dialect);
   return {
     async up(db: Db): Promise<void> {
       await db.schema
         .createTable('webhooks')
-        .addColumn('id', serial, (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+        .addColumn('id', id.type, id.define)
         .addColumn('scope_kind', 'text', (c) => c.notNull())
         .addColumn('scope', 'text', (c) => c.notNull())
         .addColumn('url', 'text', (c) => c.notNull())
@@ -40,9 +39,7 @@ export function webhooksMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('webhook_deliveries')
-        .addColumn('id', serial, (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+        .addColumn('id', id.type, id.define)
         .addColumn('webhook_id', 'bigint', (c) =>
           c.notNull().references('webhooks.id').onDelete('cascade'),
         )
@@ -74,9 +71,7 @@ export function webhooksMigration(dialect: SqlDialectName): Migration {
         .execute();
       await db.schema
         .createTable('webhook_attempts')
-        .addColumn('id', serial, (c) =>
-          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
+        .addColumn('id', id.type, id.define)
         .addColumn('delivery_id', 'bigint', (c) =>
           c.notNull().references('webhook_deliveries.id').onDelete('cascade'),
         )

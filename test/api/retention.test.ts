@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { Readable } from 'node:stream';
-import { RetentionEngine } from '../../src/retention/index.js';
+import { RetentionEngine, RetentionScheduler } from '../../src/retention/index.js';
+import { createLogger } from '../../src/obs/index.js';
 import { ADMIN, api, apiOk, createUsers } from '../helpers/accounts.js';
 import { blob, configBlob, ociIndex, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
@@ -309,5 +310,42 @@ describe('retention', () => {
       headers: { authorization: ADMIN },
     });
     assert.equal(res.statusCode, 404);
+  });
+
+  it('runs a scheduled policy once its time has come, once across schedulers', async () => {
+    const registry = t.berth.registry;
+    const engine = new RetentionEngine(t.berth.meta, {
+      immutable: async () => false,
+      tagsChanged: (id, tags) => registry.tagsChanged(id, tags),
+      events: { committed: () => {} },
+    });
+    at(60);
+    await pushImage('sched-old');
+    at(61);
+    await pushImage('sched-new');
+    const created = await apiOk(t.app, 201, 'POST', '/api/v1/retention/policies', ADMIN, {
+      scope: REPO,
+      rules: [
+        { keep: 'newest', count: 1, tags: 'sched-.*' },
+        { keep: 'matching', tags: '(?!sched-).*' },
+      ],
+      everyHours: 24,
+    });
+    const id = created.json<{ id: number }>().id;
+    const schedulers = [0, 1].map(
+      () => new RetentionScheduler(t.berth.meta, engine, createLogger('silent')),
+    );
+    const scheduledRuns = async () =>
+      (await apiOk(t.app, 200, 'GET', `/api/v1/retention/runs?policy=${id}`, ADMIN))
+        .json<{ trigger: string }[]>()
+        .filter((r) => r.trigger === 'schedule').length;
+    at(61.5);
+    await Promise.all(schedulers.map((s) => s.tick()));
+    assert.equal(await scheduledRuns(), 0, 'not due before 24 hours');
+    at(62.1);
+    await Promise.all(schedulers.map((s) => s.tick()));
+    assert.equal(await scheduledRuns(), 1, 'due, and run by one scheduler only');
+    assert.ok(!(await tagsNow()).includes('sched-old'));
+    assert.ok((await tagsNow()).includes('sched-new'));
   });
 });

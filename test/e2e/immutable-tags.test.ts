@@ -12,28 +12,20 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
+import { apiCaller } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { attempt, needTools, skipUnlessTools } from '../helpers/tools.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'skopeo'];
 const ADMIN_PASSWORD = 'immutable-admin-password';
 const PASSWORD = 'immutable-alice-password';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('immutable tags', { skip: skipUnlessTools(TOOLS) }, () => {
   let berth: SpawnedBerth;
   let engine: PrivateDockerd;
   let ruleId: number;
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${berth.url}${path}`, {
-      method,
-      headers: {
-        authorization: basic('admin', ADMIN_PASSWORD),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    apiCaller(berth.url, 'admin', ADMIN_PASSWORD)(method, path, body);
   const skopeo = (args: string[]) =>
     attempt('skopeo', [...args, '--tls-verify=false', '--creds', `alice:${PASSWORD}`]);
 

@@ -14,14 +14,13 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
+import { apiCaller } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { attempt, needTools, skipUnlessTools } from '../helpers/tools.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'skopeo'];
 const ADMIN_PASSWORD = 'quota-admin-password';
 const PASSWORD = 'quota-user-password';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 interface Usage {
   logical: number;
@@ -34,14 +33,7 @@ describe('quotas', { skip: skipUnlessTools(TOOLS) }, () => {
   let berth: SpawnedBerth;
   let engine: PrivateDockerd;
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${berth.url}${path}`, {
-      method,
-      headers: {
-        authorization: basic('admin', ADMIN_PASSWORD),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    apiCaller(berth.url, 'admin', ADMIN_PASSWORD)(method, path, body);
   const usage = async (kind: string, scope = '') => {
     const res = await admin('GET', `/api/v1/quotas/usage?kind=${kind}&scope=${scope}`);
     assert.equal(res.status, 200);

@@ -15,27 +15,19 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
+import { apiCaller } from '../helpers/remote-accounts.js';
 import { BERTH_BIN, removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'chromium'];
 const ADMIN_PASSWORD = 'retention-admin-password';
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('retention', { skip: skipUnlessTools(TOOLS) }, () => {
   let berth: SpawnedBerth;
   let engine: PrivateDockerd;
   let policyId: number;
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${berth.url}${path}`, {
-      method,
-      headers: {
-        authorization: basic('admin', ADMIN_PASSWORD),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    apiCaller(berth.url, 'admin', ADMIN_PASSWORD)(method, path, body);
   const cli = (args: string[]) => {
     const r = spawnSync(process.execPath, [BERTH_BIN, ...args, '--data', berth.data], {
       encoding: 'utf8',

@@ -21,3 +21,21 @@ export async function remoteApi(
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
   return text ? (JSON.parse(text) as unknown) : undefined;
 }
+
+/** A caller of `url` + `path` as `user` (Basic auth) that answers the raw response, JSON bodies sent as such. */
+export function apiCaller(
+  url: string,
+  user: string,
+  password: string,
+): (method: string, path: string, body?: unknown) => Promise<Response> {
+  const authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return (method, path, body) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+}

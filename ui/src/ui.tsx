@@ -59,6 +59,41 @@ export function ErrorBox(props: { error: Error | undefined }): ReactNode {
   );
 }
 
+/**
+ * A list read from the API as a table labelled `label`: loading and error states, `empty` when
+ * there is nothing, else a row per item under `headings` (and an unnamed actions column).
+ */
+export function LoadedTable<T>(props: {
+  loaded: Loaded<T[]>;
+  label: string;
+  empty: ReactNode;
+  headings: string[];
+  actions?: boolean;
+  row: (item: T) => ReactNode;
+}): ReactNode {
+  return (
+    <Loading loaded={props.loaded}>
+      {(items) =>
+        items.length === 0 ? (
+          <Empty>{props.empty}</Empty>
+        ) : (
+          <table aria-label={props.label}>
+            <thead>
+              <tr>
+                {props.headings.map((h) => (
+                  <th key={h}>{h}</th>
+                ))}
+                {props.actions && <th aria-label="Actions" />}
+              </tr>
+            </thead>
+            <tbody>{items.map(props.row)}</tbody>
+          </table>
+        )
+      }
+    </Loading>
+  );
+}
+
 /** A message for an empty list. */
 export function Empty(props: { children: ReactNode }): ReactNode {
   return <p className="empty">{props.children}</p>;

@@ -1,7 +1,7 @@
 // The governance page (administrators): quotas with usage bars, immutable-tag rules, retention.
 import { useState, type ReactNode } from 'react';
 import { api } from '../api';
-import { Empty, ErrorBox, Loading, useAction, useApi } from '../ui';
+import { Empty, ErrorBox, LoadedTable, Loading, useAction, useApi } from '../ui';
 import { Retention } from './GovernanceRetention';
 import { QuotaBars, type QuotaLimits, type QuotaUsage } from './quota-bars';
 
@@ -148,34 +148,20 @@ function ImmutableRules(): ReactNode {
   return (
     <section aria-label="Immutable tags">
       <h2>Immutable tags</h2>
-      <Loading loaded={loaded}>
-        {(rules) =>
-          rules.length === 0 ? (
-            <Empty>No immutable-tag rules.</Empty>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Rule</th>
-                  <th>Scope</th>
-                  <th>Tags</th>
-                  <th>Except</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rules.map((r) => (
-                  <tr key={r.id}>
-                    <td>{r.id}</td>
-                    <td>{r.scope}</td>
-                    <td>{r.patterns.join(', ')}</td>
-                    <td>{r.exclusions.join(', ') || '–'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loading>
+      <LoadedTable
+        loaded={loaded}
+        label="Immutable-tag rules"
+        empty="No immutable-tag rules."
+        headings={['Rule', 'Scope', 'Tags', 'Except']}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>{r.id}</td>
+            <td>{r.scope}</td>
+            <td>{r.patterns.join(', ')}</td>
+            <td>{r.exclusions.join(', ') || '–'}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

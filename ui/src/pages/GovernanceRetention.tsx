@@ -1,7 +1,7 @@
 // Retention on the governance page: policies with dry runs and runs, their reports, and the trash.
 import { useState, type ReactNode } from 'react';
 import { api } from '../api';
-import { Ago, Empty, ErrorBox, Loading, ShortDigest, useAction, useApi } from '../ui';
+import { Ago, ErrorBox, LoadedTable, ShortDigest, useAction, useApi } from '../ui';
 
 type Rule =
   | { keep: 'newest' | 'newestPerMinor'; count: number; tags?: string }
@@ -158,53 +158,40 @@ function Trash(props: { version: number; restored: () => void }): ReactNode {
     <>
       <h3>Trash</h3>
       <ErrorBox error={action.error} />
-      <Loading loaded={loaded}>
-        {(items) =>
-          items.length === 0 ? (
-            <Empty>The trash is empty.</Empty>
-          ) : (
-            <table aria-label="Trash">
-              <thead>
-                <tr>
-                  <th>Image</th>
-                  <th>Digest</th>
-                  <th>Removed</th>
-                  <th aria-label="Actions" />
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((i) => (
-                  <tr key={i.id}>
-                    <td>
-                      {i.repository}:{i.tag}
-                    </td>
-                    <td>
-                      <ShortDigest digest={i.digest} />
-                    </td>
-                    <td>
-                      <Ago at={new Date(i.removedAt).toISOString()} />
-                    </td>
-                    <td>
-                      <button
-                        type="button"
-                        className="small"
-                        disabled={action.busy}
-                        onClick={() =>
-                          void action
-                            .run(() => api('POST', `/api/v1/retention/trash/${i.id}/restore`))
-                            .then((ok) => ok && props.restored())
-                        }
-                      >
-                        Restore
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loading>
+      <LoadedTable
+        loaded={loaded}
+        label="Trash"
+        empty="The trash is empty."
+        headings={['Image', 'Digest', 'Removed']}
+        actions
+        row={(i) => (
+          <tr key={i.id}>
+            <td>
+              {i.repository}:{i.tag}
+            </td>
+            <td>
+              <ShortDigest digest={i.digest} />
+            </td>
+            <td>
+              <Ago at={new Date(i.removedAt).toISOString()} />
+            </td>
+            <td>
+              <button
+                type="button"
+                className="small"
+                disabled={action.busy}
+                onClick={() =>
+                  void action
+                    .run(() => api('POST', `/api/v1/retention/trash/${i.id}/restore`))
+                    .then((ok) => ok && props.restored())
+                }
+              >
+                Restore
+              </button>
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }
@@ -223,53 +210,39 @@ export function Retention(): ReactNode {
   return (
     <section aria-label="Retention">
       <h2>Retention</h2>
-      <Loading loaded={loaded}>
-        {(policies) =>
-          policies.length === 0 ? (
-            <Empty>No retention policies.</Empty>
-          ) : (
-            <table aria-label="Retention policies">
-              <thead>
-                <tr>
-                  <th>Policy</th>
-                  <th>Scope</th>
-                  <th>Keeps</th>
-                  <th>Runs</th>
-                  <th aria-label="Actions" />
-                </tr>
-              </thead>
-              <tbody>
-                {policies.map((p) => (
-                  <tr key={p.id}>
-                    <td>{p.id}</td>
-                    <td>{p.scope}</td>
-                    <td>{p.rules.map(describe).join('; ')}</td>
-                    <td>{p.everyHours === null ? 'by hand' : `every ${p.everyHours} h`}</td>
-                    <td>
-                      <button
-                        type="button"
-                        className="small secondary"
-                        disabled={action.busy}
-                        onClick={() => run(p.id, true)}
-                      >
-                        Dry run
-                      </button>{' '}
-                      <button
-                        type="button"
-                        className="small danger"
-                        disabled={action.busy}
-                        onClick={() => run(p.id, false)}
-                      >
-                        Run now
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        }
-      </Loading>
+      <LoadedTable
+        loaded={loaded}
+        label="Retention policies"
+        empty="No retention policies."
+        headings={['Policy', 'Scope', 'Keeps', 'Runs']}
+        actions
+        row={(p) => (
+          <tr key={p.id}>
+            <td>{p.id}</td>
+            <td>{p.scope}</td>
+            <td>{p.rules.map(describe).join('; ')}</td>
+            <td>{p.everyHours === null ? 'by hand' : `every ${p.everyHours} h`}</td>
+            <td>
+              <button
+                type="button"
+                className="small secondary"
+                disabled={action.busy}
+                onClick={() => run(p.id, true)}
+              >
+                Dry run
+              </button>{' '}
+              <button
+                type="button"
+                className="small danger"
+                disabled={action.busy}
+                onClick={() => run(p.id, false)}
+              >
+                Run now
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       <ErrorBox error={action.error} />
       {report && <ReportView report={report} />}
       <Trash version={version} restored={() => setVersion((v) => v + 1)} />
