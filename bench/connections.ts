@@ -1,13 +1,14 @@
 /**
  * A thousand keep-alive clients at once against Berth and the reference registry in the same run:
- * every client opens its connection in the same instant and asks for a manifest in a loop for the
- * duration. Reports requests answered, requests left unanswered after 10 s (timeouts), p50/p99,
- * and the ratios. `--clients N` and `--seconds S` change the load.
+ * every client opens its connection in the same instant and, in a closed loop for the duration,
+ * asks in turn for a manifest (GET), a blob's size (HEAD) and a small blob (GET). Reports requests
+ * answered and per second, requests left unanswered after 10 s (timeouts), errors, p50/p99, the
+ * server's peak RSS, and the ratios. `--clients N` and `--seconds S` change the load.
  */
 import net from 'node:net';
 import { putManifest, uploadMonolithic } from './http-client.js';
 import { takeResponse } from './load.js';
-import { startBerth, startReference, type RegistryUnderTest } from './servers.js';
+import { peakRssMiB, startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import { createHash, randomBytes } from 'node:crypto';
 
 const arg = (name: string, fallback: number): number => {
@@ -20,13 +21,21 @@ const TIMEOUT_MS = 10_000;
 
 interface Result {
   answered: number;
+  perSecond: number;
   timeouts: number;
   errors: number;
   p50: number;
   p99: number;
+  peakRssMiB: number;
 }
 
-async function seed(reg: RegistryUnderTest): Promise<string> {
+/** What each client asks for, in turn. */
+interface Paths {
+  manifest: string;
+  blob: string;
+}
+
+async function seed(reg: RegistryUnderTest): Promise<Paths> {
   const config = Buffer.from(
     '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}',
   );
@@ -60,14 +69,21 @@ async function seed(reg: RegistryUnderTest): Promise<string> {
     'application/vnd.oci.image.manifest.v1+json',
     {},
   );
-  return '/v2/bench/conn/manifests/v1';
+  return { manifest: '/v2/bench/conn/manifests/v1', blob: `/v2/bench/conn/blobs/${digest(layer)}` };
 }
 
-function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
+function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
   const [host, port] = [reg.host.split(':')[0]!, Number(reg.host.split(':')[1])];
-  const request = Buffer.from(
-    `GET ${path} HTTP/1.1\r\nHost: ${reg.host}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n`,
-  );
+  const request = (method: string, path: string) =>
+    Buffer.from(
+      `${method} ${path} HTTP/1.1\r\nHost: ${reg.host}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n`,
+    );
+  const requests: [string, Buffer][] = [
+    ['GET', request('GET', paths.manifest)],
+    ['HEAD', request('HEAD', paths.blob)],
+    ['GET', request('GET', paths.blob)],
+  ];
+  const started = performance.now();
   const latencies: number[] = [];
   let timeouts = 0;
   let errors = 0;
@@ -77,6 +93,7 @@ function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
       const socket = net.connect(port, host);
       let buffer: Buffer = Buffer.alloc(0);
       let sentAt = performance.now();
+      let turn = 0;
       let timer: NodeJS.Timeout | undefined;
       const finish = (): void => {
         clearTimeout(timer);
@@ -86,7 +103,8 @@ function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
       const send = (): void => {
         if (performance.now() >= deadline) return finish();
         sentAt = performance.now();
-        socket.write(request);
+        turn += 1;
+        socket.write(requests[turn % requests.length]![1]);
         clearTimeout(timer);
         timer = setTimeout(() => {
           timeouts += 1;
@@ -100,12 +118,12 @@ function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
         finish();
       }, TIMEOUT_MS);
       socket.on('connect', () => {
-        socket.write(request);
+        socket.write(requests[0]![1]);
       });
       socket.on('data', (chunk: Buffer) => {
         buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
         for (;;) {
-          const response = takeResponse(buffer, 'GET');
+          const response = takeResponse(buffer, requests[turn % requests.length]![0]);
           if (!response) return;
           if (!response.head.startsWith('HTTP/1.1 200')) errors += 1;
           buffer = response.rest;
@@ -122,7 +140,16 @@ function hammer(reg: RegistryUnderTest, path: string): Promise<Result> {
     latencies.sort((a, b) => a - b);
     const at = (p: number) =>
       latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-    return { answered: latencies.length, timeouts, errors, p50: at(0.5), p99: at(0.99) };
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      answered: latencies.length,
+      perSecond: latencies.length / seconds,
+      timeouts,
+      errors,
+      p50: at(0.5),
+      p99: at(0.99),
+      peakRssMiB: peakRssMiB(reg.pid),
+    };
   });
 }
 
@@ -139,14 +166,16 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${CLIENTS} keep-alive clients for ${SECONDS} s (timeout ${TIMEOUT_MS / 1000} s)\n`,
   );
-  process.stdout.write('registry     answered   timeouts  errors   p50 ms   p99 ms\n');
+  process.stdout.write(
+    'registry     answered    req/s   timeouts  errors   p50 ms   p99 ms  peak RSS MiB\n',
+  );
   for (const [name, r] of rows)
     process.stdout.write(
-      `${name.padEnd(12)} ${String(r.answered).padStart(8)} ${String(r.timeouts).padStart(10)} ${String(r.errors).padStart(7)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)}\n`,
+      `${name.padEnd(12)} ${String(r.answered).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.timeouts).padStart(10)} ${String(r.errors).padStart(7)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.peakRssMiB.toFixed(0).padStart(13)}\n`,
     );
   const [berth, ref] = [rows[0]![1], rows[1]![1]];
   process.stdout.write(
-    `ratios berth/reference: answered ${(berth.answered / ref.answered).toFixed(2)}, p99 ${(berth.p99 / ref.p99).toFixed(2)}\n`,
+    `ratios berth/reference: req/s ${(berth.perSecond / ref.perSecond).toFixed(2)}, p99 ${(berth.p99 / ref.p99).toFixed(2)}, peak RSS ${(berth.peakRssMiB / ref.peakRssMiB).toFixed(2)}\n`,
   );
   process.stdout.write(`${JSON.stringify({ connections: Object.fromEntries(rows) })}\n`);
 }

@@ -110,14 +110,15 @@ async function underTest(
 }
 
 /**
- * Starts `berth serve` from this checkout's build with a fresh data directory, auth on or off;
- * `env` adds configuration (a PostgreSQL URL, S3 storage) and `name` labels it.
+ * Starts `berth serve` from this checkout's build with a fresh data directory (or `dir`, removed
+ * when it stops), auth on or off; `env` adds configuration (a PostgreSQL URL, S3 storage) and
+ * `name` labels it.
  */
 export async function startBerth(
   auth: 'token' | 'none',
-  options: { env?: NodeJS.ProcessEnv; name?: string; port?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; name?: string; port?: number; dir?: string } = {},
 ): Promise<RegistryUnderTest> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
   const port = options.port ?? (await freePort());
   const berth = path.join(ROOT, 'bin', 'berth.js');
   const child = spawn(

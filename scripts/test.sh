@@ -11,7 +11,7 @@ packages=(docker.io skopeo podman)
 # dependencies), servers the tests start themselves, and Ceph's daemons for a real S3 gateway.
 lean_packages=(umoci busybox-static docker-registry notary openssl curl chromium postgresql
   nginx-light radosgw ceph-mon ceph-osd git openssh-server openssh-client slapd ldap-utils samba samba-ad-provision
-  samba-dsdb-modules iproute2)
+  samba-dsdb-modules samba-vfs-modules iproute2)
 not_installed() {
   local pkg
   for pkg in "$@"; do

@@ -54,6 +54,8 @@ export interface BuildConfigView {
   rules: BuildRule[];
   paths: string[];
   pollSeconds: number;
+  /** When the source was last polled (null: not yet). */
+  polledAt: string | null;
   rebuildOnBase: boolean;
   owner: string;
   enabled: boolean;
@@ -193,6 +195,7 @@ export class BuildService {
       rules: config.rules as BuildRule[],
       paths: config.paths,
       pollSeconds: config.pollSeconds,
+      polledAt: config.polledAt > 0 ? new Date(config.polledAt).toISOString() : null,
       rebuildOnBase: config.rebuildOnBase,
       owner: config.owner,
       enabled: config.enabled,

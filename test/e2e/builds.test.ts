@@ -407,7 +407,16 @@ describe('automated builds from git', { skip: skipUnlessTools(TOOLS) }, () => {
     });
     assert.equal(linked.status, 200);
     // The first look notes where main is; a commit after it is built without any webhook.
-    await new Promise((r) => setTimeout(r, 1_000));
+    await waitUntil(
+      async () =>
+        (
+          (await call(server.url, 'GET', '/api/v1/repositories/alice/polled/_build')).body as {
+            polledAt: string | null;
+          }
+        ).polledAt !== null,
+      'the first look at the polled source',
+      120_000,
+    );
     const second = polled.commit(
       { Dockerfile: `FROM ${BASE}\nRUN sleep 6\nCMD ["echo", "polled v2"]\n` },
       'two',
