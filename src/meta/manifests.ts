@@ -153,6 +153,25 @@ export class ManifestStore {
     return (await q.execute()).map(toRecord);
   }
 
+  /** Every manifest of repository `repositoryId` with a subject and one of `artifactTypes`. */
+  async referrersOfTypes(
+    repositoryId: number,
+    artifactTypes: string[],
+  ): Promise<{ digest: string; subject: string; artifactType: string }[]> {
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select(['digest', 'subject', 'artifact_type'])
+      .where('repository_id', '=', repositoryId)
+      .where('subject', 'is not', null)
+      .where('artifact_type', 'in', artifactTypes)
+      .execute();
+    return rows.map((r) => ({
+      digest: r.digest,
+      subject: r.subject!,
+      artifactType: r.artifact_type!,
+    }));
+  }
+
   /** Digests of the indexes in repository `repositoryId` that list manifest `digest`. */
   async parentsOf(repositoryId: number, digest: string): Promise<string[]> {
     const rows = await this.db

@@ -63,7 +63,23 @@ export class TagStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Up to `limit` tag names after `last`, in lexical order. */
+  /** The tags of repository `repositoryId` whose names end in `suffix` (`.sig`), with digests. */
+  async withSuffix(
+    repositoryId: number,
+    suffix: string,
+  ): Promise<{ name: string; digest: string }[]> {
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['name', 'manifest_digest'])
+      .where('repository_id', '=', repositoryId)
+      .where('name', 'like', `%${suffix}`)
+      .execute();
+    return rows
+      .filter((r) => r.name.endsWith(suffix))
+      .map((r) => ({ name: r.name, digest: r.manifest_digest }));
+  }
+
+  /** Up to `limit` tag names of repository `repositoryId` after `last`, in lexical order. */
   async list(repositoryId: number, limit: number, last?: string): Promise<string[]> {
     let q = this.db
       .selectFrom('tags')

@@ -6,7 +6,7 @@
 import type { Meta, TrustPolicyRecord } from '../meta/index.js';
 import { TtlCache } from '../registry/index.js';
 import { signedTags, type TagSignature } from './signed-tags.js';
-import type { SignatureKind, SignatureVerifier } from './signatures/verifier.js';
+import type { SignatureFindings, SignatureKind, SignatureVerifier } from './signatures/verifier.js';
 
 /** What an unmet signed-tags requirement does to a pull. */
 export interface PullVerdict {
@@ -123,15 +123,18 @@ export class SignedTagPolicy {
   ): Promise<{ requirement: TrustPolicyRecord | null; tags: TagTrustStatus[] }> {
     const requirement = (await this.requirementFor(repository)) ?? null;
     const signatures = new Map((await this.tagSignatures(repository)).map((s) => [s.tag, s]));
+    const others = this.verifier
+      ? await this.verifier.findingsOf(
+          repository,
+          tags.map((t) => t.digest),
+        )
+      : new Map<string, SignatureFindings>();
     const rows: TagTrustStatus[] = [];
     const seen = new Set<string>();
     const row = async (tag: string, digest: string | null): Promise<TagTrustStatus> => {
       const sig = signatures.get(tag);
       const matches = sig !== undefined && digest !== null && sig.digest === digest;
-      const other =
-        digest === null || !this.verifier
-          ? []
-          : (await this.verifier.findings(repository, digest)).verified;
+      const other = digest === null ? [] : (others.get(digest)?.verified ?? []);
       const signers = [...new Set([...(sig?.signers ?? []), ...other.map((o) => o.signer)])];
       const kinds = [
         ...new Set<SignatureKind>([
@@ -142,7 +145,7 @@ export class SignedTagPolicy {
       const verdict =
         digest === null || requirement === null
           ? undefined
-          : await this.decide(requirement, repository, tag, digest);
+          : await this.decide(requirement, repository, tag, digest, others.get(digest));
       return {
         tag,
         digest,
@@ -228,6 +231,8 @@ export class SignedTagPolicy {
     repository: string,
     tag: string,
     digest: string,
+    /** The cosign and Notation findings for `digest`, when already known. */
+    known?: SignatureFindings,
   ): Promise<PullVerdict | undefined> {
     const refuse = (reason: string) => ({ reason, mode: requirement.mode });
     const kinds = requirement.kinds;
@@ -248,7 +253,7 @@ export class SignedTagPolicy {
         problems.push(`${repository}:${tag} is ${digest}, but its signature is for ${sig.digest}`);
     }
     if (this.verifier && (kinds.includes('cosign') || kinds.includes('notation'))) {
-      const found = await this.verifier.findings(repository, digest);
+      const found = known ?? (await this.verifier.findings(repository, digest));
       for (const v of found.verified)
         if (kinds.includes(v.kind)) {
           signers.add(v.signer);

@@ -99,15 +99,51 @@ export class SignatureVerifier {
 
   /** The cosign and Notation signatures of manifest `digest` in `repository` that verify. */
   async findings(repository: string, digest: string): Promise<SignatureFindings> {
-    const found: SignatureFindings = { verified: [], problems: [] };
     const repositoryId = await this.meta.repositories.find(repository);
-    if (repositoryId === undefined) return found;
+    if (repositoryId === undefined) return { verified: [], problems: [] };
     const candidates = new Map<string, string>();
     for (const r of await this.meta.manifests.referrers(repositoryId, digest))
       if (r.artifactType === COSIGN_ARTIFACT || r.artifactType === NOTATION_ARTIFACT)
         candidates.set(r.digest, r.artifactType);
     const tagged = await this.meta.tags.resolve(repositoryId, cosignTag(digest));
     if (tagged) candidates.set(tagged, COSIGN_ARTIFACT);
+    return this.verify(repository, repositoryId, digest, candidates);
+  }
+
+  /**
+   * The findings for each of `digests` in `repository`, with two queries for the whole repository
+   * (for listings of many tags) instead of two per manifest.
+   */
+  async findingsOf(repository: string, digests: string[]): Promise<Map<string, SignatureFindings>> {
+    const out = new Map<string, SignatureFindings>();
+    const repositoryId = await this.meta.repositories.find(repository);
+    if (repositoryId === undefined) return out;
+    const bySubject = new Map<string, Map<string, string>>();
+    const add = (subject: string, signature: string, type: string) =>
+      bySubject.set(subject, (bySubject.get(subject) ?? new Map()).set(signature, type));
+    const referrers = await this.meta.manifests.referrersOfTypes(repositoryId, [
+      COSIGN_ARTIFACT,
+      NOTATION_ARTIFACT,
+    ]);
+    for (const r of referrers) add(r.subject, r.digest, r.artifactType);
+    for (const t of await this.meta.tags.withSuffix(repositoryId, '.sig'))
+      if (/^sha256-[0-9a-f]{64}\.sig$/.test(t.name))
+        add(`sha256:${t.name.slice(7, 71)}`, t.digest, COSIGN_ARTIFACT);
+    for (const digest of new Set(digests))
+      out.set(
+        digest,
+        await this.verify(repository, repositoryId, digest, bySubject.get(digest) ?? new Map()),
+      );
+    return out;
+  }
+
+  private async verify(
+    repository: string,
+    repositoryId: number,
+    digest: string,
+    candidates: Map<string, string>,
+  ): Promise<SignatureFindings> {
+    const found: SignatureFindings = { verified: [], problems: [] };
     if (candidates.size === 0) return found;
     const keys = await this.keys();
     const inScope = keys.keys.filter((k) => covers(k.scope, repository));
