@@ -80,12 +80,16 @@ function fill(dir: string): void {
   db.close();
 }
 
-async function timed(url: string, times = 21): Promise<{ median: number; status: number }> {
+async function timed(
+  url: string,
+  headers: Record<string, string>,
+  times = 21,
+): Promise<{ median: number; status: number }> {
   const ms: number[] = [];
   let status = 0;
   for (let i = 0; i < times; i++) {
     const start = performance.now();
-    const res = await fetch(url);
+    const res = await fetch(url, { headers });
     await res.arrayBuffer();
     status = res.status;
     ms.push(performance.now() - start);
@@ -140,7 +144,9 @@ async function main(): Promise<void> {
     version.push(performance.now() - start);
   }
 
-  const berth = await startBerth('none', { dir });
+  // With accounts, as the web UI needs them; the repositories are public, so reads need no token.
+  const berth = await startBerth('token', { dir });
+  const admin = { authorization: `Basic ${Buffer.from(berth.creds!).toString('base64')}` };
   try {
     await new Promise((r) => setTimeout(r, 2_000));
     const idleRss =
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
     );
     const figures: Record<string, number> = {};
     for (const [label, p, target] of rows) {
-      const r = await timed(`${berth.url}${p}`);
+      const r = await timed(`${berth.url}${p}`, p.startsWith('/api/') ? admin : {});
       figures[label] = r.median;
       process.stdout.write(
         `${label.padEnd(42)} ${r.median.toFixed(1).padStart(9)} ${String(target).padStart(10)}  ${r.status}\n`,

@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 // Berth's executable: runs the command line from its single-file build (scripts/bundle.mjs).
-import { main } from '../dist/berth.mjs';
-
-main(process.argv).catch((err) => {
-  process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// `--version` alone is answered from package.json, without loading the command line.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { main } = await import('../dist/berth.mjs');
+  main(process.argv).catch((err) => {
+    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

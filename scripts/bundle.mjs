@@ -1,7 +1,7 @@
 // Bundles the compiled command line (dist/cli/main.js) and its pure-JavaScript dependencies into
 // one file, dist/berth.mjs, which bin/berth.js runs: one module to load instead of hundreds halves
 // the time `berth serve` needs to be ready. Native modules and drivers loaded on demand stay
-// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws). Whitespace and syntax are minified; names
+// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so does the S3 driver. Whitespace and syntax are minified; names
 // are kept, so stack traces stay readable.
 import { build } from 'esbuild';
 
@@ -19,5 +19,18 @@ await build({
   banner: {
     js: "import { createRequire as berthCreateRequire } from 'node:module'; const require = berthCreateRequire(import.meta.url);",
   },
+  plugins: [
+    {
+      // The S3 driver (and through it the AWS SDK) stays a module of its own, imported only when
+      // a bucket is configured: bundled, its SDK imports would load at every start.
+      name: 'lazy-s3-driver',
+      setup(b) {
+        b.onResolve({ filter: /\/s3-driver\.js$/ }, () => ({
+          path: './storage/s3-driver.js',
+          external: true,
+        }));
+      },
+    },
+  ],
   logLevel: 'warning',
 });

@@ -77,6 +77,15 @@ export class AccessPolicy {
 
   /** What `principal` may do with `repository`, and why not where not. */
   async decide(principal: Principal, repository: string): Promise<AccessDecision> {
+    return this.decideKnowing(principal, repository, () => this.visibilityOf(repository));
+  }
+
+  /** `decide`, with the repository's visibility read by `visibilityOf` (known to listings). */
+  private async decideKnowing(
+    principal: Principal,
+    repository: string,
+    visibilityOf: () => Promise<Visibility | undefined>,
+  ): Promise<AccessDecision> {
     if (principal.kind === 'user' && principal.repository && principal.repository !== repository) {
       const why = `this credential is for ${principal.repository} only`;
       return {
@@ -88,7 +97,7 @@ export class AccessPolicy {
     const namespace = namespaceOf(repository);
     const namespaceOwner =
       namespace === undefined ? undefined : await this.namespaceOwner(namespace);
-    const visibility = await this.visibilityOf(repository);
+    const visibility = await visibilityOf();
     const base = { repository, namespace, namespaceOwner, visibility };
     if (principal.kind === 'anonymous')
       return decideAccess({ ...base, anonymousPull: this.options.anonymousPull });
@@ -134,11 +143,25 @@ export class AccessPolicy {
     return this.allows(principal, repository, 'delete');
   }
 
-  /** The subset of `repositories` that `principal` may pull, in the same order. */
-  async visible(principal: Principal, repositories: string[]): Promise<string[]> {
-    if (principal.kind === 'user' && principal.admin) return repositories;
+  /**
+   * The subset of `repositories` that `principal` may pull, in the same order. A listing that
+   * already knows each repository's visibility passes it, sparing a lookup per repository.
+   */
+  async visible(
+    principal: Principal,
+    repositories: (string | { name: string; visibility: Visibility })[],
+  ): Promise<string[]> {
+    const names = repositories.map((r) => (typeof r === 'string' ? r : r.name));
+    if (principal.kind === 'user' && principal.admin) return names;
     const out: string[] = [];
-    for (const name of repositories) if (await this.allows(principal, name, 'pull')) out.push(name);
+    for (const r of repositories) {
+      const name = typeof r === 'string' ? r : r.name;
+      const known = typeof r === 'string' ? undefined : r.visibility;
+      const decision = await this.decideKnowing(principal, name, () =>
+        known === undefined ? this.visibilityOf(name) : Promise.resolve(known),
+      );
+      if (decision.allowed.has('pull')) out.push(name);
+    }
     return out;
   }
 }

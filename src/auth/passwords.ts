@@ -1,8 +1,10 @@
 /** Passwords: argon2id hashes, verification that takes as long for unknown users, and the rules. */
-import argon2 from 'argon2';
+/** argon2 (a native module), loaded on the first hash or verification rather than at start-up. */
+let loaded: Promise<typeof import('argon2')> | undefined;
+const argon2 = () => (loaded ??= import('argon2'));
 
+/** argon2id's cost parameters (OWASP's: 19 MiB, two passes). */
 const OPTIONS = {
-  type: argon2.argon2id,
   memoryCost: 19_456,
   timeCost: 2,
   parallelism: 1,
@@ -20,8 +22,9 @@ export function passwordProblem(password: string): string | undefined {
 }
 
 /** The argon2id hash (PHC string) of `password`. */
-export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+export async function hashPassword(password: string): Promise<string> {
+  const { hash, argon2id } = await argon2();
+  return hash(password, { ...OPTIONS, type: argon2id });
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -33,8 +36,10 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   if (!hash) {
     dummyHash ??= hashPassword('berth-unknown-account-placeholder');
-    await argon2.verify(await dummyHash, password).catch(() => false);
+    const { verify } = await argon2();
+    await verify(await dummyHash, password).catch(() => false);
     return false;
   }
-  return argon2.verify(hash, password).catch(() => false);
+  const { verify } = await argon2();
+  return verify(hash, password).catch(() => false);
 }

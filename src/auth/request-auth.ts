@@ -170,7 +170,10 @@ export class RequestAuth {
   }
 
   /** The subset of `repositories` the caller may see. */
-  visible(caller: Caller, repositories: string[]): Promise<string[]> {
+  visible(
+    caller: Caller,
+    repositories: (string | { name: string; visibility: Visibility })[],
+  ): Promise<string[]> {
     return this.policy.visible(caller.principal, repositories);
   }
 }

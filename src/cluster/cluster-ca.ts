@@ -11,11 +11,18 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import type { SecretBox } from '../kit/index.js';
 import type { Meta } from '../meta/index.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/** The X.509 library, loaded when a certificate is first made (not at every start). */
+let x509Module: Promise<typeof import('@peculiar/x509')> | undefined;
+function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  x509Module ??= import('@peculiar/x509').then((x509) => {
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  });
+  return x509Module;
+}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const KEY_LABEL = 'cluster:ca-key';
@@ -56,6 +63,7 @@ export class ClusterCa {
     if (!saved) {
       const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
       const now = Date.now();
+      const x509 = await loadX509();
       const cert = await x509.X509CertificateGenerator.createSelfSigned({
         serialNumber: randomSerial(),
         name: 'CN=Berth cluster CA',
@@ -103,6 +111,7 @@ export class ClusterCa {
     );
     const serial = randomSerial();
     const now = Date.now();
+    const x509 = await loadX509();
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial,
       subject: `CN=${nodeId}`,

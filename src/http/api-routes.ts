@@ -51,8 +51,11 @@ export function registerApiRoutes(
       }
     },
   );
-  const doc = openApiDocument(version);
-  app.get('/api/v1/openapi.json', async (_req, reply) => json(reply, doc));
+  // Described on first request (building it from the schemas takes tens of milliseconds).
+  let doc: Record<string, unknown> | undefined;
+  app.get('/api/v1/openapi.json', async (_req, reply) =>
+    json(reply, (doc ??= openApiDocument(version))),
+  );
   // Deleting accounts and repositories changes what repository names and ids mean.
   const changed = (): void => parts.registry.repositoriesChanged();
   registerAccountRoutes(app, auth, changed);

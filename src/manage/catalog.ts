@@ -118,8 +118,7 @@ export class CatalogService {
   private async visible(principal: Principal): Promise<RepositoryInfo[]> {
     const all = await this.meta.repositories.all();
     if (!this.auth) return all;
-    const names = all.map((r) => r.name);
-    const visible = new Set(await this.auth.requests.visible({ principal, via: 'basic' }, names));
+    const visible = new Set(await this.auth.requests.visible({ principal, via: 'basic' }, all));
     return all.filter((r) => visible.has(r.name));
   }
 
@@ -132,20 +131,32 @@ export class CatalogService {
     if (query.namespace) infos = infos.filter((i) => i.name.startsWith(`${query.namespace}/`));
     if (query.visibility) infos = infos.filter((i) => i.visibility === query.visibility);
     if (query.q) infos = rankRepositories(infos, query.q);
-    const stats = await this.meta.catalog.stats();
-    const entries = infos.map((i) => entryOf(i, stats.get(i.id)));
-    if (!query.q || query.sorted) {
-      const sign = query.order === 'asc' ? 1 : -1;
-      entries.sort((a, b) => sign * compare(query.sort, a, b) || (a.name < b.name ? -1 : 1));
-    }
     const { page, pageSize } = query;
+    const sorting = !query.q || query.sorted;
+    const sign = query.order === 'asc' ? 1 : -1;
+    const from = (page - 1) * pageSize;
+    let shownEntries: CatalogEntry[];
+    if (sorting && query.sort !== 'name') {
+      // Sorted by a figure: every repository's figures are needed.
+      const stats = await this.meta.catalog.stats();
+      const entries = infos.map((i) => entryOf(i, stats.get(i.id)));
+      entries.sort((a, b) => sign * compare(query.sort, a, b) || (a.name < b.name ? -1 : 1));
+      shownEntries = entries.slice(from, from + pageSize);
+    } else {
+      // By name or by relevance: only the page shown needs its figures.
+      if (sorting)
+        infos = [...infos].sort((a, b) => sign * (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const shown = infos.slice(from, from + pageSize);
+      const stats = await this.meta.catalog.stats(shown.map((i) => i.id));
+      shownEntries = shown.map((i) => entryOf(i, stats.get(i.id)));
+    }
     return {
-      total: entries.length,
+      total: infos.length,
       page,
       pageSize,
-      pages: Math.max(1, Math.ceil(entries.length / pageSize)),
+      pages: Math.max(1, Math.ceil(infos.length / pageSize)),
       namespaces,
-      repositories: entries.slice((page - 1) * pageSize, page * pageSize),
+      repositories: shownEntries,
     };
   }
 
@@ -155,16 +166,16 @@ export class CatalogService {
     principal: Principal = ANONYMOUS,
   ): Promise<SearchPage> {
     const ranked = rankRepositories(await this.visible(principal), q);
-    const stats = await this.meta.catalog.stats();
+    const shown = ranked.slice((page - 1) * pageSize, page * pageSize);
+    // Figures only for the page shown: aggregating every repository's tags is the slow part.
+    const stats = await this.meta.catalog.stats(shown.map((r) => r.id));
     return {
       query: q,
       total: ranked.length,
       page,
       pageSize,
       pages: Math.max(1, Math.ceil(ranked.length / pageSize)),
-      results: ranked
-        .slice((page - 1) * pageSize, page * pageSize)
-        .map((r) => entryOf(r, stats.get(r.id))),
+      results: shown.map((r) => entryOf(r, stats.get(r.id))),
     };
   }
 

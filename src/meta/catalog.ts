@@ -38,12 +38,15 @@ export interface PullCounts {
 export class CatalogQueries {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Figures of every repository, by id. */
-  async stats(): Promise<Map<number, RepositoryStats>> {
+  /** Figures of every repository (or only of repositories `ids`), by id. */
+  async stats(ids?: number[]): Promise<Map<number, RepositoryStats>> {
+    if (ids !== undefined && ids.length === 0) return new Map();
+    const some = ids !== undefined;
     const blobs = await this.db
       .selectFrom('repository_blobs as rb')
       .innerJoin('blobs as b', 'b.digest', 'rb.digest')
       .select(['rb.repository_id as id', sql<number>`sum(b.size)`.as('bytes')])
+      .$if(some, (q) => q.where('rb.repository_id', 'in', ids!))
       .groupBy('rb.repository_id')
       .execute();
     const manifests = await this.db
@@ -53,6 +56,7 @@ export class CatalogQueries {
         sql<number>`sum(size)`.as('bytes'),
         sql<number>`max(created_at)`.as('pushed'),
       ])
+      .$if(some, (q) => q.where('repository_id', 'in', ids!))
       .groupBy('repository_id')
       .execute();
     const tags = await this.db
@@ -62,11 +66,13 @@ export class CatalogQueries {
         sql<number>`count(*)`.as('n'),
         sql<number>`max(updated_at)`.as('pushed'),
       ])
+      .$if(some, (q) => q.where('repository_id', 'in', ids!))
       .groupBy('repository_id')
       .execute();
     const repos = await this.db
       .selectFrom('repositories')
       .select(['id', 'pulls', 'last_pulled_at'])
+      .$if(some, (q) => q.where('id', 'in', ids!))
       .execute();
     const out = new Map<number, RepositoryStats>();
     for (const r of repos)
