@@ -78,11 +78,16 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
     Buffer.from(
       `${method} ${path} HTTP/1.1\r\nHost: ${reg.host}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n`,
     );
-  const requests: [string, Buffer][] = [
-    ['GET', request('GET', paths.manifest)],
-    ['HEAD', request('HEAD', paths.blob)],
-    ['GET', request('GET', paths.blob)],
-  ];
+  const all: Record<string, [string, Buffer]> = {
+    manifest: ['GET', request('GET', paths.manifest)],
+    head: ['HEAD', request('HEAD', paths.blob)],
+    blob: ['GET', request('GET', paths.blob)],
+  };
+  // `--only manifest|head|blob` isolates one kind of request.
+  const only = process.argv.includes('--only')
+    ? process.argv[process.argv.indexOf('--only') + 1]
+    : undefined;
+  const requests = only ? [all[only]!] : Object.values(all);
   const started = performance.now();
   const latencies: number[] = [];
   let timeouts = 0;

@@ -30,7 +30,11 @@ export async function sendFileRange(
   end: number,
 ): Promise<number> {
   const file = 'the blob file';
-  const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(CHUNK));
+  // Buffers are made as they are needed, no larger than what is sent: a small blob takes one
+  // buffer of its own size (four 1 MiB buffers per request made small blobs slow to serve).
+  const size = Math.min(CHUNK, end - start + 1);
+  const free: Buffer[] = [];
+  let made = 0;
   let wake: (() => void) | undefined;
   const release = (buffer: Buffer) => () => {
     free.push(buffer);
@@ -44,6 +48,10 @@ export async function sendFileRange(
   let position = start;
   try {
     while (position <= end && !closed) {
+      if (free.length === 0 && made < BUFFERS) {
+        free.push(Buffer.allocUnsafeSlow(size));
+        made += 1;
+      }
       if (free.length === 0) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
