@@ -4,7 +4,9 @@
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { readFileSync } = await import('node:fs');
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const { fileURLToPath } = await import('node:url');
+  const file = fileURLToPath(import.meta.resolve('../package.json'));
+  const pkg = JSON.parse(readFileSync(file, 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
   const { main } = await import('../dist/berth.mjs');
