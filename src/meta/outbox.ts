@@ -19,17 +19,25 @@ export class OutboxStore {
 
   /** Appends `event`; call it inside the write transaction of the change it records. */
   async append(event: Omit<OutboxEvent, 'id'>): Promise<void> {
-    await this.db
-      .insertInto('events')
-      .values({
-        at: event.at,
-        type: event.type,
-        repository: event.repository,
-        actor: JSON.stringify(event.actor),
-        target: JSON.stringify(event.target),
-        outcome: event.outcome,
-      })
-      .execute();
+    await this.appendMany([event]);
+  }
+
+  /** Appends `events` in order, a few hundred rows a statement (pull events come in batches). */
+  async appendMany(events: Omit<OutboxEvent, 'id'>[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 500)
+      await this.db
+        .insertInto('events')
+        .values(
+          events.slice(i, i + 500).map((event) => ({
+            at: event.at,
+            type: event.type,
+            repository: event.repository,
+            actor: JSON.stringify(event.actor),
+            target: JSON.stringify(event.target),
+            outcome: event.outcome,
+          })),
+        )
+        .execute();
   }
 
   /** Up to `limit` events after id `after`, oldest first. */

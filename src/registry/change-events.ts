@@ -1,5 +1,5 @@
 /** Recording registry changes in the outbox, inside the transactions that make them. */
-import type { Meta } from '../meta/index.js';
+import type { Meta, OutboxEvent } from '../meta/index.js';
 import type { ChangeContext } from './ports.js';
 
 /** What a change event says about its target. */
@@ -14,18 +14,14 @@ export interface ChangeTarget {
   reason?: string;
 }
 
-/**
- * Appends a `type` event (a change, or a read worth recording such as a pull) for `target` done in `context` (nobody known when absent) to the outbox
- * of the transaction `tx`: it commits with the change, or not at all.
- */
-export function recordChange(
-  tx: Meta,
+/** The outbox row of a `type` event for `target` done in `context` (nobody known when absent). */
+export function changeEvent(
   type: string,
   target: ChangeTarget,
   context: ChangeContext = {},
   options: { outcome?: 'success' | 'denied'; at?: number } = {},
-): Promise<void> {
-  return tx.outbox.append({
+): Omit<OutboxEvent, 'id'> {
+  return {
     at: options.at ?? Date.now(),
     type,
     repository: target.repository,
@@ -40,5 +36,19 @@ export function recordChange(
       ...(context.origin ? { origin: context.origin } : {}),
     },
     outcome: options.outcome ?? 'success',
-  });
+  };
+}
+
+/**
+ * Appends a `type` event (a change, or a read worth recording such as a pull) for `target` done
+ * in `context` to the outbox of the transaction `tx`: it commits with the change, or not at all.
+ */
+export function recordChange(
+  tx: Meta,
+  type: string,
+  target: ChangeTarget,
+  context: ChangeContext = {},
+  options: { outcome?: 'success' | 'denied'; at?: number } = {},
+): Promise<void> {
+  return tx.outbox.append(changeEvent(type, target, context, options));
 }

@@ -5,7 +5,7 @@
  * of them; every change, by contrast, writes its event in its own transaction.
  */
 import type { Meta, PullCounts } from '../meta/index.js';
-import { recordChange } from './change-events.js';
+import { changeEvent } from './change-events.js';
 import type { ChangeContext, EventSink } from './ports.js';
 
 interface PullEvent {
@@ -74,10 +74,11 @@ export class PullCounter {
       .then(async () => {
         await this.meta.writeTransaction(async (tx) => {
           await tx.catalog.recordPulls(batch);
-          for (const e of events) {
-            const { context, at, ...target } = e;
-            await recordChange(tx, 'manifest.pulled', target, context, { at });
-          }
+          await tx.outbox.appendMany(
+            events.map(({ context, at, ...target }) =>
+              changeEvent('manifest.pulled', target, context, { at }),
+            ),
+          );
         });
         this.sink.committed();
       })
