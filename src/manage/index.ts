@@ -20,13 +20,13 @@ export {
   type SearchPage,
   type SignedTag,
 } from './catalog.js';
-export {
-  BuildService,
-  type BuildConfigInput,
-  type BuildConfigView,
-  type BuildView,
-  type BuildRunnerPort,
-} from './builds.js';
+export { BuildService } from './builds.js';
+export type {
+  BuildConfigInput,
+  BuildConfigView,
+  BuildView,
+  BuildRunnerPort,
+} from './build-views.js';
 export { SystemService, databaseFull, type RunningSettings } from './system.js';
 export { ImmutabilityService, type ImmutableRuleInput } from './immutability.js';
 export { QuotaService, type QuotaView, type UsageView } from './quotas.js';

@@ -4,11 +4,12 @@
  * (or on another process) it is re-derived from the bytes already stored, so sessions survive.
  */
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { bounded, uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
 import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
@@ -30,44 +31,6 @@ export interface UploadState {
 interface LiveHash {
   size: number;
   hash: Hash;
-}
-
-/** What one uploader (an account, or an anonymous address) may hold in unfinished uploads. */
-export interface UploadLimits {
-  sessions: number;
-  bytes: number;
-}
-
-/** No bounds (tools and tests that drive the registry directly). */
-export const UNLIMITED_UPLOADS: UploadLimits = {
-  sessions: Number.MAX_SAFE_INTEGER,
-  bytes: Number.MAX_SAFE_INTEGER,
-};
-
-/** Passes `body` through, failing it with `refusal(bytes seen)` once more than `allowed` bytes went by. */
-function bounded(body: Readable, allowed: number, refusal: (seen: number) => Error): Readable {
-  let seen = 0;
-  // pipeline: an aborted body fails the limiter too, and a refused one is destroyed.
-  return pipeline(
-    body,
-    new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        seen += chunk.length;
-        if (seen > allowed) done(refusal(seen));
-        else done(null, chunk);
-      },
-    }),
-    () => undefined,
-  );
-}
-
-/**
- * Who an upload's limits count against: the account making it, else the client's address; null
- * (no limits) for changes made without a context (tools driving the registry directly).
- */
-function uploaderOf(context: ChangeContext | undefined): string | null {
-  if (context?.actor) return context.actor;
-  return context?.address ? `address:${context.address}` : null;
 }
 
 /** Runs upload sessions against the metadata database and a content store. */
