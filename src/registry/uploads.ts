@@ -13,7 +13,7 @@ import { bounded, uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upl
 import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
-import { QuotaGuard } from './quota-guard.js';
+import { QuotaGuard, type Headroom } from './quota-guard.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
@@ -121,10 +121,13 @@ export class UploadService {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
       const upload = await this.find(name, id);
+      // The room a hard quota leaves this blob, read once: it bounds the body as it streams and
+      // refuses the blob before a slow store writes it (the exact check is in the transaction).
+      const room = await this.quotas.headroom(name, digest.value);
       const size = body
         ? await this.appendChunk(
             upload,
-            await this.withinQuota(name, upload, body, length, digest.value),
+            this.withinQuota(room, upload, body, length),
             range,
             length,
           )
@@ -138,15 +141,13 @@ export class UploadService {
           { expected: digest.value, actual },
         );
       }
-      // A slow store writes the blob first, outside the database's write lock; the commit then
-      // only confirms it, inside the lock, so a collection can never take it in between.
-      const quotas = await this.quotas.covering(name);
-      // Refused before a slow store writes the blob (the exact check is in the transaction).
-      const room = await this.quotas.headroom(name, digest.value);
       if (room !== undefined && size > room.room) {
         await this.discard(id);
         throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
       }
+      const quotas = await this.quotas.covering(name);
+      // A slow store writes the blob first, outside the database's write lock; the commit then
+      // only confirms it, inside the lock, so a collection can never take it in between.
       await this.store.stageUpload?.(id, digest.value, size);
       await this.meta.writeTransaction(async (m) => {
         await this.quotas.admitBytes(m, quotas, name, digest.value, size, context);
@@ -196,18 +197,15 @@ export class UploadService {
   }
 
   /**
-   * `body` refused (DENIED) once the blob `digest` would take more than a hard storage limit
-   * leaves room for (unless the limited scopes hold it already), so an upload over quota stops
-   * while it streams; the exact check is made inside the transaction that links it.
+   * `body` refused (DENIED) once the upload would hold more than `room` (what a hard storage
+   * limit leaves the blob) allows, so an upload over quota stops while it streams.
    */
-  private async withinQuota(
-    name: string,
+  private withinQuota(
+    room: Headroom | undefined,
     upload: UploadRecord,
     body: Readable,
     length: number | undefined,
-    digest: string,
-  ): Promise<Readable> {
-    const room = await this.quotas.headroom(name, digest);
+  ): Readable {
     if (room === undefined) return body;
     const refusal = (size: number) =>
       QuotaGuard.refusal(room.quota, room.used, room.limit, size - upload.size);
