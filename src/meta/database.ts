@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import { BerthMigrations } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
+import { resilientPool } from './postgres-pool.js';
 import type { Database } from './schema.js';
 
 /** An open database handle. */
@@ -50,7 +51,9 @@ export async function openPostgresDatabase(
   // end the process with an unhandled 'error'; the pool drops it and opens a new one when needed.
   pool.on('connect', (client) => client.on('error', onConnectionError));
   pool.on('error', () => undefined); // the client's own listener has logged it
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The pool may still lend out a connection the server ended before it heard of it: statements
+  // that can safely run again do so on a fresh connection.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool) }) });
   await migrate(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -5,6 +5,7 @@ export {
   type OpenDatabase,
   type SqliteSynchronous,
 } from './database.js';
+export { resilientPool } from './postgres-pool.js';
 export { Meta, isDatabaseFull } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';

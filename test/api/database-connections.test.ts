@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { waitUntil } from '../helpers/wait.js';
+import { resilientPool } from '../../src/meta/index.js';
 
 const onPostgres = process.env.BERTH_TEST_DB === 'postgres';
 
@@ -37,16 +38,23 @@ describe(
           [name],
         );
         await busy;
+        // Every connection idles in the pool now; end them all and ask again at once, before
+        // the pool can have heard of it: the pool lends out connections the server has ended.
         await admin.query(
           `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`,
           [name],
         );
-        await waitUntil(
-          async () => (await admin.query(ours, [name])).rows[0].n === 0,
-          'the connections to end',
+        const answers = await Promise.all(
+          Array.from({ length: 10 }, () => t.app.inject({ method: 'GET', url: '/v2/_catalog' })),
         );
-        // Give the pool a turn to hear of it, then use it again.
-        await new Promise((r) => setImmediate(r));
+        assert.deepEqual(
+          answers.map((a) => a.statusCode),
+          answers.map(() => 200),
+        );
+        await waitUntil(
+          async () => (await admin.query(ours, [name])).rows[0].n <= 10,
+          'the ended connections to be gone',
+        );
         for (let i = 0; i < 5; i += 1)
           assert.equal(
             (await t.app.inject({ method: 'GET', url: '/v2/_catalog' })).statusCode,
@@ -54,6 +62,53 @@ describe(
           );
       } finally {
         await admin.end();
+      }
+    });
+
+    it('runs a statement again only where that cannot do it twice', async () => {
+      const url = t.berth.config.database.url ?? '';
+      const raw = new pg.Pool({ connectionString: url, max: 1 });
+      raw.on('connect', (client) => client.on('error', () => undefined));
+      raw.on('error', () => undefined);
+      const pool = resilientPool(raw);
+      const admin = new pg.Client({ connectionString: `${process.env.BERTH_TEST_PG}/postgres` });
+      await admin.connect();
+      const end = async (pid: number) => {
+        await admin.query('select pg_terminate_backend($1)', [pid]);
+        await waitUntil(
+          async () =>
+            (await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rowCount ===
+            0,
+          'the backend to end',
+        );
+      };
+      try {
+        await pool.connect().then(async (c) => {
+          await c.query('create table if not exists retry_probe (n int)', []);
+          c.release();
+        });
+        // Inside a transaction: the transaction fails, nothing is run again behind its back.
+        const inTx = await pool.connect();
+        await inTx.query('begin', []);
+        const pid = (await inTx.query<{ pid: number }>('select pg_backend_pid() as pid', []))
+          .rows[0]!.pid;
+        await end(pid);
+        await assert.rejects(inTx.query('insert into retry_probe values (1)', []));
+        inTx.release(true);
+        // Outside one, a read on a connection the server ended is answered from a fresh one.
+        const reader = await pool.connect();
+        const pid2 = (await reader.query<{ pid: number }>('select pg_backend_pid() as pid', []))
+          .rows[0]!.pid;
+        await end(pid2);
+        const again = await reader.query<{ n: number }>(
+          'select count(*)::int as n from retry_probe',
+          [],
+        );
+        assert.equal(again.rows[0]!.n, 0);
+        reader.release();
+      } finally {
+        await admin.end();
+        await raw.end();
       }
     });
   },

@@ -1,0 +1,92 @@
+/**
+ * A PostgreSQL pool for Kysely that does not hand a request a connection the server has already
+ * ended. The pool only hears that a server ended a connection (a restart, a failover, an
+ * administrator's pg_terminate_backend) when the socket's close is read, so on a busy process it
+ * can lend out a dead connection first; a statement that meets one is run again, once, on a fresh
+ * connection when running it again cannot do anything twice.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+
+/** SQLSTATEs of a backend the server ended: admin_shutdown, crash_shutdown, cannot_connect_now. */
+const SERVER_ENDED = new Set(['57P01', '57P02', '57P03']);
+
+/** True when `err` says the connection is gone, not that the statement was wrong. */
+export function isConnectionEnded(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && SERVER_ENDED.has(code)) return true;
+  return /Connection terminated|not queryable|ECONNRESET|EPIPE/.test(err.message);
+}
+
+/** True when the statement was certainly not run: the server ended the backend or the client refused to send. */
+function certainlyNotRun(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    (typeof code === 'string' && SERVER_ENDED.has(code)) ||
+    (err instanceof Error && /not queryable/.test(err.message))
+  );
+}
+
+const READ_ONLY = /^\s*(select|with\s[^;]*\)\s*select|show)\b/i;
+const BEGINS = /^\s*(begin|start\s+transaction)\b/i;
+const ENDS = /^\s*(commit|rollback|end)\s*;?\s*$/i;
+
+/** A lent-out connection that swaps itself for a fresh one when its first use finds it dead. */
+class ResilientClient implements PostgresPoolClient {
+  private inTransaction = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private inner: PoolClient,
+  ) {}
+
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query<R>(
+    sqlOrCursor: string | PostgresCursor<R>,
+    parameters?: ReadonlyArray<unknown>,
+  ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    if (typeof sqlOrCursor !== 'string') return this.inner.query(sqlOrCursor as never);
+    return this.run(sqlOrCursor, parameters ?? []) as Promise<PostgresQueryResult<R>>;
+  }
+
+  private async run(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
+    const starts = BEGINS.test(sql);
+    try {
+      const result = await this.inner.query(sql, [...parameters]);
+      this.track(sql, starts);
+      return result;
+    } catch (err) {
+      // Inside a transaction the statements before this one died with the connection: the caller's
+      // transaction fails as a whole. Outside one (or at its `begin`), run it again when that is safe.
+      const again =
+        !this.inTransaction &&
+        isConnectionEnded(err) &&
+        (starts || READ_ONLY.test(sql) || certainlyNotRun(err));
+      if (!again) throw err;
+      this.inner.release(err as Error);
+      this.inner = await this.pool.connect();
+      const result = await this.inner.query(sql, [...parameters]);
+      this.track(sql, starts);
+      return result;
+    }
+  }
+
+  private track(sql: string, starts: boolean): void {
+    if (starts) this.inTransaction = true;
+    else if (ENDS.test(sql)) this.inTransaction = false;
+  }
+
+  release(destroy?: boolean): void {
+    this.inner.release(destroy);
+  }
+}
+
+/** Wraps a pg pool so Kysely's statements outside transactions survive connections the server ended. */
+export function resilientPool(pool: Pool): PostgresPool {
+  return {
+    connect: async () => new ResilientClient(pool, await pool.connect()),
+    end: () => pool.end(),
+  };
+}
