@@ -5,11 +5,12 @@
  * UI's repository list and search, and one tag's page of details; time from process start to
  * answering `/v2/` on that directory; `berth --version`; idle RSS after start. Medians of repeated
  * requests (each request's server time is the client's loopback time less nothing: they are
- * upper bounds). `--tags N`, `--repositories N` change the size.
+ * upper bounds). `--tags N`, `--repositories N` change the size; `--keep DIR` fills DIR (once)
+ * and keeps it, for profiling.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -98,11 +99,16 @@ async function timed(
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-large-'));
-  spawnSync(process.execPath, [BERTH, 'migrate', '--data', dir], { stdio: 'inherit' });
-  const filling = performance.now();
-  fill(dir);
-  process.stderr.write(`filled in ${((performance.now() - filling) / 1000).toFixed(1)} s\n`);
+  const keepAt = process.argv.indexOf('--keep');
+  const kept = keepAt >= 0 ? path.resolve(process.argv[keepAt + 1]!) : undefined;
+  const dir = kept ?? mkdtempSync(path.join(os.tmpdir(), 'bench-large-'));
+  if (!kept || !existsSync(path.join(dir, 'berth.db'))) {
+    mkdirSync(dir, { recursive: true });
+    spawnSync(process.execPath, [BERTH, 'migrate', '--data', dir], { stdio: 'inherit' });
+    const filling = performance.now();
+    fill(dir);
+    process.stderr.write(`filled in ${((performance.now() - filling) / 1000).toFixed(1)} s\n`);
+  }
 
   // Start-up: from spawn to /v2/ answering, on the filled directory (median of 3).
   const startups: number[] = [];
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
   }
 
   // With accounts, as the web UI needs them; the repositories are public, so reads need no token.
-  const berth = await startBerth('token', { dir });
+  const berth = await startBerth('token', { dir, keep: kept !== undefined });
   const admin = { authorization: `Basic ${Buffer.from(berth.creds!).toString('base64')}` };
   try {
     await new Promise((r) => setTimeout(r, 2_000));
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
       ['docker search', `/v1/search?q=repo2500&n=25`, 50],
       ['UI repository list', `/api/v1/catalog?n=50`, 100],
       ['UI repository search', `/api/v1/catalog?n=50&q=repo2500`, 50],
-      ['UI tag list of big/app (first page)', `/api/v1/images/big/app/tags?n=50`, 100],
+      ['UI tag list of big/app (first page)', `/api/v1/images/big/app/tags?n=100`, 100],
     ];
     process.stdout.write(`${TAGS} tags in one repository, ${REPOSITORIES} repositories\n`);
     process.stdout.write(

@@ -78,13 +78,13 @@ async function waitForV2(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not answer /v2/`);
 }
 
-function stopper(child: ChildProcess, dir: string): () => Promise<void> {
+function stopper(child: ChildProcess, dir: string, keep = false): () => Promise<void> {
   return async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   };
 }
 
@@ -94,6 +94,7 @@ async function underTest(
   child: ChildProcess,
   port: number,
   dir: string,
+  keep = false,
 ): Promise<RegistryUnderTest> {
   const url = `http://127.0.0.1:${port}`;
   await waitForV2(url, child);
@@ -105,18 +106,24 @@ async function underTest(
     pid: child.pid!,
     headersFor: auth ? tokenHeaders(url) : NO_HEADERS,
     creds: auth ? `admin:${BENCH_ADMIN_PASSWORD}` : undefined,
-    stop: stopper(child, dir),
+    stop: stopper(child, dir, keep),
   };
 }
 
 /**
  * Starts `berth serve` from this checkout's build with a fresh data directory (or `dir`, removed
- * when it stops), auth on or off; `env` adds configuration (a PostgreSQL URL, S3 storage) and
- * `name` labels it.
+ * when it stops unless `keep`), auth on or off; `env` adds configuration (a PostgreSQL URL, S3
+ * storage) and `name` labels it.
  */
 export async function startBerth(
   auth: 'token' | 'none',
-  options: { env?: NodeJS.ProcessEnv; name?: string; port?: number; dir?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    name?: string;
+    port?: number;
+    dir?: string;
+    keep?: boolean;
+  } = {},
 ): Promise<RegistryUnderTest> {
   const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
   const port = options.port ?? (await freePort());
@@ -134,7 +141,13 @@ export async function startBerth(
       stdio: ['ignore', 'ignore', 'ignore'],
     },
   );
-  return underTest(options.name ?? (auth === 'token' ? 'berth+auth' : 'berth'), child, port, dir);
+  return underTest(
+    options.name ?? (auth === 'token' ? 'berth+auth' : 'berth'),
+    child,
+    port,
+    dir,
+    options.keep,
+  );
 }
 
 /** Starts the reference registry (Debian's docker-registry) with a fresh filesystem root. */

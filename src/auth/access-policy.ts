@@ -1,5 +1,5 @@
 /** The access policy over the database: gathers the facts for `decideAccess` and caches them briefly. */
-import type { AccessLevel, Membership, Meta, Visibility } from '../meta/index.js';
+import type { AccessLevel, ListingScope, Membership, Meta, Visibility } from '../meta/index.js';
 import { TtlCache } from '../registry/index.js';
 import { decideAccess, maxLevel, type AccessDecision, type RepositoryAction } from './policy.js';
 import type { Principal } from './principal.js';
@@ -153,15 +153,56 @@ export class AccessPolicy {
   ): Promise<string[]> {
     const names = repositories.map((r) => (typeof r === 'string' ? r : r.name));
     if (principal.kind === 'user' && principal.admin) return names;
+    const publicRead = this.readsPublic(principal);
     const out: string[] = [];
     for (const r of repositories) {
       const name = typeof r === 'string' ? r : r.name;
       const known = typeof r === 'string' ? undefined : r.visibility;
+      // A public repository is readable by whoever reads public ones: no facts to gather.
+      if (known === 'public' && publicRead) {
+        out.push(name);
+        continue;
+      }
       const decision = await this.decideKnowing(principal, name, () =>
         known === undefined ? this.visibilityOf(name) : Promise.resolve(known),
       );
       if (decision.allowed.has('pull')) out.push(name);
     }
     return out;
+  }
+
+  /** Whether `principal` reads every public repository (not a credential for one repository). */
+  private readsPublic(principal: Principal): boolean {
+    if (principal.kind === 'anonymous') return this.options.anonymousPull;
+    return principal.kind === 'user' && !principal.repository;
+  }
+
+  /**
+   * Which repositories `principal` may see in listings, for the database to page through: all
+   * (administrators), or the public ones and the private ones a membership, a grant or the
+   * user's own namespace lets them read (each judged as `visible` would).
+   */
+  async listingScope(principal: Principal): Promise<ListingScope> {
+    if (principal.kind === 'user' && principal.admin && !principal.repository) return { all: true };
+    if (principal.kind === 'user' && principal.repository) {
+      const names = await this.visible(principal, [principal.repository]);
+      return { all: false, publicToo: false, names };
+    }
+    const publicToo = this.readsPublic(principal);
+    if (principal.kind !== 'user') return { all: false, publicToo, names: [] };
+    const view = await this.userView(principal.id);
+    const namespaces = new Set([principal.name, ...view.memberships.keys()]);
+    const repositories: string[] = [];
+    for (const key of view.grants.keys()) {
+      const [kind, target] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+      if (kind === 'namespace') namespaces.add(target);
+      else repositories.push(target);
+    }
+    const candidates = await this.meta.repositories.privateAmong([...namespaces], repositories);
+    const names = await this.visible(
+      principal,
+      candidates.map((name) => ({ name, visibility: 'private' as const })),
+    );
+    return { all: false, publicToo, names };
   }
 }

@@ -1,6 +1,6 @@
 /** Identifying the caller of a request from its Authorization header, and deciding per action. */
 import { admitNewRepository } from '../registry/index.js';
-import type { Meta, Visibility } from '../meta/index.js';
+import type { ListingScope, Meta, Visibility } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
@@ -175,5 +175,10 @@ export class RequestAuth {
     repositories: (string | { name: string; visibility: Visibility })[],
   ): Promise<string[]> {
     return this.policy.visible(caller.principal, repositories);
+  }
+
+  /** Which repositories the caller may see in listings (see `AccessPolicy.listingScope`). */
+  listingScope(caller: Caller): Promise<ListingScope> {
+    return this.policy.listingScope(caller.principal);
   }
 }

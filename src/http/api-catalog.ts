@@ -75,7 +75,13 @@ export function registerCatalogRoutes(
       if (manifest) return json(reply, await catalog.describe(principal, name, manifest[2]!));
       if (tags?.[2]) throw new BerthError('METHOD_UNKNOWN', 'GET a tag through manifests/<tag>');
       if (!tags) throw new BerthError('NOT_FOUND', 'no such image route');
-      json(reply, await catalog.tags(principal, name));
+      json(
+        reply,
+        await catalog.tags(principal, name, {
+          limit: intQuery(req, 'n', 100, 1000),
+          last: queryParam(req, 'last'),
+        }),
+      );
     },
   });
 }

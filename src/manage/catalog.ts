@@ -4,10 +4,17 @@
  * manifest in full, and deleting a tag. Only what the caller may see.
  */
 import { ANONYMOUS, type Actor, type AuthService, type Principal } from '../auth/index.js';
-import type { Meta, RepositoryInfo, RepositoryStats } from '../meta/index.js';
+import type {
+  ListingFilter,
+  ListingScope,
+  Meta,
+  RepositoryInfo,
+  RepositoryStats,
+} from '../meta/index.js';
 import { BerthError, isValidName } from '../oci/index.js';
 import {
   rankRepositories,
+  searchTerms as termsOf,
   type ChangeContext,
   type ManifestView,
   type Registry,
@@ -66,6 +73,13 @@ export interface SearchPage {
   results: CatalogEntry[];
 }
 
+/** A page of a repository's tags: `next` is the tag to continue after, null at the end. */
+export interface TagPage {
+  tags: SignedTag[];
+  total: number;
+  next: string | null;
+}
+
 /** A tag with its signature status. */
 export type SignedTag = TagSummary & {
   signed: boolean;
@@ -114,68 +128,97 @@ export class CatalogService {
     private readonly trust?: TrustService,
   ) {}
 
-  /** Every repository `principal` may see (all of them without auth), by name. */
-  private async visible(principal: Principal): Promise<RepositoryInfo[]> {
-    const all = await this.meta.repositories.all();
-    if (!this.auth) return all;
-    const visible = new Set(await this.auth.requests.visible({ principal, via: 'basic' }, all));
-    return all.filter((r) => visible.has(r.name));
+  /** Which repositories `principal` may see in listings (all of them without auth). */
+  private async scope(principal: Principal): Promise<ListingScope> {
+    if (!this.auth) return { all: true };
+    return this.auth.requests.listingScope({ principal, via: 'basic' });
   }
 
-  /** One page of the catalog, with the namespaces the caller sees. */
+  /** A page of `infos` with the figures of the page shown only (aggregating all is the slow part). */
+  private async entries(shown: RepositoryInfo[]): Promise<CatalogEntry[]> {
+    const stats = await this.meta.catalog.stats(shown.map((i) => i.id));
+    return shown.map((i) => entryOf(i, stats.get(i.id)));
+  }
+
+  /**
+   * One page of the catalog, with the namespaces the caller sees. By name, the database pages;
+   * by relevance, only the matching repositories are ranked; by a figure, all the caller sees
+   * are read with their figures.
+   */
   async catalog(principal: Principal, query: CatalogQuery) {
-    let infos = await this.visible(principal);
-    const namespaces = [
-      ...new Set(infos.filter((i) => i.name.includes('/')).map((i) => i.name.split('/')[0]!)),
-    ].sort();
-    if (query.namespace) infos = infos.filter((i) => i.name.startsWith(`${query.namespace}/`));
-    if (query.visibility) infos = infos.filter((i) => i.visibility === query.visibility);
-    if (query.q) infos = rankRepositories(infos, query.q);
+    const scope = await this.scope(principal);
+    const filter: ListingFilter = {
+      scope,
+      namespace: query.namespace,
+      visibility: query.visibility,
+      terms: termsOf(query.q ?? ''),
+    };
+    const namespaces = await this.meta.repositories.namespacesListed(scope);
     const { page, pageSize } = query;
     const sorting = !query.q || query.sorted;
-    const sign = query.order === 'asc' ? 1 : -1;
     const from = (page - 1) * pageSize;
+    let total: number;
     let shownEntries: CatalogEntry[];
-    if (sorting && query.sort !== 'name') {
+    if (sorting && query.sort === 'name') {
+      total = await this.meta.repositories.countListed(filter);
+      const shown = await this.meta.repositories.listed(filter, {
+        order: query.order,
+        offset: from,
+        limit: pageSize,
+      });
+      shownEntries = await this.entries(shown);
+    } else if (sorting) {
       // Sorted by a figure: every repository's figures are needed.
+      const infos = await this.meta.repositories.listed(filter);
+      total = infos.length;
+      const sign = query.order === 'asc' ? 1 : -1;
       const stats = await this.meta.catalog.stats();
       const entries = infos.map((i) => entryOf(i, stats.get(i.id)));
       entries.sort((a, b) => sign * compare(query.sort, a, b) || (a.name < b.name ? -1 : 1));
       shownEntries = entries.slice(from, from + pageSize);
     } else {
-      // By name or by relevance: only the page shown needs its figures.
-      if (sorting)
-        infos = [...infos].sort((a, b) => sign * (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      const shown = infos.slice(from, from + pageSize);
-      const stats = await this.meta.catalog.stats(shown.map((i) => i.id));
-      shownEntries = shown.map((i) => entryOf(i, stats.get(i.id)));
+      const ranked = rankRepositories(await this.meta.repositories.listed(filter), query.q ?? '');
+      total = ranked.length;
+      shownEntries = await this.entries(ranked.slice(from, from + pageSize));
     }
     return {
-      total: infos.length,
+      total,
       page,
       pageSize,
-      pages: Math.max(1, Math.ceil(infos.length / pageSize)),
+      pages: Math.max(1, Math.ceil(total / pageSize)),
       namespaces,
       repositories: shownEntries,
     };
   }
 
-  /** Searches what `principal` (anonymous by default) may see by name and description. */
+  /**
+   * Searches what `principal` (anonymous by default) may see by name and description: the
+   * database finds the repositories containing every word, and only those are ranked.
+   */
   async search(
     { q, page, pageSize }: SearchQuery,
     principal: Principal = ANONYMOUS,
   ): Promise<SearchPage> {
-    const ranked = rankRepositories(await this.visible(principal), q);
-    const shown = ranked.slice((page - 1) * pageSize, page * pageSize);
-    // Figures only for the page shown: aggregating every repository's tags is the slow part.
-    const stats = await this.meta.catalog.stats(shown.map((r) => r.id));
+    const filter: ListingFilter = { scope: await this.scope(principal), terms: termsOf(q) };
+    const from = (page - 1) * pageSize;
+    let total: number;
+    let shown: RepositoryInfo[];
+    if (filter.terms!.length === 0) {
+      // Nothing to rank by: every repository the caller sees, by name.
+      total = await this.meta.repositories.countListed(filter);
+      shown = await this.meta.repositories.listed(filter, { offset: from, limit: pageSize });
+    } else {
+      const ranked = rankRepositories(await this.meta.repositories.listed(filter), q);
+      total = ranked.length;
+      shown = ranked.slice(from, from + pageSize);
+    }
     return {
       query: q,
-      total: ranked.length,
+      total,
       page,
       pageSize,
-      pages: Math.max(1, Math.ceil(ranked.length / pageSize)),
-      results: shown.map((r) => entryOf(r, stats.get(r.id))),
+      pages: Math.max(1, Math.ceil(total / pageSize)),
+      results: await this.entries(shown),
     };
   }
 
@@ -185,25 +228,35 @@ export class CatalogService {
       throw new BerthError('NOT_FOUND', `no repository ${name} (or it is private)`);
   }
 
-  /** The tags of `name` with size, platforms, pusher, last pull and signature. */
-  async tags(principal: Principal, name: string): Promise<SignedTag[]> {
+  /**
+   * A page of the tags of `name` (`limit` after `last`, by name) with size, platforms, pusher,
+   * last pull and signatures; the total, and the tag to continue after when more follow.
+   */
+  async tags(
+    principal: Principal,
+    name: string,
+    page: { limit: number; last?: string },
+  ): Promise<TagPage> {
     await this.readable(principal, name);
-    let list: TagSummary[];
+    let list: TagSummary[] = [];
+    let total = 0;
+    let more = false;
     try {
-      list = await this.registry.details.tags(name);
+      ({ tags: list, total, more } = await this.registry.details.tags(name, page));
     } catch (err) {
-      if (err instanceof BerthError && err.code === 'NAME_UNKNOWN') list = [];
-      else throw err;
+      if (!(err instanceof BerthError && err.code === 'NAME_UNKNOWN')) throw err;
     }
     const pairs = list.map((t) => ({ tag: t.tag, digest: t.digest }));
     const signatures = this.trust
       ? new Map((await this.trust.tags.status(name, pairs)).tags.map((s) => [s.tag, s]))
       : new Map();
-    return list.map((t) => {
+    const tags = list.map((t) => {
       const s = signatures.get(t.tag);
       const kinds: string[] = s?.kinds ?? [];
       return { ...t, signed: kinds.length > 0, signers: s?.signers ?? [], signatureKinds: kinds };
     });
+    const next = more ? tags[tags.length - 1]!.tag : null;
+    return { tags, total, next };
   }
 
   /** A manifest in full: config, layers with history, platforms, referrers. */

@@ -104,9 +104,12 @@ export class CatalogQueries {
     return out;
   }
 
-  /** Every tag of a repository with its manifest's media type and sizes, by name. */
-  async tags(repositoryId: number): Promise<TagDetailRow[]> {
-    const rows = await this.db
+  /** A repository's tags (all, or `limit` after `last`) with their manifests' media types and sizes, by name. */
+  async tags(
+    repositoryId: number,
+    page: { limit?: number; last?: string } = {},
+  ): Promise<TagDetailRow[]> {
+    let q = this.db
       .selectFrom('tags as t')
       .innerJoin('manifests as m', (j) =>
         j
@@ -131,8 +134,10 @@ export class CatalogQueries {
             .as('blobSize'),
       ])
       .where('t.repository_id', '=', repositoryId)
-      .orderBy('t.name')
-      .execute();
+      .orderBy('t.name');
+    if (page.last !== undefined) q = q.where('t.name', '>', page.last);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    const rows = await q.execute();
     return rows.map((r) => ({
       tag: r.tag,
       digest: r.digest,
@@ -143,6 +148,16 @@ export class CatalogQueries {
       pushedBy: r.pushedBy,
       lastPulledAt: r.lastPulledAt === null ? null : Number(r.lastPulledAt),
     }));
+  }
+
+  /** How many tags repository `repositoryId` has. */
+  async tagCount(repositoryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('tags')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('repository_id', '=', repositoryId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Bytes of the blobs manifest `digest` of a repository references. */

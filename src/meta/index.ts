@@ -67,7 +67,7 @@ export type {
   NewBuild,
 } from './builds.js';
 export type { AuditEntry, AuditFilter, AuditOutcome } from './audit.js';
-export type { RepositoryInfo, Visibility } from './repositories.js';
+export type { RepositoryInfo, Visibility, ListingScope, ListingFilter } from './repositories.js';
 export type {
   TrustFileRecord,
   TrustKeyRecord,

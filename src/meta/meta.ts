@@ -76,7 +76,7 @@ export class Meta {
     /** Which engine: write transactions lock differently. */
     readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {
-    this.repositories = new RepositoryStore(db);
+    this.repositories = new RepositoryStore(db, dialect);
     this.blobs = new BlobIndex(db);
     this.manifests = new ManifestStore(db);
     this.tags = new TagStore(db);

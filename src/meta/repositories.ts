@@ -1,5 +1,5 @@
 /** Repositories: the names that hold blobs, manifests and tags. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Who may see a repository without a grant. */
@@ -15,9 +15,32 @@ export interface RepositoryInfo {
   createdAt: number;
 }
 
+/**
+ * Which repositories a listing may show: every one, or the public ones (when `publicToo`) and
+ * those named (private ones a caller was judged able to read).
+ */
+export type ListingScope = { all: true } | { all: false; publicToo: boolean; names: string[] };
+
+/** What a listing shows: its scope, narrowed to a namespace, a visibility and search terms. */
+export interface ListingFilter {
+  scope: ListingScope;
+  namespace?: string;
+  visibility?: string;
+  /** Lower-case words each of which the name or the description contains. */
+  terms?: string[];
+}
+
+/** `text` as a LIKE pattern matching it anywhere (with `\` escaping the wildcards). */
+function containing(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
 /** Looks up and creates repositories. */
 export class RepositoryStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
 
   /** The id of repository `name`, or undefined. */
   async find(name: string): Promise<number | undefined> {
@@ -101,9 +124,98 @@ export class RepositoryStore {
     });
   }
 
-  /** Every repository (for search and listings). */
+  /** Every repository (for listings sorted by a figure). */
   async all(): Promise<RepositoryInfo[]> {
     return this.infos((q) => q.orderBy('name'));
+  }
+
+  /** The repositories `filter` shows, by name (`desc`: reversed), `offset` of them skipped. */
+  async listed(
+    filter: ListingFilter,
+    page: { order?: 'asc' | 'desc'; offset?: number; limit?: number } = {},
+  ): Promise<RepositoryInfo[]> {
+    if (this.empty(filter.scope)) return [];
+    return this.infos((q) => {
+      let r = this.filtered(q, filter).orderBy('name', page.order ?? 'asc');
+      if (page.limit !== undefined) r = r.limit(page.limit).offset(page.offset ?? 0);
+      return r;
+    });
+  }
+
+  /** How many repositories `filter` shows. */
+  async countListed(filter: ListingFilter): Promise<number> {
+    if (this.empty(filter.scope)) return 0;
+    const row = await this.filtered(
+      this.db.selectFrom('repositories').select((eb) => eb.fn.countAll<number>().as('n')),
+      filter,
+    ).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** The namespaces (first name components) of the repositories `scope` shows, sorted. */
+  async namespacesListed(scope: ListingScope): Promise<string[]> {
+    if (this.empty(scope)) return [];
+    const head =
+      this.dialect === 'postgres'
+        ? sql<string>`split_part(name, '/', 1)`
+        : sql<string>`substr(name, 1, instr(name, '/') - 1)`;
+    const rows = await this.filtered(
+      this.db
+        .selectFrom('repositories')
+        .select(head.as('namespace'))
+        .distinct()
+        .where('name', 'like', '%/%'),
+      { scope },
+    ).execute();
+    return rows.map((r) => r.namespace).sort();
+  }
+
+  /** Names of the private repositories under `namespaces` or named in `names`. */
+  async privateAmong(namespaces: string[], names: string[]): Promise<string[]> {
+    if (namespaces.length === 0 && names.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where('visibility', '=', 'private')
+      .where((eb) =>
+        eb.or([
+          ...namespaces.map((ns) => eb.and([eb('name', '>', `${ns}/`), eb('name', '<', `${ns}0`)])),
+          ...(names.length > 0 ? [eb('name', 'in', names)] : []),
+        ]),
+      )
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  private empty(scope: ListingScope): boolean {
+    return !scope.all && !scope.publicToo && scope.names.length === 0;
+  }
+
+  /** `q` narrowed to what `filter` shows. */
+  private filtered<O>(
+    q: SelectQueryBuilder<Database, 'repositories', O>,
+    filter: ListingFilter,
+  ): SelectQueryBuilder<Database, 'repositories', O> {
+    let r = q;
+    const scope = filter.scope;
+    if (!scope.all) {
+      r = r.where((eb) =>
+        eb.or([
+          ...(scope.publicToo ? [eb('visibility', '=', 'public')] : []),
+          ...(scope.names.length > 0 ? [eb('name', 'in', scope.names)] : []),
+        ]),
+      );
+    }
+    if (filter.namespace !== undefined)
+      r = r.where('name', '>', `${filter.namespace}/`).where('name', '<', `${filter.namespace}0`);
+    if (filter.visibility !== undefined) r = r.where('visibility', '=', filter.visibility);
+    for (const term of filter.terms ?? []) {
+      const pattern = containing(term);
+      r = r.where(
+        sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(coalesce(description, '')) like ${pattern} escape '\\')`,
+      );
+    }
+    return r;
   }
 
   private async infos(

@@ -120,10 +120,22 @@ export class ImageDetails {
     ];
   }
 
-  /** Every tag of `name` with its size, platforms, pusher and last pull. */
-  async tags(name: string): Promise<TagSummary[]> {
+  /**
+   * The tags of `name` (a page of `limit` after `last`, by name) with their size, platforms,
+   * pusher and last pull; how many tags it has in all, and whether more follow the page.
+   */
+  async tags(
+    name: string,
+    page: { limit: number; last?: string },
+  ): Promise<{ tags: TagSummary[]; total: number; more: boolean }> {
     const repositoryId = await this.repositoryId(name);
-    const rows = await this.meta.catalog.tags(repositoryId);
+    const rows = await this.meta.catalog.tags(repositoryId, { ...page, limit: page.limit + 1 });
+    const more = rows.length > page.limit;
+    if (more) rows.pop();
+    const total =
+      page.last === undefined && !more
+        ? rows.length
+        : await this.meta.catalog.tagCount(repositoryId);
     const out: TagSummary[] = [];
     for (const row of rows) {
       let size = row.manifestSize + row.blobSize;
@@ -150,7 +162,7 @@ export class ImageDetails {
         lastPulledAt: row.lastPulledAt === null ? null : new Date(row.lastPulledAt).toISOString(),
       });
     }
-    return out;
+    return { tags: out, total, more };
   }
 
   /** Manifest `reference` (tag or digest) of `name` in full. */

@@ -15,7 +15,7 @@ export {
 } from './ports.js';
 export { TtlCache } from './ttl-cache.js';
 export type { TagSummary, ManifestView, LayerView, Platform } from './image-details.js';
-export { rankRepositories } from './repository-search.js';
+export { rankRepositories, searchTerms } from './repository-search.js';
 export type { GcStatus } from './gc-runner.js';
 export type { ByteRange } from '../storage/index.js';
 export { admitNewRepository, quotaLabel, type Headroom } from './quota-guard.js';

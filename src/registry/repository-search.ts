@@ -21,9 +21,14 @@ export function searchScore(info: RepositoryInfo, terms: string[]): number {
   return score;
 }
 
+/** The lower-case words of a search query. */
+export function searchTerms(query: string): string[] {
+  return query.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
 /** The repositories matching `query` (words, all required), best first, then by name. */
 export function rankRepositories(infos: RepositoryInfo[], query: string): RepositoryInfo[] {
-  const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
+  const terms = searchTerms(query);
   return infos
     .map((info) => ({ info, score: searchScore(info, terms) }))
     .filter((r) => r.score > 0)

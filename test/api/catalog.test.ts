@@ -105,6 +105,83 @@ describe('the catalog and search', () => {
     assert.deepEqual(await names(), ['alice/cowsay']);
   });
 
+  it('pages in the database: private repositories a grant opens, search words taken literally', async () => {
+    const names = async (path: string, auth?: string) =>
+      (
+        (await apiOk(t.app, 200, 'GET', path, auth)).json() as {
+          total: number;
+          repositories: { name: string }[];
+        }
+      ).repositories.map((r) => r.name);
+    // A read grant on alice/web lets bob see it, in listings, pages, counts and search alike.
+    await apiOk(t.app, 204, 'PUT', '/api/v1/repositories/alice/web/_permissions', users.alice, {
+      user: 'bob',
+      level: 'read',
+    });
+    try {
+      assert.deepEqual(await names('/api/v1/catalog', users.bob), [
+        'alice/cowsay',
+        'alice/web',
+        'bob/tool',
+      ]);
+      assert.deepEqual(await names('/api/v1/catalog?n=1&page=2&order=desc', users.bob), [
+        'alice/web',
+      ]);
+      const page = (await apiOk(t.app, 200, 'GET', '/api/v1/catalog?n=1', users.bob)).json() as {
+        total: number;
+        pages: number;
+      };
+      assert.deepEqual([page.total, page.pages], [3, 3]);
+      const found = (await apiOk(t.app, 200, 'GET', '/api/v1/search?q=web', users.bob)).json() as {
+        total: number;
+      };
+      assert.equal(found.total, 1);
+      assert.deepEqual(
+        await names('/api/v1/catalog?namespace=alice&visibility=private', users.bob),
+        ['alice/web'],
+      );
+    } finally {
+      await apiOk(
+        t.app,
+        204,
+        'DELETE',
+        '/api/v1/repositories/alice/web/_permissions?user=bob',
+        users.alice,
+      );
+    }
+    assert.deepEqual(await names('/api/v1/catalog', users.bob), ['alice/cowsay', 'bob/tool']);
+    // LIKE's wildcards in a search are characters to find, not patterns.
+    for (const q of ['%25', '_', '%5C'])
+      assert.equal(
+        (
+          (await t.app.inject({ method: 'GET', url: `/v1/search?q=${q}` })).json() as {
+            num_results: number;
+          }
+        ).num_results,
+        0,
+        `q=${q}`,
+      );
+  });
+
+  it("pages a repository's tags with a total and the tag to go on after", async () => {
+    type Page = { tags: { tag: string }[]; total: number; next: string | null };
+    const first = (
+      await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags?n=1', users.alice)
+    ).json() as Page;
+    assert.deepEqual([first.tags.map((x) => x.tag), first.total, first.next], [['1.0'], 2, '1.0']);
+    const second = (
+      await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags?n=1&last=1.0', users.alice)
+    ).json() as Page;
+    assert.deepEqual(
+      [second.tags.map((x) => x.tag), second.total, second.next],
+      [['2.0'], 2, null],
+    );
+    const whole = (
+      await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags', users.alice)
+    ).json() as Page;
+    assert.deepEqual([whole.tags.length, whole.total, whole.next], [2, 2, null]);
+  });
+
   it('ranks search results by name, then description, in docker search and the UI alike', async () => {
     const docker = await t.app.inject({ method: 'GET', url: '/v1/search?q=cow&n=25' });
     assert.equal(docker.statusCode, 200);
@@ -149,15 +226,17 @@ describe('the catalog and search', () => {
 
 describe('image details', () => {
   it('lists tags with size, platform, pusher, and shows layers with their history', async () => {
-    const tags = (
+    const { tags } = (
       await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags', users.alice)
     ).json() as {
-      tag: string;
-      size: number;
-      platforms: { os: string; architecture: string }[];
-      pushedBy: string;
-      signed: boolean;
-    }[];
+      tags: {
+        tag: string;
+        size: number;
+        platforms: { os: string; architecture: string }[];
+        pushedBy: string;
+        signed: boolean;
+      }[];
+    };
     assert.deepEqual(
       tags.map((x) => x.tag),
       ['1.0', '2.0'],
@@ -197,13 +276,15 @@ describe('image details', () => {
       'application/vnd.oci.image.index.v1+json',
     );
     assert.equal(res.statusCode, 201, res.body);
-    const tags = (
+    const { tags } = (
       await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/multi/tags', ADMIN)
     ).json() as {
-      tag: string;
-      size: number;
-      platforms: { architecture: string }[];
-    }[];
+      tags: {
+        tag: string;
+        size: number;
+        platforms: { architecture: string }[];
+      }[];
+    };
     const all = tags.find((x) => x.tag === 'all')!;
     assert.deepEqual(
       all.platforms.map((p) => p.architecture),
@@ -228,8 +309,10 @@ describe('image details', () => {
     assert.equal(refused.statusCode, 403);
     await apiOk(t.app, 204, 'DELETE', '/api/v1/images/alice/web/tags/2.0', users.alice);
     const tags = (
-      await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags', users.alice)
-    ).json() as { tag: string }[];
+      (await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/web/tags', users.alice)).json() as {
+        tags: { tag: string }[];
+      }
+    ).tags;
     assert.deepEqual(
       tags.map((x) => x.tag),
       ['1.0'],
@@ -258,11 +341,13 @@ describe('image details', () => {
     };
     assert.equal(page.repositories[0]!.name, 'alice/cowsay');
     assert.equal(page.repositories[0]!.pulls, 3);
-    const tags = (
+    const { tags } = (
       await apiOk(t.app, 200, 'GET', '/api/v1/images/alice/cowsay/tags', ADMIN)
     ).json() as {
-      lastPulledAt: string | null;
-    }[];
+      tags: {
+        lastPulledAt: string | null;
+      }[];
+    };
     assert.ok(tags[0]!.lastPulledAt);
   });
 });

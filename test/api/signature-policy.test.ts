@@ -235,9 +235,9 @@ describe('cosign and Notation signatures as policy', () => {
     assert.deepEqual(byTag.get('notation')?.kinds, ['notation']);
     assert.deepEqual(byTag.get('unsigned')?.kinds, []);
     assert.equal(byTag.get('unsigned')?.servable, false);
-    const tags = (await apiOk(t.app, 200, 'GET', `/api/v1/images/${REPO}/tags`, ADMIN)).json<
-      { tag: string; signatureKinds: string[] }[]
-    >();
+    const { tags } = (await apiOk(t.app, 200, 'GET', `/api/v1/images/${REPO}/tags`, ADMIN)).json<{
+      tags: { tag: string; signatureKinds: string[] }[];
+    }>();
     assert.deepEqual(tags.find((x) => x.tag === 'notation')?.signatureKinds, ['notation']);
     assert.equal((await pull('cosign-tag')).statusCode, 200);
     await apiOk(t.app, 204, 'DELETE', `/api/v1/trust/keys/${cosignKeyId}`, ADMIN);

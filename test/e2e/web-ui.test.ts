@@ -16,7 +16,7 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
-import { remoteApi } from '../helpers/remote-accounts.js';
+import { apiCaller, remoteApi } from '../helpers/remote-accounts.js';
 import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -25,6 +25,9 @@ import { startGitServer } from '../helpers/git-server.js';
 const ADMIN = { user: 'admin', password: 'ui-admin-password' };
 const TOOLS = ['dockerd', 'docker', 'busybox', 'chromium', 'git'];
 const SHOTS = path.resolve('test-artifacts', 'ui');
+const authHeader = () => ({
+  authorization: `Basic ${Buffer.from(`${ADMIN.user}:${ADMIN.password}`).toString('base64')}`,
+});
 
 describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
   let berth: SpawnedBerth;
@@ -138,6 +141,47 @@ describe('the web UI in Chromium', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.match((await page.locator('dl.facts').textContent()) ?? '', /linux\/amd64/);
     assert.match((await page.locator('dl.facts').textContent()) ?? '', /GREETING=hello/);
     await shot('tag');
+  });
+
+  it('pages a repository with more tags than fit a page', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const call = apiCaller(berth.url, ADMIN.user, ADMIN.password);
+    const accept = 'application/vnd.docker.distribution.manifest.v2+json';
+    const got = await fetch(`${berth.url}/v2/acme/webapp/manifests/1.0`, {
+      headers: { ...authHeader(), accept },
+    });
+    assert.equal(got.status, 200);
+    const manifest = Buffer.from(await got.arrayBuffer());
+    const type = got.headers.get('content-type') ?? accept;
+    for (let i = 0; i < 101; i++) {
+      const put = await fetch(
+        `${berth.url}/v2/acme/webapp/manifests/p${String(i).padStart(3, '0')}`,
+        {
+          method: 'PUT',
+          headers: { ...authHeader(), 'content-type': type },
+          body: manifest,
+        },
+      );
+      assert.equal(put.status, 201, await put.text());
+    }
+    await page.goto(`${berth.url}/r/acme/webapp`);
+    const pager = page.locator('nav.pager').filter({ hasText: 'Tags ' });
+    await page.getByText('Tags 1–100 of 102').waitFor();
+    await pager.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Tags 101–102 of 102').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'p100', exact: true }).count(), 1);
+    await pager.getByRole('button', { name: 'Previous' }).click();
+    await page.getByText('Tags 1–100 of 102').waitFor();
+    // Leave the repository and the page as the later steps expect them: one tag, its page.
+    for (let i = 0; i < 101; i++) {
+      const res = await call(
+        'DELETE',
+        `/api/v1/images/acme/webapp/tags/p${String(i).padStart(3, '0')}`,
+      );
+      assert.equal(res.status, 204);
+    }
+    await page.goto(`${berth.url}/r/acme/webapp/-/tag/1.0`);
+    await page.getByRole('heading', { name: 'Layers' }).waitFor();
   });
 
   it('makes the repository public and shows it signed out, and finds it by search', async (t) => {

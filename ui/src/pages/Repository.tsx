@@ -9,6 +9,7 @@ import {
   Empty,
   ErrorBox,
   Loading,
+  Pager,
   ShortDigest,
   Visibility,
   bytes,
@@ -114,8 +115,24 @@ function Description(props: { repo: RepositoryView; onSaved: () => void }): Reac
   );
 }
 
+/** One page of a repository's tags, as the API sends it. */
+interface TagPageView {
+  tags: TagRow[];
+  total: number;
+  next: string | null;
+}
+
+/** Tags shown per page: a repository may hold a hundred thousand. */
+const TAGS_PER_PAGE = 100;
+
 function Tags(props: { name: string; admin: boolean; host: string }): ReactNode {
-  const tags = useApi<TagRow[]>(`/api/v1/images/${props.name}/tags`);
+  // The tags each earlier page ended with: the last one is where this page starts after.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const after = cursors[cursors.length - 1];
+  const tags = useApi<TagPageView>(
+    `/api/v1/images/${props.name}/tags?n=${TAGS_PER_PAGE}` +
+      (after === undefined ? '' : `&last=${encodeURIComponent(after)}`),
+  );
   const action = useAction();
   const remove = (tag: string) => {
     if (
@@ -131,8 +148,8 @@ function Tags(props: { name: string; admin: boolean; host: string }): ReactNode 
       <h2>Tags</h2>
       <ErrorBox error={action.error} />
       <Loading loaded={tags}>
-        {(rows) =>
-          rows.length === 0 ? (
+        {({ tags: rows, total, next }) =>
+          rows.length === 0 && cursors.length === 0 ? (
             <Empty>
               No tags yet:{' '}
               <code>
@@ -140,68 +157,81 @@ function Tags(props: { name: string; admin: boolean; host: string }): ReactNode 
               </code>
             </Empty>
           ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th>Tag</th>
-                  <th>Digest</th>
-                  <th>Size</th>
-                  <th>Platforms</th>
-                  <th>Pushed</th>
-                  <th>Last pulled</th>
-                  <th>Signed</th>
-                  {props.admin && <th aria-label="Actions" />}
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((t) => (
-                  <tr key={t.tag}>
-                    <td>
-                      <Link to={`/r/${props.name}/-/tag/${t.tag}`}>{t.tag}</Link>
-                    </td>
-                    <td>
-                      <ShortDigest digest={t.digest} />
-                    </td>
-                    <td>{bytes(t.size)}</td>
-                    <td>{t.platforms.map(platformText).join(', ') || '–'}</td>
-                    <td>
-                      <Ago at={t.pushedAt} />
-                      {t.pushedBy && <span className="muted"> by {t.pushedBy}</span>}
-                    </td>
-                    <td>
-                      <Ago at={t.lastPulledAt} />
-                    </td>
-                    <td>
-                      {t.signed ? (
-                        t.signatureKinds.map((kind) => (
-                          <span
-                            key={kind}
-                            className="badge signed"
-                            title={`${kind}: ${t.signers.join(', ')}`}
-                          >
-                            {kind}
-                          </span>
-                        ))
-                      ) : (
-                        <span className="muted">no</span>
-                      )}
-                    </td>
-                    {props.admin && (
-                      <td>
-                        <button
-                          type="button"
-                          className="small danger"
-                          onClick={() => remove(t.tag)}
-                          aria-label={`Delete tag ${t.tag}`}
-                        >
-                          Delete
-                        </button>
-                      </td>
-                    )}
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th>Tag</th>
+                    <th>Digest</th>
+                    <th>Size</th>
+                    <th>Platforms</th>
+                    <th>Pushed</th>
+                    <th>Last pulled</th>
+                    <th>Signed</th>
+                    {props.admin && <th aria-label="Actions" />}
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {rows.map((t) => (
+                    <tr key={t.tag}>
+                      <td>
+                        <Link to={`/r/${props.name}/-/tag/${t.tag}`}>{t.tag}</Link>
+                      </td>
+                      <td>
+                        <ShortDigest digest={t.digest} />
+                      </td>
+                      <td>{bytes(t.size)}</td>
+                      <td>{t.platforms.map(platformText).join(', ') || '–'}</td>
+                      <td>
+                        <Ago at={t.pushedAt} />
+                        {t.pushedBy && <span className="muted"> by {t.pushedBy}</span>}
+                      </td>
+                      <td>
+                        <Ago at={t.lastPulledAt} />
+                      </td>
+                      <td>
+                        {t.signed ? (
+                          t.signatureKinds.map((kind) => (
+                            <span
+                              key={kind}
+                              className="badge signed"
+                              title={`${kind}: ${t.signers.join(', ')}`}
+                            >
+                              {kind}
+                            </span>
+                          ))
+                        ) : (
+                          <span className="muted">no</span>
+                        )}
+                      </td>
+                      {props.admin && (
+                        <td>
+                          <button
+                            type="button"
+                            className="small danger"
+                            onClick={() => remove(t.tag)}
+                            aria-label={`Delete tag ${t.tag}`}
+                          >
+                            Delete
+                          </button>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {(cursors.length > 0 || next !== null) && (
+                <Pager
+                  previous={cursors.length > 0 ? () => setCursors(cursors.slice(0, -1)) : undefined}
+                  next={next !== null ? () => setCursors([...cursors, next]) : undefined}
+                >
+                  <span className="muted">
+                    Tags {cursors.length * TAGS_PER_PAGE + 1}–
+                    {cursors.length * TAGS_PER_PAGE + rows.length} of {total}
+                  </span>
+                </Pager>
+              )}
+            </>
           )
         }
       </Loading>
