@@ -110,7 +110,7 @@ const OPERATIONS: Op[] = [
   [
     'get',
     '/api/v1/images/{name}/tags',
-    'Tags with digest, size, platforms, pusher, last pull, signature',
+    'A page of tags (?n=&last=) with digest, size, platforms, pusher, last pull, signature; total, next',
   ],
   [
     'get',
