@@ -23,6 +23,9 @@ interface Result {
   answered: number;
   perSecond: number;
   timeouts: number;
+  /** Of the timeouts: still connecting, connected but never answered, after an answer. */
+  timeoutsConnecting: number;
+  timeoutsFirst: number;
   errors: number;
   p50: number;
   p99: number;
@@ -91,6 +94,8 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
   const started = performance.now();
   const latencies: number[] = [];
   let timeouts = 0;
+  let timeoutsConnecting = 0;
+  let timeoutsFirst = 0;
   let errors = 0;
   const deadline = performance.now() + SECONDS * 1000;
   const client = (): Promise<void> =>
@@ -100,6 +105,7 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
       let sentAt = performance.now();
       let turn = 0;
       let timer: NodeJS.Timeout | undefined;
+      let connected = false;
       const finish = (): void => {
         clearTimeout(timer);
         socket.destroy();
@@ -120,9 +126,12 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
       sentAt = performance.now();
       timer = setTimeout(() => {
         timeouts += 1;
+        if (connected) timeoutsFirst += 1;
+        else timeoutsConnecting += 1;
         finish();
       }, TIMEOUT_MS);
       socket.on('connect', () => {
+        connected = true;
         socket.write(requests[0]![1]);
       });
       socket.on('data', (chunk: Buffer) => {
@@ -150,6 +159,8 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
       answered: latencies.length,
       perSecond: latencies.length / seconds,
       timeouts,
+      timeoutsConnecting,
+      timeoutsFirst,
       errors,
       p50: at(0.5),
       p99: at(0.99),
@@ -160,7 +171,10 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
 
 async function main(): Promise<void> {
   const rows: [string, Result][] = [];
-  for (const start of [() => startBerth('none'), () => startReference()]) {
+  const starts = [() => startBerth('none'), () => startReference()];
+  // `--berth-only` skips the reference (for profiling).
+  if (process.argv.includes('--berth-only')) starts.pop();
+  for (const start of starts) {
     const reg = await start();
     try {
       rows.push([reg.name, await hammer(reg, await seed(reg))]);
@@ -178,10 +192,16 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${name.padEnd(12)} ${String(r.answered).padStart(8)} ${r.perSecond.toFixed(0).padStart(8)} ${String(r.timeouts).padStart(10)} ${String(r.errors).padStart(7)} ${r.p50.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${r.peakRssMiB.toFixed(0).padStart(13)}\n`,
     );
-  const [berth, ref] = [rows[0]![1], rows[1]![1]];
-  process.stdout.write(
-    `ratios berth/reference: req/s ${(berth.perSecond / ref.perSecond).toFixed(2)}, p99 ${(berth.p99 / ref.p99).toFixed(2)}, peak RSS ${(berth.peakRssMiB / ref.peakRssMiB).toFixed(2)}\n`,
-  );
+  for (const [name, r] of rows)
+    if (r.timeouts > 0)
+      process.stdout.write(
+        `${name}: of ${r.timeouts} timeouts, ${r.timeoutsConnecting} never connected, ${r.timeoutsFirst} connected without a first answer, ${r.timeouts - r.timeoutsConnecting - r.timeoutsFirst} after an answer\n`,
+      );
+  const [berth, ref] = [rows[0]![1], rows[1]?.[1]];
+  if (ref)
+    process.stdout.write(
+      `ratios berth/reference: req/s ${(berth.perSecond / ref.perSecond).toFixed(2)}, p99 ${(berth.p99 / ref.p99).toFixed(2)}, peak RSS ${(berth.peakRssMiB / ref.peakRssMiB).toFixed(2)}\n`,
+    );
   process.stdout.write(`${JSON.stringify({ connections: Object.fromEntries(rows) })}\n`);
 }
 

@@ -4,7 +4,7 @@ import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { localActor } from '../auth/index.js';
-import { buildHttpServer, buildMetricsServer } from '../http/index.js';
+import { buildHttpServer, buildMetricsServer, fanOutAccepts } from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
@@ -83,6 +83,10 @@ export async function serve(base: ConfigSources): Promise<void> {
     `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
   );
 
+  // One new connection per turn of the event loop and descriptor: copies of the listener take
+  // a burst of new connections while a thousand others keep the loop busy.
+  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192);
+
   // Background work runs under database leases, so with several replicas it runs once.
   const sweep = setInterval(() => {
     berth.registry.leased
@@ -127,6 +131,7 @@ export async function serve(base: ConfigSources): Promise<void> {
       clearInterval(sweep);
       if (keyReload) clearInterval(keyReload);
       if (collector) clearInterval(collector);
+      fanout.close();
       Promise.all([app.close(), metricsApp?.close()])
         .then(() => berth.close())
         .then(resolve, resolve);

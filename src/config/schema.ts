@@ -64,6 +64,11 @@ export const configSchema = z
         bodyTimeout: duration.default(30),
         /** Open connections per client address (trusted proxies are not counted). */
         connectionsPerAddress: z.coerce.number().int().positive().default(2048),
+        /**
+         * Descriptors of the listening socket the event loop watches: each accepts one new
+         * connection per turn of the loop (0: the listener alone).
+         */
+        acceptors: z.coerce.number().int().min(0).max(256).default(64),
         /** Bytes of one trust publish request, and of one metadata file in it. */
         trustPublishBytes: z.coerce
           .number()
@@ -84,6 +89,7 @@ export const configSchema = z
         idleTimeout: 60,
         bodyTimeout: 30,
         connectionsPerAddress: 2048,
+        acceptors: 64,
         trustPublishBytes: 32 * 1024 ** 2,
         trustFileBytes: 8 * 1024 ** 2,
       }),

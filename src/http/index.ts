@@ -1,3 +1,4 @@
 /** The HTTP room: the only web-framework code. */
 export { buildHttpServer, buildMetricsServer, type HttpDeps, type HttpOptions } from './server.js';
 export { isValidHost } from './host-header.js';
+export { fanOutAccepts, type AcceptFanout } from './accept-fanout.js';
