@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --short]`: Berth against the reference registry (Debian's docker-registry,
+ * `npm run bench [-- --short] [--only 'small pushes']`: Berth against the reference registry (Debian's docker-registry,
  * CNCF distribution) on this machine, the same workloads interleaved, medians of the runs.
  */
 import { spawnSync } from 'node:child_process';
@@ -76,7 +76,11 @@ async function main(): Promise<void> {
         ['tag listing', (reg) => tagListing(reg, tagsPrepared)],
         ['skopeo copy', (reg) => skopeoCopy(reg, layout, run)],
       ];
-      for (const [label, step] of steps) {
+      // `--only WORDS` runs the steps whose label contains WORDS (for a quick look at one figure).
+      const only = process.argv.includes('--only')
+        ? process.argv[process.argv.indexOf('--only') + 1]
+        : undefined;
+      for (const [label, step] of steps.filter(([l]) => !only || l.includes(only))) {
         for (const reg of order) {
           process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
           // Start each from clean page cache writeback, so one's writes do not slow the next.

@@ -58,6 +58,15 @@ export async function openPostgresDatabase(
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
+/**
+ * Writes that may be lost to a power failure without losing anything a client was told is
+ * stored: a new upload session (the client would restart an upload it never finished). Their
+ * commits do not wait for the disk; the next durable commit (the blob's) carries them.
+ */
+function notDurableWrite(sql: string): boolean {
+  return sql.startsWith('insert into "uploads" ');
+}
+
 /** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -73,7 +82,12 @@ export async function openSqliteDatabase(
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 15000');
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new SqliteDialect({
+      database: withStatementCache(sqlite, {
+        relaxed: notDurableWrite,
+        synchronous: synchronous === 'normal' ? 'NORMAL' : 'FULL',
+      }),
+    }),
   });
   await migrate(db, 'sqlite');
   return { db, dialect: 'sqlite', close: () => db.destroy() };

@@ -6,6 +6,7 @@ export {
   type SqliteSynchronous,
 } from './database.js';
 export { resilientPool } from './postgres-pool.js';
+export { withStatementCache } from './statement-cache.js';
 export { Meta, isDatabaseFull } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';

@@ -8,8 +8,45 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 const MAX_STATEMENTS = 500;
 
+/**
+ * Statements whose autocommitted writes need not be durable before they return: their commit
+ * skips the sync (`synchronous = OFF` for that one statement, set and reset in the same
+ * synchronous call, so nothing else runs in between), and the next durable commit syncs it with
+ * its own. Inside a transaction they are left alone: the transaction's commit decides.
+ */
+export interface StatementCacheOptions {
+  relaxed?: (sql: string) => boolean;
+  /** The connection's own `synchronous` setting, restored after a relaxed write. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+/** `statement`, whose autocommitted runs skip the commit's sync. */
+function relaxedStatement(
+  sqlite: SQLite.Database,
+  statement: SqliteStatement,
+  synchronous: string,
+): SqliteStatement {
+  return {
+    reader: statement.reader,
+    all: (parameters) => statement.all(parameters),
+    iterate: (parameters) => statement.iterate(parameters),
+    run(parameters) {
+      if (sqlite.inTransaction) return statement.run(parameters);
+      sqlite.pragma('synchronous = OFF');
+      try {
+        return statement.run(parameters);
+      } finally {
+        sqlite.pragma(`synchronous = ${synchronous}`);
+      }
+    },
+  };
+}
+
 /** A Kysely SQLite database that reuses prepared statements. */
-export function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+export function withStatementCache(
+  sqlite: SQLite.Database,
+  options: StatementCacheOptions = {},
+): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
@@ -17,6 +54,8 @@ export function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
       let statement = statements.get(sql);
       if (statement === undefined) {
         statement = sqlite.prepare(sql) as unknown as SqliteStatement;
+        if (options.relaxed?.(sql))
+          statement = relaxedStatement(sqlite, statement, options.synchronous ?? 'FULL');
         if (statements.size >= MAX_STATEMENTS)
           statements.delete(statements.keys().next().value as string);
         statements.set(sql, statement);

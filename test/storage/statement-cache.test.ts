@@ -1,0 +1,51 @@
+/**
+ * Relaxed statements: an autocommitted write that need not be durable skips its commit's sync,
+ * and nothing else does — not the statements around it, not the same write inside a transaction.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { withStatementCache } from '../../src/meta/index.js';
+
+describe('relaxed statements', () => {
+  it('skip the sync for their own autocommit only, and restore the setting', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-relaxed-'));
+    const sqlite = new SQLite(path.join(dir, 'db'));
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    const settings: string[] = [];
+    const pragma = sqlite.pragma.bind(sqlite);
+    sqlite.pragma = ((source: string, options?: SQLite.PragmaOptions) => {
+      if (source.startsWith('synchronous =')) settings.push(source);
+      return pragma(source, options);
+    }) as typeof sqlite.pragma;
+    const db = new Kysely<{ notes: { text: string } }>({
+      dialect: new SqliteDialect({
+        database: withStatementCache(sqlite, {
+          relaxed: (text) => text.startsWith('insert into "notes"'),
+          synchronous: 'FULL',
+        }),
+      }),
+    });
+    try {
+      await sql`create table notes (text text)`.execute(db);
+      await db.insertInto('notes').values({ text: 'relaxed' }).execute();
+      assert.deepEqual(settings, ['synchronous = OFF', 'synchronous = FULL']);
+      assert.equal(pragma('synchronous', { simple: true }), 2);
+      settings.length = 0;
+      await db
+        .transaction()
+        .execute((trx) => trx.insertInto('notes').values({ text: 'in a transaction' }).execute());
+      await db.updateTable('notes').set({ text: 'x' }).execute();
+      assert.deepEqual(settings, [], 'a transaction or another statement commits durably');
+      assert.equal((await db.selectFrom('notes').selectAll().execute()).length, 2);
+    } finally {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
