@@ -172,8 +172,20 @@ function hammer(reg: RegistryUnderTest, paths: Paths): Promise<Result> {
 async function main(): Promise<void> {
   const rows: [string, Result][] = [];
   const starts = [() => startBerth('none'), () => startReference()];
-  // `--berth-only` skips the reference (for profiling).
+  // `--berth-only` skips the reference; `--pid P --port N` loads a registry already running (a
+  // Berth started with --cpu-prof, say) instead.
   if (process.argv.includes('--berth-only')) starts.pop();
+  if (process.argv.includes('--port')) {
+    const port = arg('port', 0);
+    starts.splice(0, starts.length, async () => ({
+      name: 'running',
+      url: `http://127.0.0.1:${port}`,
+      host: `127.0.0.1:${port}`,
+      pid: arg('pid', 0),
+      headersFor: async () => ({}),
+      stop: async () => undefined,
+    }));
+  }
   for (const start of starts) {
     const reg = await start();
     try {

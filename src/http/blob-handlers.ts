@@ -56,6 +56,10 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
   } else {
     reply.code(200).header('Content-Length', String(blob.size));
   }
+  if (blob.bytes) {
+    ctx.registry.parts.bytes.sent(blob.bytes.length);
+    return reply.send(blob.bytes);
+  }
   if (!blob.file) return reply.send(blob.read());
   const { start, end } = blob.range ?? { start: 0, end: blob.size - 1 };
   if (end < start) return reply.send('');

@@ -8,6 +8,7 @@ import { recordChange } from './change-events.js';
 import type { CanRead, ChangeContext, EventSink, PullThrough } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import type { QuotaGuard } from './quota-guard.js';
+import { SMALL_BLOB_BYTES, SmallBlobBytes } from './small-blob-bytes.js';
 
 /** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
 export interface OpenBlob {
@@ -18,6 +19,8 @@ export interface OpenBlob {
   read(): Readable;
   /** The blob's local file, when the store keeps one. */
   file?: string;
+  /** The whole blob's bytes, for a small local blob asked for whole. */
+  bytes?: Buffer;
   /** A URL to send the client to instead (presigned object-store GET), if the store offers one. */
   redirect(): Promise<string | undefined>;
 }
@@ -32,6 +35,8 @@ export class BlobService {
     private readonly quotas: QuotaGuard,
     private readonly pullThrough: () => PullThrough | undefined = () => undefined,
   ) {}
+
+  private readonly small = new SmallBlobBytes();
 
   /**
    * The size of blob `digest` in repository `name`, or BLOB_UNKNOWN; a mirrored repository's
@@ -92,14 +97,35 @@ export class BlobService {
     }
     const { digest, size } = await this.stat(name, digestValue);
     const chosen = range?.(size);
+    const file = this.store.localBlobFile?.(digest);
     return {
       digest,
       size,
       range: chosen,
       read: () => this.store.readBlob(digest, chosen),
-      file: this.store.localBlobFile?.(digest),
+      file,
+      bytes:
+        file && !chosen && size > 0 && size <= SMALL_BLOB_BYTES
+          ? await this.smallBytes(digest, size)
+          : undefined,
       redirect: () => this.store.redirectUrl?.(digest) ?? Promise.resolve(undefined),
     };
+  }
+
+  /** The bytes of small local blob `digest` of `size`, kept once read; undefined when they cannot be read. */
+  private async smallBytes(digest: string, size: number): Promise<Buffer | undefined> {
+    const kept = this.small.get(digest);
+    if (kept) return kept;
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of this.store.readBlob(digest)) chunks.push(chunk as Buffer);
+    } catch {
+      return undefined; // served from its file, which answers for what is wrong with it
+    }
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== size) return undefined;
+    this.small.set(digest, bytes);
+    return bytes;
   }
 
   /**

@@ -16,6 +16,7 @@ export {
 export { TtlCache } from './ttl-cache.js';
 export type { TagSummary, ManifestView, LayerView, Platform } from './image-details.js';
 export { rankRepositories, searchTerms } from './repository-search.js';
+export { SMALL_BLOB_BYTES, SmallBlobBytes } from './small-blob-bytes.js';
 export type { GcStatus } from './gc-runner.js';
 export type { ByteRange } from '../storage/index.js';
 export { admitNewRepository, quotaLabel, type Headroom } from './quota-guard.js';

@@ -261,6 +261,32 @@ describe('blob uploads and downloads', () => {
     assert.equal(errorCode(res), 'BLOB_UNKNOWN');
   });
 
+  it('keeps a small blob in memory once read, and still checks each request against the repository', async () => {
+    const b = blob(3000);
+    await pushBlob(t.app, 'small/one', b);
+    await pushBlob(t.app, 'small/two', b);
+    const get = (name: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'GET', url: `/v2/${name}/blobs/${b.digest}`, headers });
+    for (let i = 0; i < 2; i++) {
+      const res = await get('small/one');
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.rawPayload, b.bytes);
+      assert.equal(res.headers['content-length'], '3000');
+      assert.equal(res.headers['docker-content-digest'], b.digest);
+    }
+    const part = await get('small/one', { range: 'bytes=10-19' });
+    assert.equal(part.statusCode, 206);
+    assert.deepEqual(part.rawPayload, b.bytes.subarray(10, 20));
+    // Kept in memory, yet gone from the repository it was deleted from; served where it remains.
+    const del = await t.app.inject({ method: 'DELETE', url: `/v2/small/one/blobs/${b.digest}` });
+    assert.equal(del.statusCode, 202);
+    assert.equal((await get('small/one')).statusCode, 404);
+    assert.equal(errorCode(await get('small/one')), 'BLOB_UNKNOWN');
+    assert.deepEqual((await get('small/two')).rawPayload, b.bytes);
+    const head = await t.app.inject({ method: 'HEAD', url: `/v2/small/two/blobs/${b.digest}` });
+    assert.equal(head.headers['content-length'], '3000');
+  });
+
   it('deletes a blob from a repository with 202, then 404', async () => {
     const b = blob(400);
     await pushBlob(t.app, 'del/blob', b);
