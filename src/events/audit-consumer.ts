@@ -27,10 +27,8 @@ const ACTIONS: Record<string, string> = {
 export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undefined {
   const action = ACTIONS[event.type];
   if (!action) return undefined;
-  const { tag, digest, size, mediaType, from, reason, build, commit, ref } = event.target as Record<
-    string,
-    unknown
-  >;
+  const { tag, digest, size, mediaType, from, reason, build, commit, ref, count, lastAt } =
+    event.target as Record<string, unknown>;
   const actor = event.actor as { name?: string | null; address?: string | null };
   return {
     at: event.at,
@@ -50,6 +48,8 @@ export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undef
         build,
         commit,
         ref,
+        count,
+        lastAt,
       }).filter(([, v]) => v !== undefined),
     ),
   };

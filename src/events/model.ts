@@ -53,6 +53,9 @@ export interface EventTarget {
   size?: number;
   /** For accounts, organisations and teams. */
   name?: string;
+  /** For a pull event standing for several pulls of the same client: how many, the last one's time. */
+  count?: number;
+  lastAt?: number;
 }
 
 /** One event, as stored in the outbox and handed to consumers. */

@@ -12,6 +12,10 @@ export interface ChangeTarget {
   from?: string;
   /** Why a read was refused. */
   reason?: string;
+  /** Pulls one event stands for (same image, same client, within one flush), when more than one. */
+  count?: number;
+  /** When the last of those pulls was (the event's own time is the first's). */
+  lastAt?: number;
 }
 
 /** The outbox row of a `type` event for `target` done in `context` (nobody known when absent). */

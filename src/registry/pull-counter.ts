@@ -1,8 +1,11 @@
 /**
  * Recording pulls off the manifest-GET hot path: counts per repository (and last pull per tag)
- * and one `manifest.pulled` event per pull, written together in batches every few seconds (or
- * sooner when many pulls wait). A pull changes nothing, so a crash may lose the last few seconds
- * of them; every change, by contrast, writes its event in its own transaction.
+ * and `manifest.pulled` events, written together in batches every few seconds (or sooner when
+ * many pulls wait). Pulls of the same image by the same client (account, address, user agent)
+ * within one batch are one event with their `count` and the last one's time (`lastAt`): a
+ * client pulling in a loop does not write an event, an audit entry and a webhook delivery per
+ * request. A pull changes nothing, so a crash may lose the last few seconds of them; every
+ * change, by contrast, writes its event in its own transaction.
  */
 import type { Meta, PullCounts } from '../meta/index.js';
 import { changeEvent } from './change-events.js';
@@ -16,12 +19,35 @@ interface PullEvent {
   size: number;
   context: ChangeContext;
   at: number;
+  count: number;
+  lastAt: number;
+}
+
+/** Pulls with the same key are the same image pulled by the same client. */
+function pullKey(
+  repository: string,
+  pulled: { tag?: string; digest: string; mediaType: string },
+  context: ChangeContext,
+): string {
+  return JSON.stringify([
+    repository,
+    pulled.tag ?? null,
+    pulled.digest,
+    pulled.mediaType,
+    context.actor ?? null,
+    context.address ?? null,
+    context.userAgent ?? null,
+    context.registry ?? null,
+    context.origin ?? null,
+  ]);
 }
 
 /** Counts manifest pulls and records their events, flushing every few seconds. */
 export class PullCounter {
   private pending = new Map<string, PullCounts>();
-  private events: PullEvent[] = [];
+  private events = new Map<string, PullEvent>();
+  /** Pulls counted since the last flush (events may stand for several). */
+  private held = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -53,8 +79,14 @@ export class PullCounter {
         count: 1,
         at: now,
       });
-    this.events.push({ repository, ...pulled, context, at: now });
-    if (this.events.length >= this.maxHeld) void this.flush();
+    const key = pullKey(repository, pulled, context);
+    const same = this.events.get(key);
+    if (same) {
+      same.count += 1;
+      same.lastAt = now;
+    } else this.events.set(key, { repository, ...pulled, context, at: now, count: 1, lastAt: now });
+    this.held += 1;
+    if (this.held >= this.maxHeld) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.intervalMs);
       this.timer.unref();
@@ -66,17 +98,23 @@ export class PullCounter {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const batch = [...this.pending.values()];
-    const events = this.events;
+    const events = [...this.events.values()];
     this.pending = new Map();
-    this.events = [];
+    this.events = new Map();
+    this.held = 0;
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing
       .then(async () => {
         await this.meta.writeTransaction(async (tx) => {
           await tx.catalog.recordPulls(batch);
           await tx.outbox.appendMany(
-            events.map(({ context, at, ...target }) =>
-              changeEvent('manifest.pulled', target, context, { at }),
+            events.map(({ context, at, count, lastAt, ...target }) =>
+              changeEvent(
+                'manifest.pulled',
+                count > 1 ? { ...target, count, lastAt } : target,
+                context,
+                { at },
+              ),
             ),
           );
         });

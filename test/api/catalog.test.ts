@@ -327,15 +327,25 @@ describe('image details', () => {
   });
 
   it('counts pulls by GET (in batches) with the last pull per tag', async () => {
-    for (let i = 0; i < 3; i += 1) {
+    const pull = async (userAgent: string) => {
       const res = await t.app.inject({
         method: 'GET',
         url: '/v2/alice/cowsay/manifests/latest',
-        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json', 'user-agent': userAgent },
       });
       assert.equal(res.statusCode, 200);
-    }
+    };
+    for (let i = 0; i < 2; i += 1) await pull('docker/27');
+    await pull('skopeo/1.9');
     await t.berth.registry.pulls.flush();
+    // One event (and audit entry) per client and image in a batch, with how many pulls it stands for.
+    await waitUntil(async () => {
+      const found = (
+        await apiOk(t.app, 200, 'GET', '/api/v1/audit?action=manifest.pull', ADMIN)
+      ).json() as { entries: { detail: { count?: number; lastAt?: number } }[] };
+      const counts = found.entries.map((e) => e.detail.count ?? 1).sort();
+      return counts.length === 2 && counts[0] === 1 && counts[1] === 2;
+    }, 'two pull entries in the audit log, one of them for two pulls');
     const page = (await apiOk(t.app, 200, 'GET', '/api/v1/catalog?sort=pulls', ADMIN)).json() as {
       repositories: { name: string; pulls: number; lastPulledAt: string | null }[];
     };
