@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { machineLimits } from './machine.js';
-import { jsonLine, judge, judgeAuth, table } from './report.js';
+import { durableWriteRate, staticDownloadRates } from './limits.js';
+import { jsonLine, judge, judgeAuth, judgeLimits, table } from './report.js';
 import { peakRssMiB, startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import {
   BigBlob,
@@ -50,14 +51,16 @@ async function main(): Promise<void> {
     await startReference(),
   ];
   const samples = new Map<string, Map<string, number[]>>(
-    registries.map((r) => [r.name, new Map()]),
+    [...registries.map((r) => r.name), 'limits'].map((name) => [name, new Map()]),
   );
-  const record = (reg: RegistryUnderTest, figures: Figures): void => {
+  const record = (reg: { name: string }, figures: Figures): void => {
     for (const [k, v] of Object.entries(figures)) {
       const byName = samples.get(reg.name)!;
       byName.set(k, [...(byName.get(k) ?? []), v]);
     }
   };
+  // The machine's limits, measured in each run next to the registries' figures.
+  const limits = { name: 'limits' };
   const tagsPrepared = new Set<string>();
   const layouts: string[] = [];
   try {
@@ -81,6 +84,12 @@ async function main(): Promise<void> {
         ? process.argv[process.argv.indexOf('--only') + 1]
         : undefined;
       for (const [label, step] of steps.filter(([l]) => !only || l.includes(only))) {
+        if (label === 'uploads') {
+          spawnSync('sync');
+          const rate = durableWriteRate(big.variant(run).bytes);
+          record(limits, { 'upload monolithic MiB/s': rate, 'upload chunked MiB/s': rate });
+        }
+        if (label === 'downloads') record(limits, await staticDownloadRates(big));
         for (const reg of order) {
           process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
           // Start each from clean page cache writeback, so one's writes do not slow the next.
@@ -98,10 +107,15 @@ async function main(): Promise<void> {
     Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));
   const rows = judge(medians('berth'), medians('reference'));
   const authRows = judgeAuth(medians('berth+auth'), medians('berth'));
+  const limitRows = judgeLimits(medians('berth'), medians('limits'));
   process.stdout.write(
     `\nBerth vs reference registry (docker-registry 2.8), ${short ? 'short' : 'full'} mode, medians of ${runs} interleaved runs\n`,
   );
   process.stdout.write(`${table(rows)}\n\n`);
+  process.stdout.write(
+    "Berth against the machine's limits in the same run: the disk's durable write rate (the blob written and fsynced) for uploads, the same client downloading from nginx (sendfile, page cache) for downloads\n",
+  );
+  process.stdout.write(`${table(limitRows, ['berth', 'limit', 'berth/limit'])}\n\n`);
   process.stdout.write(
     'Berth with token authentication (a bearer token per client, as docker uses) vs without\n',
   );
@@ -112,7 +126,9 @@ async function main(): Promise<void> {
       .join('\n') + '\n',
   );
   process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-  process.stdout.write(`${jsonLine(short ? 'short' : 'full', rows, machine, authRows)}\n`);
+  process.stdout.write(
+    `${jsonLine(short ? 'short' : 'full', rows, machine, authRows, limitRows)}\n`,
+  );
 }
 
 main().catch((err: unknown) => {
