@@ -38,7 +38,31 @@ const FIGURES = [
   'manifest GET server CPU ms/req',
   'blob HEAD req/s',
   'small image pushes /s',
+  'S3 requests per small image',
 ];
+
+/** Requests Berth sent to the object store so far, by operation (from its /metrics). */
+async function storageRequests(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^berth_storage_requests_total\{operation="([^"]+)"\} (\d+)/gm))
+    out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** The S3 requests of one small image push on `reg` (one replica), by operation, and in all. */
+async function s3RequestsPerPush(
+  reg: RegistryUnderTest,
+  push: () => Promise<Figures>,
+): Promise<{ figures: Figures; perImage: Map<string, number> }> {
+  const before = await storageRequests(reg.url);
+  const figures = await push();
+  const after = await storageRequests(reg.url);
+  const perImage = new Map<string, number>();
+  for (const [op, n] of after) perImage.set(op, (n - (before.get(op) ?? 0)) / plan.smallImages);
+  const total = [...perImage.values()].reduce((a, b) => a + b, 0);
+  return { figures: { ...figures, 'S3 requests per small image': total }, perImage };
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -96,13 +120,22 @@ async function main(): Promise<void> {
     const samples = new Map<string, Map<string, number[]>>(
       registries.map((r) => [r.name, new Map()]),
     );
+    let operations = new Map<string, number>();
     for (let run = 0; run < runs; run += 1) {
       const order = registries.map((_, i) => registries[(i + run) % registries.length]!);
       const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
         ['uploads', (reg) => uploads(reg, big, run)],
         ['downloads', (reg) => downloads(reg, big)],
         ['request rates', (reg) => requestRates(reg, plan)],
-        ['small pushes', (reg) => smallPushes(reg, plan, run)],
+        [
+          'small pushes',
+          async (reg) => {
+            if (reg !== single) return smallPushes(reg, plan, run);
+            const counted = await s3RequestsPerPush(reg, () => smallPushes(reg, plan, run));
+            operations = counted.perImage;
+            return counted.figures;
+          },
+        ],
       ];
       for (const [label, step] of steps)
         for (const reg of order) {
@@ -121,8 +154,16 @@ async function main(): Promise<void> {
     const header = ['figure', ...names, ...names.slice(0, 3).map((n) => `${n}/ref`)];
     const rows = FIGURES.map((f) => [
       f,
-      ...names.map((n) => value(n, f).toFixed(f.includes('ms') ? 3 : 1)),
-      ...names.slice(0, 3).map((n) => `${(value(n, f) / value('reference', f)).toFixed(2)}x`),
+      ...names.map((n) =>
+        Number.isNaN(value(n, f)) ? '-' : value(n, f).toFixed(f.includes('ms') ? 3 : 1),
+      ),
+      ...names
+        .slice(0, 3)
+        .map((n) =>
+          Number.isNaN(value(n, f) / value('reference', f))
+            ? '-'
+            : `${(value(n, f) / value('reference', f)).toFixed(2)}x`,
+        ),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) =>
@@ -131,6 +172,12 @@ async function main(): Promise<void> {
       `\nBerth embedded vs on PostgreSQL + Ceph S3 (1 replica, 2 behind nginx) vs reference, ${short ? 'short' : 'full'} mode, medians of ${runs}\n`,
     );
     process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+    process.stdout.write(
+      `S3 requests per small image (PG + S3, one replica, last run): ${[...operations]
+        .filter(([, n]) => n > 0)
+        .map(([op, n]) => `${op} ${n.toFixed(1)}`)
+        .join(', ')}\n`,
+    );
     process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     process.stdout.write(
       `${JSON.stringify({ bench: 'berth-scale', date: new Date().toISOString(), mode: short ? 'short' : 'full', figures: Object.fromEntries(FIGURES.map((f) => [f, Object.fromEntries(names.map((n) => [n, value(n, f)]))])) })}\n`,

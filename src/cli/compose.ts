@@ -215,7 +215,11 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
 }
 
 /** The configured content store: the filesystem, or an S3-compatible bucket. */
-export async function openStore(config: BerthConfig): Promise<ContentStore> {
+export async function openStore(
+  config: BerthConfig,
+  /** Told of each request an object store sends, by operation. */
+  onRequest?: (operation: string) => void,
+): Promise<ContentStore> {
   const { storage } = config;
   if (storage.backend === 's3')
     return openS3Store({
@@ -227,6 +231,7 @@ export async function openStore(config: BerthConfig): Promise<ContentStore> {
       accessKeyId: storage.s3.accessKeyId,
       secretAccessKey: storage.s3.secretAccessKey,
       redirectSeconds: storage.s3.redirect,
+      onRequest,
     });
   return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
 }
@@ -241,8 +246,8 @@ export async function composeBerth(
 ): Promise<Berth> {
   const database = opened ?? (await openDatabase(config));
   const { meta } = database;
-  const store = await openStore(config);
   const metrics = new BerthMetrics();
+  const store = await openStore(config, (operation) => metrics.storageRequests.inc({ operation }));
   const version = berthVersion();
   // The master key seals secrets at rest: token signing keys, trust keys, webhook secrets.
   const masterKey = masterKeyOf(config);

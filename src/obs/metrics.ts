@@ -27,6 +27,12 @@ export class BerthMetrics {
     help: 'Blob bytes sent in downloads',
     registers: [this.registry],
   });
+  readonly storageRequests = new Counter({
+    name: 'berth_storage_requests_total',
+    help: 'Requests sent to the object store (S3), by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
   readonly gcRemoved = new Counter({
     name: 'berth_gc_removed_total',
     help: 'Objects removed by garbage collection',

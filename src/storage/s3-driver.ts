@@ -41,6 +41,8 @@ export interface S3Settings {
   secretAccessKey?: string;
   /** Seconds a presigned blob URL is valid when redirecting blob GETs (0: serve through Berth). */
   redirectSeconds: number;
+  /** Told of each request sent to the bucket, by operation (`PutObject`, `ListObjectsV2`, …). */
+  onRequest?: (operation: string) => void;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
@@ -68,7 +70,19 @@ export class S3ContentStore implements ContentStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    const told = settings.onRequest;
+    if (told)
+      this.client.middlewareStack.add(
+        (next, context) => (args) => {
+          told(String(context.commandName ?? 'unknown').replace(/Command$/, ''));
+          return next(args);
+        },
+        { step: 'initialize', name: 'berthRequestCounter' },
+      );
   }
+
+  /** The segment keys of uploads this process staged, so releasing them needs no listing. */
+  private readonly stagedSegments = new Map<string, string[]>();
 
   private key(...parts: string[]): string {
     return `${this.settings.prefix}${parts.join('/')}`;
@@ -134,9 +148,8 @@ export class S3ContentStore implements ContentStore {
     );
   }
 
-  async createUpload(id: string): Promise<void> {
-    await this.deleteUpload(id);
-  }
+  /** Nothing to write: an upload's segments appear with its first append (ids are fresh UUIDs). */
+  async createUpload(): Promise<void> {}
 
   private async segments(id: string): Promise<{ key: string; offset: number; size: number }[]> {
     const prefix = this.uploadPrefix(id);
@@ -219,7 +232,15 @@ export class S3ContentStore implements ContentStore {
 
   /** Copies the upload's segments to the blob key (server-side), before the database commit. */
   async stageUpload(id: string, digest: string, size: number): Promise<void> {
-    await this.writeBlob(id, digest, await this.chainFor(id, size));
+    const chain = await this.chainFor(id, size);
+    await this.writeBlob(id, digest, chain);
+    // Bounded: uploads staged but never released (a failed commit) are forgotten oldest first.
+    if (this.stagedSegments.size >= 10_000)
+      this.stagedSegments.delete(this.stagedSegments.keys().next().value as string);
+    this.stagedSegments.set(
+      id,
+      chain.map((s) => s.key),
+    );
   }
 
   /** Confirms the staged blob (one HEAD), writing it now if it is missing. */
@@ -228,9 +249,16 @@ export class S3ContentStore implements ContentStore {
     await this.writeBlob(id, digest, await this.chainFor(id));
   }
 
-  /** Deletes the committed upload's segments. */
+  /** Deletes the committed upload's segments (those it staged, without listing, when known). */
   async releaseUpload(id: string): Promise<void> {
-    await this.deleteUpload(id);
+    const staged = this.stagedSegments.get(id);
+    this.stagedSegments.delete(id);
+    if (staged?.length === 1)
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: staged[0] }),
+      );
+    else if (staged && staged.length > 0) await this.deleteKeys(staged);
+    else await this.deleteUpload(id);
   }
 
   private async writeBlob(
@@ -307,6 +335,7 @@ export class S3ContentStore implements ContentStore {
   }
 
   async deleteUpload(id: string): Promise<void> {
+    this.stagedSegments.delete(id);
     await this.deleteKeys((await this.list(this.uploadPrefix(id))).map((o) => o.key));
   }
 

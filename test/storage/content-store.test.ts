@@ -173,6 +173,21 @@ if (process.env.BERTH_TEST_S3) {
     const settings = (await testBucket())!;
     return { store: await openS3Store(settings), close: async () => {} };
   });
+  it('S3: a one-segment upload costs a PUT, two HEADs, a copy and a delete: no listing', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
+    const id = randomUUID();
+    const bytes = randomBytes(5000);
+    const digest = digestOf(bytes);
+    await store.createUpload(id);
+    await store.appendUpload(id, 0, Readable.from([bytes]), () => {}, bytes.length);
+    await commit(store, id, digest, bytes.length);
+    assert.deepEqual(sent, ['PutObject', 'HeadObject', 'CopyObject', 'HeadObject', 'DeleteObject']);
+    assert.deepEqual(await read(store.readBlob(digest)), bytes);
+    assert.deepEqual(await store.listUploads(), [], 'the upload left nothing behind');
+  });
+
   it('S3: presigned blob URLs serve the bytes straight from the gateway, and expire', async () => {
     const settings = (await testBucket())!;
     const store = await openS3Store({ ...settings, redirectSeconds: 2 });
