@@ -83,6 +83,14 @@ export class S3ContentStore implements ContentStore {
 
   /** The segment keys of uploads this process staged, so releasing them needs no listing. */
   private readonly stagedSegments = new Map<string, string[]>();
+  /** Uploads whose one segment (from offset 0) this process wrote, with its size: no HEAD to stage. */
+  private readonly soleSegments = new Map<string, { key: string; size: number }>();
+
+  private remember<V>(map: Map<string, V>, id: string, value: V): void {
+    // Bounded: entries of uploads never finished are forgotten oldest first.
+    if (map.size >= 10_000) map.delete(map.keys().next().value as string);
+    map.set(id, value);
+  }
 
   private key(...parts: string[]): string {
     return `${this.settings.prefix}${parts.join('/')}`;
@@ -196,6 +204,8 @@ export class S3ContentStore implements ContentStore {
       }).done();
     }
     if (written === 0) await this.deleteKeys([key]);
+    if (offset === 0 && written > 0) this.remember(this.soleSegments, id, { key, size: written });
+    else this.soleSegments.delete(id);
     return offset + written;
   }
 
@@ -216,6 +226,8 @@ export class S3ContentStore implements ContentStore {
 
   /** The segments of an upload of `size` bytes: one HEAD when it is a single segment. */
   private async chainFor(id: string, size?: number) {
+    const sole = this.soleSegments.get(id);
+    if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
     if (size !== undefined && size > 0) {
       const key = this.uploadPrefix(id) + segmentName(0);
       try {
@@ -234,10 +246,8 @@ export class S3ContentStore implements ContentStore {
   async stageUpload(id: string, digest: string, size: number): Promise<void> {
     const chain = await this.chainFor(id, size);
     await this.writeBlob(id, digest, chain);
-    // Bounded: uploads staged but never released (a failed commit) are forgotten oldest first.
-    if (this.stagedSegments.size >= 10_000)
-      this.stagedSegments.delete(this.stagedSegments.keys().next().value as string);
-    this.stagedSegments.set(
+    this.remember(
+      this.stagedSegments,
       id,
       chain.map((s) => s.key),
     );
@@ -253,6 +263,7 @@ export class S3ContentStore implements ContentStore {
   async releaseUpload(id: string): Promise<void> {
     const staged = this.stagedSegments.get(id);
     this.stagedSegments.delete(id);
+    this.soleSegments.delete(id);
     if (staged?.length === 1)
       await this.client.send(
         new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: staged[0] }),
@@ -336,6 +347,7 @@ export class S3ContentStore implements ContentStore {
 
   async deleteUpload(id: string): Promise<void> {
     this.stagedSegments.delete(id);
+    this.soleSegments.delete(id);
     await this.deleteKeys((await this.list(this.uploadPrefix(id))).map((o) => o.key));
   }
 
