@@ -47,6 +47,8 @@ export interface S3Settings {
 
 const MIN_PART = 5 * 1024 * 1024;
 const PART = 16 * 1024 * 1024;
+/** Part copies in flight at once when a multi-segment upload is committed. */
+const PART_COPIES = 4;
 /** The largest object one PUT may write. */
 const MAX_PUT = 5 * 1024 * 1024 * 1024;
 
@@ -294,19 +296,27 @@ export class S3ContentStore implements ContentStore {
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }),
       );
       try {
-        const parts = [];
-        for (const [i, s] of segments.entries()) {
-          const copied = await this.client.send(
-            new UploadPartCopyCommand({
-              Bucket: bucket,
-              Key: target,
-              UploadId,
-              PartNumber: i + 1,
-              CopySource: `${bucket}/${s.key}`,
-            }),
-          );
-          parts.push({ PartNumber: i + 1, ETag: copied.CopyPartResult?.ETag });
-        }
+        // The parts are copied a few at a time: each copy is a round trip the gateway spends
+        // mostly waiting on its disks.
+        const parts: { PartNumber: number; ETag?: string }[] = [];
+        let next = 0;
+        const copier = async (): Promise<void> => {
+          while (next < segments.length) {
+            const i = next;
+            next += 1;
+            const copied = await this.client.send(
+              new UploadPartCopyCommand({
+                Bucket: bucket,
+                Key: target,
+                UploadId,
+                PartNumber: i + 1,
+                CopySource: `${bucket}/${segments[i]!.key}`,
+              }),
+            );
+            parts[i] = { PartNumber: i + 1, ETag: copied.CopyPartResult?.ETag };
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(PART_COPIES, segments.length) }, copier));
         await this.client.send(
           new CompleteMultipartUploadCommand({
             Bucket: bucket,
