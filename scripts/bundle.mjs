@@ -1,8 +1,10 @@
 // Bundles the compiled command line (dist/cli/main.js) and its pure-JavaScript dependencies into
 // one file, dist/berth.mjs, which bin/berth.js runs: one module to load instead of hundreds halves
 // the time `berth serve` needs to be ready. Native modules and drivers loaded on demand stay
-// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so does the S3 driver. Whitespace and syntax are minified; names
-// are kept, so stack traces stay readable.
+// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so do the S3 driver and
+// the large libraries only some configurations use (the LDAP client, X.509), which are imported
+// dynamically: bundled, they would be parsed at every start. Whitespace and syntax are minified;
+// names are kept, so stack traces stay readable.
 import { build } from 'esbuild';
 
 await build({
@@ -14,7 +16,17 @@ await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', 'argon2', 'pg', '@aws-sdk/*', 'dockerode', 'ws'],
+  external: [
+    'better-sqlite3',
+    'argon2',
+    'pg',
+    '@aws-sdk/*',
+    'dockerode',
+    'ws',
+    // Large, and loaded on first use only: the LDAP client (with its URL library) and X.509.
+    'ldapts',
+    '@peculiar/x509',
+  ],
   // Bundled CommonJS code calls require() for Node's own modules.
   banner: {
     js: "import { createRequire as berthCreateRequire } from 'node:module'; const require = berthCreateRequire(import.meta.url);",

@@ -8,7 +8,23 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
-import { Client, EqualityFilter, InvalidCredentialsError, type Entry } from 'ldapts';
+import type { Client, Entry } from 'ldapts';
+
+/** The LDAP client library, loaded when a directory is first used (it is large, and most never do). */
+let ldapts: typeof import('ldapts') | undefined;
+async function loadLdapts(): Promise<typeof import('ldapts')> {
+  ldapts ??= await import('ldapts');
+  return ldapts;
+}
+
+/** The loaded library: every caller runs after `connect`, which loads it. */
+function loaded(): typeof import('ldapts') {
+  if (!ldapts) throw new Error('the LDAP client library is not loaded yet');
+  return ldapts;
+}
+
+const isInvalidCredentials = (err: unknown): boolean =>
+  err instanceof loaded().InvalidCredentialsError;
 import type { DirectoryProviderSettings } from '../config/index.js';
 import {
   DirectoryDown,
@@ -36,7 +52,7 @@ const texts = (v: Entry[string] | undefined): string[] =>
     ? []
     : (Array.isArray(v) ? v : [v]).map((x) => (Buffer.isBuffer(x) ? x.toString() : String(x)));
 const eq = (attribute: string, value: string) =>
-  new EqualityFilter({ attribute, value }).toString();
+  new (loaded().EqualityFilter)({ attribute, value }).toString();
 
 /** An LDAP directory. */
 export class LdapProvider implements IdentityProvider {
@@ -60,6 +76,7 @@ export class LdapProvider implements IdentityProvider {
 
   /** A connected client, bound as `dn` (the first URL that answers). */
   private async connect(dn: string, password: string): Promise<Client> {
+    const { Client } = await loadLdapts();
     const s = this.settings;
     const ca = s.ca ? [s.ca] : s.caFile ? [readFileSync(s.caFile)] : undefined;
     let lastError: unknown;
@@ -85,7 +102,7 @@ export class LdapProvider implements IdentityProvider {
         return client;
       } catch (err) {
         await client.unbind().catch(() => undefined);
-        if (err instanceof InvalidCredentialsError) throw err;
+        if (isInvalidCredentials(err)) throw err;
         lastError = err;
       }
     }
@@ -131,7 +148,7 @@ export class LdapProvider implements IdentityProvider {
         const asUser = await this.connect(entry.dn, password);
         await asUser.unbind().catch(() => undefined);
       } catch (err) {
-        if (err instanceof InvalidCredentialsError) return undefined;
+        if (isInvalidCredentials(err)) return undefined;
         throw err;
       }
       return await this.userOf(service, entry, login);

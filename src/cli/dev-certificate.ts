@@ -1,11 +1,9 @@
 /** `berth tls self-signed`: a development certificate and key for `berth serve --tls-cert`. */
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import type { JsonGeneralName } from '@peculiar/x509';
+import { loadX509 } from '../kit/index.js';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -20,6 +18,7 @@ export interface PemPair {
  * first is the common name), valid for `days`.
  */
 export async function makeSelfSignedCertificate(hosts: string[], days: number): Promise<PemPair> {
+  const x509 = await loadX509();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -36,7 +35,7 @@ export async function makeSelfSignedCertificate(hosts: string[], days: number): 
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(
-        hosts.map((h): x509.JsonGeneralName =>
+        hosts.map((h): JsonGeneralName =>
           isIP(h) ? { type: 'ip', value: h } : { type: 'dns', value: h },
         ),
       ),

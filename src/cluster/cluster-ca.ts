@@ -3,7 +3,6 @@
  * sealed with the master key in the database), which signs each node's certificate at join. A
  * node proves who it is with that certificate and its private key (see node-auth.ts).
  */
-import 'reflect-metadata';
 import {
   createHash,
   createPublicKey,
@@ -11,18 +10,8 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
-import type { SecretBox } from '../kit/index.js';
+import { loadX509, type SecretBox } from '../kit/index.js';
 import type { Meta } from '../meta/index.js';
-
-/** The X.509 library, loaded when a certificate is first made (not at every start). */
-let x509Module: Promise<typeof import('@peculiar/x509')> | undefined;
-function loadX509(): Promise<typeof import('@peculiar/x509')> {
-  x509Module ??= import('@peculiar/x509').then((x509) => {
-    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-    return x509;
-  });
-  return x509Module;
-}
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const KEY_LABEL = 'cluster:ca-key';

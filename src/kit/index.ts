@@ -6,3 +6,4 @@ export { addressMatcher, isAddressOrCidr, plainAddress } from './address-matcher
 export { markAudited, wasAudited } from './audited.js';
 export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
+export { loadX509 } from './x509-library.js';
