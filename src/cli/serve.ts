@@ -85,7 +85,13 @@ export async function serve(base: ConfigSources): Promise<void> {
 
   // One new connection per turn of the event loop and descriptor: copies of the listener take
   // a burst of new connections while a thousand others keep the loop busy.
-  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192);
+  // Only a speed-up: without the helper the listener alone accepts, as before.
+  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192).catch(
+    (err: unknown) => {
+      berth.logger.warn({ err }, 'copies of the listening socket could not be made');
+      return { copies: 0, close: () => undefined };
+    },
+  );
 
   // Background work runs under database leases, so with several replicas it runs once.
   const sweep = setInterval(() => {
