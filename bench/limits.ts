@@ -5,7 +5,6 @@
  * deliver over loopback to the benchmark's own download client, from nginx serving the same blob
  * as a static file with `sendfile`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   fsyncSync,
@@ -16,11 +15,10 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { downloadVerified } from './http-client.js';
-import { freePort } from './servers.js';
+import { startStaticNginx } from '../test/helpers/nginx.js';
 import type { BigBlob, Figures } from './workloads.js';
 
 const MiB = 1024 * 1024;
@@ -41,55 +39,6 @@ export function durableWriteRate(bytes: Buffer): number {
   }
 }
 
-/** nginx serving `root` as static files (sendfile on) on 127.0.0.1. */
-async function startStaticServer(root: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-static-'));
-  const port = await freePort();
-  writeFileSync(
-    path.join(dir, 'nginx.conf'),
-    `${process.getuid?.() === 0 ? 'user root;' : ''}
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  server { listen 127.0.0.1:${port}; root ${root}; default_type application/octet-stream; }
-}
-`,
-  );
-  const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], {
-    stdio: 'ignore',
-  });
-  for (let i = 0; ; i += 1) {
-    if (child.exitCode !== null || i === 200) throw new Error('nginx (static) did not start');
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /**
  * The download client's ceiling: the same 1- and 8-stream downloads (digest verified) as the
  * registries get, from nginx serving the blob from the page cache.
@@ -100,7 +49,7 @@ export async function staticDownloadRates(big: BigBlob): Promise<Figures> {
   const folder = path.join(root, 'v2', 'bench', 'down', 'blobs');
   mkdirSync(folder, { recursive: true });
   writeFileSync(path.join(folder, blob.digest), blob.bytes);
-  const server = await startStaticServer(root);
+  const server = await startStaticNginx(root);
   try {
     // A first read brings the file into the page cache, as a registry's first download would.
     await downloadVerified(server.url, 'bench/down', blob.digest);

@@ -30,6 +30,11 @@ export interface ListingFilter {
   terms?: string[];
 }
 
+/** The names under `namespace/` lie between these two ('0' is the character after '/'). */
+function namespaceBounds(namespace: string): [string, string] {
+  return [`${namespace}/`, `${namespace}0`];
+}
+
 /** `text` as a LIKE pattern matching it anywhere (with `\` escaping the wildcards). */
 function containing(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -116,17 +121,12 @@ export class RepositoryStore {
     return this.infos((q) => {
       let r = q.orderBy('name').limit(options.limit);
       if (options.last !== undefined) r = r.where('name', '>', options.last);
-      if (options.namespace !== undefined)
-        r = r
-          .where('name', '>', `${options.namespace}/`)
-          .where('name', '<', `${options.namespace}0`);
+      if (options.namespace !== undefined) {
+        const [after, before] = namespaceBounds(options.namespace);
+        r = r.where('name', '>', after).where('name', '<', before);
+      }
       return r;
     });
-  }
-
-  /** Every repository (for listings sorted by a figure). */
-  async all(): Promise<RepositoryInfo[]> {
-    return this.infos((q) => q.orderBy('name'));
   }
 
   /** The repositories `filter` shows, by name (`desc`: reversed), `offset` of them skipped. */
@@ -179,7 +179,10 @@ export class RepositoryStore {
       .where('visibility', '=', 'private')
       .where((eb) =>
         eb.or([
-          ...namespaces.map((ns) => eb.and([eb('name', '>', `${ns}/`), eb('name', '<', `${ns}0`)])),
+          ...namespaces.map((ns) => {
+            const [after, before] = namespaceBounds(ns);
+            return eb.and([eb('name', '>', after), eb('name', '<', before)]);
+          }),
           ...(names.length > 0 ? [eb('name', 'in', names)] : []),
         ]),
       )
@@ -206,8 +209,10 @@ export class RepositoryStore {
         ]),
       );
     }
-    if (filter.namespace !== undefined)
-      r = r.where('name', '>', `${filter.namespace}/`).where('name', '<', `${filter.namespace}0`);
+    if (filter.namespace !== undefined) {
+      const [after, before] = namespaceBounds(filter.namespace);
+      r = r.where('name', '>', after).where('name', '<', before);
+    }
     if (filter.visibility !== undefined) r = r.where('visibility', '=', filter.visibility);
     for (const term of filter.terms ?? []) {
       const pattern = containing(term);

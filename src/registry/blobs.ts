@@ -10,6 +10,13 @@ import type { ReadCache } from './read-cache.js';
 import type { QuotaGuard } from './quota-guard.js';
 import { SMALL_BLOB_BYTES, SmallBlobBytes } from './small-blob-bytes.js';
 
+/** Every byte of `stream`, in one buffer (for small blobs only). */
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** A blob ready to be served: its size, the range chosen, and two ways to its bytes. */
 export interface OpenBlob {
   digest: string;
@@ -116,13 +123,12 @@ export class BlobService {
   private async smallBytes(digest: string, size: number): Promise<Buffer | undefined> {
     const kept = this.small.get(digest);
     if (kept) return kept;
-    const chunks: Buffer[] = [];
+    let bytes: Buffer;
     try {
-      for await (const chunk of this.store.readBlob(digest)) chunks.push(chunk as Buffer);
+      bytes = await collect(this.store.readBlob(digest));
     } catch {
       return undefined; // served from its file, which answers for what is wrong with it
     }
-    const bytes = Buffer.concat(chunks);
     if (bytes.length !== size) return undefined;
     this.small.set(digest, bytes);
     return bytes;
@@ -145,9 +151,7 @@ export class BlobService {
       throw err;
     }
     if (blob.size > maxBytes) return undefined;
-    const chunks: Buffer[] = [];
-    for await (const chunk of blob.read()) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return blob.bytes ?? collect(blob.read());
   }
 
   /** Removes blob `digest` from repository `name` (its bytes stay until garbage collection). */

@@ -266,11 +266,7 @@ export class S3ContentStore implements ContentStore {
     const staged = this.stagedSegments.get(id);
     this.stagedSegments.delete(id);
     this.soleSegments.delete(id);
-    if (staged?.length === 1)
-      await this.client.send(
-        new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: staged[0] }),
-      );
-    else if (staged && staged.length > 0) await this.deleteKeys(staged);
+    if (staged?.length) await this.deleteKeys(staged);
     else await this.deleteUpload(id);
   }
 
@@ -342,7 +338,14 @@ export class S3ContentStore implements ContentStore {
     }
   }
 
+  /** Deletes `keys`: one by DeleteObject, more by DeleteObjects of up to 1,000 each. */
   private async deleteKeys(keys: string[]): Promise<void> {
+    if (keys.length === 1) {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: keys[0] }),
+      );
+      return;
+    }
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       if (batch.length === 0) continue;

@@ -13,13 +13,10 @@ export interface Nginx {
 }
 
 /**
- * Starts nginx round-robin over `upstreams` (`127.0.0.1:port`), streaming bodies both ways. With
- * `bind`, nginx connects to the upstreams from that address and sends `X-Forwarded-For`.
+ * Runs nginx on a free 127.0.0.1 port with `server` (given the port) as the `http` block's
+ * content, its temporary files in a directory of its own; resolves once it accepts connections.
  */
-export async function startNginx(
-  upstreams: string[],
-  options: { bind?: string } = {},
-): Promise<Nginx> {
+async function runNginx(server: (port: number) => string): Promise<Nginx> {
   const dir = tempDir('nginx');
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(path.join(dir, d));
   const port = await freePort();
@@ -32,38 +29,12 @@ error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  upstream berth {
-${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=60s;`).join('\n')}
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    location / {
-      proxy_pass http://berth;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;${
-        options.bind
-          ? `
-      proxy_bind ${options.bind};
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`
-          : ''
-      }
-      proxy_request_buffering off;
-      proxy_buffering off;
-      proxy_read_timeout 300s;
-      proxy_next_upstream error timeout http_502 http_503;
-    }
-  }
+${server(port)}
 }
 `;
   writeFileSync(path.join(dir, 'nginx.conf'), conf);
@@ -93,4 +64,51 @@ ${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=60s;`).join('\n
       removeDir(dir);
     },
   };
+}
+
+/**
+ * Starts nginx round-robin over `upstreams` (`127.0.0.1:port`), streaming bodies both ways. With
+ * `bind`, nginx connects to the upstreams from that address and sends `X-Forwarded-For`.
+ */
+export function startNginx(upstreams: string[], options: { bind?: string } = {}): Promise<Nginx> {
+  return runNginx(
+    (port) => `
+  keepalive_requests 1000000;
+  keepalive_timeout 300s;
+  upstream berth {
+${upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=60s;`).join('\n')}
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://berth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;${
+        options.bind
+          ? `
+      proxy_bind ${options.bind};
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;`
+          : ''
+      }
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+      proxy_next_upstream error timeout http_502 http_503;
+    }
+  }`,
+  );
+}
+
+/** Starts nginx serving the files under `root` with `sendfile` (a static file server's ceiling). */
+export function startStaticNginx(root: string): Promise<Nginx> {
+  return runNginx(
+    (port) => `
+  sendfile on;
+  tcp_nopush on;
+  server { listen 127.0.0.1:${port}; root ${root}; default_type application/octet-stream; }`,
+  );
 }
