@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseFull } from '../manage/index.js';
 import { BerthError } from '../oci/index.js';
+import { lingerOnClose } from './lingering-close.js';
 import { noteError } from './request-notes.js';
 
 function fromFramework(err: FastifyError): BerthError | undefined {
@@ -38,8 +39,12 @@ export function handleError(
     reply.raw.destroy(err);
     return;
   }
-  // A body left unread would be taken for the next request: close the connection after answering.
-  if (!req.raw.complete) reply.header('Connection', 'close');
+  // A body left unread would be taken for the next request: close the connection after answering,
+  // reading the rest meanwhile so the close does not reset the answer away.
+  if (!req.raw.complete) {
+    reply.header('Connection', 'close');
+    lingerOnClose(req.raw);
+  }
   const retryAfter = (berth.detail as { retryAfter?: number } | undefined)?.retryAfter;
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
   const management = req.url.startsWith('/api/') || req.url.startsWith('/token');

@@ -87,12 +87,50 @@ describe('HTTP framing', () => {
     const head =
       'PUT /v2/big/one/manifests/v1 HTTP/1.1\r\nHost: h\r\n' +
       `Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: ${6 << 20}\r\n\r\n`;
+    const hidden = 'GET /v2/ HTTP/1.1\r\nHost: h\r\n\r\n';
+    const started = Date.now();
     const got = await exchange(
       port,
-      Buffer.concat([Buffer.from(head), Buffer.alloc(5 << 20, 0x20)]),
+      Buffer.concat([Buffer.from(head), Buffer.alloc(6 << 20, 0x20), Buffer.from(hidden)]),
+      60_000,
     );
-    assert.match(got, /^HTTP\/1\.1 413/);
+    assert.deepEqual(statusLines(got), ['HTTP/1.1 413 Payload Too Large']);
     assert.match(got, /\r\nconnection: close\r\n/i);
+    assert.ok(Date.now() - started < 30_000, 'closed by the server once the body was read');
+  });
+
+  it('reads the rest of a refused body before closing, so the answer is not reset away', async () => {
+    // The answer comes while the client is still sending; the client goes on sending after it.
+    // Had the server closed at once, those bytes would meet a reset (EPIPE / ECONNRESET here,
+    // and on a busy machine the answer itself lost — what a docker push would then print).
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    const answered = new Promise<void>((resolve) =>
+      socket.on('data', (d: Buffer) => {
+        received += d.toString('latin1');
+        if (/\r\n\r\n[^]*"errors"[^]*\}\s*$/.test(received)) resolve();
+      }),
+    );
+    const errors: Error[] = [];
+    socket.on('error', (e) => errors.push(e));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(
+      'PUT /v2/big/two/manifests/v1 HTTP/1.1\r\nHost: h\r\n' +
+        `Content-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: ${8 << 20}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(5 << 20, 0x20));
+    await answered;
+    assert.match(received, /^HTTP\/1\.1 413/);
+    assert.match(received, /\r\nconnection: close\r\n/i);
+    for (let i = 0; i < 3; i += 1) {
+      await new Promise<void>((resolve, reject) =>
+        socket.write(Buffer.alloc(1 << 20, 0x20), (e) => (e ? reject(e) : resolve())),
+      );
+    }
+    await closed;
+    assert.deepEqual(errors, [], 'no reset while the body was still being sent');
+    assert.deepEqual(statusLines(received), ['HTTP/1.1 413 Payload Too Large']);
   });
 
   it('handles the requests of one connection in order', async () => {
