@@ -60,11 +60,15 @@ export async function openPostgresDatabase(
 
 /**
  * Writes that may be lost to a power failure without losing anything a client was told is
- * stored: a new upload session (the client would restart an upload it never finished). Their
- * commits do not wait for the disk; the next durable commit (the blob's) carries them.
+ * stored: a new upload session (the client would restart an upload it never finished) and an
+ * upload's progress (its bytes are synced only at commit anyway; a shorter recorded size is
+ * answered as the offset to resume from). Their commits do not wait for the disk; the next
+ * durable commit (the blob's) carries them.
  */
 function notDurableWrite(sql: string): boolean {
-  return sql.startsWith('insert into "uploads" ');
+  return (
+    sql.startsWith('insert into "uploads" ') || sql.startsWith('update "uploads" set "size" = ')
+  );
 }
 
 /** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */

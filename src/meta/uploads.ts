@@ -74,7 +74,7 @@ export class UploadStore {
     };
   }
 
-  /** Records progress: the new durable size. */
+  /** Records progress: the new size (not synced: see notDurableWrite in database.ts). */
   async advance(id: string, size: number): Promise<void> {
     await this.db
       .updateTable('uploads')

@@ -375,15 +375,24 @@ export class UploadService {
    */
   private async hashStored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
     const hash = createHash(algorithm);
+    let stored = 0;
     try {
-      for await (const chunk of this.store.readUpload(upload.id, upload.size))
+      for await (const chunk of this.store.readUpload(upload.id, upload.size)) {
         hash.update(chunk as Buffer);
+        stored += (chunk as Buffer).byteLength;
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
         cause: err,
       });
     }
+    // Appends are synced at commit: a system crash before it can leave fewer bytes than recorded.
+    if (stored < upload.size)
+      throw new BerthError(
+        'BLOB_UPLOAD_UNKNOWN',
+        `upload ${upload.id} holds ${stored} of its ${upload.size} bytes after a crash; start the upload again`,
+      );
     return hash;
   }
 

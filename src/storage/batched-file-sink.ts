@@ -1,19 +1,47 @@
 /**
  * A Writable onto an open file that gathers chunks into batches of about 1 MiB and writes each
  * batch with one `writev` at a known position, one batch in flight while the next gathers. Fewer,
- * larger writes than fs.WriteStream's per-chunk writes; `final` fsyncs, so the bytes are durable
- * once the stream finishes. The file handle stays the caller's to close.
+ * larger writes than fs.WriteStream's per-chunk writes.
+ *
+ * Write-behind: each time the written bytes cross a 32 MiB mark of the file, an fdatasync starts
+ * in the background (one at a time, never awaited by the writes), so the disk flushes while the
+ * body is still arriving — across chunked uploads' requests too — instead of all at once when the
+ * upload is committed; Linux would otherwise start writeback only at its dirty-memory
+ * thresholds. The bytes are durable only once the caller syncs the file; `settled` tells when the
+ * background syncs are done and fails with the first error one met (a later sync through another
+ * descriptor may not report it again), and the file handle must stay open until then.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 
 const BATCH_BYTES = 1 << 20;
+const WRITE_BEHIND_BYTES = 32 << 20;
+
+/** A sink into a file, and when its background syncs are done. */
+export interface FileSink {
+  stream: Writable;
+  /** Resolves once no background sync is running; rejects with the first one's error. */
+  settled(): Promise<void>;
+}
 
 /** A sink writing from `position` on into `handle`. */
-export function batchedFileSink(handle: FileHandle, position: number): Writable {
+export function batchedFileSink(handle: FileHandle, position: number): FileSink {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let offset = position;
+  let syncing: Promise<void> | undefined;
+  let syncError: unknown;
+  const writeBehind = (from: number): void => {
+    if (
+      syncing ||
+      Math.floor(from / WRITE_BEHIND_BYTES) === Math.floor(offset / WRITE_BEHIND_BYTES)
+    )
+      return;
+    syncing = handle.datasync().then(
+      () => void (syncing = undefined),
+      (err: unknown) => void ((syncError ??= err), (syncing = undefined)),
+    );
+  };
   const flush = async (): Promise<void> => {
     if (pendingBytes === 0) return;
     const batch = pending;
@@ -28,9 +56,11 @@ export function batchedFileSink(handle: FileHandle, position: number): Writable 
       );
       written += result.bytesWritten;
     }
+    const from = offset;
     offset += bytes;
+    writeBehind(from);
   };
-  return new Writable({
+  const stream = new Writable({
     highWaterMark: 4 * BATCH_BYTES,
     writev(chunks, callback) {
       for (const { chunk } of chunks) {
@@ -41,9 +71,12 @@ export function batchedFileSink(handle: FileHandle, position: number): Writable 
       flush().then(() => callback(), callback);
     },
     final(callback) {
-      flush()
-        .then(() => handle.sync())
-        .then(() => callback(), callback);
+      flush().then(() => callback(), callback);
     },
   });
+  const settled = async (): Promise<void> => {
+    while (syncing) await syncing;
+    if (syncError) throw syncError;
+  };
+  return { stream, settled };
 }

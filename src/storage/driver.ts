@@ -28,8 +28,9 @@ export interface ContentStore {
   createUpload(id: string): Promise<void>;
   /**
    * Writes `source` to an upload from `offset` on (dropping anything past `offset` first), passing
-   * each chunk to `observe` in order as it goes (for hashing), makes the bytes durable, and returns
-   * the new size. Backpressure is honoured: the source is never read faster than it is written.
+   * each chunk to `observe` in order as it goes (for hashing), and returns the new size. The bytes
+   * may still be in the page cache: `commitUpload` makes them durable before they become a blob
+   * (a system crash in between can shorten an upload; a process kill cannot). Backpressure is honoured: the source is never read faster than it is written.
    * `length`, when the client announced it, lets a driver send the bytes in one request.
    */
   appendUpload(

@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../oci/index.js';
 import type { ByteRange, ContentStore } from './driver.js';
-import { batchedFileSink } from './batched-file-sink.js';
+import { batchedFileSink, type FileSink } from './batched-file-sink.js';
+import { BackgroundWork } from './background-work.js';
 import { FsLayout } from './fs-layout.js';
 
 function isMissing(err: unknown): boolean {
@@ -60,6 +61,7 @@ async function durableRename(from: string, to: string): Promise<void> {
 /** A content store on a local filesystem. */
 export class FsContentStore implements ContentStore {
   private readonly layout: FsLayout;
+  private readonly writeBehind = new BackgroundWork();
 
   constructor(root: string) {
     this.layout = new FsLayout(path.resolve(root));
@@ -92,17 +94,24 @@ export class FsContentStore implements ContentStore {
     // Opening with 'w' truncates in the same call; later chunks drop whatever lies past `offset`.
     const handle = await fs.open(this.layout.uploadData(id), offset === 0 ? 'w' : 'r+');
     let written = 0;
+    let sink: FileSink | undefined;
     try {
       if (offset > 0) await handle.truncate(offset);
       source.on('data', (chunk: Buffer) => {
         written += chunk.byteLength;
         observe(chunk);
       });
-      await pipeline(source, batchedFileSink(handle, offset));
+      sink = batchedFileSink(handle, offset);
+      await pipeline(source, sink.stream);
     } catch (err) {
       throw spaceError(err);
     } finally {
-      await handle.close();
+      // A background sync may still run: the handle closes after it, without holding the answer.
+      const settled = sink?.settled() ?? Promise.resolve();
+      this.writeBehind.add(
+        id,
+        settled.finally(() => handle.close()),
+      );
     }
     return offset + written;
   }
@@ -127,12 +136,20 @@ export class FsContentStore implements ContentStore {
   }
 
   /**
-   * Notes the digest the upload becomes, links the upload's file as the blob (a blob file already
+   * Syncs the upload's bytes, notes the digest the upload becomes, links the upload's file as the blob (a blob file already
    * there is the same verified bytes) and syncs the folder. The upload's own file stays until
    * `releaseUpload`, after the database commit, so a crash before that commit leaves the upload
    * whole and resumable, and the note says which blob file the crash may have left.
    */
   async commitUpload(id: string, digest: string): Promise<void> {
+    // Appends are written behind, not synced: the bytes become durable here, before the blob.
+    await this.writeBehind.settle(id);
+    const data = await fs.open(this.layout.uploadData(id), 'r');
+    try {
+      await data.datasync();
+    } finally {
+      await data.close();
+    }
     const note = this.layout.uploadCommitNote(id);
     await withParentFolder(note, () => fs.writeFile(note, digest));
     const blob = this.layout.blob(digest);
@@ -158,6 +175,7 @@ export class FsContentStore implements ContentStore {
   }
 
   async deleteUpload(id: string): Promise<void> {
+    await this.writeBehind.settle(id).catch(() => undefined);
     await fs.rm(this.layout.uploadData(id), { force: true });
     await fs.rm(this.layout.uploadCommitNote(id), { force: true });
   }

@@ -3,3 +3,5 @@ export type { ContentStore, ByteRange } from './driver.js';
 export { FsContentStore } from './fs-driver.js';
 export type { S3Settings } from './s3-driver.js';
 export { openS3Store } from './s3-open.js';
+export { batchedFileSink, type FileSink } from './batched-file-sink.js';
+export { BackgroundWork } from './background-work.js';
