@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Berth's executable: runs the command line from its single-file build (scripts/bundle.mjs).
-// `--version` alone is answered from package.json, without loading the command line.
+// Berth's executable: runs the command line from its single-file build (scripts/bundle.mjs),
+// loaded with V8's code cache (bin/load-bundle.js). `--version` alone is answered from
+// package.json, without loading the command line.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const { readFileSync } = await import('node:fs');
@@ -9,9 +10,11 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(file, 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
-  const { main } = await import('../dist/berth.mjs');
-  main(process.argv).catch((err) => {
-    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
+  const { loadBundle } = await import('./load-bundle.js');
+  loadBundle()
+    .main(process.argv)
+    .catch((err) => {
+      process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
 }

@@ -94,7 +94,7 @@ check() {
   "$@" || failed_checks+=("$name")
 }
 # `npm ci` builds already (prepare); build again only when the sources are newer than the build.
-if [ ! -f dist/berth.mjs ] || [ -n "$(find src ui/src scripts/bundle.mjs -newer dist/berth.mjs -print -quit)" ]; then
+if [ ! -f dist/berth.cjs ] || [ -n "$(find src ui/src scripts/bundle.mjs -newer dist/berth.cjs -print -quit)" ]; then
   check build npm run build
 fi
 check typecheck npx tsc -p tsconfig.json --noEmit

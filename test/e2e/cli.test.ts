@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { after, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest } from '../helpers/content.js';
@@ -81,6 +82,21 @@ describe('berth command line', () => {
       'the blob pushed before gc is still there',
     );
     assert.equal((await fetch(`${server.url}/v2/cli/gc/blobs/${old.digest}`)).status, 404);
+  });
+
+  it("starts from the bundle with V8's code cache, which this Node accepts", () => {
+    // What bin/load-bundle.js compiles: the build's cache must match the bundle and this Node,
+    // or every start pays for compiling 3.4 MB again (silently: a rejected cache is ignored).
+    const loader = pathToFileURL(path.join(path.dirname(BERTH_BIN), 'load-bundle.js')).href;
+    const accepted = spawnSync(
+      process.execPath,
+      ['-e', `import(${JSON.stringify(loader)}).then((m) => console.log(m.codeCacheAccepted()))`],
+      { encoding: 'utf8' },
+    );
+    assert.equal(accepted.stdout.trim(), 'true', accepted.stderr);
+    const help = berth(['--help']);
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: berth/);
   });
 
   it('prints the effective configuration with environment and flags applied', () => {

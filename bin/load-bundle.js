@@ -1,0 +1,79 @@
+// Loads Berth's single-file build (dist/berth.cjs, made by scripts/bundle.mjs) with V8's code
+// cache (dist/berth.cjs.cache, written at build time by the same Node): compiling the 3.4 MB
+// bundle from source takes 100–200 ms of every start, and Node 20 has no module compile cache.
+// A cache V8 rejects (another Node version or flags) is ignored and the source compiled as usual.
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import vm from 'node:vm';
+
+const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
+const CACHE = `${BUNDLE}.cache`;
+
+/** Compiles the bundle (with the code cache when there is a valid one); returns the script. */
+function compile() {
+  const source = readFileSync(BUNDLE, 'utf8');
+  let cachedData;
+  try {
+    cachedData = readFileSync(CACHE);
+  } catch {
+    // No cache yet: compile from source.
+  }
+  return new vm.Script(`${WRAPPER_START}${source}${WRAPPER_END}`, { filename: BUNDLE, cachedData });
+}
+
+// The CommonJS wrapper, with one parameter more: the bundle's dynamic imports call `berthImport`
+// (scripts/bundle.mjs rewrites them), because in Node 20 a function compiled from a code cache
+// loses the script's import() callback and its import() throws.
+const WRAPPER_START = '(function (exports, require, module, __filename, __dirname, berthImport) { ';
+const WRAPPER_END = '\n});';
+
+/** import() for the bundle: relative specifiers from the bundle's folder, bare ones from here. */
+function importForBundle(specifier) {
+  return import(
+    specifier.startsWith('.')
+      ? pathToFileURL(path.resolve(path.dirname(BUNDLE), specifier)).href
+      : specifier
+  );
+}
+
+/** Runs the bundle's top level as CommonJS and returns its exports. */
+function evaluate(script) {
+  const module = { exports: {}, filename: BUNDLE, id: BUNDLE };
+  const wrapper = script.runInThisContext();
+  wrapper.call(
+    module.exports,
+    module.exports,
+    createRequire(BUNDLE),
+    module,
+    BUNDLE,
+    path.dirname(BUNDLE),
+    importForBundle,
+  );
+  return module.exports;
+}
+
+/** The bundle's exports (`main`). */
+export function loadBundle() {
+  return evaluate(compile());
+}
+
+/**
+ * Writes the code cache after evaluating the bundle's top level, so the functions that run at
+ * every start are in it, not only the outermost code. Written atomically: a reader never sees
+ * half a cache.
+ */
+export function writeCodeCache() {
+  const script = compile();
+  evaluate(script);
+  const temporary = `${CACHE}.${process.pid}`;
+  writeFileSync(temporary, script.createCachedData());
+  renameSync(temporary, CACHE);
+}
+
+/** Whether this Node accepts the build's code cache for the bundle (false when there is none). */
+export function codeCacheAccepted() {
+  const script = compile();
+  return script.cachedDataRejected === false;
+}
