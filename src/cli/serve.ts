@@ -4,7 +4,14 @@ import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { localActor } from '../auth/index.js';
-import { buildHttpServer, buildMetricsServer, fanOutAccepts } from '../http/index.js';
+import {
+  buildHttpServer,
+  buildMetricsServer,
+  discardAcceptHelper,
+  fanOutAccepts,
+  startAcceptHelper,
+  type AcceptHelper,
+} from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
@@ -40,8 +47,24 @@ async function savedSettings(meta: Meta): Promise<Record<string, unknown>> {
  * defaults, then settings saved through the UI, then `sources` (file, environment, flags).
  */
 export async function serve(base: ConfigSources): Promise<void> {
+  const initial = loadConfig(base);
+  // The helper that copies the listener starts first, so its start overlaps Berth's own.
+  const acceptHelper = initial.limits.acceptors > 0 ? startAcceptHelper() : undefined;
+  try {
+    await serveWith(base, initial, acceptHelper);
+  } catch (err) {
+    discardAcceptHelper(acceptHelper);
+    throw err;
+  }
+}
+
+async function serveWith(
+  base: ConfigSources,
+  initial: ReturnType<typeof loadConfig>,
+  acceptHelper: AcceptHelper | undefined,
+): Promise<void> {
   // The database is opened once: the settings saved in it cannot move the database itself.
-  const database = await openDatabase(loadConfig(base));
+  const database = await openDatabase(initial);
   const sources = { ...base, stored: await savedSettings(database.meta) };
   const config = loadConfig(sources);
   const berth = await composeBerth(config, undefined, database, sources);
@@ -86,7 +109,7 @@ export async function serve(base: ConfigSources): Promise<void> {
   // One new connection per turn of the event loop and descriptor: copies of the listener take
   // a burst of new connections while a thousand others keep the loop busy.
   // Only a speed-up: without the helper the listener alone accepts, as before.
-  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192).catch(
+  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192, acceptHelper).catch(
     (err: unknown) => {
       berth.logger.warn({ err }, 'copies of the listening socket could not be made');
       return { copies: 0, close: () => undefined };

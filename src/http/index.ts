@@ -1,4 +1,10 @@
 /** The HTTP room: the only web-framework code. */
 export { buildHttpServer, buildMetricsServer, type HttpDeps, type HttpOptions } from './server.js';
 export { isValidHost } from './host-header.js';
-export { fanOutAccepts, type AcceptFanout } from './accept-fanout.js';
+export {
+  discardAcceptHelper,
+  fanOutAccepts,
+  startAcceptHelper,
+  type AcceptFanout,
+  type AcceptHelper,
+} from './accept-fanout.js';

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { BerthMigrations } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { resilientPool } from './postgres-pool.js';
@@ -15,8 +15,26 @@ export interface OpenDatabase {
   close(): Promise<void>;
 }
 
+/**
+ * Whether every migration `provider` knows is recorded as done: one small query, where Kysely's
+ * migrator would first read the metadata of every table (tens of milliseconds at each start).
+ */
+async function migrated(db: Kysely<Database>, provider: BerthMigrations): Promise<boolean> {
+  const known = Object.keys(await provider.getMigrations());
+  try {
+    const done = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    const names = new Set(done.rows.map((r) => r.name));
+    // Anything else (a migration unknown here too) is the migrator's to judge and refuse.
+    return names.size === known.length && known.every((name) => names.has(name));
+  } catch {
+    return false; // no migration table yet: a new database
+  }
+}
+
 async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
-  const migrator = new Migrator({ db, provider: new BerthMigrations(dialect) });
+  const provider = new BerthMigrations(dialect);
+  if (await migrated(db, provider)) return;
+  const migrator = new Migrator({ db, provider });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();

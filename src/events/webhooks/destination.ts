@@ -22,24 +22,30 @@ export type Resolver = (host: string) => Promise<string[]>;
 const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-const NOT_PUBLIC = addressMatcher([
-  '0.0.0.0/8',
-  '10.0.0.0/8',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '172.16.0.0/12',
-  '192.0.0.0/24',
-  '192.168.0.0/16',
-  '198.18.0.0/15',
-  '224.0.0.0/4',
-  '240.0.0.0/4',
-  '::/128',
-  '::1/128',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-]);
+let notPublic: ((address: string) => boolean) | undefined;
+
+/** Addresses that are not public (built on first use: it costs start-up time). */
+function notPublicAddress(address: string): boolean {
+  notPublic ??= addressMatcher([
+    '0.0.0.0/8',
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.0.0.0/24',
+    '192.168.0.0/16',
+    '198.18.0.0/15',
+    '224.0.0.0/4',
+    '240.0.0.0/4',
+    '::/128',
+    '::1/128',
+    'fc00::/7',
+    'fe80::/10',
+    'ff00::/8',
+  ]);
+  return notPublic(address);
+}
 
 /**
  * Why `url` may not be a webhook destination under `rules`, or undefined when it may. Host names
@@ -68,7 +74,7 @@ export async function destinationProblem(
     return `${host} does not resolve`;
   }
   if (addresses.length === 0) return `${host} does not resolve`;
-  const blocked = addresses.find((a) => NOT_PUBLIC(plainAddress(a)) && !allowed(a));
+  const blocked = addresses.find((a) => notPublicAddress(plainAddress(a)) && !allowed(a));
   return blocked === undefined
     ? undefined
     : `${host} is ${blocked}, a loopback or private address; an administrator may allow it`;
@@ -84,7 +90,7 @@ export function guardedLookup(rules: DestinationRules): LookupFunction {
       const open = rules.allowPrivateNetworks || rules.allow.includes(hostname.toLowerCase());
       const blocked = open
         ? undefined
-        : list.find((a) => NOT_PUBLIC(plainAddress(a.address)) && !allowed(a.address));
+        : list.find((a) => notPublicAddress(plainAddress(a.address)) && !allowed(a.address));
       if (blocked || list.length === 0) {
         const why = blocked ? `${hostname} is ${blocked.address}, a private address` : 'no address';
         return callback(Object.assign(new Error(why), { code: 'EDESTINATION' }), '', 4);
