@@ -176,8 +176,10 @@ export class FsContentStore implements ContentStore {
 
   async deleteUpload(id: string): Promise<void> {
     await this.writeBehind.settle(id).catch(() => undefined);
-    await fs.rm(this.layout.uploadData(id), { force: true });
-    await fs.rm(this.layout.uploadCommitNote(id), { force: true });
+    // Plain files: one unlink each (fs.rm would lstat first and walk like a directory remover).
+    // The bytes first, the note (which blob a crash may have left) last.
+    await unlessMissing(() => fs.unlink(this.layout.uploadData(id)), undefined);
+    await unlessMissing(() => fs.unlink(this.layout.uploadCommitNote(id)), undefined);
   }
 
   async listUploads(): Promise<string[]> {
@@ -199,7 +201,7 @@ export class FsContentStore implements ContentStore {
   }
 
   async purgeTrashedBlob(digest: string): Promise<void> {
-    await fs.rm(this.layout.trashed(digest), { force: true });
+    await unlessMissing(() => fs.unlink(this.layout.trashed(digest)), undefined);
   }
 
   async listTrash(): Promise<string[]> {
