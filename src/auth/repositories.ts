@@ -85,23 +85,21 @@ export class RepositoryDirectory extends DirectoryBase {
     return this.get(actor.principal, name);
   }
 
-  /** Up to `limit` repositories the actor may see, after `last`, optionally in one namespace. */
+  /**
+   * Up to `limit` repositories the actor may see, after `last`, optionally in one namespace: the
+   * database pages through what the actor's listing scope shows.
+   */
   async list(
     principal: Principal,
     options: { limit: number; last?: string; namespace?: string },
   ): Promise<RepositoryView[]> {
+    const scope = await this.parts.policy.listingScope(principal);
+    const infos = await this.meta.repositories.listed(
+      { scope, namespace: options.namespace },
+      { limit: options.limit, after: options.last },
+    );
     const out: RepositoryView[] = [];
-    let last = options.last;
-    while (out.length < options.limit) {
-      const page = await this.meta.repositories.listInfo({ ...options, last, limit: 200 });
-      for (const info of page) {
-        if (out.length >= options.limit) break;
-        if (await this.parts.policy.allows(principal, info.name, 'pull'))
-          out.push(await this.view(principal, info));
-      }
-      if (page.length < 200) break;
-      last = page[page.length - 1]!.name;
-    }
+    for (const info of infos) out.push(await this.view(principal, info));
     return out;
   }
 

@@ -129,14 +129,18 @@ export class RepositoryStore {
     });
   }
 
-  /** The repositories `filter` shows, by name (`desc`: reversed), `offset` of them skipped. */
+  /**
+   * The repositories `filter` shows, by name (`desc`: reversed), `offset` of them skipped or,
+   * ascending, only those named after `after`.
+   */
   async listed(
     filter: ListingFilter,
-    page: { order?: 'asc' | 'desc'; offset?: number; limit?: number } = {},
+    page: { order?: 'asc' | 'desc'; offset?: number; limit?: number; after?: string } = {},
   ): Promise<RepositoryInfo[]> {
     if (this.empty(filter.scope)) return [];
     return this.infos((q) => {
       let r = this.filtered(q, filter).orderBy('name', page.order ?? 'asc');
+      if (page.after !== undefined) r = r.where('name', '>', page.after);
       if (page.limit !== undefined) r = r.limit(page.limit).offset(page.offset ?? 0);
       return r;
     });

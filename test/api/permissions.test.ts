@@ -173,6 +173,40 @@ describe('permission matrix', () => {
     );
   }
 
+  it('the management API lists, page by page, exactly the repositories each may pull', async () => {
+    for (const who of WHO) {
+      const seen: string[] = [];
+      let last: string | null = null;
+      do {
+        const query: string = `?n=1${last === null ? '' : `&last=${encodeURIComponent(last)}`}`;
+        const page = await t.app.inject({
+          method: 'GET',
+          url: `/api/v1/repositories${query}`,
+          headers: creds[who] ? { authorization: creds[who] } : {},
+        });
+        assert.equal(page.statusCode, 200, page.body);
+        const body = page.json<{ repositories: { name: string }[]; next: string | null }>();
+        assert.ok(body.repositories.length <= 1);
+        seen.push(...body.repositories.map((r) => r.name));
+        last = body.next;
+      } while (last !== null);
+      const expected = (['private', 'public'] as const)
+        .filter((v) => EXPECTED[v][who].includes('pull'))
+        .map((v) => `acme/${v}`);
+      assert.deepEqual(seen, expected, who);
+      const inNamespace = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/repositories?namespace=acme&n=10',
+        headers: creds[who] ? { authorization: creds[who] } : {},
+      });
+      assert.deepEqual(
+        inNamespace.json<{ repositories: { name: string }[] }>().repositories.map((r) => r.name),
+        expected,
+        `${who}, namespace acme`,
+      );
+    }
+  });
+
   for (const visibility of ['public', 'private'] as const) {
     it(`${visibility} repository with Basic credentials`, async () => {
       const name = `acme/${visibility}`;
