@@ -2,8 +2,8 @@
 // one CommonJS file, dist/berth.cjs, which bin/berth.js runs: one module to load instead of
 // hundreds halves the time `berth serve` needs to be ready. CommonJS so that it can be compiled
 // with V8's code cache, which this script writes next to it (dist/berth.cjs.cache, see
-// bin/load-bundle.js): that takes another ~150 ms off every start. Native modules and drivers loaded on demand stay
-// outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so do the S3 driver and
+// bin/load-bundle.js): that takes another ~150 ms off every start. Native modules and drivers
+// loaded on demand stay outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so do the S3 driver and
 // the large libraries only some configurations use (the LDAP client, X.509), which are imported
 // dynamically: bundled, they would be parsed at every start. Whitespace and syntax are minified;
 // names are kept, so stack traces stay readable.
