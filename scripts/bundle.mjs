@@ -3,10 +3,10 @@
 // hundreds halves the time `berth serve` needs to be ready. CommonJS so that it can be compiled
 // with V8's code cache, which this script writes next to it (dist/berth.cjs.cache, see
 // bin/load-bundle.js): that takes another ~150 ms off every start. Native modules and drivers
-// loaded on demand stay outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so do the S3 driver and
-// the large libraries only some configurations use (the LDAP client, X.509), which are imported
-// dynamically: bundled, they would be parsed at every start. Whitespace and syntax are minified;
-// names are kept, so stack traces stay readable.
+// loaded on demand stay outside (better-sqlite3, argon2, pg, the AWS SDK, dockerode, ws), and so
+// do the S3 driver and the large libraries only some configurations use (the LDAP client,
+// X.509), which are imported dynamically: bundled, they would be parsed at every start.
+// Whitespace and syntax are minified; names are kept, so stack traces stay readable.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
