@@ -99,6 +99,23 @@ describe('berth command line', () => {
     assert.match(help.stdout, /^Usage: berth/);
   });
 
+  it('fails on an unreachable S3 store with one line, and no SDK warning about Node versions', () => {
+    const data = tempDir('s3-unreachable');
+    dirs.push(data);
+    const r = berth(['serve', '--data', data, '--listen', '127.0.0.1:0'], {
+      BERTH_STORAGE_BACKEND: 's3',
+      BERTH_STORAGE_S3_BUCKET: 'berth',
+      BERTH_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:1',
+      BERTH_STORAGE_S3_ACCESS_KEY_ID: 'key',
+      BERTH_STORAGE_S3_SECRET_ACCESS_KEY: 'secret',
+      BERTH_LOG_LEVEL: 'silent',
+    });
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stderr, /NodeVersionSupportWarning/);
+    assert.match(r.stderr.trim(), /^berth: .*ECONNREFUSED/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
   it('prints the effective configuration with environment and flags applied', () => {
     const out = berth(['config', 'print', '--data', '/srv/berth'], { BERTH_GC_GRACE: '42' });
     assert.equal(out.status, 0, out.stderr);
