@@ -8,7 +8,7 @@
  * discard the answer before the client reads it — a client sees "broken pipe" or "connection
  * reset" instead of the registry's error. Like nginx's lingering close, the rest of the body is
  * read and discarded after the answer; the connection is closed (flushed, then destroyed) once
- * the body is complete or the client closes its side, and destroyed when `lingerMs` passes (the
+ * the body is complete or the client closes its side, and destroyed when 30 s pass (the
  * bound on what an unending body can cost). No FIN goes out before that: a client that stops
  * writing when the server's side ends (Node's sockets do) would otherwise fail the same way.
  */
@@ -20,13 +20,13 @@ const LINGERING = Symbol('berth.lingering');
 type LingeringSocket = Socket & { destroySoon?: () => void; [LINGERING]?: true };
 
 /** How long a closing connection may keep reading a refused body at most. */
-export const DEFAULT_LINGER_MS = 30_000;
+const LINGER_MS = 30_000;
 
 /**
  * Makes the end of `req`'s connection, after its answer, a lingering close (see the module
  * comment). Safe to call more than once; a request whose body is complete needs none.
  */
-export function lingerOnClose(req: IncomingMessage, lingerMs = DEFAULT_LINGER_MS): void {
+export function lingerOnClose(req: IncomingMessage): void {
   const socket = req.socket as LingeringSocket | null;
   if (!socket || req.complete || socket[LINGERING] || typeof socket.destroySoon !== 'function')
     return;
@@ -40,7 +40,7 @@ export function lingerOnClose(req: IncomingMessage, lingerMs = DEFAULT_LINGER_MS
       clearTimeout(timer);
       closeNow();
     };
-    const timer = setTimeout(() => this.destroy(), lingerMs);
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
     timer.unref();
     this.once('end', close);
     this.once('close', () => clearTimeout(timer));

@@ -7,11 +7,10 @@ export class BackgroundWork {
 
   /** Adds `work` under `key`; its error is kept for `settle`, never unhandled. */
   add(key: string, work: Promise<unknown>): void {
-    const before = this.running.get(key);
-    const all = (before ? Promise.all([before, work]) : work).then(() => undefined);
-    all.catch(() => undefined);
+    const all = Promise.all([this.running.get(key), work]).then(() => undefined);
     this.running.set(key, all);
-    void all.then(
+    // Done without error: nothing left to report. An error waits for `settle`.
+    all.then(
       () => this.forget(key, all),
       () => undefined,
     );

@@ -43,10 +43,11 @@ function spaceError(err: unknown): unknown {
   });
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+/** Opens `file` (a file or a folder) and syncs it: all of it, or with `dataOnly` its bytes and size. */
+async function syncPath(file: string, dataOnly = false): Promise<void> {
+  const handle = await fs.open(file, 'r');
   try {
-    await handle.sync();
+    await (dataOnly ? handle.datasync() : handle.sync());
   } finally {
     await handle.close();
   }
@@ -55,7 +56,7 @@ async function fsyncDir(dir: string): Promise<void> {
 /** Renames `from` to `to` (creating `to`'s folder when missing) and makes the rename durable. */
 async function durableRename(from: string, to: string): Promise<void> {
   await withParentFolder(to, () => fs.rename(from, to));
-  await fsyncDir(path.dirname(to));
+  await syncPath(path.dirname(to));
 }
 
 /** A content store on a local filesystem. */
@@ -136,20 +137,15 @@ export class FsContentStore implements ContentStore {
   }
 
   /**
-   * Syncs the upload's bytes, notes the digest the upload becomes, links the upload's file as the blob (a blob file already
-   * there is the same verified bytes) and syncs the folder. The upload's own file stays until
+   * Syncs the upload's bytes, notes the digest the upload becomes, links the upload's file as the
+   * blob (a blob file already there is the same verified bytes) and syncs the folder. The upload's own file stays until
    * `releaseUpload`, after the database commit, so a crash before that commit leaves the upload
    * whole and resumable, and the note says which blob file the crash may have left.
    */
   async commitUpload(id: string, digest: string): Promise<void> {
     // Appends are written behind, not synced: the bytes become durable here, before the blob.
     await this.writeBehind.settle(id);
-    const data = await fs.open(this.layout.uploadData(id), 'r');
-    try {
-      await data.datasync();
-    } finally {
-      await data.close();
-    }
+    await syncPath(this.layout.uploadData(id), true);
     const note = this.layout.uploadCommitNote(id);
     await withParentFolder(note, () => fs.writeFile(note, digest));
     const blob = this.layout.blob(digest);
@@ -158,7 +154,7 @@ export class FsContentStore implements ContentStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw spaceError(err);
     }
-    await fsyncDir(path.dirname(blob));
+    await syncPath(path.dirname(blob));
   }
 
   /** After the commit is recorded, the upload's own file and its note go as in `deleteUpload`. */
