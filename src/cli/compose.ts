@@ -232,6 +232,7 @@ export async function openStore(
       secretAccessKey: storage.s3.secretAccessKey,
       redirectSeconds: storage.s3.redirect,
       onRequest,
+      spoolDirectory: path.join(config.data, 'spool'),
     });
   return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
 }

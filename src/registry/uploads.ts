@@ -7,7 +7,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
-import type { ContentStore } from '../storage/index.js';
+import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { bounded, uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
 import { recordChange } from './change-events.js';
@@ -124,6 +124,8 @@ export class UploadService {
       // The room a hard quota leaves this blob, read once: it bounds the body as it streams and
       // refuses the blob before a slow store writes it (the exact check is in the transaction).
       const room = await this.quotas.headroom(name, digest.value);
+      if (body && upload.size === 0 && digest.algorithm === 'sha256' && this.store.receiveBlob)
+        return this.finishWhole(name, upload, digest, body, length, range, room, context);
       const size = body
         ? await this.appendChunk(
             upload,
@@ -133,43 +135,104 @@ export class UploadService {
           )
         : upload.size;
       const actual = await this.digestOf(upload, digest.algorithm);
-      if (actual !== digest.value) {
-        await this.discard(id);
-        throw new BerthError(
-          'DIGEST_INVALID',
-          `uploaded content has digest ${actual}, not ${digest.value}`,
-          { expected: digest.value, actual },
-        );
-      }
-      if (room !== undefined && size > room.room) {
-        await this.discard(id);
-        throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
-      }
-      const quotas = await this.quotas.covering(name);
-      // A slow store writes the blob first, outside the database's write lock; the commit then
-      // only confirms it, inside the lock, so a collection can never take it in between.
-      await this.store.stageUpload?.(id, digest.value, size);
-      await this.meta.writeTransaction(async (m) => {
-        await this.quotas.admitBytes(m, quotas, name, digest.value, size, context);
-        await m.blobs.record(digest.value, size);
-        await m.blobs.link(upload.repositoryId, digest.value);
-        await m.uploads.delete(id);
-        await recordChange(
-          m,
-          'blob.uploaded',
-          { repository: name, digest: digest.value, size },
-          context,
-        );
-        await this.store.commitUpload(id, digest.value);
+      if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
+      await this.record(name, upload, digest.value, size, room, context, {
+        stage: async () => this.store.stageUpload?.(id, digest.value, size),
+        confirm: () => this.store.commitUpload(id, digest.value),
       });
       if (this.store.releaseUpload)
         this.store.releaseUpload(id).catch(() => {
           // Left-over upload bytes are removed by the upload expiry sweep.
         });
-      this.hashes.delete(id);
-      this.events.committed();
       return { digest: digest.value, size };
     });
+  }
+
+  /**
+   * `finish` for a body that is the whole blob, on a store that receives one without writing it
+   * to the upload first (S3: no copy at commit). The same checks, in the same order.
+   */
+  private async finishWhole(
+    name: string,
+    upload: UploadRecord,
+    digest: Digest,
+    body: Readable,
+    length: number | undefined,
+    range: ChunkRange | undefined,
+    room: Headroom | undefined,
+    context: ChangeContext | undefined,
+  ): Promise<{ digest: string; size: number }> {
+    const hash = createHash('sha256');
+    let received: ReceivedBlob | undefined;
+    try {
+      const size = await this.appendChunk(
+        upload,
+        this.withinQuota(room, upload, body, length),
+        range,
+        length,
+        async (source, expected) => {
+          received = await this.store.receiveBlob!(
+            digest.value,
+            source,
+            (chunk) => hash.update(chunk),
+            expected,
+          );
+          return this.counted(upload, received.size, expected);
+        },
+      );
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
+      await this.record(name, upload, digest.value, size, room, context, received!);
+      return { digest: digest.value, size };
+    } finally {
+      await received?.drop();
+    }
+  }
+
+  /** Discards upload `id`, whose bytes hash to `actual`, not `expected`: the error to throw. */
+  private async mismatch(id: string, expected: string, actual: string): Promise<BerthError> {
+    await this.discard(id);
+    return new BerthError(
+      'DIGEST_INVALID',
+      `uploaded content has digest ${actual}, not ${expected}`,
+      {
+        expected,
+        actual,
+      },
+    );
+  }
+
+  /**
+   * Records a verified blob of `size` bytes from `upload`: the quota checks, then `blob.stage`
+   * (outside the database's write lock, for slow stores), then the commit, inside which
+   * `blob.confirm` checks the staged bytes are still there — a collection can never take them
+   * in between.
+   */
+  private async record(
+    name: string,
+    upload: UploadRecord,
+    digest: string,
+    size: number,
+    room: Headroom | undefined,
+    context: ChangeContext | undefined,
+    blob: { stage(): Promise<void>; confirm(): Promise<void> },
+  ): Promise<void> {
+    if (room !== undefined && size > room.room) {
+      await this.discard(upload.id);
+      throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
+    }
+    const quotas = await this.quotas.covering(name);
+    await blob.stage();
+    await this.meta.writeTransaction(async (m) => {
+      await this.quotas.admitBytes(m, quotas, name, digest, size, context);
+      await m.blobs.record(digest, size);
+      await m.blobs.link(upload.repositoryId, digest);
+      await m.uploads.delete(upload.id);
+      await recordChange(m, 'blob.uploaded', { repository: name, digest, size }, context);
+      await blob.confirm();
+    });
+    this.hashes.delete(upload.id);
+    this.events.committed();
   }
 
   /** Uploads a whole blob in one request (`POST …/uploads/?digest=`). */
@@ -283,10 +346,12 @@ export class UploadService {
     body: Readable,
     range?: ChunkRange,
     length?: number,
+    write: (source: Readable, expected?: number) => Promise<number> = (source, expected) =>
+      this.write(upload, source, expected),
   ): Promise<number> {
     if (range) this.checkRange(upload, range, length);
     const expected = range ? range.end - range.start + 1 : length;
-    if (upload.owner === null) return this.write(upload, body, expected);
+    if (upload.owner === null) return write(body, expected);
     const held = (await this.meta.uploads.heldBy(upload.owner)).bytes;
     const allowed = this.limits.bytes - held;
     if (expected !== undefined && expected > allowed)
@@ -310,7 +375,7 @@ export class UploadService {
               ),
           )
         : body;
-    return this.write(upload, source, expected);
+    return write(source, expected);
   }
 
   /**
@@ -347,7 +412,13 @@ export class UploadService {
       }
       throw err;
     }
-    const received = size - upload.size;
+    upload.size = this.counted(upload, size - upload.size, expected);
+    this.hashes.set(upload.id, { size, hash });
+    return size;
+  }
+
+  /** Counts `received` bytes onto `upload`: its new size, or SIZE_INVALID if not as announced. */
+  private counted(upload: UploadRecord, received: number, expected?: number): number {
     this.bytes.received(received);
     if (expected !== undefined && received !== expected) {
       throw new BerthError(
@@ -355,9 +426,7 @@ export class UploadService {
         `received ${received} bytes where ${expected} were announced`,
       );
     }
-    upload.size = size;
-    this.hashes.set(upload.id, { size, hash });
-    return size;
+    return upload.size + received;
   }
 
   /** The running sha256 of the upload's bytes, re-read from storage when not in memory. */

@@ -7,6 +7,18 @@ export interface ByteRange {
   end: number;
 }
 
+/** A whole blob a store received from one request (see `ContentStore.receiveBlob`). */
+export interface ReceivedBlob {
+  /** The bytes received. */
+  readonly size: number;
+  /** Writes the blob under its digest, before the database commit that records it. */
+  stage(): Promise<void>;
+  /** Inside that commit: confirms the staged blob is still there (writing it again if it can). */
+  confirm(): Promise<void>;
+  /** Frees what held the bytes, and abandons them if they were never staged; idempotent. */
+  drop(): Promise<void>;
+}
+
 /**
  * What every storage driver provides. Blobs are keyed by digest, uploads by an opaque id; the
  * registry core validates both before they reach a driver. Nothing here knows of repositories.
@@ -40,6 +52,18 @@ export interface ContentStore {
     observe: (chunk: Buffer) => void,
     length?: number,
   ): Promise<number>;
+  /**
+   * Optional: receives a whole blob that one request both uploads and completes (an upload with
+   * no bytes yet), passing each chunk to `observe` as it goes, for stores where writing it to the
+   * upload first would cost a copy at commit. Nothing is visible under `digest` until `stage`;
+   * the caller verifies the digest in between and always calls `drop` at the end.
+   */
+  receiveBlob?(
+    digest: string,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length?: number,
+  ): Promise<ReceivedBlob>;
   /** A stream of an upload's first `length` bytes. */
   readUpload(id: string, length: number): Readable;
   /**

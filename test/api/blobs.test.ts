@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { blob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
@@ -194,6 +195,56 @@ describe('blob uploads and downloads', () => {
     assert.equal(errorCode(after), 'BLOB_UPLOAD_UNKNOWN');
     const head = await t.app.inject({ method: 'HEAD', url: `/v2/lib/wrong/blobs/${other.digest}` });
     assert.equal(head.statusCode, 404);
+  });
+
+  it('never lets a whole-blob upload with the wrong bytes replace a stored blob', async () => {
+    // The attack: claim a blob another repository holds with bytes of one's own, in one request —
+    // of announced length (an S3 store holds it locally) and streamed (an S3 store sends it as
+    // the parts of a multipart upload on the blob's own key). Both are refused and the blob keeps
+    // its bytes; then a 20 MiB streamed upload goes through the same path byte-exact.
+    const honest = blob(3000);
+    await pushBlob(t.app, 'lib/victim', honest);
+    const forged = Buffer.alloc(3000, 7);
+    const known = await t.app.inject({
+      method: 'POST',
+      url: `/v2/lib/forger/blobs/uploads/?digest=${honest.digest}`,
+      payload: forged,
+    });
+    assert.equal(known.statusCode, 400);
+    assert.equal(errorCode(known), 'DIGEST_INVALID');
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/forger/blobs/uploads/' });
+    const streamed = await t.app.inject({
+      method: 'PUT',
+      url: `${start.headers.location}?digest=${honest.digest}`,
+      headers: { 'transfer-encoding': 'chunked' },
+      payload: Readable.from([forged]),
+    });
+    assert.equal(streamed.statusCode, 400);
+    assert.equal(errorCode(streamed), 'DIGEST_INVALID');
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/victim/blobs/${honest.digest}` });
+    assert.deepEqual(get.rawPayload, honest.bytes);
+    const absent = await t.app.inject({
+      method: 'HEAD',
+      url: `/v2/lib/forger/blobs/${honest.digest}`,
+    });
+    assert.equal(absent.statusCode, 404);
+
+    const large = blob(20 * 1024 * 1024 + 5);
+    const next = await t.app.inject({ method: 'POST', url: '/v2/lib/large/blobs/uploads/' });
+    const done = await t.app.inject({
+      method: 'PUT',
+      url: `${next.headers.location}?digest=${large.digest}`,
+      headers: { 'transfer-encoding': 'chunked' },
+      payload: Readable.from(
+        Array.from({ length: 21 }, (_, i) =>
+          large.bytes.subarray(i * 1024 * 1024, (i + 1) * 1024 * 1024),
+        ),
+      ),
+    });
+    assert.equal(done.statusCode, 201, done.body);
+    const back = await t.app.inject({ method: 'GET', url: `/v2/lib/large/blobs/${large.digest}` });
+    assert.equal(back.rawPayload.length, large.size);
+    assert.ok(back.rawPayload.equals(large.bytes));
   });
 
   it('requires a digest to finish and validates it', async () => {

@@ -173,19 +173,89 @@ if (process.env.BERTH_TEST_S3) {
     const settings = (await testBucket())!;
     return { store: await openS3Store(settings), close: async () => {} };
   });
-  it('S3: a one-segment upload costs a PUT, a copy, a HEAD and a delete: no listing', async () => {
+  it('S3: a one-segment upload is rewritten when small, copied when large: no listing', async () => {
     const settings = (await testBucket())!;
     const sent: string[] = [];
     const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
-    const id = randomUUID();
-    const bytes = randomBytes(5000);
-    const digest = digestOf(bytes);
-    await store.createUpload(id);
-    await store.appendUpload(id, 0, Readable.from([bytes]), () => {}, bytes.length);
-    await commit(store, id, digest, bytes.length);
-    assert.deepEqual(sent, ['PutObject', 'CopyObject', 'HeadObject', 'DeleteObject']);
-    assert.deepEqual(await read(store.readBlob(digest)), bytes);
-    assert.deepEqual(await store.listUploads(), [], 'the upload left nothing behind');
+    for (const [size, copy] of [
+      [5000, ['GetObject', 'PutObject']],
+      [5 * 1024 * 1024, ['CopyObject']],
+    ] as const) {
+      sent.length = 0;
+      const id = randomUUID();
+      const bytes = randomBytes(size);
+      const digest = digestOf(bytes);
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, Readable.from([bytes]), () => {}, bytes.length);
+      await commit(store, id, digest, bytes.length);
+      assert.deepEqual(sent, ['PutObject', ...copy, 'HeadObject', 'DeleteObject'], `${size} bytes`);
+      assert.ok((await read(store.readBlob(digest))).equals(bytes));
+    }
+    assert.deepEqual(await store.listUploads(), [], 'the uploads left nothing behind');
+  });
+
+  it('S3: a blob received whole costs one PUT and a HEAD, or its parts, and shows only once staged', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
+    const absent = async (digest: string) =>
+      assert.rejects(
+        read(store.readBlob(digest)),
+        (err: { name?: string }) => err.name === 'NoSuchKey',
+      );
+    const multipart = ['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'];
+    for (const [size, announced, expected] of [
+      [5000, true, ['PutObject']],
+      [0, true, ['PutObject']],
+      [17 * 1024 * 1024, true, multipart],
+      [
+        40 * 1024 * 1024,
+        false,
+        [...multipart.slice(0, 2), 'UploadPart', 'CompleteMultipartUpload'],
+      ],
+      [3000, false, multipart],
+    ] as const) {
+      sent.length = 0;
+      const bytes = randomBytes(size);
+      const digest = digestOf(bytes);
+      const seen: Buffer[] = [];
+      const blob = await store.receiveBlob!(
+        digest,
+        Readable.from([bytes.subarray(0, size >> 1), bytes.subarray(size >> 1)]),
+        (c) => seen.push(c),
+        announced ? size : undefined,
+      );
+      assert.equal(blob.size, size);
+      assert.ok(Buffer.concat(seen).equals(bytes), 'every byte is observed once, in order');
+      const beforeStage = sent.length;
+      await absent(digest);
+      sent.length = beforeStage;
+      await blob.stage();
+      await blob.confirm();
+      await blob.drop();
+      assert.deepEqual(sent, [...expected, 'HeadObject'], `${size} bytes`);
+      assert.ok((await read(store.readBlob(digest))).equals(bytes), `${size} bytes read back`);
+    }
+    // Dropped before staging (a digest that did not match): the key keeps what it held.
+    const honest = randomBytes(2000);
+    const digest = digestOf(honest);
+    const kept = await store.receiveBlob!(digest, Readable.from([honest]), () => {}, honest.length);
+    await kept.stage();
+    await kept.drop();
+    for (const announced of [true, false]) {
+      const forged = await store.receiveBlob!(
+        digest,
+        Readable.from([Buffer.alloc(2000, 1)]),
+        () => {},
+        announced ? 2000 : undefined,
+      );
+      await forged.drop();
+      await forged.drop();
+    }
+    assert.ok((await read(store.readBlob(digest))).equals(honest));
+    const never = randomBytes(100);
+    await (await store.receiveBlob!(digestOf(never), Readable.from([never]), () => {})).drop();
+    await absent(digestOf(never));
   });
 
   it('S3: presigned blob URLs serve the bytes straight from the gateway, and expire', async () => {

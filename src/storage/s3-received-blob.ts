@@ -1,0 +1,199 @@
+/**
+ * Whole blobs received by one request, written to their final S3 key without the copy an
+ * upload's segments cost at commit, and never visible there before the registry has checked
+ * their digest: a small blob waits in an anonymous local file and is PUT at stage; a large one
+ * streams as the parts of a multipart upload on its final key, completed at stage (until then the
+ * key is untouched; a blob whose digest fails is aborted).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { ReceivedBlob } from './driver.js';
+
+/** The object a received blob becomes. */
+export interface BlobTarget {
+  client: S3Client;
+  bucket: string;
+  key: string;
+}
+
+async function present(target: BlobTarget): Promise<boolean> {
+  try {
+    await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+      return false;
+    throw err;
+  }
+}
+
+/**
+ * Receives `source` into a file in `directory` that is unlinked as soon as it is opened (readable
+ * by this process alone, gone with it whatever happens); `stage` PUTs it to the target key.
+ */
+export async function spooledBlob(
+  target: BlobTarget,
+  directory: string,
+  source: Readable,
+  observe: (chunk: Buffer) => void,
+): Promise<ReceivedBlob> {
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const file = path.join(directory, `received-${randomUUID()}`);
+  const handle = await open(file, 'wx+', 0o600);
+  let size = 0;
+  let closed = false;
+  const drop = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  try {
+    await unlink(file);
+    for await (const chunk of source) {
+      const bytes = chunk as Buffer;
+      observe(bytes);
+      await handle.write(bytes, 0, bytes.length, size);
+      size += bytes.length;
+    }
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  const put = () =>
+    target.client.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body:
+          size > 0 ? handle.createReadStream({ start: 0, end: size - 1, autoClose: false }) : '',
+        ContentLength: size,
+      }),
+    );
+  return {
+    size,
+    stage: async () => {
+      await put();
+    },
+    confirm: async () => {
+      if (!(await present(target))) await put();
+    },
+    drop,
+  };
+}
+
+/**
+ * Streams `source` as parts of `partSize` bytes (larger every thousand parts, so no blob runs
+ * out of S3's ten thousand), `parallel` in flight, into a multipart upload of the target key that
+ * `stage` completes and `drop` aborts unless it was. A body that ends empty is PUT at stage.
+ */
+export async function multipartBlob(
+  target: BlobTarget,
+  source: Readable,
+  observe: (chunk: Buffer) => void,
+  partSize: number,
+  parallel: number,
+): Promise<ReceivedBlob> {
+  const { client, bucket, key } = target;
+  let uploadId: string | undefined;
+  let finished = false;
+  const parts: { PartNumber: number; ETag?: string }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let size = 0;
+  const drop = async () => {
+    if (finished) return;
+    finished = true;
+    await Promise.allSettled(inFlight);
+    if (uploadId)
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => {});
+  };
+  const send = async (body: Buffer) => {
+    uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })))
+      .UploadId;
+    const number = parts.length + 1;
+    parts.push({ PartNumber: number });
+    const sent = client
+      .send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: number,
+          Body: body,
+          ContentLength: body.length,
+        }),
+      )
+      .then((r) => {
+        parts[number - 1]!.ETag = r.ETag;
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+    while (inFlight.size >= parallel) await Promise.race(inFlight);
+    if (failure) throw failure;
+  };
+  try {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    for await (const chunk of source) {
+      const bytes = chunk as Buffer;
+      observe(bytes);
+      size += bytes.length;
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (pendingBytes >= partSize * (1 + Math.floor(parts.length / 1000))) {
+        const body = Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await send(body);
+      }
+    }
+    if (pendingBytes > 0) await send(Buffer.concat(pending, pendingBytes));
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return {
+    size,
+    stage: async () => {
+      if (finished) throw new Error(`the upload of ${key} was dropped`);
+      finished = true;
+      if (!uploadId) {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '' }));
+        return;
+      }
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    },
+    confirm: async () => {
+      // The parts are gone once completed: a blob collected in between cannot be written again,
+      // and the commit fails instead of recording a blob without bytes.
+      if (!(await present(target)))
+        throw new Error(`${key} was removed while it was being stored; push it again`);
+    },
+    drop,
+  };
+}
