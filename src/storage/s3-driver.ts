@@ -61,7 +61,11 @@ const PART_COPIES = 4;
 const MAX_PUT = 5 * 1024 * 1024 * 1024;
 /** Whole blobs up to this size wait in a local file for their one PUT; larger ones go as parts. */
 const SPOOL_LIMIT = 16 * 1024 * 1024;
-/** Parts in flight at once when a received blob streams as a multipart upload. */
+/**
+ * Parts of a received blob's multipart upload in flight at once (16 MiB each: with the part being
+ * filled, at most 80 MiB of one upload in memory). Measured on Ceph for 128 MiB: 16 MiB × 4
+ * 81–111 MiB/s, × 2 68–93, 8 MiB × 4 68–88, one PUT and a copy 89–102.
+ */
 const PART_UPLOADS = 4;
 /**
  * A single segment up to this size is written to the blob key by reading it back and PUTting it:

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -120,7 +120,7 @@ export async function multipartBlob(
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
         .catch(() => {});
   };
-  const send = async (body: Buffer) => {
+  const send = async (chunks: Buffer[], length: number) => {
     uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })))
       .UploadId;
     const number = parts.length + 1;
@@ -132,8 +132,9 @@ export async function multipartBlob(
           Key: key,
           UploadId: uploadId,
           PartNumber: number,
-          Body: body,
-          ContentLength: body.length,
+          // The chunks as they came: joining them would copy every byte into fresh memory.
+          Body: Readable.from(chunks),
+          ContentLength: length,
         }),
       )
       .then((r) => {
@@ -157,13 +158,14 @@ export async function multipartBlob(
       pending.push(bytes);
       pendingBytes += bytes.length;
       if (pendingBytes >= partSize * (1 + Math.floor(parts.length / 1000))) {
-        const body = Buffer.concat(pending, pendingBytes);
+        const part = pending;
+        const length = pendingBytes;
         pending = [];
         pendingBytes = 0;
-        await send(body);
+        await send(part, length);
       }
     }
-    if (pendingBytes > 0) await send(Buffer.concat(pending, pendingBytes));
+    if (pendingBytes > 0) await send(pending, pendingBytes);
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (err) {
