@@ -1,9 +1,8 @@
 /**
  * Blob uploads: sessions, streamed and chunked appends, monolithic uploads and completion.
- * Bytes are hashed as they stream to storage. The running hash lives in memory; after a restart
- * (or on another process) it is re-derived from the bytes already stored, so sessions survive.
+ * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts).
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
@@ -14,6 +13,7 @@ import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
+import { UploadHashes } from './upload-hashes.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
@@ -28,14 +28,9 @@ export interface UploadState {
   size: number;
 }
 
-interface LiveHash {
-  size: number;
-  hash: Hash;
-}
-
 /** Runs upload sessions against the metadata database and a content store. */
 export class UploadService {
-  private readonly hashes = new Map<string, LiveHash>();
+  private readonly hashes: UploadHashes;
   private readonly locks = new KeyedMutex();
 
   constructor(
@@ -46,7 +41,9 @@ export class UploadService {
     private readonly cache: ReadCache,
     private readonly quotas: QuotaGuard,
     private readonly limits: UploadLimits = UNLIMITED_UPLOADS,
-  ) {}
+  ) {
+    this.hashes = new UploadHashes(store);
+  }
 
   /**
    * Starts an upload session in repository `name` for whoever `context` names (an account, or
@@ -67,7 +64,7 @@ export class UploadService {
       (await this.cache.repositoryId(this.meta, name)) ?? (await this.createRepository(name));
     await this.meta.uploads.create(id, repositoryId, owner);
     await this.store.createUpload(id);
-    this.hashes.set(id, { size: 0, hash: createHash('sha256') });
+    this.hashes.set(id, 0, createHash('sha256'));
     return { id, repository: name, size: 0 };
   }
 
@@ -134,7 +131,7 @@ export class UploadService {
             length,
           )
         : upload.size;
-      const actual = await this.digestOf(upload, digest.algorithm);
+      const actual = await this.hashes.digestOf(upload, digest.algorithm);
       if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, {
         stage: async () => this.store.stageUpload?.(id, digest.value, size),
@@ -231,7 +228,7 @@ export class UploadService {
       await recordChange(m, 'blob.uploaded', { repository: name, digest, size }, context);
       await blob.confirm();
     });
-    this.hashes.delete(upload.id);
+    this.hashes.forget(upload.id);
     this.events.committed();
   }
 
@@ -383,7 +380,7 @@ export class UploadService {
    * records. On failure the recorded upload stays as it was.
    */
   private async write(upload: UploadRecord, body: Readable, expected?: number): Promise<number> {
-    const live = await this.liveHash(upload);
+    const live = await this.hashes.live(upload);
     const hash = live.hash.copy();
     let size: number;
     try {
@@ -413,7 +410,7 @@ export class UploadService {
       throw err;
     }
     upload.size = this.counted(upload, size - upload.size, expected);
-    this.hashes.set(upload.id, { size, hash });
+    this.hashes.set(upload.id, size, hash);
     return size;
   }
 
@@ -429,57 +426,12 @@ export class UploadService {
     return upload.size + received;
   }
 
-  /** The running sha256 of the upload's bytes, re-read from storage when not in memory. */
-  private async liveHash(upload: UploadRecord): Promise<LiveHash> {
-    const live = this.hashes.get(upload.id);
-    if (live && live.size === upload.size) return live;
-    const rebuilt = { size: upload.size, hash: await this.hashStored(upload, 'sha256') };
-    this.hashes.set(upload.id, rebuilt);
-    return rebuilt;
-  }
-
-  /**
-   * A hash of the upload's recorded bytes, read back from storage; BLOB_UPLOAD_UNKNOWN when they
-   * are gone.
-   */
-  private async hashStored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
-    const hash = createHash(algorithm);
-    let stored = 0;
-    try {
-      for await (const chunk of this.store.readUpload(upload.id, upload.size)) {
-        hash.update(chunk as Buffer);
-        stored += (chunk as Buffer).byteLength;
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
-        cause: err,
-      });
-    }
-    // Appends are synced at commit: a system crash before it can leave fewer bytes than recorded.
-    if (stored < upload.size)
-      throw new BerthError(
-        'BLOB_UPLOAD_UNKNOWN',
-        `upload ${upload.id} holds ${stored} of its ${upload.size} bytes after a crash; start the upload again`,
-      );
-    return hash;
-  }
-
-  /** The digest of the upload's bytes with `algorithm`. */
-  private async digestOf(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<string> {
-    const hash =
-      algorithm === 'sha256'
-        ? (await this.liveHash(upload)).hash.copy()
-        : await this.hashStored(upload, algorithm);
-    return `${algorithm}:${hash.digest('hex')}`;
-  }
-
   /**
    * Forgets upload `id` and its bytes; a blob stored for it by a commit that a crash kept from
    * being recorded goes too (inside the write lock, unless the blob was recorded meanwhile).
    */
   private async discard(id: string): Promise<void> {
-    this.hashes.delete(id);
+    this.hashes.forget(id);
     // A commit a crash interrupted may have stored the blob: the store noted which.
     const committing = await this.store.committedAs?.(id);
     // The bytes go first: on a full disk that is what lets the database write again.

@@ -1,0 +1,76 @@
+/**
+ * The running hashes of upload sessions: kept in memory as bytes stream in, and re-derived from
+ * the bytes already stored after a restart or on another replica, so sessions survive both.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { BerthError, type Digest } from '../oci/index.js';
+import type { UploadRecord } from '../meta/index.js';
+import type { ContentStore } from '../storage/index.js';
+
+/** The sha256 of an upload's first `size` bytes. */
+export interface LiveHash {
+  size: number;
+  hash: Hash;
+}
+
+/** Running upload hashes, by upload id. */
+export class UploadHashes {
+  private readonly hashes = new Map<string, LiveHash>();
+
+  constructor(private readonly store: ContentStore) {}
+
+  /** Remembers `hash` as covering the first `size` bytes of upload `id`. */
+  set(id: string, size: number, hash: Hash): void {
+    this.hashes.set(id, { size, hash });
+  }
+
+  /** Forgets upload `id`'s hash. */
+  forget(id: string): void {
+    this.hashes.delete(id);
+  }
+
+  /** The running sha256 of the upload's bytes, re-read from storage when not in memory. */
+  async live(upload: UploadRecord): Promise<LiveHash> {
+    const live = this.hashes.get(upload.id);
+    if (live && live.size === upload.size) return live;
+    const rebuilt = { size: upload.size, hash: await this.stored(upload, 'sha256') };
+    this.hashes.set(upload.id, rebuilt);
+    return rebuilt;
+  }
+
+  /** The digest of the upload's bytes with `algorithm`. */
+  async digestOf(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<string> {
+    const hash =
+      algorithm === 'sha256'
+        ? (await this.live(upload)).hash.copy()
+        : await this.stored(upload, algorithm);
+    return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  /**
+   * A hash of the upload's recorded bytes, read back from storage; BLOB_UPLOAD_UNKNOWN when they
+   * are gone.
+   */
+  private async stored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
+    const hash = createHash(algorithm);
+    let stored = 0;
+    try {
+      for await (const chunk of this.store.readUpload(upload.id, upload.size)) {
+        hash.update(chunk as Buffer);
+        stored += (chunk as Buffer).byteLength;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
+        cause: err,
+      });
+    }
+    // Appends are synced at commit: a system crash before it can leave fewer bytes than recorded.
+    if (stored < upload.size)
+      throw new BerthError(
+        'BLOB_UPLOAD_UNKNOWN',
+        `upload ${upload.id} holds ${stored} of its ${upload.size} bytes after a crash; start the upload again`,
+      );
+    return hash;
+  }
+}
