@@ -71,7 +71,9 @@ export async function openPostgresDatabase(
   pool.on('error', () => undefined); // the client's own listener has logged it
   // The pool may still lend out a connection the server ended before it heard of it: statements
   // that can safely run again do so on a fresh connection.
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: resilientPool(pool) }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: resilientPool(pool, notDurableWrite) }),
+  });
   await migrate(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
@@ -80,8 +82,9 @@ export async function openPostgresDatabase(
  * Writes that may be lost to a power failure without losing anything a client was told is
  * stored: a new upload session (the client would restart an upload it never finished) and an
  * upload's progress (its bytes are synced only at commit anyway; a shorter recorded size is
- * answered as the offset to resume from). Their commits do not wait for the disk; the next
- * durable commit (the blob's) carries them.
+ * answered as the offset to resume from). Their commits do not wait for the disk (SQLite:
+ * `synchronous = OFF` for the statement; PostgreSQL: `synchronous_commit = off` for its
+ * transaction); the next durable commit (the blob's) carries them.
  */
 function notDurableWrite(sql: string): boolean {
   return (

@@ -39,6 +39,7 @@ class ResilientClient implements PostgresPoolClient {
   constructor(
     private readonly pool: Pool,
     private inner: PoolClient,
+    private readonly relaxed?: (sql: string) => boolean,
   ) {}
 
   query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
@@ -52,6 +53,7 @@ class ResilientClient implements PostgresPoolClient {
   }
 
   private async run(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
+    if (!this.inTransaction && this.relaxed?.(sql)) return this.relaxedCommit(sql, parameters);
     const starts = BEGINS.test(sql);
     try {
       const result = await this.inner.query(sql, [...parameters]);
@@ -73,6 +75,24 @@ class ResilientClient implements PostgresPoolClient {
     }
   }
 
+  /**
+   * Runs `sql` in a transaction of its own whose commit does not wait for the WAL to reach the
+   * disk (`synchronous_commit = off`: a crash may lose it, never corrupt anything): one round
+   * trip more than a plain statement, and no wait for the disk.
+   */
+  private async relaxedCommit(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
+    await this.run('begin; set local synchronous_commit to off', []);
+    try {
+      const result = await this.inner.query(sql, [...parameters]);
+      await this.run('commit', []);
+      return result;
+    } catch (err) {
+      this.inTransaction = false;
+      await this.inner.query('rollback').catch(() => undefined);
+      throw err;
+    }
+  }
+
   private track(sql: string, starts: boolean): void {
     if (starts) this.inTransaction = true;
     else if (ENDS.test(sql)) this.inTransaction = false;
@@ -83,10 +103,13 @@ class ResilientClient implements PostgresPoolClient {
   }
 }
 
-/** Wraps a pg pool so Kysely's statements outside transactions survive connections the server ended. */
-export function resilientPool(pool: Pool): PostgresPool {
+/**
+ * Wraps a pg pool so Kysely's statements outside transactions survive connections the server
+ * ended; statements outside transactions that `relaxed` names commit without waiting for the disk.
+ */
+export function resilientPool(pool: Pool, relaxed?: (sql: string) => boolean): PostgresPool {
   return {
-    connect: async () => new ResilientClient(pool, await pool.connect()),
+    connect: async () => new ResilientClient(pool, await pool.connect(), relaxed),
     end: () => pool.end(),
   };
 }

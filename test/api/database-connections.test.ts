@@ -65,6 +65,58 @@ describe(
       }
     });
 
+    it('commits a relaxed statement without waiting for the disk, and recovers from its failure', async () => {
+      const raw = new pg.Pool({ connectionString: t.berth.config.database.url ?? '', max: 1 });
+      raw.on('error', () => undefined);
+      const sent: string[] = [];
+      // The statements Berth sends to the real server, as it sends them.
+      const recording = {
+        connect: async () => {
+          const client = await raw.connect();
+          const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+          (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+            if (typeof args[0] === 'string') sent.push(args[0]);
+            return query(...args);
+          };
+          return client;
+        },
+      } as unknown as pg.Pool;
+      const pool = resilientPool(recording, (sql) => sql.startsWith('insert into relaxed_probe'));
+      const c = await pool.connect();
+      try {
+        await c.query('create table if not exists relaxed_probe (n int primary key)', []);
+        await c.query('delete from relaxed_probe', []);
+        sent.length = 0;
+        await c.query('insert into relaxed_probe values ($1)', [1]);
+        assert.deepEqual(sent, [
+          'begin; set local synchronous_commit to off',
+          'insert into relaxed_probe values ($1)',
+          'commit',
+        ]);
+        // A relaxed statement that fails is rolled back and the connection stays usable.
+        await assert.rejects(c.query('insert into relaxed_probe values ($1)', [1]), /duplicate/);
+        assert.equal(sent.at(-1), 'rollback');
+        const rows = await c.query<{ n: number; sync: string }>(
+          "select count(*)::int as n, current_setting('synchronous_commit') as sync from relaxed_probe",
+          [],
+        );
+        assert.deepEqual(
+          rows.rows[0],
+          { n: 1, sync: 'on' },
+          'committed once; the setting was local',
+        );
+        // Inside a transaction it is a statement like any other.
+        sent.length = 0;
+        await c.query('begin', []);
+        await c.query('insert into relaxed_probe values ($1)', [2]);
+        await c.query('rollback', []);
+        assert.deepEqual(sent, ['begin', 'insert into relaxed_probe values ($1)', 'rollback']);
+      } finally {
+        c.release();
+        await raw.end();
+      }
+    });
+
     it('runs a statement again only where that cannot do it twice', async () => {
       const url = t.berth.config.database.url ?? '';
       const raw = new pg.Pool({ connectionString: url, max: 1 });
