@@ -23,13 +23,22 @@ async function unlessMissing<T>(work: () => Promise<T>, fallback: T): Promise<T>
   }
 }
 
-/** Runs `work` on `file`; when the folder it needs is missing, creates it and runs it once more. */
+/**
+ * Runs `work` on `file`; when the folder it needs is missing, creates it (durably: each new
+ * folder's entry is synced in the folder holding it) and runs it once more.
+ */
 async function withParentFolder(file: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (err) {
     if (!isMissing(err)) throw err;
-    await fs.mkdir(path.dirname(file), { recursive: true });
+    const folder = path.dirname(file);
+    const created = await fs.mkdir(folder, { recursive: true });
+    if (created)
+      for (let made = folder; ; made = path.dirname(made)) {
+        await syncPath(path.dirname(made));
+        if (made === created || made === path.dirname(made)) break;
+      }
     await work();
   }
 }
