@@ -106,6 +106,29 @@ export class GcQueries {
     return deleted(await q.executeTakeFirstOrThrow());
   }
 
+  /**
+   * How many transactions have moved a blob's bytes aside so far. A commit that reads the same
+   * count before writing its blob and inside its own transaction knows no removal (serialized
+   * with it by the write lock) can have taken the bytes in between.
+   */
+  async removals(): Promise<number> {
+    const row = await this.db
+      .selectFrom('blob_removals')
+      .select('count')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
+  /** Counts a removal: called inside the transaction that moves a blob's bytes aside. */
+  async countRemoval(): Promise<void> {
+    await this.db
+      .updateTable('blob_removals')
+      .set((eb) => ({ count: eb('count', '+', 1) }))
+      .where('id', '=', 1)
+      .execute();
+  }
+
   /** True when blob `digest` has a row. */
   async blobKnown(digest: string): Promise<boolean> {
     const row = await this.db

@@ -10,6 +10,7 @@ import { accountsMigration } from './migration-accounts.js';
 import { trustMigration } from './migration-trust.js';
 import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
+import { blobRemovalsMigration } from './migration-blob-removals.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -177,6 +178,7 @@ export class BerthMigrations implements MigrationProvider {
       '0016_quotas': quotasMigration(),
       '0017_retention': retentionMigration(this.dialect),
       '0018_signatures': signaturesMigration(this.dialect),
+      '0019_blob_removals': blobRemovalsMigration(),
     };
   }
 }

@@ -250,6 +250,12 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+/** The one row counting blob removals (migration 0019). */
+export interface BlobRemovalsTable {
+  id: number;
+  count: number;
+}
+
 export interface LeasesTable {
   name: string;
   holder: string;
@@ -398,6 +404,7 @@ export interface Database {
   trust_policies: TrustPoliciesTable;
   settings: SettingsTable;
   leases: LeasesTable;
+  blob_removals: BlobRemovalsTable;
   retired_names: RetiredNamesTable;
   identity_providers: IdentityProvidersTable;
   cluster_ca: ClusterCaTable;

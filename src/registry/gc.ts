@@ -102,6 +102,7 @@ export class GarbageCollector {
       }
       const gone = await this.meta.writeTransaction(async (m) => {
         if (!(await m.gc.deleteOrphanBlob(blob.digest, before))) return false;
+        await m.gc.countRemoval();
         await this.store.trashBlob(blob.digest);
         return true;
       });

@@ -179,7 +179,7 @@ export class UploadService {
       );
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
-      await this.record(name, upload, digest.value, size, room, context, received!);
+      await this.record(name, upload, digest.value, size, room, context, received!, true);
       return { digest: digest.value, size };
     } finally {
       await received?.drop();
@@ -203,7 +203,8 @@ export class UploadService {
    * Records a verified blob of `size` bytes from `upload`: the quota checks, then `blob.stage`
    * (outside the database's write lock, for slow stores), then the commit, inside which
    * `blob.confirm` checks the staged bytes are still there — a collection can never take them
-   * in between.
+   * in between. Removals are counted in the transactions that make them, serialized with this
+   * one, so an unchanged count proves the staged bytes untouched.
    */
   private async record(
     name: string,
@@ -213,12 +214,18 @@ export class UploadService {
     room: Headroom | undefined,
     context: ChangeContext | undefined,
     blob: { stage(): Promise<void>; confirm(): Promise<void> },
+    /**
+     * Confirm only when some blob was removed since the stage began (for stores where confirming
+     * is a round trip, and staging wrote the whole blob).
+     */
+    confirmAfterRemovalsOnly = false,
   ): Promise<void> {
     if (room !== undefined && size > room.room) {
       await this.discard(upload.id);
       throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
     }
     const quotas = await this.quotas.covering(name);
+    const removals = confirmAfterRemovalsOnly ? await this.meta.gc.removals() : undefined;
     await blob.stage();
     await this.meta.writeTransaction(async (m) => {
       await this.quotas.admitBytes(m, quotas, name, digest, size, context);
@@ -226,7 +233,7 @@ export class UploadService {
       await m.blobs.link(upload.repositoryId, digest);
       await m.uploads.delete(upload.id);
       await recordChange(m, 'blob.uploaded', { repository: name, digest, size }, context);
-      await blob.confirm();
+      if (removals === undefined || (await m.gc.removals()) !== removals) await blob.confirm();
     });
     this.hashes.forget(upload.id);
     this.events.committed();
@@ -439,6 +446,7 @@ export class UploadService {
     const orphan = await this.meta.writeTransaction(async (m) => {
       await m.uploads.delete(id);
       if (!committing || (await m.blobs.size(committing)) !== undefined) return undefined;
+      await m.gc.countRemoval();
       await this.store.trashBlob(committing);
       return committing;
     });
