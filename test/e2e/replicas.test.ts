@@ -7,7 +7,7 @@
  * pulled whole and verified afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +19,7 @@ import {
 } from '../helpers/dockerd.js';
 import { dropPostgres, freshPostgresUrl } from '../helpers/in-process.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
-import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { testBucket } from '../helpers/s3.js';
 
@@ -113,6 +113,32 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     assert.equal(
       engine
         .docker(['run', '--rm', '--network', 'none', `${b.host}/admin/hello:1`, 'cat', '/hello'])
+        .trim(),
+      'replicated',
+    );
+    // `berth image load` uploads each blob whole in one request (POST, then PUT with the body):
+    // on S3 that is the path that writes a blob straight to its key once its digest checks.
+    const archive = `${tempDir('replica-archive')}/hello.tar`;
+    engine.docker(['save', '-o', archive, 'local/hello:1']);
+    const load = spawnSync(
+      process.execPath,
+      [
+        BERTH_BIN,
+        'image',
+        'load',
+        archive,
+        '--tag',
+        `${lb.host}/admin/loaded:1`,
+        '--creds',
+        `admin:${ADMIN_PASSWORD}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(load.status, 0, load.stderr);
+    engine.docker(['pull', `${b.host}/admin/loaded:1`]);
+    assert.equal(
+      engine
+        .docker(['run', '--rm', '--network', 'none', `${b.host}/admin/loaded:1`, 'cat', '/hello'])
         .trim(),
       'replicated',
     );
