@@ -1,7 +1,8 @@
 /**
  * Two `berth serve` replicas sharing one PostgreSQL database and one S3 bucket on a real Ceph
  * RADOS Gateway (one storage directory when no S3 store is given), behind a
- * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone; a chunked
+ * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone, and the
+ * same image loaded by `berth image load` (each blob uploaded whole in one request); a chunked
  * upload started on one replica, continued on the other and finished on the first; one replica
  * killed (SIGKILL) during a push, docker retrying through nginx onto the other, and the image
  * pulled whole and verified afterwards.
