@@ -110,13 +110,13 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     ]);
     engine.docker(['tag', 'local/hello:1', `${lb.host}/admin/hello:1`]);
     engine.docker(['push', `${lb.host}/admin/hello:1`]);
-    engine.docker(['pull', `${b.host}/admin/hello:1`]);
-    assert.equal(
-      engine
-        .docker(['run', '--rm', '--network', 'none', `${b.host}/admin/hello:1`, 'cat', '/hello'])
-        .trim(),
-      'replicated',
-    );
+    // Pulled through replica b alone, and run.
+    const pulledFromB = (repository: string) => {
+      engine.docker(['pull', `${b.host}/admin/${repository}:1`]);
+      const ref = `${b.host}/admin/${repository}:1`;
+      return engine.docker(['run', '--rm', '--network', 'none', ref, 'cat', '/hello']).trim();
+    };
+    assert.equal(pulledFromB('hello'), 'replicated');
     // `berth image load` uploads each blob whole in one request (POST, then PUT with the body):
     // on S3 that is the path that writes a blob straight to its key once its digest checks.
     const archive = `${tempDir('replica-archive')}/hello.tar`;
@@ -136,13 +136,7 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
       { encoding: 'utf8' },
     );
     assert.equal(load.status, 0, load.stderr);
-    engine.docker(['pull', `${b.host}/admin/loaded:1`]);
-    assert.equal(
-      engine
-        .docker(['run', '--rm', '--network', 'none', `${b.host}/admin/loaded:1`, 'cat', '/hello'])
-        .trim(),
-      'replicated',
-    );
+    assert.equal(pulledFromB('loaded'), 'replicated');
   });
 
   it('continues a chunked upload on the other replica and finishes it on the first', async (t) => {
