@@ -189,14 +189,8 @@ export class UploadService {
   /** Discards upload `id`, whose bytes hash to `actual`, not `expected`: the error to throw. */
   private async mismatch(id: string, expected: string, actual: string): Promise<BerthError> {
     await this.discard(id);
-    return new BerthError(
-      'DIGEST_INVALID',
-      `uploaded content has digest ${actual}, not ${expected}`,
-      {
-        expected,
-        actual,
-      },
-    );
+    const message = `uploaded content has digest ${actual}, not ${expected}`;
+    return new BerthError('DIGEST_INVALID', message, { expected, actual });
   }
 
   /**

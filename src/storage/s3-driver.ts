@@ -28,7 +28,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
-import { multipartBlob, spooledBlob } from './s3-received-blob.js';
+import { multipartBlob, objectExists, spooledBlob } from './s3-received-blob.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -419,15 +419,8 @@ export class S3ContentStore implements ContentStore {
     return [...ids];
   }
 
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
-        return false;
-      throw err;
-    }
+  private exists(key: string): Promise<boolean> {
+    return objectExists({ client: this.client, bucket: this.settings.bucket, key });
   }
 
   private async move(from: string, to: string): Promise<void> {

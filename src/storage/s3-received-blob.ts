@@ -27,7 +27,8 @@ export interface BlobTarget {
   key: string;
 }
 
-async function present(target: BlobTarget): Promise<boolean> {
+/** Whether the object exists (one HEAD). */
+export async function objectExists(target: BlobTarget): Promise<boolean> {
   try {
     await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
     return true;
@@ -86,7 +87,7 @@ export async function spooledBlob(
       await put();
     },
     confirm: async () => {
-      if (!(await present(target))) await put();
+      if (!(await objectExists(target))) await put();
     },
     drop,
   };
@@ -193,7 +194,7 @@ export async function multipartBlob(
     confirm: async () => {
       // The parts are gone once completed: a blob collected in between cannot be written again,
       // and the commit fails instead of recording a blob without bytes.
-      if (!(await present(target)))
+      if (!(await objectExists(target)))
         throw new Error(`${key} was removed while it was being stored; push it again`);
     },
     drop,
