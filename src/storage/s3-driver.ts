@@ -15,11 +15,8 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
@@ -28,7 +25,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
-import { multipartBlob, objectExists, spooledBlob } from './s3-received-blob.js';
+import { multipartBlob, spooledBlob } from './s3-received-blob.js';
+import { S3Objects } from './s3-objects.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -81,6 +79,7 @@ function segmentName(offset: number): string {
 /** Blob and upload storage in an S3 bucket. */
 export class S3ContentStore implements ContentStore {
   private readonly client: S3Client;
+  private readonly objects: S3Objects;
 
   constructor(private readonly settings: S3Settings) {
     this.client = new S3Client({
@@ -103,6 +102,7 @@ export class S3ContentStore implements ContentStore {
         },
         { step: 'initialize', name: 'berthRequestCounter' },
       );
+    this.objects = new S3Objects(this.client, settings.bucket);
   }
 
   /** The segment keys of uploads this process staged, so releasing them needs no listing. */
@@ -133,41 +133,8 @@ export class S3ContentStore implements ContentStore {
     return this.key('uploads', id, '');
   }
 
-  /** Every key under `prefix` with its size, in key order. */
-  private async list(prefix: string): Promise<{ key: string; size: number }[]> {
-    const out: { key: string; size: number }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.settings.bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-        }),
-      );
-      for (const o of page.Contents ?? []) out.push({ key: o.Key!, size: Number(o.Size ?? 0) });
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out.sort((a, b) => (a.key < b.key ? -1 : 1));
-  }
-
-  private stream(key: string, range?: ByteRange): Readable {
-    const out = new PassThrough();
-    this.client
-      .send(
-        new GetObjectCommand({
-          Bucket: this.settings.bucket,
-          Key: key,
-          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
-        }),
-      )
-      .then((res) => pipeline(res.Body as Readable, out))
-      .catch((err: unknown) => out.destroy(err as Error));
-    return out;
-  }
-
   readBlob(digest: string, range?: ByteRange): Readable {
-    return this.stream(this.blobKey(digest), range);
+    return this.objects.stream(this.blobKey(digest), range);
   }
 
   /** A presigned GET URL for the blob, when redirects are configured. */
@@ -185,7 +152,7 @@ export class S3ContentStore implements ContentStore {
 
   private async segments(id: string): Promise<{ key: string; offset: number; size: number }[]> {
     const prefix = this.uploadPrefix(id);
-    return (await this.list(prefix)).map((o) => ({
+    return (await this.objects.list(prefix)).map((o) => ({
       ...o,
       offset: Number(o.key.slice(prefix.length)),
     }));
@@ -227,7 +194,7 @@ export class S3ContentStore implements ContentStore {
         queueSize: 2,
       }).done();
     }
-    if (written === 0) await this.deleteKeys([key]);
+    if (written === 0) await this.objects.delete([key]);
     if (offset === 0 && written > 0) this.remember(this.soleSegments, id, { key, size: written });
     else this.soleSegments.delete(id);
     return offset + written;
@@ -243,7 +210,7 @@ export class S3ContentStore implements ContentStore {
     observe: (chunk: Buffer) => void,
     length?: number,
   ): Promise<ReceivedBlob> {
-    const target = { client: this.client, bucket: this.settings.bucket, key: this.blobKey(digest) };
+    const target = { objects: this.objects, key: this.blobKey(digest) };
     if (length !== undefined && length <= SPOOL_LIMIT)
       return spooledBlob(target, this.settings.spoolDirectory ?? tmpdir(), source, observe);
     return multipartBlob(target, source, observe, PART, PART_UPLOADS);
@@ -256,7 +223,9 @@ export class S3ContentStore implements ContentStore {
       for (const s of await this.segments(id)) {
         if (left <= 0) break;
         const take = Math.min(left, s.size);
-        await pipeline(this.stream(s.key, { start: 0, end: take - 1 }), out, { end: false });
+        await pipeline(this.objects.stream(s.key, { start: 0, end: take - 1 }), out, {
+          end: false,
+        });
         left -= take;
       }
       out.end();
@@ -295,7 +264,7 @@ export class S3ContentStore implements ContentStore {
 
   /** Confirms the staged blob (one HEAD), writing it now if it is missing. */
   async commitUpload(id: string, digest: string): Promise<void> {
-    if (await this.exists(this.blobKey(digest))) return;
+    if (await this.objects.exists(this.blobKey(digest))) return;
     await this.writeBlob(id, digest, await this.chainFor(id));
   }
 
@@ -304,7 +273,7 @@ export class S3ContentStore implements ContentStore {
     const staged = this.stagedSegments.get(id);
     this.stagedSegments.delete(id);
     this.soleSegments.delete(id);
-    if (staged?.length) await this.deleteKeys(staged);
+    if (staged?.length) await this.objects.delete(staged);
     else await this.deleteUpload(id);
   }
 
@@ -321,7 +290,7 @@ export class S3ContentStore implements ContentStore {
         new PutObjectCommand({
           Bucket: bucket,
           Key: target,
-          Body: this.stream(key, { start: 0, end: size - 1 }),
+          Body: this.objects.stream(key, { start: 0, end: size - 1 }),
           ContentLength: size,
         }),
       );
@@ -386,71 +355,36 @@ export class S3ContentStore implements ContentStore {
     }
   }
 
-  /** Deletes `keys`: one by DeleteObject, more by DeleteObjects of up to 1,000 each. */
-  private async deleteKeys(keys: string[]): Promise<void> {
-    if (keys.length === 1) {
-      await this.client.send(
-        new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: keys[0] }),
-      );
-      return;
-    }
-    for (let i = 0; i < keys.length; i += 1000) {
-      const batch = keys.slice(i, i + 1000);
-      if (batch.length === 0) continue;
-      await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.settings.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
-    }
-  }
-
   async deleteUpload(id: string): Promise<void> {
     this.stagedSegments.delete(id);
     this.soleSegments.delete(id);
-    await this.deleteKeys((await this.list(this.uploadPrefix(id))).map((o) => o.key));
+    await this.objects.delete((await this.objects.list(this.uploadPrefix(id))).map((o) => o.key));
   }
 
   async listUploads(): Promise<string[]> {
     const prefix = this.key('uploads', '');
     const ids = new Set<string>();
-    for (const o of await this.list(prefix)) ids.add(o.key.slice(prefix.length).split('/')[0]!);
+    for (const o of await this.objects.list(prefix))
+      ids.add(o.key.slice(prefix.length).split('/')[0]!);
     return [...ids];
   }
 
-  private exists(key: string): Promise<boolean> {
-    return objectExists({ client: this.client, bucket: this.settings.bucket, key });
-  }
-
-  private async move(from: string, to: string): Promise<void> {
-    if (!(await this.exists(from))) return;
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: this.settings.bucket,
-        Key: to,
-        CopySource: `${this.settings.bucket}/${from}`,
-      }),
-    );
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: from }));
-  }
-
   async trashBlob(digest: string): Promise<void> {
-    await this.move(this.blobKey(digest), this.trashKey(digest));
+    await this.objects.move(this.blobKey(digest), this.trashKey(digest));
   }
 
   async restoreBlob(digest: string): Promise<void> {
-    await this.move(this.trashKey(digest), this.blobKey(digest));
+    await this.objects.move(this.trashKey(digest), this.blobKey(digest));
   }
 
   async purgeTrashedBlob(digest: string): Promise<void> {
-    await this.client.send(
-      new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.trashKey(digest) }),
-    );
+    await this.objects.delete([this.trashKey(digest)]);
   }
 
   async listTrash(): Promise<string[]> {
     const prefix = this.key('trash', '');
-    return (await this.list(prefix)).map((o) => o.key.slice(prefix.length).replace('-', ':'));
+    return (await this.objects.list(prefix)).map((o) =>
+      o.key.slice(prefix.length).replace('-', ':'),
+    );
   }
 }

@@ -13,30 +13,16 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
+import type { S3Objects } from './s3-objects.js';
 import type { ReceivedBlob } from './driver.js';
 
 /** The object a received blob becomes. */
 export interface BlobTarget {
-  client: S3Client;
-  bucket: string;
+  objects: S3Objects;
   key: string;
-}
-
-/** Whether the object exists (one HEAD). */
-export async function objectExists(target: BlobTarget): Promise<boolean> {
-  try {
-    await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
-    return true;
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
-      return false;
-    throw err;
-  }
 }
 
 /**
@@ -72,9 +58,9 @@ export async function spooledBlob(
     throw err;
   }
   const put = () =>
-    target.client.send(
+    target.objects.client.send(
       new PutObjectCommand({
-        Bucket: target.bucket,
+        Bucket: target.objects.bucket,
         Key: target.key,
         Body:
           size > 0 ? handle.createReadStream({ start: 0, end: size - 1, autoClose: false }) : '',
@@ -87,7 +73,7 @@ export async function spooledBlob(
       await put();
     },
     confirm: async () => {
-      if (!(await objectExists(target))) await put();
+      if (!(await target.objects.exists(target.key))) await put();
     },
     drop,
   };
@@ -105,7 +91,8 @@ export async function multipartBlob(
   partSize: number,
   parallel: number,
 ): Promise<ReceivedBlob> {
-  const { client, bucket, key } = target;
+  const { client, bucket } = target.objects;
+  const { key } = target;
   let uploadId: string | undefined;
   let finished = false;
   const parts: { PartNumber: number; ETag?: string }[] = [];
@@ -194,7 +181,7 @@ export async function multipartBlob(
     confirm: async () => {
       // The parts are gone once completed: a blob collected in between cannot be written again,
       // and the commit fails instead of recording a blob without bytes.
-      if (!(await objectExists(target)))
+      if (!(await target.objects.exists(target.key)))
         throw new Error(`${key} was removed while it was being stored; push it again`);
     },
     drop,

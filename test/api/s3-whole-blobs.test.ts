@@ -6,23 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blob } from '../helpers/content.js';
-import { testApp, type TestApp } from '../helpers/in-process.js';
+import { s3Storage, testApp, type TestApp } from '../helpers/in-process.js';
 import { testBucket } from '../helpers/s3.js';
 
 async function s3App(): Promise<TestApp> {
-  const bucket = (await testBucket())!;
-  return testApp({
-    storage: {
-      backend: 's3',
-      s3: {
-        bucket: bucket.bucket,
-        prefix: bucket.prefix,
-        endpoint: bucket.endpoint,
-        accessKeyId: bucket.accessKeyId,
-        secretAccessKey: bucket.secretAccessKey,
-      },
-    },
-  });
+  return testApp({ storage: s3Storage((await testBucket())!) });
 }
 
 if (process.env.BERTH_TEST_S3)

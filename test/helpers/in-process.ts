@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { composeBerth, type Berth } from '../../src/cli/index.js';
 import { buildHttpServer } from '../../src/http/index.js';
 import pg from 'pg';
+import type { S3Settings } from '../../src/storage/index.js';
 import { testBucket } from './s3.js';
 import { removeDir, tempDir } from './server.js';
 
@@ -102,6 +103,20 @@ export async function dropPostgres(url: string): Promise<void> {
   }
 }
 
+/** The `storage` configuration that keeps blobs in the test bucket `bucket`. */
+export function s3Storage(bucket: S3Settings): Record<string, unknown> {
+  return {
+    backend: 's3',
+    s3: {
+      bucket: bucket.bucket,
+      prefix: bucket.prefix,
+      endpoint: bucket.endpoint,
+      accessKeyId: bucket.accessKeyId,
+      secretAccessKey: bucket.secretAccessKey,
+    },
+  };
+}
+
 /**
  * Builds Berth over a fresh data directory. Auth is off unless `overrides` turn it on, or the
  * environment says `BERTH_TEST_AUTH=bearer`: then the registry suites run with auth on, every
@@ -117,20 +132,7 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
     overrides: {
       data,
       ...(url ? { database: { url, pool: 4 } } : {}),
-      ...(bucket
-        ? {
-            storage: {
-              backend: 's3',
-              s3: {
-                bucket: bucket.bucket,
-                prefix: bucket.prefix,
-                endpoint: bucket.endpoint,
-                accessKeyId: bucket.accessKeyId,
-                secretAccessKey: bucket.secretAccessKey,
-              },
-            },
-          }
-        : {}),
+      ...(bucket ? { storage: s3Storage(bucket) } : {}),
       log: { level: 'silent' },
       auth: { mode: withTokens ? 'token' : 'none' },
       ...overrides,
