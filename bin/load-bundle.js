@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import vm from 'node:vm';
+import { capYoungGeneration } from './young-generation.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
 const CACHE = `${BUNDLE}.cache`;
@@ -55,9 +56,13 @@ function evaluate(script) {
   return module.exports;
 }
 
-/** The bundle's exports (`main`). */
+/** The bundle's exports (`main`), with the young generation capped from here on. */
 export function loadBundle() {
-  return evaluate(compile());
+  const exports = evaluate(compile());
+  // After the top level has run: changing a V8 flag earlier costs start-up time, as the built-in
+  // modules the top level loads would no longer match Node's own code cache.
+  capYoungGeneration();
+  return exports;
 }
 
 /**

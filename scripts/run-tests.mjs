@@ -39,6 +39,7 @@ const conformance = ['blobs', 'manifests', 'operations', 'gc'].map((n) => `test/
 const unit = [
   ...find('src', /\.test\.ts$/),
   ...find('test/storage', /\.test\.ts$/),
+  ...find('test/runtime', /\.test\.ts$/),
   ...find('test/api', /\.test\.ts$/),
 ];
 const e2e = find('test/e2e', /\.test\.ts$/);

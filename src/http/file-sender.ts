@@ -1,13 +1,15 @@
 /**
- * Sending a byte range of a local file on a response with a few reused buffers. A stream would
- * allocate a new buffer per chunk; at a gigabyte a second that garbage costs the collector about
- * an eighth of a core. Each buffer is read into again only once the socket has taken its bytes.
+ * Sending a byte range of a local file on a response through buffers from a shared pool. A stream
+ * would allocate a new buffer per chunk; at a gigabyte a second that garbage costs the collector
+ * about an eighth of a core. Each buffer is read into again only once the socket has taken its
+ * bytes.
  */
 import type { ServerResponse } from 'node:http';
 import { open, type FileHandle } from 'node:fs/promises';
+import { sendBuffers, type BufferPool } from './send-buffers.js';
 
-const CHUNK = 1 << 20;
-const BUFFERS = 4;
+/** Buffers one response holds at most: one being read into while others are being sent. */
+const BUFFERS_PER_RESPONSE = 2;
 
 /** Opens `file` for `sendFileRange`; undefined when it is gone (so nothing was answered yet). */
 export async function openForSending(file: string): Promise<FileHandle | undefined> {
@@ -21,22 +23,25 @@ export async function openForSending(file: string): Promise<FileHandle | undefin
 
 /**
  * Writes bytes `start`..`end` (inclusive) of the open `handle` to `res`, ends it and closes the
- * handle; returns bytes sent.
+ * handle; returns bytes sent. Buffers come from `pool` and go back to it as the socket takes
+ * them, also when the response is closed early.
  */
 export async function sendFileRange(
   res: ServerResponse,
   handle: FileHandle,
   start: number,
   end: number,
+  pool: BufferPool = sendBuffers,
 ): Promise<number> {
   const file = 'the blob file';
-  // Buffers are made as they are needed, no larger than what is sent: a small blob takes one
-  // buffer of its own size (four 1 MiB buffers per request made small blobs slow to serve).
-  const size = Math.min(CHUNK, end - start + 1);
   const free: Buffer[] = [];
-  let made = 0;
+  let held = 0;
   let wake: (() => void) | undefined;
+  let finished = false;
+  // A buffer is read into again (or goes back to the pool once this is done) only when the
+  // socket says it has taken its bytes; one whose write never reports back is simply dropped.
   const release = (buffer: Buffer) => () => {
+    if (finished) return pool.give(buffer);
     free.push(buffer);
     wake?.();
   };
@@ -48,9 +53,9 @@ export async function sendFileRange(
   let position = start;
   try {
     while (position <= end && !closed) {
-      if (free.length === 0 && made < BUFFERS) {
-        free.push(Buffer.allocUnsafeSlow(size));
-        made += 1;
+      if (free.length === 0 && held < BUFFERS_PER_RESPONSE) {
+        free.push(pool.take());
+        held += 1;
       }
       if (free.length === 0) {
         await new Promise<void>((resolve) => (wake = resolve));
@@ -58,7 +63,7 @@ export async function sendFileRange(
         continue;
       }
       const buffer = free.pop()!;
-      const want = Math.min(CHUNK, end - position + 1);
+      const want = Math.min(pool.size, end - position + 1);
       const { bytesRead } = await handle.read(buffer, 0, want, position);
       if (bytesRead === 0) throw new Error(`${file} ended at ${position}, before byte ${end}`);
       position += bytesRead;
@@ -67,6 +72,8 @@ export async function sendFileRange(
     if (!closed) res.end();
     return position - start;
   } finally {
+    finished = true;
+    free.splice(0).forEach((buffer) => pool.give(buffer));
     await handle.close();
   }
 }

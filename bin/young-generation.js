@@ -1,0 +1,39 @@
+// Caps V8's young generation (the new space) at runtime. Node 20 grows it under load to two
+// 16 MiB semi-spaces and keeps them until the process has been idle for a while: 32 MiB of a
+// process that idles near 80. The usual cure, `--max-semi-space-size`, is a command-line flag, and
+// any V8 flag changes the hash the bundle's code cache (bin/load-bundle.js) must match. So the cap
+// is kept after the bundle is compiled, through the one setting V8 reads each time it grows the
+// space: after each collection, growth (doubling) is allowed while the space is below the cap and
+// turned off at it. Measured: 8 MiB costs 0–5% of the cached-read request rate and takes
+// 17 MiB off its peak resident memory.
+import v8 from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+
+/** The young generation's cap: two semi-spaces of 4 MiB. */
+export const YOUNG_GENERATION_CAP = 8 << 20;
+
+/** The new space's committed bytes (both semi-spaces). */
+export function newSpaceBytes() {
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name === 'new_space') return space.space_size;
+  }
+  return 0;
+}
+
+/**
+ * Keeps the new space at most about `capBytes` from now on. The observer hears of collections
+ * between stretches of synchronous work (as between a server's requests), so one stretch that
+ * collects several times can still grow the space past the cap once or twice. Call after the
+ * bundle is compiled with its code cache: a V8 flag changed before would make the cache stale.
+ */
+export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP) {
+  let factor = 0;
+  const adjust = () => {
+    const wanted = newSpaceBytes() >= capBytes ? 1 : 2;
+    if (wanted === factor) return;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
+    factor = wanted;
+  };
+  adjust();
+  new PerformanceObserver(adjust).observe({ entryTypes: ['gc'] });
+}
