@@ -29,6 +29,14 @@ export class FsLayout {
     return path.join(this.root, 'blobs', alg, hex.slice(0, 2), hex);
   }
 
+  /** The 256 shard folders of `digest`'s algorithm, the folder holding them first. */
+  shardFolders(digest: string): { algorithm: string; shards: string[] } {
+    const [alg] = split(digest);
+    const algorithm = path.join(this.root, 'blobs', alg);
+    const hex = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+    return { algorithm, shards: hex.map((h) => path.join(algorithm, h)) };
+  }
+
   uploadData(id: string): string {
     if (!UPLOAD_ID.test(id))
       throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { FsContentStore, openS3Store, type ContentStore } from '../../src/storage/index.js';
@@ -166,6 +168,37 @@ function contract(
 contract('filesystem', async () => {
   const dir = tempDir('store');
   return { store: new FsContentStore(dir), close: async () => removeDir(dir) };
+});
+
+it('filesystem: the first blob creates all 256 shard folders; a shard removed later comes back', async () => {
+  const dir = tempDir('store');
+  try {
+    const store = new FsContentStore(dir);
+    const blob = async (bytes: Buffer): Promise<string> => {
+      const id = randomUUID();
+      await store.createUpload(id);
+      await append(store, id, 0, bytes);
+      const digest = digestOf(bytes);
+      await commit(store, id, digest, bytes.length);
+      assert.deepEqual(await read(store.readBlob(digest)), bytes);
+      return digest;
+    };
+    const first = await blob(randomBytes(100));
+    const shards = await fs.readdir(path.join(dir, 'blobs', 'sha256'));
+    assert.equal(shards.length, 256);
+    assert.deepEqual(
+      shards.sort(),
+      Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')),
+    );
+    // A shard folder gone (removed by hand, say) is made again for the blob that needs it.
+    let bytes: Buffer;
+    do bytes = randomBytes(100);
+    while (digestOf(bytes).slice(7, 9) === first.slice(7, 9));
+    await fs.rmdir(path.join(dir, 'blobs', 'sha256', digestOf(bytes).slice(7, 9)));
+    await blob(bytes);
+  } finally {
+    removeDir(dir);
+  }
 });
 
 if (process.env.BERTH_TEST_S3) {
