@@ -10,10 +10,10 @@ import v8 from 'node:v8';
 import { PerformanceObserver } from 'node:perf_hooks';
 
 /** The young generation's cap: two semi-spaces of 4 MiB. */
-export const YOUNG_GENERATION_CAP = 8 << 20;
+const YOUNG_GENERATION_CAP = 8 << 20;
 
 /** The new space's committed bytes (both semi-spaces). */
-export function newSpaceBytes() {
+function newSpaceBytes() {
   for (const space of v8.getHeapSpaceStatistics()) {
     if (space.space_name === 'new_space') return space.space_size;
   }

@@ -5,8 +5,6 @@
  * for every download and dropped after it) left tens of MiB of dead buffers waiting for a full
  * collection after a burst of pulls; reused ones make no garbage at all.
  */
-export const SEND_BUFFER_BYTES = 1 << 20;
-
 /** A pool of equal buffers. */
 export class BufferPool {
   private readonly free: Buffer[] = [];
@@ -30,11 +28,11 @@ export class BufferPool {
     if (buffer.byteLength === this.size && this.free.length < this.keep) this.free.push(buffer);
   }
 
-  /** Buffers kept for reuse now, and buffers made so far (for tests and metrics). */
+  /** Buffers kept for reuse now, and buffers made so far. */
   counts(): { kept: number; made: number } {
     return { kept: this.free.length, made: this.made };
   }
 }
 
 /** The process's pool for sending blob files: eight 1 MiB buffers kept at most. */
-export const sendBuffers = new BufferPool(SEND_BUFFER_BYTES, 8);
+export const sendBuffers = new BufferPool(1 << 20, 8);

@@ -24,6 +24,18 @@ async function unlessMissing<T>(work: () => Promise<T>, fallback: T): Promise<T>
 }
 
 /**
+ * Makes the folders a recursive mkdir of `folder` created (the first being `created`; none when
+ * undefined) durable: each one's entry synced in the folder holding it.
+ */
+async function syncNewFolders(folder: string, created: string | undefined): Promise<void> {
+  if (created)
+    for (let made = folder; ; made = path.dirname(made)) {
+      await syncPath(path.dirname(made));
+      if (made === created || made === path.dirname(made)) break;
+    }
+}
+
+/**
  * Runs `work` on `file`; when the folder it needs is missing, creates it (durably: each new
  * folder's entry is synced in the folder holding it) and runs it once more.
  */
@@ -33,12 +45,7 @@ async function withParentFolder(file: string, work: () => Promise<void>): Promis
   } catch (err) {
     if (!isMissing(err)) throw err;
     const folder = path.dirname(file);
-    const created = await fs.mkdir(folder, { recursive: true });
-    if (created)
-      for (let made = folder; ; made = path.dirname(made)) {
-        await syncPath(path.dirname(made));
-        if (made === created || made === path.dirname(made)) break;
-      }
+    await syncNewFolders(folder, await fs.mkdir(folder, { recursive: true }));
     await work();
   }
 }
@@ -76,7 +83,7 @@ async function durableRename(from: string, to: string): Promise<void> {
  */
 async function createShardFolders(layout: FsLayout, digest: string): Promise<void> {
   const { algorithm, shards } = layout.shardFolders(digest);
-  const created = await fs.mkdir(algorithm, { recursive: true });
+  await syncNewFolders(algorithm, await fs.mkdir(algorithm, { recursive: true }));
   await Promise.all(
     shards.map((shard) =>
       fs.mkdir(shard).catch((err: NodeJS.ErrnoException) => {
@@ -85,11 +92,6 @@ async function createShardFolders(layout: FsLayout, digest: string): Promise<voi
     ),
   );
   await syncPath(algorithm);
-  if (created)
-    for (let made = algorithm; ; made = path.dirname(made)) {
-      await syncPath(path.dirname(made));
-      if (made === created || made === path.dirname(made)) break;
-    }
 }
 
 /** A content store on a local filesystem. */
