@@ -5,7 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AuthService } from '../auth/index.js';
-import { Admission, AgentHub, ClusterCa, ControlPlane, JoinTokens } from '../cluster/index.js';
+import {
+  Admission,
+  AgentHub,
+  ControlPlane,
+  JoinTokens,
+  clusterCaOnFirstUse,
+} from '../cluster/index.js';
 import type { BerthConfig } from '../config/index.js';
 import { OutboxPump, type AuditLog } from '../events/index.js';
 import type { SecretBox } from '../kit/index.js';
@@ -29,7 +35,7 @@ export async function openCluster(
 ): Promise<{ plane: ControlPlane; hub: AgentHub }> {
   const c = config.cluster;
   const registry = () => c.registry ?? config.builds.registry ?? listeningAt() ?? config.listen;
-  const ca = await ClusterCa.open(meta, box);
+  const ca = clusterCaOnFirstUse(meta, box);
   const hub = new AgentHub(
     meta,
     {
@@ -49,7 +55,7 @@ export async function openCluster(
     meta,
     hub,
     ca,
-    joinTokens: new JoinTokens(meta, box, ca.fingerprint),
+    joinTokens: new JoinTokens(meta, box, async () => (await ca()).fingerprint),
     admission,
     audit,
     allows: (principal, repository, action) => auth.policy.allows(principal, repository, action),

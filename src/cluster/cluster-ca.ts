@@ -140,3 +140,23 @@ export class ClusterCa {
     return { nodeId: cn, serial: cert.serialNumber, publicKey: cert.publicKey };
   }
 }
+
+/** The cluster CA when something first needs it. */
+export type ClusterCaSource = () => Promise<ClusterCa>;
+
+/**
+ * The cluster CA, opened — and made, with the X.509 library that takes ~19 MiB and ~240 ms to
+ * load — the first time the control plane needs it (a join token, a join, an agent connecting),
+ * not at every first start of a registry that may never use the control plane. Opened once; a
+ * failed open is forgotten, so the next need tries again.
+ */
+export function clusterCaOnFirstUse(meta: Meta, box: SecretBox): ClusterCaSource {
+  let opening: Promise<ClusterCa> | undefined;
+  return () => {
+    opening ??= ClusterCa.open(meta, box).catch((err: unknown) => {
+      opening = undefined;
+      throw err;
+    });
+    return opening;
+  };
+}

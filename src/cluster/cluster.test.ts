@@ -6,7 +6,7 @@ import { SecretBox } from '../kit/index.js';
 import type { Meta } from '../meta/index.js';
 import { atLeast, labelsMatch } from './access.js';
 import { parseImage } from './admission.js';
-import { ClusterCa } from './cluster-ca.js';
+import { ClusterCa, clusterCaOnFirstUse } from './cluster-ca.js';
 import { parseJoinToken } from './join-tokens.js';
 import { nodeProof, proofHolds } from './node-auth.js';
 
@@ -92,5 +92,34 @@ describe('control plane pieces', () => {
     const store = caStore();
     const first = await ClusterCa.open(store, box);
     assert.equal((await ClusterCa.open(store, box)).fingerprint, first.fingerprint);
+  });
+
+  it('makes the cluster CA only when it is first needed, once, and tries again after a failure', async () => {
+    const box = new SecretBox(randomBytes(32));
+    let reads = 0;
+    let failNext = false;
+    const inner = caStore();
+    const store = {
+      cluster: {
+        ca: async () => {
+          reads += 1;
+          if (failNext) {
+            failNext = false;
+            throw new Error('database unavailable');
+          }
+          return inner.cluster.ca();
+        },
+        saveCa: inner.cluster.saveCa,
+      },
+    } as unknown as Meta;
+    const ca = clusterCaOnFirstUse(store, box);
+    assert.equal(reads, 0, 'nothing is opened before the first need');
+    failNext = true;
+    await assert.rejects(ca(), /database unavailable/);
+    const [a, b] = await Promise.all([ca(), ca()]);
+    assert.equal(a, b, 'concurrent needs share one open');
+    assert.equal(reads, 2, 'the failed open was tried again, once');
+    assert.equal((await ca()).fingerprint, a.fingerprint);
+    assert.equal(reads, 2);
   });
 });

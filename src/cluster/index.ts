@@ -9,7 +9,7 @@ export type {
   ServiceRequest,
 } from './plane-base.js';
 export { AgentHub, type AgentLink, type AgentStream } from './hub.js';
-export { ClusterCa } from './cluster-ca.js';
+export { ClusterCa, clusterCaOnFirstUse, type ClusterCaSource } from './cluster-ca.js';
 export { JoinTokens, parseJoinToken } from './join-tokens.js';
 export { Admission, parseImage, type AdmissionDecision, type ImageRef } from './admission.js';
 export { runAgent, type AgentOptions } from './agent.js';

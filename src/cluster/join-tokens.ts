@@ -26,7 +26,8 @@ export class JoinTokens {
   constructor(
     private readonly meta: Meta,
     private readonly box: SecretBox,
-    private readonly caFingerprint: string,
+    /** The cluster CA's fingerprint, asked for only when a token is made or checked. */
+    private readonly caFingerprint: () => Promise<string>,
   ) {}
 
   /** The live token (made when there is none), with its expiry. */
@@ -54,7 +55,7 @@ export class JoinTokens {
   async refusal(token: string, now = Date.now()): Promise<string | undefined> {
     const parts = parseJoinToken(token);
     if (!parts) return 'not a join token';
-    if (parts.fingerprint !== this.caFingerprint.slice(0, 16))
+    if (parts.fingerprint !== (await this.caFingerprint()).slice(0, 16))
       return 'the join token is for another cluster';
     const record = await this.meta.cluster.joinToken(parts.id);
     const expected = Buffer.from(record?.secretHash ?? hashOf('none'), 'hex');
@@ -68,7 +69,7 @@ export class JoinTokens {
   private async make(ttlMs: number, by: string | null, now: number) {
     const id = randomBytes(4).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    const token = `bjt1.${this.caFingerprint.slice(0, 16)}.${id}.${secret}`;
+    const token = `bjt1.${(await this.caFingerprint()).slice(0, 16)}.${id}.${secret}`;
     const expiresAt = now + ttlMs;
     await this.meta.cluster.addJoinToken({
       id,

@@ -27,7 +27,7 @@ export class NodeService extends PlaneBase {
     return {
       token: made.token,
       expiresAt: new Date(made.expiresAt).toISOString(),
-      caFingerprint: this.parts.ca.fingerprint,
+      caFingerprint: (await this.parts.ca()).fingerprint,
     };
   }
 
@@ -60,13 +60,10 @@ export class NodeService extends PlaneBase {
         if (await this.meta.cluster.nodeByName(request.name))
           throw new BerthError('CONFLICT', `a node named ${request.name} exists; remove it first`);
         const id = `n${randomBytes(8).toString('hex')}`;
+        const ca = await this.parts.ca();
         let issued: { certificate: string; serial: string };
         try {
-          issued = await this.parts.ca.issue(
-            id,
-            request.publicKey,
-            this.parts.settings.certificateDays,
-          );
+          issued = await ca.issue(id, request.publicKey, this.parts.settings.certificateDays);
         } catch {
           throw new BerthError(
             'INVALID_REQUEST',
@@ -89,7 +86,7 @@ export class NodeService extends PlaneBase {
           lastSeen: 0,
           revokedAt: null,
         });
-        return { id, certificate: issued.certificate, ca: this.parts.ca.certificate };
+        return { id, certificate: issued.certificate, ca: ca.certificate };
       },
     );
   }
@@ -99,7 +96,7 @@ export class NodeService extends PlaneBase {
    * record (not revoked), its proof signed with the certificate's key. DENIED otherwise.
    */
   async authenticateAgent(certificatePem: string, proof: string): Promise<NodeRecord> {
-    const verified = this.parts.ca.verify(certificatePem);
+    const verified = (await this.parts.ca()).verify(certificatePem);
     if (!verified) throw new BerthError('DENIED', 'the node certificate is not from this cluster');
     const node = await this.meta.cluster.node(verified.nodeId);
     if (!node) throw new BerthError('DENIED', 'the node was removed');

@@ -7,7 +7,7 @@ import type { Meta, NodeRecord } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
 import { ControlAccess } from './access.js';
 import type { Admission } from './admission.js';
-import type { ClusterCa } from './cluster-ca.js';
+import type { ClusterCaSource } from './cluster-ca.js';
 import type { AgentHub } from './hub.js';
 import type { JoinTokens } from './join-tokens.js';
 import type { ContainerSummary, EngineInfo } from './protocol.js';
@@ -28,7 +28,8 @@ export interface ClusterSettings {
 export interface ControlPlaneParts {
   meta: Meta;
   hub: AgentHub;
-  ca: ClusterCa;
+  /** The cluster CA, opened on first use. */
+  ca: ClusterCaSource;
   joinTokens: JoinTokens;
   admission: Admission;
   audit: AuditSink;
