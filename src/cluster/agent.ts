@@ -13,7 +13,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import WebSocket from 'ws';
 import { openEngine, type EngineAddress } from '../builds/index.js';
 import {
   containerAction,
@@ -169,6 +168,8 @@ async function connectOnce(
   const url = new URL('/api/v1/cluster/agent', options.controller);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const proof = await nodeProof(state.id, createPrivateKey(state.key));
+  // Loaded here, not with the command line: only an agent needs a WebSocket client.
+  const { default: WebSocket } = await import('ws');
   const socket = new WebSocket(url, {
     headers: {
       authorization: `Node ${proof}`,

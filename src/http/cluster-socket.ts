@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { AgentHub, AgentLink, ControlPlane } from '../cluster/index.js';
 
 const PATH = '/api/v1/cluster/agent';
@@ -29,12 +29,21 @@ function linkOf(ws: WebSocket): AgentLink {
   };
 }
 
-/** Accepts agents' connections on `app`'s server. */
+/**
+ * Accepts agents' connections on `app`'s server. The WebSocket library is loaded with the first
+ * agent that proves itself, not at every start of a registry that may have no nodes.
+ */
 export function acceptAgents(app: FastifyInstance, plane: ControlPlane, hub: AgentHub): void {
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: 16 << 20 });
+  let server: WebSocketServer | undefined;
+  let making: Promise<WebSocketServer> | undefined;
+  const socketServer = (): Promise<WebSocketServer> =>
+    (making ??= import('ws').then(
+      ({ WebSocketServer }) =>
+        (server = new WebSocketServer({ noServer: true, maxPayload: 16 << 20 })),
+    ));
   const alive = new WeakMap<WebSocket, boolean>();
   const pinger = setInterval(() => {
-    for (const ws of sockets.clients) {
+    for (const ws of server?.clients ?? []) {
       if (alive.get(ws) === false) {
         ws.terminate();
         continue;
@@ -46,7 +55,7 @@ export function acceptAgents(app: FastifyInstance, plane: ControlPlane, hub: Age
   pinger.unref();
   app.addHook('onClose', async () => {
     clearInterval(pinger);
-    for (const ws of sockets.clients) ws.terminate();
+    for (const ws of server?.clients ?? []) ws.terminate();
   });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== PATH) {
@@ -64,11 +73,15 @@ export function acceptAgents(app: FastifyInstance, plane: ControlPlane, hub: Age
     }
     plane.nodes.authenticateAgent(certificate, proof).then(
       (node) =>
-        sockets.handleUpgrade(req, socket, head, (ws) => {
-          alive.set(ws, true);
-          ws.on('pong', () => alive.set(ws, true));
-          hub.attach(node.id, linkOf(ws));
-        }),
+        socketServer().then(
+          (sockets) =>
+            sockets.handleUpgrade(req, socket, head, (ws) => {
+              alive.set(ws, true);
+              ws.on('pong', () => alive.set(ws, true));
+              hub.attach(node.id, linkOf(ws));
+            }),
+          (err: Error) => socket.destroy(err),
+        ),
       (err: Error) => refuse(socket, 401, err.message),
     );
   });
