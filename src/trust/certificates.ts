@@ -1,12 +1,25 @@
 /** The rules a root key's X.509 certificate must meet, as notary-server applies them. */
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
 import type { X509Certificate } from 'node:crypto';
 import { certificateOf } from './keys.js';
 import type { TufKey } from './model.js';
 
 const DAY = 86_400_000;
 const SHA1_SIGNATURES = new Set(['1.2.840.10045.4.1', '1.2.840.113549.1.1.5', '1.3.14.3.2.29']);
+
+/** The OID of the algorithm a DER X.509 certificate is signed with. */
+export type SignatureAlgorithmReader = (der: Buffer) => string;
+
+/**
+ * The reader of a certificate's signature algorithm, with its ASN.1 library (~240 KiB of
+ * JavaScript) loaded the first time a root is checked rather than at every start.
+ */
+export async function signatureAlgorithmReader(): Promise<SignatureAlgorithmReader> {
+  const [{ AsnConvert }, { Certificate }] = await Promise.all([
+    import('@peculiar/asn1-schema'),
+    import('@peculiar/asn1-x509'),
+  ]);
+  return (der) => AsnConvert.parse(der, Certificate).signatureAlgorithm.algorithm;
+}
 
 /** The common name of `cert`'s subject, or undefined. */
 export function commonNameOf(cert: X509Certificate): string | undefined {
@@ -25,7 +38,12 @@ export function nameMatches(commonName: string, gun: string): boolean {
  * certificate whose CN names the GUN, valid now (a day's leeway on NotBefore), not signed with
  * SHA-1, RSA keys of 2048 bits or more.
  */
-export function rootKeyProblem(key: TufKey, gun: string, now: number): string | undefined {
+export function rootKeyProblem(
+  key: TufKey,
+  gun: string,
+  now: number,
+  signatureAlgorithmOf: SignatureAlgorithmReader,
+): string | undefined {
   if (key.keytype !== 'ecdsa-x509' && key.keytype !== 'rsa-x509')
     return `root keys must be X.509 certificates, not ${key.keytype.slice(0, 40)}`;
   let cert: X509Certificate;
@@ -44,8 +62,7 @@ export function rootKeyProblem(key: TufKey, gun: string, now: number): string | 
     return `a ${key.keytype} root certificate holds a ${String(type)} key`;
   const bits = cert.publicKey.asymmetricKeyDetails?.modulusLength;
   if (type === 'rsa' && (bits ?? 0) < 2048) return 'a root RSA key is shorter than 2048 bits';
-  const parsed = AsnConvert.parse(cert.raw, Certificate);
-  if (SHA1_SIGNATURES.has(parsed.signatureAlgorithm.algorithm))
+  if (SHA1_SIGNATURES.has(signatureAlgorithmOf(cert.raw)))
     return 'a root certificate is signed with SHA-1';
   return undefined;
 }

@@ -4,7 +4,7 @@
  * snapshots (keys, hashes over the exact bytes), expiry; then the server's own snapshot (when it
  * holds the snapshot key) and timestamp. No I/O: the caller loads state and stores the result.
  */
-import { rootKeyProblem } from './certificates.js';
+import { rootKeyProblem, type SignatureAlgorithmReader } from './certificates.js';
 import { invalidUpdate, trustError, type ValidationFailure } from './errors.js';
 import { validSigners } from './keys.js';
 import { describeFile, snapshotOf, timestampOf, type NewFile } from './server-metadata.js';
@@ -34,6 +34,8 @@ export interface PublishInput {
   parts: Map<string, Buffer>;
   /** A server-held key among `keyids` of `role`, if the server holds one. */
   serverSigner(role: 'snapshot' | 'timestamp', keyids: string[]): MetadataSigner | undefined;
+  /** Reads the signature algorithm of a root key's certificate. */
+  signatureAlgorithmOf: SignatureAlgorithmReader;
 }
 
 type Parsed = SignedFile<Record<string, unknown>>;
@@ -81,6 +83,7 @@ function checkRoot(
   stored: SignedFile<RootSigned> | undefined,
   next: SignedFile<RootSigned>,
   now: number,
+  signatureAlgorithmOf: SignatureAlgorithmReader,
 ): void {
   const bad = fail('ErrBadRoot');
   const { signed } = next;
@@ -92,7 +95,7 @@ function checkRoot(
     for (const id of (roleKeys as RoleKeys).keyids)
       if (!signed.keys[id]) throw bad(`role ${role} lists key ${id} that root does not hold`);
   for (const id of signed.roles.root.keyids) {
-    const problem = rootKeyProblem(signed.keys[id]!, gun, now);
+    const problem = rootKeyProblem(signed.keys[id]!, gun, now, signatureAlgorithmOf);
     if (problem) throw bad(problem);
   }
   requireUnexpired('root', signed.expires, now, 'ErrBadRoot');
@@ -233,7 +236,7 @@ export function planPublish(input: PublishInput): NewFile[] {
   if (rootPart) {
     const next = asRoot(rootPart, fail('ErrBadRoot'));
     requireNewer('root', next.signed.version, input.current);
-    checkRoot(input.gun, storedRoot, next, input.now);
+    checkRoot(input.gun, storedRoot, next, input.now, input.signatureAlgorithmOf);
     root = next;
   }
   if (!root)

@@ -10,6 +10,7 @@ import type { Meta, TrustFileRecord } from '../meta/index.js';
 import { repositoryOfGun } from '../oci/index.js';
 import { trustError } from './errors.js';
 import { asRoot, asTimestamp, parseEnvelope, type TufKey } from './model.js';
+import { signatureAlgorithmReader } from './certificates.js';
 import { planPublish } from './publish.js';
 import {
   ecdsaSigner,
@@ -257,6 +258,7 @@ export class TrustService {
       current: TrustService.bytesOf(files),
       parts,
       serverSigner: (role, keyids) => signers[role](keyids),
+      signatureAlgorithmOf: await signatureAlgorithmReader(),
     });
     await this.store(gun, planned, false);
   }

@@ -205,7 +205,7 @@ describe('publishing trust data', () => {
     );
   });
 
-  it('refuses expired roles and roots whose certificate is for another GUN or expired', async () => {
+  it('refuses expired roles and roots whose certificate is for another GUN, expired or signed with SHA-1', async () => {
     const repo = await initRepo();
     const expired = signFile(targetsSigned({ version: 3, expires: inDays(-1) }), [repo.targets]);
     assertRefused(
@@ -230,6 +230,7 @@ describe('publishing trust data', () => {
         }),
         /expired/,
       ],
+      [await rootKey(gun, {}, 'SHA-1'), /SHA-1/],
     ] as const) {
       const rootFile = signFile(
         rootSigned({ version: 1, root: [key], targets, snapshot, timestamp }),

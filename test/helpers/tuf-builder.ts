@@ -34,12 +34,16 @@ export function ecdsaKey(): TestKey {
   return { key, id: keyId(key), privateKey };
 }
 
-/** An `ecdsa-x509` root key: a self-signed certificate for `commonName` (the GUN). */
+/**
+ * An `ecdsa-x509` root key: a self-signed certificate for `commonName` (the GUN), signed with
+ * SHA-256 unless `hash` says otherwise.
+ */
 export async function rootKey(
   commonName: string,
   validity: { from?: Date; to?: Date } = {},
+  hash: 'SHA-256' | 'SHA-1' = 'SHA-256',
 ): Promise<TestKey> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
