@@ -23,7 +23,7 @@ import { RetentionEngine, RetentionScheduler } from '../retention/index.js';
 import type { TrustService } from '../trust/index.js';
 
 /** The control plane: its CA, join tokens, admission and the hub agents connect to. */
-export async function openCluster(
+export function openCluster(
   config: BerthConfig,
   meta: Meta,
   auth: AuthService,
@@ -32,7 +32,7 @@ export async function openCluster(
   trust: TrustService | undefined,
   logger: Logger,
   listeningAt: () => string | undefined,
-): Promise<{ plane: ControlPlane; hub: AgentHub }> {
+): { plane: ControlPlane; hub: AgentHub } {
   const c = config.cluster;
   const registry = () => c.registry ?? config.builds.registry ?? listeningAt() ?? config.listen;
   const ca = clusterCaOnFirstUse(meta, box);

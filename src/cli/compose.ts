@@ -382,7 +382,7 @@ export async function composeBerth(
   rebuildPump?.start();
   const cluster =
     auth && config.cluster.enabled
-      ? await openCluster(config, meta, auth, audit, box, trust, logger, () => registryAddress)
+      ? openCluster(config, meta, auth, audit, box, trust, logger, () => registryAddress)
       : undefined;
   return {
     config,

@@ -9,16 +9,19 @@ const SHA1_SIGNATURES = new Set(['1.2.840.10045.4.1', '1.2.840.113549.1.1.5', '1
 /** The OID of the algorithm a DER X.509 certificate is signed with. */
 export type SignatureAlgorithmReader = (der: Buffer) => string;
 
+let reader: Promise<SignatureAlgorithmReader> | undefined;
+
 /**
  * The reader of a certificate's signature algorithm, with its ASN.1 library (~240 KiB of
- * JavaScript) loaded the first time a root is checked rather than at every start.
+ * JavaScript) loaded at the first trust publish rather than at every start.
  */
-export async function signatureAlgorithmReader(): Promise<SignatureAlgorithmReader> {
-  const [{ AsnConvert }, { Certificate }] = await Promise.all([
-    import('@peculiar/asn1-schema'),
-    import('@peculiar/asn1-x509'),
-  ]);
-  return (der) => AsnConvert.parse(der, Certificate).signatureAlgorithm.algorithm;
+export function signatureAlgorithmReader(): Promise<SignatureAlgorithmReader> {
+  reader ??= Promise.all([import('@peculiar/asn1-schema'), import('@peculiar/asn1-x509')]).then(
+    ([{ AsnConvert }, { Certificate }]) =>
+      (der: Buffer) =>
+        AsnConvert.parse(der, Certificate).signatureAlgorithm.algorithm,
+  );
+  return reader;
 }
 
 /** The common name of `cert`'s subject, or undefined. */
