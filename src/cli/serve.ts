@@ -4,14 +4,7 @@ import { ensureAdministrator } from '../auth/index.js';
 import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { localActor } from '../auth/index.js';
-import {
-  buildHttpServer,
-  buildMetricsServer,
-  discardAcceptHelper,
-  fanOutAccepts,
-  startAcceptHelper,
-  type AcceptHelper,
-} from '../http/index.js';
+import { buildHttpServer, buildMetricsServer, fanOutWhenBusy } from '../http/index.js';
 import { composeBerth, openDatabase } from './compose.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
@@ -48,21 +41,6 @@ async function savedSettings(meta: Meta): Promise<Record<string, unknown>> {
  */
 export async function serve(base: ConfigSources): Promise<void> {
   const initial = loadConfig(base);
-  // The helper that copies the listener starts first, so its start overlaps Berth's own.
-  const acceptHelper = initial.limits.acceptors > 0 ? startAcceptHelper() : undefined;
-  try {
-    await serveWith(base, initial, acceptHelper);
-  } catch (err) {
-    discardAcceptHelper(acceptHelper);
-    throw err;
-  }
-}
-
-async function serveWith(
-  base: ConfigSources,
-  initial: ReturnType<typeof loadConfig>,
-  acceptHelper: AcceptHelper | undefined,
-): Promise<void> {
   // The database is opened once: the settings saved in it cannot move the database itself.
   const database = await openDatabase(initial);
   const sources = { ...base, stored: await savedSettings(database.meta) };
@@ -107,13 +85,10 @@ async function serveWith(
   );
 
   // One new connection per turn of the event loop and descriptor: copies of the listener take
-  // a burst of new connections while a thousand others keep the loop busy.
-  // Only a speed-up: without the helper the listener alone accepts, as before.
-  const fanout = await fanOutAccepts(app.server, config.limits.acceptors, 8192, acceptHelper).catch(
-    (err: unknown) => {
-      berth.logger.warn({ err }, 'copies of the listening socket could not be made');
-      return { copies: 0, close: () => undefined };
-    },
+  // a burst of new connections while a thousand others keep the loop busy. Made when the server
+  // first holds many connections; only a speed-up: without them the listener alone accepts.
+  const fanout = fanOutWhenBusy(app.server, config.limits.acceptors, 8192, (err: unknown) =>
+    berth.logger.warn({ err }, 'copies of the listening socket could not be made'),
   );
 
   // Background work runs under database leases, so with several replicas it runs once.

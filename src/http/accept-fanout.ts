@@ -27,21 +27,12 @@ export interface AcceptFanout {
   close(): void;
 }
 
-/** A started helper process, waiting for the listener to copy, and how it failed if it did. */
-export interface AcceptHelper {
-  child: ChildProcess;
-  failure?: Error;
-}
-
-/**
- * Starts the helper ahead of `fanOutAccepts`: its start (a process fork and a Node start-up) then
- * overlaps Berth's own instead of delaying the first answers. `discard` it if it goes unused.
- */
-export function startAcceptHelper(): AcceptHelper {
+/** Starts the helper; `failure` says how it failed, if it did. */
+function startAcceptHelper(): { child: ChildProcess; failure?: Error } {
   const child = spawn(process.execPath, ['-e', HELPER], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const helper: AcceptHelper = { child };
+  const helper: { child: ChildProcess; failure?: Error } = { child };
   child.on('error', (err) => (helper.failure ??= err));
   child.once('exit', (code, signal) => {
     if (code !== 0) helper.failure ??= new Error(`the accept helper exited with ${code ?? signal}`);
@@ -49,33 +40,26 @@ export function startAcceptHelper(): AcceptHelper {
   return helper;
 }
 
-/** Stops a helper that will not be used. */
-export function discardAcceptHelper(helper: AcceptHelper | undefined): void {
-  helper?.child.kill();
-}
-
 /**
  * Watches `copies` duplicates of `server`'s listening socket, each handing the connections it
  * accepts to `server` as its own (the same connection guards, timeouts and TLS). Resolves once
- * all are listening; with `copies` 0 does nothing. `started` is a helper from
- * `startAcceptHelper`; without one it is started here.
+ * all are listening; with `copies` 0 does nothing. Call it once the server answers: the helper's
+ * start (a process fork and a whole Node start-up, 100–200 ms of CPU) then takes no CPU from
+ * Berth's own start on a two-core machine (started beside it, it delayed the first answer by
+ * about 40 ms); until its copies are in place the listener alone accepts.
  */
 export async function fanOutAccepts(
   server: net.Server,
   copies: number,
   backlog: number,
-  started?: AcceptHelper,
 ): Promise<AcceptFanout> {
   const listeners: net.Server[] = [];
   const close = (): void => {
     for (const l of listeners) l.close();
   };
   const native = (server as net.Server & { _handle?: unknown })._handle;
-  if (copies <= 0 || !native) {
-    discardAcceptHelper(started);
-    return { copies: 0, close };
-  }
-  const helper = started ?? startAcceptHelper();
+  if (copies <= 0 || !native) return { copies: 0, close };
+  const helper = startAcceptHelper();
   const child = helper.child;
   await new Promise<void>((resolve, reject) => {
     if (helper.failure) return reject(helper.failure);
@@ -109,4 +93,52 @@ export async function fanOutAccepts(
     throw err;
   });
   return { copies, close };
+}
+
+/** Open connections at which `fanOutWhenBusy` makes the copies. */
+export const BUSY_CONNECTIONS = 64;
+
+/**
+ * Fans out (as `fanOutAccepts`) once `server` first holds `busyAt` open connections: a burst only
+ * waits in the kernel's queue when the event loop is busy with many clients, and a registry that
+ * never has that many starts no helper at all. `failed` hears why copies could not be made (the
+ * listener alone accepts then, as without them). `close` stops the copies, or their making;
+ * `making` says the copies were asked for, `copies` how many are accepting.
+ */
+export function fanOutWhenBusy(
+  server: net.Server,
+  copies: number,
+  backlog: number,
+  failed: (err: unknown) => void,
+  busyAt = BUSY_CONNECTIONS,
+): { close(): void; readonly making: boolean; readonly copies: number } {
+  let closed = false;
+  let making = false;
+  let made: AcceptFanout | undefined;
+  let open = 0;
+  const onConnection = (socket: net.Socket): void => {
+    open += 1;
+    socket.once('close', () => (open -= 1));
+    if (open < busyAt) return;
+    server.off('connection', onConnection);
+    making = true;
+    fanOutAccepts(server, copies, backlog).then((fanout) => {
+      made = fanout;
+      if (closed) fanout.close();
+    }, failed);
+  };
+  if (copies > 0) server.on('connection', onConnection);
+  return {
+    close() {
+      closed = true;
+      server.off('connection', onConnection);
+      made?.close();
+    },
+    get making() {
+      return making;
+    },
+    get copies() {
+      return made?.copies ?? 0;
+    },
+  };
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { fanOutAccepts } from '../../src/http/index.js';
+import { fanOutAccepts, fanOutWhenBusy } from '../../src/http/index.js';
 
 const BURST = 300;
 
@@ -78,5 +78,45 @@ describe('copies of the listening socket', () => {
     assert.equal(fanout.copies, 0);
     fanout.close();
     await new Promise((r) => server.close(r));
+  });
+
+  it('are made only once the server first holds many connections at once', async () => {
+    const server = net.createServer();
+    const held: net.Socket[] = [];
+    let seen = 0;
+    server.on('connection', () => (seen += 1));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const failures: unknown[] = [];
+    const fanout = fanOutWhenBusy(server, 8, 511, (err) => failures.push(err), 5);
+    /** Opens `n` connections and waits until the server has taken them all. */
+    const connect = async (n: number): Promise<void> => {
+      const target = seen + n;
+      for (let i = 0; i < n; i += 1) held.push(net.connect(port, '127.0.0.1'));
+      while (seen < target) await new Promise((r) => setImmediate(r));
+    };
+    try {
+      // Four open, then closed, then four again: never five at once, so no helper is started.
+      await connect(4);
+      for (const s of held.splice(0)) s.destroy();
+      while (
+        (await new Promise<number>((r, j) => server.getConnections((e, c) => (e ? j(e) : r(c))))) >
+        0
+      )
+        await new Promise((r) => setImmediate(r));
+      await connect(4);
+      assert.equal(fanout.making, false);
+      // The fifth open connection asks for the copies; they are in place once the helper is done.
+      await connect(1);
+      assert.equal(fanout.making, true);
+      while (fanout.copies === 0 && failures.length === 0)
+        await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(failures, []);
+      assert.equal(fanout.copies, 8);
+    } finally {
+      fanout.close();
+      for (const s of held) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
