@@ -14,7 +14,9 @@ const CACHE = `${BUNDLE}.cache`;
 
 /** Compiles the bundle (with the code cache when there is a valid one); returns the script. */
 function compile() {
-  // The build guarantees pure ASCII, so Latin-1 reads it exactly, without decoding UTF-8.
+  // The build guarantees pure ASCII, so Latin-1 reads it exactly, without decoding UTF-8; the
+  // file is compiled as read (the build wrote the wrapper into it), so V8 keeps this one string
+  // as the script's source and makes no copy of it.
   const source = readFileSync(BUNDLE, 'latin1');
   let cachedData;
   try {
@@ -22,14 +24,12 @@ function compile() {
   } catch {
     // No cache yet: compile from source.
   }
-  return new vm.Script(`${WRAPPER_START}${source}${WRAPPER_END}`, { filename: BUNDLE, cachedData });
+  return new vm.Script(source, { filename: BUNDLE, cachedData });
 }
 
-// The CommonJS wrapper, with one parameter more: the bundle's dynamic imports call `berthImport`
-// (scripts/bundle.mjs rewrites them), because in Node 20 a function compiled from a code cache
-// loses the script's import() callback and its import() throws.
-const WRAPPER_START = '(function (exports, require, module, __filename, __dirname, berthImport) { ';
-const WRAPPER_END = '\n});';
+// The file is a CommonJS wrapper with one parameter more: the bundle's dynamic imports call
+// `berthImport` (scripts/bundle.mjs rewrites them), because in Node 20 a function compiled from a
+// code cache loses the script's import() callback and its import() throws.
 
 /** import() for the bundle: relative specifiers from the bundle's folder, bare ones from here. */
 function importForBundle(specifier) {
