@@ -10,11 +10,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(file, 'utf8'));
   process.stdout.write(`${pkg.version}\n`);
 } else {
-  const { loadBundle } = await import('./load-bundle.js');
-  loadBundle()
-    .main(process.argv)
-    .catch((err) => {
-      process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    });
+  const { runBundle } = await import('./load-bundle.js');
+  runBundle(process.argv).catch((err) => {
+    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
 }

@@ -7,10 +7,50 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import vm from 'node:vm';
-import { capYoungGeneration } from './young-generation.js';
+import { builtinModules } from 'node:module';
+import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
 const CACHE = `${BUNDLE}.cache`;
+/** The built-in modules the bundle's top level loads (written with the code cache). */
+const BUILTINS = `${BUNDLE}.builtins.json`;
+const require = createRequire(import.meta.url);
+
+/**
+ * Loads the built-in modules the bundle's top level needs, then holds the young generation (see
+ * `holdYoungGeneration`). In this order because changing a V8 flag makes Node compile each
+ * built-in module loaded afterwards without its own code cache; loaded first, they keep it.
+ */
+function prepareHeap() {
+  let names = [];
+  try {
+    names = JSON.parse(readFileSync(BUILTINS, 'utf8'));
+  } catch {
+    // Not built yet: the bundle loads them itself.
+  }
+  for (const name of names) {
+    try {
+      require(name);
+    } catch {
+      // Not in this Node: the bundle's own require says so, if it needs it.
+    }
+  }
+  holdYoungGeneration();
+}
+
+/** The public built-in modules this process has loaded. */
+function loadedBuiltins() {
+  const known = new Set(builtinModules);
+  return (
+    process.moduleLoadList
+      .filter((entry) => entry.startsWith('NativeModule '))
+      .map((entry) => entry.slice('NativeModule '.length))
+      // Not the underscored internals (`_tls_wrap`, `_http_server`): the modules that load them
+      // do so in their own order, which loading them first would break.
+      .filter((name) => known.has(name) && !name.startsWith('_'))
+      .map((name) => `node:${name}`)
+  );
+}
 
 /** Compiles the bundle (with the code cache when there is a valid one); returns the script. */
 function compile() {
@@ -56,13 +96,16 @@ function evaluate(script) {
   return module.exports;
 }
 
-/** The bundle's exports (`main`), with the young generation capped from here on. */
-export function loadBundle() {
-  const exports = evaluate(compile());
-  // After the top level has run: changing a V8 flag earlier costs start-up time, as the built-in
-  // modules the top level loads would no longer match Node's own code cache.
-  capYoungGeneration();
-  return exports;
+/**
+ * Runs the command line of the bundle with `argv`. The young generation stays at its first size
+ * until `berth serve` answers (any other command: until the top level has run), then is capped.
+ */
+export function runBundle(argv) {
+  prepareHeap();
+  const { main } = evaluate(compile());
+  const serving = argv[2] === 'serve';
+  if (!serving) capYoungGeneration();
+  return main(argv, { serving: serving ? () => capYoungGeneration() : undefined });
 }
 
 /**
@@ -71,15 +114,21 @@ export function loadBundle() {
  * half a cache.
  */
 export function writeCodeCache() {
+  // Held as at a start, for the cache's flag hash to match; the list of built-in modules is
+  // made here, so an earlier build's is not used.
+  holdYoungGeneration();
   const script = compile();
   evaluate(script);
   const temporary = `${CACHE}.${process.pid}`;
   writeFileSync(temporary, script.createCachedData());
   renameSync(temporary, CACHE);
+  writeFileSync(temporary, JSON.stringify(loadedBuiltins()));
+  renameSync(temporary, BUILTINS);
 }
 
 /** Whether this Node accepts the build's code cache for the bundle (false when there is none). */
 export function codeCacheAccepted() {
+  prepareHeap();
   const script = compile();
   return script.cachedDataRejected === false;
 }

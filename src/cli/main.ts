@@ -46,8 +46,13 @@ function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): Be
   return loadConfig(sourcesFrom(flags, extra));
 }
 
+/** What the process running the command line hears of: `serving` once `berth serve` answers. */
+export interface MainHooks {
+  serving?: () => void;
+}
+
 /** Runs the command line with `argv` (process.argv shape). */
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], hooks: MainHooks = {}): Promise<void> {
   const program = new Command('berth')
     .description('Berth container registry')
     .version(berthVersion())
@@ -69,7 +74,7 @@ export async function main(argv: string[]): Promise<void> {
       'serve HTTPS with this PEM certificate chain (also BERTH_TLS_CERT)',
     )
     .option('--tls-key <file>', 'the PEM private key of --tls-cert (also BERTH_TLS_KEY)')
-    .action(async (flags: CommonFlags) => serve(sourcesFrom(flags)));
+    .action(async (flags: CommonFlags) => serve(sourcesFrom(flags), hooks.serving));
 
   withDataFlags(program.command('gc').description('remove blobs and manifests nothing references'))
     .option('--dry-run', 'only report what would be removed', false)

@@ -38,8 +38,9 @@ async function savedSettings(meta: Meta): Promise<Record<string, unknown>> {
 /**
  * Serves until a signal arrives; resolves once shut down cleanly. The configuration is the
  * defaults, then settings saved through the UI, then `sources` (file, environment, flags).
+ * `serving` is called once the registry answers.
  */
-export async function serve(base: ConfigSources): Promise<void> {
+export async function serve(base: ConfigSources, serving?: () => void): Promise<void> {
   const initial = loadConfig(base);
   // The database is opened once: the settings saved in it cannot move the database itself.
   const database = await openDatabase(initial);
@@ -83,6 +84,7 @@ export async function serve(base: ConfigSources): Promise<void> {
   process.stderr.write(
     `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
   );
+  serving?.();
 
   // One new connection per turn of the event loop and descriptor: copies of the listener take
   // a burst of new connections while a thousand others keep the loop busy. Made when the server
