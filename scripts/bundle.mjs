@@ -9,6 +9,7 @@
 // start. Whitespace and syntax are minified; names are kept, so stack traces stay readable.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 await build({
@@ -35,6 +36,25 @@ await build({
   define: { 'import.meta.url': 'berthBundleUrl' },
   banner: { js: "const berthBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [
+    {
+      // Zod's error messages in its 40-odd languages (300 KB, a tenth of the bundle, read at every
+      // start): Berth's errors are in English, so the locales namespace offers English alone.
+      name: 'zod-english-only',
+      setup(b) {
+        b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+          args.importer.includes(`${path.sep}zod${path.sep}`)
+            ? {
+                path: path.join(path.dirname(args.importer), '../locales/index.js'),
+                namespace: 'zod-locales',
+              }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+          contents: `export { default as en } from ${JSON.stringify(path.join(path.dirname(args.path), 'en.js'))};`,
+          resolveDir: path.dirname(args.path),
+        }));
+      },
+    },
     {
       // The S3 driver (and through it the AWS SDK) stays a module of its own, imported only when
       // a bucket is configured: bundled, its SDK imports would load at every start.
