@@ -1,0 +1,48 @@
+/**
+ * Bounds the memory that request-body chunks hold once they are dead. Node copies each chunk of a
+ * body it reads into a buffer of its own (up to 64 KiB, outside V8's heap); hashed and written,
+ * the chunk is garbage, but V8 frees its buffer only at its next young-generation collection, and
+ * an upload — little JavaScript allocation, many large buffers — seldom causes one: during a
+ * 256 MiB upload 20–30 MiB of dead chunks piled up (measured: `arrayBuffers` 28.7 MiB, peak RSS
+ * 113 MiB). A young-generation collection after every `RECLAIM_EVERY` bytes received keeps them
+ * to about that much (peak RSS 95 MiB), at about 1 ms a collection (0.15 ms a MiB received).
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/** Bytes received between two collections of the young generation. */
+export const RECLAIM_EVERY = 8 << 20;
+
+type Collector = (options: { type: 'minor' }) => void;
+
+let collector: Collector | null | undefined;
+let sinceLast = 0;
+
+/** V8's collector function (`--expose-gc`, set now if it was not), or null when unavailable. */
+function youngCollector(): Collector | null {
+  if (collector === undefined) {
+    const exposed = (globalThis as { gc?: Collector }).gc;
+    try {
+      if (exposed) collector = exposed;
+      else {
+        // The flag installs `gc` in contexts made after it is set.
+        v8.setFlagsFromString('--expose-gc');
+        collector = vm.runInNewContext('gc') as Collector;
+      }
+    } catch {
+      collector = null;
+    }
+  }
+  return collector;
+}
+
+/**
+ * Notes `bytes` of a request body received (and done with); every `every` bytes, process-wide,
+ * collects the young generation so the dead chunks' buffers are freed.
+ */
+export function noteReceived(bytes: number, every = RECLAIM_EVERY): void {
+  sinceLast += bytes;
+  if (sinceLast < every) return;
+  sinceLast = 0;
+  youngCollector()?.({ type: 'minor' });
+}
