@@ -3,11 +3,10 @@
 // bundle from source takes 100–200 ms of every start, and Node 20 has no module compile cache.
 // A cache V8 rejects (another Node version or flags) is ignored and the source compiled as usual.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import vm from 'node:vm';
-import { builtinModules } from 'node:module';
 import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));

@@ -33,10 +33,11 @@ export function holdYoungGeneration() {
 }
 
 /**
- * Keeps the new space at most about `capBytes` from now on (releasing `holdYoungGeneration`). The observer hears of collections
- * between stretches of synchronous work (as between a server's requests), so one stretch that
- * collects several times can still grow the space past the cap once or twice. Call after the
- * bundle is compiled with its code cache: a V8 flag changed before would make the cache stale.
+ * Keeps the new space at most about `capBytes` from now on (releasing `holdYoungGeneration`). The
+ * observer hears of collections between stretches of synchronous work (as between a server's
+ * requests), so one stretch that collects several times can still grow the space past the cap
+ * once or twice. Call after the bundle is compiled: the code cache is checked against the V8
+ * flags as they are then, and the cap changes one.
  */
 export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP) {
   let factor = 0;

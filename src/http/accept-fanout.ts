@@ -27,12 +27,18 @@ export interface AcceptFanout {
   close(): void;
 }
 
-/** Starts the helper; `failure` says how it failed, if it did. */
-function startAcceptHelper(): { child: ChildProcess; failure?: Error } {
+/** A started helper process, and how it failed if it did. */
+interface AcceptHelper {
+  child: ChildProcess;
+  failure?: Error;
+}
+
+/** Starts the helper. */
+function startAcceptHelper(): AcceptHelper {
   const child = spawn(process.execPath, ['-e', HELPER], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const helper: { child: ChildProcess; failure?: Error } = { child };
+  const helper: AcceptHelper = { child };
   child.on('error', (err) => (helper.failure ??= err));
   child.once('exit', (code, signal) => {
     if (code !== 0) helper.failure ??= new Error(`the accept helper exited with ${code ?? signal}`);
