@@ -7,4 +7,4 @@ export { markAudited, wasAudited } from './audited.js';
 export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
-export { noteReceived, RECLAIM_EVERY } from './received-chunks.js';
+export { hashReceived, noteReceived, RECLAIM_EVERY } from './received-chunks.js';

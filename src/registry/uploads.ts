@@ -2,10 +2,10 @@
  * Blob uploads: sessions, streamed and chunked appends, monolithic uploads and completion.
  * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts).
  */
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
-import { noteReceived } from '../kit/index.js';
+import { hashReceived } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -15,12 +15,6 @@ import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
 import { UploadHashes } from './upload-hashes.js';
-
-/** Hashes a received chunk of a blob; its buffer is then done with (see `noteReceived`). */
-function hashReceived(hash: Hash, chunk: Buffer): void {
-  hash.update(chunk);
-  noteReceived(chunk.byteLength);
-}
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
