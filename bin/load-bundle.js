@@ -16,11 +16,11 @@ const BUILTINS = `${BUNDLE}.builtins.json`;
 const require = createRequire(import.meta.url);
 
 /**
- * Loads the built-in modules the bundle's top level needs, then holds the young generation (see
- * `holdYoungGeneration`). In this order because changing a V8 flag makes Node compile each
- * built-in module loaded afterwards without its own code cache; loaded first, they keep it.
+ * Loads the built-in modules the bundle's top level needs, before `holdYoungGeneration` changes a
+ * V8 flag: Node compiles each built-in module loaded after a flag change without its own code
+ * cache; loaded first, they keep it.
  */
-function prepareHeap() {
+function loadBuiltins() {
   let names = [];
   try {
     names = JSON.parse(readFileSync(BUILTINS, 'utf8'));
@@ -34,7 +34,6 @@ function prepareHeap() {
       // Not in this Node: the bundle's own require says so, if it needs it.
     }
   }
-  holdYoungGeneration();
 }
 
 /** The public built-in modules this process has loaded. */
@@ -100,8 +99,11 @@ function evaluate(script) {
  * until `berth serve` answers (any other command: until the top level has run), then is capped.
  */
 export function runBundle(argv) {
-  prepareHeap();
-  const { main } = evaluate(compile());
+  loadBuiltins();
+  // Held after compiling: the code cache is checked against the V8 flags as they are then.
+  const script = compile();
+  holdYoungGeneration();
+  const { main } = evaluate(script);
   const serving = argv[2] === 'serve';
   if (!serving) capYoungGeneration();
   return main(argv, { serving: serving ? () => capYoungGeneration() : undefined });
@@ -113,9 +115,6 @@ export function runBundle(argv) {
  * half a cache.
  */
 export function writeCodeCache() {
-  // Held as at a start, for the cache's flag hash to match; the list of built-in modules is
-  // made here, so an earlier build's is not used.
-  holdYoungGeneration();
   const script = compile();
   evaluate(script);
   const temporary = `${CACHE}.${process.pid}`;
@@ -127,7 +126,6 @@ export function writeCodeCache() {
 
 /** Whether this Node accepts the build's code cache for the bundle (false when there is none). */
 export function codeCacheAccepted() {
-  prepareHeap();
   const script = compile();
   return script.cachedDataRejected === false;
 }

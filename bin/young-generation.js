@@ -25,8 +25,7 @@ function newSpaceBytes() {
  * the bundle's top level runs and the server opens, nearly everything allocated lives on, and V8
  * would grow the space to the cap (the start's collections ask for it) and leave it there, idle:
  * 4–6 MiB more resident memory, each fresh page touched at a cost. Changes a V8 flag, so call it
- * before compiling with the code cache, which must be written with the flag set the same way
- * (bin/load-bundle.js does both).
+ * after compiling with the code cache, which is checked against the flags as they are then.
  */
 export function holdYoungGeneration() {
   v8.setFlagsFromString('--semi-space-growth-factor=1');

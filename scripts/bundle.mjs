@@ -91,10 +91,19 @@ writeFileSync(
   `(function (exports, require, module, __filename, __dirname, berthImport) { ${rewritten}\n});`,
 );
 
-// The code cache, written by a Node process that loads the bundle as bin/berth.js does.
-const cached = spawnSync(
-  process.execPath,
-  ['-e', "import('./bin/load-bundle.js').then((m) => m.writeCodeCache())"],
-  { stdio: 'inherit' },
-);
-if (cached.status !== 0) throw new Error('writing the code cache failed');
+// The code cache, written by a Node process that loads the bundle as bin/berth.js does, then
+// checked by starting the command line with it. V8 (Node 20) now and then writes a cache it
+// accepts but whose lazily compiled functions do not parse (seen twice in a row: every start
+// failed with a SyntaxError); such a cache is written again.
+for (let attempt = 1; ; attempt += 1) {
+  const cached = spawnSync(
+    process.execPath,
+    ['-e', "import('./bin/load-bundle.js').then((m) => m.writeCodeCache())"],
+    { stdio: 'inherit' },
+  );
+  if (cached.status !== 0) throw new Error('writing the code cache failed');
+  const started = spawnSync(process.execPath, ['bin/berth.js', '--help'], { encoding: 'utf8' });
+  if (started.status === 0) break;
+  if (attempt === 5)
+    throw new Error(`the command line does not start with its code cache: ${started.stderr}`);
+}
