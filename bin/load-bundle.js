@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import vm from 'node:vm';
 import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
+import { tuneMalloc } from './malloc-tuning.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
 const CACHE = `${BUNDLE}.cache`;
@@ -96,15 +97,17 @@ function evaluate(script) {
 
 /**
  * Runs the command line of the bundle with `argv`. The young generation stays at its first size
- * until `berth serve` answers (any other command: until the top level has run), then is capped.
+ * until `berth serve` answers (any other command: until the top level has run), then is capped;
+ * `berth serve` also sets glibc's allocator to give back what a burst of requests freed.
  */
 export function runBundle(argv) {
+  const serving = argv[2] === 'serve';
+  if (serving) tuneMalloc();
   loadBuiltins();
   // Held after compiling: the code cache is checked against the V8 flags as they are then.
   const script = compile();
   holdYoungGeneration();
   const { main } = evaluate(script);
-  const serving = argv[2] === 'serve';
   if (!serving) capYoungGeneration();
   return main(argv, { serving: serving ? () => capYoungGeneration() : undefined });
 }

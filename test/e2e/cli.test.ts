@@ -1,7 +1,7 @@
 /** The berth command line: gc against a live server's data directory, config print, error exits. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -82,6 +82,16 @@ describe('berth command line', () => {
       'the blob pushed before gc is still there',
     );
     assert.equal((await fetch(`${server.url}/v2/cli/gc/blobs/${old.digest}`)).status, 404);
+  });
+
+  it("serves with glibc's allocator tuned by the native addon", async (t) => {
+    if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
+    const server = await spawnBerth();
+    dirs.push(server.data);
+    t.after(() => server.stop());
+    // bin/malloc-tuning.js loads the addon only for `berth serve`; loaded means it was called.
+    const maps = readFileSync(`/proc/${server.child.pid}/maps`, 'utf8');
+    assert.match(maps, /malloc_tuning\.node/, 'berth serve did not load the malloc tuning addon');
   });
 
   it("starts from the bundle with V8's code cache, which this Node accepts", () => {

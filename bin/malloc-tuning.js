@@ -1,0 +1,34 @@
+// Sets glibc's allocator for a long-running process, through a small native addon
+// (native/malloc-tuning.c, built by `npm ci` with node-gyp): Node 20 cannot set these itself,
+// and the MALLOC_* environment variables that can must be set before the process starts.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** At most two malloc arenas: one per core, where glibc allows eight per core (11 threads here). */
+const ARENA_MAX = 2;
+/**
+ * Blocks of 128 KiB or more are mapped on their own and unmapped when freed. glibc's default
+ * starts here but raises the threshold at each such free (up to 32 MiB), after which large
+ * buffers come from the heap and, freed between live allocations, stay resident.
+ */
+const MMAP_THRESHOLD = 128 << 10;
+/** Free memory at the heap's top beyond 128 KiB is returned (glibc's default before it adapts). */
+const TRIM_THRESHOLD = 128 << 10;
+
+/** The addon, or undefined when it was not built (another C library, no compiler at install). */
+export function mallocTuning() {
+  try {
+    return require('../build/Release/malloc_tuning.node');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fixes glibc's mmap and trim thresholds and caps its arenas, so memory Berth frees after a burst
+ * goes back to the system. Returns whether the settings took (false without the addon or glibc).
+ */
+export function tuneMalloc() {
+  return mallocTuning()?.configure(ARENA_MAX, MMAP_THRESHOLD, TRIM_THRESHOLD) ?? false;
+}

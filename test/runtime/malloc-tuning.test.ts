@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+
+// A child Node that frees 64 MiB of 256 KiB buffers allocated between small ones it keeps (as
+// request buffers sit between a server's long-lived allocations) and reports how much of it
+// went back to the system. Before it, one 1 MiB buffer is freed: glibc then raises its mmap
+// threshold past 256 KiB (as it does in any Node process that has freed a large buffer), so
+// untuned the buffers come from the heap and their freed holes stay resident.
+const CHILD = `
+import { readFileSync } from 'node:fs';
+const [mode, tuning] = process.argv.slice(1);
+const { tuneMalloc } = await import(tuning);
+if (mode === 'tuned' && !tuneMalloc()) {
+  process.stdout.write(JSON.stringify({ untuned: true }));
+  process.exit(0);
+}
+const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const released = async (most) => {
+  globalThis.gc();
+  // Backing stores are freed by V8 after the collection, maybe on another thread: wait until it
+  // says so, not for a fixed time.
+  while (process.memoryUsage().arrayBuffers > most) await new Promise((r) => setImmediate(r));
+};
+let warmUp = Buffer.allocUnsafeSlow(1 << 20).fill(1);
+warmUp = undefined;
+await released(1 << 20);
+let big = [];
+const small = [];
+for (let i = 0; i < 256; i += 1) {
+  big.push(Buffer.allocUnsafeSlow(256 << 10).fill(1));
+  small.push(Buffer.allocUnsafeSlow(4 << 10).fill(1));
+}
+const full = anon();
+big = undefined;
+await released(4 << 20);
+process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.length }));
+`;
+
+function freedBytes(mode: 'tuned' | 'default'): { returned?: number; untuned?: boolean } {
+  const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--input-type=module', '-e', CHILD, mode, tuning],
+    { encoding: 'utf8' },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as { returned?: number; untuned?: boolean };
+}
+
+describe("glibc's allocator, tuned for berth serve", () => {
+  it('returns the large buffers a burst freed, which the default settings keep', (t) => {
+    if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
+    const tuned = freedBytes('tuned');
+    if (tuned.untuned) {
+      // `npm ci` builds the addon (binding.gyp); only a machine without a compiler lacks it.
+      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
+      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
+    }
+    const untuned = freedBytes('default');
+    assert.ok(
+      (untuned.returned ?? 0) < 24 << 20,
+      `the default settings returned ${untuned.returned} bytes: the test no longer shows the difference`,
+    );
+    assert.ok(
+      (tuned.returned ?? 0) >= 48 << 20,
+      `tuned, only ${tuned.returned} of 64 MiB freed went back to the system`,
+    );
+  });
+});
