@@ -140,6 +140,15 @@ export class TokenService {
       .setExpirationTime(now + this.settings.tokenTtlSeconds)
       .setJti(randomUUID())
       .sign(key);
+    // What verifying this token's signature would find, so its first use skips the check (a
+    // client, as `docker push`, uses a fresh token at once). A copy: the caller keeps `access`.
+    const sid = principal.kind === 'user' ? principal.session : 'anon';
+    const entry = {
+      access: structuredClone(access),
+      sid,
+      exp: now + this.settings.tokenTtlSeconds,
+    };
+    if (validEntry({ ...entry, audience })) this.remember(token, { ...entry, audience });
     return {
       token,
       expiresIn: this.settings.tokenTtlSeconds,
@@ -204,13 +213,22 @@ export class TokenService {
       throw new BerthError('UNAUTHORIZED', 'invalid token: no session');
     const audience: TokenAudience =
       payload.aud === this.audienceClaim('management') ? 'management' : 'registry';
-    if (audience === 'management' && (sid === 'anon' || access.length > 0))
-      throw new BerthError('UNAUTHORIZED', 'invalid token: a malformed management session');
     const entry = { access, sid, exp: payload.exp!, audience };
-    if (this.verified.size >= 10_000) this.verified.clear();
-    this.verified.set(token, entry);
+    if (!validEntry(entry))
+      throw new BerthError('UNAUTHORIZED', 'invalid token: a malformed management session');
+    this.remember(token, entry);
     return entry;
   }
+
+  private remember(token: string, entry: VerifiedEntry): void {
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(token, entry);
+  }
+}
+
+/** False for a management session without a session or with registry grants. */
+function validEntry(entry: VerifiedEntry): boolean {
+  return entry.audience !== 'management' || (entry.sid !== 'anon' && entry.access.length === 0);
 }
 
 /** Whether `access` (a token's grants) allows `action` on repository `name` (or GUN, as `trust`). */

@@ -100,6 +100,38 @@ describe('token service', () => {
     assert.ok(payload.exp - payload.iat === 300);
   });
 
+  it('takes a token it issued at its first use without a signature check, at its scope and audience', async () => {
+    const keys = t.berth.auth!.keys;
+    const lookup = keys.lookup.bind(keys);
+    let lookups = 0;
+    keys.lookup = (kid) => ((lookups += 1), lookup(kid));
+    try {
+      const issued = await fetchToken(t.app, ['repository:alice/app:pull'], alice);
+      assert.equal((await v2('/v2/', `Bearer ${issued}`)).statusCode, 200);
+      assert.equal(lookups, 0, 'the token this server signed was verified again');
+      const pulled = await v2('/v2/mallory/app/tags/list', `Bearer ${issued}`);
+      assert.ok(
+        [401, 403].includes(pulled.statusCode),
+        'a remembered token granted beyond its scope',
+      );
+      const managed = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/me',
+        headers: { authorization: `Bearer ${issued}` },
+      });
+      assert.equal(
+        managed.statusCode,
+        401,
+        'a remembered registry token opened a management session',
+      );
+      // One it did not issue (signed elsewhere with the same key) is checked.
+      assert.equal((await v2('/v2/', `Bearer ${await claimsToken({})}`)).statusCode, 200);
+      assert.equal(lookups, 1);
+    } finally {
+      keys.lookup = lookup;
+    }
+  });
+
   it('refuses malformed scopes and foreign services with 400', async () => {
     for (const url of [
       '/token?scope=repository:../x:pull',
