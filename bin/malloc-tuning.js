@@ -17,7 +17,7 @@ const MMAP_THRESHOLD = 128 << 10;
 const TRIM_THRESHOLD = 128 << 10;
 
 /** The addon, or undefined when it was not built (another C library, no compiler at install). */
-export function mallocTuning() {
+function mallocTuning() {
   try {
     return require('../build/Release/malloc_tuning.node');
   } catch {

@@ -38,21 +38,9 @@ static napi_value configure(napi_env env, napi_callback_info info) {
 #endif
 }
 
-/* trim(): returns free heap memory to the system; true when some was returned. */
-static napi_value trim(napi_env env, napi_callback_info info) {
-  (void)info;
-#ifdef __GLIBC__
-  return boolean(env, malloc_trim(0) == 1);
-#else
-  return boolean(env, 0);
-#endif
-}
-
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "configure", NAPI_AUTO_LENGTH, configure, NULL, &fn);
   napi_set_named_property(env, exports, "configure", fn);
-  napi_create_function(env, "trim", NAPI_AUTO_LENGTH, trim, NULL, &fn);
-  napi_set_named_property(env, exports, "trim", fn);
   return exports;
 }

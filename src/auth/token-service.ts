@@ -142,13 +142,13 @@ export class TokenService {
       .sign(key);
     // What verifying this token's signature would find, so its first use skips the check (a
     // client, as `docker push`, uses a fresh token at once). A copy: the caller keeps `access`.
-    const sid = principal.kind === 'user' ? principal.session : 'anon';
-    const entry = {
+    const entry: VerifiedEntry = {
       access: structuredClone(access),
-      sid,
+      sid: principal.kind === 'user' ? principal.session : 'anon',
       exp: now + this.settings.tokenTtlSeconds,
+      audience,
     };
-    if (validEntry({ ...entry, audience })) this.remember(token, { ...entry, audience });
+    if (validEntry(entry)) this.remember(token, entry);
     return {
       token,
       expiresIn: this.settings.tokenTtlSeconds,
