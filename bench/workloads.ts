@@ -325,21 +325,25 @@ export async function skopeoCopy(
   };
   const destCreds = reg.creds ? ['--dest-creds', reg.creds] : [];
   const srcCreds = reg.creds ? ['--src-creds', reg.creds] : [];
-  const copyIn = await timed(async () =>
-    skopeo(
-      'copy',
-      '--quiet',
-      '--dest-tls-verify=false',
-      ...destCreds,
-      `oci:${layout.dir}:${layout.tag}`,
-      dest,
-    ),
-  );
-  const copyOut = await timed(async () =>
-    skopeo('copy', '--quiet', '--src-tls-verify=false', ...srcCreds, dest, `oci:${out}:v1`),
-  );
-  rmSync(out, { recursive: true, force: true });
-  return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };
+  try {
+    const copyIn = await timed(async () =>
+      skopeo(
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        ...destCreds,
+        `oci:${layout.dir}:${layout.tag}`,
+        dest,
+      ),
+    );
+    const copyOut = await timed(async () =>
+      skopeo('copy', '--quiet', '--src-tls-verify=false', ...srcCreds, dest, `oci:${out}:v1`),
+    );
+    return { 'skopeo copy in s': copyIn, 'skopeo copy out s': copyOut };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** skopeo copying the layout to another local layout, no registry involved: its own floor, seconds. */
