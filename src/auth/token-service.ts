@@ -128,8 +128,17 @@ export class TokenService {
   ): Promise<IssuedToken> {
     const { kid, key } = this.keys.signing;
     const now = Math.floor(Date.now() / 1000);
+    const exp = now + this.settings.tokenTtlSeconds;
+    // What verifying this token's signature will find (a copy: the caller keeps `access`), so
+    // its first use skips the check: a client, as `docker push`, uses a fresh token at once.
+    const entry: VerifiedEntry = {
+      access: structuredClone(access),
+      sid: principal.kind === 'user' ? principal.session : 'anon',
+      exp,
+      audience,
+    };
     const claims: Record<string, unknown> = { access };
-    if (principal.kind === 'user') claims.sid = principal.session;
+    if (principal.kind === 'user') claims.sid = entry.sid;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
       .setIssuer(this.settings.issuer)
@@ -137,17 +146,9 @@ export class TokenService {
       .setAudience(this.audienceClaim(audience))
       .setIssuedAt(now)
       .setNotBefore(now - 1)
-      .setExpirationTime(now + this.settings.tokenTtlSeconds)
+      .setExpirationTime(exp)
       .setJti(randomUUID())
       .sign(key);
-    // What verifying this token's signature would find, so its first use skips the check (a
-    // client, as `docker push`, uses a fresh token at once). A copy: the caller keeps `access`.
-    const entry: VerifiedEntry = {
-      access: structuredClone(access),
-      sid: principal.kind === 'user' ? principal.session : 'anon',
-      exp: now + this.settings.tokenTtlSeconds,
-      audience,
-    };
     if (validEntry(entry)) this.remember(token, entry);
     return {
       token,

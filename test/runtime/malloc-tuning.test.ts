@@ -34,6 +34,7 @@ for (let i = 0; i < 256; i += 1) {
 const full = anon();
 big = undefined;
 await released(4 << 20);
+// \`kept\` reads \`small\`, so the small buffers live until RSS is read.
 process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.length }));
 `;
 
