@@ -8,3 +8,4 @@ export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
 export { hashReceived, noteReceived, RECLAIM_EVERY } from './received-chunks.js';
+export { Budget } from './budget.js';

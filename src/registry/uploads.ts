@@ -135,7 +135,18 @@ export class UploadService {
       const actual = await this.hashes.digestOf(upload, digest.algorithm);
       if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, {
-        stage: async () => this.store.stageUpload?.(id, digest.value, size),
+        stage: async () => {
+          try {
+            await this.store.stageUpload?.(id, digest.value, size);
+          } catch (err) {
+            // The bytes the store acknowledged are gone (a replica storing them stopped).
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+            await this.discard(id).catch(() => undefined);
+            throw new BerthError('BLOB_UPLOAD_UNKNOWN', (err as Error).message, undefined, {
+              cause: err,
+            });
+          }
+        },
         confirm: () => this.store.commitUpload(id, digest.value),
       });
       if (this.store.releaseUpload)

@@ -1,16 +1,20 @@
 /**
  * Object-level operations on one S3 bucket, as the S3 driver and its received blobs use them:
- * existence, listing a prefix, ranged streaming reads, batched deletes and server-side moves.
+ * existence, listing a prefix, ranged streaming reads, batched deletes, server-side moves, and
+ * the unfinished multipart uploads under a prefix with their parts.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ByteRange } from './driver.js';
@@ -30,6 +34,18 @@ export class S3Objects {
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
         return false;
+      throw err;
+    }
+  }
+
+  /** The object's size, or undefined when it does not exist (one HEAD). */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return Number(head.ContentLength ?? 0);
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return undefined;
       throw err;
     }
   }
@@ -90,4 +106,65 @@ export class S3Objects {
     );
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: from }));
   }
+
+  /** The unfinished multipart uploads on keys under `prefix` (one listing a thousand). */
+  async openMultiparts(prefix: string): Promise<{ key: string; uploadId: string }[]> {
+    const out: { key: string; uploadId: string }[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      );
+      for (const u of page.Uploads ?? []) out.push({ key: u.Key!, uploadId: u.UploadId! });
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return out;
+  }
+
+  /** The parts a multipart upload holds so far, by part number. */
+  async parts(
+    key: string,
+    uploadId: string,
+  ): Promise<{ number: number; size: number; etag: string }[]> {
+    const out: { number: number; size: number; etag: string }[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListPartsCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumberMarker: marker,
+        }),
+      );
+      for (const p of page.Parts ?? [])
+        out.push({ number: p.PartNumber!, size: Number(p.Size ?? 0), etag: p.ETag! });
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+    return out.sort((a, b) => a.number - b.number);
+  }
+
+  /** Aborts a multipart upload; one already gone is fine. */
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.client
+      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+      .catch((err: unknown) => {
+        if (!isMissingUpload(err)) throw err;
+      });
+  }
+}
+
+/** Whether `err` says the multipart upload it names does not exist (anymore). */
+export function isMissingUpload(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e.name === 'NoSuchUpload' || e.Code === 'NoSuchUpload' || e.$metadata?.httpStatusCode === 404
+  );
 }

@@ -2,8 +2,9 @@
  * Two `berth serve` replicas sharing one PostgreSQL database and one S3 bucket on a real Ceph
  * RADOS Gateway (one storage directory when no S3 store is given), behind a
  * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone, and the
- * same image loaded by `berth image load` (each blob uploaded whole in one request); a chunked
- * upload started on one replica, continued on the other and finished on the first; one replica
+ * same image loaded by `berth image load` (each blob uploaded whole in one request); chunked
+ * uploads (small chunks, and chunks of 5 MiB and more, which are multipart parts a replica stores
+ * after answering) continued on the other replica and finished on either; one replica
  * killed (SIGKILL) during a push, docker retrying through nginx onto the other, and the image
  * pulled whole and verified afterwards.
  */
@@ -139,20 +140,23 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     assert.equal(pulledFromB('loaded'), 'replicated');
   });
 
-  it('continues a chunked upload on the other replica and finishes it on the first', async (t) => {
-    if (!needTools(t, ...TOOLS)) return;
-    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+  /** A chunked upload through the replicas in turn, PATCH by PATCH, finished on `finisher`. */
+  async function chunkedAcross(
+    name: string,
+    bytes: Buffer,
+    cut: number[],
+    owners: SpawnedBerth[],
+    finisher: SpawnedBerth,
+  ): Promise<void> {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    const started = await fetch(`${a.url}/v2/admin/chunks/blobs/uploads/`, {
+    const started = await fetch(`${a.url}/v2/admin/${name}/blobs/uploads/`, {
       method: 'POST',
       headers: { authorization: AUTH },
     });
     assert.equal(started.status, 202);
     const location = started.headers.get('location')!;
     const at = (r: SpawnedBerth) => new URL(location, r.url).toString();
-    const cut = [0, 1024 * 1024, 2 * 1024 * 1024 + 5, bytes.length];
-    const owners = [b, a, b];
-    for (let i = 0; i < 3; i += 1) {
+    for (let i = 0; i < owners.length; i += 1) {
       const part = bytes.subarray(cut[i], cut[i + 1]);
       const res = await fetch(at(owners[i]!), {
         method: 'PATCH',
@@ -161,23 +165,45 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
           'content-type': 'application/octet-stream',
           'content-range': `${cut[i]}-${cut[i + 1]! - 1}`,
         },
-        body: part,
+        body: new Uint8Array(part),
       });
       assert.equal(res.status, 202, await res.text());
+      assert.equal(res.headers.get('range'), `0-${cut[i + 1]! - 1}`);
     }
-    const done = await fetch(`${at(a)}${location.includes('?') ? '&' : '?'}digest=${digest}`, {
-      method: 'PUT',
-      headers: { authorization: AUTH },
-    });
+    const done = await fetch(
+      `${at(finisher)}${location.includes('?') ? '&' : '?'}digest=${digest}`,
+      { method: 'PUT', headers: { authorization: AUTH } },
+    );
     assert.equal(done.status, 201, await done.text());
     const back = Buffer.from(
       await (
-        await fetch(`${lb.url}/v2/admin/chunks/blobs/${digest}`, {
+        await fetch(`${lb.url}/v2/admin/${name}/blobs/${digest}`, {
           headers: { authorization: AUTH },
         })
       ).arrayBuffer(),
     );
     assert.equal(createHash('sha256').update(back).digest('hex'), digest.slice(7));
+  }
+
+  it('continues a chunked upload on the other replica and finishes it on the first', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    await chunkedAcross(
+      'chunks',
+      bytes,
+      [0, 1024 * 1024, 2 * 1024 * 1024 + 5, bytes.length],
+      [b, a, b],
+      a,
+    );
+  });
+
+  it('continues chunks of 5 MiB and more (parts a replica stores after answering) on the other', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    // Each PATCH is a part of a multipart upload its replica may still be storing when the next
+    // PATCH reaches the other one, which waits for those parts and completes them to read them.
+    const MiB = 1024 * 1024;
+    const bytes = randomBytes(18 * MiB + 3);
+    await chunkedAcross('parts', bytes, [0, 6 * MiB, 11 * MiB, bytes.length], [a, b, a], b);
   });
 
   it('loses nothing when a replica is killed during a push: docker retries onto the other', async (t) => {

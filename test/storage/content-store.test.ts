@@ -11,6 +11,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import {
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { FsContentStore, openS3Store, type ContentStore } from '../../src/storage/index.js';
 import { testBucket } from '../helpers/s3.js';
 import { removeDir, tempDir } from '../helpers/server.js';
@@ -23,6 +28,27 @@ async function read(stream: Readable): Promise<Buffer> {
 
 function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+const MiB = 1024 * 1024;
+
+/** Appends `bytes` with their length announced, as a PATCH with Content-Length does. */
+async function appendAnnounced(
+  store: ContentStore,
+  id: string,
+  offset: number,
+  bytes: Buffer,
+): Promise<number> {
+  const seen: Buffer[] = [];
+  const size = await store.appendUpload(
+    id,
+    offset,
+    Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+    (c) => seen.push(c),
+    bytes.length,
+  );
+  assert.ok(Buffer.concat(seen).equals(bytes), 'every byte is observed once, in order');
+  return size;
 }
 
 async function append(
@@ -212,7 +238,11 @@ if (process.env.BERTH_TEST_S3) {
     const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
     for (const [size, copy] of [
       [5000, ['GetObject', 'PutObject']],
-      [5 * 1024 * 1024, ['CopyObject']],
+      // An append of 5 MiB or more, announced, goes as a part (see the next test).
+      [
+        5 * 1024 * 1024,
+        ['CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'CopyObject'],
+      ],
     ] as const) {
       sent.length = 0;
       const id = randomUUID();
@@ -221,10 +251,94 @@ if (process.env.BERTH_TEST_S3) {
       await store.createUpload(id);
       await store.appendUpload(id, 0, Readable.from([bytes]), () => {}, bytes.length);
       await commit(store, id, digest, bytes.length);
-      assert.deepEqual(sent, ['PutObject', ...copy, 'HeadObject', 'DeleteObject'], `${size} bytes`);
+      const written = copy[0] === 'GetObject' ? ['PutObject', ...copy] : copy;
+      assert.deepEqual(sent, [...written, 'HeadObject', 'DeleteObject'], `${size} bytes`);
       assert.ok((await read(store.readBlob(digest))).equals(bytes));
     }
     assert.deepEqual(await store.listUploads(), [], 'the uploads left nothing behind');
+  });
+
+  it('S3: chunks of 5 MiB and more are the parts of one multipart upload: no copy of each, no listing', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
+    const id = randomUUID();
+    const chunks = [randomBytes(6 * MiB), randomBytes(20 * MiB), randomBytes(5 * MiB)];
+    await store.createUpload(id);
+    let size = 0;
+    for (const c of chunks) size = await appendAnnounced(store, id, size, c);
+    const all = Buffer.concat(chunks);
+    const digest = digestOf(all);
+    await commit(store, id, digest, all.length);
+    assert.deepEqual([...sent].sort(), [
+      'CompleteMultipartUpload',
+      'CopyObject',
+      'CreateMultipartUpload',
+      'DeleteObject',
+      'HeadObject',
+      'UploadPart',
+      'UploadPart',
+      'UploadPart',
+    ]);
+    assert.ok((await read(store.readBlob(digest))).equals(all));
+    assert.deepEqual(await store.listUploads(), [], 'the upload left nothing behind');
+  });
+
+  it('S3: a replica continuing a chunked upload waits for the parts another acknowledged', async () => {
+    const settings = (await testBucket())!;
+    // Two stores on one bucket: two replicas, each holding the parts it acknowledged.
+    const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
+    const id = randomUUID();
+    const chunks = [randomBytes(6 * MiB), randomBytes(5 * MiB), randomBytes(7 * MiB)];
+    await a.createUpload(id);
+    let size = await appendAnnounced(a, id, 0, chunks[0]!);
+    // B reads what A acknowledged (A may still be storing it), then goes on with the upload.
+    assert.ok((await read(b.readUpload(id, size))).equals(chunks[0]!));
+    size = await appendAnnounced(b, id, size, chunks[1]!);
+    assert.ok((await read(a.readUpload(id, size))).equals(Buffer.concat(chunks.slice(0, 2))));
+    size = await appendAnnounced(a, id, size, chunks[2]!);
+    const all = Buffer.concat(chunks);
+    const digest = digestOf(all);
+    // B finishes it: its own parts were completed by A already, A's last ones it completes.
+    await commit(b, id, digest, size);
+    assert.ok((await read(b.readBlob(digest))).equals(all));
+    assert.deepEqual(await a.listUploads(), [], 'the upload left nothing behind');
+  });
+
+  it('S3: an acknowledged chunk that cannot be stored fails the upload, as unknown', async () => {
+    const settings = (await testBucket())!;
+    const store = await openS3Store(settings);
+    const id = randomUUID();
+    await store.createUpload(id);
+    const bytes = randomBytes(6 * MiB);
+    await appendAnnounced(store, id, 0, bytes);
+    // Its multipart upload goes away (a lifecycle rule, an operator) while or after it is stored.
+    const client = new S3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: settings.accessKeyId!,
+        secretAccessKey: settings.secretAccessKey!,
+      },
+    });
+    const open = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: settings.bucket, Prefix: settings.prefix }),
+    );
+    assert.equal(open.Uploads?.length, 1);
+    await client.send(
+      new AbortMultipartUploadCommand({
+        Bucket: settings.bucket,
+        Key: open.Uploads![0]!.Key,
+        UploadId: open.Uploads![0]!.UploadId,
+      }),
+    );
+    client.destroy();
+    await assert.rejects(
+      store.stageUpload!(id, digestOf(bytes), bytes.length),
+      (err: NodeJS.ErrnoException) =>
+        err.code === 'ENOENT' && /start the upload again/.test(err.message),
+    );
   });
 
   it('S3: a blob received whole costs one PUT and a HEAD, or its parts, and shows only once staged', async () => {

@@ -1,0 +1,239 @@
+/**
+ * An upload segment written as the parts of one S3 multipart upload, a part per append, so a
+ * chunked upload costs no copy of its chunks at commit: completing the parts is one request, and
+ * the blob is then one server-side copy of one object (which the gateway makes without moving the
+ * bytes). An append of up to `behindLimit` bytes is acknowledged once its bytes are in memory,
+ * within a process-wide budget, and sent in the background with a few others at a time — a client
+ * sends its chunks one after another, and one stream of PUTs is slower than several; a larger
+ * append streams into its part before it is acknowledged. Until `complete` no one can read the
+ * parts, so another replica continuing the upload waits for them (`settleForeign`).
+ */
+import { Readable, Transform } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { Budget } from '../kit/index.js';
+import { isMissingUpload, type S3Objects } from './s3-objects.js';
+
+/** What every parted segment of one store shares. */
+export interface PartedShared {
+  objects: S3Objects;
+  /** Bytes of acknowledged appends not yet stored, across the process. */
+  memory: Budget;
+  /** Part uploads in flight, across the process. */
+  sending: Budget;
+  /** Appends up to this size are acknowledged before they are stored. */
+  behindLimit: number;
+}
+
+/** The smallest part S3 takes, but for the last. */
+export const MIN_PART = 5 * 1024 * 1024;
+
+/** The error for an upload whose acknowledged bytes can no longer be stored or found. */
+export function uploadLost(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { code: 'ENOENT' });
+}
+
+interface Part {
+  number: number;
+  size: number;
+  etag?: string;
+}
+
+/** One upload's segment from offset `base`, as parts of a multipart upload on `key`. */
+export class PartedSegment {
+  private uploadId: Promise<string> | undefined;
+  private readonly parts: Part[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  /** The upload's size once every acknowledged append is stored. */
+  end: number;
+
+  constructor(
+    private readonly shared: PartedShared,
+    readonly key: string,
+    readonly base: number,
+  ) {
+    this.end = base;
+  }
+
+  /**
+   * Appends `length` bytes (at least 5 MiB, known in advance) from `source`, passing each chunk
+   * to `observe`; returns the new end. A body of another length is read and not stored (the end
+   * returned tells the caller so).
+   */
+  async append(
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length: number,
+  ): Promise<number> {
+    this.throwIfFailed();
+    return length <= this.shared.behindLimit
+      ? this.appendBehind(source, observe, length)
+      : this.appendThrough(source, observe, length);
+  }
+
+  private async appendBehind(
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length: number,
+  ): Promise<number> {
+    const { memory, sending, objects } = this.shared;
+    // The body stays in the client's socket until there is room for it.
+    await memory.take(length);
+    let handedOver = false;
+    try {
+      const opened = this.multipart();
+      opened.catch(() => undefined);
+      const chunks: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of source) {
+        const bytes = chunk as Buffer;
+        observe(bytes);
+        chunks.push(bytes);
+        received += bytes.length;
+      }
+      if (received !== length) return this.end + received;
+      const uploadId = await opened;
+      const part: Part = { number: this.parts.length + 1, size: length };
+      this.parts.push(part);
+      this.end += length;
+      handedOver = true;
+      const sent = sending
+        .with(1, () =>
+          objects.client.send(
+            new UploadPartCommand({
+              Bucket: objects.bucket,
+              Key: this.key,
+              UploadId: uploadId,
+              PartNumber: part.number,
+              // The chunks as they came: joining them would copy every byte again.
+              Body: Readable.from(chunks),
+              ContentLength: length,
+            }),
+          ),
+        )
+        .then((r) => {
+          part.etag = r.ETag;
+        })
+        .catch((err: unknown) => {
+          this.failure ??= err;
+        })
+        .finally(() => {
+          memory.give(length);
+          this.inFlight.delete(sent);
+        });
+      this.inFlight.add(sent);
+      return this.end;
+    } finally {
+      if (!handedOver) memory.give(length);
+    }
+  }
+
+  private async appendThrough(
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length: number,
+  ): Promise<number> {
+    const { objects } = this.shared;
+    const uploadId = await this.multipart();
+    let received = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        observe(chunk);
+        received += chunk.length;
+        done(null, chunk);
+      },
+    });
+    source.once('error', (err) => tap.destroy(err));
+    const number = this.parts.length + 1;
+    const sent = await objects.client.send(
+      new UploadPartCommand({
+        Bucket: objects.bucket,
+        Key: this.key,
+        UploadId: uploadId,
+        PartNumber: number,
+        Body: source.pipe(tap),
+        ContentLength: length,
+      }),
+    );
+    // A part of the wrong length is left out: the next append takes its number again.
+    if (received !== length) return this.end + received;
+    this.parts.push({ number, size: length, etag: sent.ETag });
+    this.end += length;
+    return this.end;
+  }
+
+  /**
+   * Waits for every part, then completes those that end at or before `upTo` (all by default) into
+   * an ordinary object at `key`; returns its size, or 0 when there were no parts (nothing is
+   * written). Throws `uploadLost` if an acknowledged part could not be stored.
+   */
+  async complete(upTo = Infinity): Promise<number> {
+    await this.drain();
+    this.throwIfFailed();
+    const keep: Part[] = [];
+    let size = 0;
+    for (const p of this.parts) {
+      if (this.base + size + p.size > upTo) break;
+      keep.push(p);
+      size += p.size;
+    }
+    if (keep.length === 0) {
+      await this.abort();
+      return 0;
+    }
+    const { objects } = this.shared;
+    try {
+      await objects.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: objects.bucket,
+          Key: this.key,
+          UploadId: await this.multipart(),
+          MultipartUpload: { Parts: keep.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      // Another replica that went on with the upload completed these parts already.
+      if (!isMissingUpload(err)) throw err;
+      if ((await objects.size(this.key)) !== size)
+        throw uploadLost(`the parts of ${this.key} are gone; start the upload again`, err);
+    }
+    return size;
+  }
+
+  /** Waits for the parts in flight and abandons the multipart upload. */
+  async abort(): Promise<void> {
+    await this.drain();
+    const uploadId = await this.uploadId?.catch(() => undefined);
+    if (uploadId) await this.shared.objects.abortMultipart(this.key, uploadId);
+  }
+
+  private multipart(): Promise<string> {
+    if (this.uploadId) return this.uploadId;
+    const { objects } = this.shared;
+    const created = objects.client
+      .send(new CreateMultipartUploadCommand({ Bucket: objects.bucket, Key: this.key }))
+      .then((r) => r.UploadId!);
+    // A failed start is tried again by the next append.
+    created.catch(() => {
+      if (this.uploadId === created) this.uploadId = undefined;
+    });
+    this.uploadId = created;
+    return created;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined)
+      throw uploadLost(
+        `a chunk of the upload at ${this.key} could not be stored (${String(this.failure)}); start the upload again`,
+        this.failure,
+      );
+  }
+}
