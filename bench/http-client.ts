@@ -51,7 +51,7 @@ export function resolveLocation(base: string, location: string | undefined): str
   return new URL(location, base).toString();
 }
 
-function withDigest(url: string, digest: string): string {
+export function withDigest(url: string, digest: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}digest=${digest}`;
 }
 

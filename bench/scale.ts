@@ -5,6 +5,7 @@
  */
 import { startNginx } from '../test/helpers/nginx.js';
 import { startBerth, startReference, type RegistryUnderTest } from './servers.js';
+import { s3UploadLimits } from './s3-limits.js';
 import {
   createBucket,
   createDatabase,
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   try {
     await createBucket(ceph.value, 'bench-one');
     await createBucket(ceph.value, 'bench-two');
+    await createBucket(ceph.value, 'bench-limits');
     const one = scaledEnv(pg.value, 'bench_one', ceph, 'bench-one');
     const two = scaledEnv(pg.value, 'bench_two', ceph, 'bench-two');
     const embedded = await startBerth('none', { name: 'embedded' });
@@ -118,8 +120,12 @@ async function main(): Promise<void> {
     stops.unshift(...registries.map((r) => () => r.stop()));
     const big = new BigBlob(plan.blobBytes);
     const samples = new Map<string, Map<string, number[]>>(
-      registries.map((r) => [r.name, new Map()]),
+      [...registries.map((r) => r.name), 'S3 limit'].map((name) => [name, new Map()]),
     );
+    const record = (name: string, figures: Figures) => {
+      const byName = samples.get(name)!;
+      for (const [k, v] of Object.entries(figures)) byName.set(k, [...(byName.get(k) ?? []), v]);
+    };
     let operations = new Map<string, number>();
     for (let run = 0; run < runs; run += 1) {
       const order = registries.map((_, i) => registries[(i + run) % registries.length]!);
@@ -137,14 +143,18 @@ async function main(): Promise<void> {
           },
         ],
       ];
-      for (const [label, step] of steps)
+      for (const [label, step] of steps) {
         for (const reg of order) {
           process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
-          const figures = await step(reg);
-          const byName = samples.get(reg.name)!;
-          for (const [k, v] of Object.entries(figures))
-            byName.set(k, [...(byName.get(k) ?? []), v]);
+          record(reg.name, await step(reg));
         }
+        if (label === 'uploads') {
+          // The gateway's own ceiling for the same uploads, in the same run (bench/s3-limits.ts).
+          process.stderr.write(`run ${run + 1}/${runs}: uploads straight to the S3 gateway\n`);
+          const target = { ...ceph.value, bucket: 'bench-limits' };
+          record('S3 limit', await s3UploadLimits(target, big.variant(run * 2 + 100).bytes, run));
+        }
+      }
     }
     const value = (name: string, figure: string) => {
       const v = samples.get(name)!.get(figure);
@@ -172,6 +182,23 @@ async function main(): Promise<void> {
       `\nBerth embedded vs on PostgreSQL + Ceph S3 (1 replica, 2 behind nginx) vs reference, ${short ? 'short' : 'full'} mode, medians of ${runs}\n`,
     );
     process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+    const limitRows = ['upload monolithic MiB/s', 'upload chunked MiB/s'].map((f) => [
+      f,
+      value('pg+s3', f).toFixed(1),
+      value('S3 limit', f).toFixed(1),
+      `${(value('pg+s3', f) / value('S3 limit', f)).toFixed(2)}x`,
+    ]);
+    const limitHeader = ['figure', 'pg+s3', 'S3 limit', 'pg+s3/limit'];
+    const limitWidths = limitHeader.map((h, i) =>
+      Math.max(h.length, ...limitRows.map((r) => r[i]!.length)),
+    );
+    const limitLine = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === 0 ? c.padEnd(limitWidths[i]!) : c.padStart(limitWidths[i]!)))
+        .join('  ');
+    process.stdout.write(
+      `\nPG + S3 uploads against the gateway's own limit in the same run (the S3 requests each upload needs, sent straight from memory: see bench/s3-limits.ts)\n${[limitLine(limitHeader), ...limitRows.map(limitLine)].join('\n')}\n`,
+    );
     process.stdout.write(
       `S3 requests per small image (PG + S3, one replica, last run): ${[...operations]
         .filter(([, n]) => n > 0)
@@ -180,7 +207,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     process.stdout.write(
-      `${JSON.stringify({ bench: 'berth-scale', date: new Date().toISOString(), mode: short ? 'short' : 'full', figures: Object.fromEntries(FIGURES.map((f) => [f, Object.fromEntries(names.map((n) => [n, value(n, f)]))])) })}\n`,
+      `${JSON.stringify({ bench: 'berth-scale', date: new Date().toISOString(), mode: short ? 'short' : 'full', figures: Object.fromEntries(FIGURES.map((f) => [f, Object.fromEntries([...names, 'S3 limit'].map((n) => [n, value(n, f)]))])) })}\n`,
     );
   } finally {
     for (const stop of stops) await Promise.resolve(stop()).catch(() => {});

@@ -1,0 +1,115 @@
+/**
+ * The object store's own ceilings for the scale-out benchmark's uploads, measured in the same run
+ * as the registries: the S3 requests an upload cannot do without, sent straight from this process
+ * with the bytes already in memory (no HTTP ingress, no hashing, no database). A blob received
+ * whole: a multipart upload of 16 MiB parts, four in flight, completed on its key. A chunked
+ * upload in 8 MiB chunks: a multipart upload of 8 MiB parts, four in flight, completed, then one
+ * server-side copy to the blob's key (its digest is known only at the end).
+ */
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { Figures } from './workloads.js';
+
+const MiB = 1024 * 1024;
+
+/** Where the limits are measured: the gateway and a bucket of its. */
+export interface S3Target {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+}
+
+async function multipart(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  bytes: Buffer,
+  partSize: number,
+): Promise<void> {
+  const { UploadId } = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }),
+  );
+  const count = Math.ceil(bytes.length / partSize);
+  const parts: { PartNumber: number; ETag?: string }[] = [];
+  let next = 0;
+  const sender = async (): Promise<void> => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      const body = bytes.subarray(i * partSize, Math.min(bytes.length, (i + 1) * partSize));
+      const sent = await client.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          PartNumber: i + 1,
+          Body: body,
+          ContentLength: body.length,
+        }),
+      );
+      parts[i] = { PartNumber: i + 1, ETag: sent.ETag };
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, sender));
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}
+
+/** The upload ceilings for a blob of `bytes`, MiB/s, under the benchmark's upload figure names. */
+export async function s3UploadLimits(
+  target: S3Target,
+  bytes: Buffer,
+  run: number,
+): Promise<Figures> {
+  const client = new S3Client({
+    endpoint: target.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const keys = [`limits/${run}/whole`, `limits/${run}/chunks`, `limits/${run}/blob`];
+  try {
+    const whole = performance.now();
+    await multipart(client, target.bucket, keys[0]!, bytes, 16 * MiB);
+    const wholeSeconds = (performance.now() - whole) / 1000;
+    const chunked = performance.now();
+    await multipart(client, target.bucket, keys[1]!, bytes, 8 * MiB);
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: target.bucket,
+        Key: keys[2],
+        CopySource: `${target.bucket}/${keys[1]}`,
+      }),
+    );
+    const chunkedSeconds = (performance.now() - chunked) / 1000;
+    return {
+      'upload monolithic MiB/s': bytes.length / MiB / wholeSeconds,
+      'upload chunked MiB/s': bytes.length / MiB / chunkedSeconds,
+    };
+  } finally {
+    await client
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: target.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      )
+      .catch(() => undefined);
+    client.destroy();
+  }
+}
