@@ -4,13 +4,15 @@
  * with the bytes already in memory (no HTTP ingress, no hashing, no database). A blob received
  * whole: a multipart upload of 16 MiB parts, four in flight, completed on its key. A chunked
  * upload in 8 MiB chunks: a multipart upload of 8 MiB parts, four in flight, completed, then one
- * server-side copy to the blob's key (its digest is known only at the end).
+ * server-side copy to the blob's key (its digest is known only at the end). A small image: its two
+ * blobs (a config and a 4 KiB layer) PUT one after the other, as a client pushes them.
  */
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -68,10 +70,14 @@ async function multipart(
   );
 }
 
-/** The upload ceilings for a blob of `bytes`, MiB/s, under the benchmark's upload figure names. */
+/**
+ * The upload ceilings for a blob of `bytes` (MiB/s) and for `images` small images (images/s),
+ * under the benchmark's figure names.
+ */
 export async function s3UploadLimits(
   target: S3Target,
   bytes: Buffer,
+  images: number,
   run: number,
 ): Promise<Figures> {
   const client = new S3Client({
@@ -97,7 +103,26 @@ export async function s3UploadLimits(
       }),
     );
     const chunkedSeconds = (performance.now() - chunked) / 1000;
+    const small = performance.now();
+    for (let i = 0; i < images; i += 1)
+      for (const [name, size] of [
+        ['config', 200],
+        ['layer', 4096],
+      ] as const) {
+        const key = `limits/${run}/small/${i}/${name}`;
+        keys.push(key);
+        await client.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: key,
+            Body: bytes.subarray(i * 8192, i * 8192 + size),
+            ContentLength: size,
+          }),
+        );
+      }
+    const smallSeconds = (performance.now() - small) / 1000;
     return {
+      'small image pushes /s': images / smallSeconds,
       'upload monolithic MiB/s': bytes.length / MiB / wholeSeconds,
       'upload chunked MiB/s': bytes.length / MiB / chunkedSeconds,
     };

@@ -152,7 +152,10 @@ async function main(): Promise<void> {
           // The gateway's own ceiling for the same uploads, in the same run (bench/s3-limits.ts).
           process.stderr.write(`run ${run + 1}/${runs}: uploads straight to the S3 gateway\n`);
           const target = { ...ceph.value, bucket: 'bench-limits' };
-          record('S3 limit', await s3UploadLimits(target, big.variant(run * 2 + 100).bytes, run));
+          record(
+            'S3 limit',
+            await s3UploadLimits(target, big.variant(run * 2 + 100).bytes, plan.smallImages, run),
+          );
         }
       }
     }
@@ -182,7 +185,12 @@ async function main(): Promise<void> {
       `\nBerth embedded vs on PostgreSQL + Ceph S3 (1 replica, 2 behind nginx) vs reference, ${short ? 'short' : 'full'} mode, medians of ${runs}\n`,
     );
     process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
-    const limitRows = ['upload monolithic MiB/s', 'upload chunked MiB/s'].map((f) => [
+    const limitFigures = [
+      'upload monolithic MiB/s',
+      'upload chunked MiB/s',
+      'small image pushes /s',
+    ];
+    const limitRows = limitFigures.map((f) => [
       f,
       value('pg+s3', f).toFixed(1),
       value('S3 limit', f).toFixed(1),
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
         .map((c, i) => (i === 0 ? c.padEnd(limitWidths[i]!) : c.padStart(limitWidths[i]!)))
         .join('  ');
     process.stdout.write(
-      `\nPG + S3 uploads against the gateway's own limit in the same run (the S3 requests each upload needs, sent straight from memory: see bench/s3-limits.ts)\n${[limitLine(limitHeader), ...limitRows.map(limitLine)].join('\n')}\n`,
+      `\nPG + S3 uploads and pushes against the gateway's own limit in the same run (the S3 requests each needs, sent straight from memory: see bench/s3-limits.ts)\n${[limitLine(limitHeader), ...limitRows.map(limitLine)].join('\n')}\n`,
     );
     process.stdout.write(
       `S3 requests per small image (PG + S3, one replica, last run): ${[...operations]
