@@ -15,6 +15,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Budget } from '../kit/index.js';
+import { BerthError } from '../oci/index.js';
 import { isMissingUpload, type S3Objects } from './s3-objects.js';
 
 /** What every parted segment of one store shares. */
@@ -94,6 +95,8 @@ export class PartedSegment {
         observe(bytes);
         chunks.push(bytes);
         received += bytes.length;
+        // A body longer than announced is not held: reading stops, and the caller refuses it.
+        if (received > length) return this.end + received;
       }
       if (received !== length) return this.end + received;
       const uploadId = await opened;
@@ -144,7 +147,9 @@ export class PartedSegment {
       transform(chunk: Buffer, _encoding, done) {
         observe(chunk);
         received += chunk.length;
-        done(null, chunk);
+        if (received > length)
+          done(new Error(`the chunk is longer than the ${length} bytes announced`));
+        else done(null, chunk);
       },
     });
     source.once('error', (err) => tap.destroy(err));

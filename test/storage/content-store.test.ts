@@ -305,6 +305,29 @@ if (process.env.BERTH_TEST_S3) {
     assert.deepEqual(await a.listUploads(), [], 'the upload left nothing behind');
   });
 
+  it('S3: a chunk longer than announced is not held in memory, and stores nothing', async () => {
+    const settings = (await testBucket())!;
+    const store = await openS3Store(settings);
+    const id = randomUUID();
+    await store.createUpload(id);
+    let pulled = 0;
+    async function* endless(): AsyncGenerator<Buffer> {
+      // A body announced as 5 MiB that would go on for 1 GiB.
+      for (let i = 0; i < 1024; i += 1) {
+        pulled += 1;
+        yield Buffer.alloc(MiB, i);
+      }
+    }
+    const size = await store.appendUpload(id, 0, Readable.from(endless()), () => {}, 5 * MiB);
+    assert.ok(size > 5 * MiB, 'the caller is told more came than was announced');
+    assert.ok(pulled <= 7, `reading stopped just past the announced length (${pulled} MiB read)`);
+    // The same chunk again, as announced, is what the upload holds.
+    const bytes = randomBytes(5 * MiB);
+    assert.equal(await appendAnnounced(store, id, 0, bytes), bytes.length);
+    await commit(store, id, digestOf(bytes), bytes.length);
+    assert.ok((await read(store.readBlob(digestOf(bytes)))).equals(bytes));
+  });
+
   it('S3: an acknowledged chunk that cannot be stored fails the upload, as unknown', async () => {
     const settings = (await testBucket())!;
     const store = await openS3Store(settings);
