@@ -148,7 +148,12 @@ export class PartedSegment {
         observe(chunk);
         received += chunk.length;
         if (received > length)
-          done(new Error(`the chunk is longer than the ${length} bytes announced`));
+          done(
+            new BerthError(
+              'SIZE_INVALID',
+              `the chunk is longer than the ${length} bytes announced`,
+            ),
+          );
         else done(null, chunk);
       },
     });
