@@ -37,6 +37,8 @@ const FIGURES = [
   'download 8 streams MiB/s',
   'manifest GET req/s',
   'manifest GET server CPU ms/req',
+  'manifest GET proxy CPU ms/req',
+  'manifest GET client CPU ms/req',
   'blob HEAD req/s',
   'small image pushes /s',
   'S3 requests per small image',
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
       url: lb.url,
       host: lb.host,
       pids: [replicaA.pid, replicaB.pid],
+      proxyPid: lb.pid,
       stop: async () => {
         await lb.stop();
         await replicaA.stop();

@@ -18,6 +18,8 @@ export interface RegistryUnderTest {
   pid: number;
   /** Every server process whose CPU counts (all replicas); `[pid]` when absent. */
   pids?: number[];
+  /** A proxy in front (nginx's master; its workers are its children), whose CPU is told apart. */
+  proxyPid?: number;
   /**
    * The headers a client sends for `scopes`: nothing without auth; with auth a bearer token from
    * /token, cached for the workload unless `fresh` (a new client process, like each `docker push`).
@@ -184,6 +186,16 @@ export async function startReference(): Promise<RegistryUnderTest> {
 /** CPU seconds every server process of `reg` has used so far. */
 export function serverCpuSeconds(reg: RegistryUnderTest): number {
   return (reg.pids ?? [reg.pid]).reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** CPU seconds `reg`'s proxy (its master and worker processes) has used so far; 0 without one. */
+export function proxyCpuSeconds(reg: RegistryUnderTest): number {
+  if (reg.proxyPid === undefined) return 0;
+  const workers = readFileSync(`/proc/${reg.proxyPid}/task/${reg.proxyPid}/children`, 'utf8')
+    .split(' ')
+    .filter(Boolean)
+    .map(Number);
+  return [reg.proxyPid, ...workers].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** CPU seconds (user + system) a process has used so far. */

@@ -12,7 +12,7 @@ import {
   uploadMonolithic,
 } from './http-client.js';
 import { KeepAliveConnection, runLoad } from './load.js';
-import { serverCpuSeconds, type RegistryUnderTest } from './servers.js';
+import { proxyCpuSeconds, serverCpuSeconds, type RegistryUnderTest } from './servers.js';
 
 /** Sizes and durations of one benchmark mode. */
 export interface BenchPlan {
@@ -183,6 +183,8 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
   for (const [label, method, urlPath, headers] of cases) {
     await runLoad(hostname, Number(port), method, urlPath, 8, 0.5, headers);
     const cpuBefore = serverCpuSeconds(reg);
+    const proxyBefore = proxyCpuSeconds(reg);
+    const clientBefore = process.cpuUsage();
     const result = await runLoad(
       hostname,
       Number(port),
@@ -193,11 +195,17 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
       headers,
     );
     const cpu = serverCpuSeconds(reg) - cpuBefore;
+    const proxy = proxyCpuSeconds(reg) - proxyBefore;
+    const client = process.cpuUsage(clientBefore);
     if (result.errors > 0) throw new Error(`${reg.name} ${label}: ${result.errors} errors`);
     figures[`${label} req/s`] = result.rps;
     figures[`${label} p50 ms`] = result.p50ms;
     figures[`${label} p99 ms`] = result.p99ms;
     figures[`${label} server CPU ms/req`] = (cpu * 1000) / result.requests;
+    // The load generator runs in this process: what each request costs it, on the same cores.
+    figures[`${label} client CPU ms/req`] = (client.user + client.system) / 1000 / result.requests;
+    if (reg.proxyPid !== undefined)
+      figures[`${label} proxy CPU ms/req`] = (proxy * 1000) / result.requests;
   }
   return figures;
 }

@@ -9,6 +9,8 @@ import { freePort, removeDir, tempDir } from './server.js';
 export interface Nginx {
   host: string;
   url: string;
+  /** The master process (its worker is its child). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ ${server(port)}
   return {
     host: `127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGQUIT');
