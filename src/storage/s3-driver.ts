@@ -55,6 +55,11 @@ export interface S3Settings {
    * at once) until their digest is checked; the system's temporary folder when undefined.
    */
   spoolDirectory?: string;
+  /**
+   * How long a replica continuing an upload waits for the parts another replica acknowledged to
+   * be stored (30 s when undefined) before the upload is given up as unknown.
+   */
+  foreignPartsWaitMs?: number;
 }
 
 const PART = 16 * 1024 * 1024;
@@ -85,7 +90,7 @@ const REWRITE_LIMIT = 4 * 1024 * 1024;
  */
 const BEHIND_LIMIT = 16 * 1024 * 1024;
 const BEHIND_MEMORY = 64 * 1024 * 1024;
-/** How long a replica waits for the parts another one acknowledged to be stored. */
+/** How long a replica waits for the parts another one acknowledged to be stored, by default. */
 const FOREIGN_WAIT_MS = 30_000;
 
 /**
@@ -196,14 +201,14 @@ export class S3ContentStore implements ContentStore {
 
   /**
    * The upload's segments once they hold its first `length` bytes: parts another replica
-   * acknowledged are waited for (up to FOREIGN_WAIT_MS) and completed into their segment. Fewer
+   * acknowledged are waited for (up to `foreignPartsWaitMs`) and completed into their segment. Fewer
    * bytes come back only when nothing more is being stored.
    */
   private async covering(
     id: string,
     length: number,
   ): Promise<{ key: string; offset: number; size: number }[]> {
-    const deadline = Date.now() + FOREIGN_WAIT_MS;
+    const deadline = Date.now() + (this.settings.foreignPartsWaitMs ?? FOREIGN_WAIT_MS);
     for (;;) {
       const segments = (await this.segments(id)).filter((s) => s.size > 0);
       const covered = coverage(segments);

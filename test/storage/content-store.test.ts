@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
   AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   ListMultipartUploadsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -322,6 +323,45 @@ if (process.env.BERTH_TEST_S3) {
     assert.equal(await appendAnnounced(store, id, 0, bytes), bytes.length);
     await commit(store, id, digestOf(bytes), bytes.length);
     assert.ok((await read(store.readBlob(digestOf(bytes)))).equals(bytes));
+  });
+
+  it('S3: parts another replica acknowledged but never stored are waited for a bounded time', async () => {
+    const settings = (await testBucket())!;
+    const store = await openS3Store({ ...settings, foreignPartsWaitMs: 1500 });
+    const id = randomUUID();
+    await store.createUpload(id);
+    // What a replica killed after answering a 6 MiB PATCH leaves: its multipart upload, no part.
+    const client = new S3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: settings.accessKeyId!,
+        secretAccessKey: settings.secretAccessKey!,
+      },
+    });
+    await client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: settings.bucket,
+        Key: `${settings.prefix}uploads/${id}/${'0'.padStart(16, '0')}`,
+      }),
+    );
+    const started = performance.now();
+    await assert.rejects(
+      read(store.readUpload(id, 6 * MiB)),
+      (err: NodeJS.ErrnoException) =>
+        err.code === 'ENOENT' && /holds 0 of its 6291456 bytes/.test(err.message),
+    );
+    assert.ok(performance.now() - started >= 1400, 'it waited for the parts before giving up');
+    // The expiry sweep finds the orphaned multipart upload, and deleting the upload aborts it.
+    assert.deepEqual(await store.listUploads(), [id]);
+    await store.deleteUpload(id);
+    assert.deepEqual(await store.listUploads(), []);
+    const open = await client.send(
+      new ListMultipartUploadsCommand({ Bucket: settings.bucket, Prefix: settings.prefix }),
+    );
+    assert.equal(open.Uploads?.length ?? 0, 0);
+    client.destroy();
   });
 
   it('S3: an acknowledged chunk that cannot be stored fails the upload, as unknown', async () => {
