@@ -191,8 +191,9 @@ export class S3ContentStore implements ContentStore {
             MultipartUpload: { Parts: keep },
           }),
         )
-        .catch((err: unknown) => {
-          if (!isMissingUpload(err)) throw err;
+        .catch(async (err: unknown) => {
+          // Completed meanwhile by the replica that wrote it: the next look finds the segment.
+          if (!isMissingUpload(err) && (await this.objects.size(u.key)) === undefined) throw err;
         });
       return 'progress';
     }
@@ -270,11 +271,19 @@ export class S3ContentStore implements ContentStore {
   /** Nothing to write: an upload's segments appear with its first append (ids are fresh UUIDs). */
   async createUpload(): Promise<void> {}
 
+  /**
+   * The upload's segment objects in offset order, each sized to what it holds of the upload: up to
+   * the next one's offset (an append retried at an earlier offset supersedes what lies past it).
+   */
   private async segments(id: string): Promise<{ key: string; offset: number; size: number }[]> {
     const prefix = this.uploadPrefix(id);
-    return (await this.objects.list(prefix)).map((o) => ({
+    const found = (await this.objects.list(prefix)).map((o) => ({
       ...o,
       offset: Number(o.key.slice(prefix.length)),
+    }));
+    return found.map((s, i) => ({
+      ...s,
+      size: Math.max(0, Math.min(s.size, (found[i + 1]?.offset ?? Infinity) - s.offset)),
     }));
   }
 
@@ -401,6 +410,10 @@ export class S3ContentStore implements ContentStore {
   /** Copies the upload's segments to the blob key (server-side), before the database commit. */
   async stageUpload(id: string, digest: string, size: number): Promise<void> {
     const chain = await this.chainFor(id, size);
+    const held = chain.reduce((sum, s) => sum + s.size, 0);
+    // Never a blob from fewer bytes than were verified (an upload whose data went missing).
+    if (held < size)
+      throw uploadLost(`upload ${id} holds ${held} of its ${size} bytes; start the upload again`);
     await this.writeBlob(id, digest, chain);
     this.remember(
       this.stagedSegments,
@@ -471,6 +484,7 @@ export class S3ContentStore implements ContentStore {
                 UploadId,
                 PartNumber: i + 1,
                 CopySource: `${bucket}/${segments[i]!.key}`,
+                CopySourceRange: `bytes=0-${segments[i]!.size - 1}`,
               }),
             );
             parts[i] = { PartNumber: i + 1, ETag: copied.CopyPartResult?.ETag };

@@ -196,20 +196,24 @@ export class PartedSegment {
       return 0;
     }
     const { objects } = this.shared;
+    const uploadId = await this.multipart();
     try {
       await objects.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: objects.bucket,
           Key: this.key,
-          UploadId: await this.multipart(),
+          UploadId: uploadId,
           MultipartUpload: { Parts: keep.map((p) => ({ PartNumber: p.number, ETag: p.etag })) },
         }),
       );
     } catch (err) {
       // Another replica that went on with the upload completed these parts already.
-      if (!isMissingUpload(err)) throw err;
-      if ((await objects.size(this.key)) !== size)
+      if ((await objects.size(this.key)) === size) return size;
+      // Gone (aborted, expired): the gateway may say so in several ways, a listing tells.
+      const open = await objects.openMultiparts(this.key);
+      if (isMissingUpload(err) || !open.some((u) => u.uploadId === uploadId))
         throw uploadLost(`the parts of ${this.key} are gone; start the upload again`, err);
+      throw err;
     }
     return size;
   }

@@ -121,6 +121,26 @@ function contract(
       }
     });
 
+    it('keeps the later of two overlapping appends (one retried at an earlier offset)', async () => {
+      const { store, close } = await open();
+      try {
+        const id = randomUUID();
+        await store.createUpload(id);
+        // The first append was stored whole, but only 5 MiB of it recorded: the retry starts there.
+        const first = randomBytes(6 * MiB);
+        await append(store, id, 0, first);
+        const again = randomBytes(5 * MiB);
+        assert.equal(await append(store, id, 5 * MiB, again), 10 * MiB);
+        const all = Buffer.concat([first.subarray(0, 5 * MiB), again]);
+        assert.ok((await read(store.readUpload(id, all.length))).equals(all));
+        const digest = digestOf(all);
+        await commit(store, id, digest, all.length);
+        assert.ok((await read(store.readBlob(digest))).equals(all));
+      } finally {
+        await close();
+      }
+    });
+
     it('commits large chunked uploads (parts of 5 MiB and more) byte-exact', async () => {
       const { store, close } = await open();
       try {
