@@ -2,28 +2,21 @@
  * The S3-compatible driver (AWS S3, Ceph RADOS Gateway, MinIO …). Blobs are objects under
  * `<prefix>blobs/`; an upload is a series of segment objects under `<prefix>uploads/<id>/`, named
  * by the offset they start at — each complete or absent (S3 writes are atomic), so any replica can
- * continue an upload from the size the database records. Appends of a known length of 5 MiB and
- * more go as the parts of one multipart upload on the segment's key instead (s3-parted-segment),
- * completed into that segment when the upload is read, finished or continued otherwise; another
- * replica that needs them waits for the parts the first one acknowledged and completes them
- * itself. Committing copies: a small single segment by reading it back into a PUT, a larger one
- * by CopyObject, several by a multipart upload of UploadPartCopy parts when each but the last is
- * at least 5 MiB, else by streaming them once into a multipart upload. A blob one request uploads
- * whole skips the segments and the copy (`receiveBlob`). Reads are ranged GETs; blob GETs may be
- * redirected to presigned URLs.
+ * continue an upload from the size the database records (s3-upload-segments). Appends of a known
+ * length of 5 MiB and more go as the parts of one multipart upload on the segment's key instead
+ * (s3-parted-segment), completed into that segment when the upload is read, finished or continued
+ * otherwise; another replica that needs them waits for the parts the first one acknowledged and
+ * completes them itself. Committing copies the segments to the blob's key (s3-upload-segments). A
+ * blob one request uploads whole skips the segments and the copy (`receiveBlob`,
+ * s3-received-blob). Reads are ranged GETs; blob GETs may be redirected to presigned URLs.
  */
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
-  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -31,8 +24,9 @@ import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
 import { Budget } from '../kit/index.js';
 import { multipartBlob, spooledBlob } from './s3-received-blob.js';
-import { isMissingUpload, S3Objects } from './s3-objects.js';
+import { S3Objects } from './s3-objects.js';
 import { MIN_PART, PartedSegment, uploadLost, type PartedShared } from './s3-parted-segment.js';
+import { copySegments, segmentName, UploadSegments, type Segment } from './s3-upload-segments.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -63,8 +57,6 @@ export interface S3Settings {
 }
 
 const PART = 16 * 1024 * 1024;
-/** Part copies in flight at once when a multi-segment upload is committed. */
-const PART_COPIES = 4;
 /** The largest object one PUT may write. */
 const MAX_PUT = 5 * 1024 * 1024 * 1024;
 /** Whole blobs up to this size wait in a local file for their one PUT; larger ones go as parts. */
@@ -76,12 +68,6 @@ const SPOOL_LIMIT = 16 * 1024 * 1024;
  */
 const PART_UPLOADS = 4;
 /**
- * A single segment up to this size is written to the blob key by reading it back and PUTting it:
- * the gateway's server-side copy costs several times a small PUT (Ceph RGW: 52 ms to copy 4 KiB,
- * 10 ms to PUT it, 4 ms to GET it), while for large objects it is the faster way.
- */
-const REWRITE_LIMIT = 4 * 1024 * 1024;
-/**
  * Appends of up to this size are acknowledged once in memory and stored in the background, with
  * at most BEHIND_MEMORY bytes of them per process and PART_UPLOADS parts in flight (measured on
  * Ceph, 128 MiB in 8 MiB appends: each part stored before the next append 63 MiB/s with the copy
@@ -92,23 +78,6 @@ const BEHIND_LIMIT = 16 * 1024 * 1024;
 const BEHIND_MEMORY = 64 * 1024 * 1024;
 /** How long a replica waits for the parts another one acknowledged to be stored, by default. */
 const FOREIGN_WAIT_MS = 30_000;
-
-/**
- * How far segments (in offset order, each superseding what earlier ones hold past its start)
- * reach from offset 0 without a gap.
- */
-function coverage(segments: { offset: number; size: number }[]): number {
-  let reach = 0;
-  for (const s of segments) {
-    if (s.offset > reach) break;
-    reach = s.offset + s.size;
-  }
-  return reach;
-}
-
-function segmentName(offset: number): string {
-  return offset.toString().padStart(16, '0');
-}
 
 /** Blob and upload storage in an S3 bucket. */
 export class S3ContentStore implements ContentStore {
@@ -137,6 +106,11 @@ export class S3ContentStore implements ContentStore {
         { step: 'initialize', name: 'berthRequestCounter' },
       );
     this.objects = new S3Objects(this.client, settings.bucket);
+    this.segments = new UploadSegments(
+      this.objects,
+      (id) => this.uploadPrefix(id),
+      settings.foreignPartsWaitMs ?? FOREIGN_WAIT_MS,
+    );
     this.partedShared = {
       objects: this.objects,
       memory: new Budget(BEHIND_MEMORY),
@@ -145,6 +119,7 @@ export class S3ContentStore implements ContentStore {
     };
   }
 
+  private readonly segments: UploadSegments;
   private readonly partedShared: PartedShared;
   /** Uploads whose latest segment this process is writing as parts, by id. */
   private readonly parted = new Map<string, PartedSegment>();
@@ -157,73 +132,6 @@ export class S3ContentStore implements ContentStore {
     const size = await open.complete(upTo);
     if (open.base === 0 && size > 0) this.remember(this.soleSegments, id, { key: open.key, size });
     else this.soleSegments.delete(id);
-  }
-
-  /**
-   * Completes the multipart upload another replica wrote at offset `covered` of upload `id` once
-   * its parts reach `length`: `progress` when it did, `waiting` when parts are still missing,
-   * `none` when there is no such upload.
-   */
-  private async settleForeign(
-    id: string,
-    covered: number,
-    length: number,
-  ): Promise<'progress' | 'waiting' | 'none'> {
-    const prefix = this.uploadPrefix(id);
-    const open = (await this.objects.openMultiparts(prefix)).filter(
-      (u) => Number(u.key.slice(prefix.length)) === covered,
-    );
-    for (const u of open) {
-      const keep: { PartNumber: number; ETag: string }[] = [];
-      let size = 0;
-      for (const p of await this.objects.parts(u.key, u.uploadId)) {
-        if (p.number !== keep.length + 1 || covered + size >= length) break;
-        keep.push({ PartNumber: p.number, ETag: p.etag });
-        size += p.size;
-      }
-      if (covered + size < length) continue;
-      await this.client
-        .send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.settings.bucket,
-            Key: u.key,
-            UploadId: u.uploadId,
-            MultipartUpload: { Parts: keep },
-          }),
-        )
-        .catch(async (err: unknown) => {
-          // Completed meanwhile by the replica that wrote it: the next look finds the segment.
-          if (!isMissingUpload(err) && (await this.objects.size(u.key)) === undefined) throw err;
-        });
-      return 'progress';
-    }
-    return open.length > 0 ? 'waiting' : 'none';
-  }
-
-  /**
-   * The upload's segments once they hold its first `length` bytes: parts another replica
-   * acknowledged are waited for (up to `foreignPartsWaitMs`) and completed into their segment. Fewer
-   * bytes come back only when nothing more is being stored.
-   */
-  private async covering(
-    id: string,
-    length: number,
-  ): Promise<{ key: string; offset: number; size: number }[]> {
-    const deadline = Date.now() + (this.settings.foreignPartsWaitMs ?? FOREIGN_WAIT_MS);
-    for (;;) {
-      const segments = (await this.segments(id)).filter((s) => s.size > 0);
-      const covered = coverage(segments);
-      if (covered >= length) return segments;
-      const found = await this.settleForeign(id, covered, length);
-      if (found === 'none') return segments;
-      if (found === 'waiting') {
-        if (Date.now() > deadline)
-          throw uploadLost(
-            `upload ${id} holds ${covered} of its ${length} bytes and the replica storing the rest stopped; start the upload again`,
-          );
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
   }
 
   /** The segment keys of uploads this process staged, so releasing them needs no listing. */
@@ -270,22 +178,6 @@ export class S3ContentStore implements ContentStore {
 
   /** Nothing to write: an upload's segments appear with its first append (ids are fresh UUIDs). */
   async createUpload(): Promise<void> {}
-
-  /**
-   * The upload's segment objects in offset order, each sized to what it holds of the upload: up to
-   * the next one's offset (an append retried at an earlier offset supersedes what lies past it).
-   */
-  private async segments(id: string): Promise<{ key: string; offset: number; size: number }[]> {
-    const prefix = this.uploadPrefix(id);
-    const found = (await this.objects.list(prefix)).map((o) => ({
-      ...o,
-      offset: Number(o.key.slice(prefix.length)),
-    }));
-    return found.map((s, i) => ({
-      ...s,
-      size: Math.max(0, Math.min(s.size, (found[i + 1]?.offset ?? Infinity) - s.offset)),
-    }));
-  }
 
   async appendUpload(
     id: string,
@@ -367,7 +259,7 @@ export class S3ContentStore implements ContentStore {
     const out = new PassThrough();
     void (async () => {
       await this.settle(id);
-      const segments = await this.covering(id, length);
+      const segments = await this.segments.covering(id, length);
       let at = 0;
       for (const [i, s] of segments.entries()) {
         // A segment holds the upload's bytes from its offset up to the next segment's.
@@ -403,8 +295,8 @@ export class S3ContentStore implements ContentStore {
       }
     }
     return size === undefined
-      ? (await this.segments(id)).filter((s) => s.size > 0)
-      : this.covering(id, size);
+      ? (await this.segments.list(id)).filter((s) => s.size > 0)
+      : this.segments.covering(id, size);
   }
 
   /** Copies the upload's segments to the blob key (server-side), before the database commit. */
@@ -437,83 +329,11 @@ export class S3ContentStore implements ContentStore {
     else await this.deleteUpload(id);
   }
 
-  private async writeBlob(
-    id: string,
-    digest: string,
-    segments: { key: string; offset: number; size: number }[],
-  ): Promise<void> {
-    const target = this.blobKey(digest);
-    const bucket = this.settings.bucket;
-    if (segments.length === 1 && segments[0]!.size <= REWRITE_LIMIT) {
-      const { key, size } = segments[0]!;
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: target,
-          Body: this.objects.stream(key, { start: 0, end: size - 1 }),
-          ContentLength: size,
-        }),
-      );
-    } else if (segments.length <= 1) {
-      if (segments.length === 1)
-        await this.client.send(
-          new CopyObjectCommand({
-            Bucket: bucket,
-            Key: target,
-            CopySource: `${bucket}/${segments[0]!.key}`,
-          }),
-        );
-      else await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: target, Body: '' }));
-    } else if (segments.slice(0, -1).every((s) => s.size >= MIN_PART)) {
-      const { UploadId } = await this.client.send(
-        new CreateMultipartUploadCommand({ Bucket: bucket, Key: target }),
-      );
-      try {
-        // The parts are copied a few at a time: each copy is a round trip the gateway spends
-        // mostly waiting on its disks.
-        const parts: { PartNumber: number; ETag?: string }[] = [];
-        let next = 0;
-        const copier = async (): Promise<void> => {
-          while (next < segments.length) {
-            const i = next;
-            next += 1;
-            const copied = await this.client.send(
-              new UploadPartCopyCommand({
-                Bucket: bucket,
-                Key: target,
-                UploadId,
-                PartNumber: i + 1,
-                CopySource: `${bucket}/${segments[i]!.key}`,
-                CopySourceRange: `bytes=0-${segments[i]!.size - 1}`,
-              }),
-            );
-            parts[i] = { PartNumber: i + 1, ETag: copied.CopyPartResult?.ETag };
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(PART_COPIES, segments.length) }, copier));
-        await this.client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: target,
-            UploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-        );
-      } catch (err) {
-        await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId }))
-          .catch(() => {});
-        throw err;
-      }
-    } else {
-      const total = segments.reduce((n, s) => n + s.size, 0);
-      await new Upload({
-        client: this.client,
-        params: { Bucket: bucket, Key: target, Body: this.readUpload(id, total) },
-        partSize: PART,
-        queueSize: 2,
-      }).done();
-    }
+  /** Writes the blob `digest` from the upload's segments `chain`. */
+  private writeBlob(id: string, digest: string, chain: Segment[]): Promise<void> {
+    return copySegments(this.objects, this.blobKey(digest), chain, (total) =>
+      this.readUpload(id, total),
+    );
   }
 
   async deleteUpload(id: string): Promise<void> {

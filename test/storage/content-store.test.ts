@@ -17,7 +17,12 @@ import {
   ListMultipartUploadsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { FsContentStore, openS3Store, type ContentStore } from '../../src/storage/index.js';
+import {
+  FsContentStore,
+  openS3Store,
+  type ContentStore,
+  type S3Settings,
+} from '../../src/storage/index.js';
 import { testBucket } from '../helpers/s3.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
@@ -32,6 +37,16 @@ function digestOf(bytes: Buffer): string {
 }
 
 const MiB = 1024 * 1024;
+
+/** A client of its own on the test's bucket, doing what an operator or a lifecycle rule would. */
+function bucketClient(settings: S3Settings): S3Client {
+  return new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: settings.accessKeyId!, secretAccessKey: settings.secretAccessKey! },
+  });
+}
 
 /**
  * Appends `bytes` in two chunks, checking each byte is observed once, in order; with `announced`
@@ -351,15 +366,7 @@ if (process.env.BERTH_TEST_S3) {
     const id = randomUUID();
     await store.createUpload(id);
     // What a replica killed after answering a 6 MiB PATCH leaves: its multipart upload, no part.
-    const client = new S3Client({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: settings.accessKeyId!,
-        secretAccessKey: settings.secretAccessKey!,
-      },
-    });
+    const client = bucketClient(settings);
     await client.send(
       new CreateMultipartUploadCommand({
         Bucket: settings.bucket,
@@ -392,15 +399,7 @@ if (process.env.BERTH_TEST_S3) {
     const bytes = randomBytes(6 * MiB);
     await appendAnnounced(store, id, 0, bytes);
     // Its multipart upload goes away (a lifecycle rule, an operator) while or after it is stored.
-    const client = new S3Client({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: settings.accessKeyId!,
-        secretAccessKey: settings.secretAccessKey!,
-      },
-    });
+    const client = bucketClient(settings);
     const open = await client.send(
       new ListMultipartUploadsCommand({ Bucket: settings.bucket, Prefix: settings.prefix }),
     );
