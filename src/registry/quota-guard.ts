@@ -9,7 +9,9 @@
 import type { Meta, QuotaKind, QuotaRecord } from '../meta/index.js';
 import { formatBytes } from '../kit/index.js';
 import { BerthError } from '../oci/index.js';
+import type { Readable } from 'node:stream';
 import { recordChange } from './change-events.js';
+import { bounded } from './upload-limits.js';
 import type { ChangeContext } from './ports.js';
 
 const RECHECK_MS = 2_000;
@@ -98,6 +100,24 @@ export class QuotaGuard {
   }
 
   /** DENIED: `quota` (using `used` of `limit`) has no room for `adds` more bytes. */
+  /**
+   * `body`, refused (DENIED) once an upload already holding `held` bytes would hold more than
+   * `room` (what a hard storage limit leaves the blob) allows, so an upload over quota stops while
+   * it streams; `body` itself when no limit applies.
+   */
+  static bounding(
+    room: Headroom | undefined,
+    held: number,
+    body: Readable,
+    length: number | undefined,
+  ): Readable {
+    if (room === undefined) return body;
+    const refusal = (size: number) =>
+      QuotaGuard.refusal(room.quota, room.used, room.limit, size - held);
+    if (length !== undefined && held + length > room.room) throw refusal(held + length);
+    return bounded(body, Math.max(0, room.room - held), (seen) => refusal(held + seen));
+  }
+
   static refusal(
     quota: string,
     used: number,

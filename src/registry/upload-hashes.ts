@@ -7,6 +7,17 @@ import { BerthError, type Digest } from '../oci/index.js';
 import type { UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 
+/**
+ * What to throw for `err` from the store about upload `id`: BLOB_UPLOAD_UNKNOWN when it says the
+ * upload's bytes are gone (`ENOENT`), else `err` itself.
+ */
+export function uploadDataGone(err: unknown, id: string): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  return new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data`, undefined, {
+    cause: err,
+  });
+}
+
 /** The sha256 of an upload's first `size` bytes. */
 export interface LiveHash {
   size: number;
@@ -60,10 +71,7 @@ export class UploadHashes {
         stored += (chunk as Buffer).byteLength;
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
-        cause: err,
-      });
+      throw uploadDataGone(err, upload.id);
     }
     // Appends are synced at commit: a system crash before it can leave fewer bytes than recorded.
     if (stored < upload.size)

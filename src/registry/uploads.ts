@@ -14,7 +14,7 @@ import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
-import { UploadHashes } from './upload-hashes.js';
+import { uploadDataGone, UploadHashes } from './upload-hashes.js';
 
 /** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
 export interface ChunkRange {
@@ -127,7 +127,7 @@ export class UploadService {
       const size = body
         ? await this.appendChunk(
             upload,
-            this.withinQuota(room, upload, body, length),
+            QuotaGuard.bounding(room, upload.size, body, length),
             range,
             length,
           )
@@ -139,12 +139,10 @@ export class UploadService {
           try {
             await this.store.stageUpload?.(id, digest.value, size);
           } catch (err) {
-            // The bytes the store acknowledged are gone (a replica storing them stopped).
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-            await this.discard(id).catch(() => undefined);
-            throw new BerthError('BLOB_UPLOAD_UNKNOWN', (err as Error).message, undefined, {
-              cause: err,
-            });
+            // Bytes the store acknowledged may be gone (a replica storing them stopped).
+            const gone = uploadDataGone(err, id);
+            if (gone !== err) await this.discard(id).catch(() => undefined);
+            throw gone;
           }
         },
         confirm: () => this.store.commitUpload(id, digest.value),
@@ -176,7 +174,7 @@ export class UploadService {
     try {
       const size = await this.appendChunk(
         upload,
-        this.withinQuota(room, upload, body, length),
+        QuotaGuard.bounding(room, upload.size, body, length),
         range,
         length,
         async (source, expected) => {
@@ -267,26 +265,6 @@ export class UploadService {
   private async createRepository(name: string): Promise<number> {
     const quotas = await this.quotas.covering(name);
     return this.meta.writeTransaction((m) => this.quotas.ensureRepository(m, quotas, name));
-  }
-
-  /**
-   * `body` refused (DENIED) once the upload would hold more than `room` (what a hard storage
-   * limit leaves the blob) allows, so an upload over quota stops while it streams.
-   */
-  private withinQuota(
-    room: Headroom | undefined,
-    upload: UploadRecord,
-    body: Readable,
-    length: number | undefined,
-  ): Readable {
-    if (room === undefined) return body;
-    const refusal = (size: number) =>
-      QuotaGuard.refusal(room.quota, room.used, room.limit, size - upload.size);
-    if (length !== undefined && upload.size + length > room.room)
-      throw refusal(upload.size + length);
-    return bounded(body, Math.max(0, room.room - upload.size), (seen) =>
-      refusal(upload.size + seen),
-    );
   }
 
   /** Cancels upload `id` and removes its data. */
@@ -405,11 +383,8 @@ export class UploadService {
         expected,
       );
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${upload.id} has no data`, undefined, {
-          cause: err,
-        });
-      }
+      const gone = uploadDataGone(err, upload.id);
+      if (gone !== err) throw gone;
       if (err instanceof BerthError && err.code === 'STORAGE_FULL') {
         // Free the upload's space at once, so the registry can take smaller pushes again.
         await this.discard(upload.id).catch(() => undefined);

@@ -12,12 +12,7 @@
  */
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
@@ -285,14 +280,9 @@ export class S3ContentStore implements ContentStore {
     if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
     if (size !== undefined && size > 0) {
       const key = this.uploadPrefix(id) + segmentName(0);
-      try {
-        const head = await this.client.send(
-          new HeadObjectCommand({ Bucket: this.settings.bucket, Key: key }),
-        );
-        if (Number(head.ContentLength) === size) return [{ key, offset: 0, size }];
-      } catch {
-        // fall back to listing
-      }
+      // Anything else (another size, no such object, an error) falls back to listing.
+      if ((await this.objects.size(key).catch(() => undefined)) === size)
+        return [{ key, offset: 0, size }];
     }
     return size === undefined
       ? (await this.segments.list(id)).filter((s) => s.size > 0)

@@ -26,18 +26,6 @@ export class S3Objects {
     readonly bucket: string,
   ) {}
 
-  /** Whether the object exists (one HEAD). */
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return true;
-    } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
-        return false;
-      throw err;
-    }
-  }
-
   /** The object's size, or undefined when it does not exist (one HEAD). */
   async size(key: string): Promise<number | undefined> {
     try {
@@ -48,6 +36,11 @@ export class S3Objects {
         return undefined;
       throw err;
     }
+  }
+
+  /** Whether the object exists (one HEAD). */
+  async exists(key: string): Promise<boolean> {
+    return (await this.size(key)) !== undefined;
   }
 
   /** Every key under `prefix` with its size, in key order. */
