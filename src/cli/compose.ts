@@ -39,7 +39,12 @@ import {
 } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { Registry } from '../registry/index.js';
-import { FsContentStore, openS3Store, type ContentStore } from '../storage/index.js';
+import {
+  FsContentStore,
+  InlineSmallBlobs,
+  openS3Store,
+  type ContentStore,
+} from '../storage/index.js';
 import { loadMasterKey, packageRoot, SecretBox } from '../kit/index.js';
 import { KeyVault, TrustService } from '../trust/index.js';
 
@@ -214,15 +219,19 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
   return { ...database, meta: new Meta(database.db, database.dialect) };
 }
 
-/** The configured content store: the filesystem, or an S3-compatible bucket. */
+/**
+ * The configured content store: the filesystem, or an S3-compatible bucket (with small blobs in
+ * `meta`'s database, when given and `storage.s3.inlineBytes` allows).
+ */
 export async function openStore(
   config: BerthConfig,
   /** Told of each request an object store sends, by operation. */
   onRequest?: (operation: string) => void,
+  meta?: Meta,
 ): Promise<ContentStore> {
   const { storage } = config;
-  if (storage.backend === 's3')
-    return openS3Store({
+  if (storage.backend === 's3') {
+    const bucket = await openS3Store({
       bucket: storage.s3.bucket!,
       prefix: storage.s3.prefix,
       region: storage.s3.region,
@@ -234,6 +243,9 @@ export async function openStore(
       onRequest,
       spoolDirectory: path.join(config.data, 'spool'),
     });
+    const inline = storage.s3.inlineBytes;
+    return meta && inline > 0 ? new InlineSmallBlobs(bucket, meta.inlineBlobs, inline) : bucket;
+  }
   return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
 }
 
@@ -248,7 +260,11 @@ export async function composeBerth(
   const database = opened ?? (await openDatabase(config));
   const { meta } = database;
   const metrics = new BerthMetrics();
-  const store = await openStore(config, (operation) => metrics.storageRequests.inc({ operation }));
+  const store = await openStore(
+    config,
+    (operation) => metrics.storageRequests.inc({ operation }),
+    meta,
+  );
   const version = berthVersion();
   // The master key seals secrets at rest: token signing keys, trust keys, webhook secrets.
   const masterKey = masterKeyOf(config);

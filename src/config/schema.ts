@@ -212,9 +212,20 @@ export const configSchema = z
             secretAccessKey: z.string().min(1).optional(),
             /** Seconds presigned blob URLs live when blob GETs redirect to the store (0: never redirect). */
             redirect: z.coerce.number().int().min(0).max(604_800).default(0),
+            /**
+             * Blobs of at most this many bytes uploaded whole are kept in the database, written in
+             * the transaction that records them, instead of one object each (0: never).
+             */
+            inlineBytes: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
           })
           .strict()
-          .default({ prefix: '', region: 'us-east-1', forcePathStyle: true, redirect: 0 }),
+          .default({
+            prefix: '',
+            region: 'us-east-1',
+            forcePathStyle: true,
+            redirect: 0,
+            inlineBytes: 65_536,
+          }),
       })
       .strict()
       .refine((s) => s.backend !== 's3' || s.s3.bucket !== undefined, {
@@ -222,7 +233,13 @@ export const configSchema = z
       })
       .default({
         backend: 'filesystem',
-        s3: { prefix: '', region: 'us-east-1', forcePathStyle: true, redirect: 0 },
+        s3: {
+          prefix: '',
+          region: 'us-east-1',
+          forcePathStyle: true,
+          redirect: 0,
+          inlineBytes: 65_536,
+        },
       }),
     tls: z
       .object({

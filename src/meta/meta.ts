@@ -28,6 +28,7 @@ import { OutboxStore } from './outbox.js';
 import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
 import { UploadStore } from './uploads.js';
+import { InlineBlobStore } from './inline-blobs.js';
 
 /**
  * Whether `err` is the database saying its disk is full (SQLite's SQLITE_FULL, PostgreSQL's
@@ -70,6 +71,8 @@ export class Meta {
   readonly outbox: OutboxStore;
   readonly webhooks: WebhookStore;
   readonly builds: BuildStore;
+  /** Small blobs' bytes kept in the database (used beside an object store, on PostgreSQL). */
+  readonly inlineBlobs: InlineBlobStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -103,6 +106,7 @@ export class Meta {
     this.outbox = new OutboxStore(db);
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);
+    this.inlineBlobs = new InlineBlobStore(db);
   }
 
   /**

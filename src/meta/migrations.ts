@@ -11,6 +11,7 @@ import { trustMigration } from './migration-trust.js';
 import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
 import { blobRemovalsMigration } from './migration-blob-removals.js';
+import { inlineBlobsMigration } from './migration-inline-blobs.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -179,6 +180,7 @@ export class BerthMigrations implements MigrationProvider {
       '0017_retention': retentionMigration(this.dialect),
       '0018_signatures': signaturesMigration(this.dialect),
       '0019_blob_removals': blobRemovalsMigration(),
+      '0020_inline_blobs': inlineBlobsMigration(this.dialect),
     };
   }
 }

@@ -35,6 +35,8 @@ const ENDS = /^\s*(commit|rollback|end)\s*;?\s*$/i;
 /** A lent-out connection that swaps itself for a fresh one when its first use finds it dead. */
 class ResilientClient implements PostgresPoolClient {
   private inTransaction = false;
+  /** A `begin` not sent yet: it goes with the transaction's first statement, in one round trip. */
+  private beginDeferred = false;
 
   constructor(
     private readonly pool: Pool,
@@ -49,7 +51,29 @@ class ResilientClient implements PostgresPoolClient {
     parameters?: ReadonlyArray<unknown>,
   ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
     if (typeof sqlOrCursor !== 'string') return this.inner.query(sqlOrCursor as never);
-    return this.run(sqlOrCursor, parameters ?? []) as Promise<PostgresQueryResult<R>>;
+    return this.withBegin(sqlOrCursor, parameters ?? []) as Promise<PostgresQueryResult<R>>;
+  }
+
+  /**
+   * Holds a plain `begin` back until the transaction's first statement, and sends both as one
+   * simple query when that statement has no parameters (a write transaction's advisory lock):
+   * one round trip fewer for each.
+   */
+  private async withBegin(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
+    if (!this.inTransaction && !this.beginDeferred && /^begin$/i.test(sql)) {
+      this.beginDeferred = true;
+      return { command: 'BEGIN', rowCount: null, rows: [] };
+    }
+    if (!this.beginDeferred) return this.run(sql, parameters);
+    this.beginDeferred = false;
+    // Ended before any statement: nothing was begun.
+    if (ENDS.test(sql)) return { command: sql.trim().toUpperCase(), rowCount: null, rows: [] };
+    if (parameters.length > 0) {
+      await this.run('begin', []);
+      return this.run(sql, parameters);
+    }
+    const results = await this.run(`begin; ${sql}`, []);
+    return Array.isArray(results) ? results[results.length - 1] : results;
   }
 
   private async run(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
@@ -99,6 +123,7 @@ class ResilientClient implements PostgresPoolClient {
   }
 
   release(destroy?: boolean): void {
+    this.beginDeferred = false;
     this.inner.release(destroy);
   }
 }

@@ -256,6 +256,14 @@ export interface BlobRemovalsTable {
   count: number;
 }
 
+/** A small blob's bytes kept in the database (migration 0020). */
+export interface InlineBlobsTable {
+  digest: string;
+  content: Buffer;
+  /** 1 while a collection has set the blob aside. */
+  trashed: Generated<number>;
+}
+
 export interface LeasesTable {
   name: string;
   holder: string;
@@ -405,6 +413,7 @@ export interface Database {
   settings: SettingsTable;
   leases: LeasesTable;
   blob_removals: BlobRemovalsTable;
+  inline_blobs: InlineBlobsTable;
   retired_names: RetiredNamesTable;
   identity_providers: IdentityProvidersTable;
   cluster_ca: ClusterCaTable;

@@ -9,6 +9,7 @@ import type { Database } from './schema.js';
 export const TABLES = [
   'repositories',
   'blobs',
+  'inline_blobs',
   'repository_blobs',
   'manifests',
   'manifest_blobs',

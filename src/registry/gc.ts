@@ -103,6 +103,8 @@ export class GarbageCollector {
       const gone = await this.meta.writeTransaction(async (m) => {
         if (!(await m.gc.deleteOrphanBlob(blob.digest, before))) return false;
         await m.gc.countRemoval();
+        // Bytes kept in the database are set aside in this transaction (undone with it).
+        await m.inlineBlobs.trash(blob.digest);
         await this.store.trashBlob(blob.digest);
         return true;
       });

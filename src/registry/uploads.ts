@@ -217,7 +217,7 @@ export class UploadService {
     size: number,
     room: Headroom | undefined,
     context: ChangeContext | undefined,
-    blob: { stage(): Promise<void>; confirm(): Promise<void> },
+    blob: { stage(): Promise<void>; confirm(): Promise<void>; inline?: Buffer },
     /**
      * Confirm only when some blob was removed since the stage began (for stores where confirming
      * is a round trip, and staging wrote the whole blob).
@@ -229,13 +229,17 @@ export class UploadService {
       throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
     }
     const quotas = await this.quotas.covering(name);
-    const removals = confirmAfterRemovalsOnly ? await this.meta.gc.removals() : undefined;
+    // Bytes the commit writes itself need no confirming (`confirm` does nothing for them).
+    const removals =
+      confirmAfterRemovalsOnly && !blob.inline ? await this.meta.gc.removals() : undefined;
     await blob.stage();
     await this.meta.writeTransaction(async (m) => {
       await this.quotas.admitBytes(m, quotas, name, digest, size, context);
       await m.blobs.record(digest, size);
       await m.blobs.link(upload.repositoryId, digest);
       await m.uploads.delete(upload.id);
+      // A small blob the store keeps in the database is written here, durable with its record.
+      if (blob.inline) await m.inlineBlobs.put(digest, blob.inline);
       await recordChange(m, 'blob.uploaded', { repository: name, digest, size }, context);
       if (removals === undefined || (await m.gc.removals()) !== removals) await blob.confirm();
     });
@@ -428,6 +432,7 @@ export class UploadService {
       await m.uploads.delete(id);
       if (!committing || (await m.blobs.size(committing)) !== undefined) return undefined;
       await m.gc.countRemoval();
+      await m.inlineBlobs.trash(committing);
       await this.store.trashBlob(committing);
       return committing;
     });

@@ -17,6 +17,30 @@ export interface ReceivedBlob {
   confirm(): Promise<void>;
   /** Frees what held the bytes, and abandons them if they were never staged; idempotent. */
   drop(): Promise<void>;
+  /**
+   * Set when the store keeps this blob in the database instead (a small blob beside an object
+   * store): the bytes the commit that records the blob must write with it (`stage` and `confirm`
+   * then do nothing).
+   */
+  readonly inline?: Buffer;
+}
+
+/**
+ * The database's table of small blobs, as a store that keeps some blobs there reads it. Writing a
+ * blob and setting it aside happen in the registry's own transactions (they must commit with the
+ * records that name the blob); these run outside any.
+ */
+export interface SmallBlobTable {
+  /** Blob `digest`'s bytes, unless the table has none or they are set aside. */
+  read(digest: string): Promise<Buffer | undefined>;
+  /** Whether the table holds blob `digest` (not set aside). */
+  holds(digest: string): Promise<boolean>;
+  /** Puts set-aside bytes back; false when there were none. */
+  restore(digest: string): Promise<boolean>;
+  /** Deletes set-aside bytes for good (not bytes written again since); false when there were none. */
+  purge(digest: string): Promise<boolean>;
+  /** Digests whose bytes are set aside. */
+  trashed(): Promise<string[]>;
 }
 
 /**

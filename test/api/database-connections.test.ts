@@ -111,6 +111,26 @@ describe(
         await c.query('insert into relaxed_probe values ($1)', [2]);
         await c.query('rollback', []);
         assert.deepEqual(sent, ['begin', 'insert into relaxed_probe values ($1)', 'rollback']);
+        // A `begin` goes with the transaction's first statement when that has no parameters (a
+        // write transaction's advisory lock): one round trip; and an empty transaction sends nothing.
+        sent.length = 0;
+        await c.query('begin', []);
+        const first = await c.query<{ n: number }>('select 7 as n', []);
+        await c.query('insert into relaxed_probe values ($1)', [3]);
+        await c.query('rollback', []);
+        await c.query('begin', []);
+        await c.query('commit', []);
+        assert.deepEqual(sent, [
+          'begin; select 7 as n',
+          'insert into relaxed_probe values ($1)',
+          'rollback',
+        ]);
+        assert.equal(first.rows[0]!.n, 7, "the first statement's own result");
+        const kept = await c.query<{ n: number }>(
+          'select count(*)::int as n from relaxed_probe',
+          [],
+        );
+        assert.equal(kept.rows[0]!.n, 1, 'the rolled-back insert is not there');
       } finally {
         c.release();
         await raw.end();

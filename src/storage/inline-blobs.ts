@@ -1,0 +1,135 @@
+/**
+ * A content store that keeps small whole blobs in the database beside an object store. On S3 a
+ * blob costs a PutObject of several milliseconds whatever its size, more than the transaction that
+ * records it; a blob of at most `maxBytes` received by one request is instead held in memory and
+ * handed to that transaction (`ReceivedBlob.inline`), so it is durable exactly when its record
+ * is. Reads look in the table first; everything else goes to the wrapped store.
+ */
+import { Readable } from 'node:stream';
+import type { ByteRange, ContentStore, ReceivedBlob, SmallBlobTable } from './driver.js';
+
+/** Reads `source` whole when it stays within `length` bytes; stops reading one chunk past it. */
+async function collectWithin(
+  source: Readable,
+  observe: (chunk: Buffer) => void,
+  length: number,
+): Promise<{ size: number; bytes?: Buffer }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    const bytes = chunk as Buffer;
+    observe(bytes);
+    size += bytes.length;
+    // Longer than announced: the caller refuses the blob by its size; nothing more is held.
+    if (size > length) return { size };
+    chunks.push(bytes);
+  }
+  return { size, bytes: Buffer.concat(chunks, size) };
+}
+
+/** `inner` with blobs of at most `maxBytes`, received whole with their length announced, in `table`. */
+export class InlineSmallBlobs implements ContentStore {
+  readonly redirectUrl?: (digest: string) => Promise<string | undefined>;
+  readonly localBlobFile?: ContentStore['localBlobFile'];
+  readonly stageUpload?: ContentStore['stageUpload'];
+  readonly releaseUpload?: ContentStore['releaseUpload'];
+  readonly committedAs?: ContentStore['committedAs'];
+  readonly hasUpload?: ContentStore['hasUpload'];
+
+  constructor(
+    private readonly inner: ContentStore,
+    private readonly table: SmallBlobTable,
+    private readonly maxBytes: number,
+  ) {
+    const redirect = inner.redirectUrl?.bind(inner);
+    // A blob in the table has no object to presign; the URL is made first (locally), so a store
+    // that never redirects costs no lookup.
+    if (redirect)
+      this.redirectUrl = async (digest) => {
+        const url = await redirect(digest);
+        return url === undefined || (await table.holds(digest)) ? undefined : url;
+      };
+    this.localBlobFile = inner.localBlobFile?.bind(inner);
+    this.stageUpload = inner.stageUpload?.bind(inner);
+    this.releaseUpload = inner.releaseUpload?.bind(inner);
+    this.committedAs = inner.committedAs?.bind(inner);
+    this.hasUpload = inner.hasUpload?.bind(inner);
+  }
+
+  readBlob(digest: string, range?: ByteRange): Readable {
+    const { table, inner } = this;
+    return Readable.from(
+      (async function* () {
+        const bytes = await table.read(digest);
+        if (bytes) yield range ? bytes.subarray(range.start, range.end + 1) : bytes;
+        else yield* inner.readBlob(digest, range);
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  async receiveBlob(
+    digest: string,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length?: number,
+  ): Promise<ReceivedBlob> {
+    if (length === undefined || length > this.maxBytes) {
+      if (!this.inner.receiveBlob) throw new Error('the wrapped store cannot receive whole blobs');
+      return this.inner.receiveBlob(digest, source, observe, length);
+    }
+    const { size, bytes } = await collectWithin(source, observe, length);
+    const nothing = async (): Promise<void> => {};
+    return { size, inline: bytes, stage: nothing, confirm: nothing, drop: nothing };
+  }
+
+  createUpload(id: string): Promise<void> {
+    return this.inner.createUpload(id);
+  }
+
+  appendUpload(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length?: number,
+  ): Promise<number> {
+    return this.inner.appendUpload(id, offset, source, observe, length);
+  }
+
+  readUpload(id: string, length: number): Readable {
+    return this.inner.readUpload(id, length);
+  }
+
+  commitUpload(id: string, digest: string): Promise<void> {
+    return this.inner.commitUpload(id, digest);
+  }
+
+  deleteUpload(id: string): Promise<void> {
+    return this.inner.deleteUpload(id);
+  }
+
+  listUploads(): Promise<string[]> {
+    return this.inner.listUploads();
+  }
+
+  /** The object, if any (a blob in the table was set aside by the transaction removing it). */
+  trashBlob(digest: string): Promise<void> {
+    return this.inner.trashBlob(digest);
+  }
+
+  async restoreBlob(digest: string): Promise<void> {
+    await this.table.restore(digest);
+    await this.inner.restoreBlob(digest);
+  }
+
+  async purgeTrashedBlob(digest: string): Promise<void> {
+    await this.table.purge(digest);
+    await this.inner.purgeTrashedBlob(digest);
+  }
+
+  async listTrash(): Promise<string[]> {
+    const [objects, rows] = await Promise.all([this.inner.listTrash(), this.table.trashed()]);
+    return [...new Set([...objects, ...rows])];
+  }
+}
