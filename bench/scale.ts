@@ -211,10 +211,12 @@ async function main(): Promise<void> {
       `\nPG + S3 uploads and pushes against the gateway's own limit in the same run (the S3 requests each needs, sent straight from memory: see bench/s3-limits.ts)\n${[limitLine(limitHeader), ...limitRows.map(limitLine)].join('\n')}\n`,
     );
     process.stdout.write(
-      `S3 requests per small image (PG + S3, one replica, last run): ${[...operations]
-        .filter(([, n]) => n > 0)
-        .map(([op, n]) => `${op} ${n.toFixed(1)}`)
-        .join(', ')}\n`,
+      `S3 requests per small image (PG + S3, one replica, last run): ${
+        [...operations]
+          .filter(([, n]) => n > 0)
+          .map(([op, n]) => `${op} ${n.toFixed(1)}`)
+          .join(', ') || 'none (its blobs are kept in the database)'
+      }\n`,
     );
     process.stdout.write(`took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     process.stdout.write(

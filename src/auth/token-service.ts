@@ -3,7 +3,9 @@
  * ES256 JWTs, and verifies them (signature, issuer, audience, time, and a live credential).
  */
 import { randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { signEs256Jwt } from './jwt-signer.js';
 import { BerthError, isValidName, repositoryOfGun } from '../oci/index.js';
 import type { AccessPolicy } from './access-policy.js';
 import type { Authenticator } from './authenticator.js';
@@ -139,16 +141,20 @@ export class TokenService {
     };
     const claims: Record<string, unknown> = { access };
     if (principal.kind === 'user') claims.sid = entry.sid;
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
-      .setIssuer(this.settings.issuer)
-      .setSubject(principal.kind === 'user' ? principal.name : '')
-      .setAudience(this.audienceClaim(audience))
-      .setIssuedAt(now)
-      .setNotBefore(now - 1)
-      .setExpirationTime(exp)
-      .setJti(randomUUID())
-      .sign(key);
+    const token = signEs256Jwt(
+      {
+        ...claims,
+        iss: this.settings.issuer,
+        sub: principal.kind === 'user' ? principal.name : '',
+        aud: this.audienceClaim(audience),
+        iat: now,
+        nbf: now - 1,
+        exp,
+        jti: randomUUID(),
+      },
+      kid,
+      key as KeyObject,
+    );
     if (validEntry(entry)) this.remember(token, entry);
     return {
       token,
