@@ -42,6 +42,7 @@ class ResilientClient implements PostgresPoolClient {
     private readonly pool: Pool,
     private inner: PoolClient,
     private readonly relaxed?: (sql: string) => boolean,
+    private readonly lane?: Pool,
   ) {}
 
   query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
@@ -105,6 +106,7 @@ class ResilientClient implements PostgresPoolClient {
    * trip more than a plain statement, and no wait for the disk.
    */
   private async relaxedCommit(sql: string, parameters: ReadonlyArray<unknown>): Promise<unknown> {
+    if (this.lane) return this.onLane(this.lane, sql, parameters);
     await this.run('begin; set local synchronous_commit to off', []);
     try {
       const result = await this.inner.query(sql, [...parameters]);
@@ -114,6 +116,30 @@ class ResilientClient implements PostgresPoolClient {
       this.inTransaction = false;
       await this.inner.query('rollback').catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Runs `sql` on a connection of `lane`, whose sessions commit without waiting for the disk: the
+   * statement commits on its own in one round trip. Run again on a fresh connection, once, when
+   * the server certainly did not run it.
+   */
+  private async onLane(
+    lane: Pool,
+    sql: string,
+    parameters: ReadonlyArray<unknown>,
+  ): Promise<unknown> {
+    for (let attempt = 0; ; attempt += 1) {
+      const client = await lane.connect();
+      try {
+        const result = await client.query(sql, [...parameters]);
+        client.release();
+        return result;
+      } catch (err) {
+        const ended = isConnectionEnded(err);
+        client.release(ended ? (err as Error) : undefined);
+        if (!ended || !certainlyNotRun(err) || attempt > 0) throw err;
+      }
     }
   }
 
@@ -130,11 +156,19 @@ class ResilientClient implements PostgresPoolClient {
 
 /**
  * Wraps a pg pool so Kysely's statements outside transactions survive connections the server
- * ended; statements outside transactions that `relaxed` names commit without waiting for the disk.
+ * ended; statements outside transactions that `relaxed` names commit without waiting for the disk:
+ * on `lane` when given (a pool whose sessions set `synchronous_commit = off`: one round trip),
+ * else in a transaction of their own that sets it (three).
  */
-export function resilientPool(pool: Pool, relaxed?: (sql: string) => boolean): PostgresPool {
+export function resilientPool(
+  pool: Pool,
+  relaxed?: (sql: string) => boolean,
+  lane?: Pool,
+): PostgresPool {
   return {
-    connect: async () => new ResilientClient(pool, await pool.connect(), relaxed),
-    end: () => pool.end(),
+    connect: async () => new ResilientClient(pool, await pool.connect(), relaxed, lane),
+    end: async () => {
+      await Promise.all([pool.end(), lane?.end()]);
+    },
   };
 }

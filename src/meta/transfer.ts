@@ -77,13 +77,39 @@ function decode(row: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** Rows of `inline_blobs` read at a time: up to 64 KiB each, so not the whole table at once. */
+const INLINE_BLOBS_PAGE = 64;
+
+/** The rows of `table`: all at once, except the small blobs' bytes, a page at a time by digest. */
+async function* tableRows(
+  db: Kysely<Database>,
+  table: (typeof TABLES)[number],
+): AsyncGenerator<Record<string, unknown>> {
+  if (table !== 'inline_blobs') {
+    yield* (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db)).rows;
+    return;
+  }
+  let after = '';
+  for (;;) {
+    const page = await db
+      .selectFrom('inline_blobs')
+      .selectAll()
+      .where('digest', '>', after)
+      .orderBy('digest')
+      .limit(INLINE_BLOBS_PAGE)
+      .execute();
+    yield* page;
+    if (page.length < INLINE_BLOBS_PAGE) return;
+    after = page[page.length - 1]!.digest;
+  }
+}
+
 /** Every row of every table as JSON lines (a header line first). */
 export async function* exportLines(db: Kysely<Database>): AsyncGenerator<string> {
   yield JSON.stringify({ berthExport: 1, tables: TABLES });
-  for (const table of TABLES) {
-    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db);
-    for (const row of rows.rows) yield JSON.stringify({ t: table, r: encode(row) });
-  }
+  for (const table of TABLES)
+    for await (const row of tableRows(db, table))
+      yield JSON.stringify({ t: table, r: encode(row) });
 }
 
 /**
@@ -143,7 +169,8 @@ export async function importLines(
       rows.push(decode(parsed.r));
       batch.set(parsed.t, rows);
       counts[parsed.t] = (counts[parsed.t] ?? 0) + 1;
-      if (rows.length >= 500) await flush(parsed.t);
+      if (rows.length >= (parsed.t === 'inline_blobs' ? INLINE_BLOBS_PAGE : 500))
+        await flush(parsed.t);
     }
     for (const table of TABLES) await flush(table);
     if (dialect === 'postgres')

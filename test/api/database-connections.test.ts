@@ -137,6 +137,70 @@ describe(
       }
     });
 
+    it('sends a relaxed statement alone on a connection of the lane that does not wait for the disk', async () => {
+      const url = t.berth.config.database.url ?? '';
+      const raw = new pg.Pool({ connectionString: url, max: 1 });
+      const lane = new pg.Pool({
+        connectionString: url,
+        max: 1,
+        options: '-c synchronous_commit=off',
+      });
+      const sent: string[] = [];
+      const patched = new WeakSet<object>();
+      const recorded = (p: pg.Pool, label: string) =>
+        ({
+          connect: async () => {
+            const client = await p.connect();
+            // A pooled client comes back again: it is patched once.
+            if (patched.has(client)) return client;
+            patched.add(client);
+            const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+            (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
+              if (typeof args[0] === 'string') sent.push(`${label}: ${args[0]}`);
+              return query(...args);
+            };
+            return client;
+          },
+          end: () => p.end(),
+        }) as unknown as pg.Pool;
+      const pool = resilientPool(
+        recorded(raw, 'pool'),
+        (sql) =>
+          sql.startsWith('insert into lane_probe') || sql.startsWith('select current_setting'),
+        recorded(lane, 'lane'),
+      );
+      const c = await pool.connect();
+      try {
+        await c.query('create table if not exists lane_probe (n int primary key)', []);
+        sent.length = 0;
+        await c.query('insert into lane_probe values ($1)', [1]);
+        const setting = await c.query<{ s: string }>(
+          "select current_setting('synchronous_commit') as s",
+          [],
+        );
+        assert.equal(setting.rows[0]!.s, 'off');
+        assert.deepEqual(sent, [
+          'lane: insert into lane_probe values ($1)',
+          "lane: select current_setting('synchronous_commit') as s",
+        ]);
+        // Inside a transaction it is the transaction's, on the pool's connection.
+        sent.length = 0;
+        await c.query('begin', []);
+        await c.query('insert into lane_probe values ($1)', [2]);
+        await c.query('rollback', []);
+        assert.deepEqual(sent, [
+          'pool: begin',
+          'pool: insert into lane_probe values ($1)',
+          'pool: rollback',
+        ]);
+        const rows = await c.query<{ n: number }>('select count(*)::int as n from lane_probe', []);
+        assert.equal(rows.rows[0]!.n, 1);
+      } finally {
+        c.release();
+        await pool.end();
+      }
+    });
+
     it('runs a statement again only where that cannot do it twice', async () => {
       const url = t.berth.config.database.url ?? '';
       const raw = new pg.Pool({ connectionString: url, max: 1 });
