@@ -32,17 +32,6 @@ export class InlineBlobStore {
     return row?.content;
   }
 
-  /** Whether blob `digest` is here (and not in the trash). */
-  async holds(digest: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('inline_blobs')
-      .select('digest')
-      .where('digest', '=', digest)
-      .where('trashed', '=', 0)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** Sets blob `digest` aside; false when it is not here. */
   async trash(digest: string): Promise<boolean> {
     return this.flag(digest, 1);

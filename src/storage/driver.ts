@@ -33,8 +33,6 @@ export interface ReceivedBlob {
 export interface SmallBlobTable {
   /** Blob `digest`'s bytes, unless the table has none or they are set aside. */
   read(digest: string): Promise<Buffer | undefined>;
-  /** Whether the table holds blob `digest` (not set aside). */
-  holds(digest: string): Promise<boolean>;
   /** Puts set-aside bytes back; false when there were none. */
   restore(digest: string): Promise<boolean>;
   /** Deletes set-aside bytes for good (not bytes written again since); false when there were none. */

@@ -47,7 +47,7 @@ export class InlineSmallBlobs implements ContentStore {
     if (redirect)
       this.redirectUrl = async (digest) => {
         const url = await redirect(digest);
-        return url === undefined || (await table.holds(digest)) ? undefined : url;
+        return url === undefined || (await table.read(digest)) ? undefined : url;
       };
     this.localBlobFile = inner.localBlobFile?.bind(inner);
     this.stageUpload = inner.stageUpload?.bind(inner);
