@@ -1,6 +1,7 @@
 /** The registry client the benchmark uses for uploads and downloads: node:http, streamed, keep-alive. */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -103,6 +104,46 @@ export async function uploadChunked(
     expect(res, 202, 'PATCH chunk');
     location = resolveLocation(base, res.headers.location);
   }
+  const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
+  expect(done, 201, 'PUT upload');
+}
+
+/**
+ * Uploads a blob as docker does a layer: POST, one PATCH whose body streams in 64 KiB chunks with
+ * no length announced (chunked transfer encoding), then an empty PUT.
+ */
+export async function uploadStreamed(
+  base: string,
+  name: string,
+  bytes: Buffer,
+  digest: string,
+  auth: Record<string, string> = {},
+): Promise<void> {
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
+  expect(start, 202, 'POST upload');
+  const patched = await new Promise<BenchResponse>((resolve, reject) => {
+    const req = http.request(
+      resolveLocation(base, start.headers.location),
+      {
+        method: 'PATCH',
+        agent,
+        headers: { 'content-type': 'application/octet-stream', ...auth },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 65_536) chunks.push(bytes.subarray(at, at + 65_536));
+    Readable.from(chunks).pipe(req);
+  });
+  expect(patched, 202, 'PATCH stream');
+  const location = resolveLocation(base, patched.headers.location);
   const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
   expect(done, 201, 'PUT upload');
 }

@@ -4,7 +4,9 @@
  * with the bytes already in memory (no HTTP ingress, no hashing, no database). A blob received
  * whole: a multipart upload of 16 MiB parts, four in flight, completed on its key. A chunked
  * upload in 8 MiB chunks: a multipart upload of 8 MiB parts, four in flight, completed, then one
- * server-side copy to the blob's key (its digest is known only at the end). A small image: its two
+ * server-side copy to the blob's key (its digest is known only at the end). An upload streamed in
+ * one PATCH of unannounced length (as docker sends a layer): 16 MiB parts, four in flight,
+ * completed on the upload's key, then one copy to the blob's key. A small image: its two
  * blobs (a config and a 4 KiB layer) PUT one after the other, as a client pushes them.
  */
 import {
@@ -88,7 +90,13 @@ export async function s3UploadLimits(
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const keys = [`limits/${run}/whole`, `limits/${run}/chunks`, `limits/${run}/blob`];
+  const keys = [
+    `limits/${run}/whole`,
+    `limits/${run}/chunks`,
+    `limits/${run}/blob`,
+    `limits/${run}/streamed`,
+    `limits/${run}/streamed-blob`,
+  ];
   try {
     const whole = performance.now();
     await multipart(client, target.bucket, keys[0]!, bytes, 16 * MiB);
@@ -103,6 +111,16 @@ export async function s3UploadLimits(
       }),
     );
     const chunkedSeconds = (performance.now() - chunked) / 1000;
+    const streamed = performance.now();
+    await multipart(client, target.bucket, keys[3]!, bytes, 16 * MiB);
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: target.bucket,
+        Key: keys[4],
+        CopySource: `${target.bucket}/${keys[3]}`,
+      }),
+    );
+    const streamedSeconds = (performance.now() - streamed) / 1000;
     const small = performance.now();
     for (let i = 0; i < images; i += 1)
       for (const [name, size] of [
@@ -125,6 +143,7 @@ export async function s3UploadLimits(
       'small image pushes /s': images / smallSeconds,
       'upload monolithic MiB/s': bytes.length / MiB / wholeSeconds,
       'upload chunked MiB/s': bytes.length / MiB / chunkedSeconds,
+      'upload streamed MiB/s': bytes.length / MiB / streamedSeconds,
     };
   } finally {
     await client

@@ -18,6 +18,7 @@ import {
   downloads,
   requestRates,
   smallPushes,
+  streamedUpload,
   uploads,
   type BenchPlan,
   type Figures,
@@ -33,6 +34,7 @@ const plan: BenchPlan = short
 const FIGURES = [
   'upload monolithic MiB/s',
   'upload chunked MiB/s',
+  'upload streamed MiB/s',
   'download 1 stream MiB/s',
   'download 8 streams MiB/s',
   'manifest GET req/s',
@@ -133,7 +135,13 @@ async function main(): Promise<void> {
     for (let run = 0; run < runs; run += 1) {
       const order = registries.map((_, i) => registries[(i + run) % registries.length]!);
       const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
-        ['uploads', (reg) => uploads(reg, big, run)],
+        [
+          'uploads',
+          async (reg) => ({
+            ...(await uploads(reg, big, run)),
+            ...(await streamedUpload(reg, big, run)),
+          }),
+        ],
         ['downloads', (reg) => downloads(reg, big)],
         ['request rates', (reg) => requestRates(reg, plan)],
         [
@@ -191,6 +199,7 @@ async function main(): Promise<void> {
     const limitFigures = [
       'upload monolithic MiB/s',
       'upload chunked MiB/s',
+      'upload streamed MiB/s',
       'small image pushes /s',
     ];
     const limitRows = limitFigures.map((f) => [

@@ -9,6 +9,7 @@ import {
   putManifest,
   request,
   uploadChunked,
+  uploadStreamed,
   uploadMonolithic,
 } from './http-client.js';
 import { KeepAliveConnection, runLoad } from './load.js';
@@ -81,6 +82,20 @@ export async function uploads(reg: RegistryUnderTest, big: BigBlob, run: number)
     'upload monolithic MiB/s': mono.bytes.length / MiB / monoSeconds,
     'upload chunked MiB/s': chunked.bytes.length / MiB / chunkSeconds,
   };
+}
+
+/** One upload as docker sends a layer: POST, one PATCH of unannounced length, empty PUT; MiB/s. */
+export async function streamedUpload(
+  reg: RegistryUnderTest,
+  big: BigBlob,
+  run: number,
+): Promise<Figures> {
+  const blob = big.variant(run * 2 + 50);
+  const name = `bench/stream${run}`;
+  const seconds = await timed(async () =>
+    uploadStreamed(reg.url, name, blob.bytes, blob.digest, await reg.headersFor(push(name))),
+  );
+  return { 'upload streamed MiB/s': blob.bytes.length / MiB / seconds };
 }
 
 /** Download throughput with 1 and 8 streams, each verifying the digest, MiB/s. */

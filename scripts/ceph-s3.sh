@@ -126,7 +126,7 @@ memstore device bytes = $(to_bytes "$BLOCK_SIZE")
 mgr data = $D/mgr.\$id
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $D/rgw.\$id
 rgw thread pool size = 64
 rgw enable usage log = false

@@ -13,7 +13,6 @@
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
@@ -221,12 +220,21 @@ export class S3ContentStore implements ContentStore {
         }),
       );
     } else {
-      await new Upload({
-        client: this.client,
-        params: { Bucket: this.settings.bucket, Key: key, Body: body },
-        partSize: PART,
-        queueSize: 2,
-      }).done();
+      // No length (docker streams each layer so): parts sent as they fill, several in flight;
+      // a body that ends within one part is a single PUT.
+      const received = await multipartBlob(
+        { objects: this.objects, key },
+        body,
+        () => {},
+        PART,
+        PART_UPLOADS,
+        this.partedShared.memory,
+      );
+      try {
+        if (received.size > 0) await received.stage();
+      } finally {
+        await received.drop();
+      }
     }
     if (written === 0) await this.objects.delete([key]);
     if (offset === 0 && written > 0) this.remember(this.soleSegments, id, { key, size: written });
@@ -247,7 +255,7 @@ export class S3ContentStore implements ContentStore {
     const target = { objects: this.objects, key: this.blobKey(digest) };
     if (length !== undefined && length <= SPOOL_LIMIT)
       return spooledBlob(target, this.settings.spoolDirectory ?? tmpdir(), source, observe);
-    return multipartBlob(target, source, observe, PART, PART_UPLOADS);
+    return multipartBlob(target, source, observe, PART, PART_UPLOADS, this.partedShared.memory);
   }
 
   readUpload(id: string, length: number): Readable {

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Objects } from './s3-objects.js';
 import type { ReceivedBlob } from './driver.js';
+import type { Budget } from '../kit/index.js';
 
 /** The object a received blob becomes. */
 export interface BlobTarget {
@@ -82,7 +83,8 @@ export async function spooledBlob(
 /**
  * Streams `source` as parts of `partSize` bytes (larger every thousand parts, so no blob runs
  * out of S3's ten thousand), `parallel` in flight, into a multipart upload of the target key that
- * `stage` completes and `drop` aborts unless it was. A body that ends empty is PUT at stage.
+ * `stage` completes and `drop` aborts unless it was. A body that ends within its first part (held
+ * in memory until then) is one PutObject at stage: no multipart upload at all.
  */
 export async function multipartBlob(
   target: BlobTarget,
@@ -90,6 +92,8 @@ export async function multipartBlob(
   observe: (chunk: Buffer) => void,
   partSize: number,
   parallel: number,
+  /** Bytes of parts in flight across the process: a part waits (its body unread) for room. */
+  memory?: Budget,
 ): Promise<ReceivedBlob> {
   const { client, bucket } = target.objects;
   const { key } = target;
@@ -99,7 +103,10 @@ export async function multipartBlob(
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let size = 0;
+  /** The whole body, when it ended before its first part was full. */
+  let whole: Buffer[] = [];
   const drop = async () => {
+    whole = [];
     if (finished) return;
     finished = true;
     await Promise.allSettled(inFlight);
@@ -113,6 +120,7 @@ export async function multipartBlob(
       .UploadId;
     const number = parts.length + 1;
     parts.push({ PartNumber: number });
+    await memory?.take(length);
     const sent = client
       .send(
         new UploadPartCommand({
@@ -131,7 +139,10 @@ export async function multipartBlob(
       .catch((err: unknown) => {
         failure ??= err;
       })
-      .finally(() => inFlight.delete(sent));
+      .finally(() => {
+        inFlight.delete(sent);
+        memory?.give(length);
+      });
     inFlight.add(sent);
     while (inFlight.size >= parallel) await Promise.race(inFlight);
     if (failure) throw failure;
@@ -153,7 +164,8 @@ export async function multipartBlob(
         await send(part, length);
       }
     }
-    if (pendingBytes > 0) await send(pending, pendingBytes);
+    if (pendingBytes > 0 && uploadId) await send(pending, pendingBytes);
+    else whole = pending;
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (err) {
@@ -166,7 +178,15 @@ export async function multipartBlob(
       if (finished) throw new Error(`the upload of ${key} was dropped`);
       finished = true;
       if (!uploadId) {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: '' }));
+        await client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: size > 0 ? Readable.from(whole) : '',
+            ContentLength: size,
+          }),
+        );
+        whole = [];
         return;
       }
       await client.send(

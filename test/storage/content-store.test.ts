@@ -419,6 +419,41 @@ if (process.env.BERTH_TEST_S3) {
     );
   });
 
+  it('S3: an append of unannounced length (docker streams a layer so) goes as parts, or one PUT when small', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
+    const parts = (n: number) => [
+      'CreateMultipartUpload',
+      ...Array<string>(n).fill('UploadPart'),
+      'CompleteMultipartUpload',
+    ];
+    for (const [size, stored] of [
+      [3000, ['PutObject']],
+      // 16 MiB parts: two full ones and the rest.
+      [40 * 1024 * 1024, parts(3)],
+    ] as const) {
+      sent.length = 0;
+      const id = randomUUID();
+      const bytes = randomBytes(size);
+      await store.createUpload(id);
+      // In 64 KiB chunks, as a request body arrives.
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < size; at += 65_536) chunks.push(bytes.subarray(at, at + 65_536));
+      const seen: Buffer[] = [];
+      assert.equal(
+        await store.appendUpload(id, 0, Readable.from(chunks), (c) => seen.push(c)),
+        size,
+      );
+      assert.ok(Buffer.concat(seen).equals(bytes), 'every byte is observed once, in order');
+      assert.deepEqual([...sent].sort(), [...stored].sort(), `${size} bytes stored`);
+      assert.ok((await read(store.readUpload(id, size))).equals(bytes), `${size} bytes read back`);
+      await commit(store, id, digestOf(bytes), size);
+      assert.ok((await read(store.readBlob(digestOf(bytes)))).equals(bytes), `${size} bytes`);
+    }
+    assert.deepEqual(await store.listUploads(), [], 'the uploads left nothing behind');
+  });
+
   it('S3: a blob received whole costs one PUT and a HEAD, or its parts, and shows only once staged', async () => {
     const settings = (await testBucket())!;
     const sent: string[] = [];
@@ -438,7 +473,8 @@ if (process.env.BERTH_TEST_S3) {
         false,
         [...multipart.slice(0, 2), 'UploadPart', 'CompleteMultipartUpload'],
       ],
-      [3000, false, multipart],
+      // Unannounced but within one part: held, then one PUT (no multipart upload).
+      [3000, false, ['PutObject']],
     ] as const) {
       sent.length = 0;
       const bytes = randomBytes(size);
