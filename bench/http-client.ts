@@ -12,11 +12,15 @@ export interface BenchResponse {
   body: Buffer;
 }
 
-/** Sends one request with an optional in-memory body; `sink` consumes the body instead of buffering it. */
+/**
+ * Sends one request with an optional body — in memory (its length announced) or a stream (sent
+ * with chunked transfer encoding, no length); `sink` consumes the response body instead of
+ * buffering it.
+ */
 export function request(
   url: string,
   method: string,
-  body?: Buffer,
+  body?: Buffer | Readable,
   headers: Record<string, string> = {},
   sink?: (chunk: Buffer) => void,
 ): Promise<BenchResponse> {
@@ -26,7 +30,9 @@ export function request(
       {
         method,
         agent,
-        headers: body ? { 'content-length': String(body.length), ...headers } : headers,
+        headers: Buffer.isBuffer(body)
+          ? { 'content-length': String(body.length), ...headers }
+          : headers,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -42,7 +48,8 @@ export function request(
       },
     );
     req.on('error', reject);
-    req.end(body);
+    if (body instanceof Readable) body.pipe(req);
+    else req.end(body);
   });
 }
 
@@ -121,27 +128,14 @@ export async function uploadStreamed(
 ): Promise<void> {
   const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
   expect(start, 202, 'POST upload');
-  const patched = await new Promise<BenchResponse>((resolve, reject) => {
-    const req = http.request(
-      resolveLocation(base, start.headers.location),
-      {
-        method: 'PATCH',
-        agent,
-        headers: { 'content-type': 'application/octet-stream', ...auth },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    const chunks: Buffer[] = [];
-    for (let at = 0; at < bytes.length; at += 65_536) chunks.push(bytes.subarray(at, at + 65_536));
-    Readable.from(chunks).pipe(req);
-  });
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += 65_536) chunks.push(bytes.subarray(at, at + 65_536));
+  const patched = await request(
+    resolveLocation(base, start.headers.location),
+    'PATCH',
+    Readable.from(chunks),
+    { 'content-type': 'application/octet-stream', ...auth },
+  );
   expect(patched, 202, 'PATCH stream');
   const location = resolveLocation(base, patched.headers.location);
   const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
