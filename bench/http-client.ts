@@ -70,6 +70,17 @@ function expect(res: BenchResponse, status: number, what: string): void {
     );
 }
 
+/** Starts an upload of a blob into `name` (POST): the absolute URL to send its bytes to. */
+async function startUpload(
+  base: string,
+  name: string,
+  auth: Record<string, string>,
+): Promise<string> {
+  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
+  expect(start, 202, 'POST upload');
+  return resolveLocation(base, start.headers.location);
+}
+
 /** Uploads a blob as POST + PUT with the whole body. */
 export async function uploadMonolithic(
   base: string,
@@ -78,14 +89,11 @@ export async function uploadMonolithic(
   digest: string,
   auth: Record<string, string> = {},
 ): Promise<void> {
-  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
-  expect(start, 202, 'POST upload');
-  const done = await request(
-    withDigest(resolveLocation(base, start.headers.location), digest),
-    'PUT',
-    bytes,
-    { 'content-type': 'application/octet-stream', ...auth },
-  );
+  const upload = await startUpload(base, name, auth);
+  const done = await request(withDigest(upload, digest), 'PUT', bytes, {
+    'content-type': 'application/octet-stream',
+    ...auth,
+  });
   expect(done, 201, 'PUT upload');
 }
 
@@ -98,9 +106,7 @@ export async function uploadChunked(
   chunk: number,
   auth: Record<string, string> = {},
 ): Promise<void> {
-  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
-  expect(start, 202, 'POST upload');
-  let location = resolveLocation(base, start.headers.location);
+  let location = await startUpload(base, name, auth);
   for (let offset = 0; offset < bytes.length; offset += chunk) {
     const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
     const res = await request(location, 'PATCH', part, {
@@ -126,16 +132,13 @@ export async function uploadStreamed(
   digest: string,
   auth: Record<string, string> = {},
 ): Promise<void> {
-  const start = await request(`${base}/v2/${name}/blobs/uploads/`, 'POST', undefined, auth);
-  expect(start, 202, 'POST upload');
+  const upload = await startUpload(base, name, auth);
   const chunks: Buffer[] = [];
   for (let at = 0; at < bytes.length; at += 65_536) chunks.push(bytes.subarray(at, at + 65_536));
-  const patched = await request(
-    resolveLocation(base, start.headers.location),
-    'PATCH',
-    Readable.from(chunks),
-    { 'content-type': 'application/octet-stream', ...auth },
-  );
+  const patched = await request(upload, 'PATCH', Readable.from(chunks), {
+    'content-type': 'application/octet-stream',
+    ...auth,
+  });
   expect(patched, 202, 'PATCH stream');
   const location = resolveLocation(base, patched.headers.location);
   const done = await request(withDigest(location, digest), 'PUT', undefined, auth);

@@ -1,8 +1,7 @@
 /** The composition root: builds Berth's concrete parts from the configuration. */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { secureDataDirectories } from './data-permissions.js';
 import path from 'node:path';
-import { AuthService, bindPasswordLabel, TokenKeys, type AuthSettings } from '../auth/index.js';
+import { AuthService, TokenKeys } from '../auth/index.js';
 import type { BerthConfig, ConfigSources } from '../config/index.js';
 import {
   AuditLog,
@@ -12,12 +11,17 @@ import {
   WebhookDispatcher,
   webhookFanOut,
   WebhookSealing,
-  type DestinationRules,
-  type DispatchSettings,
 } from '../events/index.js';
-import { baseImageRebuilds, BuildRunner, type RunnerSettings } from '../builds/index.js';
+import { baseImageRebuilds, BuildRunner } from '../builds/index.js';
 import type { AgentHub, ControlPlane } from '../cluster/index.js';
 import { openCluster, openReplication, openRetention } from './compose-platform.js';
+import {
+  authSettingsOf,
+  buildSettingsOf,
+  destinationRulesOf,
+  dispatchSettingsOf,
+} from './compose-settings.js';
+import { openDatabase, openStore } from './compose-stores.js';
 import { CacheAdmin, PullThroughCache, ReplicationAdmin } from '../replication/index.js';
 import {
   BuildService,
@@ -29,22 +33,9 @@ import {
   WebhookService,
   type ManageServices,
 } from '../manage/index.js';
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import {
-  Meta,
-  openPostgresDatabase,
-  openSqliteDatabase,
-  type OpenDatabase,
-} from '../meta/index.js';
+import type { Meta, OpenDatabase } from '../meta/index.js';
 import { BerthMetrics, createLogger, type Logger } from '../obs/index.js';
 import { Registry } from '../registry/index.js';
-import {
-  FsContentStore,
-  InlineSmallBlobs,
-  openS3Store,
-  type ContentStore,
-} from '../storage/index.js';
 import { loadMasterKey, packageRoot, SecretBox } from '../kit/index.js';
 import { KeyVault, TrustService } from '../trust/index.js';
 
@@ -106,85 +97,6 @@ export function openTokenKeys(config: BerthConfig, meta: Meta): Promise<TokenKey
   return TokenKeys.open(meta, new SecretBox(masterKeyOf(config)));
 }
 
-/** A bind password as configured: in the clear, or `sealed:…` (from `berth idp seal-password`). */
-function bindPasswordOf(box: SecretBox, provider: string, value: string): string {
-  if (!value.startsWith('sealed:')) return value;
-  try {
-    return box.open(value.slice('sealed:'.length), bindPasswordLabel(provider)).toString();
-  } catch {
-    throw new Error(
-      `identity.providers ${provider}: the sealed bind password does not open with this master key`,
-    );
-  }
-}
-
-function authSettingsOf(config: BerthConfig, box: SecretBox): AuthSettings {
-  return {
-    service: config.auth.service,
-    issuer: config.auth.issuer,
-    realm: config.auth.realm,
-    tokenTtlSeconds: config.auth.tokenTtl,
-    refreshTtlSeconds: config.auth.refreshTtl,
-    anonymousPull: config.auth.anonymousPull,
-    maxFailures: config.auth.maxFailures,
-    failureWindowSeconds: config.auth.failureWindow,
-    defaultVisibility: config.repositories.defaultVisibility,
-    cacheTtlMs: config.cache.ttl * 1000,
-    directories: config.identity.providers.map((p) => ({
-      ...p,
-      bindPassword: bindPasswordOf(box, p.name, p.bindPassword),
-    })),
-  };
-}
-
-/** Where webhooks may deliver, from the configuration. */
-export function destinationRulesOf(config: BerthConfig): DestinationRules {
-  return {
-    allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
-    allow: config.webhooks.allow,
-  };
-}
-
-/** How this process delivers webhooks, from the configuration. */
-export function dispatchSettingsOf(config: BerthConfig, version: string): DispatchSettings {
-  const w = config.webhooks;
-  return {
-    retry: { baseMs: w.retryBaseMs, capMs: w.retryCapMs, windowMs: w.retryWindow * 1000 },
-    maxAttempts: w.maxAttempts,
-    rules: destinationRulesOf(config),
-    timeoutMs: w.timeout * 1000,
-    concurrency: w.concurrency,
-    circuit: { threshold: w.circuitThreshold, openMs: w.circuitOpen * 1000 },
-    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    userAgent: `Berth-Webhooks/${version}`,
-    keepMs: w.keepDays * 86_400_000,
-  };
-}
-
-/** How builds run, from the configuration. */
-export function buildSettingsOf(
-  config: BerthConfig,
-  registry: () => string | undefined,
-): RunnerSettings {
-  const b = config.builds;
-  return {
-    engine: {
-      host: b.dockerHost,
-      tls: b.tlsCert || b.tlsCa ? { ca: b.tlsCa, cert: b.tlsCert, key: b.tlsKey } : undefined,
-    },
-    registry,
-    aliases: config.domain ? [config.domain] : [],
-    concurrency: b.concurrency,
-    perNamespace: b.perNamespace,
-    timeoutMs: b.timeout * 1000,
-    leaseMs: b.leaseSeconds * 1000,
-    workDir: path.join(config.data, 'builds'),
-    holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    maxFailures: b.maxFailures,
-    pollMs: b.pollMs,
-  };
-}
-
 /** Builds the trust service, its key vault opened with the configured or stored master key. */
 export function openTrust(
   config: BerthConfig,
@@ -200,55 +112,6 @@ export function openTrust(
   );
 }
 
-/** The database file inside the data directory. */
-export function databaseFile(config: BerthConfig): string {
-  return path.join(config.data, 'berth.db');
-}
-
-/** Opens the configured database: PostgreSQL when `database.url` is set, else the embedded SQLite. */
-export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & { meta: Meta }> {
-  const dirs = [config.data];
-  if (config.storage.backend === 'filesystem' && config.storage.path)
-    dirs.push(config.storage.path);
-  secureDataDirectories(dirs);
-  const database = config.database.url
-    ? await openPostgresDatabase(config.database.url, config.database.pool, (err) =>
-        createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
-      )
-    : await openSqliteDatabase(databaseFile(config), config.database.synchronous);
-  return { ...database, meta: new Meta(database.db, database.dialect) };
-}
-
-/**
- * The configured content store: the filesystem, or an S3-compatible bucket (with small blobs in
- * `meta`'s database, when given and `storage.s3.inlineBytes` allows).
- */
-export async function openStore(
-  config: BerthConfig,
-  /** Told of each request an object store sends, by operation. */
-  onRequest?: (operation: string) => void,
-  meta?: Meta,
-): Promise<ContentStore> {
-  const { storage } = config;
-  if (storage.backend === 's3') {
-    const bucket = await openS3Store({
-      bucket: storage.s3.bucket!,
-      prefix: storage.s3.prefix,
-      region: storage.s3.region,
-      endpoint: storage.s3.endpoint,
-      forcePathStyle: storage.s3.forcePathStyle,
-      accessKeyId: storage.s3.accessKeyId,
-      secretAccessKey: storage.s3.secretAccessKey,
-      redirectSeconds: storage.s3.redirect,
-      onRequest,
-      spoolDirectory: path.join(config.data, 'spool'),
-    });
-    const inline = storage.s3.inlineBytes;
-    return meta && inline > 0 ? new InlineSmallBlobs(bucket, meta.inlineBlobs, inline) : bucket;
-  }
-  return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
-}
-
 /** Opens the database and storage under the configured data directory and builds the registry. */
 export async function composeBerth(
   config: BerthConfig,
@@ -260,10 +123,8 @@ export async function composeBerth(
   const database = opened ?? (await openDatabase(config));
   const { meta } = database;
   const metrics = new BerthMetrics();
-  const store = await openStore(
-    config,
-    (operation) => metrics.storageRequests.inc({ operation }),
-    meta,
+  const store = await openStore(config, meta, (operation) =>
+    metrics.storageRequests.inc({ operation }),
   );
   const version = berthVersion();
   // The master key seals secrets at rest: token signing keys, trust keys, webhook secrets.

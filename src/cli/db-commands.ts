@@ -5,7 +5,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { exportLines, importLines } from '../meta/index.js';
-import { openDatabase, openTokenKeys } from './compose.js';
+import { openTokenKeys } from './compose.js';
+import { openDatabase } from './compose-stores.js';
 import { withDataFlags, type ConfigFrom } from './directory.js';
 
 type Flags = { config?: string; data?: string; output?: string };

@@ -6,7 +6,8 @@ import type { BerthConfig } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { AuditLog } from '../events/index.js';
 import { createLogger } from '../obs/index.js';
-import { openAuth, openDatabase } from './compose.js';
+import { openAuth } from './compose.js';
+import { openDatabase } from './compose-stores.js';
 
 /** Builds the configuration from a command's `--config` and `--data` flags. */
 export type ConfigFrom = (flags: { config?: string; data?: string }) => BerthConfig;

@@ -5,7 +5,8 @@ import { loadConfig, treeOf, type ConfigSources } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { localActor } from '../auth/index.js';
 import { buildHttpServer, buildMetricsServer, fanOutWhenBusy } from '../http/index.js';
-import { composeBerth, openDatabase } from './compose.js';
+import { composeBerth } from './compose.js';
+import { openDatabase } from './compose-stores.js';
 
 /** Splits `HOST:PORT` (IPv6 hosts in brackets). */
 export function splitListen(listen: string): { host: string; port: number } {

@@ -13,7 +13,8 @@ import {
 import { SecretBox } from '../kit/index.js';
 import { WebhookService, type WebhookScope } from '../manage/index.js';
 import { createLogger } from '../obs/index.js';
-import { berthVersion, destinationRulesOf, dispatchSettingsOf, masterKeyOf } from './compose.js';
+import { berthVersion, masterKeyOf } from './compose.js';
+import { destinationRulesOf, dispatchSettingsOf } from './compose-settings.js';
 import {
   printRows,
   readStdinSecret,

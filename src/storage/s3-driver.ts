@@ -198,45 +198,44 @@ export class S3ContentStore implements ContentStore {
       }
       return open.append(source, observe, length);
     }
-    let written = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        observe(chunk);
-        written += chunk.length;
-        done(null, chunk);
-      },
-    });
-    const body = source.pipe(tap);
-    source.once('error', (err) => tap.destroy(err));
     const key = this.uploadPrefix(id) + segmentName(offset);
+    let written = 0;
     if (length !== undefined && length > 0 && length <= MAX_PUT) {
       // An announced length: one streamed PUT (a multipart upload costs the gateway far more).
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          observe(chunk);
+          written += chunk.length;
+          done(null, chunk);
+        },
+      });
+      source.once('error', (err) => tap.destroy(err));
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.settings.bucket,
           Key: key,
-          Body: body,
+          Body: source.pipe(tap),
           ContentLength: length,
         }),
       );
     } else {
       // No length (docker streams each layer so): parts sent as they fill, several in flight;
-      // a body that ends within one part is a single PUT.
+      // a body that ends within one part is a single PUT, an empty one nothing.
       const received = await multipartBlob(
         { objects: this.objects, key },
-        body,
-        () => {},
+        source,
+        observe,
         PART,
         PART_UPLOADS,
         this.partedShared.memory,
       );
+      written = received.size;
       try {
-        if (received.size > 0) await received.stage();
+        if (written > 0) await received.stage();
       } finally {
         await received.drop();
       }
     }
-    if (written === 0) await this.objects.delete([key]);
     if (offset === 0 && written > 0) this.remember(this.soleSegments, id, { key, size: written });
     else this.soleSegments.delete(id);
     return offset + written;
