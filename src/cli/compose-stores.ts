@@ -36,8 +36,9 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
 }
 
 /**
- * The configured content store: the filesystem, or an S3-compatible bucket (with small blobs in
- * `meta`'s database as far as `storage.s3.inlineBytes` allows).
+ * The configured content store: the filesystem or an S3-compatible bucket, with small blobs in
+ * `meta`'s database as far as `storage.inlineBytes` (for S3: `storage.s3.inlineBytes` if set)
+ * allows.
  */
 export async function openStore(
   config: BerthConfig,
@@ -59,8 +60,13 @@ export async function openStore(
       onRequest,
       spoolDirectory: path.join(config.data, 'spool'),
     });
-    const inline = storage.s3.inlineBytes;
-    return inline > 0 ? new InlineSmallBlobs(bucket, meta.inlineBlobs, inline) : bucket;
+    return inlined(bucket, meta, storage.s3.inlineBytes ?? storage.inlineBytes);
   }
-  return new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
+  const directory = new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
+  return inlined(directory, meta, storage.inlineBytes);
+}
+
+/** `store` with blobs of at most `maxBytes` uploaded whole kept in `meta`'s database (0: none). */
+function inlined(store: ContentStore, meta: Meta, maxBytes: number): ContentStore {
+  return maxBytes > 0 ? new InlineSmallBlobs(store, meta.inlineBlobs, maxBytes) : store;
 }

@@ -198,6 +198,12 @@ export const configSchema = z
         backend: z.enum(['filesystem', 's3']).default('filesystem'),
         /** The blob directory; default `<data>/storage`. */
         path: z.string().min(1).optional(),
+        /**
+         * Blobs of at most this many bytes uploaded whole (one request with its length announced)
+         * are kept in the database, written in the transaction that records them, instead of a
+         * file or an object each (0: never).
+         */
+        inlineBytes: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
         s3: z
           .object({
             bucket: z.string().min(1).optional(),
@@ -212,11 +218,8 @@ export const configSchema = z
             secretAccessKey: z.string().min(1).optional(),
             /** Seconds presigned blob URLs live when blob GETs redirect to the store (0: never redirect). */
             redirect: z.coerce.number().int().min(0).max(604_800).default(0),
-            /**
-             * Blobs of at most this many bytes uploaded whole are kept in the database, written in
-             * the transaction that records them, instead of one object each (0: never).
-             */
-            inlineBytes: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
+            /** For S3 storage only, instead of `storage.inlineBytes` (kept for configurations that set it here). */
+            inlineBytes: z.coerce.number().int().min(0).max(1_048_576).optional(),
           })
           .strict()
           .default({
@@ -224,7 +227,6 @@ export const configSchema = z
             region: 'us-east-1',
             forcePathStyle: true,
             redirect: 0,
-            inlineBytes: 65_536,
           }),
       })
       .strict()
@@ -238,8 +240,8 @@ export const configSchema = z
           region: 'us-east-1',
           forcePathStyle: true,
           redirect: 0,
-          inlineBytes: 65_536,
         },
+        inlineBytes: 65_536,
       }),
     tls: z
       .object({

@@ -104,15 +104,15 @@ export class BlobService {
     }
     const { digest, size } = await this.stat(name, digestValue);
     const chosen = range?.(size);
-    const file = this.store.localBlobFile?.(digest);
+    const local = this.store.localBlobFile !== undefined;
     return {
       digest,
       size,
       range: chosen,
       read: () => this.store.readBlob(digest, chosen),
-      file,
+      file: this.store.localBlobFile?.(digest, size),
       bytes:
-        file && !chosen && size > 0 && size <= SMALL_BLOB_BYTES
+        local && !chosen && size > 0 && size <= SMALL_BLOB_BYTES
           ? await this.smallBytes(digest, size)
           : undefined,
       redirect: () => this.store.redirectUrl?.(digest) ?? Promise.resolve(undefined),

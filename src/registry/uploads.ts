@@ -122,7 +122,13 @@ export class UploadService {
       // The room a hard quota leaves this blob, read once: it bounds the body as it streams and
       // refuses the blob before a slow store writes it (the exact check is in the transaction).
       const room = await this.quotas.headroom(name, digest.value);
-      if (body && upload.size === 0 && digest.algorithm === 'sha256' && this.store.receiveBlob)
+      if (
+        body &&
+        upload.size === 0 &&
+        digest.algorithm === 'sha256' &&
+        this.store.receiveBlob &&
+        (this.store.receivesWhole?.(length) ?? true)
+      )
         return this.finishWhole(name, upload, digest, body, length, range, room, context);
       const size = body
         ? await this.appendChunk(
@@ -190,6 +196,10 @@ export class UploadService {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, received!, true);
+      if (this.store.dropEmptyUpload)
+        this.store.dropEmptyUpload(upload.id).catch(() => {
+          // A left-over empty upload is removed by the upload expiry sweep.
+        });
       return { digest: digest.value, size };
     } finally {
       await received?.drop();

@@ -49,10 +49,12 @@ export interface ContentStore {
   /** A stream of a blob's bytes, or of the given range of them. */
   readBlob(digest: string, range?: ByteRange): Readable;
   /**
-   * The blob's file on this machine's disk, for drivers that keep one (the HTTP edge then sends
-   * it with reused buffers instead of a stream); undefined for remote stores.
+   * The file of blob `digest` of `size` bytes on this machine's disk, for drivers that keep one
+   * (the HTTP edge then sends it with reused buffers instead of a stream), or undefined when this
+   * blob may have none (a small blob kept in the database: read it with `readBlob`). Absent for
+   * remote stores.
    */
-  localBlobFile?(digest: string): string;
+  localBlobFile?(digest: string, size: number): string | undefined;
   /**
    * A short-lived URL the client may fetch the blob from directly (presigned object-store GETs),
    * or undefined to serve it through Berth.
@@ -86,6 +88,17 @@ export interface ContentStore {
     observe: (chunk: Buffer) => void,
     length?: number,
   ): Promise<ReceivedBlob>;
+  /**
+   * Optional: whether `receiveBlob` takes a whole blob whose length is `length` (undefined: not
+   * announced); without it, `receiveBlob` takes every whole blob.
+   */
+  receivesWhole?(length: number | undefined): boolean;
+  /**
+   * Optional, after a blob was received whole (`receiveBlob`) instead of through upload `id`:
+   * removes what `createUpload` made for it, which never received a byte. Stores whose
+   * `createUpload` writes nothing leave it out.
+   */
+  dropEmptyUpload?(id: string): Promise<void>;
   /** A stream of an upload's first `length` bytes. */
   readUpload(id: string, length: number): Readable;
   /**

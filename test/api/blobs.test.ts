@@ -86,7 +86,7 @@ describe('blob uploads and downloads', () => {
   it('answers 404 BLOB_UNKNOWN, not an empty 200, when a blob file vanished', async (ctx) => {
     if (process.env.BERTH_TEST_STORAGE === 's3')
       return ctx.skip("the file layout is the filesystem driver's");
-    const b = blob(5000);
+    const b = blob(70_000); // above storage.inlineBytes: a file of its own
     await pushBlob(t.app, 'lib/vanished', b);
     const hex = b.digest.slice('sha256:'.length);
     rmSync(path.join(t.data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex));

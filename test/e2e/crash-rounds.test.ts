@@ -2,7 +2,8 @@
  * kill -9 at random points of a concurrent push / delete / garbage-collection workload, round
  * after round on one data directory. After each restart: every acknowledged tag pulls whole, every
  * interrupted upload is either finished, resumable (and then finishes), or 404 — never a 5xx —
- * and once the uploads are gone no blob file is left on disk that the database does not know.
+ * and once the uploads are gone no blob file is left on disk — and no small blob in the database
+ * (configs are pushed whole, so they are kept there) — that the database does not record.
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -39,8 +40,17 @@ function check5xx(state: State, what: string, res: Response): Response {
   return res;
 }
 
-/** Pushes a blob in two chunks, recording the open upload until it is finished. */
-async function pushBlob(url: string, name: string, b: TestBlob, state: State): Promise<boolean> {
+/**
+ * Pushes a blob in two chunks — or, `whole`, in the PUT that completes it (a small one is then
+ * written with its record into the database) — recording the open upload until it is finished.
+ */
+async function pushBlob(
+  url: string,
+  name: string,
+  b: TestBlob,
+  state: State,
+  whole = false,
+): Promise<boolean> {
   const start = check5xx(
     state,
     'POST',
@@ -49,18 +59,20 @@ async function pushBlob(url: string, name: string, b: TestBlob, state: State): P
   if (start.status !== 202) return false;
   const upload: OpenUpload = { location: start.headers.get('location')!, content: b, acked: 0 };
   state.uploads.push(upload);
-  const half = Math.floor(b.size / 2);
-  const patch = check5xx(
-    state,
-    'PATCH',
-    await fetch(`${url}${upload.location}`, {
-      method: 'PATCH',
-      headers: { 'content-range': `0-${half - 1}`, 'content-type': 'application/octet-stream' },
-      body: Uint8Array.from(b.bytes.subarray(0, half)),
-    }),
-  );
-  if (patch.status !== 202) return false;
-  upload.acked = half;
+  const half = whole ? 0 : Math.floor(b.size / 2);
+  if (half > 0) {
+    const patch = check5xx(
+      state,
+      'PATCH',
+      await fetch(`${url}${upload.location}`, {
+        method: 'PATCH',
+        headers: { 'content-range': `0-${half - 1}`, 'content-type': 'application/octet-stream' },
+        body: Uint8Array.from(b.bytes.subarray(0, half)),
+      }),
+    );
+    if (patch.status !== 202) return false;
+    upload.acked = half;
+  }
   const put = check5xx(
     state,
     'PUT',
@@ -81,7 +93,7 @@ async function worker(url: string, id: number, round: number, state: State): Pro
     const layer = blob(randomInt(50_000, 400_000));
     const config = configBlob({ worker: id, round, i });
     if (!(await pushBlob(url, 'crash/rounds', layer, state))) return;
-    if (!(await pushBlob(url, 'crash/rounds', config, state))) return;
+    if (!(await pushBlob(url, 'crash/rounds', config, state, true))) return;
     const m = ociManifest(config, [layer]);
     const tag = `w${id}-r${round}-${i}`;
     const put = check5xx(
@@ -202,6 +214,30 @@ function orphanBlobFiles(data: string): string[] {
   }
 }
 
+/** Small blobs kept in the database whose blob the database does not record. */
+function orphanInlineRows(data: string): string[] {
+  const db = new Database(path.join(data, 'berth.db'), { readonly: true });
+  try {
+    return (
+      db
+        .prepare('select digest from inline_blobs where digest not in (select digest from blobs)')
+        .all() as { digest: string }[]
+    ).map((r) => r.digest);
+  } finally {
+    db.close();
+  }
+}
+
+/** How many small blobs the database keeps (the workload's configs, pushed whole). */
+function inlineRowCount(data: string): number {
+  const db = new Database(path.join(data, 'berth.db'), { readonly: true });
+  try {
+    return (db.prepare('select count(*) as n from inline_blobs').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 describe('kill -9 at random points of a push/delete/GC workload', () => {
   const data = tempDir('crash-rounds');
   after(() => removeDir(data));
@@ -229,6 +265,8 @@ describe('kill -9 at random points of a push/delete/GC workload', () => {
       assert.deepEqual(state.errors, [], 'no server error during the workload');
       await server.stop();
       assert.deepEqual(orphanBlobFiles(data), [], 'no blob file the database does not know');
+      assert.deepEqual(orphanInlineRows(data), [], 'no small blob the database does not record');
+      assert.ok(inlineRowCount(data) > 0, 'the configs pushed whole are kept in the database');
       // The outbox lost no acknowledged push and kept no deletion that was not acknowledged.
       const recorded = tagsInOutbox(data);
       for (const tag of state.tags.keys())

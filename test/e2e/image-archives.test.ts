@@ -6,7 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -71,6 +78,11 @@ describe('berth image save and load', { skip: skipUnlessTools(TOOLS) }, () => {
     const out = ok(['image', 'load', archive]);
     assert.match(out, new RegExp(`loaded ${host}/admin/bb:1 \\(sha256:`));
     assert.match(out, new RegExp(`loaded ${host}/admin/moo:1 \\(sha256:`));
+    // The image config (its digest is the image ID) was uploaded whole and is small: it lives in
+    // the database, not in a file (storage.inlineBytes), and docker pulls it from there.
+    const hex = id.slice('sha256:'.length);
+    const configFile = path.join(berth.data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
+    assert.ok(!existsSync(configFile), 'the small config has no file of its own');
     engine.docker(['rmi', `${host}/admin/moo:1`, `${host}/admin/bb:1`]);
     engine.docker(['pull', `${host}/admin/bb:1`]);
     assert.equal(imageId(`${host}/admin/bb:1`), id);
