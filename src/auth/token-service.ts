@@ -56,15 +56,32 @@ const WRONG_AUDIENCE: Record<TokenAudience, string> = {
 
 const REPOSITORY_ACTIONS = ['pull', 'push', 'delete'] as const;
 
+/**
+ * Seconds a registry token just issued is handed out again to the same credential asking for the
+ * same grants (a client, as `docker push`, asks anew per push; many clients share a robot
+ * account): its signature is not made again. It expires when it would have.
+ */
+const REISSUE_SECONDS = 5;
+
+/** A registry token recently issued, by what it was issued for. */
+interface RecentToken {
+  token: string;
+  iat: number;
+  exp: number;
+}
+
 /** Issues and verifies registry tokens. */
 export class TokenService {
   private readonly verified = new Map<string, VerifiedEntry>();
+  private readonly recent = new Map<string, RecentToken>();
 
   constructor(
     private readonly keys: TokenKeys,
     private readonly policy: AccessPolicy,
     private readonly authenticator: Authenticator,
     private readonly settings: TokenSettings,
+    /** Milliseconds since the epoch (tests move it). */
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** The service name tokens are bound to. */
@@ -129,23 +146,30 @@ export class TokenService {
     audience: TokenAudience = 'registry',
   ): Promise<IssuedToken> {
     const { kid, key } = this.keys.signing;
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock() / 1000);
+    const sid = principal.kind === 'user' ? principal.session : 'anon';
+    const sub = principal.kind === 'user' ? principal.name : '';
+    // The same credential asking again for the same grants within a few seconds gets the token
+    // it was just given (registry tokens only: a management token is a session of its own).
+    const recentKey = audience === 'registry' ? JSON.stringify([kid, sid, sub, access]) : '';
+    const recent = recentKey ? this.recent.get(recentKey) : undefined;
+    if (recent && now - recent.iat <= REISSUE_SECONDS && this.verified.has(recent.token))
+      return {
+        token: recent.token,
+        expiresIn: recent.exp - now,
+        issuedAt: new Date(recent.iat * 1000).toISOString(),
+      };
     const exp = now + this.settings.tokenTtlSeconds;
     // What verifying this token's signature will find (a copy: the caller keeps `access`), so
     // its first use skips the check: a client, as `docker push`, uses a fresh token at once.
-    const entry: VerifiedEntry = {
-      access: structuredClone(access),
-      sid: principal.kind === 'user' ? principal.session : 'anon',
-      exp,
-      audience,
-    };
+    const entry: VerifiedEntry = { access: structuredClone(access), sid, exp, audience };
     const claims: Record<string, unknown> = { access };
     if (principal.kind === 'user') claims.sid = entry.sid;
     const token = signEs256Jwt(
       {
         ...claims,
         iss: this.settings.issuer,
-        sub: principal.kind === 'user' ? principal.name : '',
+        sub,
         aud: this.audienceClaim(audience),
         iat: now,
         nbf: now - 1,
@@ -156,6 +180,10 @@ export class TokenService {
       key as KeyObject,
     );
     if (validEntry(entry)) this.remember(token, entry);
+    if (recentKey) {
+      if (this.recent.size >= 10_000) this.recent.clear();
+      this.recent.set(recentKey, { token, iat: now, exp });
+    }
     return {
       token,
       expiresIn: this.settings.tokenTtlSeconds,
@@ -169,7 +197,7 @@ export class TokenService {
    */
   verifyCached(token: string, audience: TokenAudience): VerifiedToken | undefined {
     const entry = this.verified.get(token);
-    if (!entry || entry.exp * 1000 <= Date.now()) return undefined;
+    if (!entry || entry.exp * 1000 <= this.clock()) return undefined;
     if (entry.audience !== audience) throw new BerthError('UNAUTHORIZED', WRONG_AUDIENCE[audience]);
     const principal =
       entry.sid === 'anon' ? ANONYMOUS : this.authenticator.cachedSession(entry.sid);
@@ -185,7 +213,7 @@ export class TokenService {
     if (cached) return cached;
     const known = this.verified.get(token);
     const entry =
-      known && known.exp * 1000 > Date.now() ? known : await this.verifySignature(token);
+      known && known.exp * 1000 > this.clock() ? known : await this.verifySignature(token);
     if (entry.audience !== audience) throw new BerthError('UNAUTHORIZED', WRONG_AUDIENCE[audience]);
     const principal =
       entry.sid === 'anon' ? ANONYMOUS : await this.authenticator.sessionPrincipal(entry.sid);
