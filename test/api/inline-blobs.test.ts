@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
-import { pushBlob, putManifest } from '../helpers/registry-calls.js';
+import { pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
 
 function blobFile(data: string, digest: string): string {
   const hex = digest.slice('sha256:'.length);
@@ -85,19 +85,7 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
 
     // A chunked upload writes its file as before.
     const chunked = blob(3000);
-    const begun = await t.app.inject({ method: 'POST', url: '/v2/lib/small/blobs/uploads/' });
-    const patch = await t.app.inject({
-      method: 'PATCH',
-      url: begun.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: chunked.bytes,
-    });
-    assert.equal(patch.statusCode, 202, patch.body);
-    const done = await t.app.inject({
-      method: 'PUT',
-      url: `${patch.headers.location as string}?digest=${chunked.digest}`,
-    });
-    assert.equal(done.statusCode, 201, done.body);
+    await pushBlobPatched(t.app, 'lib/small', chunked);
     assert.ok(existsSync(blobFile(t.data, chunked.digest)));
     assert.equal(await t.berth.meta.inlineBlobs.read(chunked.digest), undefined);
     // Its small size does not keep it from being served from its file, whole or in part.

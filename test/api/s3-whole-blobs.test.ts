@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
 import { s3Storage, testApp, type TestApp } from '../helpers/in-process.js';
-import { pushBlob, putManifest } from '../helpers/registry-calls.js';
+import { pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
 import { testBucket } from '../helpers/s3.js';
 
 /** Berth on a fresh test bucket; `s3` adds to the bucket's settings. */
@@ -124,19 +124,7 @@ if (process.env.BERTH_TEST_S3) {
 
       // A chunked upload keeps its segments in the bucket, as before.
       const chunked = blob(3000);
-      const start = await t.app.inject({ method: 'POST', url: '/v2/lib/small/blobs/uploads/' });
-      const patch = await t.app.inject({
-        method: 'PATCH',
-        url: start.headers.location as string,
-        headers: { 'content-type': 'application/octet-stream' },
-        payload: chunked.bytes,
-      });
-      assert.equal(patch.statusCode, 202, patch.body);
-      const done = await t.app.inject({
-        method: 'PUT',
-        url: `${patch.headers.location as string}?digest=${chunked.digest}`,
-      });
-      assert.equal(done.statusCode, 201, done.body);
+      await pushBlobPatched(t.app, 'lib/small', chunked);
       assert.ok((await get(t, 'lib/small', chunked)).rawPayload.equals(chunked.bytes));
       assert.equal(await t.berth.meta.inlineBlobs.read(chunked.digest), undefined);
     });

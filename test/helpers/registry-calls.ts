@@ -16,6 +16,31 @@ export async function pushBlob(app: FastifyInstance, name: string, b: TestBlob):
   assert.equal(done.statusCode, 201, done.body);
 }
 
+/**
+ * Uploads a blob the way docker, skopeo and podman do: POST, one PATCH with all its bytes, then
+ * a PUT with the digest and no body; asserts 202 and 201.
+ */
+export async function pushBlobPatched(
+  app: FastifyInstance,
+  name: string,
+  b: TestBlob,
+): Promise<void> {
+  const start = await app.inject({ method: 'POST', url: `/v2/${name}/blobs/uploads/` });
+  assert.equal(start.statusCode, 202, start.body);
+  const patch = await app.inject({
+    method: 'PATCH',
+    url: start.headers.location as string,
+    headers: { 'content-type': 'application/octet-stream' },
+    payload: b.bytes,
+  });
+  assert.equal(patch.statusCode, 202, patch.body);
+  const done = await app.inject({
+    method: 'PUT',
+    url: `${patch.headers.location as string}?digest=${b.digest}`,
+  });
+  assert.equal(done.statusCode, 201, done.body);
+}
+
 /** Pushes a manifest under `reference` and returns the response. */
 export function putManifest(
   app: FastifyInstance,
