@@ -117,8 +117,7 @@ export async function uploadChunked(
     expect(res, 202, 'PATCH chunk');
     location = resolveLocation(base, res.headers.location);
   }
-  const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
-  expect(done, 201, 'PUT upload');
+  await finishUpload(location, digest, auth);
 }
 
 /**
@@ -140,7 +139,15 @@ export async function uploadStreamed(
     ...auth,
   });
   expect(patched, 202, 'PATCH stream');
-  const location = resolveLocation(base, patched.headers.location);
+  await finishUpload(resolveLocation(base, patched.headers.location), digest, auth);
+}
+
+/** Completes the upload at `location` as blob `digest` with an empty PUT. */
+async function finishUpload(
+  location: string,
+  digest: string,
+  auth: Record<string, string>,
+): Promise<void> {
   const done = await request(withDigest(location, digest), 'PUT', undefined, auth);
   expect(done, 201, 'PUT upload');
 }

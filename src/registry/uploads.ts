@@ -1,6 +1,7 @@
 /**
  * Blob uploads: sessions, streamed and chunked appends, monolithic uploads and completion.
- * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts).
+ * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts; appending a
+ * chunk: upload-chunks.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -9,18 +10,15 @@ import { hashReceived } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { bounded, uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
+import { uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
+import { UploadChunks, type ChunkRange } from './upload-chunks.js';
 import { recordChange } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
 import { uploadDataGone, UploadHashes } from './upload-hashes.js';
 
-/** The inclusive byte range a chunk claims to cover (`Content-Range: start-end`). */
-export interface ChunkRange {
-  start: number;
-  end: number;
-}
+export type { ChunkRange } from './upload-chunks.js';
 
 /** The state of an upload a client can see. */
 export interface UploadState {
@@ -32,6 +30,7 @@ export interface UploadState {
 /** Runs upload sessions against the metadata database and a content store. */
 export class UploadService {
   private readonly hashes: UploadHashes;
+  private readonly chunks: UploadChunks;
   private readonly locks = new KeyedMutex();
 
   constructor(
@@ -44,6 +43,9 @@ export class UploadService {
     private readonly limits: UploadLimits = UNLIMITED_UPLOADS,
   ) {
     this.hashes = new UploadHashes(store);
+    this.chunks = new UploadChunks(meta, store, this.hashes, bytes, limits, (id) =>
+      this.discard(id),
+    );
   }
 
   /**
@@ -97,7 +99,7 @@ export class UploadService {
       const upload = await this.find(name, id);
       // A chunk's blob is not known yet (it may be one the namespace already holds, adding
       // nothing), so quotas are checked when the upload completes; the uploader's limits bound it.
-      const size = await this.appendChunk(upload, body, range, length);
+      const size = await this.chunks.append(upload, body, range, length);
       await this.meta.uploads.advance(upload.id, size);
       return { id, repository: name, size };
     });
@@ -131,7 +133,7 @@ export class UploadService {
       )
         return this.finishWhole(name, upload, digest, body, length, range, room, context);
       const size = body
-        ? await this.appendChunk(
+        ? await this.chunks.append(
             upload,
             QuotaGuard.bounding(room, upload.size, body, length),
             range,
@@ -178,7 +180,7 @@ export class UploadService {
     const hash = createHash('sha256');
     let received: ReceivedBlob | undefined;
     try {
-      const size = await this.appendChunk(
+      const size = await this.chunks.append(
         upload,
         QuotaGuard.bounding(room, upload.size, body, length),
         range,
@@ -190,7 +192,7 @@ export class UploadService {
             (chunk) => hashReceived(hash, chunk),
             expected,
           );
-          return this.counted(upload, received.size, expected);
+          return this.chunks.counted(upload, received.size, expected);
         },
       );
       const actual = `sha256:${hash.digest('hex')}`;
@@ -321,111 +323,6 @@ export class UploadService {
       );
     }
     return upload;
-  }
-
-  private checkRange(upload: UploadRecord, range: ChunkRange, length?: number): void {
-    if (range.start !== upload.size || range.end < range.start) {
-      throw new BerthError(
-        'RANGE_INVALID',
-        `chunk ${range.start}-${range.end} does not continue the upload at offset ${upload.size}`,
-        { size: upload.size },
-      );
-    }
-    if (length !== undefined && length !== range.end - range.start + 1) {
-      throw new BerthError(
-        'SIZE_INVALID',
-        `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`,
-      );
-    }
-  }
-
-  /**
-   * Checks a chunk against `range` (when given) and the owner's byte limit (DENIED when the
-   * announced length would pass it, or once the body does), and appends it; returns the new size.
-   */
-  private async appendChunk(
-    upload: UploadRecord,
-    body: Readable,
-    range?: ChunkRange,
-    length?: number,
-    write: (source: Readable, expected?: number) => Promise<number> = (source, expected) =>
-      this.write(upload, source, expected),
-  ): Promise<number> {
-    if (range) this.checkRange(upload, range, length);
-    const expected = range ? range.end - range.start + 1 : length;
-    if (upload.owner === null) return write(body, expected);
-    const held = (await this.meta.uploads.heldBy(upload.owner)).bytes;
-    const allowed = this.limits.bytes - held;
-    if (expected !== undefined && expected > allowed)
-      throw new BerthError(
-        'DENIED',
-        `unfinished uploads of ${upload.owner} hold ${held} bytes; ${expected} more would pass the limit of ${this.limits.bytes}`,
-      );
-    // A body of announced length cannot pass it (the HTTP parser stops there), so only a body of
-    // unknown length needs counting.
-    const limit = this.limits.bytes;
-    const owner = upload.owner;
-    const source =
-      expected === undefined
-        ? bounded(
-            body,
-            allowed,
-            () =>
-              new BerthError(
-                'DENIED',
-                `unfinished uploads of ${owner} may hold at most ${limit} bytes; finish or cancel some`,
-              ),
-          )
-        : body;
-    return write(source, expected);
-  }
-
-  /**
-   * Streams `body` onto the upload while hashing it and returns the new size, which the caller
-   * records. On failure the recorded upload stays as it was.
-   */
-  private async write(upload: UploadRecord, body: Readable, expected?: number): Promise<number> {
-    const live = await this.hashes.live(upload);
-    const hash = live.hash.copy();
-    let size: number;
-    try {
-      size = await this.store.appendUpload(
-        upload.id,
-        upload.size,
-        body,
-        (chunk) => hashReceived(hash, chunk),
-        expected,
-      );
-    } catch (err) {
-      const gone = uploadDataGone(err, upload.id);
-      if (gone !== err) throw gone;
-      if (err instanceof BerthError && err.code === 'STORAGE_FULL') {
-        // Free the upload's space at once, so the registry can take smaller pushes again.
-        await this.discard(upload.id).catch(() => undefined);
-        throw new BerthError(
-          'STORAGE_FULL',
-          `the registry's storage is full: upload ${upload.id} was discarded to free its space; push again once space is freed`,
-          undefined,
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-    upload.size = this.counted(upload, size - upload.size, expected);
-    this.hashes.set(upload.id, size, hash);
-    return size;
-  }
-
-  /** Counts `received` bytes onto `upload`: its new size, or SIZE_INVALID if not as announced. */
-  private counted(upload: UploadRecord, received: number, expected?: number): number {
-    this.bytes.received(received);
-    if (expected !== undefined && received !== expected) {
-      throw new BerthError(
-        'SIZE_INVALID',
-        `received ${received} bytes where ${expected} were announced`,
-      );
-    }
-    return upload.size + received;
   }
 
   /**
