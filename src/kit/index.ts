@@ -9,3 +9,4 @@ export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
 export { hashReceived, noteReceived, RECLAIM_EVERY } from './received-chunks.js';
 export { Budget } from './budget.js';
+export { prepended, readHead, type StreamHead } from './stream-head.js';

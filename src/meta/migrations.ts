@@ -12,6 +12,7 @@ import { catalogMigration } from './migration-catalog.js';
 import { leasesMigration } from './migration-leases.js';
 import { blobRemovalsMigration } from './migration-blob-removals.js';
 import { inlineBlobsMigration } from './migration-inline-blobs.js';
+import { uploadHeldMigration } from './migration-upload-held.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -181,6 +182,7 @@ export class BerthMigrations implements MigrationProvider {
       '0018_signatures': signaturesMigration(this.dialect),
       '0019_blob_removals': blobRemovalsMigration(),
       '0020_inline_blobs': inlineBlobsMigration(this.dialect),
+      '0021_upload_held': uploadHeldMigration(this.dialect),
     };
   }
 }

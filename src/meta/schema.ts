@@ -87,6 +87,8 @@ export interface UploadsTable {
   size: number;
   created_at: number;
   updated_at: number;
+  /** The upload's bytes while they are few enough to be kept here (see `UploadRecord.held`). */
+  held: Buffer | null;
 }
 
 /** Users and organisations share one namespace of names. */

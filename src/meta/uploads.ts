@@ -11,6 +11,11 @@ export interface UploadRecord {
   size: number;
   createdAt: number;
   updatedAt: number;
+  /**
+   * The upload's bytes, all `size` of them, when its row holds them instead of the content store
+   * (a small upload, on its way to the small-blob table); undefined when the store holds them.
+   */
+  held?: Buffer;
 }
 
 /** Reads and writes upload sessions. */
@@ -59,6 +64,7 @@ export class UploadStore {
         'uploads.size',
         'uploads.created_at',
         'uploads.updated_at',
+        'uploads.held',
       ])
       .where('uploads.id', '=', id)
       .executeTakeFirst();
@@ -71,14 +77,18 @@ export class UploadStore {
       size: Number(row.size),
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
+      held: row.held ? Buffer.from(row.held) : undefined,
     };
   }
 
-  /** Records progress: the new size (not synced: see notDurableWrite in database.ts). */
-  async advance(id: string, size: number): Promise<void> {
+  /**
+   * Records progress: the new size and, when the row holds them, all the upload's bytes (null:
+   * the store holds them). Not synced: see notDurableWrite in database.ts.
+   */
+  async advance(id: string, size: number, held: Buffer | null = null): Promise<void> {
     await this.db
       .updateTable('uploads')
-      .set({ size, updated_at: Date.now() })
+      .set({ size, updated_at: Date.now(), held })
       .where('id', '=', id)
       .execute();
   }

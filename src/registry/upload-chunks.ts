@@ -2,9 +2,10 @@
  * Appending a chunk to an upload: its `Content-Range` and length checked, the owner's byte limit
  * enforced, its bytes streamed to the store while hashed, and counted.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
-import { hashReceived } from '../kit/index.js';
+import { hashReceived, prepended, readHead } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { bounded, type UploadLimits } from './upload-limits.js';
@@ -89,19 +90,31 @@ export class UploadChunks {
 
   /**
    * Streams `body` onto the upload while hashing it and returns the new size, which the caller
-   * records. On failure the recorded upload stays as it was.
+   * records with `upload.held`. While the whole upload stays within the store's `inlineBytes`,
+   * its bytes are kept in `upload.held` (the session's row) and the store gets none: a small
+   * blob sent as a `PATCH` and an empty `PUT` then becomes a row of the small-blob table. The
+   * chunk that would pass that size takes the held bytes to the store with it. On failure the
+   * recorded upload stays as it was.
    */
   private async write(upload: UploadRecord, body: Readable, expected?: number): Promise<number> {
-    const live = await this.hashes.live(upload);
-    const hash = live.hash.copy();
+    let source = body;
+    const room = this.heldRoom(upload);
+    if (room !== undefined && (expected === undefined || expected <= room)) {
+      const head = await readHead(body, room);
+      if (head.ended) return this.hold(upload, head.chunks, head.size, expected);
+      source = head.whole();
+    }
+    const held = upload.held;
+    // Bytes the row held go to the store first, with this chunk, from the upload's start.
+    const hash = held ? createHash('sha256') : (await this.hashes.live(upload)).hash.copy();
     let size: number;
     try {
       size = await this.store.appendUpload(
         upload.id,
-        upload.size,
-        body,
+        held ? 0 : upload.size,
+        held ? prepended([held], source) : source,
         (chunk) => hashReceived(hash, chunk),
-        expected,
+        expected === undefined ? undefined : expected + (held?.length ?? 0),
       );
     } catch (err) {
       const gone = uploadDataGone(err, upload.id);
@@ -119,8 +132,35 @@ export class UploadChunks {
       throw err;
     }
     upload.size = this.counted(upload, size - upload.size, expected);
+    upload.held = undefined;
     this.hashes.set(upload.id, size, hash);
     return size;
+  }
+
+  /**
+   * How many more bytes the upload's row may hold: while it holds all of them (or there are
+   * none yet) and the store keeps small blobs in the database; else undefined.
+   */
+  private heldRoom(upload: UploadRecord): number | undefined {
+    const most = this.store.inlineBytes ?? 0;
+    if (most === 0 || (upload.held === undefined && upload.size > 0)) return undefined;
+    return most - upload.size;
+  }
+
+  /** Appends `chunks` (`size` bytes, all of a chunk) to the bytes the upload's row holds. */
+  private async hold(
+    upload: UploadRecord,
+    chunks: Buffer[],
+    size: number,
+    expected?: number,
+  ): Promise<number> {
+    const hash = (await this.hashes.live(upload)).hash.copy();
+    for (const chunk of chunks) hashReceived(hash, chunk);
+    const total = this.counted(upload, size, expected);
+    if (size > 0) upload.held = Buffer.concat([...(upload.held ? [upload.held] : []), ...chunks]);
+    upload.size = total;
+    this.hashes.set(upload.id, total, hash);
+    return total;
   }
 
   /** Counts `received` bytes onto `upload`: its new size, or SIZE_INVALID if not as announced. */

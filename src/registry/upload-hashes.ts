@@ -66,7 +66,9 @@ export class UploadHashes {
     const hash = createHash(algorithm);
     let stored = 0;
     try {
-      for await (const chunk of this.store.readUpload(upload.id, upload.size)) {
+      // Bytes the session's row holds are not in the store (see UploadChunks).
+      const source = upload.held ? [upload.held] : this.store.readUpload(upload.id, upload.size);
+      for await (const chunk of source) {
         hash.update(chunk as Buffer);
         stored += (chunk as Buffer).byteLength;
       }

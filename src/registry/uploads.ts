@@ -20,6 +20,16 @@ import { uploadDataGone, UploadHashes } from './upload-hashes.js';
 
 export type { ChunkRange } from './upload-chunks.js';
 
+/** A blob whose bytes the commit that records it writes to the small-blob table. */
+function inlineBlob(bytes: Buffer): {
+  stage(): Promise<void>;
+  confirm(): Promise<void>;
+  inline: Buffer;
+} {
+  const nothing = async (): Promise<void> => {};
+  return { inline: bytes, stage: nothing, confirm: nothing };
+}
+
 /** The state of an upload a client can see. */
 export interface UploadState {
   id: string;
@@ -77,7 +87,7 @@ export class UploadService {
    */
   async status(name: string, id: string): Promise<UploadState> {
     const upload = await this.find(name, id);
-    if (this.store.hasUpload && !(await this.store.hasUpload(id))) {
+    if (!upload.held && this.store.hasUpload && !(await this.store.hasUpload(id))) {
       await this.locks.run(id, () => this.discard(id));
       throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data`);
     }
@@ -100,7 +110,7 @@ export class UploadService {
       // A chunk's blob is not known yet (it may be one the namespace already holds, adding
       // nothing), so quotas are checked when the upload completes; the uploader's limits bound it.
       const size = await this.chunks.append(upload, body, range, length);
-      await this.meta.uploads.advance(upload.id, size);
+      await this.meta.uploads.advance(upload.id, size, upload.held ?? null);
       return { id, repository: name, size };
     });
   }
@@ -142,6 +152,13 @@ export class UploadService {
         : upload.size;
       const actual = await this.hashes.digestOf(upload, digest.algorithm);
       if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
+      const held = upload.held;
+      if (held) {
+        // The session's row held every byte: the blob goes to the small-blob table.
+        await this.record(name, upload, digest.value, size, room, context, inlineBlob(held));
+        this.dropEmptyUpload(id);
+        return { digest: digest.value, size };
+      }
       await this.record(name, upload, digest.value, size, room, context, {
         stage: async () => {
           try {
@@ -198,14 +215,18 @@ export class UploadService {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, received!, true);
-      if (this.store.dropEmptyUpload)
-        this.store.dropEmptyUpload(upload.id).catch(() => {
-          // A left-over empty upload is removed by the upload expiry sweep.
-        });
+      this.dropEmptyUpload(upload.id);
       return { digest: digest.value, size };
     } finally {
       await received?.drop();
     }
+  }
+
+  /** In the background: removes what the store made for upload `id`, which got no bytes. */
+  private dropEmptyUpload(id: string): void {
+    this.store.dropEmptyUpload?.(id).catch(() => {
+      // A left-over empty upload is removed by the upload expiry sweep.
+    });
   }
 
   /** Discards upload `id`, whose bytes hash to `actual`, not `expected`: the error to throw. */

@@ -46,6 +46,12 @@ export interface SmallBlobTable {
  * registry core validates both before they reach a driver. Nothing here knows of repositories.
  */
 export interface ContentStore {
+  /**
+   * Optional: the size up to which a blob may be handed to the commit that records it
+   * (`ReceivedBlob.inline`, or an upload whose session row held its bytes) and is then read from
+   * the database's small-blob table; absent or 0 when the store keeps every blob itself.
+   */
+  readonly inlineBytes?: number;
   /** A stream of a blob's bytes, or of the given range of them. */
   readBlob(digest: string, range?: ByteRange): Readable;
   /**

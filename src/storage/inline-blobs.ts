@@ -39,11 +39,14 @@ export class InlineSmallBlobs implements ContentStore {
   readonly committedAs?: ContentStore['committedAs'];
   readonly hasUpload?: ContentStore['hasUpload'];
 
+  readonly inlineBytes: number;
+
   constructor(
     private readonly inner: ContentStore,
     private readonly table: SmallBlobTable,
     private readonly maxBytes: number,
   ) {
+    this.inlineBytes = maxBytes;
     const redirect = inner.redirectUrl?.bind(inner);
     // A blob in the table has no object to presign; the URL is made first (locally), so a store
     // that never redirects costs no lookup.

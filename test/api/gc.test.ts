@@ -5,12 +5,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
+import { blobFile } from '../helpers/server.js';
 import { pushBlob, putManifest } from '../helpers/registry-calls.js';
-
-function blobFile(data: string, digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return path.join(data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
-}
 
 describe('garbage collection', () => {
   let t: TestApp;

@@ -1,21 +1,20 @@
 /**
  * Small blobs kept in the database beside the filesystem store (`storage.inlineBytes`): a blob
- * uploaded whole with its length announced is written by the transaction that records it, with no
- * file; larger or chunked blobs keep their files. Runs with the metadata in SQLite, and in
+ * uploaded whole with its length announced, or sent as PATCHes (the session's row holding the
+ * bytes) and an empty PUT, is written by the transaction that records it, with no file; larger
+ * blobs keep their files. Runs with the metadata in SQLite, and in
  * PostgreSQL in that pass. (The same beside S3: test/api/s3-whole-blobs.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
+import { blobFile } from '../helpers/server.js';
 import { pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
-
-function blobFile(data: string, digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return path.join(data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
-}
 
 /** The upload files left in the store (an upload that became a blob leaves none behind). */
 async function uploadFiles(data: string): Promise<string[]> {
@@ -83,15 +82,122 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
     assert.equal(await t.berth.meta.inlineBlobs.read(large.digest), undefined);
     assert.ok((await get(t, 'lib/small', large)).rawPayload.equals(large.bytes));
 
-    // A chunked upload writes its file as before.
-    const chunked = blob(3000);
-    await pushBlobPatched(t.app, 'lib/small', chunked);
-    assert.ok(existsSync(blobFile(t.data, chunked.digest)));
-    assert.equal(await t.berth.meta.inlineBlobs.read(chunked.digest), undefined);
-    // Its small size does not keep it from being served from its file, whole or in part.
-    assert.ok((await get(t, 'lib/small', chunked)).rawPayload.equals(chunked.bytes));
-    const chunkPart = await get(t, 'lib/small', chunked, 'bytes=100-199');
-    assert.ok(chunkPart.rawPayload.equals(chunked.bytes.subarray(100, 200)));
+    await until(async () => (await uploadFiles(t.data)).length === 0);
+  });
+
+  it('keeps a small blob sent as PATCH then empty PUT (docker, skopeo, podman) without a file', async () => {
+    const patched = blob(3000);
+    await pushBlobPatched(t.app, 'lib/patched', patched);
+    assert.ok(!existsSync(blobFile(t.data, patched.digest)));
+    assert.ok((await t.berth.meta.inlineBlobs.read(patched.digest))?.equals(patched.bytes));
+    assert.ok((await get(t, 'lib/patched', patched)).rawPayload.equals(patched.bytes));
+    const part = await get(t, 'lib/patched', patched, 'bytes=100-199');
+    assert.ok(part.rawPayload.equals(patched.bytes.subarray(100, 200)));
+    await until(async () => (await uploadFiles(t.data)).length === 0);
+
+    // Without a length (docker streams its PATCH), in two chunks, checked by status on the way;
+    // then completed as sha512, whose hash is read back from the session's row.
+    const streamed = blob(20_000);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/patched/blobs/uploads/' });
+    let location = start.headers.location as string;
+    for (const [from, to] of [
+      [0, 12_000],
+      [12_000, 20_000],
+    ] as const) {
+      const patch = await t.app.inject({
+        method: 'PATCH',
+        url: location,
+        headers: { 'content-type': 'application/octet-stream' },
+        payload: Readable.from([streamed.bytes.subarray(from, to)]),
+      });
+      assert.equal(patch.statusCode, 202, patch.body);
+      assert.equal(patch.headers.range, `0-${to - 1}`);
+      location = patch.headers.location as string;
+    }
+    const status = await t.app.inject({ method: 'GET', url: location });
+    assert.equal(status.statusCode, 204, status.body);
+    assert.equal(status.headers.range, '0-19999');
+    const sha512 = `sha512:${createHash('sha512').update(streamed.bytes).digest('hex')}`;
+    const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${sha512}` });
+    assert.equal(done.statusCode, 201, done.body);
+    assert.ok((await t.berth.meta.inlineBlobs.read(sha512))?.equals(streamed.bytes));
+    const read = await t.app.inject({ method: 'GET', url: `/v2/lib/patched/blobs/${sha512}` });
+    assert.ok(read.rawPayload.equals(streamed.bytes));
+
+    // Held bytes whose digest is not the one named are refused and leave nothing behind.
+    const liar = blob(2000);
+    const other = await t.app.inject({ method: 'POST', url: '/v2/lib/patched/blobs/uploads/' });
+    const liarPatch = await t.app.inject({
+      method: 'PATCH',
+      url: other.headers.location as string,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: liar.bytes,
+    });
+    const wrong = await t.app.inject({
+      method: 'PUT',
+      url: `${liarPatch.headers.location as string}?digest=${blob(2001).digest}`,
+    });
+    assert.equal(wrong.statusCode, 400, wrong.body);
+    assert.equal(JSON.parse(wrong.body).errors[0].code, 'DIGEST_INVALID');
+    assert.equal(await t.berth.meta.inlineBlobs.read(liar.digest), undefined);
+    assert.equal(
+      (await t.app.inject({ method: 'GET', url: liarPatch.headers.location as string })).statusCode,
+      404,
+    );
+    await until(async () => (await uploadFiles(t.data)).length === 0);
+  });
+
+  it('moves held bytes to a file with the chunk that passes the limit', async () => {
+    // A small PATCH, then one that passes 64 KiB without announcing its length, then the PUT.
+    const grown = blob(100_000);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/grown/blobs/uploads/' });
+    const first = await t.app.inject({
+      method: 'PATCH',
+      url: start.headers.location as string,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: grown.bytes.subarray(0, 1000),
+    });
+    assert.equal(first.statusCode, 202, first.body);
+    const second = await t.app.inject({
+      method: 'PATCH',
+      url: first.headers.location as string,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: Readable.from(
+        [grown.bytes.subarray(1000, 40_000), grown.bytes.subarray(40_000, 100_000)],
+        { objectMode: false },
+      ),
+    });
+    assert.equal(second.statusCode, 202, second.body);
+    assert.equal(second.headers.range, '0-99999');
+    const done = await t.app.inject({
+      method: 'PUT',
+      url: `${second.headers.location as string}?digest=${grown.digest}`,
+    });
+    assert.equal(done.statusCode, 201, done.body);
+    assert.ok(existsSync(blobFile(t.data, grown.digest)));
+    assert.equal(await t.berth.meta.inlineBlobs.read(grown.digest), undefined);
+    assert.ok((await get(t, 'lib/grown', grown)).rawPayload.equals(grown.bytes));
+
+    // Held bytes and a final chunk in the PUT that passes the limit, with its length announced.
+    const tail = blob(70_000);
+    const again = await t.app.inject({ method: 'POST', url: '/v2/lib/grown/blobs/uploads/' });
+    const head = await t.app.inject({
+      method: 'PATCH',
+      url: again.headers.location as string,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: tail.bytes.subarray(0, 500),
+    });
+    const last = await t.app.inject({
+      method: 'PUT',
+      url: `${head.headers.location as string}?digest=${tail.digest}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: tail.bytes.subarray(500),
+    });
+    assert.equal(last.statusCode, 201, last.body);
+    assert.ok(existsSync(blobFile(t.data, tail.digest)));
+    assert.ok((await get(t, 'lib/grown', tail)).rawPayload.equals(tail.bytes));
+    const part = await get(t, 'lib/grown', tail, 'bytes=400-599');
+    assert.ok(part.rawPayload.equals(tail.bytes.subarray(400, 600)));
     await until(async () => (await uploadFiles(t.data)).length === 0);
   });
 

@@ -98,7 +98,7 @@ if (process.env.BERTH_TEST_S3) {
     before(async () => (t = await s3App()));
     after(() => t.close());
 
-    it('keeps a small whole blob without an S3 request; larger and chunked ones go to the bucket', async () => {
+    it('keeps a small blob, whole or PATCHed, without an S3 request; larger ones go to the bucket', async () => {
       const small = blob(4000);
       let before = await requests(t);
       const put = await t.app.inject({
@@ -122,8 +122,17 @@ if (process.env.BERTH_TEST_S3) {
       assert.ok((await get(t, 'lib/small', large)).rawPayload.equals(large.bytes));
       assert.equal(await t.berth.meta.inlineBlobs.read(large.digest), undefined);
 
-      // A chunked upload keeps its segments in the bucket, as before.
-      const chunked = blob(3000);
+      // Sent the way docker, skopeo and podman send it (PATCH, then an empty PUT): the session's
+      // row holds the bytes until the PUT, which moves them to the table — no S3 request at all.
+      const patched = blob(3000);
+      before = await requests(t);
+      await pushBlobPatched(t.app, 'lib/small', patched);
+      assert.deepEqual(delta(before, await requests(t)), []);
+      assert.ok((await t.berth.meta.inlineBlobs.read(patched.digest))?.equals(patched.bytes));
+      assert.ok((await get(t, 'lib/small', patched)).rawPayload.equals(patched.bytes));
+
+      // A PATCHed blob past the limit keeps its segments in the bucket, as before.
+      const chunked = blob(70_000);
       await pushBlobPatched(t.app, 'lib/small', chunked);
       assert.ok((await get(t, 'lib/small', chunked)).rawPayload.equals(chunked.bytes));
       assert.equal(await t.berth.meta.inlineBlobs.read(chunked.digest), undefined);

@@ -1,5 +1,6 @@
 /** The real docker CLI and a dockerd started here, against a spawned Berth. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   busyboxContext,
@@ -7,7 +8,7 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
-import { removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
+import { blobFile, removeDir, spawnBerth, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox'];
@@ -34,6 +35,9 @@ describe('docker CLI against Berth', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.match(push, /1: digest: sha256:[a-f0-9]{64} size: \d+/);
     const pushedDigest = /digest: (sha256:[a-f0-9]{64})/.exec(push)![1]!;
     const id = engine.docker(['image', 'inspect', '--format', '{{.Id}}', ref]).trim();
+    // docker sends the small config (its digest is the image ID) as a PATCH and an empty PUT: the
+    // upload's row held it, and it went to the database's small-blob table, not to a file.
+    assert.ok(!existsSync(blobFile(berth.data, id)), 'the small config has no file of its own');
     engine.docker(['rmi', ref]);
     const pull = engine.docker(['pull', ref]);
     assert.match(pull, new RegExp(`Digest: ${pushedDigest}`));

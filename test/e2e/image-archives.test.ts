@@ -22,7 +22,14 @@ import {
   startDockerd,
   type PrivateDockerd,
 } from '../helpers/dockerd.js';
-import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import {
+  BERTH_BIN,
+  blobFile,
+  removeDir,
+  spawnBerth,
+  tempDir,
+  type SpawnedBerth,
+} from '../helpers/server.js';
 import { needTools, run, skipUnlessTools } from '../helpers/tools.js';
 
 const TOOLS = ['dockerd', 'docker', 'busybox', 'skopeo'];
@@ -80,9 +87,7 @@ describe('berth image save and load', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.match(out, new RegExp(`loaded ${host}/admin/moo:1 \\(sha256:`));
     // The image config (its digest is the image ID) was uploaded whole and is small: it lives in
     // the database, not in a file (storage.inlineBytes), and docker pulls it from there.
-    const hex = id.slice('sha256:'.length);
-    const configFile = path.join(berth.data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
-    assert.ok(!existsSync(configFile), 'the small config has no file of its own');
+    assert.ok(!existsSync(blobFile(berth.data, id)), 'the small config has no file of its own');
     engine.docker(['rmi', `${host}/admin/moo:1`, `${host}/admin/bb:1`]);
     engine.docker(['pull', `${host}/admin/bb:1`]);
     assert.equal(imageId(`${host}/admin/bb:1`), id);

@@ -1,8 +1,9 @@
 /** skopeo against a spawned Berth: copy in and out, inspect, list-tags, delete, copy --all. */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { multiPlatformLayout, umociBusyboxLayout } from '../helpers/oci-layout.js';
-import { removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
+import { blobFile, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools, run } from '../helpers/tools.js';
 
 const TOOLS = ['skopeo', 'umoci'];
@@ -25,6 +26,20 @@ describe('skopeo against Berth', { skip: skipUnlessTools(TOOLS) }, () => {
       run('skopeo', ['inspect', '--tls-verify=false', `docker://${berth.host}/skopeo/bb:v1`]),
     ) as { Digest: string; Layers: string[]; Architecture: string };
     assert.equal(inspect.Layers.length, 1);
+    // skopeo sends each blob as a PATCH and an empty PUT: the small config went to the database's
+    // small-blob table (the upload's row held it until the PUT), the layer to a file.
+    const config = (
+      JSON.parse(
+        run('skopeo', [
+          'inspect',
+          '--raw',
+          '--tls-verify=false',
+          `docker://${berth.host}/skopeo/bb:v1`,
+        ]),
+      ) as { config: { digest: string } }
+    ).config.digest;
+    assert.ok(!existsSync(blobFile(berth.data, config)), 'the small config has no file');
+    assert.ok(existsSync(blobFile(berth.data, inspect.Layers[0]!)), 'the layer has its file');
     assert.equal(inspect.Architecture, 'amd64');
     const raw = run('skopeo', [
       'inspect',

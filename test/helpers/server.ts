@@ -35,6 +35,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Where the filesystem store of data directory `data` keeps blob `digest` (sha256), if in a file. */
+export function blobFile(data: string, digest: string): string {
+  const hex = digest.slice('sha256:'.length);
+  return path.join(data, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
+}
+
 /** A fresh temporary directory. */
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `berth-${prefix}-`));

@@ -70,7 +70,8 @@ describe('write-behind', () => {
     const embedded = { database: { synchronous: 'full' }, storage: { backend: 'filesystem' } };
     const first = await testApp(embedded);
     const data = first.data;
-    const b = blob(50_000);
+    // Past storage.inlineBytes, so the upload's bytes are in its file, not its row.
+    const b = blob(100_000);
     const start = await first.app.inject({ method: 'POST', url: '/v2/lib/short/blobs/uploads/' });
     const location = start.headers.location as string;
     const patched = await first.app.inject({
@@ -88,19 +89,48 @@ describe('write-behind', () => {
     const again = await testApp({ ...embedded, data });
     try {
       const status = await again.app.inject({ method: 'GET', url: location });
-      assert.equal(status.headers.range, '0-49999', 'the recorded progress');
+      assert.equal(status.headers.range, '0-99999', 'the recorded progress');
       const done = await again.app.inject({
         method: 'PUT',
         url: `${location}?digest=${b.digest}`,
       });
       assert.equal(done.statusCode, 404, done.body);
       assert.equal(done.json().errors[0].code, 'BLOB_UPLOAD_UNKNOWN');
-      assert.match(done.json().errors[0].message, /holds 20000 of its 50000 bytes/);
+      assert.match(done.json().errors[0].message, /holds 20000 of its 100000 bytes/);
       const head = await again.app.inject({
         method: 'HEAD',
         url: `/v2/lib/short/blobs/${b.digest}`,
       });
       assert.equal(head.statusCode, 404);
+    } finally {
+      await again.close();
+      removeDir(data);
+    }
+  });
+  it('completes after a restart a small upload whose bytes its session row held', async () => {
+    const embedded = { database: { synchronous: 'full' }, storage: { backend: 'filesystem' } };
+    const first = await testApp(embedded);
+    const data = first.data;
+    const b = blob(30_000);
+    const start = await first.app.inject({ method: 'POST', url: '/v2/lib/held/blobs/uploads/' });
+    const patched = await first.app.inject({
+      method: 'PATCH',
+      url: start.headers.location as string,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: b.bytes,
+    });
+    assert.equal(patched.statusCode, 202, patched.body);
+    const location = patched.headers.location as string;
+    await first.app.close();
+    await first.berth.close();
+    const again = await testApp({ ...embedded, data });
+    try {
+      // The running hash is gone with the process: it is read back from the row.
+      const done = await again.app.inject({ method: 'PUT', url: `${location}?digest=${b.digest}` });
+      assert.equal(done.statusCode, 201, done.body);
+      assert.ok((await again.berth.meta.inlineBlobs.read(b.digest))?.equals(b.bytes));
+      const read = await again.app.inject({ method: 'GET', url: `/v2/lib/held/blobs/${b.digest}` });
+      assert.ok(read.rawPayload.equals(b.bytes));
     } finally {
       await again.close();
       removeDir(data);
