@@ -43,6 +43,7 @@ const FIGURES = [
   'manifest GET client CPU ms/req',
   'blob HEAD req/s',
   'small image pushes /s',
+  'small image pushes, blobs PATCHed /s',
   'S3 requests per small image',
 ];
 
@@ -55,7 +56,10 @@ async function storageRequests(url: string): Promise<Map<string, number>> {
   return out;
 }
 
-/** The S3 requests of one small image push on `reg` (one replica), by operation, and in all. */
+/**
+ * The S3 requests of one small image push on `reg` (one replica), by operation, and in all: over
+ * every image `smallPushes` pushed (its blobs whole, then PATCHed).
+ */
 async function s3RequestsPerPush(
   reg: RegistryUnderTest,
   push: () => Promise<Figures>,
@@ -64,7 +68,8 @@ async function s3RequestsPerPush(
   const figures = await push();
   const after = await storageRequests(reg.url);
   const perImage = new Map<string, number>();
-  for (const [op, n] of after) perImage.set(op, (n - (before.get(op) ?? 0)) / plan.smallImages);
+  const images = 2 * plan.smallImages;
+  for (const [op, n] of after) perImage.set(op, (n - (before.get(op) ?? 0)) / images);
   const total = [...perImage.values()].reduce((a, b) => a + b, 0);
   return { figures: { ...figures, 'S3 requests per small image': total }, perImage };
 }
