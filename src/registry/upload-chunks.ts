@@ -109,6 +109,7 @@ export class UploadChunks {
     const hash = held ? createHash('sha256') : (await this.hashes.live(upload)).hash.copy();
     let size: number;
     try {
+      if (held || upload.size === 0) await this.store.createUpload(upload.id);
       size = await this.store.appendUpload(
         upload.id,
         held ? 0 : upload.size,

@@ -64,6 +64,8 @@ export class UploadHashes {
    */
   private async stored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
     const hash = createHash(algorithm);
+    // Nothing to read back (and the store may not have heard of the upload yet).
+    if (upload.size === 0) return hash;
     let stored = 0;
     try {
       // Bytes the session's row holds are not in the store (see UploadChunks).

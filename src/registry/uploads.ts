@@ -75,8 +75,8 @@ export class UploadService {
     const id = randomUUID();
     const repositoryId =
       (await this.cache.repositoryId(this.meta, name)) ?? (await this.createRepository(name));
+    // The store hears of the upload only once it needs to (see ContentStore.createUpload).
     await this.meta.uploads.create(id, repositoryId, owner);
-    await this.store.createUpload(id);
     this.hashes.set(id, 0, createHash('sha256'));
     return { id, repository: name, size: 0 };
   }
@@ -87,7 +87,9 @@ export class UploadService {
    */
   async status(name: string, id: string): Promise<UploadState> {
     const upload = await this.find(name, id);
-    if (!upload.held && this.store.hasUpload && !(await this.store.hasUpload(id))) {
+    // Only bytes the store holds can be gone (the store may not have heard of an empty upload).
+    const inStore = upload.size > 0 && !upload.held;
+    if (inStore && this.store.hasUpload && !(await this.store.hasUpload(id))) {
       await this.locks.run(id, () => this.discard(id));
       throw new BerthError('BLOB_UPLOAD_UNKNOWN', `upload ${id} has no data`);
     }
@@ -156,9 +158,10 @@ export class UploadService {
       if (held) {
         // The session's row held every byte: the blob goes to the small-blob table.
         await this.record(name, upload, digest.value, size, room, context, inlineBlob(held));
-        this.dropEmptyUpload(id);
         return { digest: digest.value, size };
       }
+      // An upload of no bytes may not be in the store yet.
+      if (size === 0) await this.store.createUpload(id);
       await this.record(name, upload, digest.value, size, room, context, {
         stage: async () => {
           try {
@@ -215,18 +218,10 @@ export class UploadService {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, received!, true);
-      this.dropEmptyUpload(upload.id);
       return { digest: digest.value, size };
     } finally {
       await received?.drop();
     }
-  }
-
-  /** In the background: removes what the store made for upload `id`, which got no bytes. */
-  private dropEmptyUpload(id: string): void {
-    this.store.dropEmptyUpload?.(id).catch(() => {
-      // A left-over empty upload is removed by the upload expiry sweep.
-    });
   }
 
   /** Discards upload `id`, whose bytes hash to `actual`, not `expected`: the error to throw. */

@@ -66,7 +66,12 @@ export interface ContentStore {
    * or undefined to serve it through Berth.
    */
   redirectUrl?(digest: string): Promise<string | undefined>;
-  /** Starts an empty upload. */
+  /**
+   * Starts an empty upload (again: an upload started before loses what it held). The registry
+   * calls it only once the upload needs the store — before appending from offset 0, or to
+   * complete an upload of no bytes — so an upload whose bytes go elsewhere (a whole blob the
+   * store receives, or one the database keeps) costs the store nothing.
+   */
   createUpload(id: string): Promise<void>;
   /**
    * Writes `source` to an upload from `offset` on (dropping anything past `offset` first), passing
@@ -99,12 +104,6 @@ export interface ContentStore {
    * announced); without it, `receiveBlob` takes every whole blob.
    */
   receivesWhole?(length: number | undefined): boolean;
-  /**
-   * Optional, after a blob was received whole (`receiveBlob`) instead of through upload `id`:
-   * removes what `createUpload` made for it, which never received a byte. Stores whose
-   * `createUpload` writes nothing leave it out.
-   */
-  dropEmptyUpload?(id: string): Promise<void>;
   /** A stream of an upload's first `length` bytes. */
   readUpload(id: string, length: number): Readable;
   /**

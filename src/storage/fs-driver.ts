@@ -118,14 +118,9 @@ export class FsContentStore implements ContentStore {
     return this.layout.blob(digest);
   }
 
-  /** The empty file `createUpload` made; nothing was ever written to it. */
-  async dropEmptyUpload(id: string): Promise<void> {
-    await unlessMissing(() => fs.unlink(this.layout.uploadData(id)), undefined);
-  }
-
   async createUpload(id: string): Promise<void> {
     const file = this.layout.uploadData(id);
-    await withParentFolder(file, async () => (await fs.open(file, 'wx')).close());
+    await withParentFolder(file, async () => (await fs.open(file, 'w')).close());
   }
 
   async appendUpload(

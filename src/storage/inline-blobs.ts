@@ -33,7 +33,6 @@ async function collectWithin(
 export class InlineSmallBlobs implements ContentStore {
   readonly redirectUrl?: (digest: string) => Promise<string | undefined>;
   readonly localBlobFile?: ContentStore['localBlobFile'];
-  readonly dropEmptyUpload?: ContentStore['dropEmptyUpload'];
   readonly stageUpload?: ContentStore['stageUpload'];
   readonly releaseUpload?: ContentStore['releaseUpload'];
   readonly committedAs?: ContentStore['committedAs'];
@@ -59,7 +58,6 @@ export class InlineSmallBlobs implements ContentStore {
     // A blob small enough for the table may be there rather than in a file: read through readBlob.
     if (file)
       this.localBlobFile = (digest, size) => (size > maxBytes ? file(digest, size) : undefined);
-    this.dropEmptyUpload = inner.dropEmptyUpload?.bind(inner);
     this.stageUpload = inner.stageUpload?.bind(inner);
     this.releaseUpload = inner.releaseUpload?.bind(inner);
     this.committedAs = inner.committedAs?.bind(inner);

@@ -178,6 +178,27 @@ describe('blob uploads and downloads', () => {
     assert.equal(done.statusCode, 201);
   });
 
+  it('stores the empty blob from an upload that never got a byte, checked on the way', async () => {
+    const empty = blob(0);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/empty/blobs/uploads/' });
+    const location = start.headers.location as string;
+    // The store has not heard of the upload yet (it hears of it once it needs to): its status
+    // is still known, and so is an empty PATCH.
+    const status = await t.app.inject({ method: 'GET', url: location });
+    assert.equal(status.statusCode, 204, status.body);
+    assert.equal(status.headers.range, '0-0');
+    const patch = await t.app.inject({ method: 'PATCH', url: location, payload: Buffer.alloc(0) });
+    assert.equal(patch.statusCode, 202, patch.body);
+    const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${empty.digest}` });
+    assert.equal(done.statusCode, 201, done.body);
+    const head = await t.app.inject({ method: 'HEAD', url: `/v2/lib/empty/blobs/${empty.digest}` });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-length'], '0');
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/empty/blobs/${empty.digest}` });
+    assert.equal(get.statusCode, 200);
+    assert.equal(get.rawPayload.length, 0);
+  });
+
   it('rejects a wrong digest with DIGEST_INVALID and discards the data', async () => {
     const b = blob(100);
     const other = blob(100);

@@ -40,16 +40,22 @@ describe('operations', () => {
   it('expires idle uploads and removes their data', async () => {
     const start = await t.app.inject({ method: 'POST', url: '/v2/ops/expire/blobs/uploads/' });
     const loc = start.headers.location as string;
-    await t.app.inject({ method: 'PATCH', url: loc, payload: Buffer.alloc(1000, 1) });
+    // Past storage.inlineBytes: the bytes are in a file (a smaller upload's are in its row).
+    await t.app.inject({ method: 'PATCH', url: loc, payload: Buffer.alloc(70_000, 1) });
+    const small = await t.app.inject({ method: 'POST', url: '/v2/ops/expire/blobs/uploads/' });
+    const smallLoc = small.headers.location as string;
+    await t.app.inject({ method: 'PATCH', url: smallLoc, payload: Buffer.alloc(1000, 1) });
     const uploads = path.join(t.data, 'storage', 'uploads');
     const id = start.headers['docker-upload-uuid'] as string;
     assert.ok(existsSync(path.join(uploads, id)));
     assert.equal(await t.berth.registry.uploads.expire(60_000), 0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(await t.berth.registry.uploads.expire(10), 1);
+    assert.equal(await t.berth.registry.uploads.expire(10), 2);
     assert.ok(!existsSync(path.join(uploads, id)));
-    const status = await t.app.inject({ method: 'GET', url: loc });
-    assert.equal(status.statusCode, 404);
+    for (const gone of [loc, smallLoc]) {
+      const status = await t.app.inject({ method: 'GET', url: gone });
+      assert.equal(status.statusCode, 404);
+    }
   });
 
   it('takes concurrent uploads of the same blob and keeps one good copy', async () => {
