@@ -26,17 +26,20 @@ function relaxedStatement(
   statement: SqliteStatement,
   synchronous: string,
 ): SqliteStatement {
+  // Prepared once: `sqlite.pragma` would compile the pragma again at every call.
+  const unsynced = sqlite.prepare('PRAGMA synchronous = OFF');
+  const restored = sqlite.prepare(`PRAGMA synchronous = ${synchronous}`);
   return {
     reader: statement.reader,
     all: (parameters) => statement.all(parameters),
     iterate: (parameters) => statement.iterate(parameters),
     run(parameters) {
       if (sqlite.inTransaction) return statement.run(parameters);
-      sqlite.pragma('synchronous = OFF');
+      unsynced.run();
       try {
         return statement.run(parameters);
       } finally {
-        sqlite.pragma(`synchronous = ${synchronous}`);
+        restored.run();
       }
     },
   };

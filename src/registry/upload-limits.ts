@@ -1,5 +1,5 @@
 /** What an uploader may hold in unfinished uploads, and bounding a body as it streams. */
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ChangeContext } from './ports.js';
 
 /** What one uploader (an account, or an anonymous address) may hold in unfinished uploads. */
@@ -14,25 +14,32 @@ export const UNLIMITED_UPLOADS: UploadLimits = {
   bytes: Number.MAX_SAFE_INTEGER,
 };
 
-/** Passes `body` through, failing it with `refusal(bytes seen)` once more than `allowed` bytes went by. */
+/** Yields `body`'s chunks, throwing `refusal(bytes seen)` once more than `allowed` went by. */
+async function* within(
+  body: Readable,
+  allowed: number,
+  refusal: (seen: number) => Error,
+): AsyncGenerator<Buffer> {
+  let seen = 0;
+  // Leaving the loop (a refusal, or the reader stopping) destroys `body`; its failure (an
+  // aborted request) is thrown here.
+  for await (const chunk of body) {
+    seen += (chunk as Buffer).length;
+    if (seen > allowed) throw refusal(seen);
+    yield chunk as Buffer;
+  }
+}
+
+/**
+ * Passes `body` through, failing it with `refusal(bytes seen)` once more than `allowed` bytes
+ * went by: an aborted body fails it too, and a refused one is destroyed.
+ */
 export function bounded(
   body: Readable,
   allowed: number,
   refusal: (seen: number) => Error,
 ): Readable {
-  let seen = 0;
-  // pipeline: an aborted body fails the limiter too, and a refused one is destroyed.
-  return pipeline(
-    body,
-    new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        seen += chunk.length;
-        if (seen > allowed) done(refusal(seen));
-        else done(null, chunk);
-      },
-    }),
-    () => undefined,
-  );
+  return Readable.from(within(body, allowed, refusal), { objectMode: false });
 }
 
 /**

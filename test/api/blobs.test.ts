@@ -1,6 +1,8 @@
 /** In-process tests of the blob and upload endpoints and their error paths. */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -401,5 +403,60 @@ describe('blob uploads and downloads', () => {
     assert.equal(errorCode(patchBlob), 'UNSUPPORTED');
     const unknown = await t.app.inject({ method: 'GET', url: '/v2/lib/a/nothing' });
     assert.equal(unknown.statusCode, 404);
+  });
+});
+
+describe("an uploader's byte limit on bodies of unknown length", () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => {
+    t = await testApp({ limits: { uploadBytesPerAccount: 50_000 }, auth: { mode: 'none' } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(() => t.close());
+
+  /** A PATCH over a socket streaming `bytes` with no length announced (as docker sends a layer). */
+  const streamed = (location: string, bytes: Buffer) =>
+    new Promise<{ status: number; range?: string; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: location,
+          method: 'PATCH',
+          headers: { 'content-type': 'application/octet-stream' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, range: res.headers.range, body }));
+          res.on('error', reject);
+        },
+      );
+      // The server may stop reading once it refuses the body: its answer is what counts.
+      req.on('error', () => undefined);
+      req.write(bytes.subarray(0, 20_000));
+      req.end(bytes.subarray(20_000));
+    });
+
+  it('refuses the chunk that passes it, counting bytes held, and keeps what came before', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/bounded/blobs/uploads/' });
+    const location = start.headers.location as string;
+    const over = await streamed(location, Buffer.alloc(60_000, 1));
+    assert.equal(over.status, 403, over.body);
+    assert.match(over.body, /"code":"DENIED"/);
+    const first = await streamed(location, Buffer.alloc(30_000, 2));
+    assert.equal(first.status, 202, first.body);
+    assert.equal(first.range, '0-29999');
+    // 30,000 held and 30,000 more: past the 50,000 the uploader may hold.
+    const second = await streamed(location, Buffer.alloc(30_000, 3));
+    assert.equal(second.status, 403, second.body);
+    assert.match(second.body, /"code":"DENIED"/);
+    const status = await t.app.inject({ method: 'GET', url: location });
+    assert.equal(status.headers.range, '0-29999');
+    const b = blob(Buffer.alloc(30_000, 2));
+    const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${b.digest}` });
+    assert.equal(done.statusCode, 201, done.body);
   });
 });

@@ -19,10 +19,19 @@ describe('relaxed statements', () => {
     sqlite.pragma('synchronous = FULL');
     const settings: string[] = [];
     const pragma = sqlite.pragma.bind(sqlite);
-    sqlite.pragma = ((source: string, options?: SQLite.PragmaOptions) => {
-      if (source.startsWith('synchronous =')) settings.push(source);
-      return pragma(source, options);
-    }) as typeof sqlite.pragma;
+    // Each run of a prepared `PRAGMA synchronous = …` is recorded.
+    const prepare = sqlite.prepare.bind(sqlite);
+    sqlite.prepare = ((source: string) => {
+      const statement = prepare(source);
+      const setting = /^PRAGMA (synchronous = \w+)$/.exec(source)?.[1];
+      if (!setting) return statement;
+      const run = statement.run.bind(statement);
+      statement.run = ((...args: unknown[]) => {
+        settings.push(setting);
+        return run(...(args as []));
+      }) as typeof statement.run;
+      return statement;
+    }) as typeof sqlite.prepare;
     const db = new Kysely<{ notes: { text: string } }>({
       dialect: new SqliteDialect({
         database: withStatementCache(sqlite, {
