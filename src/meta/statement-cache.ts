@@ -26,20 +26,17 @@ function relaxedStatement(
   statement: SqliteStatement,
   synchronous: string,
 ): SqliteStatement {
-  // Prepared once: `sqlite.pragma` would compile the pragma again at every call.
-  const unsynced = sqlite.prepare('PRAGMA synchronous = OFF');
-  const restored = sqlite.prepare(`PRAGMA synchronous = ${synchronous}`);
   return {
     reader: statement.reader,
     all: (parameters) => statement.all(parameters),
     iterate: (parameters) => statement.iterate(parameters),
     run(parameters) {
       if (sqlite.inTransaction) return statement.run(parameters);
-      unsynced.run();
+      sqlite.pragma('synchronous = OFF');
       try {
         return statement.run(parameters);
       } finally {
-        restored.run();
+        sqlite.pragma(`synchronous = ${synchronous}`);
       }
     },
   };

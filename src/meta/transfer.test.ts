@@ -8,7 +8,7 @@ import { openSqliteDatabase } from './database.js';
 import { Meta } from './meta.js';
 import { exportLines, importLines } from './transfer.js';
 
-describe('moving a database with small blobs in it', () => {
+describe('moving a database with small blobs and held upload bytes in it', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-transfer-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -25,6 +25,13 @@ describe('moving a database with small blobs in it', () => {
         for (const b of blobs) await m.inlineBlobs.put(b.digest, b.bytes);
         await m.inlineBlobs.trash(blobs[7]!.digest);
       });
+      // Two unfinished uploads: one whose row holds its bytes, one whose store does.
+      const repository = await source.writeTransaction((m) => m.repositories.ensure('lib/moved'));
+      const held = randomBytes(3000);
+      await source.uploads.create('held-upload', repository, 'alice');
+      await source.uploads.advance('held-upload', held.length, held);
+      await source.uploads.create('stored-upload', repository, 'alice');
+      await source.uploads.advance('stored-upload', 70_000);
       const lines: string[] = [];
       for await (const line of exportLines(from.db)) lines.push(line);
       const counts = await importLines(
@@ -42,6 +49,12 @@ describe('moving a database with small blobs in it', () => {
         else assert.ok(read?.equals(b.bytes), `blob ${i}`);
       }
       assert.deepEqual(await target.inlineBlobs.trashed(), [blobs[7]!.digest]);
+      const moved = await target.uploads.get('held-upload');
+      assert.equal(moved?.size, 3000);
+      assert.ok(moved?.held?.equals(held), 'the held bytes, byte for byte');
+      const stored = await target.uploads.get('stored-upload');
+      assert.equal(stored?.size, 70_000);
+      assert.equal(stored?.held, undefined);
     } finally {
       await from.close();
       await to.close();

@@ -19,15 +19,19 @@ describe('relaxed statements', () => {
     sqlite.pragma('synchronous = FULL');
     const settings: string[] = [];
     const pragma = sqlite.pragma.bind(sqlite);
-    // Each run of a prepared `PRAGMA synchronous = …` is recorded.
+    sqlite.pragma = ((source: string, options?: SQLite.PragmaOptions) => {
+      if (source.startsWith('synchronous =')) settings.push(source);
+      return pragma(source, options);
+    }) as typeof sqlite.pragma;
+    // The level in force while each insert runs (what its commit obeys).
+    const levels: number[] = [];
     const prepare = sqlite.prepare.bind(sqlite);
     sqlite.prepare = ((source: string) => {
       const statement = prepare(source);
-      const setting = /^PRAGMA (synchronous = \w+)$/.exec(source)?.[1];
-      if (!setting) return statement;
+      if (!source.startsWith('insert into')) return statement;
       const run = statement.run.bind(statement);
       statement.run = ((...args: unknown[]) => {
-        settings.push(setting);
+        levels.push(pragma('synchronous', { simple: true }) as number);
         return run(...(args as []));
       }) as typeof statement.run;
       return statement;
@@ -44,6 +48,11 @@ describe('relaxed statements', () => {
       await sql`create table notes (text text)`.execute(db);
       await db.insertInto('notes').values({ text: 'relaxed' }).execute();
       assert.deepEqual(settings, ['synchronous = OFF', 'synchronous = FULL']);
+      assert.deepEqual(levels, [0], 'OFF while the relaxed insert commits');
+      assert.equal(pragma('synchronous', { simple: true }), 2, 'FULL again after it');
+      // Again: the setting must take effect every time, not only the first.
+      await db.insertInto('notes').values({ text: 'relaxed again' }).execute();
+      assert.deepEqual(levels, [0, 0]);
       assert.equal(pragma('synchronous', { simple: true }), 2);
       settings.length = 0;
       await db
@@ -51,7 +60,8 @@ describe('relaxed statements', () => {
         .execute((trx) => trx.insertInto('notes').values({ text: 'in a transaction' }).execute());
       await db.updateTable('notes').set({ text: 'x' }).execute();
       assert.deepEqual(settings, [], 'a transaction or another statement commits durably');
-      assert.equal((await db.selectFrom('notes').selectAll().execute()).length, 2);
+      assert.deepEqual(levels, [0, 0, 2], "a transaction commits at the connection's level");
+      assert.equal((await db.selectFrom('notes').selectAll().execute()).length, 3);
     } finally {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
