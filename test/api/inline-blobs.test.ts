@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { blobFile } from '../helpers/server.js';
-import { pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
+import { patchUpload, pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
 
 /** The upload files left in the store (an upload that became a blob leaves none behind). */
 async function uploadFiles(data: string): Promise<string[]> {
@@ -104,12 +104,11 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
       [0, 12_000],
       [12_000, 20_000],
     ] as const) {
-      const patch = await t.app.inject({
-        method: 'PATCH',
-        url: location,
-        headers: { 'content-type': 'application/octet-stream' },
-        payload: Readable.from([streamed.bytes.subarray(from, to)]),
-      });
+      const patch = await patchUpload(
+        t.app,
+        location,
+        Readable.from([streamed.bytes.subarray(from, to)]),
+      );
       assert.equal(patch.statusCode, 202, patch.body);
       assert.equal(patch.headers.range, `0-${to - 1}`);
       location = patch.headers.location as string;
@@ -127,12 +126,7 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
     // Held bytes whose digest is not the one named are refused and leave nothing behind.
     const liar = blob(2000);
     const other = await t.app.inject({ method: 'POST', url: '/v2/lib/patched/blobs/uploads/' });
-    const liarPatch = await t.app.inject({
-      method: 'PATCH',
-      url: other.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: liar.bytes,
-    });
+    const liarPatch = await patchUpload(t.app, other.headers.location as string, liar.bytes);
     const wrong = await t.app.inject({
       method: 'PUT',
       url: `${liarPatch.headers.location as string}?digest=${blob(2001).digest}`,
@@ -151,22 +145,19 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
     // A small PATCH, then one that passes 64 KiB without announcing its length, then the PUT.
     const grown = blob(100_000);
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/grown/blobs/uploads/' });
-    const first = await t.app.inject({
-      method: 'PATCH',
-      url: start.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: grown.bytes.subarray(0, 1000),
-    });
+    const first = await patchUpload(
+      t.app,
+      start.headers.location as string,
+      grown.bytes.subarray(0, 1000),
+    );
     assert.equal(first.statusCode, 202, first.body);
-    const second = await t.app.inject({
-      method: 'PATCH',
-      url: first.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: Readable.from(
-        [grown.bytes.subarray(1000, 40_000), grown.bytes.subarray(40_000, 100_000)],
-        { objectMode: false },
-      ),
-    });
+    const second = await patchUpload(
+      t.app,
+      first.headers.location as string,
+      Readable.from([grown.bytes.subarray(1000, 40_000), grown.bytes.subarray(40_000, 100_000)], {
+        objectMode: false,
+      }),
+    );
     assert.equal(second.statusCode, 202, second.body);
     assert.equal(second.headers.range, '0-99999');
     const done = await t.app.inject({
@@ -181,12 +172,11 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
     // Held bytes and a final chunk in the PUT that passes the limit, with its length announced.
     const tail = blob(70_000);
     const again = await t.app.inject({ method: 'POST', url: '/v2/lib/grown/blobs/uploads/' });
-    const head = await t.app.inject({
-      method: 'PATCH',
-      url: again.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: tail.bytes.subarray(0, 500),
-    });
+    const head = await patchUpload(
+      t.app,
+      again.headers.location as string,
+      tail.bytes.subarray(0, 500),
+    );
     const last = await t.app.inject({
       method: 'PUT',
       url: `${head.headers.location as string}?digest=${tail.digest}`,

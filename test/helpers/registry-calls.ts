@@ -1,4 +1,5 @@
 /** Short-hands for registry API calls through Fastify `inject()`. */
+import type { Readable } from 'node:stream';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { TestBlob } from './content.js';
@@ -27,18 +28,27 @@ export async function pushBlobPatched(
 ): Promise<void> {
   const start = await app.inject({ method: 'POST', url: `/v2/${name}/blobs/uploads/` });
   assert.equal(start.statusCode, 202, start.body);
-  const patch = await app.inject({
-    method: 'PATCH',
-    url: start.headers.location as string,
-    headers: { 'content-type': 'application/octet-stream' },
-    payload: b.bytes,
-  });
+  const patch = await patchUpload(app, start.headers.location as string, b.bytes);
   assert.equal(patch.statusCode, 202, patch.body);
   const done = await app.inject({
     method: 'PUT',
     url: `${patch.headers.location as string}?digest=${b.digest}`,
   });
   assert.equal(done.statusCode, 201, done.body);
+}
+
+/** PATCHes `payload` onto the upload at `location` (a stream goes with no length, as docker sends). */
+export function patchUpload(
+  app: FastifyInstance,
+  location: string,
+  payload: Buffer | Readable,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'PATCH',
+    url: location,
+    headers: { 'content-type': 'application/octet-stream' },
+    payload,
+  });
 }
 
 /** Pushes a manifest under `reference` and returns the response. */

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { BackgroundWork, batchedFileSink } from '../../src/storage/index.js';
 import { blob } from '../helpers/content.js';
+import { patchUpload } from '../helpers/registry-calls.js';
 import { testApp } from '../helpers/in-process.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
@@ -74,12 +75,7 @@ describe('write-behind', () => {
     const b = blob(100_000);
     const start = await first.app.inject({ method: 'POST', url: '/v2/lib/short/blobs/uploads/' });
     const location = start.headers.location as string;
-    const patched = await first.app.inject({
-      method: 'PATCH',
-      url: location,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: b.bytes,
-    });
+    const patched = await patchUpload(first.app, location, b.bytes);
     assert.equal(patched.statusCode, 202, patched.body);
     await first.app.close();
     await first.berth.close();
@@ -113,12 +109,7 @@ describe('write-behind', () => {
     const data = first.data;
     const b = blob(30_000);
     const start = await first.app.inject({ method: 'POST', url: '/v2/lib/held/blobs/uploads/' });
-    const patched = await first.app.inject({
-      method: 'PATCH',
-      url: start.headers.location as string,
-      headers: { 'content-type': 'application/octet-stream' },
-      payload: b.bytes,
-    });
+    const patched = await patchUpload(first.app, start.headers.location as string, b.bytes);
     assert.equal(patched.statusCode, 202, patched.body);
     const location = patched.headers.location as string;
     await first.app.close();
