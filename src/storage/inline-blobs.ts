@@ -1,11 +1,11 @@
 /**
- * A content store that keeps small whole blobs in the database beside a filesystem or an object
- * store. On S3 a blob costs a PutObject of several milliseconds whatever its size, and on a disk
- * a file written, synced and linked into a synced folder (about a dozen file operations and two
- * syncs) — more than the transaction that records it. A blob of at most `maxBytes` received by one
- * request is instead held in memory and handed to that transaction (`ReceivedBlob.inline`), so it
- * is durable exactly when its record is. Reads look in the table first; everything else goes to
- * the wrapped store.
+ * A content store that keeps small blobs in the database beside a filesystem or an object store.
+ * On S3 a blob costs a PutObject of several milliseconds whatever its size, and on a disk a file
+ * written, synced and linked into a synced folder (about a dozen file operations and two syncs) —
+ * more than the transaction that records it. A blob of at most `inlineBytes` received by one
+ * request is instead held in memory and handed to that transaction (`ReceivedBlob.inline`), as is
+ * one whose upload's row held its bytes (see `UploadChunks`), so it is durable exactly when its
+ * record is. Reads look in the table first; everything else goes to the wrapped store.
  */
 import { Readable } from 'node:stream';
 import type { ByteRange, ContentStore, ReceivedBlob, SmallBlobTable } from './driver.js';
@@ -29,7 +29,10 @@ async function collectWithin(
   return { size, bytes: Buffer.concat(chunks, size) };
 }
 
-/** `inner` with blobs of at most `maxBytes`, received whole with their length announced, in `table`. */
+/**
+ * `inner` with blobs of at most `inlineBytes` in `table`: received whole with their length
+ * announced, or held by their upload's row until it completes (see `UploadChunks`).
+ */
 export class InlineSmallBlobs implements ContentStore {
   readonly redirectUrl?: (digest: string) => Promise<string | undefined>;
   readonly localBlobFile?: ContentStore['localBlobFile'];
@@ -38,14 +41,11 @@ export class InlineSmallBlobs implements ContentStore {
   readonly committedAs?: ContentStore['committedAs'];
   readonly hasUpload?: ContentStore['hasUpload'];
 
-  readonly inlineBytes: number;
-
   constructor(
     private readonly inner: ContentStore,
     private readonly table: SmallBlobTable,
-    private readonly maxBytes: number,
+    readonly inlineBytes: number,
   ) {
-    this.inlineBytes = maxBytes;
     const redirect = inner.redirectUrl?.bind(inner);
     // A blob in the table has no object to presign; the URL is made first (locally), so a store
     // that never redirects costs no lookup.
@@ -57,7 +57,7 @@ export class InlineSmallBlobs implements ContentStore {
     const file = inner.localBlobFile?.bind(inner);
     // A blob small enough for the table may be there rather than in a file: read through readBlob.
     if (file)
-      this.localBlobFile = (digest, size) => (size > maxBytes ? file(digest, size) : undefined);
+      this.localBlobFile = (digest, size) => (size > inlineBytes ? file(digest, size) : undefined);
     this.stageUpload = inner.stageUpload?.bind(inner);
     this.releaseUpload = inner.releaseUpload?.bind(inner);
     this.committedAs = inner.committedAs?.bind(inner);
@@ -65,7 +65,7 @@ export class InlineSmallBlobs implements ContentStore {
   }
 
   receivesWhole(length: number | undefined): boolean {
-    if (length !== undefined && length <= this.maxBytes) return true;
+    if (length !== undefined && length <= this.inlineBytes) return true;
     return this.inner.receiveBlob !== undefined && (this.inner.receivesWhole?.(length) ?? true);
   }
 
@@ -87,7 +87,7 @@ export class InlineSmallBlobs implements ContentStore {
     observe: (chunk: Buffer) => void,
     length?: number,
   ): Promise<ReceivedBlob> {
-    if (length === undefined || length > this.maxBytes) {
+    if (length === undefined || length > this.inlineBytes) {
       // Not offered (see receivesWhole): the caller writes such a blob through an upload.
       if (!this.inner.receiveBlob) throw new Error('the wrapped store cannot receive whole blobs');
       return this.inner.receiveBlob(digest, source, observe, length);
