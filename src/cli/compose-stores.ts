@@ -66,7 +66,7 @@ export async function openStore(
   return inlined(directory, meta, storage.inlineBytes);
 }
 
-/** `store` with blobs of at most `maxBytes` uploaded whole kept in `meta`'s database (0: none). */
+/** `store` with blobs of at most `maxBytes` kept in `meta`'s database (0: none). */
 function inlined(store: ContentStore, meta: Meta, maxBytes: number): ContentStore {
   return maxBytes > 0 ? new InlineSmallBlobs(store, meta.inlineBlobs, maxBytes) : store;
 }

@@ -199,9 +199,9 @@ export const configSchema = z
         /** The blob directory; default `<data>/storage`. */
         path: z.string().min(1).optional(),
         /**
-         * Blobs of at most this many bytes uploaded whole (one request with its length announced)
-         * are kept in the database, written in the transaction that records them, instead of a
-         * file or an object each (0: never).
+         * Blobs of at most this many bytes (uploaded whole with their length announced, or
+         * PATCHed and completed by an empty PUT) are kept in the database, written in the
+         * transaction that records them, instead of a file or an object each (0: never).
          */
         inlineBytes: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
         s3: z

@@ -8,26 +8,8 @@
  * record is. Reads look in the table first; everything else goes to the wrapped store.
  */
 import { Readable } from 'node:stream';
+import { readHead } from '../kit/index.js';
 import type { ByteRange, ContentStore, ReceivedBlob, SmallBlobTable } from './driver.js';
-
-/** Reads `source` whole when it stays within `length` bytes; stops reading one chunk past it. */
-async function collectWithin(
-  source: Readable,
-  observe: (chunk: Buffer) => void,
-  length: number,
-): Promise<{ size: number; bytes?: Buffer }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of source) {
-    const bytes = chunk as Buffer;
-    observe(bytes);
-    size += bytes.length;
-    // Longer than announced: the caller refuses the blob by its size; nothing more is held.
-    if (size > length) return { size };
-    chunks.push(bytes);
-  }
-  return { size, bytes: Buffer.concat(chunks, size) };
-}
 
 /**
  * `inner` with blobs of at most `inlineBytes` in `table`: received whole with their length
@@ -92,9 +74,14 @@ export class InlineSmallBlobs implements ContentStore {
       if (!this.inner.receiveBlob) throw new Error('the wrapped store cannot receive whole blobs');
       return this.inner.receiveBlob(digest, source, observe, length);
     }
-    const { size, bytes } = await collectWithin(source, observe, length);
+    // Read one chunk past the announced length at most: the caller refuses a longer blob by its
+    // size, and nothing more is held (the rest of the body is dropped).
+    const head = await readHead(source, length);
+    for (const chunk of head.chunks) observe(chunk);
+    if (!head.ended) source.destroy();
+    const inline = head.ended ? Buffer.concat(head.chunks, head.size) : undefined;
     const nothing = async (): Promise<void> => {};
-    return { size, inline: bytes, stage: nothing, confirm: nothing, drop: nothing };
+    return { size: head.size, inline, stage: nothing, confirm: nothing, drop: nothing };
   }
 
   createUpload(id: string): Promise<void> {

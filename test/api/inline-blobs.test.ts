@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
-import { testApp, type TestApp } from '../helpers/in-process.js';
+import { deleteAndCollect, testApp, type TestApp } from '../helpers/in-process.js';
 import { blobFile } from '../helpers/server.js';
 import { patchUpload, pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
 
@@ -235,12 +235,7 @@ describe('small blobs kept in the database beside the filesystem', { skip: onS3 
       (await putManifest(t.app, 'lib/collect', 'kept', ociManifest(config, [kept]))).statusCode,
       201,
     );
-    await t.app.inject({ method: 'DELETE', url: '/v2/lib/collect/manifests/gone' });
-    const report = await t.berth.registry.gc.collect({
-      dryRun: false,
-      deleteUntagged: true,
-      graceMs: 0,
-    });
+    const report = await deleteAndCollect(t, 'lib/collect', 'gone');
     assert.ok(report.blobs.some((x) => x.digest === layer.digest));
     assert.ok(!report.blobs.some((x) => x.digest === kept.digest));
     assert.equal((await get(t, 'lib/collect', layer)).statusCode, 404);

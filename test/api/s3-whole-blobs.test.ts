@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { blob, configBlob, ociManifest, type TestBlob } from '../helpers/content.js';
-import { s3Storage, testApp, type TestApp } from '../helpers/in-process.js';
+import { deleteAndCollect, s3Storage, testApp, type TestApp } from '../helpers/in-process.js';
 import { pushBlob, pushBlobPatched, putManifest } from '../helpers/registry-calls.js';
 import { testBucket } from '../helpers/s3.js';
 
@@ -174,12 +174,7 @@ if (process.env.BERTH_TEST_S3) {
       for (const x of [config, layer]) await pushBlob(t.app, 'lib/collect', x);
       const manifest = ociManifest(config, [layer]);
       assert.equal((await putManifest(t.app, 'lib/collect', 'gone', manifest)).statusCode, 201);
-      await t.app.inject({ method: 'DELETE', url: '/v2/lib/collect/manifests/gone' });
-      const report = await t.berth.registry.gc.collect({
-        dryRun: false,
-        deleteUntagged: true,
-        graceMs: 0,
-      });
+      const report = await deleteAndCollect(t, 'lib/collect', 'gone');
       assert.ok(report.blobs.some((x) => x.digest === layer.digest));
       assert.equal((await get(t, 'lib/collect', layer)).statusCode, 404);
       assert.equal(await meta.inlineBlobs.read(layer.digest), undefined);

@@ -156,3 +156,12 @@ export async function testApp(overrides: Record<string, unknown> = {}): Promise<
     },
   };
 }
+
+/**
+ * Deletes manifest `reference` of repository `name` and runs a collection at once (untagged
+ * manifests too, no grace period); its report.
+ */
+export async function deleteAndCollect(t: TestApp, name: string, reference: string) {
+  await t.app.inject({ method: 'DELETE', url: `/v2/${name}/manifests/${reference}` });
+  return t.berth.registry.gc.collect({ dryRun: false, deleteUntagged: true, graceMs: 0 });
+}
