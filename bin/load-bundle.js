@@ -9,6 +9,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
 import { tuneMalloc } from './malloc-tuning.js';
+import { collectWhenIdle } from './idle-collector.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
 const CACHE = `${BUNDLE}.cache`;
@@ -95,10 +96,17 @@ function evaluate(script) {
   return module.exports;
 }
 
+/** Once `berth serve` answers: the young generation capped, the heap collected when idle. */
+function answering() {
+  capYoungGeneration();
+  collectWhenIdle();
+}
+
 /**
  * Runs the command line of the bundle with `argv`. The young generation stays at its first size
  * until `berth serve` answers (any other command: until the top level has run), then is capped;
- * `berth serve` also sets glibc's allocator to give back what a burst of requests freed.
+ * `berth serve` also sets glibc's allocator to give back what a burst of requests freed, and
+ * collects the heap when it falls idle after one.
  */
 export function runBundle(argv) {
   const serving = argv[2] === 'serve';
@@ -109,7 +117,7 @@ export function runBundle(argv) {
   holdYoungGeneration();
   const { main } = evaluate(script);
   if (!serving) capYoungGeneration();
-  return main(argv, { serving: serving ? () => capYoungGeneration() : undefined });
+  return main(argv, { serving: serving ? answering : undefined });
 }
 
 /**

@@ -32,3 +32,12 @@ function mallocTuning() {
 export function tuneMalloc() {
   return mallocTuning()?.configure(ARENA_MAX, MMAP_THRESHOLD, TRIM_THRESHOLD) ?? false;
 }
+
+/**
+ * Returns the free memory inside glibc's heaps to the system (`malloc_trim`), not only at their
+ * tops: the holes freed buffers leave between live allocations. Returns whether any was (false
+ * without the addon or glibc).
+ */
+export function trimMalloc() {
+  return mallocTuning()?.trim?.() ?? false;
+}

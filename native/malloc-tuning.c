@@ -38,8 +38,20 @@ static napi_value configure(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* trim(): returns the free pages of every arena to the system; true when some were. */
+static napi_value trim(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  return boolean(env, malloc_trim(0));
+#else
+  return boolean(env, 0);
+#endif
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
+  napi_create_function(env, "trim", NAPI_AUTO_LENGTH, trim, NULL, &fn);
+  napi_set_named_property(env, exports, "trim", fn);
   napi_create_function(env, "configure", NAPI_AUTO_LENGTH, configure, NULL, &fn);
   napi_set_named_property(env, exports, "configure", fn);
   return exports;

@@ -31,7 +31,11 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
     ? await openPostgresDatabase(config.database.url, config.database.pool, (err) =>
         createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
       )
-    : await openSqliteDatabase(databaseFile(config), config.database.synchronous);
+    : await openSqliteDatabase(
+        databaseFile(config),
+        config.database.synchronous,
+        config.database.cacheBytes,
+      );
   return { ...database, meta: new Meta(database.db, database.dialect) };
 }
 

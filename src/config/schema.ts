@@ -174,6 +174,13 @@ export const configSchema = z
          * at checkpoints only (survives process crashes, may lose the last commits on power loss).
          */
         synchronous: z.enum(['full', 'normal']).default('full'),
+        /** SQLite's page cache, in bytes (the pages beyond it are read again from the OS's cache). */
+        cacheBytes: z.coerce
+          .number()
+          .int()
+          .min(65_536)
+          .max(1 << 30)
+          .default(4 << 20),
         /**
          * A PostgreSQL URL (`postgres://user:password@host:5432/berth`): metadata lives there
          * instead of the embedded SQLite file, shared by every replica.
@@ -185,7 +192,7 @@ export const configSchema = z
         /** Connections in the PostgreSQL pool of each process. */
         pool: z.coerce.number().int().min(1).max(200).default(10),
       })
-      .default({ synchronous: 'full', pool: 10 }),
+      .default({ synchronous: 'full', cacheBytes: 4 << 20, pool: 10 }),
     cache: z
       .object({
         /** Seconds a cached read (tag, manifest, blob size) may lag behind changes made by other processes. */

@@ -105,10 +105,22 @@ function notDurableWrite(sql: string): boolean {
 /** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */
 export type SqliteSynchronous = 'full' | 'normal';
 
-/** Opens (creating if needed) the embedded SQLite database at `file`, in WAL mode, migrated. */
+/**
+ * The embedded database's page cache by default: 4 MiB. better-sqlite3 builds SQLite with 16 MiB,
+ * which a busy registry fills with the pages its writes touched (audit entries, uploads) and keeps;
+ * 4 MiB holds what the hot reads and a search over 50,000 repositories need (2 MiB did not: the
+ * search went from 23 to 66 ms).
+ */
+export const DEFAULT_SQLITE_CACHE_BYTES = 4 << 20;
+
+/**
+ * Opens (creating if needed) the embedded SQLite database at `file`, in WAL mode, migrated, with a
+ * page cache of `cacheBytes`.
+ */
 export async function openSqliteDatabase(
   file: string,
   synchronous: SqliteSynchronous = 'full',
+  cacheBytes: number = DEFAULT_SQLITE_CACHE_BYTES,
 ): Promise<OpenDatabase> {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SQLite(file);
@@ -116,6 +128,8 @@ export async function openSqliteDatabase(
   sqlite.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 15000');
+  // SQLite counts a negative cache size in KiB.
+  sqlite.pragma(`cache_size = ${-Math.max(1, Math.floor(cacheBytes / 1024))}`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({
       database: withStatementCache(sqlite, {

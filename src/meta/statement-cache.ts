@@ -7,6 +7,20 @@ import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
 const MAX_STATEMENTS = 500;
+/**
+ * Statements with more parameters than this are prepared for one use and not kept: they are the
+ * multi-row inserts (a batch of audit entries or events), whose text changes with their row
+ * count, and each shape SQLite compiles holds its own memory (170 shapes of a 7-column insert,
+ * 1 to 170 rows, held 12 MiB) for statements that seldom come again.
+ */
+const MAX_KEPT_PARAMETERS = 32;
+
+/** How many `?` placeholders `sql` has (Kysely passes every value as one). */
+function parameterCount(sql: string): number {
+  let count = 0;
+  for (let i = sql.indexOf('?'); i !== -1; i = sql.indexOf('?', i + 1)) count += 1;
+  return count;
+}
 
 /**
  * Statements whose autocommitted writes need not be durable before they return: their commit
@@ -56,6 +70,7 @@ export function withStatementCache(
         statement = sqlite.prepare(sql) as unknown as SqliteStatement;
         if (options.relaxed?.(sql))
           statement = relaxedStatement(sqlite, statement, options.synchronous ?? 'FULL');
+        if (parameterCount(sql) > MAX_KEPT_PARAMETERS) return statement;
         if (statements.size >= MAX_STATEMENTS)
           statements.delete(statements.keys().next().value as string);
         statements.set(sql, statement);

@@ -68,4 +68,62 @@ describe("glibc's allocator, tuned for berth serve", () => {
       `tuned, only ${tuned.returned} of 64 MiB freed went back to the system`,
     );
   });
+
+  it('trims the holes small freed buffers leave inside the heap, which the thresholds keep', (t) => {
+    if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
+    const trim = holesReturned('trim');
+    if (trim.untuned) {
+      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
+      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
+    }
+    const kept = holesReturned('keep');
+    assert.ok(
+      (kept.returned ?? 0) < 16 << 20,
+      `without a trim ${kept.returned} bytes went back: the test no longer shows the difference`,
+    );
+    assert.ok(
+      (trim.returned ?? 0) >= 40 << 20,
+      `trimmed, only ${trim.returned} of 64 MiB freed went back to the system`,
+    );
+  });
 });
+
+// A child Node, tuned as berth serve is, that frees 64 MiB of 64 KiB buffers (below the mmap
+// threshold, so from glibc's heap, as a socket's received chunks are) allocated between 4 KiB ones
+// it keeps, then trims (or not), and reports how much went back to the system.
+const HOLES = `
+import { readFileSync } from 'node:fs';
+const [mode, tuning] = process.argv.slice(1);
+const { tuneMalloc, trimMalloc } = await import(tuning);
+if (!tuneMalloc()) {
+  process.stdout.write(JSON.stringify({ untuned: true }));
+  process.exit(0);
+}
+const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const released = async (most) => {
+  globalThis.gc();
+  while (process.memoryUsage().arrayBuffers > most) await new Promise((r) => setImmediate(r));
+};
+let chunks = [];
+const small = [];
+for (let i = 0; i < 1024; i += 1) {
+  chunks.push(Buffer.allocUnsafeSlow(64 << 10).fill(1));
+  small.push(Buffer.allocUnsafeSlow(4 << 10).fill(1));
+}
+const full = anon();
+chunks = undefined;
+await released(8 << 20);
+if (mode === 'trim') trimMalloc();
+process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.length }));
+`;
+
+function holesReturned(mode: 'trim' | 'keep'): { returned?: number; untuned?: boolean } {
+  const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--input-type=module', '-e', HOLES, mode, tuning],
+    { encoding: 'utf8' },
+  );
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as { returned?: number; untuned?: boolean };
+}

@@ -46,4 +46,24 @@ describe('opening the embedded database', () => {
       removeDir(dir);
     }
   });
+
+  it('sets its page cache: 4 MiB by default (not the 16 of the SQLite build), or as configured', async () => {
+    const dir = tempDir('sqlite-cache');
+    const file = path.join(dir, 'berth.db');
+    try {
+      const cacheSize = async (cacheBytes?: number) => {
+        const opened = await openSqliteDatabase(file, 'full', cacheBytes);
+        try {
+          const rows = await sql<{ cache_size: number }>`pragma cache_size`.execute(opened.db);
+          return rows.rows[0]!.cache_size;
+        } finally {
+          await opened.close();
+        }
+      };
+      assert.equal(await cacheSize(), -4096, 'KiB');
+      assert.equal(await cacheSize(32 << 20), -32768);
+    } finally {
+      removeDir(dir);
+    }
+  });
 });

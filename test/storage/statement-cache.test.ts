@@ -67,4 +67,32 @@ describe('relaxed statements', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps fixed-shape statements, not multi-row inserts whose text changes with their rows', async () => {
+    const sqlite = new SQLite(':memory:');
+    let prepared = 0;
+    const prepare = sqlite.prepare.bind(sqlite);
+    sqlite.prepare = ((source: string) => {
+      prepared += 1;
+      return prepare(source);
+    }) as typeof sqlite.prepare;
+    const db = new Kysely<{ notes: { a: number; b: number; c: number; d: number } }>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    });
+    try {
+      await sql`create table notes (a int, b int, c int, d int)`.execute(db);
+      prepared = 0;
+      const rows = (count: number) =>
+        Array.from({ length: count }, (_, i) => ({ a: i, b: i, c: i, d: i }));
+      // One row (4 parameters), twice: prepared once.
+      for (let i = 0; i < 2; i += 1) await db.insertInto('notes').values(rows(1)).execute();
+      assert.equal(prepared, 1);
+      // Ten rows (40 parameters), twice: prepared each time, kept never.
+      for (let i = 0; i < 2; i += 1) await db.insertInto('notes').values(rows(10)).execute();
+      assert.equal(prepared, 3);
+      assert.equal((await db.selectFrom('notes').selectAll().execute()).length, 22);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
