@@ -36,9 +36,9 @@ function heapBytes() {
 /**
  * Starts watching: after a sample in which the event loop was idle, if the heap has grown by
  * `growthBytes` since the last collection, collects fully and trims glibc's heaps (about 20 ms
- * for Berth's live heap, paid when nothing waits). Sets V8's `--expose-gc`, so call it after the bundle is compiled: the
- * code cache is checked against the flags as they are then. The timer does not keep the process
- * alive. Returns how many collections it made and a way to stop.
+ * for Berth's live heap, paid when nothing waits). Sets V8's `--expose-gc`, so call it after the
+ * bundle is compiled: the code cache is checked against the flags as they are then. The timer
+ * does not keep the process alive. Returns how many collections it made and a way to stop.
  */
 export function collectWhenIdle({ sampleMs = SAMPLE_MS, growthBytes = GROWTH_BYTES } = {}) {
   v8.setFlagsFromString('--expose-gc');
