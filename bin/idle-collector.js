@@ -4,7 +4,7 @@
 // such buffers leave holes in glibc's heap that it returns only from the heap's top. Left alone,
 // the memory reducer acts seconds after the process has gone quiet, and a burst that comes
 // before then grows memory again from there. This collects fully, then trims glibc's heaps,
-// once the event loop has been idle for a second after the heap (with its buffers) grew: in the
+// once the event loop has been idle for a second after resident memory grew: in the
 // benchmark's steps, resident memory after each falls back to 88-98 MiB instead of staying at
 // 103-115.
 import v8 from 'node:v8';
@@ -18,49 +18,50 @@ const SAMPLE_MS = 1000;
 /** The share of a sample the event loop may have been busy and still count as idle. */
 const IDLE_UTILIZATION = 0.02;
 /**
- * How far the heap's used bytes (live objects and garbage not yet collected) must have grown since
- * the last collection, or their lowest since, to collect.
+ * How far resident memory must have grown since the last collection (or its lowest since) to
+ * collect: whatever grew it, V8's heap, the buffers its objects hold or glibc's heap.
  */
 const GROWTH_BYTES = 4 << 20;
 
 /**
- * The bytes V8's heap has in use (live objects and garbage not yet collected) and the memory its
- * objects hold outside it (buffers: a received upload chunk's 64 KiB stays until V8 collects
- * the object that owns it).
- */
-function heapBytes() {
-  const heap = v8.getHeapStatistics();
-  return heap.used_heap_size + heap.external_memory;
-}
-
-/**
- * Starts watching: after a sample in which the event loop was idle, if the heap has grown by
- * `growthBytes` since the last collection, collects fully and trims glibc's heaps (about 20 ms
- * for Berth's live heap, paid when nothing waits). Sets V8's `--expose-gc`, so call it after the
- * bundle is compiled: the code cache is checked against the flags as they are then. The timer
- * does not keep the process alive. Returns how many collections it made and a way to stop.
+ * Starts watching, every `sampleMs`. After a sample in which the event loop was idle, if resident
+ * memory has grown by `growthBytes` since the last collection (or its lowest since), collects
+ * fully and trims glibc's heaps (about 20 ms for Berth's live heap, paid when nothing waits).
+ * After a busy sample, if it has grown as much since the last trim, only trims (about 1 ms; a
+ * collection would stall the requests): the holes freed buffers left go back during a long
+ * transfer, not only after it. Sets V8's `--expose-gc`, so call it after the bundle is compiled:
+ * the code cache is checked against the flags as they are then. The timer does not keep the
+ * process alive. Returns counts of the collections and the busy trims that returned memory, and
+ * a way to stop.
  */
 export function collectWhenIdle({ sampleMs = SAMPLE_MS, growthBytes = GROWTH_BYTES } = {}) {
   v8.setFlagsFromString('--expose-gc');
   const collect = vm.runInNewContext('gc');
-  let baseline = heapBytes();
+  let collectedAt = process.memoryUsage.rss();
+  let trimmedAt = collectedAt;
   let collections = 0;
+  let trims = 0;
   let before = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, before).utilization > IDLE_UTILIZATION;
     before = now;
-    if (busy) return;
-    const heap = heapBytes();
-    if (heap < baseline + growthBytes) {
-      baseline = Math.min(baseline, heap);
+    const resident = process.memoryUsage.rss();
+    collectedAt = Math.min(collectedAt, resident);
+    trimmedAt = Math.min(trimmedAt, resident);
+    if (busy) {
+      if (resident < trimmedAt + growthBytes) return;
+      if (trimMalloc()) trims += 1;
+      trimmedAt = process.memoryUsage.rss();
       return;
     }
+    if (resident < collectedAt + growthBytes) return;
     collect();
     trimMalloc();
     collections += 1;
-    baseline = heapBytes();
+    collectedAt = process.memoryUsage.rss();
+    trimmedAt = collectedAt;
   }, sampleMs);
   timer.unref();
-  return { collections: () => collections, stop: () => clearInterval(timer) };
+  return { collections: () => collections, trims: () => trims, stop: () => clearInterval(timer) };
 }

@@ -57,4 +57,67 @@ describe('the idle collector', () => {
       `without the collector the heap went from ${free.afterBurst} to ${free.idle} bytes`,
     );
   });
+
+  it('while busy, does not collect but trims the holes freed buffers left in the heap', (t) => {
+    if (process.platform !== 'linux') return t.skip('glibc trimming is for Linux');
+    const moduleUrl = new URL('../../bin/idle-collector.js', import.meta.url).href;
+    const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--input-type=module', '-e', BUSY_HOLES, moduleUrl, tuning],
+      { encoding: 'utf8' },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const result = JSON.parse(child.stdout) as {
+      untuned?: boolean;
+      trims: number;
+      collections: number;
+      returned: number;
+    };
+    if (result.untuned) {
+      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
+      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
+    }
+    assert.equal(result.collections, 0, 'no full collection while the event loop is busy');
+    assert.ok(result.trims >= 1, 'trimmed while busy');
+    assert.ok(
+      result.returned >= 40 << 20,
+      `only ${result.returned} of 64 MiB of freed 64 KiB buffers went back while busy`,
+    );
+  });
 });
+
+// A child Node, tuned as berth serve is, that frees 64 MiB of 64 KiB buffers (from glibc's heap,
+// as a socket's received chunks are) kept between small ones, then stays busy (40 ms of work in
+// each 50 ms sample) until the collector has trimmed, or 3 s have passed.
+const BUSY_HOLES = `
+import { readFileSync } from 'node:fs';
+const [collectorUrl, tuningUrl] = process.argv.slice(1);
+const { collectWhenIdle } = await import(collectorUrl);
+const { tuneMalloc } = await import(tuningUrl);
+if (!tuneMalloc()) {
+  process.stdout.write(JSON.stringify({ untuned: true }));
+  process.exit(0);
+}
+const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const watch = collectWhenIdle({ sampleMs: 50, growthBytes: 8 << 20 });
+let chunks = [];
+const small = [];
+for (let i = 0; i < 1024; i += 1) {
+  chunks.push(Buffer.allocUnsafeSlow(64 << 10).fill(1));
+  small.push(Buffer.allocUnsafeSlow(4 << 10).fill(1));
+}
+chunks = undefined;
+globalThis.gc();
+while (process.memoryUsage().arrayBuffers > 8 << 20) await new Promise((r) => setImmediate(r));
+const full = anon();
+const giveUp = Date.now() + 3000;
+while (watch.trims() === 0 && Date.now() < giveUp) {
+  const until = Date.now() + 40;
+  while (Date.now() < until);
+  await new Promise((r) => setTimeout(r, 10));
+}
+const result = { trims: watch.trims(), collections: watch.collections(), returned: full - anon(), kept: small.length };
+watch.stop();
+process.stdout.write(JSON.stringify(result));
+`;
