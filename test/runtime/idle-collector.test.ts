@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { childJson, launcherModule, skippedWithoutAddon } from '../helpers/child-node.js';
 
 // A child Node that grows its heap in a burst of work (40 MiB of objects, dropped at its end, as a
 // round of requests leaves them), then falls idle with bin/idle-collector.js watching every 50 ms
 // (or not), and reports the heap V8 holds after the burst and once idle, and the collections made.
 // It waits for the collection (or 2 s without one), never for a fixed time alone.
 const BURST = `
-const v8 = require('node:v8');
+import v8 from 'node:v8';
 const heap = () => v8.getHeapStatistics().total_heap_size;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function run() {
@@ -34,10 +34,7 @@ function burstThenIdle(mode: 'watch' | 'free'): {
   idle: number;
   collections: number;
 } {
-  const moduleUrl = new URL('../../bin/idle-collector.js', import.meta.url).href;
-  const child = spawnSync(process.execPath, ['-e', BURST, mode, moduleUrl], { encoding: 'utf8' });
-  assert.equal(child.status, 0, child.stderr);
-  return JSON.parse(child.stdout) as { afterBurst: number; idle: number; collections: number };
+  return childJson(BURST, [mode, launcherModule('idle-collector')]);
 }
 
 describe('the idle collector', () => {
@@ -60,24 +57,13 @@ describe('the idle collector', () => {
 
   it('while busy, does not collect but trims the holes freed buffers left in the heap', (t) => {
     if (process.platform !== 'linux') return t.skip('glibc trimming is for Linux');
-    const moduleUrl = new URL('../../bin/idle-collector.js', import.meta.url).href;
-    const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
-    const child = spawnSync(
-      process.execPath,
-      ['--expose-gc', '--input-type=module', '-e', BUSY_HOLES, moduleUrl, tuning],
-      { encoding: 'utf8' },
-    );
-    assert.equal(child.status, 0, child.stderr);
-    const result = JSON.parse(child.stdout) as {
+    const result = childJson<{
       untuned?: boolean;
       trims: number;
       collections: number;
       returned: number;
-    };
-    if (result.untuned) {
-      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
-      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
-    }
+    }>(BUSY_HOLES, [launcherModule('idle-collector'), launcherModule('malloc-tuning')]);
+    if (skippedWithoutAddon(t, result)) return;
     assert.equal(result.collections, 0, 'no full collection while the event loop is busy');
     assert.ok(result.trims >= 1, 'trimmed while busy');
     assert.ok(

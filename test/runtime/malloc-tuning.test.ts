@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { childJson, launcherModule, skippedWithoutAddon } from '../helpers/child-node.js';
 
 // A child Node that frees 64 MiB of 256 KiB buffers allocated between small ones it keeps (as
 // request buffers sit between a server's long-lived allocations) and reports how much of it
@@ -39,25 +39,14 @@ process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.lengt
 `;
 
 function freedBytes(mode: 'tuned' | 'default'): { returned?: number; untuned?: boolean } {
-  const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
-  const child = spawnSync(
-    process.execPath,
-    ['--expose-gc', '--input-type=module', '-e', CHILD, mode, tuning],
-    { encoding: 'utf8' },
-  );
-  assert.equal(child.status, 0, child.stderr);
-  return JSON.parse(child.stdout) as { returned?: number; untuned?: boolean };
+  return childJson(CHILD, [mode, launcherModule('malloc-tuning')]);
 }
 
 describe("glibc's allocator, tuned for berth serve", () => {
   it('returns the large buffers a burst freed, which the default settings keep', (t) => {
     if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
     const tuned = freedBytes('tuned');
-    if (tuned.untuned) {
-      // `npm ci` builds the addon (binding.gyp); only a machine without a compiler lacks it.
-      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
-      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
-    }
+    if (skippedWithoutAddon(t, tuned)) return;
     const untuned = freedBytes('default');
     assert.ok(
       (untuned.returned ?? 0) < 24 << 20,
@@ -72,10 +61,7 @@ describe("glibc's allocator, tuned for berth serve", () => {
   it('trims the holes small freed buffers leave inside the heap, which the thresholds keep', (t) => {
     if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
     const trim = holesReturned('trim');
-    if (trim.untuned) {
-      assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
-      return t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
-    }
+    if (skippedWithoutAddon(t, trim)) return;
     const kept = holesReturned('keep');
     assert.ok(
       (kept.returned ?? 0) < 16 << 20,
@@ -118,12 +104,5 @@ process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.lengt
 `;
 
 function holesReturned(mode: 'trim' | 'keep'): { returned?: number; untuned?: boolean } {
-  const tuning = new URL('../../bin/malloc-tuning.js', import.meta.url).href;
-  const child = spawnSync(
-    process.execPath,
-    ['--expose-gc', '--input-type=module', '-e', HOLES, mode, tuning],
-    { encoding: 'utf8' },
-  );
-  assert.equal(child.status, 0, child.stderr);
-  return JSON.parse(child.stdout) as { returned?: number; untuned?: boolean };
+  return childJson(HOLES, [mode, launcherModule('malloc-tuning')]);
 }
