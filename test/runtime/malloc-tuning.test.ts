@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { childJson, launcherModule, skippedWithoutAddon } from '../helpers/child-node.js';
 
-// A child Node that frees 64 MiB of 256 KiB buffers allocated between small ones it keeps (as
-// request buffers sit between a server's long-lived allocations) and reports how much of it
-// went back to the system. Before it, one 1 MiB buffer is freed: glibc then raises its mmap
-// threshold past 256 KiB (as it does in any Node process that has freed a large buffer), so
-// untuned the buffers come from the heap and their freed holes stay resident.
+// A child Node that frees COUNT buffers of BUFFER_KIB allocated between 4 KiB ones it keeps (as
+// request buffers sit between a server's long-lived allocations), trims glibc's heaps if MODE is
+// `trim`, and reports how much went back to the system; tuned as berth serve is unless MODE is
+// `default`. Before it, one 1 MiB buffer is freed: glibc then raises its mmap threshold past
+// 256 KiB (as it does in any Node process that has freed a large buffer), so untuned 256 KiB
+// buffers come from the heap and their freed holes stay resident.
 const CHILD = `
 import { readFileSync } from 'node:fs';
-const [mode, tuning] = process.argv.slice(1);
-const { tuneMalloc } = await import(tuning);
-if (mode === 'tuned' && !tuneMalloc()) {
+const [mode, tuning, bufferKiB, count] = process.argv.slice(1);
+const { tuneMalloc, trimMalloc } = await import(tuning);
+if (mode !== 'default' && !tuneMalloc()) {
   process.stdout.write(JSON.stringify({ untuned: true }));
   process.exit(0);
 }
@@ -27,19 +28,20 @@ warmUp = undefined;
 await released(1 << 20);
 let big = [];
 const small = [];
-for (let i = 0; i < 256; i += 1) {
-  big.push(Buffer.allocUnsafeSlow(256 << 10).fill(1));
+for (let i = 0; i < Number(count); i += 1) {
+  big.push(Buffer.allocUnsafeSlow(Number(bufferKiB) << 10).fill(1));
   small.push(Buffer.allocUnsafeSlow(4 << 10).fill(1));
 }
 const full = anon();
 big = undefined;
-await released(4 << 20);
+await released((4 << 20) + small.length * 4096);
+if (mode === 'trim') trimMalloc();
 // \`kept\` reads \`small\`, so the small buffers live until RSS is read.
 process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.length }));
 `;
 
 function freedBytes(mode: 'tuned' | 'default'): { returned?: number; untuned?: boolean } {
-  return childJson(CHILD, [mode, launcherModule('malloc-tuning')]);
+  return childJson(CHILD, [mode, launcherModule('malloc-tuning'), '256', '256']);
 }
 
 describe("glibc's allocator, tuned for berth serve", () => {
@@ -74,35 +76,8 @@ describe("glibc's allocator, tuned for berth serve", () => {
   });
 });
 
-// A child Node, tuned as berth serve is, that frees 64 MiB of 64 KiB buffers (below the mmap
-// threshold, so from glibc's heap, as a socket's received chunks are) allocated between 4 KiB ones
-// it keeps, then trims (or not), and reports how much went back to the system.
-const HOLES = `
-import { readFileSync } from 'node:fs';
-const [mode, tuning] = process.argv.slice(1);
-const { tuneMalloc, trimMalloc } = await import(tuning);
-if (!tuneMalloc()) {
-  process.stdout.write(JSON.stringify({ untuned: true }));
-  process.exit(0);
-}
-const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-const released = async (most) => {
-  globalThis.gc();
-  while (process.memoryUsage().arrayBuffers > most) await new Promise((r) => setImmediate(r));
-};
-let chunks = [];
-const small = [];
-for (let i = 0; i < 1024; i += 1) {
-  chunks.push(Buffer.allocUnsafeSlow(64 << 10).fill(1));
-  small.push(Buffer.allocUnsafeSlow(4 << 10).fill(1));
-}
-const full = anon();
-chunks = undefined;
-await released(8 << 20);
-if (mode === 'trim') trimMalloc();
-process.stdout.write(JSON.stringify({ returned: full - anon(), kept: small.length }));
-`;
-
 function holesReturned(mode: 'trim' | 'keep'): { returned?: number; untuned?: boolean } {
-  return childJson(HOLES, [mode, launcherModule('malloc-tuning')]);
+  // 64 MiB of 64 KiB buffers: below the mmap threshold, so from glibc's heap, as a socket's
+  // received chunks are.
+  return childJson(CHILD, [mode, launcherModule('malloc-tuning'), '64', '1024']);
 }
