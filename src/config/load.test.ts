@@ -46,4 +46,16 @@ describe('configuration', () => {
     writeFileSync(file, 'lisen: x\n');
     assert.throws(() => loadConfig({ file, env: {} }), /invalid configuration/);
   });
+
+  it("sizes the embedded database's page cache: 4 MiB unless configured, 64 KiB at least", () => {
+    assert.equal(loadConfig({ env: {} }).database.cacheBytes, 4 << 20);
+    assert.equal(
+      loadConfig({ env: { BERTH_DATABASE_CACHE_BYTES: '33554432' } }).database.cacheBytes,
+      32 << 20,
+    );
+    assert.throws(
+      () => loadConfig({ env: { BERTH_DATABASE_CACHE_BYTES: '1024' } }),
+      /database\.cacheBytes/,
+    );
+  });
 });
