@@ -16,13 +16,22 @@ const MMAP_THRESHOLD = 128 << 10;
 /** Free memory at the heap's top beyond 128 KiB is returned (glibc's default before it adapts). */
 const TRIM_THRESHOLD = 128 << 10;
 
-/** The addon, or undefined when it was not built (another C library, no compiler at install). */
+/** The addon: undefined until first asked for, null when it was not built. */
+let addon;
+
+/**
+ * The addon, or undefined when it was not built (another C library, no compiler at install).
+ * Looked up once: the idle collector asks for it every time it trims.
+ */
 function mallocTuning() {
-  try {
-    return require('../build/Release/malloc_tuning.node');
-  } catch {
-    return undefined;
+  if (addon === undefined) {
+    try {
+      addon = require('../build/Release/malloc_tuning.node');
+    } catch {
+      addon = null;
+    }
   }
+  return addon ?? undefined;
 }
 
 /**
@@ -36,7 +45,7 @@ export function tuneMalloc() {
 /**
  * Returns the free memory inside glibc's heaps to the system (`malloc_trim`), not only at their
  * tops: the holes freed buffers leave between live allocations. Returns whether any was (false
- * without the addon or glibc).
+ * without the addon or glibc, or with an addon built before it had `trim`).
  */
 export function trimMalloc() {
   return mallocTuning()?.trim?.() ?? false;
