@@ -26,8 +26,20 @@ const MiB = 1024 * 1024;
 const short = process.argv.includes('--short');
 const runs = 3;
 const plan: BenchPlan = short
-  ? { blobBytes: 32 * MiB, loadSeconds: 2, smallImages: 40, skopeoLayerBytes: 2 * MiB }
-  : { blobBytes: 256 * MiB, loadSeconds: 10, smallImages: 200, skopeoLayerBytes: 20 * MiB };
+  ? {
+      blobBytes: 32 * MiB,
+      loadSeconds: 2,
+      smallImages: 40,
+      warmImages: 40,
+      skopeoLayerBytes: 2 * MiB,
+    }
+  : {
+      blobBytes: 256 * MiB,
+      loadSeconds: 10,
+      smallImages: 200,
+      warmImages: 200,
+      skopeoLayerBytes: 20 * MiB,
+    };
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -94,7 +106,10 @@ async function main(): Promise<void> {
           process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
           // Start each from clean page cache writeback, so one's writes do not slow the next.
           if (label === 'uploads') spawnSync('sync');
-          record(reg, await step(reg));
+          const figures = await step(reg);
+          // Each run's figures, before the medians: how far the runs spread.
+          process.stderr.write(`  ${JSON.stringify(figures)}\n`);
+          record(reg, figures);
         }
       }
     }

@@ -17,6 +17,7 @@ import {
   BigBlob,
   downloads,
   requestRates,
+  smallPushCount,
   smallPushes,
   streamedUpload,
   uploads,
@@ -28,8 +29,20 @@ const MiB = 1024 * 1024;
 const short = process.argv.includes('--short');
 const runs = short ? 1 : 3;
 const plan: BenchPlan = short
-  ? { blobBytes: 32 * MiB, loadSeconds: 2, smallImages: 30, skopeoLayerBytes: 2 * MiB }
-  : { blobBytes: 128 * MiB, loadSeconds: 5, smallImages: 100, skopeoLayerBytes: 2 * MiB };
+  ? {
+      blobBytes: 32 * MiB,
+      loadSeconds: 2,
+      smallImages: 30,
+      warmImages: 30,
+      skopeoLayerBytes: 2 * MiB,
+    }
+  : {
+      blobBytes: 128 * MiB,
+      loadSeconds: 5,
+      smallImages: 100,
+      warmImages: 100,
+      skopeoLayerBytes: 2 * MiB,
+    };
 
 const FIGURES = [
   'upload monolithic MiB/s',
@@ -58,7 +71,7 @@ async function storageRequests(url: string): Promise<Map<string, number>> {
 
 /**
  * The S3 requests of one small image push on `reg` (one replica), by operation, and in all: over
- * every image `smallPushes` pushed (its blobs whole, then PATCHed).
+ * every image `smallPushes` pushed (its blobs whole, then PATCHed; warm-up included).
  */
 async function s3RequestsPerPush(
   reg: RegistryUnderTest,
@@ -68,7 +81,7 @@ async function s3RequestsPerPush(
   const figures = await push();
   const after = await storageRequests(reg.url);
   const perImage = new Map<string, number>();
-  const images = 2 * plan.smallImages;
+  const images = smallPushCount(plan);
   for (const [op, n] of after) perImage.set(op, (n - (before.get(op) ?? 0)) / images);
   const total = [...perImage.values()].reduce((a, b) => a + b, 0);
   return { figures: { ...figures, 'S3 requests per small image': total }, perImage };

@@ -20,6 +20,12 @@ export interface BenchPlan {
   blobBytes: number;
   loadSeconds: number;
   smallImages: number;
+  /**
+   * Small images pushed untimed before the timed ones, as many each way: a fresh Node process
+   * runs the push path's code unoptimized for its first several hundred images (V8 compiles it
+   * as it runs), and the steady state is what is measured.
+   */
+  warmImages: number;
   skopeoLayerBytes: number;
 }
 
@@ -133,9 +139,10 @@ export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<F
 type BlobSender = typeof uploadMonolithic;
 
 /**
- * Pushes one small image the way a new client process does: a token (with auth), then for each
- * blob a HEAD and its upload (POST and a PUT carrying it, or with `send`: as docker sends it,
- * POST, PATCH, empty PUT), then the manifest.
+ * Pushes one small image (a config and two small layers) the way a new client process does: the
+ * `GET /v2/` every client starts with, a token (with auth), then for each blob a HEAD and its
+ * upload (POST and a PUT carrying it, or with `send`: as docker sends it, POST, PATCH, empty PUT),
+ * then the manifest.
  */
 async function pushSmallImage(
   reg: RegistryUnderTest,
@@ -143,6 +150,8 @@ async function pushSmallImage(
   tag: string,
   send: BlobSender = uploadMonolithic,
 ): Promise<Buffer> {
+  // Unauthenticated, as docker, skopeo and podman ask first: 200 without auth, 401 with.
+  await request(`${reg.url}/v2/`, 'GET');
   const auth = await reg.headersFor(push(name), true);
   const config = Buffer.from(
     JSON.stringify({
@@ -152,24 +161,32 @@ async function pushSmallImage(
       nonce: randomBytes(8).toString('hex'),
     }),
   );
-  const layer = randomBytes(4096);
   const descriptors = [];
-  for (const bytes of [config, layer]) {
+  for (const bytes of [config, randomBytes(4096), randomBytes(2048)]) {
     const digest = sha256(bytes);
     await request(`${reg.url}/v2/${name}/blobs/${digest}`, 'HEAD', undefined, auth);
     await send(reg.url, name, bytes, digest, auth);
     descriptors.push({ digest, size: bytes.length });
   }
+  const [configDescriptor, ...layers] = descriptors;
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...descriptors[0] },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...descriptors[1] }],
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...configDescriptor },
+      layers: layers.map((layer) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        ...layer,
+      })),
     }),
   );
   await putManifest(reg.url, name, tag, manifest, OCI_MANIFEST, auth);
   return manifest;
+}
+
+/** How many images one `smallPushes` pushes in all (warm-up included). */
+export function smallPushCount(plan: BenchPlan): number {
+  return 2 * (plan.warmImages + plan.smallImages);
 }
 
 /**
@@ -181,9 +198,13 @@ export async function smallPushes(
   plan: BenchPlan,
   run: number,
 ): Promise<Figures> {
-  // Untimed first pushes: the steady state is measured, not a first login's password hash (with
-  // auth) or a first repository's creation, which one run of the short mode would weigh heavily.
-  for (let i = 0; i < 5; i += 1) await pushSmallImage(reg, `bench/warm${run}`, `w${i}`);
+  // Untimed first pushes, both ways: the steady state is measured, not a first login's password
+  // hash (with auth), a first repository's creation or the warm-up of Berth's JIT-compiled code,
+  // which one run of the short mode would weigh heavily.
+  for (let i = 0; i < plan.warmImages; i += 1) {
+    await pushSmallImage(reg, `bench/warm${run}`, `w${i}`);
+    await pushSmallImage(reg, `bench/warm${run}`, `p${i}`, uploadStreamed);
+  }
   const seconds = await timed(async () => {
     for (let i = 0; i < plan.smallImages; i += 1)
       await pushSmallImage(reg, `bench/small${run}`, `t${i}`);

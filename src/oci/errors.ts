@@ -72,7 +72,13 @@ export class BerthError extends Error {
     detail?: unknown,
     options?: { cause?: unknown },
   ) {
+    // A client's mistake (4xx: an unknown blob's HEAD, a ping without credentials) is answered,
+    // never debugged: the stack V8 would capture for it (tens of µs, on every such request) is
+    // not taken. A server error keeps its stack.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (REGISTRY_ERRORS[code].status < 500) Error.stackTraceLimit = 0;
     super(message ?? REGISTRY_ERRORS[code].message, options);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'BerthError';
     this.code = code;
     this.detail = detail;
