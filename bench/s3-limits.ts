@@ -6,8 +6,8 @@
  * upload in 8 MiB chunks: a multipart upload of 8 MiB parts, four in flight, completed, then one
  * server-side copy to the blob's key (its digest is known only at the end). An upload streamed in
  * one PATCH of unannounced length (as docker sends a layer): 16 MiB parts, four in flight,
- * completed on the upload's key, then one copy to the blob's key. A small image: its two
- * blobs (a config and a 4 KiB layer) PUT one after the other, as a client pushes them.
+ * completed on the upload's key, then one copy to the blob's key. A small image: its three
+ * blobs (a config, a 4 KiB and a 2 KiB layer) PUT one after the other, as a client pushes them.
  */
 import {
   CompleteMultipartUploadCommand,
@@ -121,6 +121,7 @@ export async function s3UploadLimits(
       for (const [name, size] of [
         ['config', 200],
         ['layer', 4096],
+        ['second-layer', 2048],
       ] as const) {
         const key = `limits/${run}/small/${i}/${name}`;
         keys.push(key);
