@@ -16,6 +16,11 @@ export interface UploadRecord {
    * (a small upload, on its way to the small-blob table); undefined when the store holds them.
    */
   held?: Buffer;
+  /**
+   * What all unfinished uploads of `owner` hold, in bytes, read with the row (`get`), so a chunk
+   * is checked against the owner's limit without a second query; undefined without an owner.
+   */
+  ownerBytes?: number;
 }
 
 /** Reads and writes upload sessions. */
@@ -66,6 +71,13 @@ export class UploadStore {
         'uploads.updated_at',
         'uploads.held',
       ])
+      .select((eb) =>
+        eb
+          .selectFrom('uploads as mine')
+          .select((mine) => mine.fn.sum<number | string>('mine.size').as('bytes'))
+          .whereRef('mine.owner', '=', 'uploads.owner')
+          .as('owner_bytes'),
+      )
       .where('uploads.id', '=', id)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -78,6 +90,7 @@ export class UploadStore {
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
       held: row.held ? Buffer.from(row.held) : undefined,
+      ownerBytes: row.owner === null ? undefined : Number(row.owner_bytes ?? 0),
     };
   }
 

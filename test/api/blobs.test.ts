@@ -459,4 +459,21 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
     const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${b.digest}` });
     assert.equal(done.statusCode, 201, done.body);
   });
+
+  it("counts the uploader's other unfinished uploads, and what they give back once cancelled", async () => {
+    const open = async () =>
+      (await t.app.inject({ method: 'POST', url: '/v2/lib/bounded/blobs/uploads/' })).headers
+        .location as string;
+    const first = await open();
+    const second = await open();
+    assert.equal((await streamed(first, Buffer.alloc(30_000, 4))).status, 202);
+    // The first holds 30,000: 30,000 more in the second would pass the 50,000.
+    const refused = await streamed(second, Buffer.alloc(30_000, 5));
+    assert.equal(refused.status, 403, refused.body);
+    assert.match(refused.body, /"code":"DENIED"/);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: first })).statusCode, 204);
+    const taken = await streamed(second, Buffer.alloc(30_000, 5));
+    assert.equal(taken.status, 202, taken.body);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: second })).statusCode, 204);
+  });
 });
