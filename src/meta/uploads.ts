@@ -1,5 +1,5 @@
 /** Upload sessions: which repository each belongs to and how many bytes are durably written. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 /** A persisted upload session. */
@@ -27,20 +27,54 @@ export interface UploadRecord {
 export class UploadStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Records a new, empty upload opened by `owner`. */
-  async create(id: string, repositoryId: number, owner: string | null = null): Promise<void> {
+  /**
+   * Records a new, empty upload opened by `owner`. With `maxSessions`, only while the owner has
+   * fewer uploads open — counted and inserted in one statement, one round trip — and returns
+   * whether it was recorded.
+   */
+  async create(
+    id: string,
+    repositoryId: number,
+    owner: string | null = null,
+    maxSessions?: number,
+  ): Promise<boolean> {
     const now = Date.now();
-    await this.db
+    if (owner === null || maxSessions === undefined) {
+      await this.db
+        .insertInto('uploads')
+        .values({
+          id,
+          repository_id: repositoryId,
+          owner,
+          size: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return true;
+    }
+    // Typed casts: PostgreSQL cannot infer a parameter's type in a select list.
+    const row = this.db
+      .selectNoFrom([
+        sql<string>`cast(${id} as text)`.as('id'),
+        sql<number>`cast(${repositoryId} as integer)`.as('repository_id'),
+        sql<string>`cast(${owner} as text)`.as('owner'),
+        sql<number>`cast(0 as bigint)`.as('size'),
+        sql<number>`cast(${now} as bigint)`.as('created_at'),
+        sql<number>`cast(${now} as bigint)`.as('updated_at'),
+      ])
+      .where(
+        (eb) =>
+          eb.selectFrom('uploads').select(eb.fn.countAll().as('open')).where('owner', '=', owner),
+        '<',
+        maxSessions,
+      );
+    const result = await this.db
       .insertInto('uploads')
-      .values({
-        id,
-        repository_id: repositoryId,
-        owner,
-        size: 0,
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+      .columns(['id', 'repository_id', 'owner', 'size', 'created_at', 'updated_at'])
+      .expression(row)
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   /** How many uploads `owner` has open, and the bytes they hold. */

@@ -64,21 +64,31 @@ export class UploadService {
    */
   async start(name: string, context?: ChangeContext): Promise<UploadState> {
     const owner = uploaderOf(context);
-    if (owner !== null) {
-      const held = await this.meta.uploads.heldBy(owner);
-      if (held.sessions >= this.limits.sessions)
-        throw new BerthError(
-          'TOOMANYREQUESTS',
-          `${owner} has ${held.sessions} unfinished uploads, the most allowed; finish or cancel some`,
-        );
-    }
     const id = randomUUID();
-    const repositoryId =
-      (await this.cache.repositoryId(this.meta, name)) ?? (await this.createRepository(name));
+    const known = await this.cache.repositoryId(this.meta, name);
     // The store hears of the upload only once it needs to (see ContentStore.createUpload).
-    await this.meta.uploads.create(id, repositoryId, owner);
+    if (known === undefined) {
+      // A repository is made only for an uploader within the limit.
+      if (owner !== null) await this.refuseAtLimit(owner, false);
+      await this.meta.uploads.create(id, await this.createRepository(name), owner);
+    } else if (!(await this.meta.uploads.create(id, known, owner, this.limits.sessions))) {
+      await this.refuseAtLimit(owner!, true);
+    }
     this.hashes.set(id, 0, createHash('sha256'));
     return { id, repository: name, size: 0 };
+  }
+
+  /**
+   * TOOMANYREQUESTS when `owner` has as many uploads open as the limit allows; always when
+   * `refused` (a recording the limit refused; the count is read again for the message).
+   */
+  private async refuseAtLimit(owner: string, refused: boolean): Promise<void> {
+    const held = await this.meta.uploads.heldBy(owner);
+    if (refused || held.sessions >= this.limits.sessions)
+      throw new BerthError(
+        'TOOMANYREQUESTS',
+        `${owner} has ${held.sessions} unfinished uploads, the most allowed; finish or cancel some`,
+      );
   }
 
   /**

@@ -477,3 +477,36 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
     assert.equal((await t.app.inject({ method: 'DELETE', url: second })).statusCode, 204);
   });
 });
+
+describe("an uploader's limit on open upload sessions", () => {
+  let t: TestApp;
+  before(async () => {
+    t = await testApp({ limits: { uploadsPerAccount: 2 }, auth: { mode: 'none' } });
+  });
+  after(() => t.close());
+
+  const open = (repository: string) =>
+    t.app.inject({ method: 'POST', url: `/v2/${repository}/blobs/uploads/` });
+
+  it('refuses one session more, makes no repository for it, and opens again after a cancel', async () => {
+    const first = await open('lib/sessions');
+    assert.equal(first.statusCode, 202, first.body);
+    assert.equal((await open('lib/sessions')).statusCode, 202);
+    const third = await open('lib/sessions');
+    assert.equal(third.statusCode, 429, third.body);
+    assert.equal(errorCode(third), 'TOOMANYREQUESTS');
+    assert.match(third.body, /has 2 unfinished uploads/);
+    // At the limit, an upload into a repository not yet made is refused before it is made.
+    const elsewhere = await open('lib/never-made');
+    assert.equal(elsewhere.statusCode, 429, elsewhere.body);
+    const tags = await t.app.inject({ method: 'GET', url: '/v2/lib/never-made/tags/list' });
+    assert.equal(errorCode(tags), 'NAME_UNKNOWN');
+    const cancel = await t.app.inject({
+      method: 'DELETE',
+      url: first.headers.location as string,
+    });
+    assert.equal(cancel.statusCode, 204);
+    assert.equal((await open('lib/sessions')).statusCode, 202);
+    assert.equal((await open('lib/sessions')).statusCode, 429);
+  });
+});
