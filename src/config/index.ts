@@ -1,5 +1,5 @@
 /** The configuration room: schema, loading from file and environment, defaults. */
-export { configSchema, type BerthConfig } from './schema.js';
+export { configSchema, DEFAULT_SQLITE_CACHE_BYTES, type BerthConfig } from './schema.js';
 export {
   loadConfig,
   envName,

@@ -7,6 +7,7 @@ import { BerthMigrations } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { resilientPool } from './postgres-pool.js';
 import type { Database } from './schema.js';
+import { DEFAULT_SQLITE_CACHE_BYTES } from '../config/index.js';
 
 /** An open database handle. */
 export interface OpenDatabase {
@@ -104,14 +105,6 @@ function notDurableWrite(sql: string): boolean {
 
 /** How SQLite makes commits durable: `full` syncs every commit, `normal` survives process crashes only. */
 export type SqliteSynchronous = 'full' | 'normal';
-
-/**
- * The embedded database's page cache by default: 4 MiB. better-sqlite3 builds SQLite with 16 MiB,
- * which a busy registry fills with the pages its writes touched (audit entries, uploads) and keeps;
- * 4 MiB holds what the hot reads and a search over 50,000 repositories need (2 MiB did not: the
- * search went from 23 to 66 ms).
- */
-export const DEFAULT_SQLITE_CACHE_BYTES = 4 << 20;
 
 /**
  * Opens (creating if needed) the embedded SQLite database at `file`, in WAL mode, migrated, with a

@@ -77,17 +77,14 @@ export class UploadStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  /** How many uploads `owner` has open, and the bytes they hold. */
-  async heldBy(owner: string): Promise<{ sessions: number; bytes: number }> {
+  /** How many uploads `owner` has open (the bytes they hold come with each row: `get`). */
+  async openBy(owner: string): Promise<number> {
     const row = await this.db
       .selectFrom('uploads')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('sessions'),
-        eb.fn.sum<number>('size').as('bytes'),
-      ])
+      .select((eb) => eb.fn.countAll<number>().as('sessions'))
       .where('owner', '=', owner)
       .executeTakeFirst();
-    return { sessions: Number(row?.sessions ?? 0), bytes: Number(row?.bytes ?? 0) };
+    return Number(row?.sessions ?? 0);
   }
 
   /** The upload `id`, or undefined. */

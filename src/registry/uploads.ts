@@ -69,26 +69,17 @@ export class UploadService {
     // The store hears of the upload only once it needs to (see ContentStore.createUpload).
     if (known === undefined) {
       // A repository is made only for an uploader within the limit.
-      if (owner !== null) await this.refuseAtLimit(owner, false);
+      if (owner !== null) {
+        const open = await this.meta.uploads.openBy(owner);
+        if (open >= this.limits.sessions) throw tooManyUploads(owner, open);
+      }
       await this.meta.uploads.create(id, await this.createRepository(name), owner);
     } else if (!(await this.meta.uploads.create(id, known, owner, this.limits.sessions))) {
-      await this.refuseAtLimit(owner!, true);
+      // Refused by the limit: the count is read again, for the message only.
+      throw tooManyUploads(owner!, await this.meta.uploads.openBy(owner!));
     }
     this.hashes.set(id, 0, createHash('sha256'));
     return { id, repository: name, size: 0 };
-  }
-
-  /**
-   * TOOMANYREQUESTS when `owner` has as many uploads open as the limit allows; always when
-   * `refused` (a recording the limit refused; the count is read again for the message).
-   */
-  private async refuseAtLimit(owner: string, refused: boolean): Promise<void> {
-    const held = await this.meta.uploads.heldBy(owner);
-    if (refused || held.sessions >= this.limits.sessions)
-      throw new BerthError(
-        'TOOMANYREQUESTS',
-        `${owner} has ${held.sessions} unfinished uploads, the most allowed; finish or cancel some`,
-      );
   }
 
   /**
@@ -371,4 +362,12 @@ export class UploadService {
     });
     if (orphan) await this.store.purgeTrashedBlob(orphan);
   }
+}
+
+/** The refusal of one more upload session to `owner`, who has `open` unfinished ones. */
+function tooManyUploads(owner: string, open: number): BerthError {
+  return new BerthError(
+    'TOOMANYREQUESTS',
+    `${owner} has ${open} unfinished uploads, the most allowed; finish or cancel some`,
+  );
 }
