@@ -1,28 +1,40 @@
 /** Blobs known to the registry, and which repositories hold them. */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { Database } from './schema.js';
+
+/** The statement recording blob `digest` of `size` bytes as stored at `now` (idempotent). */
+export function recordBlobQuery(
+  db: QueryCreator<Database>,
+  digest: string,
+  size: number,
+  now: number,
+) {
+  return db
+    .insertInto('blobs')
+    .values({ digest, size, created_at: now })
+    .onConflict((oc) => oc.column('digest').doUpdateSet({ created_at: now }));
+}
+
+/** The statement linking blob `digest` into repository `repositoryId` at `now` (idempotent). */
+export function linkBlobQuery(
+  db: QueryCreator<Database>,
+  repositoryId: number,
+  digest: string,
+  now: number,
+) {
+  return db
+    .insertInto('repository_blobs')
+    .values({ repository_id: repositoryId, digest, created_at: now })
+    .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }));
+}
 
 /** Records blobs and their links to repositories. */
 export class BlobIndex {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Records that blob `digest` of `size` bytes is stored (idempotent). */
-  async record(digest: string, size: number): Promise<void> {
-    await this.db
-      .insertInto('blobs')
-      .values({ digest, size, created_at: Date.now() })
-      .onConflict((oc) => oc.column('digest').doUpdateSet({ created_at: Date.now() }))
-      .execute();
-  }
-
   /** Links blob `digest` into repository `repositoryId` (idempotent; refreshes the link's time). */
   async link(repositoryId: number, digest: string): Promise<void> {
-    const now = Date.now();
-    await this.db
-      .insertInto('repository_blobs')
-      .values({ repository_id: repositoryId, digest, created_at: now })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }))
-      .execute();
+    await linkBlobQuery(this.db, repositoryId, digest, Date.now()).execute();
   }
 
   /** The size of blob `digest` when repository `repositoryId` holds it, else undefined. */

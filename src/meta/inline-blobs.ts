@@ -5,8 +5,16 @@
  * is lost, and a purge after it cannot take a blob written again since). It fills the storage
  * room's `SmallBlobTable` port for reading, restoring and purging.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { Database } from './schema.js';
+
+/** The statement writing blob `digest`'s bytes (again: a trashed row is taken back). */
+export function putInlineBlobQuery(db: QueryCreator<Database>, digest: string, content: Buffer) {
+  return db
+    .insertInto('inline_blobs')
+    .values({ digest, content, trashed: 0 })
+    .onConflict((oc) => oc.column('digest').doUpdateSet({ content, trashed: 0 }));
+}
 
 /** The `inline_blobs` table. */
 export class InlineBlobStore {
@@ -14,11 +22,7 @@ export class InlineBlobStore {
 
   /** Writes blob `digest`'s bytes (again: a trashed row is taken back); inside the recording transaction. */
   async put(digest: string, content: Buffer): Promise<void> {
-    await this.db
-      .insertInto('inline_blobs')
-      .values({ digest, content, trashed: 0 })
-      .onConflict((oc) => oc.column('digest').doUpdateSet({ content, trashed: 0 }))
-      .execute();
+    await putInlineBlobQuery(this.db, digest, content).execute();
   }
 
   /** Blob `digest`'s bytes, unless it is not here or in the trash. */

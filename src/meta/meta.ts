@@ -29,6 +29,7 @@ import { WebhookStore } from './webhooks.js';
 import { BuildStore } from './builds.js';
 import { UploadStore } from './uploads.js';
 import { InlineBlobStore } from './inline-blobs.js';
+import { BlobCommitStore } from './blob-commits.js';
 
 /**
  * Whether `err` is the database saying its disk is full (SQLite's SQLITE_FULL, PostgreSQL's
@@ -73,6 +74,8 @@ export class Meta {
   readonly builds: BuildStore;
   /** Small blobs' bytes kept in the database (used beside an object store, on PostgreSQL). */
   readonly inlineBlobs: InlineBlobStore;
+  /** The writes of an uploaded blob's commit, together. */
+  readonly blobCommits: BlobCommitStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -107,6 +110,7 @@ export class Meta {
     this.webhooks = new WebhookStore(db);
     this.builds = new BuildStore(db);
     this.inlineBlobs = new InlineBlobStore(db);
+    this.blobCommits = new BlobCommitStore(db, dialect);
   }
 
   /**

@@ -1,6 +1,6 @@
 /** The outbox: events appended inside the transactions of the changes they record, read in order. */
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { Database, EventsTable } from './schema.js';
 
 /** An event as the outbox stores it (actor and target are JSON objects). */
 export interface OutboxEvent {
@@ -11,6 +11,18 @@ export interface OutboxEvent {
   actor: Record<string, unknown>;
   target: Record<string, unknown>;
   outcome: 'success' | 'failure' | 'denied';
+}
+
+/** The `events` row that stores `event` (actor and target as JSON text). */
+export function eventRow(event: Omit<OutboxEvent, 'id'>): Insertable<EventsTable> {
+  return {
+    at: event.at,
+    type: event.type,
+    repository: event.repository,
+    actor: JSON.stringify(event.actor),
+    target: JSON.stringify(event.target),
+    outcome: event.outcome,
+  };
 }
 
 /** Reads and writes the outbox and its consumers' cursors. */
@@ -27,16 +39,7 @@ export class OutboxStore {
     for (let i = 0; i < events.length; i += 500)
       await this.db
         .insertInto('events')
-        .values(
-          events.slice(i, i + 500).map((event) => ({
-            at: event.at,
-            type: event.type,
-            repository: event.repository,
-            actor: JSON.stringify(event.actor),
-            target: JSON.stringify(event.target),
-            outcome: event.outcome,
-          })),
-        )
+        .values(events.slice(i, i + 500).map(eventRow))
         .execute();
   }
 

@@ -12,7 +12,7 @@ import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
 import { UploadChunks, type ChunkRange } from './upload-chunks.js';
-import { recordChange } from './change-events.js';
+import { changeEvent } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
@@ -264,12 +264,15 @@ export class UploadService {
     await blob.stage();
     await this.meta.writeTransaction(async (m) => {
       await this.quotas.admitBytes(m, quotas, name, digest, size, context);
-      await m.blobs.record(digest, size);
-      await m.blobs.link(upload.repositoryId, digest);
-      await m.uploads.delete(upload.id);
       // A small blob the store keeps in the database is written here, durable with its record.
-      if (blob.inline) await m.inlineBlobs.put(digest, blob.inline);
-      await recordChange(m, 'blob.uploaded', { repository: name, digest, size }, context);
+      await m.blobCommits.record({
+        digest,
+        size,
+        repositoryId: upload.repositoryId,
+        uploadId: upload.id,
+        inline: blob.inline,
+        event: changeEvent('blob.uploaded', { repository: name, digest, size }, context),
+      });
       if (removals === undefined || (await m.gc.removals()) !== removals) await blob.confirm();
     });
     this.hashes.forget(upload.id);
