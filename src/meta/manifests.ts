@@ -1,5 +1,5 @@
 /** Manifests of each repository, byte-exact, with what they reference. */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { Database } from './schema.js';
 
 /** A stored manifest. */
@@ -21,6 +21,28 @@ export interface ManifestLinks {
 }
 
 type Row = Database['manifests'];
+
+/** The statement storing manifest `record` in repository `repositoryId` unless it is there. */
+export function insertManifestQuery(
+  db: QueryCreator<Database>,
+  repositoryId: number,
+  record: Omit<ManifestRecord, 'createdAt'>,
+) {
+  return db
+    .insertInto('manifests')
+    .values({
+      repository_id: repositoryId,
+      digest: record.digest,
+      media_type: record.mediaType,
+      artifact_type: record.artifactType,
+      subject: record.subject,
+      annotations: record.annotations ? JSON.stringify(record.annotations) : null,
+      size: record.size,
+      content: record.content,
+      created_at: Date.now(),
+    })
+    .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing());
+}
 
 function toRecord(
   row: Pick<
@@ -57,21 +79,7 @@ export class ManifestStore {
     record: Omit<ManifestRecord, 'createdAt'>,
     links: ManifestLinks,
   ): Promise<void> {
-    const inserted = await this.db
-      .insertInto('manifests')
-      .values({
-        repository_id: repositoryId,
-        digest: record.digest,
-        media_type: record.mediaType,
-        artifact_type: record.artifactType,
-        subject: record.subject,
-        annotations: record.annotations ? JSON.stringify(record.annotations) : null,
-        size: record.size,
-        content: record.content,
-        created_at: Date.now(),
-      })
-      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-      .executeTakeFirst();
+    const inserted = await insertManifestQuery(this.db, repositoryId, record).executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return;
     const manifest_digest = record.digest;
     if (links.blobs.length > 0) {

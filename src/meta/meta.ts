@@ -30,6 +30,7 @@ import { BuildStore } from './builds.js';
 import { UploadStore } from './uploads.js';
 import { InlineBlobStore } from './inline-blobs.js';
 import { BlobCommitStore } from './blob-commits.js';
+import { ManifestCommitStore } from './manifest-commits.js';
 
 /**
  * Whether `err` is the database saying its disk is full (SQLite's SQLITE_FULL, PostgreSQL's
@@ -76,6 +77,8 @@ export class Meta {
   readonly inlineBlobs: InlineBlobStore;
   /** The writes of an uploaded blob's commit, together. */
   readonly blobCommits: BlobCommitStore;
+  /** The writes of a pushed manifest's commit, together. */
+  readonly manifestCommits: ManifestCommitStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -111,6 +114,7 @@ export class Meta {
     this.builds = new BuildStore(db);
     this.inlineBlobs = new InlineBlobStore(db);
     this.blobCommits = new BlobCommitStore(db, dialect);
+    this.manifestCommits = new ManifestCommitStore(db, dialect, this);
   }
 
   /**

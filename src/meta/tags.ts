@@ -1,6 +1,33 @@
 /** Tags: names pointing at manifests of a repository. */
-import type { Kysely } from 'kysely';
+import type { Kysely, QueryCreator } from 'kysely';
 import type { Database } from './schema.js';
+
+/** The statement pointing tags `names` of repository `repositoryId` at `digest`, by `pushedBy`. */
+export function putTagsQuery(
+  db: QueryCreator<Database>,
+  repositoryId: number,
+  names: string[],
+  digest: string,
+  pushedBy: string | null,
+) {
+  const now = Date.now();
+  return db
+    .insertInto('tags')
+    .values(
+      names.map((name) => ({
+        repository_id: repositoryId,
+        name,
+        manifest_digest: digest,
+        updated_at: now,
+        pushed_by: pushedBy,
+      })),
+    )
+    .onConflict((oc) =>
+      oc
+        .columns(['repository_id', 'name'])
+        .doUpdateSet({ manifest_digest: digest, updated_at: now, pushed_by: pushedBy }),
+    );
+}
 
 /** Reads and writes tags. */
 export class TagStore {
@@ -13,22 +40,7 @@ export class TagStore {
     digest: string,
     pushedBy: string | null = null,
   ): Promise<void> {
-    const now = Date.now();
-    await this.db
-      .insertInto('tags')
-      .values({
-        repository_id: repositoryId,
-        name,
-        manifest_digest: digest,
-        updated_at: now,
-        pushed_by: pushedBy,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['repository_id', 'name'])
-          .doUpdateSet({ manifest_digest: digest, updated_at: now, pushed_by: pushedBy }),
-      )
-      .execute();
+    await putTagsQuery(this.db, repositoryId, [name], digest, pushedBy).execute();
   }
 
   /** The digest tag `name` points at, or undefined. */

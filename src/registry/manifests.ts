@@ -16,7 +16,7 @@ import {
   type ParsedManifest,
 } from '../oci/index.js';
 import type { ManifestRecord, Meta } from '../meta/index.js';
-import { recordChange } from './change-events.js';
+import { changeEvent, recordChange } from './change-events.js';
 import type { ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import type { QuotaGuard } from './quota-guard.js';
@@ -115,9 +115,16 @@ export class ManifestService {
           if ((await m.tags.resolve(repositoryId, tag)) === undefined) added++;
         await this.quotas.admitTags(m, quotas, name, added);
       }
-      await m.manifests.put(
+      // An immutable tag is set once: pushing the same manifest again is fine, moving it is not.
+      for (const [i, tag] of tags.entries()) {
+        const rule = frozen[i];
+        if (rule && ((await m.tags.resolve(repositoryId, tag)) ?? digest) !== digest)
+          throw new BerthError('DENIED', ImmutableTags.reason(name, tag, rule), { tag });
+      }
+      const pushed = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length };
+      await m.manifestCommits.record({
         repositoryId,
-        {
+        manifest: {
           digest,
           mediaType: parsed.mediaType,
           artifactType: parsed.artifactType ?? null,
@@ -126,19 +133,15 @@ export class ManifestService {
           size: bytes.byteLength,
           content: bytes,
         },
-        { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
-      );
-      for (const [i, tag] of tags.entries()) {
-        // An immutable tag is set once: pushing the same manifest again is fine, moving it is not.
-        const rule = frozen[i];
-        if (rule && ((await m.tags.resolve(repositoryId, tag)) ?? digest) !== digest)
-          throw new BerthError('DENIED', ImmutableTags.reason(name, tag, rule), { tag });
-        await m.tags.put(repositoryId, tag, digest, pushedBy);
-      }
-      const pushed = { repository: name, digest, mediaType: parsed.mediaType, size: bytes.length };
-      if (!options.cached)
-        for (const tag of tags.length > 0 ? tags : [undefined])
-          await recordChange(m, 'manifest.pushed', { ...pushed, tag }, options.context);
+        links: { blobs: parsed.blobs, children: parsed.children.map((c) => c.digest) },
+        tags,
+        pushedBy,
+        events: options.cached
+          ? []
+          : (tags.length > 0 ? tags : [undefined]).map((tag) =>
+              changeEvent('manifest.pushed', { ...pushed, tag }, options.context),
+            ),
+      });
       return repositoryId;
     });
     for (const tag of tags) this.cache.tagChanged(repositoryId, tag);
