@@ -6,6 +6,7 @@
 import type { Kysely, QueryCreator } from 'kysely';
 import { linkBlobQuery, recordBlobQuery } from './blobs.js';
 import { putInlineBlobQuery } from './inline-blobs.js';
+import { withWrites, type Write } from './combined-writes.js';
 import { eventRow, type OutboxEvent } from './outbox.js';
 import type { Database } from './schema.js';
 
@@ -35,31 +36,28 @@ export class BlobCommitStore {
    */
   async record(blob: UploadedBlob): Promise<void> {
     const writes = this.writes(blob, Date.now());
+    const event = (db: QueryCreator<Database>) =>
+      db.insertInto('events').values(eventRow(blob.event));
     if (this.dialect === 'sqlite') {
       // SQLite has no writes in WITH; its statements cost no round trip.
-      for (const write of writes) await write(this.db).execute();
-      await this.db.insertInto('events').values(eventRow(blob.event)).execute();
+      for (const [, write] of writes) await write(this.db).execute();
+      await event(this.db).execute();
       return;
     }
-    // PostgreSQL: the writes as data-modifying WITH clauses of the event's insert. They share
-    // one snapshot, which they may (no two write the same row), and the link's foreign key is
-    // checked at the statement's end, after the blob's row is in.
-    let creator: QueryCreator<Database> = this.db;
-    for (const [i, write] of writes.entries())
-      creator = creator.with(`w${i}`, write) as unknown as QueryCreator<Database>;
-    await creator.insertInto('events').values(eventRow(blob.event)).execute();
+    // PostgreSQL: the writes as WITH clauses of the event's insert; no two write the same row,
+    // and the link's foreign key is checked after the blob's row is in.
+    await event(withWrites(this.db, writes)).execute();
   }
 
-  /** The commit's writes besides its event, each a statement on `db`. */
+  /** The commit's writes besides its event, named, each a statement on `db`. */
   private writes(blob: UploadedBlob, now: number) {
     const inline = blob.inline;
-    return [
-      (db: QueryCreator<Database>) => recordBlobQuery(db, blob.digest, blob.size, now),
-      (db: QueryCreator<Database>) => linkBlobQuery(db, blob.repositoryId, blob.digest, now),
-      (db: QueryCreator<Database>) => db.deleteFrom('uploads').where('id', '=', blob.uploadId),
-      ...(inline
-        ? [(db: QueryCreator<Database>) => putInlineBlobQuery(db, blob.digest, inline)]
-        : []),
+    const writes: [string, Write][] = [
+      ['recorded', (db) => recordBlobQuery(db, blob.digest, blob.size, now)],
+      ['linked', (db) => linkBlobQuery(db, blob.repositoryId, blob.digest, now)],
+      ['finished', (db) => db.deleteFrom('uploads').where('id', '=', blob.uploadId)],
     ];
+    if (inline) writes.push(['kept', (db) => putInlineBlobQuery(db, blob.digest, inline)]);
+    return writes;
   }
 }

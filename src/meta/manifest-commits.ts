@@ -4,9 +4,14 @@
  * and the events. On PostgreSQL these go out as one statement (one round trip instead of four
  * or more).
  */
-import { sql, type Kysely, type QueryCreator } from 'kysely';
-import { insertManifestQuery, type ManifestLinks, type ManifestRecord } from './manifests.js';
-import type { ManifestStore } from './manifests.js';
+import { sql, type Kysely } from 'kysely';
+import { withWrites, type Write } from './combined-writes.js';
+import {
+  insertManifestQuery,
+  type ManifestLinks,
+  type ManifestRecord,
+  type ManifestStore,
+} from './manifests.js';
 import { eventRow, type OutboxEvent, type OutboxStore } from './outbox.js';
 import type { Database } from './schema.js';
 import { putTagsQuery, type TagStore } from './tags.js';
@@ -22,8 +27,6 @@ export interface StoredManifest {
   /** Outbox events recording the push (none for a pull-through cache's copy). */
   events: Omit<OutboxEvent, 'id'>[];
 }
-
-type Write = (db: QueryCreator<Database>) => { compile(): unknown };
 
 /** Writes the rows of a manifest's commit; call it inside a write transaction. */
 export class ManifestCommitStore {
@@ -44,13 +47,11 @@ export class ManifestCommitStore {
       await this.stores.outbox.appendMany(commit.events);
       return;
     }
-    // PostgreSQL: data-modifying WITH clauses of one `select`. They share one snapshot, so the
-    // references are inserted from what the manifest's insert returned (nothing when the
-    // repository had it); the foreign keys are checked at the statement's end.
-    let creator: QueryCreator<Database> = this.db;
-    for (const [name, write] of this.writes(commit))
-      creator = creator.with(name, write as never) as unknown as QueryCreator<Database>;
-    await creator.selectNoFrom(sql<number>`1`.as('done')).execute();
+    // PostgreSQL: the writes as WITH clauses of a `select 1`; the references are inserted from
+    // what the manifest's insert returned (nothing when the repository had it).
+    await withWrites(this.db, this.writes(commit))
+      .selectNoFrom(sql<number>`1`.as('done'))
+      .execute();
   }
 
   /** The commit's writes, named, for PostgreSQL. */

@@ -128,7 +128,7 @@ describe('the writes of a blob upload commit', () => {
       );
       assert.equal(sent.length, 3, `sent: ${JSON.stringify(sent)}`);
       assert.match(sent[0]!, /^begin; select pg_advisory_xact_lock/);
-      assert.match(sent[1]!, /^with "w0" as \(insert into "blobs"/);
+      assert.match(sent[1]!, /^with "recorded" as \(insert into "blobs"/);
       assert.equal(sent[2], 'commit');
       assert.equal(await meta.blobs.linkedSize(repositoryId, digest), 5);
     },
