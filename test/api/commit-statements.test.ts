@@ -12,13 +12,17 @@ import { testApp, type TestApp } from '../helpers/in-process.js';
 const onPostgres = process.env.BERTH_TEST_DB === 'postgres';
 const digest = `sha256:${'ab'.repeat(32)}`;
 
-/** The SQL texts Berth sends to PostgreSQL while `work` runs. */
-async function statementsSent(work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
+/**
+ * The statements of the transaction in which Berth sent a statement matching `marker` to
+ * PostgreSQL while `work` ran: what that connection sent from the transaction's `begin` to its
+ * `commit`. (Other connections are left out: the outbox's consumers write in the background.)
+ */
+async function transactionSent(work: () => Promise<unknown>, marker: RegExp): Promise<string[]> {
+  const sent: { client: object; text: string }[] = [];
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string })?.text;
-    if (text !== undefined) sent.push(text);
+    if (text !== undefined) sent.push({ client: this, text });
     return query.apply(this, args);
   } as typeof pg.Client.prototype.query;
   try {
@@ -26,7 +30,13 @@ async function statementsSent(work: () => Promise<unknown>): Promise<string[]> {
   } finally {
     pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
   }
-  return sent;
+  const marked = sent.find((s) => marker.test(s.text));
+  assert.ok(marked, `no statement matched ${marker}: ${JSON.stringify(sent.map((s) => s.text))}`);
+  const own = sent.filter((s) => s.client === marked.client).map((s) => s.text);
+  const at = own.indexOf(marked.text);
+  const begin = at - [...own.slice(0, at + 1)].reverse().findIndex((t) => t.startsWith('begin'));
+  const end = own.findIndex((t, i) => i >= at && (t === 'commit' || t === 'rollback'));
+  return own.slice(begin, end + 1);
 }
 
 describe('the writes of a blob upload commit', () => {
@@ -123,8 +133,9 @@ describe('the writes of a blob upload commit', () => {
       const meta = t.berth.meta;
       const repositoryId = await meta.repositories.ensure('commits/counted');
       await meta.uploads.create('commit-probe-4', repositoryId, 'probe');
-      const sent = await statementsSent(() =>
-        commit('commit-probe-4', repositoryId, Buffer.from('hello')),
+      const sent = await transactionSent(
+        () => commit('commit-probe-4', repositoryId, Buffer.from('hello')),
+        /insert into "blobs"/,
       );
       assert.equal(sent.length, 3, `sent: ${JSON.stringify(sent)}`);
       assert.match(sent[0]!, /^begin; select pg_advisory_xact_lock/);
@@ -242,19 +253,23 @@ describe('the writes of a manifest push commit', () => {
     async () => {
       const meta = t.berth.meta;
       const repositoryId = await repositoryWithBlobs('commits/counted-manifests');
-      const sent = await statementsSent(() =>
-        meta.writeTransaction((m) =>
-          m.manifestCommits.record({
-            repositoryId,
-            manifest: manifest(m1, 'application/vnd.oci.image.manifest.v1+json'),
-            links: { blobs: [b1, b2], children: [] },
-            tags: ['latest'],
-            pushedBy: 'probe',
-            events: [pushedEvent('latest')],
-          }),
-        ),
+      const sent = await transactionSent(
+        () =>
+          meta.writeTransaction((m) =>
+            m.manifestCommits.record({
+              repositoryId,
+              manifest: manifest(m1, 'application/vnd.oci.image.manifest.v1+json'),
+              links: { blobs: [b1, b2], children: [] },
+              tags: ['latest'],
+              pushedBy: 'probe',
+              events: [pushedEvent('latest')],
+            }),
+          ),
+        /insert into "manifests"/,
       );
       assert.equal(sent.length, 3, `sent: ${JSON.stringify(sent)}`);
+      assert.match(sent[0]!, /^begin; select pg_advisory_xact_lock/);
+      assert.equal(sent[2], 'commit');
       assert.match(sent[1]!, /^with "stored" as \(insert into "manifests"/);
       assert.match(sent[1]!, /insert into "tags"/);
       assert.match(sent[1]!, /insert into "events"/);
