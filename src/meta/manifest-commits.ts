@@ -14,7 +14,7 @@ import {
 } from './manifests.js';
 import { eventRow, type OutboxEvent, type OutboxStore } from './outbox.js';
 import type { Database } from './schema.js';
-import { putTagsQuery, type TagStore } from './tags.js';
+import { putTagsQuery } from './tags.js';
 
 /** A manifest being stored, and what its commit records. */
 export interface StoredManifest {
@@ -33,7 +33,7 @@ export class ManifestCommitStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
-    private readonly stores: { manifests: ManifestStore; tags: TagStore; outbox: OutboxStore },
+    private readonly stores: { manifests: ManifestStore; outbox: OutboxStore },
   ) {}
 
   /** Stores `commit`'s manifest, its references, its tags and its events. */
@@ -42,8 +42,14 @@ export class ManifestCommitStore {
       // SQLite has no writes in WITH; its statements cost no round trip.
       const { repositoryId, manifest } = commit;
       await this.stores.manifests.put(repositoryId, manifest, commit.links);
-      for (const tag of commit.tags)
-        await this.stores.tags.put(repositoryId, tag, manifest.digest, commit.pushedBy);
+      if (commit.tags.length > 0)
+        await putTagsQuery(
+          this.db,
+          repositoryId,
+          commit.tags,
+          manifest.digest,
+          commit.pushedBy,
+        ).execute();
       await this.stores.outbox.appendMany(commit.events);
       return;
     }
