@@ -3,6 +3,10 @@
     {
       "target_name": "malloc_tuning",
       "sources": ["native/malloc-tuning.c"]
+    },
+    {
+      "target_name": "direct_io",
+      "sources": ["native/direct-io.c"]
     }
   ]
 }

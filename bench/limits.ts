@@ -1,12 +1,14 @@
 /**
  * The machine's own ceilings for the byte-moving workloads, measured in the same run as the
  * registries: the durable sequential write rate of the disk the data directories live on (the
- * blob's size written and fsynced, as `dd … conv=fsync` would), and what the page cache can
+ * blob's size written and fsynced, as `dd … conv=fsync` would; and written around the page cache,
+ * as `dd … oflag=direct conv=fsync` would), and what the page cache can
  * deliver over loopback to the benchmark's own download client, from nginx serving the same blob
  * as a static file with `sendfile`.
  */
 import {
   closeSync,
+  constants,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
@@ -20,6 +22,7 @@ import path from 'node:path';
 import { downloadVerified } from './http-client.js';
 import { startStaticNginx } from '../test/helpers/nginx.js';
 import type { BigBlob, Figures } from './workloads.js';
+import { alignedBuffer } from '../src/kit/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -34,6 +37,37 @@ export function durableWriteRate(bytes: Buffer): number {
     fsyncSync(fd);
     closeSync(fd);
     return bytes.length / MiB / ((performance.now() - start) / 1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same write around the page cache: `bytes` copied through an aligned 1 MiB buffer into a new
+ * file opened with `O_DIRECT` (as Berth's filesystem store writes uploads), then fsynced; MiB/s.
+ * Undefined where direct I/O is unavailable (no addon, a filesystem refusing it).
+ */
+export function directWriteRate(bytes: Buffer): number | undefined {
+  const staging = alignedBuffer(MiB);
+  if (!staging) return undefined;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-dd-'));
+  try {
+    const start = performance.now();
+    const fd = openSync(
+      path.join(dir, 'probe'),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT,
+      0o600,
+    );
+    for (let at = 0; at + MiB <= bytes.length; at += MiB) {
+      bytes.copy(staging, 0, at, at + MiB);
+      writeSync(fd, staging, 0, MiB, at);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    return bytes.length / MiB / ((performance.now() - start) / 1000);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw err;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { machineLimits } from './machine.js';
-import { durableWriteRate, staticDownloadRates } from './limits.js';
+import { directWriteRate, durableWriteRate, staticDownloadRates } from './limits.js';
 import { jsonLine, judge, judgeAuth, judgeLimits, table } from './report.js';
 import { peakRssMiB, startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import {
@@ -100,6 +100,9 @@ async function main(): Promise<void> {
           spawnSync('sync');
           const rate = durableWriteRate(big.variant(run).bytes);
           record(limits, { 'upload monolithic MiB/s': rate, 'upload chunked MiB/s': rate });
+          spawnSync('sync');
+          const direct = directWriteRate(big.variant(run).bytes);
+          if (direct !== undefined) record(limits, { 'direct write MiB/s': direct });
         }
         if (label === 'downloads') record(limits, await staticDownloadRates(big));
         for (const reg of order) {
@@ -120,6 +123,10 @@ async function main(): Promise<void> {
   }
   const medians = (name: string): Figures =>
     Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));
+  const direct = medians('limits')['direct write MiB/s'];
+  if (direct !== undefined)
+    machine['disk write around the page cache (O_DIRECT) + fsync, median of the runs, MiB/s'] =
+      direct;
   const rows = judge(medians('berth'), medians('reference'));
   const authRows = judgeAuth(medians('berth+auth'), medians('berth'));
   const limitRows = judgeLimits(medians('berth'), medians('limits'));

@@ -93,9 +93,11 @@ check() {
   shift
   "$@" || failed_checks+=("$name")
 }
-# `npm ci` builds already (the addon with node-gyp, then prepare); build again only when the
+# `npm ci` builds already (the addons with node-gyp, then prepare); build again only when the
 # sources are newer than the build.
-if [ ! -f build/Release/malloc_tuning.node ] || [ -n "$(find native binding.gyp -newer build/Release/malloc_tuning.node -print -quit)" ]; then
+if [ ! -f build/Release/malloc_tuning.node ] || [ ! -f build/Release/direct_io.node ] ||
+  [ -n "$(find native binding.gyp -newer build/Release/malloc_tuning.node -print -quit)" ] ||
+  [ -n "$(find native binding.gyp -newer build/Release/direct_io.node -print -quit)" ]; then
   check build-native npm run build:native
 fi
 if [ ! -f dist/berth.cjs ] || [ -n "$(find src ui/src scripts/bundle.mjs -newer dist/berth.cjs -print -quit)" ]; then

@@ -66,7 +66,9 @@ export async function openStore(
     });
     return inlined(bucket, meta, storage.s3.inlineBytes ?? storage.inlineBytes);
   }
-  const directory = new FsContentStore(storage.path ?? path.join(config.data, 'storage'));
+  const directory = new FsContentStore(storage.path ?? path.join(config.data, 'storage'), {
+    directWrites: storage.directWrites,
+  });
   return inlined(directory, meta, storage.inlineBytes);
 }
 

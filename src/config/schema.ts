@@ -219,6 +219,11 @@ export const configSchema = z
          * transaction that records them, instead of a file or an object each (0: never).
          */
         inlineBytes: z.coerce.number().int().min(0).max(1_048_576).default(65_536),
+        /**
+         * Filesystem storage: upload bytes are written around the page cache (`O_DIRECT`, in
+         * aligned 1 MiB blocks) where the filesystem allows it; false writes them through it.
+         */
+        directWrites: z.stringbool().or(z.boolean()).default(true),
         s3: z
           .object({
             bucket: z.string().min(1).optional(),
@@ -257,6 +262,7 @@ export const configSchema = z
           redirect: 0,
         },
         inlineBytes: 65_536,
+        directWrites: true,
       }),
     tls: z
       .object({

@@ -75,7 +75,9 @@ export async function getBlob(ctx: V2Context<Blob>, headOnly: boolean): Promise<
   reply.hijack();
   reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   try {
-    ctx.registry.parts.bytes.sent(await sendFileRange(reply.raw, handle, start, end));
+    ctx.registry.parts.bytes.sent(
+      await sendFileRange(reply.raw, handle, start, end, { file: blob.file }),
+    );
   } catch (err) {
     ctx.req.log.error({ err, digest: blob.digest }, 'blob download failed');
     reply.raw.destroy(err as Error);

@@ -31,7 +31,7 @@ describe('sending blob files through pooled buffers', () => {
       const { file } = files[Number(index)]!;
       void openForSending(file).then(async (handle) => {
         res.writeHead(200);
-        await sendFileRange(res, handle!, Number(from), Number(to), pool);
+        await sendFileRange(res, handle!, Number(from), Number(to), { pool });
         finished += 1;
       });
     });

@@ -2,11 +2,12 @@
  * Sending a byte range of a local file on a response through buffers from a shared pool. A stream
  * would allocate a new buffer per chunk; at a gigabyte a second that garbage costs the collector
  * about an eighth of a core. Each buffer is read into again only once the socket has taken its
- * bytes.
+ * bytes. Bytes not in the page cache are read around it the first time (file-reads.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { open, type FileHandle } from 'node:fs/promises';
 import { sendBuffers, type BufferPool } from './send-buffers.js';
+import { type ColdFiles, FileReads } from './file-reads.js';
 
 /** Buffers one response holds at most: one being read into while others are being sent. */
 const BUFFERS_PER_RESPONSE = 2;
@@ -21,6 +22,15 @@ export async function openForSending(file: string): Promise<FileHandle | undefin
   }
 }
 
+/** Where a sender's buffers come from, and the file's path (for reads around the page cache). */
+export interface SendOptions {
+  pool?: BufferPool;
+  /** The files read around the cache lately (default: the process's). */
+  cold?: ColdFiles;
+  /** The path `handle` was opened from; without it every read goes through the page cache. */
+  file?: string;
+}
+
 /**
  * Writes bytes `start`..`end` (inclusive) of the open `handle` to `res`, ends it and closes the
  * handle; returns bytes sent. Buffers come from `pool` and go back to it as the socket takes
@@ -31,9 +41,9 @@ export async function sendFileRange(
   handle: FileHandle,
   start: number,
   end: number,
-  pool: BufferPool = sendBuffers,
+  { pool = sendBuffers, file, cold }: SendOptions = {},
 ): Promise<number> {
-  const file = 'the blob file';
+  const reads = new FileReads(handle, file, cold);
   const free: Buffer[] = [];
   let held = 0;
   let wake: (() => void) | undefined;
@@ -64,16 +74,17 @@ export async function sendFileRange(
       }
       const buffer = free.pop()!;
       const want = Math.min(pool.size, end - position + 1);
-      const { bytesRead } = await handle.read(buffer, 0, want, position);
-      if (bytesRead === 0) throw new Error(`${file} ended at ${position}, before byte ${end}`);
-      position += bytesRead;
-      res.write(buffer.subarray(0, bytesRead), release(buffer));
+      const bytes = await reads.read(buffer, want, position);
+      if (bytes.byteLength === 0)
+        throw new Error(`the blob file ended at ${position}, before byte ${end}`);
+      position += bytes.byteLength;
+      res.write(bytes, release(buffer));
     }
     if (!closed) res.end();
     return position - start;
   } finally {
     finished = true;
     free.splice(0).forEach((buffer) => pool.give(buffer));
-    await handle.close();
+    await Promise.all([reads.close(), handle.close()]);
   }
 }

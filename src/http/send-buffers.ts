@@ -5,6 +5,8 @@
  * for every download and dropped after it) left tens of MiB of dead buffers waiting for a full
  * collection after a burst of pulls; reused ones make no garbage at all.
  */
+import { alignedBuffer } from '../kit/index.js';
+
 /** A pool of equal buffers. */
 export class BufferPool {
   private readonly free: Buffer[] = [];
@@ -20,7 +22,8 @@ export class BufferPool {
     const kept = this.free.pop();
     if (kept) return kept;
     this.made += 1;
-    return Buffer.allocUnsafeSlow(this.size);
+    // Aligned where it can be, so a blob's bytes can be read into it around the page cache.
+    return alignedBuffer(this.size) ?? Buffer.allocUnsafeSlow(this.size);
   }
 
   /** Gives `buffer` back; it must not be used after. Kept for reuse while fewer than `keep` are. */

@@ -1,5 +1,6 @@
 /** The filesystem driver: durable writes (fsync, then rename) into the layout of `fs-layout.ts`. */
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants, createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -7,6 +8,9 @@ import { BerthError } from '../oci/index.js';
 import type { ByteRange, ContentStore } from './driver.js';
 import { batchedFileSink, type FileSink } from './batched-file-sink.js';
 import { BackgroundWork } from './background-work.js';
+import { AlignedBuffers } from './aligned-buffers.js';
+import { alignedBuffersAvailable } from '../kit/index.js';
+import { directFileSink } from './direct-file-sink.js';
 import { FsLayout } from './fs-layout.js';
 
 function isMissing(err: unknown): boolean {
@@ -94,15 +98,47 @@ async function createShardFolders(layout: FsLayout, digest: string): Promise<voi
   await syncPath(algorithm);
 }
 
+/** The staging buffers of every direct upload write in the process (see direct-file-sink.ts). */
+const directWriteBuffers = new AlignedBuffers(1 << 20);
+
+/** How an `FsContentStore` writes. */
+export interface FsContentStoreOptions {
+  /**
+   * Upload bytes around the page cache (`O_DIRECT`) when the direct I/O addon is built and the
+   * filesystem takes it (default true); else through the page cache, synced in the background.
+   */
+  directWrites?: boolean;
+}
+
 /** A content store on a local filesystem. */
 export class FsContentStore implements ContentStore {
   private readonly layout: FsLayout;
   private readonly writeBehind = new BackgroundWork();
   /** Algorithms whose shard folders this store has created (see `createShardFolders`). */
   private readonly sharded = new Set<string>();
+  /** Whether appends still try `O_DIRECT` (off once the filesystem refused it). */
+  private directWrites: boolean;
 
-  constructor(root: string) {
+  constructor(root: string, options: FsContentStoreOptions = {}) {
     this.layout = new FsLayout(path.resolve(root));
+    this.directWrites = (options.directWrites ?? true) && alignedBuffersAvailable();
+  }
+
+  /** Whether this store's appends are written around the page cache. */
+  get writesDirectly(): boolean {
+    return this.directWrites;
+  }
+
+  /** A second handle on `file` with `O_DIRECT`, or undefined where the filesystem refuses it. */
+  private async openDirect(file: string): Promise<FileHandle | undefined> {
+    if (!this.directWrites) return undefined;
+    try {
+      return await fs.open(file, constants.O_WRONLY | constants.O_DIRECT);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      this.directWrites = false;
+      return undefined;
+    }
   }
 
   readBlob(digest: string, range?: ByteRange): Readable {
@@ -130,25 +166,37 @@ export class FsContentStore implements ContentStore {
     observe: (chunk: Buffer) => void,
   ): Promise<number> {
     // Opening with 'w' truncates in the same call; later chunks drop whatever lies past `offset`.
-    const handle = await fs.open(this.layout.uploadData(id), offset === 0 ? 'w' : 'r+');
+    const file = this.layout.uploadData(id);
+    const handle = await fs.open(file, offset === 0 ? 'w' : 'r+');
+    let direct: FileHandle | undefined;
     let written = 0;
     let sink: FileSink | undefined;
     try {
       if (offset > 0) await handle.truncate(offset);
+      direct = await this.openDirect(file);
       source.on('data', (chunk: Buffer) => {
         written += chunk.byteLength;
         observe(chunk);
       });
-      sink = batchedFileSink(handle, offset);
+      sink = direct
+        ? directFileSink(
+            { direct, buffered: handle },
+            offset,
+            directWriteBuffers,
+            () => void (this.directWrites = false),
+          )
+        : batchedFileSink(handle, offset);
       await pipeline(source, sink.stream);
     } catch (err) {
       throw spaceError(err);
     } finally {
-      // A background sync may still run: the handle closes after it, without holding the answer.
+      // A write or background sync may still run: the handles close after it, without holding
+      // the answer.
       const settled = sink?.settled() ?? Promise.resolve();
+      const opened = direct;
       this.writeBehind.add(
         id,
-        settled.finally(() => handle.close()),
+        settled.finally(() => Promise.all([handle.close(), opened?.close()])),
       );
     }
     return offset + written;

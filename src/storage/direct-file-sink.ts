@@ -1,0 +1,169 @@
+/**
+ * A Writable onto a file that writes around the page cache (`O_DIRECT`): received chunks are
+ * copied into aligned 1 MiB buffers and each full buffer is written with one direct write at its
+ * aligned position, one in flight while the next fills. Only the last partial block of a request
+ * (under the alignment) is written through the page cache, and the next request reads it back and
+ * writes it again directly with what follows.
+ *
+ * Why: on the virtual machines Berth is measured on, a write into the page cache first has to
+ * touch memory the host has taken back (free page reporting), which made durable buffered writes
+ * 300–570 MiB/s where the same bytes written directly and synced went about 2,300. The bytes are
+ * durable only once the caller syncs the file (fdatasync: the partial block, the file's size and
+ * the device's cache), exactly as with buffered writes. When the kernel refuses a direct write
+ * (EINVAL: a filesystem that takes `O_DIRECT` at open but not this alignment), that write and all
+ * later ones go through the page cache and `unsupported` is called once.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import type { AlignedBuffers } from './aligned-buffers.js';
+import type { FileSink } from './batched-file-sink.js';
+
+/** The two handles on one file a direct sink writes through. */
+export interface DirectFileHandles {
+  /** Opened with `O_DIRECT`. */
+  direct: FileHandle;
+  /** Opened without it: the partial blocks go through it. */
+  buffered: FileHandle;
+}
+
+/**
+ * A sink writing from `position` on into the file of `files`, staging in `buffers` (whose size
+ * and alignment it follows); `unsupported` is called if the kernel refuses a direct write.
+ */
+export function directFileSink(
+  files: DirectFileHandles,
+  position: number,
+  buffers: AlignedBuffers,
+  unsupported: () => void = () => undefined,
+): FileSink {
+  const alignment = buffers.alignment;
+  const head = position % alignment;
+  /** The file offset of `staging[0]`, always aligned. */
+  let base = position - head;
+  let staging: Buffer | undefined;
+  let filled = 0;
+  let direct = true;
+  let started = false;
+  let writing: Promise<void> | undefined;
+  let failure: unknown;
+
+  const take = (): Buffer => {
+    const buffer = buffers.take();
+    if (!buffer) throw new Error('no aligned buffer: the direct I/O addon is not built');
+    return buffer;
+  };
+
+  /** Writes `length` bytes of `buffer` at `at`: directly while the kernel takes it. */
+  const writeOut = async (buffer: Buffer, length: number, at: number): Promise<void> => {
+    let done = 0;
+    while (done < length) {
+      const viaDirect = direct && done % alignment === 0 && (length - done) % alignment === 0;
+      try {
+        const { bytesWritten } = await (viaDirect ? files.direct : files.buffered).write(
+          buffer,
+          done,
+          length - done,
+          at + done,
+        );
+        done += bytesWritten;
+      } catch (err) {
+        if (!viaDirect || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        direct = false;
+        unsupported();
+      }
+    }
+  };
+
+  /** Starts writing the full staging buffer; the next waits for it (one write in flight). */
+  const startWrite = (): void => {
+    const full = staging as Buffer;
+    const at = base;
+    writing = writeOut(full, full.length, at).then(
+      () => buffers.give(full),
+      (err: unknown) => void (failure ??= err),
+    );
+    base += full.length;
+    staging = undefined;
+    filled = 0;
+  };
+
+  const settleWrite = async (): Promise<void> => {
+    if (writing) await writing;
+    writing = undefined;
+    if (failure) throw failure;
+  };
+
+  /** The first chunk's start: an unaligned position begins with the file's partial block. */
+  const begin = async (): Promise<Buffer> => {
+    started = true;
+    const buffer = take();
+    if (head > 0) {
+      const { bytesRead } = await files.buffered.read(buffer, 0, head, base);
+      if (bytesRead !== head) {
+        buffers.give(buffer);
+        throw new Error(`the upload's file ends before ${position}`);
+      }
+    }
+    filled = head;
+    return buffer;
+  };
+
+  const accept = async (chunk: Buffer): Promise<void> => {
+    let from = 0;
+    while (from < chunk.byteLength) {
+      staging ??= started ? take() : await begin();
+      const copied = chunk.copy(staging, filled, from);
+      filled += copied;
+      from += copied;
+      if (filled === staging.length) {
+        await settleWrite();
+        startWrite();
+      }
+    }
+  };
+
+  const finish = async (): Promise<void> => {
+    await settleWrite();
+    const buffer = staging;
+    if (!buffer) return;
+    staging = undefined;
+    try {
+      const whole = filled - (filled % alignment);
+      if (whole > 0) await writeOut(buffer, whole, base);
+      if (filled > whole) {
+        let done = whole;
+        while (done < filled)
+          done += (await files.buffered.write(buffer, done, filled - done, base + done))
+            .bytesWritten;
+      }
+    } finally {
+      buffers.give(buffer);
+    }
+  };
+
+  const stream = new Writable({
+    highWaterMark: buffers.size,
+    write(chunk: Buffer, _encoding, callback) {
+      accept(chunk).then(() => callback(), callback);
+    },
+    final(callback) {
+      finish().then(() => callback(), callback);
+    },
+    destroy(err, callback) {
+      // A write in flight keeps its buffer until it ends; the staging buffer is free now.
+      if (staging) buffers.give(staging);
+      staging = undefined;
+      const done = writing ?? Promise.resolve();
+      done.then(
+        () => callback(err),
+        () => callback(err),
+      );
+    },
+  });
+  // Direct writes leave nothing to sync in the background: settled once the last write ended.
+  const settled = async (): Promise<void> => {
+    if (writing) await writing;
+    if (failure) throw failure;
+  };
+  return { stream, settled };
+}

@@ -1,0 +1,170 @@
+/**
+ * Direct I/O on the filesystem store: uploads are written around the page cache (`O_DIRECT`) in
+ * aligned blocks, byte-exact whatever the chunks' sizes and offsets, with the partial blocks
+ * through the cache; a kernel refusing a direct write makes the sink fall back, not fail (the
+ * reads: src/http/file-reads.test.ts). The page cache's contents are read with cachestat(2) (Linux 6.5+), through the same addon.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { constants, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, it, type TestContext } from 'node:test';
+import { alignedBuffer, directIoAddon } from '../../src/kit/index.js';
+import { AlignedBuffers, directFileSink, FsContentStore } from '../../src/storage/index.js';
+import { removeDir, tempDir } from '../helpers/server.js';
+
+const MiB = 1 << 20;
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** The addon, or a skip (outside CI) with the reason; in CI a missing addon fails. */
+function addonOrSkip(t: TestContext): ReturnType<typeof directIoAddon> {
+  const addon = directIoAddon();
+  if (!addon) {
+    assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
+    t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
+  }
+  return addon;
+}
+
+/** Pages of `file` the page cache holds. */
+function cachedPages(file: string): number {
+  const fd = openSync(file, 'r');
+  try {
+    const pages = directIoAddon()!.cachedPages(fd, 0, 0); // length 0: to the end of the file
+    assert.ok(pages >= 0, `cachestat failed: ${pages}`);
+    return pages;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `bytes` as a stream of chunks of odd sizes (1 byte to 300 KiB). */
+function oddChunks(bytes: Buffer): Readable {
+  const chunks: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; at < bytes.length; i += 1) {
+    const size = [1, 4095, 65_537, 300_000, 4096, 777][i % 6]!;
+    chunks.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return Readable.from(chunks);
+}
+
+describe('direct I/O', () => {
+  it('hands out aligned buffers', (t) => {
+    const addon = addonOrSkip(t);
+    if (!addon) return;
+    for (const size of [4096, MiB, 3 * 4096]) {
+      const buffer = alignedBuffer(size)!;
+      assert.equal(buffer.byteLength, size);
+      assert.equal(addon.misalignment(buffer, 4096), 0);
+    }
+    assert.notEqual(addon.misalignment(alignedBuffer(MiB)!.subarray(16), 4096), 0);
+  });
+
+  it('writes byte-exact around the page cache at aligned and unaligned offsets', async (t) => {
+    if (!addonOrSkip(t)) return;
+    const dir = tempDir('direct-sink');
+    try {
+      const file = path.join(dir, 'upload');
+      const bytes = randomBytes(9 * MiB + 12_345);
+      writeFileSync(file, '');
+      // Three appends ending at unaligned offsets, as chunked uploads of any size make.
+      const cuts = [0, 3 * MiB + 1001, 6 * MiB + 77, bytes.length];
+      for (let i = 0; i + 1 < cuts.length; i += 1) {
+        const buffered = await open(file, 'r+');
+        const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
+        try {
+          const sink = directFileSink({ direct, buffered }, cuts[i]!, new AlignedBuffers(MiB));
+          await pipeline(oddChunks(bytes.subarray(cuts[i], cuts[i + 1])), sink.stream);
+          await sink.settled();
+        } finally {
+          await Promise.all([buffered.close(), direct.close()]);
+        }
+      }
+      const written = readFileSync(file);
+      assert.equal(written.length, bytes.length);
+      assert.equal(sha(written), sha(bytes));
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('falls back to the page cache when the kernel refuses a direct write', async (t) => {
+    if (!addonOrSkip(t)) return;
+    const dir = tempDir('direct-fallback');
+    try {
+      const file = path.join(dir, 'upload');
+      writeFileSync(file, '');
+      // Buffers 16 bytes past a block boundary: the kernel answers EINVAL to the direct write.
+      class Misaligned extends AlignedBuffers {
+        override take(): Buffer {
+          return alignedBuffer(this.size + 4096)!.subarray(16, 16 + this.size);
+        }
+      }
+      const bytes = randomBytes(3 * MiB + 5);
+      const buffered = await open(file, 'r+');
+      const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
+      let refused = 0;
+      try {
+        const sink = directFileSink({ direct, buffered }, 0, new Misaligned(MiB), () => {
+          refused += 1;
+        });
+        await pipeline(oddChunks(bytes), sink.stream);
+        await sink.settled();
+      } finally {
+        await Promise.all([buffered.close(), direct.close()]);
+      }
+      assert.equal(refused, 1);
+      assert.equal(sha(readFileSync(file)), sha(bytes));
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('leaves an upload out of the page cache, and its blob exact and durable', async (t) => {
+    if (!addonOrSkip(t)) return;
+    const dir = tempDir('direct-store');
+    try {
+      const stored = async (directWrites: boolean): Promise<number> => {
+        const store = new FsContentStore(path.join(dir, String(directWrites)), { directWrites });
+        assert.equal(store.writesDirectly, directWrites);
+        const bytes = randomBytes(8 * MiB + 3);
+        const digest = `sha256:${sha(bytes)}`;
+        const id = randomUUID();
+        await store.createUpload(id);
+        let size = 0;
+        for (const part of [bytes.subarray(0, 5 * MiB + 1), bytes.subarray(5 * MiB + 1)])
+          size = await store.appendUpload(id, size, oddChunks(part), () => undefined);
+        await store.commitUpload(id, digest);
+        await store.releaseUpload(id);
+        const blob = store.localBlobFile(digest);
+        assert.equal(sha(readFileSync(blob)), sha(bytes));
+        // Read back above: reading fills the cache, so count what the writes alone left.
+        return size;
+      };
+      // The counts are taken right after the writes, before any read.
+      const countAfterWrites = async (directWrites: boolean): Promise<number> => {
+        const store = new FsContentStore(path.join(dir, `c${directWrites}`), { directWrites });
+        const bytes = randomBytes(8 * MiB + 3);
+        const id = randomUUID();
+        await store.createUpload(id);
+        await store.appendUpload(id, 0, oddChunks(bytes), () => undefined);
+        await store.commitUpload(id, `sha256:${sha(bytes)}`);
+        return cachedPages(store.localBlobFile(`sha256:${sha(bytes)}`));
+      };
+      assert.equal(await stored(true), 8 * MiB + 3);
+      assert.equal(await stored(false), 8 * MiB + 3);
+      const direct = await countAfterWrites(true);
+      const through = await countAfterWrites(false);
+      // 2,049 pages: around the cache only the last partial block stays; through it, all.
+      assert.ok(direct <= 2, `direct writes left ${direct} pages cached`);
+      assert.ok(through >= 2000, `buffered writes left only ${through} pages cached`);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
