@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { alignedBuffer, directIoAddon } from '../kit/index.js';
+import { alignedBuffer, directIoAddon, pagesCached } from '../kit/index.js';
 import { ColdFiles } from './file-reads.js';
 import { openForSending, sendFileRange } from './file-sender.js';
 import { BufferPool } from './send-buffers.js';
@@ -21,14 +21,9 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Pages of `file` the page cache holds. */
 function cachedPages(file: string): number {
-  const fd = openSync(file, 'r');
-  try {
-    const pages = directIoAddon()!.cachedPages(fd, 0, 0); // length 0: to the end of the file
-    assert.ok(pages >= 0, `cachestat failed: ${pages}`);
-    return pages;
-  } finally {
-    closeSync(fd);
-  }
+  const pages = pagesCached(file);
+  assert.ok(pages !== undefined, 'cachestat(2) is not available');
+  return pages;
 }
 
 /** Writes `bytes` to a new `file` as an upload is: whole blocks around the cache, the rest through it. */

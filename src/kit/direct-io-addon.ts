@@ -3,6 +3,7 @@
  * `npm ci` with node-gyp): a Buffer's alignment, for `O_DIRECT` writes and reads, and how much
  * of a file the page cache holds. Without it (no C compiler at install) callers fall back to plain I/O.
  */
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from './package-root.js';
@@ -34,4 +35,20 @@ export function directIoAddon(): DirectIoAddon | undefined {
     }
   }
   return addon ?? undefined;
+}
+
+/**
+ * How many pages of `file` the page cache holds (cachestat(2)); undefined without the addon or
+ * where the kernel cannot tell.
+ */
+export function pagesCached(file: string): number | undefined {
+  const native = directIoAddon();
+  if (!native) return undefined;
+  const fd = openSync(file, 'r');
+  try {
+    const pages = native.cachedPages(fd, 0, 0); // length 0: to the end of the file
+    return pages >= 0 ? pages : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -10,7 +10,7 @@ export { loadX509 } from './x509-library.js';
 export { hashReceived, noteReceived, RECLAIM_EVERY } from './received-chunks.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
-export { directIoAddon, type DirectIoAddon } from './direct-io-addon.js';
+export { directIoAddon, pagesCached, type DirectIoAddon } from './direct-io-addon.js';
 export {
   alignedBuffer,
   alignedBuffersAvailable,

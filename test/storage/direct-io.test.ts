@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { constants, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it, type TestContext } from 'node:test';
-import { alignedBuffer, directIoAddon } from '../../src/kit/index.js';
+import { alignedBuffer, directIoAddon, pagesCached } from '../../src/kit/index.js';
 import { AlignedBuffers, directFileSink, FsContentStore } from '../../src/storage/index.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
@@ -31,14 +31,9 @@ function addonOrSkip(t: TestContext): ReturnType<typeof directIoAddon> {
 
 /** Pages of `file` the page cache holds. */
 function cachedPages(file: string): number {
-  const fd = openSync(file, 'r');
-  try {
-    const pages = directIoAddon()!.cachedPages(fd, 0, 0); // length 0: to the end of the file
-    assert.ok(pages >= 0, `cachestat failed: ${pages}`);
-    return pages;
-  } finally {
-    closeSync(fd);
-  }
+  const pages = pagesCached(file);
+  assert.ok(pages !== undefined, 'cachestat(2) is not available');
+  return pages;
 }
 
 /** `bytes` as a stream of chunks of odd sizes (1 byte to 300 KiB). */
