@@ -111,6 +111,7 @@ export function directFileSink(
   const accept = async (chunk: Buffer): Promise<void> => {
     let from = 0;
     while (from < chunk.byteLength) {
+      if (stream.destroyed) throw new Error('the upload was cut short');
       staging ??= started ? take() : await begin();
       const copied = chunk.copy(staging, filled, from);
       filled += copied;
@@ -141,20 +142,28 @@ export function directFileSink(
     }
   };
 
+  /** The chunk or the end being written now: a destroy waits for it before freeing buffers. */
+  let busy: Promise<void> = Promise.resolve();
   const stream = new Writable({
     highWaterMark: buffers.size,
     write(chunk: Buffer, _encoding, callback) {
-      accept(chunk).then(() => callback(), callback);
+      busy = accept(chunk);
+      busy.then(() => callback(), callback);
     },
     final(callback) {
-      finish().then(() => callback(), callback);
+      busy = finish();
+      busy.then(() => callback(), callback);
     },
     destroy(err, callback) {
-      // A write in flight keeps its buffer until it ends; the staging buffer is free now.
-      if (staging) buffers.give(staging);
-      staging = undefined;
-      const done = writing ?? Promise.resolve();
-      done.then(
+      // The staging buffer goes back only once nothing copies into it or writes from it (a
+      // write in flight gives its own back when it ends), so no buffer is in the pool twice.
+      const release = async (): Promise<void> => {
+        await busy.catch(() => undefined);
+        await writing;
+        if (staging) buffers.give(staging);
+        staging = undefined;
+      };
+      release().then(
         () => callback(err),
         () => callback(err),
       );

@@ -120,6 +120,53 @@ describe('direct I/O', () => {
     }
   });
 
+  it('gives no buffer back twice when an upload is cut short mid-write', async (t) => {
+    if (!addonOrSkip(t)) return;
+    const dir = tempDir('direct-cut');
+    // Counts buffers handed back while still in the pool's hands: one there twice would be
+    // given to two uploads at once.
+    class Counting extends AlignedBuffers {
+      readonly out = new Set<Buffer>();
+      twice = 0;
+      override take(): Buffer | undefined {
+        const buffer = super.take();
+        if (buffer) this.out.add(buffer);
+        return buffer;
+      }
+      override give(buffer: Buffer): void {
+        if (!this.out.delete(buffer)) this.twice += 1;
+        super.give(buffer);
+      }
+    }
+    const pool = new Counting(256 * 1024, 4096, 64);
+    try {
+      for (let round = 0; round < 40; round += 1) {
+        const file = path.join(dir, `upload${round}`);
+        writeFileSync(file, '');
+        const buffered = await open(file, 'r+');
+        const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
+        // A body that breaks off after a few buffers' worth, at a different point each round:
+        // at once (while the sink may still be writing) in even rounds, in odd ones only after
+        // the sink took every byte (a partly filled buffer then waits in it).
+        const cut = 256 * 1024 * (2 + (round % 3)) + round * 4099;
+        const sink = directFileSink({ direct, buffered }, 0, pool);
+        async function* body(): AsyncGenerator<Buffer> {
+          for (let sent = 0; sent < cut; sent += 65_536) yield randomBytes(65_536);
+          if (round % 2 === 1)
+            while (sink.stream.writableLength > 0) await new Promise((r) => setImmediate(r));
+          throw new Error('client went away');
+        }
+        await assert.rejects(pipeline(Readable.from(body()), sink.stream), /went away|cut short/);
+        await sink.settled().catch(() => undefined);
+        await Promise.all([buffered.close(), direct.close()]);
+      }
+      assert.equal(pool.twice, 0, `${pool.twice} buffers were given back twice`);
+      assert.equal(pool.out.size, 0, `${pool.out.size} buffers never came back`);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('leaves an upload out of the page cache, and its blob exact and durable', async (t) => {
     if (!addonOrSkip(t)) return;
     const dir = tempDir('direct-store');
