@@ -98,6 +98,9 @@ async function createShardFolders(layout: FsLayout, digest: string): Promise<voi
   await syncPath(algorithm);
 }
 
+/** Chunks announced shorter than this are written through the page cache. */
+const DIRECT_FROM_BYTES = 1 << 20;
+
 /** The staging buffers of every direct upload write in the process (see direct-file-sink.ts). */
 const directWriteBuffers = new AlignedBuffers(1 << 20);
 
@@ -164,6 +167,7 @@ export class FsContentStore implements ContentStore {
     offset: number,
     source: Readable,
     observe: (chunk: Buffer) => void,
+    length?: number,
   ): Promise<number> {
     // Opening with 'w' truncates in the same call; later chunks drop whatever lies past `offset`.
     const file = this.layout.uploadData(id);
@@ -173,7 +177,9 @@ export class FsContentStore implements ContentStore {
     let sink: FileSink | undefined;
     try {
       if (offset > 0) await handle.truncate(offset);
-      direct = await this.openDirect(file);
+      // A chunk announced small goes through the cache: its few blocks gain nothing, and each
+      // direct write would first flush the partial block the previous chunk left cached.
+      if (length === undefined || length >= DIRECT_FROM_BYTES) direct = await this.openDirect(file);
       source.on('data', (chunk: Buffer) => {
         written += chunk.byteLength;
         observe(chunk);

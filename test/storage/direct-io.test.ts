@@ -205,6 +205,16 @@ describe('direct I/O', () => {
       // 2,049 pages: around the cache only the last partial block stays; through it, all.
       assert.ok(direct <= 2, `direct writes left ${direct} pages cached`);
       assert.ok(through >= 2000, `buffered writes left only ${through} pages cached`);
+      // A chunk announced under 1 MiB goes through the cache even with direct writes on.
+      const store = new FsContentStore(path.join(dir, 'small'), { directWrites: true });
+      const small = randomBytes(200_000);
+      const id = randomUUID();
+      await store.createUpload(id);
+      await store.appendUpload(id, 0, oddChunks(small), () => undefined, small.length);
+      await store.commitUpload(id, `sha256:${sha(small)}`);
+      const blob = store.localBlobFile(`sha256:${sha(small)}`);
+      assert.ok(cachedPages(blob) >= 48, `a small chunk left ${cachedPages(blob)} pages cached`);
+      assert.equal(sha(readFileSync(blob)), sha(small));
     } finally {
       removeDir(dir);
     }
