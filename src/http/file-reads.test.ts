@@ -11,10 +11,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { alignedBuffer, directIoAddon, pagesCached } from '../kit/index.js';
+import { alignedBuffer, BufferPool, directIoAddon, pagesCached } from '../kit/index.js';
 import { ColdFiles } from './file-reads.js';
 import { openForSending, sendFileRange } from './file-sender.js';
-import { BufferPool } from './send-buffers.js';
 
 const MiB = 1 << 20;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

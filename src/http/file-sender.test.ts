@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BufferPool } from '../kit/index.js';
 import { openForSending, sendFileRange } from './file-sender.js';
-import { BufferPool } from './send-buffers.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -6,7 +6,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { open, type FileHandle } from 'node:fs/promises';
-import { sendBuffers, type BufferPool } from './send-buffers.js';
+import type { BufferPool } from '../kit/index.js';
+import { sendBuffers } from './send-buffers.js';
 import { type ColdFiles, FileReads } from './file-reads.js';
 
 /** Buffers one response holds at most: one being read into while others are being sent. */

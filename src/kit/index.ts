@@ -17,3 +17,4 @@ export {
   DIRECT_ALIGNMENT,
   isAligned,
 } from './aligned-buffer.js';
+export { BufferPool } from './buffer-pool.js';

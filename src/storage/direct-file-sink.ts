@@ -15,7 +15,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import type { AlignedBuffers } from './aligned-buffers.js';
+import { DIRECT_ALIGNMENT, type BufferPool } from '../kit/index.js';
 import type { FileSink } from './batched-file-sink.js';
 
 /** The two handles on one file a direct sink writes through. */
@@ -27,16 +27,16 @@ export interface DirectFileHandles {
 }
 
 /**
- * A sink writing from `position` on into the file of `files`, staging in `buffers` (whose size
- * and alignment it follows); `unsupported` is called if the kernel refuses a direct write.
+ * A sink writing from `position` on into the file of `files`, staging in `buffers` (aligned, of
+ * a whole number of blocks); `unsupported` is called if the kernel refuses a direct write.
  */
 export function directFileSink(
   files: DirectFileHandles,
   position: number,
-  buffers: AlignedBuffers,
+  buffers: BufferPool,
   unsupported: () => void = () => undefined,
 ): FileSink {
-  const alignment = buffers.alignment;
+  const alignment = DIRECT_ALIGNMENT;
   const head = position % alignment;
   /** The file offset of `staging[0]`, always aligned. */
   let base = position - head;
@@ -47,22 +47,21 @@ export function directFileSink(
   let writing: Promise<void> | undefined;
   let failure: unknown;
 
-  const take = (): Buffer => {
-    const buffer = buffers.take();
-    if (!buffer) throw new Error('no aligned buffer: the direct I/O addon is not built');
-    return buffer;
-  };
-
-  /** Writes `length` bytes of `buffer` at `at`: directly while the kernel takes it. */
+  /**
+   * Writes `length` bytes of `buffer` at `at`: the whole blocks directly while the kernel takes
+   * them, a partial last block through the cache.
+   */
   const writeOut = async (buffer: Buffer, length: number, at: number): Promise<void> => {
     let done = 0;
     while (done < length) {
-      const viaDirect = direct && done % alignment === 0 && (length - done) % alignment === 0;
+      const blocks = length - done - ((length - done) % alignment);
+      const viaDirect = direct && done % alignment === 0 && blocks > 0;
+      const count = viaDirect ? blocks : length - done;
       try {
         const { bytesWritten } = await (viaDirect ? files.direct : files.buffered).write(
           buffer,
           done,
-          length - done,
+          count,
           at + done,
         );
         done += bytesWritten;
@@ -96,7 +95,7 @@ export function directFileSink(
   /** The first chunk's start: an unaligned position begins with the file's partial block. */
   const begin = async (): Promise<Buffer> => {
     started = true;
-    const buffer = take();
+    const buffer = buffers.take();
     if (head > 0) {
       const { bytesRead } = await files.buffered.read(buffer, 0, head, base);
       if (bytesRead !== head) {
@@ -112,7 +111,7 @@ export function directFileSink(
     let from = 0;
     while (from < chunk.byteLength) {
       if (stream.destroyed) throw new Error('the upload was cut short');
-      staging ??= started ? take() : await begin();
+      staging ??= started ? buffers.take() : await begin();
       const copied = chunk.copy(staging, filled, from);
       filled += copied;
       from += copied;
@@ -129,14 +128,7 @@ export function directFileSink(
     if (!buffer) return;
     staging = undefined;
     try {
-      const whole = filled - (filled % alignment);
-      if (whole > 0) await writeOut(buffer, whole, base);
-      if (filled > whole) {
-        let done = whole;
-        while (done < filled)
-          done += (await files.buffered.write(buffer, done, filled - done, base + done))
-            .bytesWritten;
-      }
+      await writeOut(buffer, filled, base);
     } finally {
       buffers.give(buffer);
     }

@@ -8,8 +8,7 @@ import { BerthError } from '../oci/index.js';
 import type { ByteRange, ContentStore } from './driver.js';
 import { batchedFileSink, type FileSink } from './batched-file-sink.js';
 import { BackgroundWork } from './background-work.js';
-import { AlignedBuffers } from './aligned-buffers.js';
-import { alignedBuffersAvailable } from '../kit/index.js';
+import { alignedBuffersAvailable, BufferPool } from '../kit/index.js';
 import { directFileSink } from './direct-file-sink.js';
 import { FsLayout } from './fs-layout.js';
 
@@ -102,7 +101,7 @@ async function createShardFolders(layout: FsLayout, digest: string): Promise<voi
 const DIRECT_FROM_BYTES = 1 << 20;
 
 /** The staging buffers of every direct upload write in the process (see direct-file-sink.ts). */
-const directWriteBuffers = new AlignedBuffers(1 << 20);
+const directWriteBuffers = new BufferPool(1 << 20, 4);
 
 /** How an `FsContentStore` writes. */
 export interface FsContentStoreOptions {

@@ -7,4 +7,3 @@ export { openS3Store } from './s3-open.js';
 export { batchedFileSink, type FileSink } from './batched-file-sink.js';
 export { BackgroundWork } from './background-work.js';
 export { directFileSink, type DirectFileHandles } from './direct-file-sink.js';
-export { AlignedBuffers } from './aligned-buffers.js';

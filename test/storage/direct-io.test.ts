@@ -12,8 +12,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it, type TestContext } from 'node:test';
-import { alignedBuffer, directIoAddon, pagesCached } from '../../src/kit/index.js';
-import { AlignedBuffers, directFileSink, FsContentStore } from '../../src/storage/index.js';
+import { alignedBuffer, BufferPool, directIoAddon, pagesCached } from '../../src/kit/index.js';
+import { directFileSink, FsContentStore, type DirectFileHandles } from '../../src/storage/index.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
 const MiB = 1 << 20;
@@ -48,6 +48,20 @@ function oddChunks(bytes: Buffer): Readable {
   return Readable.from(chunks);
 }
 
+/** Runs `work` with `file` opened as an upload's sink opens it (with and without `O_DIRECT`). */
+async function withHandles<T>(
+  file: string,
+  work: (files: DirectFileHandles) => Promise<T>,
+): Promise<T> {
+  const buffered = await open(file, 'r+');
+  const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
+  try {
+    return await work({ direct, buffered });
+  } finally {
+    await Promise.all([buffered.close(), direct.close()]);
+  }
+}
+
 describe('direct I/O', () => {
   it('hands out aligned buffers', (t) => {
     const addon = addonOrSkip(t);
@@ -70,15 +84,11 @@ describe('direct I/O', () => {
       // Three appends ending at unaligned offsets, as chunked uploads of any size make.
       const cuts = [0, 3 * MiB + 1001, 6 * MiB + 77, bytes.length];
       for (let i = 0; i + 1 < cuts.length; i += 1) {
-        const buffered = await open(file, 'r+');
-        const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
-        try {
-          const sink = directFileSink({ direct, buffered }, cuts[i]!, new AlignedBuffers(MiB));
+        await withHandles(file, async (files) => {
+          const sink = directFileSink(files, cuts[i]!, new BufferPool(MiB, 4));
           await pipeline(oddChunks(bytes.subarray(cuts[i], cuts[i + 1])), sink.stream);
           await sink.settled();
-        } finally {
-          await Promise.all([buffered.close(), direct.close()]);
-        }
+        });
       }
       const written = readFileSync(file);
       assert.equal(written.length, bytes.length);
@@ -95,24 +105,20 @@ describe('direct I/O', () => {
       const file = path.join(dir, 'upload');
       writeFileSync(file, '');
       // Buffers 16 bytes past a block boundary: the kernel answers EINVAL to the direct write.
-      class Misaligned extends AlignedBuffers {
+      class Misaligned extends BufferPool {
         override take(): Buffer {
           return alignedBuffer(this.size + 4096)!.subarray(16, 16 + this.size);
         }
       }
       const bytes = randomBytes(3 * MiB + 5);
-      const buffered = await open(file, 'r+');
-      const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
       let refused = 0;
-      try {
-        const sink = directFileSink({ direct, buffered }, 0, new Misaligned(MiB), () => {
+      await withHandles(file, async (files) => {
+        const sink = directFileSink(files, 0, new Misaligned(MiB, 4), () => {
           refused += 1;
         });
         await pipeline(oddChunks(bytes), sink.stream);
         await sink.settled();
-      } finally {
-        await Promise.all([buffered.close(), direct.close()]);
-      }
+      });
       assert.equal(refused, 1);
       assert.equal(sha(readFileSync(file)), sha(bytes));
     } finally {
@@ -125,12 +131,12 @@ describe('direct I/O', () => {
     const dir = tempDir('direct-cut');
     // Counts buffers handed back while still in the pool's hands: one there twice would be
     // given to two uploads at once.
-    class Counting extends AlignedBuffers {
+    class Counting extends BufferPool {
       readonly out = new Set<Buffer>();
       twice = 0;
-      override take(): Buffer | undefined {
+      override take(): Buffer {
         const buffer = super.take();
-        if (buffer) this.out.add(buffer);
+        this.out.add(buffer);
         return buffer;
       }
       override give(buffer: Buffer): void {
@@ -138,27 +144,26 @@ describe('direct I/O', () => {
         super.give(buffer);
       }
     }
-    const pool = new Counting(256 * 1024, 4096, 64);
+    const pool = new Counting(256 * 1024, 64);
     try {
       for (let round = 0; round < 40; round += 1) {
         const file = path.join(dir, `upload${round}`);
         writeFileSync(file, '');
-        const buffered = await open(file, 'r+');
-        const direct = await open(file, constants.O_WRONLY | constants.O_DIRECT);
         // A body that breaks off after a few buffers' worth, at a different point each round:
         // at once (while the sink may still be writing) in even rounds, in odd ones only after
         // the sink took every byte (a partly filled buffer then waits in it).
         const cut = 256 * 1024 * (2 + (round % 3)) + round * 4099;
-        const sink = directFileSink({ direct, buffered }, 0, pool);
-        async function* body(): AsyncGenerator<Buffer> {
-          for (let sent = 0; sent < cut; sent += 65_536) yield randomBytes(65_536);
-          if (round % 2 === 1)
-            while (sink.stream.writableLength > 0) await new Promise((r) => setImmediate(r));
-          throw new Error('client went away');
-        }
-        await assert.rejects(pipeline(Readable.from(body()), sink.stream), /went away|cut short/);
-        await sink.settled().catch(() => undefined);
-        await Promise.all([buffered.close(), direct.close()]);
+        await withHandles(file, async (files) => {
+          const sink = directFileSink(files, 0, pool);
+          async function* body(): AsyncGenerator<Buffer> {
+            for (let sent = 0; sent < cut; sent += 65_536) yield randomBytes(65_536);
+            if (round % 2 === 1)
+              while (sink.stream.writableLength > 0) await new Promise((r) => setImmediate(r));
+            throw new Error('client went away');
+          }
+          await assert.rejects(pipeline(Readable.from(body()), sink.stream), /went away|cut short/);
+          await sink.settled().catch(() => undefined);
+        });
       }
       assert.equal(pool.twice, 0, `${pool.twice} buffers were given back twice`);
       assert.equal(pool.out.size, 0, `${pool.out.size} buffers never came back`);
