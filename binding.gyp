@@ -7,6 +7,10 @@
     {
       "target_name": "direct_io",
       "sources": ["native/direct-io.c"]
+    },
+    {
+      "target_name": "send_file",
+      "sources": ["native/send-file.c"]
     }
   ]
 }

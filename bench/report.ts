@@ -18,6 +18,8 @@ const TARGETS: Record<string, Target> = {
   'upload chunked MiB/s': { higher: true, text: '' },
   'download 1 stream MiB/s': { higher: true, text: '' },
   'download 8 streams MiB/s': { higher: true, text: '' },
+  'download 1 stream server CPU ms/MiB': { higher: false, text: '' },
+  'download 8 streams server CPU ms/MiB': { higher: false, text: '' },
   'manifest GET req/s': { higher: true, ratio: 10, text: '>= 10x' },
   'manifest GET p50 ms': { higher: false, text: '' },
   'manifest GET p99 ms': { higher: false, text: '' },

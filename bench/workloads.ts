@@ -114,9 +114,11 @@ export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<F
     blob.digest,
     await reg.headersFor(push('bench/down')),
   );
+  const oneCpu = serverCpuSeconds(reg);
   const one = await timed(async () =>
     downloadVerified(reg.url, 'bench/down', blob.digest, await reg.headersFor(pull('bench/down'))),
   );
+  const eightCpu = serverCpuSeconds(reg);
   const eight = await timed(() =>
     Promise.all(
       Array.from({ length: 8 }, async () =>
@@ -129,9 +131,13 @@ export async function downloads(reg: RegistryUnderTest, big: BigBlob): Promise<F
       ),
     ),
   );
+  const eightCpuSeconds = serverCpuSeconds(reg) - eightCpu;
   return {
     'download 1 stream MiB/s': blob.bytes.length / MiB / one,
     'download 8 streams MiB/s': (8 * blob.bytes.length) / MiB / eight,
+    'download 1 stream server CPU ms/MiB': ((eightCpu - oneCpu) * 1000 * MiB) / blob.bytes.length,
+    'download 8 streams server CPU ms/MiB':
+      (eightCpuSeconds * 1000 * MiB) / (8 * blob.bytes.length),
   };
 }
 

@@ -95,9 +95,15 @@ check() {
 }
 # `npm ci` builds already (the addons with node-gyp, then prepare); build again only when the
 # sources are newer than the build.
-if [ ! -f build/Release/malloc_tuning.node ] || [ ! -f build/Release/direct_io.node ] ||
-  [ -n "$(find native binding.gyp -newer build/Release/malloc_tuning.node -print -quit)" ] ||
-  [ -n "$(find native binding.gyp -newer build/Release/direct_io.node -print -quit)" ]; then
+native_stale() {
+  local addon
+  for addon in malloc_tuning direct_io send_file; do
+    [ -f "build/Release/$addon.node" ] || return 0
+    [ -z "$(find native binding.gyp -newer "build/Release/$addon.node" -print -quit)" ] || return 0
+  done
+  return 1
+}
+if native_stale; then
   check build-native npm run build:native
 fi
 if [ ! -f dist/berth.cjs ] || [ -n "$(find src ui/src scripts/bundle.mjs -newer dist/berth.cjs -print -quit)" ]; then

@@ -224,6 +224,11 @@ export const configSchema = z
          * aligned 1 MiB blocks) where the filesystem allows it; false writes them through it.
          */
         directWrites: z.stringbool().or(z.boolean()).default(true),
+        /**
+         * Filesystem storage: blob bytes the page cache holds are sent to plain (not TLS)
+         * connections with sendfile(2), never copied through Berth's memory; false copies them.
+         */
+        sendfile: z.stringbool().or(z.boolean()).default(true),
         s3: z
           .object({
             bucket: z.string().min(1).optional(),
@@ -263,6 +268,7 @@ export const configSchema = z
         },
         inlineBytes: 65_536,
         directWrites: true,
+        sendfile: true,
       }),
     tls: z
       .object({

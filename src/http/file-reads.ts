@@ -1,8 +1,8 @@
 /**
  * Reads of a blob file being sent. Bytes the page cache holds are read from it; bytes it does not
  * hold (asked with cachestat(2), which has no side effects) are, the first time a file is read
- * cold, read around it (`O_DIRECT`) into the sender's own aligned buffer, which stays hot in the
- * process. A file read cold before is read through the cache from then on, so a blob pulled again
+ * cold, read around it (`O_DIRECT`) into the sender's own aligned buffers (1 MiB each: a virtual
+ * machine's disk costs far less CPU per large request), which stay hot in the process. A file read cold before is read through the cache from then on, so a blob pulled again
  * and again becomes cached as before.
  *
  * Why: uploads are written around the page cache (storage/direct-file-sink.ts), so a blob just
@@ -55,32 +55,54 @@ export class FileReads {
     if (!file || !this.addon) this.direct = null;
   }
 
-  /** Reads up to `want` bytes at `position` into `buffer`: a view of `buffer` (empty at the end). */
-  async read(buffer: Buffer, want: number, position: number): Promise<Buffer> {
-    if (this.direct !== null && isAligned(buffer) && !this.cached(want, position)) {
-      const direct = await this.openDirect();
-      if (direct) {
-        const bytes = await this.readDirect(direct, buffer, want, position);
-        if (bytes) return bytes;
-      }
+  /**
+   * Whether a read of `want` bytes at `position` goes around the page cache: bytes it does not
+   * hold, of a file not read cold before (its direct handle is opened here, the first time).
+   */
+  async goesAround(want: number, position: number): Promise<boolean> {
+    if (this.direct === null || this.cached(want, position)) return false;
+    return (await this.openDirect()) !== undefined;
+  }
+
+  /**
+   * Reads up to `want` bytes at `position` into `buffer`: a view of `buffer` (empty at the end).
+   * `around`, as `goesAround` answered for these bytes, reads them around the page cache (into an
+   * aligned buffer; through the cache where the kernel refuses).
+   */
+  async read(buffer: Buffer, want: number, position: number, around = false): Promise<Buffer> {
+    if (around && this.direct && isAligned(buffer)) {
+      const bytes = await this.readDirect(this.direct, buffer, want, position);
+      if (bytes) return bytes;
     }
     const { bytesRead } = await this.handle.read(buffer, 0, want, position);
     return buffer.subarray(0, bytesRead);
   }
 
   /**
-   * Whether the page cache holds all of `want` bytes at `position` (asked without side effects);
-   * true when the kernel cannot tell (reads then stay with the cache).
+   * Whether the page cache is known to hold all of `want` bytes at `position` (asked without side
+   * effects); false when the kernel cannot tell or without the addon.
+   */
+  holdsCached(want: number, position: number): boolean {
+    return this.cacheState(want, position) === 'cached';
+  }
+
+  /**
+   * Whether the page cache holds all of `want` bytes at `position`; true when the kernel cannot
+   * tell (reads then stay with the cache).
    */
   private cached(want: number, position: number): boolean {
+    const state = this.cacheState(want, position);
+    if (state === 'unknown') this.direct = null;
+    return state !== 'cold';
+  }
+
+  private cacheState(want: number, position: number): 'cached' | 'cold' | 'unknown' {
+    if (!this.addon) return 'unknown';
     const from = position - (position % PAGE);
     const pages = Math.ceil((position + want - from) / PAGE);
-    const held = this.addon!.cachedPages(this.handle.fd, from, pages * PAGE);
-    if (held < 0) {
-      this.direct = null;
-      return true;
-    }
-    return held >= pages;
+    const held = this.addon.cachedPages(this.handle.fd, from, pages * PAGE);
+    if (held < 0) return 'unknown';
+    return held >= pages ? 'cached' : 'cold';
   }
 
   /** Closes the direct handle, if one was opened (the caller closes its own). */

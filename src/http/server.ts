@@ -20,6 +20,7 @@ import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { acceptAgents } from './cluster-socket.js';
 import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
+import { allowZeroCopySends } from './zero-copy.js';
 
 /** What the HTTP server is built from. */
 export interface HttpDeps {
@@ -47,7 +48,10 @@ export interface HttpDeps {
 }
 
 /** The configuration the HTTP edge applies itself. */
-export type HttpOptions = Pick<BerthConfig, 'limits' | 'trustedProxies' | 'metrics' | 'domain'>;
+export type HttpOptions = Pick<
+  BerthConfig,
+  'limits' | 'trustedProxies' | 'metrics' | 'domain' | 'storage'
+>;
 
 const DEFAULT_OPTIONS: HttpOptions = configSchema.parse({});
 
@@ -55,7 +59,8 @@ const V2_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'] as const;
 
 /** Builds the Fastify app (not yet listening). Bodies are never parsed by Fastify: handlers stream them. */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
-  const { limits, trustedProxies, metrics } = deps.options ?? DEFAULT_OPTIONS;
+  const { limits, trustedProxies, metrics, storage } = deps.options ?? DEFAULT_OPTIONS;
+  allowZeroCopySends(storage.sendfile);
   // Timeouts are checked every second, so a slow client is cut off close to its deadline.
   const timeouts = {
     headersTimeout: limits.headersTimeout * 1000,

@@ -4,9 +4,7 @@
  * of a file the page cache holds. Without it (no C compiler at install) callers fall back to plain I/O.
  */
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { packageRoot } from './package-root.js';
+import { nativeAddon } from './native-addon.js';
 
 /** What the addon offers. */
 export interface DirectIoAddon {
@@ -19,23 +17,8 @@ export interface DirectIoAddon {
   cachedPages(fd: number, offset: number, length: number): number;
 }
 
-/** The addon: undefined until first asked for, null when it was not built. */
-let addon: DirectIoAddon | null | undefined;
-
 /** The addon, or undefined when it was not built. Looked up once. */
-export function directIoAddon(): DirectIoAddon | undefined {
-  if (addon === undefined) {
-    try {
-      const require = createRequire(path.join(packageRoot(), 'package.json'));
-      addon = require(
-        path.join(packageRoot(), 'build', 'Release', 'direct_io.node'),
-      ) as DirectIoAddon;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon ?? undefined;
-}
+export const directIoAddon = nativeAddon<DirectIoAddon>('direct_io');
 
 /**
  * How many pages of `file` the page cache holds (cachestat(2)); undefined without the addon or

@@ -10,6 +10,7 @@ export { loadX509 } from './x509-library.js';
 export { hashReceived, noteReceived, RECLAIM_EVERY } from './received-chunks.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
+export { nativeAddon } from './native-addon.js';
 export { directIoAddon, pagesCached, type DirectIoAddon } from './direct-io-addon.js';
 export {
   alignedBuffer,
@@ -17,4 +18,4 @@ export {
   DIRECT_ALIGNMENT,
   isAligned,
 } from './aligned-buffer.js';
-export { BufferPool } from './buffer-pool.js';
+export { BufferPool, directIoBuffers } from './buffer-pool.js';

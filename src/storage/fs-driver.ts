@@ -8,7 +8,7 @@ import { BerthError } from '../oci/index.js';
 import type { ByteRange, ContentStore } from './driver.js';
 import { batchedFileSink, type FileSink } from './batched-file-sink.js';
 import { BackgroundWork } from './background-work.js';
-import { alignedBuffersAvailable, BufferPool } from '../kit/index.js';
+import { alignedBuffersAvailable, directIoBuffers } from '../kit/index.js';
 import { directFileSink } from './direct-file-sink.js';
 import { FsLayout } from './fs-layout.js';
 
@@ -100,9 +100,6 @@ async function createShardFolders(layout: FsLayout, digest: string): Promise<voi
 /** Chunks announced shorter than this are written through the page cache. */
 const DIRECT_FROM_BYTES = 1 << 20;
 
-/** The staging buffers of every direct upload write in the process (see direct-file-sink.ts). */
-const directWriteBuffers = new BufferPool(1 << 20, 4);
-
 /** How an `FsContentStore` writes. */
 export interface FsContentStoreOptions {
   /**
@@ -187,7 +184,7 @@ export class FsContentStore implements ContentStore {
         ? directFileSink(
             { direct, buffered: handle },
             offset,
-            directWriteBuffers,
+            directIoBuffers,
             () => void (this.directWrites = false),
           )
         : batchedFileSink(handle, offset);
