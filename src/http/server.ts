@@ -20,7 +20,7 @@ import type { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { acceptAgents } from './cluster-socket.js';
 import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
-import { allowZeroCopySends } from './zero-copy.js';
+import { allowZeroCopySends, zeroCopyBytes } from './zero-copy.js';
 
 /** What the HTTP server is built from. */
 export interface HttpDeps {
@@ -61,6 +61,7 @@ const V2_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'] as const;
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const { limits, trustedProxies, metrics, storage } = deps.options ?? DEFAULT_OPTIONS;
   allowZeroCopySends(storage.sendfile);
+  deps.metrics.watchZeroCopySends(zeroCopyBytes);
   // Timeouts are checked every second, so a slow client is cut off close to its deadline.
   const timeouts = {
     headersTimeout: limits.headersTimeout * 1000,

@@ -73,6 +73,26 @@ export class BerthMetrics {
     registers: [this.registry],
   });
 
+  private zeroCopyWatched = false;
+
+  /**
+   * Reports the blob bytes this process has sent with sendfile(2), read by `read` at each scrape
+   * (a part of `berth_blob_bytes_sent_total`). Watches once however often called.
+   */
+  watchZeroCopySends(read: () => number): void {
+    if (this.zeroCopyWatched) return;
+    this.zeroCopyWatched = true;
+    new Counter({
+      name: 'berth_blob_bytes_sent_zero_copy_total',
+      help: 'Blob bytes sent from the page cache with sendfile(2), never copied through the process',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
   /** Reports the webhook queue (shared by every replica) at each scrape, read by `read`. */
   watchWebhookQueue(read: () => Promise<{ pending: number; oldest: number | null }>): void {
     let last: Promise<{ pending: number; oldest: number | null }> | undefined;

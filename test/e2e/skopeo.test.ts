@@ -57,6 +57,29 @@ describe('skopeo against Berth', { skip: skipUnlessTools(TOOLS) }, () => {
     assert.equal(again, raw, 'the manifest comes back byte for byte');
   });
 
+  it('pulls a layer again and again: read around the page cache, through it, then zero-copy', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    const zeroCopied = async (): Promise<number> => {
+      const text = await (await fetch(`${berth.url}/metrics`)).text();
+      return Number(/^berth_blob_bytes_sent_zero_copy_total (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+    const layout = umociBusyboxLayout('zc', 'pulled three times\n');
+    run('skopeo', ['copy', ...NO_TLS, `oci:${layout}:zc`, `docker://${berth.host}/skopeo/zc:v1`]);
+    const before = await zeroCopied();
+    assert.ok(Number.isFinite(before), 'the metric is reported');
+    const raw = run('skopeo', ['inspect', '--raw', `oci:${layout}:zc`]);
+    // The layer was written around the cache: the first pull reads it around it too, the
+    // second through it (filling it), the third sends it from the cache with sendfile(2).
+    // skopeo checks every blob's digest as it pulls.
+    for (let i = 0; i < 3; i += 1) {
+      const out = tempDir(`zc${i}`);
+      run('skopeo', ['copy', ...NO_TLS, `docker://${berth.host}/skopeo/zc:v1`, `oci:${out}:zc`]);
+      assert.equal(run('skopeo', ['inspect', '--raw', `oci:${out}:zc`]), raw);
+      removeDir(out);
+    }
+    assert.ok((await zeroCopied()) > before, 'some of the layer went out zero-copy');
+  });
+
   it('deletes an image: the manifest goes, with every tag pointing at it', (t) => {
     if (!needTools(t, ...TOOLS)) return;
     run('skopeo', [
