@@ -91,7 +91,7 @@ export function judgeLimits(berth: Figures, limits: Figures): Row[] {
 
 /** Figures that measure a workload's speed (judged for the auth-on regression bound). */
 function isWorkloadSpeed(figure: string): boolean {
-  return /(MiB\/s|req\/s|pushes \/s| s$|, ms$)/.test(figure);
+  return /(MiB\/s|req\/s| \/s$| s$|, ms$)/.test(figure);
 }
 
 /** Judges Berth with auth on against Berth without: no workload may lose more than 10%. */
