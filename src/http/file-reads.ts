@@ -2,8 +2,9 @@
  * Reads of a blob file being sent. Bytes the page cache holds are read from it; bytes it does not
  * hold (asked with cachestat(2), which has no side effects) are, the first time a file is read
  * cold, read around it (`O_DIRECT`) into the sender's own aligned buffers (1 MiB each: a virtual
- * machine's disk costs far less CPU per large request), which stay hot in the process. A file read cold before is read through the cache from then on, so a blob pulled again
- * and again becomes cached as before.
+ * machine's disk costs far less CPU per large request), which stay hot in the process. A file
+ * read cold before is read through the cache from then on, so a blob pulled again and again
+ * becomes cached as before (and is then sent zero-copy, see zero-copy.ts).
  *
  * Why: uploads are written around the page cache (storage/direct-file-sink.ts), so a blob just
  * pushed is not cached. On the virtual machines Berth is measured on, filling the page cache means

@@ -40,7 +40,7 @@ export interface SendOptions {
   cold?: ColdFiles;
   /** The path `handle` was opened from; without it every read goes through the page cache. */
   file?: string;
-  /** Send cached bytes to a plain connection with sendfile(2) (default true, where the addon is built). */
+  /** Send cached bytes to a plain connection with sendfile(2) (default; where the addon is built). */
   zeroCopy?: boolean;
 }
 
@@ -87,18 +87,21 @@ export async function sendFileRange(
         const step = Math.min(ZERO_COPY_STEP, end - position + 1);
         if (reads.holdsCached(step, position)) {
           // File bytes may follow only what the socket has already taken.
-          if (inFlight > 0 || !direct.drained()) {
+          if (inFlight > 0) {
             await written();
             continue;
           }
-          const sent = direct.send(handle.fd, position, step);
+          const sent = direct.drained() ? direct.send(handle.fd, position, step) : 'full';
           if (sent === 'ended')
             throw new Error(`the blob file ended at ${position}, before byte ${end}`);
           if (sent === 'failed') direct = undefined;
-          if (typeof sent === 'number') position += sent;
-          if (sent === step || position > end) continue;
-          // The socket is full: one small write through Node waits for it to drain.
-          want = DRAIN_PROBE_BYTES;
+          else {
+            if (typeof sent === 'number') position += sent;
+            if (sent === step || position > end) continue;
+            // The socket is full (or still holds bytes written through Node): one small write
+            // through Node waits for it to drain.
+            want = DRAIN_PROBE_BYTES;
+          }
         }
       }
       if (inFlight >= BUFFERS_PER_RESPONSE) {
