@@ -74,9 +74,9 @@ export class ZeroCopySocket {
 }
 
 /**
- * Zero-copy sends to `res`'s connection, or undefined where they cannot be made: turned off, no addon, a
- * TLS connection (the kernel would send the bytes unencrypted), no socket of its own yet, a head
- * not yet written (`writeHead`) or a body sent in chunks (no Content-Length).
+ * Zero-copy sends to `res`'s connection, or undefined where they cannot be made: turned off, no
+ * addon, a TLS connection (the kernel would send the bytes unencrypted), no socket of its own yet,
+ * a head not yet written (`writeHead`) or a body sent in chunks (no Content-Length).
  */
 export function zeroCopyTo(res: ServerResponse): ZeroCopySocket | undefined {
   const addon = sendFileAddon();
