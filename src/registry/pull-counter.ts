@@ -46,8 +46,6 @@ function pullKey(
 export class PullCounter {
   private pending = new Map<string, PullCounts>();
   private events = new Map<string, PullEvent>();
-  /** Pulls counted since the last flush (events may stand for several). */
-  private held = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -56,7 +54,10 @@ export class PullCounter {
     private readonly sink: EventSink,
     private readonly intervalMs = 5_000,
     private readonly onError: (err: unknown) => void = () => {},
-    /** Pull events held before a flush is started early. */
+    /**
+     * Distinct pull events (image and client) held before a flush is started early. Pulls of an
+     * image by a client already held only count up: a busy client costs no extra writes.
+     */
     private readonly maxHeld = 1_000,
   ) {}
 
@@ -85,8 +86,7 @@ export class PullCounter {
       same.count += 1;
       same.lastAt = now;
     } else this.events.set(key, { repository, ...pulled, context, at: now, count: 1, lastAt: now });
-    this.held += 1;
-    if (this.held >= this.maxHeld) void this.flush();
+    if (this.events.size >= this.maxHeld) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.intervalMs);
       this.timer.unref();
@@ -101,7 +101,6 @@ export class PullCounter {
     const events = [...this.events.values()];
     this.pending = new Map();
     this.events = new Map();
-    this.held = 0;
     if (batch.length === 0) return this.flushing;
     this.flushing = this.flushing
       .then(async () => {
