@@ -21,6 +21,11 @@ const ZERO_COPY_STEP = 4 << 20;
 /** The small write through Node that waits for a full socket to drain between zero-copy sends. */
 const DRAIN_PROBE_BYTES = 16 << 10;
 
+/** The error of a blob file shorter than its record says. */
+function endedEarly(position: number, end: number): Error {
+  return new Error(`the blob file ended at ${position}, before byte ${end}`);
+}
+
 /** Opens `file` for `sendFileRange`; undefined when it is gone (so nothing was answered yet). */
 export async function openForSending(file: string): Promise<FileHandle | undefined> {
   try {
@@ -92,8 +97,7 @@ export async function sendFileRange(
             continue;
           }
           const sent = direct.drained() ? direct.send(handle.fd, position, step) : 'full';
-          if (sent === 'ended')
-            throw new Error(`the blob file ended at ${position}, before byte ${end}`);
+          if (sent === 'ended') throw endedEarly(position, end);
           if (sent === 'failed') direct = undefined;
           else {
             if (typeof sent === 'number') position += sent;
@@ -116,8 +120,7 @@ export async function sendFileRange(
       let bytes: Buffer;
       try {
         bytes = await reads.read(buffer, Math.min(want ?? from.size, rest), position, around);
-        if (bytes.byteLength === 0)
-          throw new Error(`the blob file ended at ${position}, before byte ${end}`);
+        if (bytes.byteLength === 0) throw endedEarly(position, end);
       } catch (err) {
         from.give(buffer);
         throw err;

@@ -162,9 +162,5 @@ export function directFileSink(
     },
   });
   // Direct writes leave nothing to sync in the background: settled once the last write ended.
-  const settled = async (): Promise<void> => {
-    if (writing) await writing;
-    if (failure) throw failure;
-  };
-  return { stream, settled };
+  return { stream, settled: settleWrite };
 }
