@@ -27,6 +27,14 @@ export interface RegistryUnderTest {
   headersFor(scopes: string[], fresh?: boolean): Promise<Record<string, string>>;
   /** skopeo's credentials flag value, when the registry needs one. */
   creds?: string;
+  /**
+   * Stops the process and starts it again on the same port and data (its `pid` changes); the
+   * benchmark restarts every registry between runs in that run's order, so none is always the
+   * first or the last started.
+   */
+  restart?(): Promise<void>;
+  /** The highest peak resident memory of this registry's processes so far (all restarts), MiB. */
+  peakRssMiB?(): number;
   stop(): Promise<void>;
 }
 
@@ -80,36 +88,50 @@ async function waitForV2(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} did not answer /v2/`);
 }
 
-function stopper(child: ChildProcess, dir: string, keep = false): () => Promise<void> {
-  return async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
-    }
-    if (!keep) rmSync(dir, { recursive: true, force: true });
-  };
+/** Ends `child` (SIGTERM) and waits for it to exit. */
+async function endProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
 }
 
-/** Waits for a spawned registry on `port` to answer, and describes it. */
+/**
+ * Spawns a registry with `spawnIt` on `port`, waits for it to answer, and describes it; `restart`
+ * spawns it again on the same data, `stop` ends it (removing `dir` unless `keep`).
+ */
 async function underTest(
   name: RegistryUnderTest['name'],
-  child: ChildProcess,
+  spawnIt: () => ChildProcess,
   port: number,
   dir: string,
   keep = false,
 ): Promise<RegistryUnderTest> {
   const url = `http://127.0.0.1:${port}`;
+  let child = spawnIt();
   await waitForV2(url, child);
+  let earlierPeak = 0;
   const auth = name === 'berth+auth';
-  return {
+  const reg: RegistryUnderTest = {
     name,
     url,
     host: `127.0.0.1:${port}`,
     pid: child.pid!,
     headersFor: auth ? tokenHeaders(url) : NO_HEADERS,
     creds: auth ? `admin:${BENCH_ADMIN_PASSWORD}` : undefined,
-    stop: stopper(child, dir, keep),
+    peakRssMiB: () => Math.max(earlierPeak, peakRssMiB(child.pid!)),
+    restart: async () => {
+      earlierPeak = Math.max(earlierPeak, peakRssMiB(child.pid!));
+      await endProcess(child);
+      child = spawnIt();
+      await waitForV2(url, child);
+      reg.pid = child.pid!;
+    },
+    stop: async () => {
+      await endProcess(child);
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
   };
+  return reg;
 }
 
 /**
@@ -130,22 +152,23 @@ export async function startBerth(
   const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'bench-berth-'));
   const port = options.port ?? (await freePort());
   const berth = path.join(ROOT, 'bin', 'berth.js');
-  const child = spawn(
-    process.execPath,
-    [berth, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--auth', auth],
-    {
-      env: {
-        ...process.env,
-        BERTH_LOG_LEVEL: 'warn',
-        BERTH_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
-        ...options.env,
+  const spawnIt = (): ChildProcess =>
+    spawn(
+      process.execPath,
+      [berth, 'serve', '--data', dir, '--listen', `127.0.0.1:${port}`, '--auth', auth],
+      {
+        env: {
+          ...process.env,
+          BERTH_LOG_LEVEL: 'warn',
+          BERTH_ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD,
+          ...options.env,
+        },
+        stdio: ['ignore', 'ignore', 'ignore'],
       },
-      stdio: ['ignore', 'ignore', 'ignore'],
-    },
-  );
+    );
   return underTest(
     options.name ?? (auth === 'token' ? 'berth+auth' : 'berth'),
-    child,
+    spawnIt,
     port,
     dir,
     options.keep,
@@ -177,10 +200,9 @@ export async function startReference(): Promise<RegistryUnderTest> {
       '',
     ].join('\n'),
   );
-  const child = spawn('docker-registry', ['serve', config], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  return underTest('reference', child, port, dir);
+  const spawnIt = (): ChildProcess =>
+    spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'ignore'] });
+  return underTest('reference', spawnIt, port, dir);
 }
 
 /** CPU seconds every server process of `reg` has used so far. */
