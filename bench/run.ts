@@ -19,6 +19,7 @@ import {
   smallPushes,
   tagListing,
   uploads,
+  warmUploads,
   type BenchPlan,
   type Figures,
 } from './workloads.js';
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
         : undefined;
       for (const [label, step] of steps.filter(([l]) => !only || l.includes(only))) {
         if (label === 'uploads') {
+          for (const reg of order) await warmUploads(reg, big, run);
           spawnSync('sync');
           const rate = durableWriteRate(big.variant(run).bytes);
           record(limits, { 'upload monolithic MiB/s': rate, 'upload chunked MiB/s': rate });
