@@ -50,6 +50,13 @@ export class BigBlob {
     this.bytes.writeUInt32BE(Date.now() % 0xffffffff, 4);
     return { bytes: this.bytes, digest: sha256(this.bytes) };
   }
+  /** The first `size` bytes, varied by `tag` (a view: the next variant or part changes it). */
+  part(tag: number, size: number): { bytes: Buffer; digest: string } {
+    const bytes = this.bytes.subarray(0, size);
+    bytes.writeUInt32BE(tag, 0);
+    bytes.writeUInt32BE(Date.now() % 0xffffffff, 4);
+    return { bytes, digest: sha256(bytes) };
+  }
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -74,10 +81,9 @@ export async function warmUploads(
   const name = `bench/warm${run}`;
   const auth = await reg.headersFor(push(name));
   for (const chunk of [undefined, 8 * MiB]) {
-    const blob = big.variant(run * 2 + 100 + (chunk ? 1 : 0));
-    const part = blob.bytes.subarray(0, 32 * MiB);
-    if (chunk) await uploadChunked(reg.url, name, part, sha256(part), chunk, auth);
-    else await uploadMonolithic(reg.url, name, part, sha256(part), auth);
+    const part = big.part(run * 2 + 100 + (chunk ? 1 : 0), 32 * MiB);
+    if (chunk) await uploadChunked(reg.url, name, part.bytes, part.digest, chunk, auth);
+    else await uploadMonolithic(reg.url, name, part.bytes, part.digest, auth);
   }
 }
 
