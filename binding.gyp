@@ -11,6 +11,10 @@
     {
       "target_name": "send_file",
       "sources": ["native/send-file.c"]
+    },
+    {
+      "target_name": "pooled_hash",
+      "sources": ["native/pooled-hash.c"]
     }
   ]
 }

@@ -7,7 +7,6 @@
  * 113 MiB). A young-generation collection after every `RECLAIM_EVERY` bytes received keeps them
  * to about that much (peak RSS 95 MiB), at about 1 ms a collection (0.15 ms a MiB received).
  */
-import type { Hash } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -46,10 +45,4 @@ export function noteReceived(bytes: number, every = RECLAIM_EVERY): void {
   if (sinceLast < every) return;
   sinceLast = 0;
   youngCollector()?.({ type: 'minor' });
-}
-
-/** Hashes a received chunk of a blob, whose buffer is then done with (see `noteReceived`). */
-export function hashReceived(hash: Hash, chunk: Buffer): void {
-  hash.update(chunk);
-  noteReceived(chunk.byteLength);
 }

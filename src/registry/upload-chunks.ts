@@ -2,10 +2,9 @@
  * Appending a chunk to an upload: its `Content-Range` and length checked, the owner's byte limit
  * enforced, its bytes streamed to the store while hashed, and counted.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
-import { hashReceived, prepended, readHead } from '../kit/index.js';
+import { digesting, noteReceived, prepended, readHead, runningDigest } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { bounded, type UploadLimits } from './upload-limits.js';
@@ -106,15 +105,15 @@ export class UploadChunks {
     }
     const held = upload.held;
     // Bytes the row held go to the store first, with this chunk, from the upload's start.
-    const hash = held ? createHash('sha256') : (await this.hashes.live(upload)).hash.copy();
+    const hash = held ? runningDigest() : await (await this.hashes.live(upload)).hash.copy();
     let size: number;
     try {
       if (held || upload.size === 0) await this.store.createUpload(upload.id);
       size = await this.store.appendUpload(
         upload.id,
         held ? 0 : upload.size,
-        held ? prepended([held], source) : source,
-        (chunk) => hashReceived(hash, chunk),
+        digesting(held ? prepended([held], source) : source, hash),
+        (chunk) => noteReceived(chunk.byteLength),
         expected === undefined ? undefined : expected + (held?.length ?? 0),
       );
     } catch (err) {
@@ -155,8 +154,11 @@ export class UploadChunks {
     size: number,
     expected?: number,
   ): Promise<number> {
-    const hash = (await this.hashes.live(upload)).hash.copy();
-    for (const chunk of chunks) hashReceived(hash, chunk);
+    const hash = await (await this.hashes.live(upload)).hash.copy();
+    for (const chunk of chunks) {
+      await hash.update(chunk);
+      noteReceived(chunk.byteLength);
+    }
     const total = this.counted(upload, size, expected);
     if (size > 0) upload.held = Buffer.concat([...(upload.held ? [upload.held] : []), ...chunks]);
     upload.size = total;

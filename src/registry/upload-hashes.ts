@@ -2,7 +2,7 @@
  * The running hashes of upload sessions: kept in memory as bytes stream in, and re-derived from
  * the bytes already stored after a restart or on another replica, so sessions survive both.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { runningDigest, type RunningDigest } from '../kit/index.js';
 import { BerthError, type Digest } from '../oci/index.js';
 import type { UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
@@ -21,7 +21,7 @@ export function uploadDataGone(err: unknown, id: string): unknown {
 /** The sha256 of an upload's first `size` bytes. */
 export interface LiveHash {
   size: number;
-  hash: Hash;
+  hash: RunningDigest;
 }
 
 /** Running upload hashes, by upload id. */
@@ -31,7 +31,7 @@ export class UploadHashes {
   constructor(private readonly store: ContentStore) {}
 
   /** Remembers `hash` as covering the first `size` bytes of upload `id`. */
-  set(id: string, size: number, hash: Hash): void {
+  set(id: string, size: number, hash: RunningDigest): void {
     this.hashes.set(id, { size, hash });
   }
 
@@ -53,17 +53,20 @@ export class UploadHashes {
   async digestOf(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<string> {
     const hash =
       algorithm === 'sha256'
-        ? (await this.live(upload)).hash.copy()
+        ? await (await this.live(upload)).hash.copy()
         : await this.stored(upload, algorithm);
-    return `${algorithm}:${hash.digest('hex')}`;
+    return `${algorithm}:${await hash.digest()}`;
   }
 
   /**
    * A hash of the upload's recorded bytes, read back from storage; BLOB_UPLOAD_UNKNOWN when they
    * are gone.
    */
-  private async stored(upload: UploadRecord, algorithm: Digest['algorithm']): Promise<Hash> {
-    const hash = createHash(algorithm);
+  private async stored(
+    upload: UploadRecord,
+    algorithm: Digest['algorithm'],
+  ): Promise<RunningDigest> {
+    const hash = runningDigest(algorithm);
     // Nothing to read back (and the store may not have heard of the upload yet).
     if (upload.size === 0) return hash;
     let stored = 0;
@@ -71,7 +74,7 @@ export class UploadHashes {
       // Bytes the session's row holds are not in the store (see UploadChunks).
       const source = upload.held ? [upload.held] : this.store.readUpload(upload.id, upload.size);
       for await (const chunk of source) {
-        hash.update(chunk as Buffer);
+        await hash.update(chunk as Buffer);
         stored += (chunk as Buffer).byteLength;
       }
     } catch (err) {

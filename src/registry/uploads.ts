@@ -3,10 +3,10 @@
  * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts; appending a
  * chunk: upload-chunks.ts).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
-import { hashReceived } from '../kit/index.js';
+import { digesting, noteReceived, runningDigest } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -78,7 +78,7 @@ export class UploadService {
       // Refused by the limit: the count is read again, for the message only.
       throw tooManyUploads(owner!, await this.meta.uploads.openBy(owner!));
     }
-    this.hashes.set(id, 0, createHash('sha256'));
+    this.hashes.set(id, 0, runningDigest());
     return { id, repository: name, size: 0 };
   }
 
@@ -198,7 +198,7 @@ export class UploadService {
     room: Headroom | undefined,
     context: ChangeContext | undefined,
   ): Promise<{ digest: string; size: number }> {
-    const hash = createHash('sha256');
+    const hash = runningDigest();
     let received: ReceivedBlob | undefined;
     try {
       const size = await this.chunks.append(
@@ -209,14 +209,14 @@ export class UploadService {
         async (source, expected) => {
           received = await this.store.receiveBlob!(
             digest.value,
-            source,
-            (chunk) => hashReceived(hash, chunk),
+            digesting(source, hash),
+            (chunk) => noteReceived(chunk.byteLength),
             expected,
           );
           return this.chunks.counted(upload, received.size, expected);
         },
       );
-      const actual = `sha256:${hash.digest('hex')}`;
+      const actual = `sha256:${await hash.digest()}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
       await this.record(name, upload, digest.value, size, room, context, received!, true);
       return { digest: digest.value, size };
