@@ -1,5 +1,5 @@
 /*
- * Message digests that hash on libuv's thread pool (src/kit/pooled-hash.ts): an upload's bytes are
+ * Message digests that hash on libuv's thread pool (src/kit/running-digest.ts): an upload's bytes are
  * hashed while the event loop reads the next ones, instead of on the loop's own thread, where the
  * SHA-256 of a large upload took a third of Berth's CPU and bounded its upload rate.
  *
@@ -209,7 +209,8 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   if (napi_get_instance_data(env, (void **)&constructor_ref) != napi_ok ||
       constructor_ref == NULL ||
       napi_get_reference_value(env, *constructor_ref, &constructor) != napi_ok ||
-      napi_create_string_utf8(env, "sha256", NAPI_AUTO_LENGTH, &name) /* replaced by the copy */ != napi_ok ||
+      /* Any algorithm: EVP_MD_CTX_copy_ex gives the new context this one's algorithm and state. */
+      napi_create_string_utf8(env, "sha256", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_new_instance(env, constructor, 1, &name, &twin) != napi_ok)
     return NULL;
   digest_t *copied = NULL;

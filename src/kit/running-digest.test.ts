@@ -63,16 +63,19 @@ for (const [kind, make, needsAddon] of kinds) {
       if (needsAddon && skipWithoutAddon(t)) return;
       const first = randomBytes(2 * BATCH_BYTES + 5);
       const rest = randomBytes(BATCH_BYTES / 2);
-      const digest = make('sha256');
-      await feed(digest, unevenChunks(first));
-      const copy = await digest.copy();
-      await feed(digest, unevenChunks(rest));
-      await copy.update(Buffer.from('other'));
-      assert.equal(await digest.digest(), hex('sha256', Buffer.concat([first, rest])));
-      assert.equal(
-        await copy.digest(),
-        hex('sha256', Buffer.concat([first, Buffer.from('other')])),
-      );
+      for (const algorithm of ['sha256', 'sha512'] as const) {
+        const digest = make(algorithm);
+        await feed(digest, unevenChunks(first));
+        const copy = await digest.copy();
+        await feed(digest, unevenChunks(rest));
+        await copy.update(Buffer.from('other'));
+        assert.equal(await digest.digest(), hex(algorithm, Buffer.concat([first, rest])));
+        assert.equal(
+          await copy.digest(),
+          hex(algorithm, Buffer.concat([first, Buffer.from('other')])),
+          algorithm,
+        );
+      }
     });
   });
 }

@@ -3,8 +3,9 @@
  * addon, `native/pooled-hash.c`) while the event loop reads the next bytes. Hashed on the loop's
  * own thread, the SHA-256 of an upload took 36% of Berth's CPU and bounded the upload rate with
  * the machine half idle (a build that skipped it uploaded at 1.5–1.9× the rate). Bytes are handed
- * to the pool in batches of `BATCH_BYTES`, one batch in flight per digest; a digest whose backlog
- * reaches `BACKLOG_BYTES` asks its feeder to wait. Small bodies never reach the pool: what is
+ * to the pool in batches of at least `BATCH_BYTES`, one batch in flight per digest; a digest whose
+ * backlog reaches `BACKLOG_BYTES` asks its feeder to wait, so it holds at most about twice that
+ * (the batch on the pool and the backlog behind it). Small bodies never reach the pool: what is
  * pending at the end is hashed on the spot. Without the addon, Node's own hash on the loop's thread.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -92,7 +93,12 @@ class PooledDigest implements RunningDigest {
   constructor(private readonly native: NativeDigest) {}
 
   update(bytes: Buffer): Promise<void> | undefined {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.failure) {
+      // Handled here too: a feeder that stops reading before waiting must not leave it unhandled.
+      const failed = Promise.reject(this.failure);
+      failed.catch(() => undefined);
+      return failed;
+    }
     if (bytes.byteLength === 0) return undefined;
     this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
