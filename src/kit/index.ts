@@ -8,15 +8,7 @@ export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
 export { noteReceived, RECLAIM_EVERY } from './received-chunks.js';
-export {
-  BACKLOG_BYTES,
-  BATCH_BYTES,
-  digesting,
-  digestsOffLoop,
-  runningDigest,
-  type DigestAlgorithm,
-  type RunningDigest,
-} from './running-digest.js';
+export { digesting, runningDigest, type RunningDigest } from './running-digest.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
 export { nativeAddon } from './native-addon.js';
