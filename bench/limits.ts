@@ -4,7 +4,8 @@
  * blob's size written and fsynced, as `dd … conv=fsync` would; and written around the page cache,
  * as `dd … oflag=direct conv=fsync` would), and what the page cache can
  * deliver over loopback to the benchmark's own download client, from nginx serving the same blob
- * as a static file with `sendfile`.
+ * as a static file with `sendfile`; and for uploads, the same client `PUT`ting the blob to nginx
+ * over loopback, the file fsynced once nginx answers.
  */
 import {
   closeSync,
@@ -17,11 +18,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { downloadVerified } from './http-client.js';
-import { startStaticNginx } from '../test/helpers/nginx.js';
-import type { BigBlob, Figures } from './workloads.js';
+import { downloadVerified, request } from './http-client.js';
+import { startPutNginx, startStaticNginx } from '../test/helpers/nginx.js';
+import { median, type BigBlob, type Figures } from './workloads.js';
 import { alignedBuffer } from '../src/kit/index.js';
 
 const MiB = 1024 * 1024;
@@ -99,6 +101,35 @@ export async function staticDownloadRates(big: BigBlob): Promise<Figures> {
       'download 1 stream MiB/s': blob.bytes.length / MiB / oneSeconds,
       'download 8 streams MiB/s': (8 * blob.bytes.length) / MiB / eightSeconds,
     };
+  } finally {
+    await server.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The upload client's ceiling with the disk: the same client sends the blob over loopback in one
+ * `PUT` to nginx (its body written to a file through the page cache), and the file is fsynced once
+ * nginx answers; `rounds` times (a `sync` before each), the median in MiB/s.
+ */
+export async function staticUploadRate(big: BigBlob, rounds: number): Promise<number> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'bench-put-root-'));
+  const server = await startPutNginx(root);
+  try {
+    const rates: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      const blob = big.variant(900 + round);
+      spawnSync('sync');
+      const start = performance.now();
+      const response = await request(`${server.url}/blob${round}`, 'PUT', blob.bytes);
+      if (response.status !== 201) throw new Error(`nginx answered a PUT with ${response.status}`);
+      const fd = openSync(path.join(root, `blob${round}`), 'r');
+      fsyncSync(fd);
+      closeSync(fd);
+      rates.push(blob.bytes.length / MiB / ((performance.now() - start) / 1000));
+      rmSync(path.join(root, `blob${round}`));
+    }
+    return median(rates);
   } finally {
     await server.stop();
     rmSync(root, { recursive: true, force: true });

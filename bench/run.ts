@@ -6,12 +6,18 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { machineLimits } from './machine.js';
-import { directWriteRate, durableWriteRate, staticDownloadRates } from './limits.js';
+import {
+  directWriteRate,
+  durableWriteRate,
+  staticDownloadRates,
+  staticUploadRate,
+} from './limits.js';
 import { jsonLine, judge, judgeAuth, judgeLimits, table } from './report.js';
 import { startBerth, startReference, type RegistryUnderTest } from './servers.js';
 import {
   BigBlob,
   downloads,
+  median,
   requestRates,
   skopeoCopy,
   skopeoLayout,
@@ -32,6 +38,7 @@ const noRestarts = process.argv.includes('--no-restarts');
 const plan: BenchPlan = short
   ? {
       blobBytes: 32 * MiB,
+      uploadRounds: 1,
       loadSeconds: 2,
       smallImages: 40,
       warmImages: 40,
@@ -39,16 +46,12 @@ const plan: BenchPlan = short
     }
   : {
       blobBytes: 256 * MiB,
+      uploadRounds: 3,
       loadSeconds: 10,
       smallImages: 200,
       warmImages: 200,
       skopeoLayerBytes: 20 * MiB,
     };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function requireTool(tool: string): void {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
       layouts.push(layout.dir);
       if (run === 0) machine['skopeo oci-to-oci copy, no registry, s'] = skopeoLocalCopy(layout);
       const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
-        ['uploads', (reg) => uploads(reg, big, run)],
+        ['uploads', (reg) => uploads(reg, big, run, plan.uploadRounds)],
         ['downloads', (reg) => downloads(reg, big)],
         ['request rates', (reg) => requestRates(reg, plan)],
         ['small pushes', (reg) => smallPushes(reg, plan, run)],
@@ -105,9 +108,18 @@ async function main(): Promise<void> {
       for (const [label, step] of steps.filter(([l]) => !only || l.includes(only))) {
         if (label === 'uploads') {
           for (const reg of order) await warmUploads(reg, big, run);
-          spawnSync('sync');
-          const rate = durableWriteRate(big.variant(run).bytes);
-          record(limits, { 'upload monolithic MiB/s': rate, 'upload chunked MiB/s': rate });
+          // As many durable writes as timed uploads of each kind, and their median likewise.
+          const rates = Array.from({ length: plan.uploadRounds }, () => {
+            spawnSync('sync');
+            return durableWriteRate(big.variant(run).bytes);
+          });
+          const rate = median(rates);
+          record(limits, {
+            'upload monolithic MiB/s': rate,
+            'upload chunked MiB/s': rate,
+            'first durable write MiB/s': rates[0]!,
+            'nginx PUT + fsync MiB/s': await staticUploadRate(big, plan.uploadRounds),
+          });
           spawnSync('sync');
           const direct = directWriteRate(big.variant(run).bytes);
           if (direct !== undefined) record(limits, { 'direct write MiB/s': direct });
@@ -131,6 +143,10 @@ async function main(): Promise<void> {
   }
   const medians = (name: string): Figures =>
     Object.fromEntries([...samples.get(name)!].map(([k, v]) => [k, median(v)]));
+  const firstWrite = medians('limits')['first durable write MiB/s'];
+  if (firstWrite !== undefined)
+    machine['disk write+fsync, the first of each run before the uploads, median, MiB/s'] =
+      firstWrite;
   const direct = medians('limits')['direct write MiB/s'];
   if (direct !== undefined)
     machine['disk write around the page cache (O_DIRECT) + fsync, median of the runs, MiB/s'] =

@@ -31,6 +31,7 @@ const runs = short ? 1 : 3;
 const plan: BenchPlan = short
   ? {
       blobBytes: 32 * MiB,
+      uploadRounds: 1,
       loadSeconds: 2,
       smallImages: 30,
       warmImages: 30,
@@ -38,6 +39,7 @@ const plan: BenchPlan = short
     }
   : {
       blobBytes: 128 * MiB,
+      uploadRounds: 1,
       loadSeconds: 5,
       smallImages: 100,
       warmImages: 100,
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
         [
           'uploads',
           async (reg) => ({
-            ...(await uploads(reg, big, run)),
+            ...(await uploads(reg, big, run, plan.uploadRounds)),
             ...(await streamedUpload(reg, big, run)),
           }),
         ],

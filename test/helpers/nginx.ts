@@ -115,3 +115,20 @@ export function startStaticNginx(root: string): Promise<Nginx> {
   server { listen 127.0.0.1:${port}; root ${root}; default_type application/octet-stream; }`,
   );
 }
+
+/**
+ * Starts nginx taking `PUT`s of any size into files under `root` (its WebDAV module: the body
+ * written to a temporary file, then renamed into place; nothing fsynced).
+ */
+export function startPutNginx(root: string): Promise<Nginx> {
+  return runNginx(
+    (port) => `
+  server {
+    listen 127.0.0.1:${port};
+    root ${root};
+    client_max_body_size 0;
+    dav_methods PUT;
+    create_full_put_path on;
+  }`,
+  );
+}
