@@ -12,6 +12,8 @@ export interface LoadResult {
   rps: number;
   p50ms: number;
   p99ms: number;
+  /** Every response's latency, ms, ascending. */
+  latencies: number[];
 }
 
 /**
@@ -30,7 +32,8 @@ export function takeResponse(
   return { head, rest: buffer.subarray(end + 4 + length) };
 }
 
-function percentile(sorted: number[], p: number): number {
+/** The `p`th percentile of ascending `sorted`. */
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -99,6 +102,7 @@ export async function runLoad(
     rps: latencies.length / elapsed,
     p50ms: percentile(latencies, 50),
     p99ms: percentile(latencies, 99),
+    latencies,
   };
 }
 

@@ -33,6 +33,8 @@ import {
 const MiB = 1024 * 1024;
 const short = process.argv.includes('--short');
 const runs = 3;
+/** Turns each registry takes in the request-rate step (its load time cut as many ways). */
+const RATE_SLICES = short ? 2 : 5;
 // `--no-restarts` keeps each registry's first process through all runs (started in a fixed order).
 const noRestarts = process.argv.includes('--no-restarts');
 const plan: BenchPlan = short
@@ -93,13 +95,27 @@ async function main(): Promise<void> {
       const layout = skopeoLayout(plan.skopeoLayerBytes);
       layouts.push(layout.dir);
       if (run === 0) machine['skopeo oci-to-oci copy, no registry, s'] = skopeoLocalCopy(layout);
-      const steps: [string, (reg: RegistryUnderTest) => Promise<Figures>][] = [
-        ['uploads', (reg) => uploads(reg, big, run, plan.uploadRounds)],
-        ['downloads', (reg) => downloads(reg, big)],
-        ['request rates', (reg) => requestRates(reg, plan)],
-        ['small pushes', (reg) => smallPushes(reg, plan, run)],
-        ['tag listing', (reg) => tagListing(reg, tagsPrepared)],
-        ['skopeo copy', (reg) => skopeoCopy(reg, layout, run)],
+      // A step measures every registry: one after another (`oneByOne`), or the request rates,
+      // which load them in turns within the step.
+      const oneByOne =
+        (label: string, work: (reg: RegistryUnderTest) => Promise<Figures>) =>
+        async (regs: RegistryUnderTest[]): Promise<Map<string, Figures>> => {
+          const out = new Map<string, Figures>();
+          for (const reg of regs) {
+            process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
+            // Start each from clean page cache writeback, so one's writes do not slow the next.
+            if (label === 'uploads') spawnSync('sync');
+            out.set(reg.name, await work(reg));
+          }
+          return out;
+        };
+      const steps: [string, (regs: RegistryUnderTest[]) => Promise<Map<string, Figures>>][] = [
+        ['uploads', oneByOne('uploads', (reg) => uploads(reg, big, run, plan.uploadRounds))],
+        ['downloads', oneByOne('downloads', (reg) => downloads(reg, big))],
+        ['request rates', (regs) => requestRates(regs, plan, RATE_SLICES)],
+        ['small pushes', oneByOne('small pushes', (reg) => smallPushes(reg, plan, run))],
+        ['tag listing', oneByOne('tag listing', (reg) => tagListing(reg, tagsPrepared))],
+        ['skopeo copy', oneByOne('skopeo copy', (reg) => skopeoCopy(reg, layout, run))],
       ];
       // `--only WORDS` runs the steps whose label contains WORDS (for a quick look at one figure).
       const only = process.argv.includes('--only')
@@ -125,14 +141,13 @@ async function main(): Promise<void> {
           if (direct !== undefined) record(limits, { 'direct write MiB/s': direct });
         }
         if (label === 'downloads') record(limits, await staticDownloadRates(big));
+        if (label === 'request rates')
+          process.stderr.write(`run ${run + 1}/${runs}: request rates, in ${RATE_SLICES} turns\n`);
+        const figures = await step(order);
         for (const reg of order) {
-          process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
-          // Start each from clean page cache writeback, so one's writes do not slow the next.
-          if (label === 'uploads') spawnSync('sync');
-          const figures = await step(reg);
           // Each run's figures, before the medians: how far the runs spread.
-          process.stderr.write(`  ${JSON.stringify(figures)}\n`);
-          record(reg, figures);
+          process.stderr.write(`  ${reg.name} ${JSON.stringify(figures.get(reg.name))}\n`);
+          record(reg, figures.get(reg.name)!);
         }
       }
     }

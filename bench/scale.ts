@@ -163,7 +163,7 @@ async function main(): Promise<void> {
           }),
         ],
         ['downloads', (reg) => downloads(reg, big)],
-        ['request rates', (reg) => requestRates(reg, plan)],
+        ['request rates', async (reg) => (await requestRates([reg], plan)).get(reg.name)!],
         [
           'small pushes',
           async (reg) => {

@@ -12,7 +12,7 @@ import {
   uploadStreamed,
   uploadMonolithic,
 } from './http-client.js';
-import { KeepAliveConnection, runLoad } from './load.js';
+import { KeepAliveConnection, percentile, runLoad } from './load.js';
 import { proxyCpuSeconds, serverCpuSeconds, type RegistryUnderTest } from './servers.js';
 
 /** Sizes and durations of one benchmark mode. */
@@ -269,8 +269,16 @@ export async function smallPushes(
   };
 }
 
-/** Manifest GET by tag and blob HEAD under 64 connections: requests/s, p50, p99, server CPU per request. */
-export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Promise<Figures> {
+/** One cached read the request-rate step loads a registry with. */
+interface CachedRead {
+  label: string;
+  method: 'GET' | 'HEAD';
+  path: string;
+  headers: Record<string, string>;
+}
+
+/** Pushes what the cached reads read (an image, a 1 KiB blob) and returns the reads. */
+async function prepareCachedReads(reg: RegistryUnderTest): Promise<CachedRead[]> {
   await pushSmallImage(reg, 'bench/hot', 'latest');
   const layer = randomBytes(1024);
   const digest = sha256(layer);
@@ -281,39 +289,115 @@ export async function requestRates(reg: RegistryUnderTest, plan: BenchPlan): Pro
     digest,
     await reg.headersFor(push('bench/hot')),
   );
-  const { hostname, port } = new URL(reg.url);
-  const figures: Figures = {};
   const auth = await reg.headersFor(pull('bench/hot'));
-  const cases: [string, 'GET' | 'HEAD', string, Record<string, string>][] = [
-    ['manifest GET', 'GET', '/v2/bench/hot/manifests/latest', { accept: OCI_MANIFEST, ...auth }],
-    ['blob HEAD', 'HEAD', `/v2/bench/hot/blobs/${digest}`, auth],
+  return [
+    {
+      label: 'manifest GET',
+      method: 'GET',
+      path: '/v2/bench/hot/manifests/latest',
+      headers: { accept: OCI_MANIFEST, ...auth },
+    },
+    { label: 'blob HEAD', method: 'HEAD', path: `/v2/bench/hot/blobs/${digest}`, headers: auth },
   ];
-  for (const [label, method, urlPath, headers] of cases) {
-    await runLoad(hostname, Number(port), method, urlPath, 8, 0.5, headers);
-    const cpuBefore = serverCpuSeconds(reg);
-    const proxyBefore = proxyCpuSeconds(reg);
-    const clientBefore = process.cpuUsage();
-    const result = await runLoad(
-      hostname,
-      Number(port),
-      method,
-      urlPath,
-      64,
-      plan.loadSeconds,
-      headers,
+}
+
+/** What one registry's slices of one cached read added up to. */
+interface LoadTotals {
+  requests: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+  serverCpu: number;
+  proxyCpu: number;
+  clientCpuMicros: number;
+}
+
+/** Loads `reg` with `read` on 64 connections for `seconds`, adding what it measured to `totals`. */
+async function loadSlice(
+  reg: RegistryUnderTest,
+  read: CachedRead,
+  seconds: number,
+  totals: LoadTotals,
+): Promise<void> {
+  const { hostname, port } = new URL(reg.url);
+  const cpuBefore = serverCpuSeconds(reg);
+  const proxyBefore = proxyCpuSeconds(reg);
+  const clientBefore = process.cpuUsage();
+  const result = await runLoad(
+    hostname,
+    Number(port),
+    read.method,
+    read.path,
+    64,
+    seconds,
+    read.headers,
+  );
+  const client = process.cpuUsage(clientBefore);
+  totals.serverCpu += serverCpuSeconds(reg) - cpuBefore;
+  totals.proxyCpu += proxyCpuSeconds(reg) - proxyBefore;
+  totals.clientCpuMicros += client.user + client.system;
+  totals.requests += result.requests;
+  totals.errors += result.errors;
+  totals.seconds += result.seconds;
+  for (const latency of result.latencies) totals.latencies.push(latency);
+}
+
+/**
+ * Cached-read request rates at 64 connections (manifest GET by tag, blob HEAD), each registry
+ * loaded for `plan.loadSeconds` in all, cut into `slices` that take turns between the registries
+ * (the order rotating each slice), so a change in the machine's speed during the step falls on
+ * every registry alike and the ratios between them measure the registries, not the hour. Returns
+ * each registry's figures, by name.
+ */
+export async function requestRates(
+  regs: RegistryUnderTest[],
+  plan: BenchPlan,
+  slices = 1,
+): Promise<Map<string, Figures>> {
+  const reads = new Map<RegistryUnderTest, CachedRead[]>();
+  for (const reg of regs) reads.set(reg, await prepareCachedReads(reg));
+  const figures = new Map<string, Figures>(regs.map((reg) => [reg.name, {}]));
+  const labels = reads.get(regs[0]!)!.map((read) => read.label);
+  for (const [index, label] of labels.entries()) {
+    // Warm each registry's path for this read (and the client's connections) untimed.
+    for (const reg of regs) {
+      const read = reads.get(reg)![index]!;
+      const { hostname, port } = new URL(reg.url);
+      await runLoad(hostname, Number(port), read.method, read.path, 8, 0.5, read.headers);
+    }
+    const totals = new Map<RegistryUnderTest, LoadTotals>(
+      regs.map((reg) => [
+        reg,
+        {
+          requests: 0,
+          errors: 0,
+          seconds: 0,
+          latencies: [],
+          serverCpu: 0,
+          proxyCpu: 0,
+          clientCpuMicros: 0,
+        },
+      ]),
     );
-    const cpu = serverCpuSeconds(reg) - cpuBefore;
-    const proxy = proxyCpuSeconds(reg) - proxyBefore;
-    const client = process.cpuUsage(clientBefore);
-    if (result.errors > 0) throw new Error(`${reg.name} ${label}: ${result.errors} errors`);
-    figures[`${label} req/s`] = result.rps;
-    figures[`${label} p50 ms`] = result.p50ms;
-    figures[`${label} p99 ms`] = result.p99ms;
-    figures[`${label} server CPU ms/req`] = (cpu * 1000) / result.requests;
-    // The load generator runs in this process: what each request costs it, on the same cores.
-    figures[`${label} client CPU ms/req`] = (client.user + client.system) / 1000 / result.requests;
-    if (reg.proxyPid !== undefined)
-      figures[`${label} proxy CPU ms/req`] = (proxy * 1000) / result.requests;
+    for (let slice = 0; slice < slices; slice += 1) {
+      for (let i = 0; i < regs.length; i += 1) {
+        const reg = regs[(i + slice) % regs.length]!;
+        await loadSlice(reg, reads.get(reg)![index]!, plan.loadSeconds / slices, totals.get(reg)!);
+      }
+    }
+    for (const [reg, total] of totals) {
+      if (total.errors > 0) throw new Error(`${reg.name} ${label}: ${total.errors} errors`);
+      const latencies = total.latencies.sort((a, b) => a - b);
+      const out = figures.get(reg.name)!;
+      out[`${label} req/s`] = total.requests / total.seconds;
+      out[`${label} p50 ms`] = percentile(latencies, 50);
+      out[`${label} p99 ms`] = percentile(latencies, 99);
+      out[`${label} server CPU ms/req`] = (total.serverCpu * 1000) / total.requests;
+      // The load generator runs in this process: what each request costs it, on the same cores.
+      out[`${label} client CPU ms/req`] = total.clientCpuMicros / 1000 / total.requests;
+      if (reg.proxyPid !== undefined)
+        out[`${label} proxy CPU ms/req`] = (total.proxyCpu * 1000) / total.requests;
+    }
   }
   return figures;
 }
