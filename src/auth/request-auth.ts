@@ -113,8 +113,16 @@ export class RequestAuth {
 
   /** Whether `caller` may do `action` on `repository`. */
   async may(caller: Caller, repository: string, action: RepositoryAction): Promise<boolean> {
-    if (caller.via === 'bearer') return tokenAllows(caller.access ?? [], repository, action);
+    if (caller.via === 'bearer') return this.tokenGrants(caller, repository, action);
     return this.policy.allows(caller.principal, repository, action);
+  }
+
+  /**
+   * Whether `caller`'s bearer token grants `action` on `repository`: what `may` answers such a
+   * caller, without waiting. False for every other caller (ask `may`).
+   */
+  tokenGrants(caller: Caller, repository: string, action: RepositoryAction): boolean {
+    return caller.via === 'bearer' && tokenAllows(caller.access ?? [], repository, action);
   }
 
   /** Why `caller` may not do `action` on `repository`. */

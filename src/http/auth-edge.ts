@@ -83,6 +83,31 @@ function scopeActions(action: RepositoryAction): string {
 }
 
 /**
+ * The caller of a registry API request whose bearer token, verified before, grants what the
+ * request needs: `authorizeV2`'s answer on the hot path, without waiting. Undefined otherwise (a
+ * token not seen yet, another credential, a refusal, a push that first prepares its repository,
+ * base and catalog): ask `authorizeV2`.
+ */
+export function authorizeV2Cached(
+  auth: AuthService,
+  req: FastifyRequest,
+  route: V2Route,
+): Caller | undefined {
+  if (!('name' in route)) return undefined;
+  const action = actionFor(route, req.method);
+  if (action === undefined || (action === 'push' && route.kind !== 'upload')) return undefined;
+  let caller: Caller | undefined;
+  try {
+    caller = auth.requests.identifyCached(req.headers.authorization, 'registry');
+  } catch {
+    // A known token refused (revoked, another audience): `authorizeV2` answers with a challenge.
+    return undefined;
+  }
+  if (!caller || !auth.requests.tokenGrants(caller, route.name, action)) return undefined;
+  return noteCaller(req, caller);
+}
+
+/**
  * Checks a registry API request: answers 401 with a challenge to callers who must authenticate
  * (again), 403 DENIED with the reason to authenticated callers who may not. Returns the caller.
  */

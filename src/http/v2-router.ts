@@ -4,7 +4,7 @@ import { BerthError } from '../oci/index.js';
 import { principalName, type AuditSink, type AuthService } from '../auth/index.js';
 import type { ChangeContext, Registry } from '../registry/index.js';
 import { requestHost } from './host-header.js';
-import { authorizeV2, clientAddress } from './auth-edge.js';
+import { authorizeV2, authorizeV2Cached, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
 import type { V2Context } from './context.js';
 import { listCatalog, listTags } from './listing-handlers.js';
@@ -152,7 +152,8 @@ export function v2Handler(
       };
       return dispatch(ctx, req.method);
     }
-    const caller = await authorizeV2(auth, req, reply, route);
+    const caller =
+      authorizeV2Cached(auth, req, route) ?? (await authorizeV2(auth, req, reply, route));
     await dispatch(
       {
         req,

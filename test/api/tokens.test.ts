@@ -5,6 +5,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN, apiOk, createUsers, fetchToken, USER_PASSWORD } from '../helpers/accounts.js';
 import { basic, testApp, type TestApp } from '../helpers/in-process.js';
+import { blob } from '../helpers/content.js';
 import { errorCode } from '../helpers/registry-calls.js';
 
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -356,6 +357,53 @@ describe('token service', () => {
     const refused = await call('POST', '/v2/alice/scoped/blobs/uploads/', outsider);
     assert.equal(refused.statusCode, 403, refused.body);
     assert.equal(errorCode(refused), 'DENIED');
+  });
+
+  it('answers a remembered token on the hot path only for what it grants, and not once its credential is revoked', async () => {
+    const call = (method: 'GET' | 'HEAD' | 'DELETE' | 'POST' | 'PUT', url: string, token: string) =>
+      t.app.inject({ method, url, headers: { authorization: `Bearer ${token}` } });
+    const layer = blob(512);
+    const push = await fetchToken(t.app, ['repository:alice/hot:pull,push'], alice);
+    const start = await call('POST', '/v2/alice/hot/blobs/uploads/', push);
+    assert.equal(start.statusCode, 202, start.body);
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `${String(start.headers.location)}?digest=${layer.digest}`,
+      headers: { authorization: `Bearer ${push}`, 'content-type': 'application/octet-stream' },
+      payload: layer.bytes,
+    });
+    assert.equal(put.statusCode, 201, put.body);
+    // A session of alice's own, so revoking it kills the tokens issued under it alone.
+    const session = await apiOk(t.app, 201, 'POST', '/api/v1/tokens', alice, {
+      name: 'hot-path',
+      level: 'read',
+      expiresInDays: 1,
+    });
+    const viaPat = basic('alice', (session.json() as { token: string }).token);
+    const patId = (session.json() as { id: number }).id;
+    const pull = await fetchToken(t.app, ['repository:alice/hot:pull'], viaPat);
+    const blobUrl = `/v2/alice/hot/blobs/${layer.digest}`;
+    for (let i = 0; i < 3; i += 1)
+      assert.equal((await call('HEAD', blobUrl, pull)).statusCode, 200);
+    assert.equal((await call('GET', blobUrl, pull)).body, layer.bytes.toString());
+    // What the token does not grant goes the whole way and is refused as before.
+    const elsewhere = await call('HEAD', `/v2/mallory/app/blobs/${layer.digest}`, pull);
+    assert.ok(
+      [401, 403].includes(elsewhere.statusCode),
+      `another repository: ${elsewhere.statusCode}`,
+    );
+    const removed = await call('DELETE', blobUrl, pull);
+    assert.ok([401, 403].includes(removed.statusCode), `a delete: ${removed.statusCode}`);
+    const upload = await call('POST', '/v2/alice/hot/blobs/uploads/', pull);
+    assert.ok([401, 403].includes(upload.statusCode), `a push: ${upload.statusCode}`);
+    const catalog = await call('GET', '/v2/_catalog', pull);
+    assert.equal(catalog.statusCode, 200);
+    assert.ok((catalog.json() as { repositories: string[] }).repositories.includes('alice/hot'));
+    // Revoked: the remembered token is refused with a challenge, not answered from the cache.
+    await apiOk(t.app, 204, 'DELETE', `/api/v1/tokens/${patId}`, alice);
+    const after = await call('HEAD', blobUrl, pull);
+    assert.equal(after.statusCode, 401);
+    assert.match(String(after.headers['www-authenticate']), /^Bearer realm=/);
   });
 
   it('limits failed logins per account with 429 and Retry-After, and audits them', async () => {
