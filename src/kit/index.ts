@@ -7,7 +7,7 @@ export { markAudited, wasAudited } from './audited.js';
 export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
-export { noteReceived, RECLAIM_EVERY } from './received-chunks.js';
+export { noteReceived, noteReceivedChunk, RECLAIM_EVERY } from './received-chunks.js';
 export { digesting, runningDigest, type RunningDigest } from './running-digest.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';

@@ -46,3 +46,8 @@ export function noteReceived(bytes: number, every = RECLAIM_EVERY): void {
   sinceLast = 0;
   youngCollector()?.({ type: 'minor' });
 }
+
+/** The stores' `observe` callback for a request body's chunks: notes each one received. */
+export function noteReceivedChunk(chunk: Uint8Array): void {
+  noteReceived(chunk.byteLength);
+}

@@ -4,7 +4,14 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
-import { digesting, noteReceived, prepended, readHead, runningDigest } from '../kit/index.js';
+import {
+  digesting,
+  noteReceived,
+  noteReceivedChunk,
+  prepended,
+  readHead,
+  runningDigest,
+} from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { bounded, type UploadLimits } from './upload-limits.js';
@@ -113,7 +120,7 @@ export class UploadChunks {
         upload.id,
         held ? 0 : upload.size,
         digesting(held ? prepended([held], source) : source, hash),
-        (chunk) => noteReceived(chunk.byteLength),
+        noteReceivedChunk,
         expected === undefined ? undefined : expected + (held?.length ?? 0),
       );
     } catch (err) {

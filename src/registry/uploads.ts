@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
-import { digesting, noteReceived, runningDigest } from '../kit/index.js';
+import { digesting, noteReceivedChunk, runningDigest } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -210,7 +210,7 @@ export class UploadService {
           received = await this.store.receiveBlob!(
             digest.value,
             digesting(source, hash),
-            (chunk) => noteReceived(chunk.byteLength),
+            noteReceivedChunk,
             expected,
           );
           return this.chunks.counted(upload, received.size, expected);
