@@ -103,8 +103,6 @@ async function main(): Promise<void> {
           const out = new Map<string, Figures>();
           for (const reg of regs) {
             process.stderr.write(`run ${run + 1}/${runs}: ${label} on ${reg.name}\n`);
-            // Start each from clean page cache writeback, so one's writes do not slow the next.
-            if (label === 'uploads') spawnSync('sync');
             out.set(reg.name, await work(reg));
           }
           return out;
