@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startBerth } from './servers.js';
+import { median } from './workloads.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,8 +25,6 @@ const TAGS = arg('tags', 100_000);
 const REPOSITORIES = arg('repositories', 50_000);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BERTH = path.join(ROOT, 'bin', 'berth.js');
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Writes the repositories, manifests and tags into the migrated database of `dir`. */
 function fill(dir: string): void {

@@ -14,6 +14,7 @@ import {
   type Service,
 } from './services.js';
 import {
+  median,
   BigBlob,
   downloads,
   requestRates,
@@ -87,11 +88,6 @@ async function s3RequestsPerPush(
   for (const [op, n] of after) perImage.set(op, (n - (before.get(op) ?? 0)) / images);
   const total = [...perImage.values()].reduce((a, b) => a + b, 0);
   return { figures: { ...figures, 'S3 requests per small image': total }, perImage };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function scaledEnv(

@@ -4,14 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
-import {
-  digesting,
-  noteReceived,
-  noteReceivedChunk,
-  prepended,
-  readHead,
-  runningDigest,
-} from '../kit/index.js';
+import { digesting, noteReceivedChunk, prepended, readHead, runningDigest } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { bounded, type UploadLimits } from './upload-limits.js';
@@ -164,7 +157,7 @@ export class UploadChunks {
     const hash = await (await this.hashes.live(upload)).hash.copy();
     for (const chunk of chunks) {
       await hash.update(chunk);
-      noteReceived(chunk.byteLength);
+      noteReceivedChunk(chunk);
     }
     const total = this.counted(upload, size, expected);
     if (size > 0) upload.held = Buffer.concat([...(upload.held ? [upload.held] : []), ...chunks]);
