@@ -406,6 +406,35 @@ describe('blob uploads and downloads', () => {
   });
 });
 
+/** A PATCH to `port` over a socket streaming `bytes` with no length announced (as docker sends a layer). */
+function streamedPatch(
+  port: number,
+  location: string,
+  bytes: Buffer,
+): Promise<{ status: number; range?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: location,
+        method: 'PATCH',
+        headers: { 'content-type': 'application/octet-stream' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, range: res.headers.range, body }));
+        res.on('error', reject);
+      },
+    );
+    // The server may stop reading once it refuses the body: its answer is what counts.
+    req.on('error', () => undefined);
+    req.write(bytes.subarray(0, 20_000));
+    req.end(bytes.subarray(20_000));
+  });
+}
+
 describe("an uploader's byte limit on bodies of unknown length", () => {
   let t: TestApp;
   let port: number;
@@ -416,29 +445,7 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
   });
   after(() => t.close());
 
-  /** A PATCH over a socket streaming `bytes` with no length announced (as docker sends a layer). */
-  const streamed = (location: string, bytes: Buffer) =>
-    new Promise<{ status: number; range?: string; body: string }>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: location,
-          method: 'PATCH',
-          headers: { 'content-type': 'application/octet-stream' },
-        },
-        (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode!, range: res.headers.range, body }));
-          res.on('error', reject);
-        },
-      );
-      // The server may stop reading once it refuses the body: its answer is what counts.
-      req.on('error', () => undefined);
-      req.write(bytes.subarray(0, 20_000));
-      req.end(bytes.subarray(20_000));
-    });
+  const streamed = (location: string, bytes: Buffer) => streamedPatch(port, location, bytes);
 
   it('refuses the chunk that passes it, counting bytes held, and keeps what came before', async () => {
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/bounded/blobs/uploads/' });
@@ -475,6 +482,37 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
     const taken = await streamed(second, Buffer.alloc(30_000, 5));
     assert.equal(taken.status, 202, taken.body);
     assert.equal((await t.app.inject({ method: 'DELETE', url: second })).statusCode, 204);
+  });
+});
+
+describe('a chunk refused midway, after some of its bytes were hashed', () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => {
+    t = await testApp({ limits: { uploadBytesPerAccount: 300_000 }, auth: { mode: 'none' } });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  after(() => t.close());
+
+  it('leaves the upload digest of the bytes it kept, for the chunks after it', async () => {
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/midway/blobs/uploads/' });
+    const location = start.headers.location as string;
+    // Past the bytes a session's row may hold: these go to the store, with a running hash.
+    const first = blob(150_000).bytes;
+    assert.equal((await streamedPatch(port, location, first)).status, 202);
+    // 150,000 held and 250,000 more pass the 300,000: refused once 150,000 of them came in.
+    const refused = await streamedPatch(port, location, Buffer.alloc(250_000, 7));
+    assert.equal(refused.status, 403, refused.body);
+    const last = blob(100_000).bytes;
+    const taken = await streamedPatch(port, location, last);
+    assert.equal(taken.status, 202, taken.body);
+    assert.equal(taken.range, '0-249999');
+    const whole = blob(Buffer.concat([first, last]));
+    const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${whole.digest}` });
+    assert.equal(done.statusCode, 201, done.body);
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/midway/blobs/${whole.digest}` });
+    assert.deepEqual(get.rawPayload, whole.bytes);
   });
 });
 
