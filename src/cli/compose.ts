@@ -150,7 +150,10 @@ export async function composeBerth(
   const registry = new Registry({
     meta,
     store,
-    pullGate: trust && ((name, tag, digest) => trust.tags.pullVerdict(name, tag, digest)),
+    pullGate:
+      trust &&
+      ((name, tag, digest) =>
+        trust.tags.requiresNothingOf(name) ? undefined : trust.tags.pullVerdict(name, tag, digest)),
     events: {
       committed: () => {
         auditPump.notify();

@@ -7,10 +7,16 @@ const HOST = new RegExp(
   `^(?:${LABEL}(?:\\.${LABEL})*\\.?|\\[[0-9A-Fa-f:.]{2,45}\\])(?::(\\d{1,5}))?$`,
 );
 
+/** The last value `isValidHost` accepted: clients name the same host in every request. */
+let lastValidHost = '';
+
 /** Whether `value` is a host with an optional port, as a Host header or a `domain` may be. */
 export function isValidHost(value: string): boolean {
+  if (value === lastValidHost && value !== '') return true;
   const m = HOST.exec(value);
-  return m !== null && (m[1] === undefined || Number(m[1]) <= 65_535);
+  const valid = m !== null && (m[1] === undefined || Number(m[1]) <= 65_535);
+  if (valid) lastValidHost = value;
+  return valid;
 }
 
 /** Why the Host of `req` is unacceptable (missing under HTTP/1.1, repeated, not a host), or undefined. */

@@ -21,6 +21,7 @@ import { acceptAgents } from './cluster-socket.js';
 import { registerClusterJoin } from './api-cluster.js';
 import { routeKindOf, v2Handler } from './v2-router.js';
 import { allowZeroCopySends, zeroCopyBytes } from './zero-copy.js';
+import { deferredRequestLogger } from './request-logger.js';
 
 /** What the HTTP server is built from. */
 export interface HttpDeps {
@@ -71,6 +72,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: deferredRequestLogger,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     exposeHeadRoutes: false,
     keepAliveTimeout: 65_000,

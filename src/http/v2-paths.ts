@@ -22,6 +22,7 @@ const PATTERNS: [RegExp, (m: RegExpExecArray) => V2Route][] = [
 ];
 
 function decode(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

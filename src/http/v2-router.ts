@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '../oci/index.js';
 import { principalName, type AuditSink, type AuthService } from '../auth/index.js';
-import type { ChangeContext, Registry } from '../registry/index.js';
+import type { ChangeContext, PullThrough, Registry } from '../registry/index.js';
 import { requestHost } from './host-header.js';
 import { authorizeV2, authorizeV2Cached, clientAddress } from './auth-edge.js';
 import { deleteBlob, getBlob } from './blob-handlers.js';
@@ -83,11 +83,25 @@ const everything = (names: string[]): Promise<string[]> => Promise.resolve(names
  * The route as the pull-through cache sees it: reads of a name a mirror namespace answers for go
  * to the cached repository; writes to a cached repository are refused (it mirrors its upstream).
  */
-async function cachedRoute(registry: Registry, route: V2Route, method: string): Promise<V2Route> {
+function cachedRoute(
+  registry: Registry,
+  route: V2Route,
+  method: string,
+): V2Route | Promise<V2Route> {
   const cache = registry.pullThrough;
   if (!cache || !('name' in route)) return route;
   const reading = method === 'GET' || method === 'HEAD';
   const writing = !reading || route.kind === 'upload' || route.kind === 'uploads';
+  // The common case, answered without waiting: a read of a name no cache namespace touches.
+  if (!writing && cache.readsLocally(route.name)) return route;
+  return routeThroughCache(cache, route, writing);
+}
+
+async function routeThroughCache(
+  cache: PullThrough,
+  route: Extract<V2Route, { name: string }>,
+  writing: boolean,
+): Promise<V2Route> {
   if (writing) {
     if (await cache.covers(route.name))
       throw new BerthError(
@@ -137,7 +151,8 @@ export function v2Handler(
       (req as Tagged)[ROUTE_KIND] = 'trust';
       return handleTrust(trust, auth, audit, req, reply, pathname, query, publishLimits);
     }
-    const route = await cachedRoute(registry, parseV2Path(pathname), req.method);
+    const routing = cachedRoute(registry, parseV2Path(pathname), req.method);
+    const route = routing instanceof Promise ? await routing : routing;
     (req as Tagged)[ROUTE_KIND] = route.kind;
     if (!auth) {
       const ctx = {

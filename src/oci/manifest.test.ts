@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BerthError } from './errors.js';
-import { acceptedMediaTypes, parseManifest } from './manifest.js';
+import { acceptedMediaTypes, manifestAcceptance, parseManifest } from './manifest.js';
+import { DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST } from './media-types.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -175,5 +176,27 @@ describe('manifest parsing', () => {
       ['application/vnd.oci.image.manifest.v1+json', 'application/json', 'application/x'],
     );
     assert.equal(acceptedMediaTypes(undefined).size, 0);
+  });
+
+  it('says whether an Accept header limits the manifest types served, the same for each repeat', () => {
+    const docker = `${DOCKER_MANIFEST}, ${DOCKER_MANIFEST_LIST}, ${OCI_INDEX}`;
+    const first = manifestAcceptance(docker);
+    assert.equal(first.choosy, true);
+    assert.deepEqual([...first.types], [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX]);
+    assert.equal(manifestAcceptance(docker), first, 'a repeated header is not read again');
+    assert.deepEqual(
+      manifestAcceptance([DOCKER_MANIFEST, OCI_INDEX]).types,
+      new Set([DOCKER_MANIFEST, OCI_INDEX]),
+    );
+    assert.equal(manifestAcceptance(`${OCI_MANIFEST}, */*`).choosy, false);
+    assert.equal(manifestAcceptance('application/json').choosy, false);
+    assert.equal(manifestAcceptance(undefined).choosy, false);
+    const long = `${OCI_MANIFEST}, ${'application/x-padding, '.repeat(100)}`;
+    assert.equal(manifestAcceptance(long).choosy, true);
+    assert.notEqual(
+      manifestAcceptance(long),
+      manifestAcceptance(long),
+      'a long header is not kept',
+    );
   });
 });

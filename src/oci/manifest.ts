@@ -167,6 +167,38 @@ export function acceptedMediaTypes(accept: string | string[] | undefined): Set<s
   );
 }
 
+/** What an `Accept` header asks of a manifest GET. */
+export interface ManifestAcceptance {
+  /** The media types it lists. */
+  types: ReadonlySet<string>;
+  /** Whether it lists manifest types without a wildcard: only those may be served. */
+  choosy: boolean;
+}
+
+/** Accept headers already read: a client sends the same one with every request. */
+const acceptances = new Map<string, ManifestAcceptance>();
+/** Distinct Accept headers remembered before the memory starts again. */
+const MAX_ACCEPTANCES = 256;
+/** Longer headers are read each time, not remembered (docker's own is about 250 characters). */
+const MAX_REMEMBERED_ACCEPT = 1024;
+
+/**
+ * What `accept` asks of a manifest GET, remembered by the header's text (the returned value is
+ * shared: not to be changed).
+ */
+export function manifestAcceptance(accept: string | string[] | undefined): ManifestAcceptance {
+  const key = Array.isArray(accept) ? accept.join(',') : (accept ?? '');
+  const known = acceptances.get(key);
+  if (known) return known;
+  const types = acceptedMediaTypes(key);
+  const read = { types, choosy: [...types].some(isManifestMediaType) && !types.has('*/*') };
+  if (key.length <= MAX_REMEMBERED_ACCEPT) {
+    if (acceptances.size >= MAX_ACCEPTANCES) acceptances.clear();
+    acceptances.set(key, read);
+  }
+  return read;
+}
+
 /** The media type a single-platform manifest would be served as for an index of `indexType`. */
 export function manifestTypeForIndex(indexType: string): string {
   return indexType === DOCKER_MANIFEST_LIST ? DOCKER_MANIFEST : OCI_MANIFEST;

@@ -2,10 +2,9 @@
 import { ImmutableTags } from './immutable-tags.js';
 import {
   BerthError,
-  acceptedMediaTypes,
   digestOf,
   isIndexMediaType,
-  isManifestMediaType,
+  manifestAcceptance,
   isValidTag,
   manifestTypeForIndex,
   parseManifest,
@@ -169,8 +168,7 @@ export class ManifestService {
         name,
         reference,
       });
-    const accepted = acceptedMediaTypes(accept);
-    const choosy = [...accepted].some(isManifestMediaType) && !accepted.has('*/*');
+    const { types: accepted, choosy } = manifestAcceptance(accept);
     if (!choosy || accepted.has(record.mediaType)) return record;
     if (
       ref.kind === 'tag' &&

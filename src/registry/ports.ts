@@ -30,7 +30,7 @@ export type PullGate = (
   repository: string,
   tag: string,
   digest: string,
-) => Promise<{ reason: string; mode: 'enforce' | 'warn' | 'audit' } | undefined>;
+) => Promise<{ reason: string; mode: 'enforce' | 'warn' | 'audit' } | undefined> | undefined;
 
 /** Decides whether the caller may read a repository (used for automatic cross-repository mounts). */
 export type CanRead = (repository: string) => boolean | Promise<boolean>;
@@ -60,4 +60,9 @@ export interface PullThrough {
   covers(name: string): Promise<boolean>;
   /** The local name a pull of `name` reads (a mirror namespace answers for names not Berth's own). */
   localName(name: string): Promise<string>;
+  /**
+   * True when reads of `name` are surely Berth's own, known without waiting (no cache namespace
+   * covers it and none is a mirror); false when `localName` and `refresh` must be asked.
+   */
+  readsLocally(name: string): boolean;
 }

@@ -23,23 +23,20 @@ interface PullEvent {
   lastAt: number;
 }
 
-/** Pulls with the same key are the same image pulled by the same client. */
+/** What a key holds where a field is absent (no name, address or agent contains it). */
+const ABSENT = '\u0001';
+
+/**
+ * Pulls with the same key are the same image pulled by the same client: the fields joined by a
+ * character none of them contains (names, digests and media types are restricted; addresses and
+ * user agents are header text, which cannot hold control characters).
+ */
 function pullKey(
   repository: string,
   pulled: { tag?: string; digest: string; mediaType: string },
   context: ChangeContext,
 ): string {
-  return JSON.stringify([
-    repository,
-    pulled.tag ?? null,
-    pulled.digest,
-    pulled.mediaType,
-    context.actor ?? null,
-    context.address ?? null,
-    context.userAgent ?? null,
-    context.registry ?? null,
-    context.origin ?? null,
-  ]);
+  return `${repository}\0${pulled.tag ?? ABSENT}\0${pulled.digest}\0${pulled.mediaType}\0${context.actor ?? ABSENT}\0${context.address ?? ABSENT}\0${context.userAgent ?? ABSENT}\0${context.registry ?? ABSENT}\0${context.origin ?? ABSENT}`;
 }
 
 /** Counts manifest pulls and records their events, flushing every few seconds. */
@@ -73,13 +70,12 @@ export class PullCounter {
       repo.count += 1;
       repo.at = now;
     } else this.pending.set(repository, { repository, count: 1, at: now });
-    if (pulled.tag !== undefined)
-      this.pending.set(`${repository}:${pulled.tag}`, {
-        repository,
-        tag: pulled.tag,
-        count: 1,
-        at: now,
-      });
+    if (pulled.tag !== undefined) {
+      const tagKey = `${repository}:${pulled.tag}`;
+      const tagged = this.pending.get(tagKey);
+      if (tagged) tagged.at = now;
+      else this.pending.set(tagKey, { repository, tag: pulled.tag, count: 1, at: now });
+    }
     const key = pullKey(repository, pulled, context);
     const same = this.events.get(key);
     if (same) {

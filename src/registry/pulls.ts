@@ -37,12 +37,15 @@ export class PullService {
     request: PullRequest,
   ): Promise<ManifestRecord & { cache?: CacheOutcome; warning?: string }> {
     // A mirrored repository: the cache brings the manifest in (or says its copy is stale) first.
-    const cache = await this.pullThrough()?.refresh(name, reference);
+    const through = this.pullThrough();
+    const cache =
+      through && !through.readsLocally(name) ? await through.refresh(name, reference) : undefined;
     const record = await this.manifests.get(name, reference, request.accept);
     const tag = reference.includes(':') ? undefined : reference;
     const pulled = { tag, digest: record.digest, mediaType: record.mediaType, size: record.size };
-    const verdict =
-      tag !== undefined && this.gate ? await this.gate(name, tag, record.digest) : undefined;
+    // Undefined at once when nothing is required of the repository, else a decision to wait for.
+    const gating = tag !== undefined ? this.gate?.(name, tag, record.digest) : undefined;
+    const verdict = gating && (await gating);
     if (verdict?.mode === 'enforce') {
       await this.meta.writeTransaction((tx) =>
         recordChange(
@@ -72,6 +75,7 @@ export class PullService {
     }
     if (!request.headOnly) this.counter.count(name, pulled, request.context);
     const warning = verdict?.mode === 'warn' ? verdict.reason : undefined;
+    if (!cache && !warning) return record;
     return { ...record, ...(cache ? { cache } : {}), ...(warning ? { warning } : {}) };
   }
 }

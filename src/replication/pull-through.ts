@@ -55,6 +55,13 @@ export class PullThroughCache implements PullThrough {
     this.loadedAt = 0;
   }
 
+  readsLocally(name: string): boolean {
+    if (Date.now() - this.loadedAt >= RECHECK_MS) return false;
+    for (const n of this.namespaces)
+      if (n.mirror || name.startsWith(`${n.namespace}/`)) return false;
+    return true;
+  }
+
   private async load(): Promise<void> {
     if (Date.now() - this.loadedAt < RECHECK_MS) return;
     const [namespaces, upstreams] = await Promise.all([

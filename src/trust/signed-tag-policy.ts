@@ -62,6 +62,20 @@ export async function settledGun(
   return guns.length === 1 ? guns[0] : undefined;
 }
 
+/** Of `policies`, the one for `repository` itself, else its nearest namespace's. */
+function nearestRequirement(
+  policies: TrustPolicyRecord[],
+  repository: string,
+): TrustPolicyRecord | undefined {
+  let best: TrustPolicyRecord | undefined;
+  for (const p of policies) {
+    if (p.scope === repository) return p;
+    if (p.scope.endsWith('/') && repository.startsWith(p.scope))
+      if (!best || p.scope.length > best.scope.length) best = p;
+  }
+  return best;
+}
+
 /** Signed-tag views and requirements over the trust data in the database. */
 export class SignedTagPolicy {
   private readonly tagCache: TtlCache<Map<string, GunSignature>>;
@@ -176,13 +190,17 @@ export class SignedTagPolicy {
 
   /** The requirement that applies to `repository`: its own, else its nearest namespace's. */
   async requirementFor(repository: string): Promise<TrustPolicyRecord | undefined> {
-    let best: TrustPolicyRecord | undefined;
-    for (const p of await this.policies()) {
-      if (p.scope === repository) return p;
-      if (p.scope.endsWith('/') && repository.startsWith(p.scope))
-        if (!best || p.scope.length > best.scope.length) best = p;
-    }
-    return best;
+    return nearestRequirement(await this.policies(), repository);
+  }
+
+  /**
+   * True when, by requirements read within the cache's lifetime, none applies to `repository`:
+   * known without waiting. False when one applies or they must be read again.
+   */
+  requiresNothingOf(repository: string): boolean {
+    const list = this.policyList;
+    if (!list || Date.now() - list.loadedAt > this.cacheTtlMs) return false;
+    return nearestRequirement(list.records, repository) === undefined;
   }
 
   /** Every requirement. */
