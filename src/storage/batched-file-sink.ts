@@ -13,6 +13,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { writeBehind } from './write-behind.js';
 
 const BATCH_BYTES = 1 << 20;
 const WRITE_BEHIND_BYTES = 32 << 20;
@@ -29,19 +30,7 @@ export function batchedFileSink(handle: FileHandle, position: number): FileSink 
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let offset = position;
-  let syncing: Promise<void> | undefined;
-  let syncError: unknown;
-  const writeBehind = (from: number): void => {
-    if (
-      syncing ||
-      Math.floor(from / WRITE_BEHIND_BYTES) === Math.floor(offset / WRITE_BEHIND_BYTES)
-    )
-      return;
-    syncing = handle.datasync().then(
-      () => void (syncing = undefined),
-      (err: unknown) => void ((syncError ??= err), (syncing = undefined)),
-    );
-  };
+  const behind = writeBehind(handle, WRITE_BEHIND_BYTES);
   const flush = async (): Promise<void> => {
     if (pendingBytes === 0) return;
     const batch = pending;
@@ -58,7 +47,7 @@ export function batchedFileSink(handle: FileHandle, position: number): FileSink 
     }
     const from = offset;
     offset += bytes;
-    writeBehind(from);
+    behind.written(from, offset);
   };
   const stream = new Writable({
     // At most a batch waits while one is written: an upload holds at most about 2 MiB of
@@ -77,9 +66,5 @@ export function batchedFileSink(handle: FileHandle, position: number): FileSink 
       flush().then(() => callback(), callback);
     },
   });
-  const settled = async (): Promise<void> => {
-    while (syncing) await syncing;
-    if (syncError) throw syncError;
-  };
-  return { stream, settled };
+  return { stream, settled: () => behind.settled() };
 }

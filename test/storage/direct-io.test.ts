@@ -74,6 +74,48 @@ describe('direct I/O', () => {
     assert.notEqual(addon.misalignment(alignedBuffer(MiB)!.subarray(16), 4096), 0);
   });
 
+  it('syncs behind its writes every 8 MiB without waiting, and is settled only after those syncs', async (t) => {
+    if (!addonOrSkip(t)) return;
+    const dir = tempDir('direct-behind');
+    try {
+      const file = path.join(dir, 'upload');
+      writeFileSync(file, '');
+      const bytes = randomBytes(20 * MiB);
+      await withHandles(file, async (files) => {
+        // The first background sync is held until released: the writes must not wait for it.
+        let syncs = 0;
+        let release = (): void => undefined;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const datasync = files.direct.datasync.bind(files.direct);
+        files.direct.datasync = async () => {
+          syncs += 1;
+          await held;
+          return datasync();
+        };
+        const sink = directFileSink(files, 0, new BufferPool(MiB, 4));
+        await pipeline(Readable.from([bytes]), sink.stream);
+        // The 8 MiB mark started one; the 16 MiB mark fell while it ran and was left.
+        assert.equal(syncs, 1);
+        let settled = false;
+        const settling = sink.settled().then(() => void (settled = true));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(settled, false, 'settled while a background sync still runs');
+        release();
+        await settling;
+        assert.ok(readFileSync(file).equals(bytes));
+      });
+      await withHandles(file, async (files) => {
+        const failure = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        files.direct.datasync = () => Promise.reject(failure);
+        const sink = directFileSink(files, 0, new BufferPool(MiB, 4));
+        await pipeline(Readable.from([bytes]), sink.stream);
+        await assert.rejects(sink.settled(), /EIO/);
+      });
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('writes byte-exact around the page cache at aligned and unaligned offsets', async (t) => {
     if (!addonOrSkip(t)) return;
     const dir = tempDir('direct-sink');
