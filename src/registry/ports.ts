@@ -24,7 +24,8 @@ export interface ChangeContext {
 /**
  * The signed-tags policy as the core sees it: why `tag` may not be served as `digest` from
  * `repository` and what that does (`enforce`: refuse; `warn`: serve with a warning; `audit`:
- * serve and record it), or undefined when it meets the policy.
+ * serve and record it), or undefined when it meets the policy — at once, without a promise,
+ * when nothing is required of the repository.
  */
 export type PullGate = (
   repository: string,
