@@ -57,9 +57,12 @@ export class PullThroughCache implements PullThrough {
 
   readsLocally(name: string): boolean {
     if (Date.now() - this.loadedAt >= RECHECK_MS) return false;
-    for (const n of this.namespaces)
-      if (n.mirror || name.startsWith(`${n.namespace}/`)) return false;
-    return true;
+    return !this.namespaces.some((n) => n.mirror) && this.namespaceOf(name) === undefined;
+  }
+
+  /** The cache namespace `name` lies in, by what was last loaded. */
+  private namespaceOf(name: string): CacheNamespaceRecord | undefined {
+    return this.namespaces.find((n) => name.startsWith(`${n.namespace}/`));
   }
 
   private async load(): Promise<void> {
@@ -83,7 +86,7 @@ export class PullThroughCache implements PullThrough {
   /** The cache namespace covering `name` with the upstream's name for it, or undefined. */
   private async cover(name: string): Promise<Covered | undefined> {
     await this.load();
-    const namespace = this.namespaces.find((n) => name.startsWith(`${n.namespace}/`));
+    const namespace = this.namespaceOf(name);
     const upstream = namespace && this.upstreams.get(namespace.upstream);
     if (!namespace || !upstream) return undefined;
     return {

@@ -182,10 +182,17 @@ export class SignedTagPolicy {
   }
 
   private async policies(): Promise<TrustPolicyRecord[]> {
-    const now = Date.now();
-    if (!this.policyList || now - this.policyList.loadedAt > this.cacheTtlMs)
-      this.policyList = { records: await this.meta.trust.policies(), loadedAt: now };
+    const fresh = this.freshPolicies();
+    if (fresh) return fresh;
+    const loadedAt = Date.now();
+    this.policyList = { records: await this.meta.trust.policies(), loadedAt };
     return this.policyList.records;
+  }
+
+  /** The requirements read within the cache's lifetime, or undefined when they must be read again. */
+  private freshPolicies(): TrustPolicyRecord[] | undefined {
+    const list = this.policyList;
+    return list && Date.now() - list.loadedAt <= this.cacheTtlMs ? list.records : undefined;
   }
 
   /** The requirement that applies to `repository`: its own, else its nearest namespace's. */
@@ -198,9 +205,8 @@ export class SignedTagPolicy {
    * known without waiting. False when one applies or they must be read again.
    */
   requiresNothingOf(repository: string): boolean {
-    const list = this.policyList;
-    if (!list || Date.now() - list.loadedAt > this.cacheTtlMs) return false;
-    return nearestRequirement(list.records, repository) === undefined;
+    const fresh = this.freshPolicies();
+    return fresh !== undefined && nearestRequirement(fresh, repository) === undefined;
   }
 
   /** Every requirement. */

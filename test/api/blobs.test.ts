@@ -435,14 +435,17 @@ function streamedPatch(
   });
 }
 
+/** An app listening on 127.0.0.1 with auth off and `uploadBytesPerAccount`, and its port. */
+async function listeningApp(uploadBytesPerAccount: number): Promise<{ t: TestApp; port: number }> {
+  const t = await testApp({ limits: { uploadBytesPerAccount }, auth: { mode: 'none' } });
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  return { t, port: (t.app.server.address() as AddressInfo).port };
+}
+
 describe("an uploader's byte limit on bodies of unknown length", () => {
   let t: TestApp;
   let port: number;
-  before(async () => {
-    t = await testApp({ limits: { uploadBytesPerAccount: 50_000 }, auth: { mode: 'none' } });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (t.app.server.address() as AddressInfo).port;
-  });
+  before(async () => ({ t, port } = await listeningApp(50_000)));
   after(() => t.close());
 
   const streamed = (location: string, bytes: Buffer) => streamedPatch(port, location, bytes);
@@ -488,11 +491,7 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
 describe('a chunk refused midway, after some of its bytes were hashed', () => {
   let t: TestApp;
   let port: number;
-  before(async () => {
-    t = await testApp({ limits: { uploadBytesPerAccount: 300_000 }, auth: { mode: 'none' } });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (t.app.server.address() as AddressInfo).port;
-  });
+  before(async () => ({ t, port } = await listeningApp(300_000)));
   after(() => t.close());
 
   it('leaves the upload digest of the bytes it kept, for the chunks after it', async () => {
