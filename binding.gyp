@@ -15,6 +15,10 @@
     {
       "target_name": "pooled_hash",
       "sources": ["native/pooled-hash.c"]
+    },
+    {
+      "target_name": "file_pages",
+      "sources": ["native/file-pages.c"]
     }
   ]
 }

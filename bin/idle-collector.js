@@ -3,8 +3,9 @@
 // buffers of dead objects (a received upload chunk's 64 KiB) until it next collects them; freed,
 // such buffers leave holes in glibc's heap that it returns only from the heap's top. Left alone,
 // the memory reducer acts seconds after the process has gone quiet, and a burst that comes
-// before then grows memory again from there. This collects fully, then trims glibc's heaps,
-// once the event loop has been idle for a second after resident memory grew: in the
+// before then grows memory again from there. This collects fully, then trims glibc's heaps and
+// releases the pages of Node's executable the burst read (bin/executable-pages.js), once the
+// event loop has been idle for a second after resident memory grew: in the
 // benchmark's steps, resident memory after each falls back to 88-98 MiB instead of staying at
 // 103-115.
 import v8 from 'node:v8';
@@ -12,6 +13,7 @@ import vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { trimMalloc } from './malloc-tuning.js';
+import { releaseExecutablePages } from './executable-pages.js';
 
 /** How often the event loop's use is sampled, in ms. */
 const SAMPLE_MS = 1000;
@@ -26,7 +28,8 @@ const GROWTH_BYTES = 4 << 20;
 /**
  * Starts watching, every `sampleMs`. After a sample in which the event loop was idle, if resident
  * memory has grown by `growthBytes` since the last collection (or its lowest since), collects
- * fully and trims glibc's heaps (about 20 ms for Berth's live heap, paid when nothing waits).
+ * fully, trims glibc's heaps and releases the executable's pages (about 20 ms for Berth's live
+ * heap, paid when nothing waits).
  * After a busy sample, if it has grown as much since the last trim, only trims (about 1 ms; a
  * collection would stall the requests): the holes freed buffers left go back during a long
  * transfer, not only after it. Sets V8's `--expose-gc`, so call it after the bundle is compiled:
@@ -58,6 +61,7 @@ export function collectWhenIdle({ sampleMs = SAMPLE_MS, growthBytes = GROWTH_BYT
     if (resident < collectedAt + growthBytes) return;
     collect();
     trimMalloc();
+    releaseExecutablePages();
     collections += 1;
     collectedAt = process.memoryUsage.rss();
     trimmedAt = collectedAt;

@@ -84,7 +84,7 @@ describe('berth command line', () => {
     assert.equal((await fetch(`${server.url}/v2/cli/gc/blobs/${old.digest}`)).status, 404);
   });
 
-  it("serves with glibc's allocator tuned by the native addon", async (t) => {
+  it("serves with glibc's allocator tuned and start-up's pages released by the native addons", async (t) => {
     if (process.platform !== 'linux') return t.skip('glibc tuning is for Linux');
     const server = await spawnBerth();
     dirs.push(server.data);
@@ -92,6 +92,8 @@ describe('berth command line', () => {
     // bin/malloc-tuning.js loads the addon only for `berth serve`; loaded means it was called.
     const maps = readFileSync(`/proc/${server.child.pid}/maps`, 'utf8');
     assert.match(maps, /malloc_tuning\.node/, 'berth serve did not load the malloc tuning addon');
+    // bin/executable-pages.js loads its addon once berth serve answers, to release start-up's pages.
+    assert.match(maps, /file_pages\.node/, "berth serve did not release its executable's pages");
   });
 
   it("starts from the bundle with V8's code cache, which this Node accepts", () => {

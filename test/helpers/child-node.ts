@@ -23,13 +23,17 @@ export function childJson<T>(script: string, args: string[]): T {
 }
 
 /**
- * When a child reported `untuned` (the malloc tuning addon is missing): fails under CI, where
+ * When a child reported `untuned` (the native addon `addon` is missing): fails under CI, where
  * `npm ci` must have built it, and skips with the reason elsewhere. Returns whether it skipped.
  */
-export function skippedWithoutAddon(t: TestContext, result: { untuned?: boolean }): boolean {
+export function skippedWithoutAddon(
+  t: TestContext,
+  result: { untuned?: boolean },
+  addon = 'malloc_tuning',
+): boolean {
   if (!result.untuned) return false;
-  // `npm ci` builds the addon (binding.gyp); only a machine without a compiler lacks it.
-  assert.ok(!process.env.CI, 'the malloc tuning addon is not built (npm ci runs node-gyp)');
-  t.skip('the malloc tuning addon (build/Release/malloc_tuning.node) is not built');
+  // `npm ci` builds the addons (binding.gyp); only a machine without a compiler lacks them.
+  assert.ok(!process.env.CI, `the ${addon} addon is not built (npm ci runs node-gyp)`);
+  t.skip(`the ${addon} addon (build/Release/${addon}.node) is not built`);
   return true;
 }
