@@ -10,7 +10,6 @@ import vm from 'node:vm';
 import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
 import { tuneMalloc } from './malloc-tuning.js';
 import { collectWhenIdle } from './idle-collector.js';
-import { releaseExecutablePages } from './executable-pages.js';
 
 const BUNDLE = fileURLToPath(import.meta.resolve('../dist/berth.cjs'));
 const CACHE = `${BUNDLE}.cache`;
@@ -98,12 +97,11 @@ function evaluate(script) {
 }
 
 /**
- * Once `berth serve` answers: the young generation capped, the pages of Node's executable that
- * start-up read released, the heap collected when idle.
+ * Once `berth serve` answers: the young generation capped, the heap collected when idle (and the
+ * pages of Node's executable that start-up read released at the first idle second).
  */
 function answering() {
   capYoungGeneration();
-  releaseExecutablePages();
   collectWhenIdle();
 }
 
