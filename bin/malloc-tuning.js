@@ -1,9 +1,7 @@
 // Sets glibc's allocator for a long-running process, through a small native addon
 // (native/malloc-tuning.c, built by `npm ci` with node-gyp): Node 20 cannot set these itself,
 // and the MALLOC_* environment variables that can must be set before the process starts.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { nativeAddon } from './native-addon.js';
 
 /** At most two malloc arenas: one per core, where glibc allows eight per core (11 threads here). */
 const ARENA_MAX = 2;
@@ -16,23 +14,11 @@ const MMAP_THRESHOLD = 128 << 10;
 /** Free memory at the heap's top beyond 128 KiB is returned (glibc's default before it adapts). */
 const TRIM_THRESHOLD = 128 << 10;
 
-/** The addon: undefined until first asked for, null when it was not built. */
-let addon;
-
 /**
  * The addon, or undefined when it was not built (another C library, no compiler at install).
  * Looked up once: the idle collector asks for it every time it trims.
  */
-function mallocTuning() {
-  if (addon === undefined) {
-    try {
-      addon = require('../build/Release/malloc_tuning.node');
-    } catch {
-      addon = null;
-    }
-  }
-  return addon ?? undefined;
-}
+const mallocTuning = nativeAddon('malloc_tuning');
 
 /**
  * Fixes glibc's mmap and trim thresholds and caps its arenas, so memory Berth frees after a burst
