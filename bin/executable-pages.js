@@ -2,8 +2,8 @@
 // a small native addon (native/file-pages.c, built by `npm ci` with node-gyp): Node 20 has no
 // call for `madvise`. Of the 30-40 MiB of the executable a start reads (the start-up snapshot,
 // the built-in modules, code run once), a serving process reads about 10 MiB again idle, 16-25
-// under load; the rest stays resident until the kernel is short of memory. Released, a page is read again from the page
-// cache at its next use.
+// under load; the rest stays resident until the kernel is short of memory. Released, a page is
+// read again from the page cache at its next use.
 import { realpathSync } from 'node:fs';
 import { nativeAddon } from './native-addon.js';
 
