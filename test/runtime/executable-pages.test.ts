@@ -4,7 +4,7 @@ import { childJson, launcherModule, skippedWithoutAddon } from '../helpers/child
 
 // A child Node that sums the resident pages of its own executable's mappings, releases them with
 // bin/executable-pages.js, sums them again, and then runs what reads the executable's code and
-// data once more — compression, hashing, a full collection, ICU's locale data, a timer — reporting
+// data once more (compression, hashing, a full collection, ICU's locale data, a timer), reporting
 // each result. Had a mapping with private pages been released (the dynamic linker's relocated
 // read-only data), the process would read the unrelocated file there and crash.
 const CHILD = `
