@@ -55,6 +55,12 @@ static int parse_header(const char *line, const char *path, mapping *m) {
   return 1;
 }
 
+/* Adds `m` to `ranges` when it can be released: a mapping of the path, unwritten, resident. */
+static void keep_if_releasable(const mapping *m, mapping *ranges, size_t *count) {
+  if (m->candidate && m->private_kib == 0 && m->rss_kib > 0 && *count < MAX_RANGES)
+    ranges[(*count)++] = *m;
+}
+
 /* release(path): drops the resident pages of `path`'s read-only mappings; returns the bytes. */
 static napi_value release(napi_env env, napi_callback_info info) {
   double released = 0;
@@ -82,14 +88,10 @@ static napi_value release(napi_env env, napi_callback_info info) {
           continue;
         }
         if (!parse_header(line, path, &next)) continue;
-        if (current.candidate && current.private_kib == 0 && current.rss_kib > 0 &&
-            count < MAX_RANGES)
-          ranges[count++] = current;
+        keep_if_releasable(&current, ranges, &count);
         current = next;
       }
-      if (current.candidate && current.private_kib == 0 && current.rss_kib > 0 &&
-          count < MAX_RANGES)
-        ranges[count++] = current;
+      keep_if_releasable(&current, ranges, &count);
       fclose(smaps);
     }
     /* Released after reading: smaps is not read while the mappings change under it. */

@@ -12,9 +12,9 @@
  * the device's cache), exactly as with buffered writes. Those syncs run behind the writes too
  * (`write-behind.ts`, every 8 MiB): after 256 MiB written directly, the one sync at commit took
  * 130–156 ms here (the device flushing what the writes left in its cache), 2–5 ms with syncs
- * every 8 MiB along the way. When the kernel refuses a direct write
- * (EINVAL: a filesystem that takes `O_DIRECT` at open but not this alignment), that write and all
- * later ones go through the page cache and `unsupported` is called once.
+ * every 8 MiB along the way. When the kernel refuses a direct write (EINVAL: a filesystem that
+ * takes `O_DIRECT` at open but not this alignment), that write and all later ones go through the
+ * page cache and `unsupported` is called once.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
