@@ -1,4 +1,7 @@
 /** Handlers for `/v2/<name>/blobs/uploads/…`. */
+import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { readAlone } from '../kit/index.js';
 import { BerthError } from '../oci/index.js';
 import type { UploadState } from '../registry/index.js';
 import { uploadLocation, uploadRangeHeader, type V2Context } from './context.js';
@@ -7,6 +10,16 @@ import type { V2Route } from './v2-paths.js';
 
 type Uploads = Extract<V2Route, { kind: 'uploads' }>;
 type Upload = Extract<V2Route, { kind: 'upload' }>;
+
+/**
+ * The request's body for the upload service, which alone reads it: its chunks are freed as soon
+ * as they are stored (kit/chunk-release.ts). Only a body read from a connection: Node's HTTP
+ * parser copies each chunk into a buffer of its own, where an injected request (Fastify's
+ * `inject`) hands over the caller's own buffers.
+ */
+function uploadBody(req: IncomingMessage): IncomingMessage {
+  return req.socket instanceof Socket ? readAlone(req) : req;
+}
 
 function answerProgress(ctx: V2Context, state: UploadState, status: number): void {
   ctx.reply
@@ -41,7 +54,7 @@ export async function postUploads(ctx: V2Context<Uploads>): Promise<void> {
     const blob = await ctx.registry.uploads.monolithic(
       name,
       digest,
-      ctx.req.raw,
+      uploadBody(ctx.req.raw),
       contentLength(ctx.req.raw),
       ctx.change,
     );
@@ -58,7 +71,7 @@ export async function patchUpload(ctx: V2Context<Upload>): Promise<void> {
   const state = await ctx.registry.uploads.append(
     name,
     id,
-    ctx.req.raw,
+    uploadBody(ctx.req.raw),
     range,
     contentLength(ctx.req.raw),
   );
@@ -74,7 +87,7 @@ export async function putUpload(ctx: V2Context<Upload>): Promise<void> {
       'DIGEST_INVALID',
       'the digest query parameter is required to complete an upload',
     );
-  const body = hasBody(ctx.req.raw) ? ctx.req.raw : undefined;
+  const body = hasBody(ctx.req.raw) ? uploadBody(ctx.req.raw) : undefined;
   const range = body ? parseContentRange(ctx.req.headers['content-range']) : undefined;
   const blob = await ctx.registry.uploads.finish(
     name,

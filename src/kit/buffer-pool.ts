@@ -3,13 +3,17 @@
  * and given back once nothing uses it; up to `keep` free buffers are kept for the next taker
  * (their pages already touched), past that a returned buffer is dropped. Buffers start on a 4 KiB
  * boundary where the direct I/O addon allows (aligned-buffer.ts), so files opened with `O_DIRECT`
- * can be read into and written from them.
+ * can be read into and written from them. A returned buffer that is not kept is freed at once
+ * (kit/free-now.ts): a burst that made many would otherwise hold them until V8 next collects.
  */
 import { alignedBuffer } from './aligned-buffer.js';
+import { freeNow } from './free-now.js';
 
 /** A pool of equal buffers. */
 export class BufferPool {
   private readonly free: Buffer[] = [];
+  /** The buffers this pool made and has not freed: only those may be freed. */
+  private readonly own = new WeakSet<Buffer>();
   private made = 0;
 
   constructor(
@@ -19,15 +23,28 @@ export class BufferPool {
 
   /** A buffer of `size` bytes (contents undefined): a kept one, or a new one. */
   take(): Buffer {
-    const kept = this.free.pop();
-    if (kept) return kept;
+    // A buffer given back twice by mistake may have been freed the second time: never hand it out.
+    for (let kept = this.free.pop(); kept; kept = this.free.pop()) {
+      if (kept.byteLength === this.size) return kept;
+    }
     this.made += 1;
-    return alignedBuffer(this.size) ?? Buffer.allocUnsafeSlow(this.size);
+    const made = alignedBuffer(this.size) ?? Buffer.allocUnsafeSlow(this.size);
+    this.own.add(made);
+    return made;
   }
 
-  /** Gives `buffer` back; it must not be used after. Kept for reuse while fewer than `keep` are. */
+  /**
+   * Gives `buffer` back; it must not be used after. Kept for reuse while fewer than `keep` are;
+   * else freed, if this pool made it.
+   */
   give(buffer: Buffer): void {
-    if (buffer.byteLength === this.size && this.free.length < this.keep) this.free.push(buffer);
+    if (!this.own.has(buffer)) return;
+    if (this.free.length < this.keep) {
+      this.free.push(buffer);
+      return;
+    }
+    this.own.delete(buffer);
+    freeNow(buffer.buffer as ArrayBuffer);
   }
 
   /** Buffers kept for reuse now, and buffers made so far. */

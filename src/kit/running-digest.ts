@@ -11,6 +11,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { nativeAddon } from './native-addon.js';
+import { claimChunk, holdChunk, releaseChunk } from './chunk-release.js';
 
 /** The algorithms of a running digest. */
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -100,6 +101,7 @@ class PooledDigest implements RunningDigest {
       return failed;
     }
     if (bytes.byteLength === 0) return undefined;
+    holdChunk(bytes);
     this.pending.push(bytes);
     this.pendingBytes += bytes.byteLength;
     if (!this.hashing && this.pendingBytes >= BATCH_BYTES) this.startBatch();
@@ -126,10 +128,12 @@ class PooledDigest implements RunningDigest {
     this.hashing = this.native.updateLater(batch).then(
       () => {
         this.hashing = undefined;
+        batch.forEach(releaseChunk);
         if (this.pendingBytes >= BATCH_BYTES) this.startBatch();
       },
       (err: unknown) => {
         this.hashing = undefined;
+        batch.forEach(releaseChunk);
         this.failure = err;
         this.wakeWaiters();
       },
@@ -146,17 +150,28 @@ class PooledDigest implements RunningDigest {
   private async settle(): Promise<void> {
     while (this.hashing) await this.hashing;
     if (this.failure) throw this.failure;
-    for (const bytes of this.pending) this.native.update(bytes);
+    for (const bytes of this.pending) {
+      this.native.update(bytes);
+      releaseChunk(bytes);
+    }
     this.pending = [];
     this.pendingBytes = 0;
   }
 }
 
-/** `body` as it passes into `digest`, read no faster than the digest keeps up. */
-export function digesting(body: Readable, digest: RunningDigest): Readable {
+/**
+ * `body` as it passes into `digest`, read no faster than the digest keeps up. Each chunk for which
+ * `freeable` says so is claimed to be freed once its consumers are done (chunk-release.ts).
+ */
+export function digesting(
+  body: Readable,
+  digest: RunningDigest,
+  freeable?: (chunk: Buffer) => boolean,
+): Readable {
   async function* passing(): AsyncGenerator<Buffer> {
     for await (const chunk of body) {
       const bytes = chunk as Buffer;
+      if (freeable?.(bytes)) claimChunk(bytes);
       const backlog = digest.update(bytes);
       yield bytes;
       if (backlog) await backlog;

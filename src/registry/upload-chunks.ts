@@ -4,7 +4,14 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
-import { digesting, noteReceivedChunk, prepended, readHead, runningDigest } from '../kit/index.js';
+import {
+  digesting,
+  isReadAlone,
+  noteReceivedChunk,
+  prepended,
+  readHead,
+  runningDigest,
+} from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
 import { bounded, type UploadLimits } from './upload-limits.js';
@@ -104,6 +111,8 @@ export class UploadChunks {
       source = head.whole();
     }
     const held = upload.held;
+    // The body's own chunks may be freed once stored; the bytes the row held stay its own.
+    const freeable = isReadAlone(body) ? (chunk: Buffer) => chunk !== held : undefined;
     // Bytes the row held go to the store first, with this chunk, from the upload's start.
     const hash = held ? runningDigest() : await (await this.hashes.live(upload)).hash.copy();
     let size: number;
@@ -112,7 +121,7 @@ export class UploadChunks {
       size = await this.store.appendUpload(
         upload.id,
         held ? 0 : upload.size,
-        digesting(held ? prepended([held], source) : source, hash),
+        digesting(held ? prepended([held], source) : source, hash, freeable),
         noteReceivedChunk,
         expected === undefined ? undefined : expected + (held?.length ?? 0),
       );

@@ -1,5 +1,6 @@
 /** What an uploader may hold in unfinished uploads, and bounding a body as it streams. */
 import { Readable } from 'node:stream';
+import { isReadAlone, readAlone } from '../kit/index.js';
 import type { ChangeContext } from './ports.js';
 
 /** What one uploader (an account, or an anonymous address) may hold in unfinished uploads. */
@@ -39,7 +40,9 @@ export function bounded(
   allowed: number,
   refusal: (seen: number) => Error,
 ): Readable {
-  return Readable.from(within(body, allowed, refusal), { objectMode: false });
+  const passed = Readable.from(within(body, allowed, refusal), { objectMode: false });
+  // The same chunks, read by the same one reader.
+  return isReadAlone(body) ? readAlone(passed) : passed;
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { finishChunk } from '../kit/index.js';
 import { writeBehind } from './write-behind.js';
 
 const BATCH_BYTES = 1 << 20;
@@ -48,6 +49,7 @@ export function batchedFileSink(handle: FileHandle, position: number): FileSink 
     const from = offset;
     offset += bytes;
     behind.written(from, offset);
+    batch.forEach(finishChunk);
   };
   const stream = new Writable({
     // At most a batch waits while one is written: an upload holds at most about 2 MiB of

@@ -18,7 +18,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { DIRECT_ALIGNMENT, type BufferPool } from '../kit/index.js';
+import { DIRECT_ALIGNMENT, finishChunk, type BufferPool } from '../kit/index.js';
 import type { FileSink } from './batched-file-sink.js';
 import { writeBehind } from './write-behind.js';
 
@@ -118,18 +118,23 @@ export function directFileSink(
     return buffer;
   };
 
+  /** Copies `chunk` into staging buffers, writing each that fills; then the chunk may be freed. */
   const accept = async (chunk: Buffer): Promise<void> => {
     let from = 0;
-    while (from < chunk.byteLength) {
-      if (stream.destroyed) throw new Error('the upload was cut short');
-      staging ??= started ? buffers.take() : await begin();
-      const copied = chunk.copy(staging, filled, from);
-      filled += copied;
-      from += copied;
-      if (filled === staging.length) {
-        await settleWrite();
-        startWrite();
+    try {
+      while (from < chunk.byteLength) {
+        if (stream.destroyed) throw new Error('the upload was cut short');
+        staging ??= started ? buffers.take() : await begin();
+        const copied = chunk.copy(staging, filled, from);
+        filled += copied;
+        from += copied;
+        if (filled === staging.length) {
+          await settleWrite();
+          startWrite();
+        }
       }
+    } finally {
+      finishChunk(chunk);
     }
   };
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { freedChunkBytes } from '../../src/kit/index.js';
 import { blob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { errorCode, pushBlob } from '../helpers/registry-calls.js';
@@ -485,6 +486,40 @@ describe("an uploader's byte limit on bodies of unknown length", () => {
     const taken = await streamed(second, Buffer.alloc(30_000, 5));
     assert.equal(taken.status, 202, taken.body);
     assert.equal((await t.app.inject({ method: 'DELETE', url: second })).statusCode, 204);
+  });
+});
+
+describe("an upload's received chunks", () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => ({ t, port } = await listeningApp(1 << 30)));
+  after(() => t.close());
+
+  it('are freed once stored when read from a connection, never when the caller handed them in', async () => {
+    const sent = blob(8 << 20);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/freed/blobs/uploads/' });
+    const location = start.headers.location as string;
+    const before = freedChunkBytes();
+    assert.equal((await streamedPatch(port, location, sent.bytes)).status, 202);
+    const put = await t.app.inject({ method: 'PUT', url: `${location}?digest=${sent.digest}` });
+    assert.equal(put.statusCode, 201, put.body);
+    const freed = freedChunkBytes() - before;
+    assert.equal(freed, sent.bytes.length, `${freed} of ${sent.bytes.length} bytes freed`);
+    const get = await t.app.inject({ method: 'GET', url: `/v2/lib/freed/blobs/${sent.digest}` });
+    assert.ok(get.rawPayload.equals(sent.bytes));
+
+    // An injected request's body is the caller's own buffer: stored, and left as it was.
+    const handed = blob(4 << 20);
+    const kept = Buffer.from(handed.bytes);
+    const injected = await t.app.inject({
+      method: 'POST',
+      url: `/v2/lib/freed/blobs/uploads/?digest=${handed.digest}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: handed.bytes,
+    });
+    assert.equal(injected.statusCode, 201, injected.body);
+    assert.ok(handed.bytes.equals(kept));
+    assert.equal(freedChunkBytes() - before, freed);
   });
 });
 
