@@ -1,5 +1,6 @@
 /** Prometheus metrics of one Berth process. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { freedChunkBytes } from '../kit/index.js';
 
 /** The metrics a Berth process records, in their own registry. */
 export class BerthMetrics {
@@ -122,5 +123,16 @@ export class BerthMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'berth_' });
+    let counted = 0;
+    new Counter({
+      name: 'berth_upload_chunk_bytes_freed_total',
+      help: 'Bytes of received upload chunks freed as soon as they were hashed and stored',
+      registers: [this.registry],
+      collect() {
+        const freed = freedChunkBytes();
+        this.inc(freed - counted);
+        counted = freed;
+      },
+    });
   }
 }
