@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,99 @@ describe('reads of blob files the page cache does not hold', () => {
       assert.equal(sha(third), sha(bytes.subarray(10, 300_001)));
     } finally {
       server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A response whose writes are taken only when the test says: a client that does not read yet. */
+class HeldResponse extends EventEmitter {
+  readonly sent: Buffer[] = [];
+  private readonly waiting: (() => void)[] = [];
+  ended = false;
+
+  write(bytes: Buffer, taken: () => void): boolean {
+    this.sent.push(Buffer.from(bytes));
+    this.waiting.push(taken);
+    return false;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  /** Lets the socket take every write so far. */
+  drain(): void {
+    this.waiting.splice(0).forEach((taken) => taken());
+  }
+}
+
+/** A pool that notes the most buffers lent out at once. */
+class PeakPool extends BufferPool {
+  private out = 0;
+  peak = 0;
+
+  override take(): Buffer {
+    this.out += 1;
+    this.peak = Math.max(this.peak, this.out);
+    return super.take();
+  }
+
+  override give(buffer: Buffer): void {
+    this.out -= 1;
+    super.give(buffer);
+  }
+}
+
+describe('several cold files sent at once', () => {
+  it('holds one cold-read buffer a response while others read cold, two when alone', async (t) => {
+    if (!directIoAddon()) {
+      assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
+      return t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cold-senders-'));
+    try {
+      const blobs = Array.from({ length: 6 }, (_, i) => {
+        const bytes = randomBytes(3 * MiB + i);
+        const file = path.join(dir, `blob${i}`);
+        writeAroundCache(file, bytes);
+        return { file, bytes };
+      });
+      const coldPool = new PeakPool(MiB, 4);
+      const pool = new BufferPool(256 * 1024, 4);
+      const cold = new ColdFiles();
+      const responses = blobs.map(() => new HeldResponse());
+      const sends = blobs.map(async ({ file, bytes }, i) => {
+        const handle = (await openForSending(file))!;
+        const res = responses[i] as unknown as ServerResponse;
+        return sendFileRange(res, handle, 0, bytes.length - 1, {
+          pool,
+          coldPool,
+          file,
+          cold,
+          zeroCopy: false,
+        });
+      });
+      // Every response has written its first cold megabyte and waits for the client.
+      while (responses.some((r) => r.sent.length === 0)) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(coldPool.peak, 6, 'a response took a second cold buffer while others read cold');
+      // The clients read, one after another: the last alone takes two at a time again.
+      for (const res of responses) {
+        while (!res.ended) {
+          res.drain();
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      assert.deepEqual(
+        await Promise.all(sends),
+        blobs.map((b) => b.bytes.length),
+      );
+      responses.forEach((res, i) =>
+        assert.equal(sha(Buffer.concat(res.sent)), sha(blobs[i]!.bytes)),
+      );
+      assert.equal(coldPool.peak, 6);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
