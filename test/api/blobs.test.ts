@@ -504,7 +504,11 @@ describe("an upload's received chunks", () => {
     const put = await t.app.inject({ method: 'PUT', url: `${location}?digest=${sent.digest}` });
     assert.equal(put.statusCode, 201, put.body);
     const freed = freedChunkBytes() - before;
-    assert.equal(freed, sent.bytes.length, `${freed} of ${sent.bytes.length} bytes freed`);
+    // The filesystem store's sinks free each chunk once written; an S3 store's parts leave theirs
+    // to V8 (the suite runs again on Ceph).
+    const freeing = process.env.BERTH_TEST_STORAGE !== 's3';
+    const expected = freeing ? sent.bytes.length : 0;
+    assert.equal(freed, expected, `${freed} of ${sent.bytes.length} bytes freed`);
     const get = await t.app.inject({ method: 'GET', url: `/v2/lib/freed/blobs/${sent.digest}` });
     assert.ok(get.rawPayload.equals(sent.bytes));
 
