@@ -11,7 +11,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { alignedBuffer, BufferPool, directIoAddon, pagesCached } from '../kit/index.js';
 import { ColdFiles } from './file-reads.js';
 import { openForSending, sendFileRange } from './file-sender.js';
@@ -40,12 +40,17 @@ function writeAroundCache(file: string, bytes: Buffer): void {
   closeSync(buffered);
 }
 
+/** Skips (failing under CI) when the direct I/O addon is not built; true when it skipped. */
+function skippedWithoutAddon(t: TestContext): boolean {
+  if (directIoAddon()) return false;
+  assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
+  t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
+  return true;
+}
+
 describe('reads of blob files the page cache does not hold', () => {
   it('sends a cold file read around the cache the first time, through it the second', async (t) => {
-    if (!directIoAddon()) {
-      assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
-      return t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
-    }
+    if (skippedWithoutAddon(t)) return;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cold-reads-'));
     const bytes = randomBytes(6 * MiB + 999);
     // Written around the cache, as an upload is: no page of it cached.
@@ -123,10 +128,7 @@ class PeakPool extends BufferPool {
 
 describe('several cold files sent at once', () => {
   it('holds one cold-read buffer a response while others read cold, two when alone', async (t) => {
-    if (!directIoAddon()) {
-      assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
-      return t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
-    }
+    if (skippedWithoutAddon(t)) return;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cold-senders-'));
     try {
       const blobs = Array.from({ length: 6 }, (_, i) => {
