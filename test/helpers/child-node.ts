@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { skippedWithoutAddons } from './addons.js';
 
 /** The file URL of one of Berth's launcher modules (`bin/NAME.js`), for a child to import. */
 export function launcherModule(name: string): string {
@@ -31,9 +32,5 @@ export function skippedWithoutAddon(
   result: { untuned?: boolean },
   addon = 'malloc_tuning',
 ): boolean {
-  if (!result.untuned) return false;
-  // `npm ci` builds the addons (binding.gyp); only a machine without a compiler lacks them.
-  assert.ok(!process.env.CI, `the ${addon} addon is not built (npm ci runs node-gyp)`);
-  t.skip(`the ${addon} addon (build/Release/${addon}.node) is not built`);
-  return true;
+  return skippedWithoutAddons(t, { [addon]: !result.untuned });
 }

@@ -22,16 +22,17 @@ import {
   runningDigest,
 } from '../../src/kit/index.js';
 import { FsContentStore } from '../../src/storage/index.js';
+import { skippedWithoutAddons } from '../helpers/addons.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Skips (failing under CI) without the addons the upload path uses. */
 function skipWithoutAddons(t: TestContext): boolean {
-  if (directIoAddon() && digestsOffLoop()) return false;
-  assert.ok(!process.env.CI, 'the direct_io and pooled_hash addons are not built (npm ci)');
-  t.skip('the direct_io or pooled_hash addon is not built');
-  return true;
+  return skippedWithoutAddons(t, {
+    direct_io: directIoAddon() !== undefined,
+    pooled_hash: digestsOffLoop(),
+  });
 }
 
 /** 10 MiB as chunks with ArrayBuffers of their own, as Node's HTTP parser hands them over. */

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { alignedBuffer, BufferPool, directIoAddon, pagesCached } from '../../src/kit/index.js';
 import { directFileSink, FsContentStore, type DirectFileHandles } from '../../src/storage/index.js';
+import { skippedWithoutAddons } from '../helpers/addons.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
 const MiB = 1 << 20;
@@ -22,10 +23,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 /** The addon, or a skip (outside CI) with the reason; in CI a missing addon fails. */
 function addonOrSkip(t: TestContext): ReturnType<typeof directIoAddon> {
   const addon = directIoAddon();
-  if (!addon) {
-    assert.ok(!process.env.CI, 'the direct I/O addon is not built (npm ci runs node-gyp)');
-    t.skip('the direct I/O addon (build/Release/direct_io.node) is not built');
-  }
+  skippedWithoutAddons(t, { direct_io: addon !== undefined });
   return addon;
 }
 
