@@ -8,15 +8,8 @@ export { CoalescedRunner } from './coalesced-runner.js';
 export { formatBytes, parseBytes } from './byte-sizes.js';
 export { loadX509 } from './x509-library.js';
 export { noteReceived, noteReceivedChunk, RECLAIM_EVERY } from './received-chunks.js';
-export {
-  claimChunk,
-  finishChunk,
-  freedChunkBytes,
-  holdChunk,
-  isReadAlone,
-  readAlone,
-  releaseChunk,
-} from './chunk-release.js';
+// Claiming and holding a chunk happen inside the kit (running-digest.ts); the stores finish it.
+export { finishChunk, freedChunkBytes, isReadAlone, readAlone } from './chunk-release.js';
 export { digesting, digestsOffLoop, runningDigest, type RunningDigest } from './running-digest.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
