@@ -3,25 +3,43 @@
  * hashed while the event loop reads the next ones, instead of on the loop's own thread, where the
  * SHA-256 of a large upload took a third of Berth's CPU and bounded its upload rate.
  *
- * Digest(algorithm): "sha256" or "sha512", with OpenSSL's EVP API (the copy inside the `node`
- * binary, whose symbols it exports to addons; the same SHA extensions code Node's crypto uses).
+ * Digest(algorithm[, state]): "sha256" or "sha512", with OpenSSL's SHA functions (the copy inside
+ * the `node` binary, whose symbols it exports to addons; the same SHA extensions code Node's crypto
+ * uses). Their contexts are plain structures, so a SHA-256 state can be saved and resumed in
+ * another process: a replica continuing an upload another one started hashes only the new bytes.
  * - update(buffer): hashes now, on the calling thread;
  * - updateLater(buffers): hashes the buffers in order on the pool; a promise of nothing. The
  *   array (and so its buffers) is kept alive until it settles; neither may change before then;
- * - copy(): a new Digest in the same state; digest(): the lowercase hex digest, once.
+ * - copy(): a new Digest in the same state; digest(): the lowercase hex digest, once;
+ * - state(): a SHA-256 digest's state as a Buffer (STATE_TAG, the eight hash words, the count of
+ *   bytes taken, the bytes of the unfinished block — every integer big-endian), which
+ *   Digest("sha256", state) resumes; a malformed state is refused.
  * While an updateLater runs, every other call throws: the JavaScript side queues its calls.
  */
+/* The SHA functions are deprecated in OpenSSL 3 in favour of EVP, whose state is opaque. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+typedef enum { SHA256_ALGORITHM, SHA512_ALGORITHM } algorithm_t;
+
 typedef struct {
-  EVP_MD_CTX *context;
+  algorithm_t algorithm;
+  union {
+    SHA256_CTX sha256;
+    SHA512_CTX sha512;
+  } context;
   int busy;     /* an updateLater is running on the pool */
   int finished; /* digest() was called */
 } digest_t;
+
+/* The first bytes of a saved SHA-256 state (the format's version is its last character). */
+static const char STATE_TAG[8] = {'s', 'h', 'a', '2', '5', '6', '/', '1'};
+/* The tag, eight 32-bit words and a 64-bit count: the unfinished block's bytes follow. */
+#define STATE_HEAD (sizeof STATE_TAG + 8 * 4 + 8)
 
 typedef struct {
   napi_async_work work;
@@ -41,18 +59,41 @@ typedef struct {
     return NULL;                               \
   } while (0)
 
-static const EVP_MD *named_algorithm(const char *name) {
-  if (strcmp(name, "sha256") == 0) return EVP_sha256();
-  if (strcmp(name, "sha512") == 0) return EVP_sha512();
-  return NULL;
-}
-
 static void finalize_digest(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  digest_t *digest = data;
-  EVP_MD_CTX_free(digest->context);
-  free(digest);
+  free(data);
+}
+
+/* Hashes `length` bytes at `data` into `digest`; 1 on success. */
+static int take_bytes(digest_t *digest, const void *data, size_t length) {
+  if (length == 0) return 1;
+  return digest->algorithm == SHA256_ALGORITHM ? SHA256_Update(&digest->context.sha256, data, length)
+                                               : SHA512_Update(&digest->context.sha512, data, length);
+}
+
+static void put_be32(unsigned char *at, uint32_t value) {
+  for (int i = 0; i < 4; i++) at[i] = (unsigned char)(value >> (24 - 8 * i));
+}
+
+static uint32_t get_be32(const unsigned char *at) {
+  return (uint32_t)at[0] << 24 | (uint32_t)at[1] << 16 | (uint32_t)at[2] << 8 | at[3];
+}
+
+/* Sets `context` to the saved SHA-256 state of `length` bytes at `saved`; 1 when well formed. */
+static int resume_sha256(SHA256_CTX *context, const unsigned char *saved, size_t length) {
+  if (length < STATE_HEAD || memcmp(saved, STATE_TAG, sizeof STATE_TAG) != 0) return 0;
+  const unsigned char *words = saved + sizeof STATE_TAG;
+  uint64_t count = (uint64_t)get_be32(words + 32) << 32 | get_be32(words + 36);
+  /* The count is of bytes; the context counts bits in two words, so it must fit in 61 bits. */
+  if (count >> 61 != 0 || length != STATE_HEAD + count % SHA256_CBLOCK) return 0;
+  SHA256_Init(context);
+  for (int i = 0; i < 8; i++) context->h[i] = get_be32(words + 4 * i);
+  context->Nl = (SHA_LONG)(count << 3);
+  context->Nh = (SHA_LONG)(count >> 29);
+  context->num = (unsigned int)(count % SHA256_CBLOCK);
+  memcpy(context->data, saved + STATE_HEAD, context->num);
+  return 1;
 }
 
 /* The Digest `this` wraps, ready for a call: NULL (an exception pending) when busy or finished. */
@@ -74,25 +115,37 @@ static digest_t *ready_digest(napi_env env, napi_value self) {
 }
 
 static napi_value construct(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], self;
+  size_t argc = 2;
+  napi_value argv[2], self;
+  napi_valuetype saved_type = napi_undefined;
   char name[16] = "";
   size_t name_length = 0;
   if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok || argc < 1 ||
       napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok)
     THROW("Digest(algorithm): an algorithm name is needed");
-  const EVP_MD *algorithm = named_algorithm(name);
-  if (algorithm == NULL) THROW("Digest(algorithm): sha256 or sha512");
+  if (argc > 1 && napi_typeof(env, argv[1], &saved_type) != napi_ok) return NULL;
   digest_t *digest = calloc(1, sizeof *digest);
   if (digest == NULL) THROW("out of memory");
-  digest->context = EVP_MD_CTX_new();
-  if (digest->context == NULL || EVP_DigestInit_ex(digest->context, algorithm, NULL) != 1) {
-    EVP_MD_CTX_free(digest->context);
+  if (strcmp(name, "sha256") == 0) {
+    digest->algorithm = SHA256_ALGORITHM;
+    SHA256_Init(&digest->context.sha256);
+  } else if (strcmp(name, "sha512") == 0 && saved_type == napi_undefined) {
+    digest->algorithm = SHA512_ALGORITHM;
+    SHA512_Init(&digest->context.sha512);
+  } else {
     free(digest);
-    THROW("the digest could not start");
+    THROW("Digest(algorithm[, state]): sha256 or sha512 (only sha256 resumes a state)");
+  }
+  if (saved_type != napi_undefined) {
+    void *saved = NULL;
+    size_t saved_length = 0;
+    if (napi_get_buffer_info(env, argv[1], &saved, &saved_length) != napi_ok ||
+        !resume_sha256(&digest->context.sha256, saved, saved_length)) {
+      free(digest);
+      THROW("Digest(\"sha256\", state): not a saved SHA-256 state");
+    }
   }
   if (napi_wrap(env, self, digest, finalize_digest, NULL, NULL) != napi_ok) {
-    EVP_MD_CTX_free(digest->context);
     free(digest);
     THROW("the digest could not start");
   }
@@ -109,8 +162,7 @@ static napi_value update(napi_env env, napi_callback_info info) {
   if (digest == NULL) return NULL;
   if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok)
     THROW("update(buffer): a Buffer is needed");
-  if (length > 0 && EVP_DigestUpdate(digest->context, data, length) != 1)
-    THROW("the digest could not take the bytes");
+  if (!take_bytes(digest, data, length)) THROW("the digest could not take the bytes");
   return NULL;
 }
 
@@ -118,9 +170,7 @@ static void hash_on_pool(napi_env env, void *data) {
   (void)env;
   later_t *later = data;
   for (uint32_t i = 0; i < later->count && !later->failed; i++)
-    if (later->length[i] > 0 &&
-        EVP_DigestUpdate(later->digest->context, later->data[i], later->length[i]) != 1)
-      later->failed = 1;
+    if (!take_bytes(later->digest, later->data[i], later->length[i])) later->failed = 1;
 }
 
 static void free_later(napi_env env, later_t *later) {
@@ -209,28 +259,54 @@ static napi_value copy(napi_env env, napi_callback_info info) {
   if (napi_get_instance_data(env, (void **)&constructor_ref) != napi_ok ||
       constructor_ref == NULL ||
       napi_get_reference_value(env, *constructor_ref, &constructor) != napi_ok ||
-      /* Any algorithm: EVP_MD_CTX_copy_ex gives the new context this one's algorithm and state. */
+      /* Any algorithm: the copy below gives the new digest this one's algorithm and state. */
       napi_create_string_utf8(env, "sha256", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_new_instance(env, constructor, 1, &name, &twin) != napi_ok)
     return NULL;
   digest_t *copied = NULL;
-  if (napi_unwrap(env, twin, (void **)&copied) != napi_ok ||
-      EVP_MD_CTX_copy_ex(copied->context, digest->context) != 1)
+  if (napi_unwrap(env, twin, (void **)&copied) != napi_ok || copied == NULL)
     THROW("the digest could not be copied");
+  copied->algorithm = digest->algorithm;
+  copied->context = digest->context;
   return twin;
+}
+
+static napi_value save_state(napi_env env, napi_callback_info info) {
+  napi_value self, result;
+  void *bytes = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok) return NULL;
+  digest_t *digest = ready_digest(env, self);
+  if (digest == NULL) return NULL;
+  if (digest->algorithm != SHA256_ALGORITHM) THROW("state(): only a SHA-256 state is saved");
+  const SHA256_CTX *context = &digest->context.sha256;
+  uint64_t count = ((uint64_t)context->Nh << 32 | context->Nl) >> 3;
+  if (napi_create_buffer(env, STATE_HEAD + context->num, &bytes, &result) != napi_ok) return NULL;
+  unsigned char *out = bytes;
+  memcpy(out, STATE_TAG, sizeof STATE_TAG);
+  for (int i = 0; i < 8; i++) put_be32(out + sizeof STATE_TAG + 4 * i, context->h[i]);
+  put_be32(out + sizeof STATE_TAG + 32, (uint32_t)(count >> 32));
+  put_be32(out + sizeof STATE_TAG + 36, (uint32_t)count);
+  memcpy(out + STATE_HEAD, context->data, context->num);
+  return result;
 }
 
 static napi_value finish(napi_env env, napi_callback_info info) {
   napi_value self, result;
-  unsigned char bytes[EVP_MAX_MD_SIZE];
-  char hex[EVP_MAX_MD_SIZE * 2 + 1];
+  unsigned char bytes[SHA512_DIGEST_LENGTH];
+  char hex[SHA512_DIGEST_LENGTH * 2 + 1];
   unsigned int length = 0;
   static const char digits[] = "0123456789abcdef";
   if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok) return NULL;
   digest_t *digest = ready_digest(env, self);
   if (digest == NULL) return NULL;
   digest->finished = 1;
-  if (EVP_DigestFinal_ex(digest->context, bytes, &length) != 1) THROW("the digest failed");
+  if (digest->algorithm == SHA256_ALGORITHM) {
+    if (SHA256_Final(bytes, &digest->context.sha256) != 1) THROW("the digest failed");
+    length = SHA256_DIGEST_LENGTH;
+  } else {
+    if (SHA512_Final(bytes, &digest->context.sha512) != 1) THROW("the digest failed");
+    length = SHA512_DIGEST_LENGTH;
+  }
   for (unsigned int i = 0; i < length; i++) {
     hex[2 * i] = digits[bytes[i] >> 4];
     hex[2 * i + 1] = digits[bytes[i] & 15];
@@ -252,6 +328,7 @@ NAPI_MODULE_INIT() {
       {"updateLater", NULL, update_later, NULL, NULL, NULL, napi_default, NULL},
       {"copy", NULL, copy, NULL, NULL, NULL, napi_default, NULL},
       {"digest", NULL, finish, NULL, NULL, NULL, napi_default, NULL},
+      {"state", NULL, save_state, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value constructor;
   if (napi_define_class(env, "Digest", NAPI_AUTO_LENGTH, construct, NULL,

@@ -10,7 +10,13 @@ export { loadX509 } from './x509-library.js';
 export { noteReceived, noteReceivedChunk, RECLAIM_EVERY } from './received-chunks.js';
 // Claiming and holding a chunk happen inside the kit (running-digest.ts); the stores finish it.
 export { finishChunk, freedChunkBytes, isReadAlone, readAlone } from './chunk-release.js';
-export { digesting, digestsOffLoop, runningDigest, type RunningDigest } from './running-digest.js';
+export {
+  digesting,
+  digestsOffLoop,
+  resumedDigest,
+  runningDigest,
+  type RunningDigest,
+} from './running-digest.js';
 export { Budget } from './budget.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
 export { nativeAddon } from './native-addon.js';

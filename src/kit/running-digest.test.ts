@@ -9,6 +9,7 @@ import {
   digesting,
   digestsOffLoop,
   loopDigest,
+  resumedDigest,
   runningDigest,
   type DigestAlgorithm,
   type RunningDigest,
@@ -100,7 +101,10 @@ it('the addon refuses calls while hashing on the pool, and after the digest', as
   if (skipWithoutAddon(t)) return;
   const { nativeAddon } = await import('./native-addon.js');
   const addon = nativeAddon<{
-    Digest: new (a: string) => {
+    Digest: new (
+      a: string,
+      state?: Buffer,
+    ) => {
       update(b: Buffer): void;
       updateLater(b: Buffer[]): Promise<void>;
       digest(): string;
@@ -113,11 +117,62 @@ it('the addon refuses calls while hashing on the pool, and after the digest', as
   digest.digest();
   assert.throws(() => digest.update(Buffer.from('x')), /already finished/);
   assert.throws(() => new addon.Digest('md5'), /sha256 or sha512/);
+  assert.throws(() => new addon.Digest('sha512', Buffer.alloc(48)), /only sha256 resumes/);
+  assert.throws(() => new addon.Digest('sha256', Buffer.alloc(48)), /not a saved SHA-256 state/);
   const fresh = new addon.Digest('sha256');
   assert.throws(() => fresh.updateLater('not buffers' as never), /an array of Buffers/);
   assert.throws(() => fresh.updateLater(['not a buffer'] as never), /an array of Buffers/);
   fresh.update(Buffer.from('still usable'));
   assert.equal(fresh.digest(), createHash('sha256').update('still usable').digest('hex'));
+});
+
+describe('saved SHA-256 states', () => {
+  it('resume where they were saved, at every offset within a block and past batches', async (t) => {
+    if (skipWithoutAddon(t)) return;
+    const bytes = randomBytes(2 * BATCH_BYTES + 200);
+    const cuts = [0, 1, 55, 56, 63, 64, 65, 127, 128, 1000, BATCH_BYTES + 13, 2 * BATCH_BYTES + 7];
+    for (const cut of cuts) {
+      const first = runningDigest();
+      // Pending bytes and a batch still on the pool: the state waits for every byte taken.
+      await feed(first, unevenChunks(bytes.subarray(0, cut)));
+      const state = await first.state();
+      assert.ok(state, `a state at ${cut}`);
+      const resumed = resumedDigest(state);
+      assert.ok(resumed, `resumed at ${cut}`);
+      assert.equal(resumed.size, cut, `the state counts ${cut} bytes`);
+      await feed(resumed.hash, unevenChunks(bytes.subarray(cut)));
+      assert.equal(await resumed.hash.digest(), hex('sha256', bytes), `cut at ${cut}`);
+      // The digest that saved it goes on, unaffected.
+      await feed(first, [bytes.subarray(cut)]);
+      assert.equal(await first.digest(), hex('sha256', bytes), `the first, cut at ${cut}`);
+    }
+  });
+
+  it('are refused when malformed, and not made by Node’s hash or for SHA-512', async (t) => {
+    assert.equal(await loopDigest().state(), undefined);
+    if (skipWithoutAddon(t)) return;
+    assert.equal(await runningDigest('sha512').state(), undefined);
+    const digest = runningDigest();
+    await digest.update(randomBytes(100));
+    const state = (await digest.state())!;
+    assert.equal(state.length, 48 + 36, 'a tag, eight words, a count, the unfinished block');
+    const wrongTag = Buffer.from(state);
+    wrongTag.write('sha256/2');
+    const wrongCount = Buffer.from(state);
+    wrongCount.writeBigUInt64BE(101n, 40);
+    const hugeCount = Buffer.from(state);
+    hugeCount.writeBigUInt64BE((1n << 61n) | 36n, 40);
+    for (const [what, bad] of [
+      ['empty', Buffer.alloc(0)],
+      ['cut short', state.subarray(0, 47)],
+      ['a byte missing', state.subarray(0, state.length - 1)],
+      ['a byte too many', Buffer.concat([state, Buffer.from([0])])],
+      ['another tag', wrongTag],
+      ['a count its block does not match', wrongCount],
+      ['a count past 2^61 bytes', hugeCount],
+    ] as const)
+      assert.equal(resumedDigest(bad), undefined, what);
+  });
 });
 
 it('digesting passes a body through unchanged and digests all of it', async () => {

@@ -27,6 +27,11 @@ export interface RunningDigest {
   copy(): Promise<RunningDigest>;
   /** The hex digest of every byte taken; the digest takes nothing after it. */
   digest(): Promise<string>;
+  /**
+   * A SHA-256 digest's state once every update so far is hashed, which `resumedDigest` continues
+   * in any process; undefined where states cannot be saved (Node's own hash, or SHA-512).
+   */
+  state(): Promise<Buffer | undefined>;
 }
 
 /** Bytes a digest hands to the pool at once. */
@@ -39,11 +44,15 @@ interface NativeDigest {
   updateLater(batch: Buffer[]): Promise<void>;
   copy(): NativeDigest;
   digest(): string;
+  state(): Buffer;
 }
 
 interface PooledHashAddon {
-  Digest: new (algorithm: DigestAlgorithm) => NativeDigest;
+  Digest: new (algorithm: DigestAlgorithm, state?: Buffer) => NativeDigest;
 }
+
+/** Where a saved state's count of bytes taken sits (after its tag and the eight hash words). */
+const STATE_COUNT_AT = 8 + 8 * 4;
 
 const pooledHashAddon = nativeAddon<PooledHashAddon>('pooled_hash');
 
@@ -55,7 +64,22 @@ export function digestsOffLoop(): boolean {
 /** A new running digest with `algorithm`: on the pool when the addon is built. */
 export function runningDigest(algorithm: DigestAlgorithm = 'sha256'): RunningDigest {
   const addon = pooledHashAddon();
-  return addon ? new PooledDigest(new addon.Digest(algorithm)) : loopDigest(algorithm);
+  return addon ? new PooledDigest(new addon.Digest(algorithm), algorithm) : loopDigest(algorithm);
+}
+
+/**
+ * The SHA-256 digest a saved `state` describes and the number of bytes it has taken; undefined
+ * when this process cannot resume it (no addon) or it is not a state `RunningDigest.state` made.
+ */
+export function resumedDigest(state: Buffer): { hash: RunningDigest; size: number } | undefined {
+  const addon = pooledHashAddon();
+  if (!addon || state.byteLength < STATE_COUNT_AT + 8) return undefined;
+  try {
+    const size = Number(state.readBigUInt64BE(STATE_COUNT_AT));
+    return { hash: new PooledDigest(new addon.Digest('sha256', state)), size };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A running digest with Node's own hash, on the event loop's thread. */
@@ -79,6 +103,10 @@ class LoopDigest implements RunningDigest {
   digest(): Promise<string> {
     return Promise.resolve(this.hash.digest('hex'));
   }
+
+  state(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
 }
 
 /** The addon's digest: batches hashed on the pool in order, one at a time. */
@@ -91,7 +119,10 @@ class PooledDigest implements RunningDigest {
   /** Waiting for the backlog to fall below `BACKLOG_BYTES`. */
   private roomWaiters: (() => void)[] = [];
 
-  constructor(private readonly native: NativeDigest) {}
+  constructor(
+    private readonly native: NativeDigest,
+    private readonly algorithm: DigestAlgorithm = 'sha256',
+  ) {}
 
   update(bytes: Buffer): Promise<void> | undefined {
     if (this.failure) {
@@ -111,12 +142,17 @@ class PooledDigest implements RunningDigest {
 
   async copy(): Promise<RunningDigest> {
     await this.settle();
-    return new PooledDigest(this.native.copy());
+    return new PooledDigest(this.native.copy(), this.algorithm);
   }
 
   async digest(): Promise<string> {
     await this.settle();
     return this.native.digest();
+  }
+
+  async state(): Promise<Buffer | undefined> {
+    await this.settle();
+    return this.algorithm === 'sha256' ? this.native.state() : undefined;
   }
 
   /** Hands the pending bytes to the pool; the next batch starts when it is done. */

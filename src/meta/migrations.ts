@@ -13,6 +13,7 @@ import { leasesMigration } from './migration-leases.js';
 import { blobRemovalsMigration } from './migration-blob-removals.js';
 import { inlineBlobsMigration } from './migration-inline-blobs.js';
 import { uploadHeldMigration } from './migration-upload-held.js';
+import { uploadHashStateMigration } from './migration-upload-hash-state.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -183,6 +184,7 @@ export class BerthMigrations implements MigrationProvider {
       '0019_blob_removals': blobRemovalsMigration(),
       '0020_inline_blobs': inlineBlobsMigration(this.dialect),
       '0021_upload_held': uploadHeldMigration(this.dialect),
+      '0022_upload_hash_state': uploadHashStateMigration(this.dialect),
     };
   }
 }

@@ -89,6 +89,8 @@ export interface UploadsTable {
   updated_at: number;
   /** The upload's bytes while they are few enough to be kept here (see `UploadRecord.held`). */
   held: Buffer | null;
+  /** The running SHA-256 state of the upload's bytes (see `UploadRecord.hashState`). */
+  hash_state: Buffer | null;
 }
 
 /** Users and organisations share one namespace of names. */

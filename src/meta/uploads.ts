@@ -17,6 +17,12 @@ export interface UploadRecord {
    */
   held?: Buffer;
   /**
+   * The running SHA-256 state of the upload's bytes as of its last recorded append, where the
+   * store is shared by several processes (see `RunningDigest.state`); it names how many bytes it
+   * covers, which may be fewer than `size` (then it is not to be used).
+   */
+  hashState?: Buffer;
+  /**
    * What all unfinished uploads of `owner` hold, in bytes, read with the row (`get`), so a chunk
    * is checked against the owner's limit without a second query; undefined without an owner.
    */
@@ -101,6 +107,7 @@ export class UploadStore {
         'uploads.created_at',
         'uploads.updated_at',
         'uploads.held',
+        'uploads.hash_state',
       ])
       .select((eb) =>
         eb
@@ -121,18 +128,25 @@ export class UploadStore {
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
       held: row.held ? Buffer.from(row.held) : undefined,
+      hashState: row.hash_state ? Buffer.from(row.hash_state) : undefined,
       ownerBytes: row.owner === null ? undefined : Number(row.owner_bytes ?? 0),
     };
   }
 
   /**
    * Records progress: the new size and, when the row holds them, all the upload's bytes (null:
-   * the store holds them). Not synced: see notDurableWrite in database.ts.
+   * the store holds them), with the running hash's state when saved (null: none). Not synced:
+   * see notDurableWrite in database.ts.
    */
-  async advance(id: string, size: number, held: Buffer | null = null): Promise<void> {
+  async advance(
+    id: string,
+    size: number,
+    held: Buffer | null = null,
+    hashState: Buffer | null = null,
+  ): Promise<void> {
     await this.db
       .updateTable('uploads')
-      .set({ size, updated_at: Date.now(), held })
+      .set({ size, updated_at: Date.now(), held, hash_state: hashState })
       .where('id', '=', id)
       .execute();
   }

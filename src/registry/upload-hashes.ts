@@ -1,8 +1,9 @@
 /**
- * The running hashes of upload sessions: kept in memory as bytes stream in, and re-derived from
- * the bytes already stored after a restart or on another replica, so sessions survive both.
+ * The running hashes of upload sessions: kept in memory as bytes stream in, and re-derived after
+ * a restart or on another replica — from the state saved with the session where the store is
+ * shared by replicas, else from the bytes already stored — so sessions survive both.
  */
-import { runningDigest, type RunningDigest } from '../kit/index.js';
+import { resumedDigest, runningDigest, type RunningDigest } from '../kit/index.js';
 import { BerthError, type Digest } from '../oci/index.js';
 import type { UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
@@ -40,13 +41,33 @@ export class UploadHashes {
     this.hashes.delete(id);
   }
 
-  /** The running sha256 of the upload's bytes, re-read from storage when not in memory. */
+  /**
+   * The running sha256 of the upload's bytes: in memory, or resumed from the state saved with
+   * its session when that covers all of them, else re-read from storage.
+   */
   async live(upload: UploadRecord): Promise<LiveHash> {
     const live = this.hashes.get(upload.id);
     if (live && live.size === upload.size) return live;
-    const rebuilt = { size: upload.size, hash: await this.stored(upload, 'sha256') };
+    const resumed = upload.hashState && resumedDigest(upload.hashState);
+    const rebuilt = {
+      size: upload.size,
+      hash:
+        resumed && resumed.size === upload.size
+          ? resumed.hash
+          : await this.stored(upload, 'sha256'),
+    };
     this.hashes.set(upload.id, rebuilt);
     return rebuilt;
+  }
+
+  /**
+   * The state to save with upload `id`'s session now that it holds `size` bytes (null when the
+   * store is not shared, or the state cannot be saved): see `ContentStore.sharedUploads`.
+   */
+  async stateToSave(id: string, size: number): Promise<Buffer | null> {
+    const live = this.hashes.get(id);
+    if (!this.store.sharedUploads || !live || live.size !== size) return null;
+    return (await live.hash.state()) ?? null;
   }
 
   /** The digest of the upload's bytes with `algorithm`. */

@@ -113,7 +113,9 @@ export class UploadService {
       // A chunk's blob is not known yet (it may be one the namespace already holds, adding
       // nothing), so quotas are checked when the upload completes; the uploader's limits bound it.
       const size = await this.chunks.append(upload, body, range, length);
-      await this.meta.uploads.advance(upload.id, size, upload.held ?? null);
+      // The row holding the bytes is enough to hash them again; else the state, where saved.
+      const state = upload.held ? null : await this.hashes.stateToSave(upload.id, size);
+      await this.meta.uploads.advance(upload.id, size, upload.held ?? null, state);
       return { id, repository: name, size };
     });
   }

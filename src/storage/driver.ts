@@ -52,6 +52,12 @@ export interface ContentStore {
    * the database's small-blob table; absent or 0 when the store keeps every blob itself.
    */
   readonly inlineBytes?: number;
+  /**
+   * Optional: true when another process may continue an upload this one started (a store that
+   * replicas share); the registry then saves each upload's running hash with its session, so a
+   * replica taking an upload over need not read back its bytes.
+   */
+  readonly sharedUploads?: boolean;
   /** A stream of a blob's bytes, or of the given range of them. */
   readBlob(digest: string, range?: ByteRange): Readable;
   /**

@@ -22,6 +22,7 @@ export class InlineSmallBlobs implements ContentStore {
   readonly releaseUpload?: ContentStore['releaseUpload'];
   readonly committedAs?: ContentStore['committedAs'];
   readonly hasUpload?: ContentStore['hasUpload'];
+  readonly sharedUploads?: boolean;
 
   constructor(
     private readonly inner: ContentStore,
@@ -44,6 +45,7 @@ export class InlineSmallBlobs implements ContentStore {
     this.releaseUpload = inner.releaseUpload?.bind(inner);
     this.committedAs = inner.committedAs?.bind(inner);
     this.hasUpload = inner.hasUpload?.bind(inner);
+    this.sharedUploads = inner.sharedUploads;
   }
 
   receivesWhole(length: number | undefined): boolean {

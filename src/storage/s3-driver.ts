@@ -75,6 +75,8 @@ const FOREIGN_WAIT_MS = 30_000;
 
 /** Blob and upload storage in an S3 bucket. */
 export class S3ContentStore implements ContentStore {
+  /** Replicas share the bucket: any of them may continue an upload (see UploadSegments). */
+  readonly sharedUploads = true;
   private readonly client: S3Client;
   private readonly objects: S3Objects;
 

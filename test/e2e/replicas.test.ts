@@ -140,7 +140,22 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     assert.equal(pulledFromB('loaded'), 'replicated');
   });
 
-  /** A chunked upload through the replicas in turn, PATCH by PATCH, finished on `finisher`. */
+  /** Requests both replicas sent to the object store so far, by operation (their /metrics). */
+  async function storageRequests(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const r of [a, b]) {
+      const text = await (await fetch(`${r.url}/metrics`)).text();
+      for (const m of text.matchAll(/^berth_storage_requests_total\{operation="([^"]+)"\} (\d+)/gm))
+        out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+    }
+    return out;
+  }
+
+  /**
+   * A chunked upload through the replicas in turn, PATCH by PATCH, finished on `finisher`. On S3,
+   * a replica taking the upload over resumes its hash from the state saved with the session: no
+   * PATCH reads a byte back or lists the upload's objects.
+   */
   async function chunkedAcross(
     name: string,
     bytes: Buffer,
@@ -156,6 +171,7 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     assert.equal(started.status, 202);
     const location = started.headers.get('location')!;
     const at = (r: SpawnedBerth) => new URL(location, r.url).toString();
+    const before = await storageRequests();
     for (let i = 0; i < owners.length; i += 1) {
       const part = bytes.subarray(cut[i], cut[i + 1]);
       const res = await fetch(at(owners[i]!), {
@@ -169,6 +185,13 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
       });
       assert.equal(res.status, 202, await res.text());
       assert.equal(res.headers.get('range'), `0-${cut[i + 1]! - 1}`);
+    }
+    if (storageEnv.BERTH_STORAGE_BACKEND) {
+      const sent = await storageRequests();
+      const during = (op: string) => (sent.get(op) ?? 0) - (before.get(op) ?? 0);
+      assert.ok(during('PutObject') + during('UploadPart') > 0, 'the chunks reached the bucket');
+      for (const op of ['GetObject', 'ListObjectsV2', 'ListMultipartUploads', 'ListParts'])
+        assert.equal(during(op), 0, `${op} sent while the replicas took turns`);
     }
     const done = await fetch(
       `${at(finisher)}${location.includes('?') ? '&' : '?'}digest=${digest}`,
@@ -200,7 +223,8 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
   it('continues chunks of 5 MiB and more (parts a replica stores after answering) on the other', async (t) => {
     if (!needTools(t, ...TOOLS)) return;
     // Each PATCH is a part of a multipart upload its replica may still be storing when the next
-    // PATCH reaches the other one, which waits for those parts and completes them to read them.
+    // PATCH reaches the other one, which goes on from the saved hash; the finishing replica
+    // waits for those parts and completes them before the blob is written.
     const MiB = 1024 * 1024;
     const bytes = randomBytes(18 * MiB + 3);
     await chunkedAcross('parts', bytes, [0, 6 * MiB, 11 * MiB, bytes.length], [a, b, a], b);
