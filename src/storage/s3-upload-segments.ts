@@ -85,7 +85,13 @@ export class UploadSegments {
       const segments = (await this.list(id)).filter((s) => s.size > 0);
       const covered = coverage(segments);
       if (covered >= length) return segments;
-      const found = await this.completeForeign(id, covered, length);
+      // The gap ends where the next stored segment starts (the replica that appended last may
+      // have completed its own), or at the end.
+      const gapEnd = Math.min(
+        length,
+        ...segments.filter((s) => s.offset > covered).map((s) => s.offset),
+      );
+      const found = await this.completeForeign(id, covered, gapEnd);
       if (found === 'none') return segments;
       if (found === 'waiting') {
         if (Date.now() > deadline)
@@ -99,13 +105,13 @@ export class UploadSegments {
 
   /**
    * Completes the multipart upload another replica wrote at offset `covered` of upload `id` once
-   * its parts reach `length`: `progress` when it did, `waiting` when parts are still missing,
-   * `none` when there is no such upload.
+   * its parts reach `gapEnd` (where the next segment starts, or the upload's end): `progress`
+   * when it did, `waiting` when parts are still missing, `none` when there is no such upload.
    */
   private async completeForeign(
     id: string,
     covered: number,
-    length: number,
+    gapEnd: number,
   ): Promise<'progress' | 'waiting' | 'none'> {
     const { objects } = this;
     const prefix = this.prefixOf(id);
@@ -116,11 +122,11 @@ export class UploadSegments {
       const keep: { PartNumber: number; ETag: string }[] = [];
       let size = 0;
       for (const p of await objects.parts(u.key, u.uploadId)) {
-        if (p.number !== keep.length + 1 || covered + size >= length) break;
+        if (p.number !== keep.length + 1 || covered + size >= gapEnd) break;
         keep.push({ PartNumber: p.number, ETag: p.etag });
         size += p.size;
       }
-      if (covered + size < length) continue;
+      if (covered + size < gapEnd) continue;
       await objects.client
         .send(
           new CompleteMultipartUploadCommand({

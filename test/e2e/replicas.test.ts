@@ -230,6 +230,16 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     await chunkedAcross('parts', bytes, [0, 6 * MiB, 11 * MiB, bytes.length], [a, b, a], b);
   });
 
+  it('finishes on the replica that took the last chunk while the other still stores an earlier one', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    // The finisher completes its own last segment; the other replica's segment before it is an
+    // open multipart upload whose parts reach only as far as that last segment.
+    const MiB = 1024 * 1024;
+    const bytes = randomBytes(24 * MiB + 9);
+    const cut = [0, 6 * MiB, 12 * MiB, 18 * MiB, bytes.length];
+    await chunkedAcross('turns', bytes, cut, [a, b, a, b], b);
+  });
+
   it('loses nothing when a replica is killed during a push: docker retries onto the other', async (t) => {
     if (!needTools(t, ...TOOLS)) return;
     engine.docker([

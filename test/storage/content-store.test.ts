@@ -337,6 +337,26 @@ if (process.env.BERTH_TEST_S3) {
     assert.deepEqual(await a.listUploads(), [], 'the upload left nothing behind');
   });
 
+  it('S3: the replica that appended last finishes while an earlier segment of the other is open', async () => {
+    const settings = (await testBucket())!;
+    // A bounded wait, so a finisher waiting for parts that can never reach the end fails quickly.
+    const [a, b] = [
+      await openS3Store({ ...settings, foreignPartsWaitMs: 3000 }),
+      await openS3Store({ ...settings, foreignPartsWaitMs: 3000 }),
+    ];
+    const id = randomUUID();
+    const chunks = [6, 5, 5, 7].map((n) => randomBytes(n * MiB));
+    await a.createUpload(id);
+    let size = 0;
+    for (const [i, c] of chunks.entries()) size = await appendAnnounced(i % 2 ? b : a, id, size, c);
+    const all = Buffer.concat(chunks);
+    const digest = digestOf(all);
+    // A's segment from 11 MiB is still its open multipart upload; B's own last one follows it.
+    await commit(b, id, digest, size);
+    assert.ok((await read(a.readBlob(digest))).equals(all));
+    assert.deepEqual(await a.listUploads(), [], 'the upload left nothing behind');
+  });
+
   it('S3: a chunk longer than announced is not held in memory, and stores nothing', async () => {
     const settings = (await testBucket())!;
     const store = await openS3Store(settings);
