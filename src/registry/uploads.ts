@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, parseDigest, type Digest } from '../oci/index.js';
-import { digesting, noteReceivedChunk, runningDigest } from '../kit/index.js';
+import { digesting, isReadAlone, noteReceivedChunk, runningDigest } from '../kit/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -209,9 +209,11 @@ export class UploadService {
         range,
         length,
         async (source, expected) => {
+          // The body's own chunks may be freed once the store has sent or written them.
+          const freeable = isReadAlone(source) ? () => true : undefined;
           received = await this.store.receiveBlob!(
             digest.value,
-            digesting(source, hash),
+            digesting(source, hash, freeable),
             noteReceivedChunk,
             expected,
           );

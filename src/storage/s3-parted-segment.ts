@@ -14,7 +14,7 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Budget } from '../kit/index.js';
+import { finishChunk, type Budget } from '../kit/index.js';
 import { BerthError } from '../oci/index.js';
 import { isMissingUpload, type S3Objects } from './s3-objects.js';
 
@@ -120,6 +120,8 @@ export class PartedSegment {
         )
         .then((r) => {
           part.etag = r.ETag;
+          // Sent whole (the gateway answered): the chunks may be freed now (chunk-release.ts).
+          chunks.forEach(finishChunk);
         })
         .catch((err: unknown) => {
           this.failure ??= err;

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Objects } from './s3-objects.js';
 import type { ReceivedBlob } from './driver.js';
-import type { Budget } from '../kit/index.js';
+import { finishChunk, type Budget } from '../kit/index.js';
 
 /** The object a received blob becomes. */
 export interface BlobTarget {
@@ -53,6 +53,8 @@ export async function spooledBlob(
       observe(bytes);
       await handle.write(bytes, 0, bytes.length, size);
       size += bytes.length;
+      // Written: the chunk may be freed now (chunk-release.ts), its length read before.
+      finishChunk(bytes);
     }
   } catch (err) {
     await drop();
@@ -135,6 +137,8 @@ export async function multipartBlob(
       )
       .then((r) => {
         parts[number - 1]!.ETag = r.ETag;
+        // Sent whole (the gateway answered): the chunks may be freed now (chunk-release.ts).
+        chunks.forEach(finishChunk);
       })
       .catch((err: unknown) => {
         failure ??= err;
@@ -186,6 +190,7 @@ export async function multipartBlob(
             ContentLength: size,
           }),
         );
+        whole.forEach(finishChunk);
         whole = [];
         return;
       }
