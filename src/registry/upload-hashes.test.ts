@@ -90,6 +90,30 @@ describe('upload hashes taken over by another process', () => {
     }
   });
 
+  it('keeps at most its bound of hashes, forgetting the least recently set', async (t) => {
+    if (skipWithoutAddon(t)) return;
+    const uploads: UploadRecord[] = [];
+    for (let i = 0; i < 3; i += 1)
+      uploads.push((await written(randomBytes(70_000 + i), false)).upload);
+    const hashes = new UploadHashes(store(false), 2);
+    const set = (i: number) => hashes.set(uploads[i]!.id, uploads[i]!.size, runningDigest());
+    set(0);
+    set(1);
+    set(1);
+    reads = 0;
+    await hashes.live(uploads[0]!);
+    await hashes.live(uploads[1]!);
+    assert.equal(reads, 0, 'setting a hash again forgets no other');
+    // The first is set again after the second: the second is then the least recently set.
+    set(0);
+    set(2);
+    await hashes.live(uploads[0]!);
+    await hashes.live(uploads[2]!);
+    assert.equal(reads, 0, 'the two set last are kept');
+    await hashes.live(uploads[1]!);
+    assert.equal(reads, 1, 'the least recently set was forgotten, and is read back');
+  });
+
   it('saves no state where the store is not shared, nor for a size it does not hold', async (t) => {
     if (skipWithoutAddon(t)) return;
     const { upload, state } = await written(randomBytes(70_000), false);

@@ -25,15 +25,31 @@ export interface LiveHash {
   hash: RunningDigest;
 }
 
-/** Running upload hashes, by upload id. */
+/** Running hashes kept in memory at most, by default (see `UploadHashes`). */
+export const MOST_LIVE_HASHES = 10_000;
+
+/**
+ * Running upload hashes, by upload id: at most `most`, the least recently set forgotten first —
+ * an upload another replica finishes is never forgotten here otherwise, and a forgotten hash is
+ * re-derived when its upload goes on.
+ */
 export class UploadHashes {
   private readonly hashes = new Map<string, LiveHash>();
 
-  constructor(private readonly store: ContentStore) {}
+  constructor(
+    private readonly store: ContentStore,
+    private readonly most = MOST_LIVE_HASHES,
+  ) {}
 
   /** Remembers `hash` as covering the first `size` bytes of upload `id`. */
   set(id: string, size: number, hash: RunningDigest): void {
-    this.hashes.set(id, { size, hash });
+    this.remember(id, { size, hash });
+  }
+
+  private remember(id: string, live: LiveHash): void {
+    this.hashes.delete(id);
+    if (this.hashes.size >= this.most) this.hashes.delete(this.hashes.keys().next().value!);
+    this.hashes.set(id, live);
   }
 
   /** Forgets upload `id`'s hash. */
@@ -56,7 +72,7 @@ export class UploadHashes {
           ? resumed.hash
           : await this.stored(upload, 'sha256'),
     };
-    this.hashes.set(upload.id, rebuilt);
+    this.remember(upload.id, rebuilt);
     return rebuilt;
   }
 
