@@ -93,13 +93,16 @@ export async function openPostgresDatabase(
  * Writes that may be lost to a power failure without losing anything a client was told is
  * stored: a new upload session (the client would restart an upload it never finished) and an
  * upload's progress (its bytes are synced only at commit anyway; a shorter recorded size is
- * answered as the offset to resume from). Their commits do not wait for the disk (SQLite:
+ * answered as the offset to resume from), and the claims on an upload's next write (a claim a
+ * crash forgets is one no write finished under). Their commits do not wait for the disk (SQLite:
  * `synchronous = OFF` for the statement; PostgreSQL: a connection whose session has
  * `synchronous_commit = off`); the next durable commit (the blob's) carries them.
  */
 function notDurableWrite(sql: string): boolean {
   return (
-    sql.startsWith('insert into "uploads" ') || sql.startsWith('update "uploads" set "size" = ')
+    sql.startsWith('insert into "uploads" ') ||
+    sql.startsWith('update "uploads" set "size" = ') ||
+    sql.startsWith('update "uploads" set "append_token" = ')
   );
 }
 

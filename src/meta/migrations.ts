@@ -14,6 +14,7 @@ import { blobRemovalsMigration } from './migration-blob-removals.js';
 import { inlineBlobsMigration } from './migration-inline-blobs.js';
 import { uploadHeldMigration } from './migration-upload-held.js';
 import { uploadHashStateMigration } from './migration-upload-hash-state.js';
+import { uploadClaimsMigration } from './migration-upload-claims.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -185,6 +186,7 @@ export class BerthMigrations implements MigrationProvider {
       '0020_inline_blobs': inlineBlobsMigration(this.dialect),
       '0021_upload_held': uploadHeldMigration(this.dialect),
       '0022_upload_hash_state': uploadHashStateMigration(this.dialect),
+      '0023_upload_claims': uploadClaimsMigration(),
     };
   }
 }

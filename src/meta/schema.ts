@@ -91,6 +91,9 @@ export interface UploadsTable {
   held: Buffer | null;
   /** The running SHA-256 state of the upload's bytes (see `UploadRecord.hashState`). */
   hash_state: Buffer | null;
+  /** Who holds the claim on the upload's next write, and until when (ms): see `claimAppend`. */
+  append_token: string | null;
+  append_until: number | null;
 }
 
 /** Users and organisations share one namespace of names. */

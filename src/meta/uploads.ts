@@ -1,5 +1,5 @@
 /** Upload sessions: which repository each belongs to and how many bytes are durably written. */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 /** A persisted upload session. */
@@ -98,39 +98,37 @@ export class UploadStore {
     const row = await this.db
       .selectFrom('uploads')
       .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
-      .select([
-        'uploads.id',
-        'uploads.repository_id',
-        'uploads.owner',
-        'repositories.name',
-        'uploads.size',
-        'uploads.created_at',
-        'uploads.updated_at',
-        'uploads.held',
-        'uploads.hash_state',
-      ])
-      .select((eb) =>
-        eb
-          .selectFrom('uploads as mine')
-          .select((mine) => mine.fn.sum<number | string>('mine.size').as('bytes'))
-          .whereRef('mine.owner', '=', 'uploads.owner')
-          .as('owner_bytes'),
-      )
+      .select(RECORD_COLUMNS)
+      .select((eb) => ownerBytes(eb))
       .where('uploads.id', '=', id)
       .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      repositoryId: row.repository_id,
-      repository: row.name,
-      owner: row.owner,
-      size: Number(row.size),
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-      held: row.held ? Buffer.from(row.held) : undefined,
-      hashState: row.hash_state ? Buffer.from(row.hash_state) : undefined,
-      ownerBytes: row.owner === null ? undefined : Number(row.owner_bytes ?? 0),
-    };
+    return row && toRecord(row);
+  }
+
+  /**
+   * Claims the next write of upload `id` for `token` until `until` (ms), unless another claim
+   * lasts past `now`, and reads it as `get` does — in one statement: undefined when the upload is
+   * unknown or claimed. Not synced (a claim a crash forgets is one no write finished under).
+   */
+  async claimAndGet(
+    id: string,
+    token: string,
+    now: number,
+    until: number,
+  ): Promise<UploadRecord | undefined> {
+    const row = await this.db
+      .updateTable('uploads')
+      .set({ append_token: token, append_until: until })
+      .from('repositories')
+      .whereRef('repositories.id', '=', 'uploads.repository_id')
+      .where('uploads.id', '=', id)
+      .where((eb) =>
+        eb.or([eb('uploads.append_until', 'is', null), eb('uploads.append_until', '<', now)]),
+      )
+      .returning(RECORD_COLUMNS)
+      .returning((eb) => ownerBytes(eb))
+      .executeTakeFirst();
+    return row && toRecord(row);
   }
 
   /**
@@ -151,6 +149,54 @@ export class UploadStore {
       .execute();
   }
 
+  /**
+   * Records progress as `advance` does, for the holder of the claim `token` on the upload's
+   * write, ending the claim; false (nothing recorded) when the claim is no longer `token`'s.
+   */
+  async advanceClaimed(
+    id: string,
+    token: string,
+    size: number,
+    held: Buffer | null,
+    hashState: Buffer | null,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('uploads')
+      .set({
+        size,
+        updated_at: Date.now(),
+        held,
+        hash_state: hashState,
+        append_token: null,
+        append_until: null,
+      })
+      .where('id', '=', id)
+      .where('append_token', '=', token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Extends `token`'s claim on upload `id` to `until` (ms); whether it still held it. */
+  async renewAppend(id: string, token: string, until: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('uploads')
+      .set({ append_token: token, append_until: until })
+      .where('id', '=', id)
+      .where('append_token', '=', token)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Ends `token`'s claim on upload `id`, if it still holds it. */
+  async releaseAppend(id: string, token: string): Promise<void> {
+    await this.db
+      .updateTable('uploads')
+      .set({ append_token: null, append_until: null })
+      .where('id', '=', id)
+      .where('append_token', '=', token)
+      .execute();
+  }
+
   /** Forgets upload `id`. */
   async delete(id: string): Promise<void> {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
@@ -167,4 +213,53 @@ export class UploadStore {
   async allIds(): Promise<Set<string>> {
     return new Set((await this.db.selectFrom('uploads').select('id').execute()).map((r) => r.id));
   }
+}
+
+/** The columns of an upload's record (with `ownerBytes`). */
+const RECORD_COLUMNS = [
+  'uploads.id',
+  'uploads.repository_id',
+  'uploads.owner',
+  'repositories.name',
+  'uploads.size',
+  'uploads.created_at',
+  'uploads.updated_at',
+  'uploads.held',
+  'uploads.hash_state',
+] as const;
+
+/** What all unfinished uploads of the row's owner hold (see `UploadRecord.ownerBytes`). */
+function ownerBytes(eb: ExpressionBuilder<Database, 'uploads'>) {
+  return eb
+    .selectFrom('uploads as mine')
+    .select((mine) => mine.fn.sum<number | string>('mine.size').as('bytes'))
+    .whereRef('mine.owner', '=', 'uploads.owner')
+    .as('owner_bytes');
+}
+
+/** An upload's record from its row. */
+function toRecord(row: {
+  id: string;
+  repository_id: number;
+  owner: string | null;
+  name: string;
+  size: number | string;
+  created_at: number | string;
+  updated_at: number | string;
+  held: Buffer | null;
+  hash_state: Buffer | null;
+  owner_bytes: number | string | null;
+}): UploadRecord {
+  return {
+    id: row.id,
+    repositoryId: row.repository_id,
+    repository: row.name,
+    owner: row.owner,
+    size: Number(row.size),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    held: row.held ? Buffer.from(row.held) : undefined,
+    hashState: row.hash_state ? Buffer.from(row.hash_state) : undefined,
+    ownerBytes: row.owner === null ? undefined : Number(row.owner_bytes ?? 0),
+  };
 }

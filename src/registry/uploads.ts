@@ -17,6 +17,7 @@ import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
 import { uploadDataGone, UploadHashes } from './upload-hashes.js';
+import { AppendClaims, type AppendClaim } from './append-claims.js';
 
 export type { ChunkRange } from './upload-chunks.js';
 
@@ -42,6 +43,7 @@ export class UploadService {
   private readonly hashes: UploadHashes;
   private readonly chunks: UploadChunks;
   private readonly locks = new KeyedMutex();
+  private readonly claims: AppendClaims;
 
   constructor(
     private readonly meta: Meta,
@@ -53,6 +55,8 @@ export class UploadService {
     private readonly limits: UploadLimits = UNLIMITED_UPLOADS,
   ) {
     this.hashes = new UploadHashes(store);
+    // Several processes serve the same uploads only on a shared (PostgreSQL) database.
+    this.claims = new AppendClaims(meta, meta.dialect === 'postgres');
     this.chunks = new UploadChunks(meta, store, this.hashes, bytes, limits, (id) =>
       this.discard(id),
     );
@@ -109,14 +113,20 @@ export class UploadService {
     length?: number,
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
-      const upload = await this.find(name, id);
-      // A chunk's blob is not known yet (it may be one the namespace already holds, adding
-      // nothing), so quotas are checked when the upload completes; the uploader's limits bound it.
-      const size = await this.chunks.append(upload, body, range, length);
-      // The row holding the bytes is enough to hash them again; else the state, where saved.
-      const state = upload.held ? null : await this.hashes.stateToSave(upload.id, size);
-      await this.meta.uploads.advance(upload.id, size, upload.held ?? null, state);
-      return { id, repository: name, size };
+      const { upload, claim } = await this.findClaimed(name, id);
+      try {
+        // A chunk's blob is not known yet (it may be one the namespace already holds, adding
+        // nothing), so quotas are checked when the upload completes; the uploader's limits
+        // bound it.
+        const size = await this.chunks.append(upload, body, range, length);
+        // The row holding the bytes is enough to hash them again; else the state, where saved.
+        const state = upload.held ? null : await this.hashes.stateToSave(upload.id, size);
+        await claim.advance(size, upload.held ?? null, state);
+        return { id, repository: name, size };
+      } catch (err) {
+        await claim.release();
+        throw err;
+      }
     });
   }
 
@@ -135,55 +145,75 @@ export class UploadService {
   ): Promise<{ digest: string; size: number }> {
     const digest = this.parseUploadDigest(digestValue);
     return this.locks.run(id, async () => {
-      const upload = await this.find(name, id);
-      // The room a hard quota leaves this blob, read once: it bounds the body as it streams and
-      // refuses the blob before a slow store writes it (the exact check is in the transaction).
-      const room = await this.quotas.headroom(name, digest.value);
-      if (
-        body &&
-        upload.size === 0 &&
-        digest.algorithm === 'sha256' &&
-        this.store.receiveBlob &&
-        (this.store.receivesWhole?.(length) ?? true)
-      )
-        return this.finishWhole(name, upload, digest, body, length, range, room, context);
-      const size = body
-        ? await this.chunks.append(
-            upload,
-            QuotaGuard.bounding(room, upload.size, body, length),
-            range,
-            length,
-          )
-        : upload.size;
-      const actual = await this.hashes.digestOf(upload, digest.algorithm);
-      if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
-      const held = upload.held;
-      if (held) {
-        // The session's row held every byte: the blob goes to the small-blob table.
-        await this.record(name, upload, digest.value, size, room, context, inlineBlob(held));
-        return { digest: digest.value, size };
+      // No other request may write to the upload while it becomes a blob (the commit ends it).
+      const { upload, claim } = await this.findClaimed(name, id);
+      try {
+        return await this.finishClaimed(name, upload, digest, body, length, range, context);
+      } catch (err) {
+        await claim.release();
+        throw err;
       }
-      // An upload of no bytes may not be in the store yet.
-      if (size === 0) await this.store.createUpload(id);
-      await this.record(name, upload, digest.value, size, room, context, {
-        stage: async () => {
-          try {
-            await this.store.stageUpload?.(id, digest.value, size);
-          } catch (err) {
-            // Bytes the store acknowledged may be gone (a replica storing them stopped).
-            const gone = uploadDataGone(err, id);
-            if (gone !== err) await this.discard(id).catch(() => undefined);
-            throw gone;
-          }
-        },
-        confirm: () => this.store.commitUpload(id, digest.value),
-      });
-      if (this.store.releaseUpload)
-        this.store.releaseUpload(id).catch(() => {
-          // Left-over upload bytes are removed by the upload expiry sweep.
-        });
-      return { digest: digest.value, size };
     });
+  }
+
+  /** `finish` for an upload whose writes this request holds the claim on. */
+  private async finishClaimed(
+    name: string,
+    upload: UploadRecord,
+    digest: Digest,
+    body: Readable | undefined,
+    length: number | undefined,
+    range: ChunkRange | undefined,
+    context: ChangeContext | undefined,
+  ): Promise<{ digest: string; size: number }> {
+    const { id } = upload;
+    // The room a hard quota leaves this blob, read once: it bounds the body as it streams and
+    // refuses the blob before a slow store writes it (the exact check is in the transaction).
+    const room = await this.quotas.headroom(name, digest.value);
+    if (
+      body &&
+      upload.size === 0 &&
+      digest.algorithm === 'sha256' &&
+      this.store.receiveBlob &&
+      (this.store.receivesWhole?.(length) ?? true)
+    )
+      return this.finishWhole(name, upload, digest, body, length, range, room, context);
+    const size = body
+      ? await this.chunks.append(
+          upload,
+          QuotaGuard.bounding(room, upload.size, body, length),
+          range,
+          length,
+        )
+      : upload.size;
+    const actual = await this.hashes.digestOf(upload, digest.algorithm);
+    if (actual !== digest.value) throw await this.mismatch(id, digest.value, actual);
+    const held = upload.held;
+    if (held) {
+      // The session's row held every byte: the blob goes to the small-blob table.
+      await this.record(name, upload, digest.value, size, room, context, inlineBlob(held));
+      return { digest: digest.value, size };
+    }
+    // An upload of no bytes may not be in the store yet.
+    if (size === 0) await this.store.createUpload(id);
+    await this.record(name, upload, digest.value, size, room, context, {
+      stage: async () => {
+        try {
+          await this.store.stageUpload?.(id, digest.value, size);
+        } catch (err) {
+          // Bytes the store acknowledged may be gone (a replica storing them stopped).
+          const gone = uploadDataGone(err, id);
+          if (gone !== err) await this.discard(id).catch(() => undefined);
+          throw gone;
+        }
+      },
+      confirm: () => this.store.commitUpload(id, digest.value),
+    });
+    if (this.store.releaseUpload)
+      this.store.releaseUpload(id).catch(() => {
+        // Left-over upload bytes are removed by the upload expiry sweep.
+      });
+    return { digest: digest.value, size };
   }
 
   /**
@@ -339,14 +369,24 @@ export class UploadService {
 
   private async find(name: string, id: string): Promise<UploadRecord> {
     const upload = await this.meta.uploads.get(id);
-    if (!upload || upload.repository !== name) {
-      throw new BerthError(
-        'BLOB_UPLOAD_UNKNOWN',
-        `upload ${id.slice(0, 64)} is not known in ${name}`,
-        { uuid: id.slice(0, 64) },
-      );
-    }
+    if (!upload || upload.repository !== name) throw unknownUpload(name, id);
     return upload;
+  }
+
+  /**
+   * The session `id` of repository `name` with the claim on its next write (see AppendClaims),
+   * or BLOB_UPLOAD_UNKNOWN.
+   */
+  private async findClaimed(
+    name: string,
+    id: string,
+  ): Promise<{ upload: UploadRecord; claim: AppendClaim }> {
+    const claimed = await this.claims.claim(id);
+    if (!claimed || claimed.upload.repository !== name) {
+      await claimed?.claim.release();
+      throw unknownUpload(name, id);
+    }
+    return claimed;
   }
 
   /**
@@ -376,5 +416,16 @@ function tooManyUploads(owner: string, open: number): BerthError {
   return new BerthError(
     'TOOMANYREQUESTS',
     `${owner} has ${open} unfinished uploads, the most allowed; finish or cancel some`,
+  );
+}
+
+/** The refusal of upload `id`, which repository `name` does not have. */
+function unknownUpload(name: string, id: string): BerthError {
+  return new BerthError(
+    'BLOB_UPLOAD_UNKNOWN',
+    `upload ${id.slice(0, 64)} is not known in ${name}`,
+    {
+      uuid: id.slice(0, 64),
+    },
   );
 }

@@ -631,3 +631,63 @@ describe("an uploader's limit on open upload sessions", () => {
     assert.equal((await open('lib/sessions')).statusCode, 429);
   });
 });
+
+describe(
+  'an upload written by processes sharing the database',
+  {
+    skip:
+      process.env.BERTH_TEST_DB !== 'postgres' &&
+      'runs in the PostgreSQL pass (BERTH_TEST_DB=postgres): only a shared database takes claims',
+  },
+  () => {
+    let t: TestApp;
+    before(async () => (t = await testApp({ auth: { mode: 'none' } })));
+    after(() => t.close());
+
+    it('refuses a write while another process holds its claim, and writes once that lapses', async () => {
+      const start = await t.app.inject({ method: 'POST', url: '/v2/lib/claimed/blobs/uploads/' });
+      const location = start.headers.location as string;
+      const id = location.split('/').pop()!.split('?')[0]!;
+      const uploads = t.berth.meta.uploads;
+      // What another replica does before it writes: claims the upload as it reads it.
+      const now = Date.now();
+      assert.ok(await uploads.claimAndGet(id, 'another-replica', now, now + 60_000));
+      const sent = blob(100_000);
+      const patch = () =>
+        t.app.inject({
+          method: 'PATCH',
+          url: location,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-range': `0-${sent.bytes.length - 1}`,
+          },
+          payload: sent.bytes,
+        });
+      const refused = await patch();
+      assert.equal(refused.statusCode, 416, refused.body);
+      assert.match(refused.body, /another request is writing to upload/);
+      const put = await t.app.inject({
+        method: 'PUT',
+        url: `${location}?digest=${sent.digest}`,
+        headers: { 'content-type': 'application/octet-stream' },
+        payload: sent.bytes,
+      });
+      assert.equal(put.statusCode, 416, 'nor may it be finished meanwhile');
+      // The other replica died: its claim lapses unrenewed, and the write goes on.
+      await uploads.renewAppend(id, 'another-replica', Date.now() - 1);
+      assert.equal((await patch()).statusCode, 202);
+      // The recorded progress ended this write's claim: another may claim the upload now.
+      const later = Date.now();
+      const reread = await uploads.claimAndGet(id, 'another-replica', later, later + 60_000);
+      assert.equal(reread?.size, sent.bytes.length);
+      await uploads.releaseAppend(id, 'another-replica');
+      const done = await t.app.inject({ method: 'PUT', url: `${location}?digest=${sent.digest}` });
+      assert.equal(done.statusCode, 201, done.body);
+      const got = await t.app.inject({
+        method: 'GET',
+        url: `/v2/lib/claimed/blobs/${sent.digest}`,
+      });
+      assert.ok(got.rawPayload.equals(sent.bytes));
+    });
+  },
+);

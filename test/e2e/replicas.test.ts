@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import pg from 'pg';
 import { after, before, describe, it } from 'node:test';
 import {
   busyboxContext,
@@ -24,6 +26,7 @@ import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { BERTH_BIN, removeDir, spawnBerth, tempDir, type SpawnedBerth } from '../helpers/server.js';
 import { needTools, skipUnlessTools } from '../helpers/tools.js';
 import { testBucket } from '../helpers/s3.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const ADMIN_PASSWORD = 'replica-admin-password';
 const AUTH = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
@@ -238,6 +241,64 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     const bytes = randomBytes(24 * MiB + 9);
     const cut = [0, 6 * MiB, 12 * MiB, 18 * MiB, bytes.length];
     await chunkedAcross('turns', bytes, cut, [a, b, a, b], b);
+  });
+
+  it('refuses a write at the same offset on the other replica while the first goes on', async (t) => {
+    if (!needTools(t, ...TOOLS)) return;
+    // Two writes of one offset at once would store one's bytes under the other's running hash:
+    // a blob whose bytes do not match its digest. The database's claim lets only one through.
+    const MiB = 1024 * 1024;
+    const first = randomBytes(2 * MiB);
+    const other = randomBytes(2 * MiB);
+    const started = await fetch(`${a.url}/v2/admin/raced/blobs/uploads/`, {
+      method: 'POST',
+      headers: { authorization: AUTH },
+    });
+    const location = started.headers.get('location')!;
+    const id = new URL(location, a.url).pathname.split('/').pop()!;
+    const at = (r: SpawnedBerth) => new URL(location, r.url).toString();
+    const chunk = (bytes: Buffer) => ({
+      authorization: AUTH,
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.length),
+      'content-range': `0-${bytes.length - 1}`,
+    });
+    // Replica a's write: its headers and half its body sent, the rest held back.
+    const held = http.request(at(a), { method: 'PATCH', headers: chunk(first) });
+    const answered = new Promise<number>((resolve, reject) => {
+      held.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      held.on('error', reject);
+    });
+    held.write(first.subarray(0, MiB));
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await waitUntil(
+        async () =>
+          (await db.query('select append_token from uploads where id = $1', [id])).rows[0]
+            ?.append_token != null,
+        'replica a to claim the write',
+      );
+    } finally {
+      await db.end();
+    }
+    const raced = await fetch(at(b), { method: 'PATCH', headers: chunk(other), body: other });
+    assert.equal(raced.status, 416, await raced.text());
+    held.end(first.subarray(MiB));
+    assert.equal(await answered, 202);
+    const digest = `sha256:${createHash('sha256').update(first).digest('hex')}`;
+    const done = await fetch(`${at(b)}${location.includes('?') ? '&' : '?'}digest=${digest}`, {
+      method: 'PUT',
+      headers: { authorization: AUTH },
+    });
+    assert.equal(done.status, 201, await done.text());
+    const back = await fetch(`${b.url}/v2/admin/raced/blobs/${digest}`, {
+      headers: { authorization: AUTH },
+    });
+    assert.ok(Buffer.from(await back.arrayBuffer()).equals(first));
   });
 
   it('loses nothing when a replica is killed during a push: docker retries onto the other', async (t) => {

@@ -1,0 +1,89 @@
+/**
+ * Claims on an upload session's next write, where several processes share the database
+ * (replicas on PostgreSQL). Each process serializes the writes of an upload it serves (a lock in
+ * memory); across replicas, two requests could otherwise write the same offset of one upload at
+ * once — on S3 the same segment key, on a shared folder the same file — and the bytes stored end
+ * up another request's than those the running hash covers: a blob whose bytes do not match its
+ * digest. A claim is taken in the database before writing, only while the upload still holds the
+ * bytes the request read and no other claim is live; it ends with the write's recorded progress,
+ * is renewed while a long write goes on, and lapses if its process dies.
+ */
+import { randomUUID } from 'node:crypto';
+import { BerthError } from '../oci/index.js';
+import type { Meta, UploadRecord } from '../meta/index.js';
+
+/** How long a claim lasts without renewal; renewed every third of it while its write goes on. */
+export const APPEND_CLAIM_MS = 60_000;
+
+/** A claim held on one upload's write. */
+export interface AppendClaim {
+  /** Records the write's progress (as `UploadStore.advance`) and ends the claim. */
+  advance(size: number, held: Buffer | null, hashState: Buffer | null): Promise<void>;
+  /** Ends the claim without recording anything (the write failed, or the upload is gone). */
+  release(): Promise<void>;
+}
+
+/** Takes claims on uploads' writes; takes none where the database is this process's alone. */
+export class AppendClaims {
+  constructor(
+    private readonly meta: Meta,
+    private readonly shared: boolean,
+    private readonly lastsMs = APPEND_CLAIM_MS,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Upload `id` as read with the claim on its next write (in one statement), or undefined when
+   * it is unknown; RANGE_INVALID when another request holds the claim. Where nothing is shared,
+   * the upload with a claim that only records.
+   */
+  async claim(id: string): Promise<{ upload: UploadRecord; claim: AppendClaim } | undefined> {
+    const { uploads } = this.meta;
+    if (!this.shared) {
+      const upload = await uploads.get(id);
+      return (
+        upload && {
+          upload,
+          claim: {
+            advance: (size, held, hashState) => uploads.advance(id, size, held, hashState),
+            release: async () => {},
+          },
+        }
+      );
+    }
+    const token = randomUUID();
+    const now = this.clock();
+    const upload = await uploads.claimAndGet(id, token, now, now + this.lastsMs);
+    if (!upload) {
+      const known = await uploads.get(id);
+      if (!known) return undefined;
+      throw new BerthError(
+        'RANGE_INVALID',
+        `another request is writing to upload ${id}; ask for its offset once it is done and go on from there`,
+        { size: known.size },
+      );
+    }
+    const renewal = setInterval(() => {
+      uploads.renewAppend(id, token, this.clock() + this.lastsMs).catch(() => undefined);
+    }, this.lastsMs / 3);
+    renewal.unref();
+    return {
+      upload,
+      claim: {
+        advance: async (size, held, hashState) => {
+          clearInterval(renewal);
+          if (!(await uploads.advanceClaimed(id, token, size, held, hashState)))
+            throw new BerthError(
+              'RANGE_INVALID',
+              `the claim on upload ${id} lapsed while writing to it; ask for its offset and go on from there`,
+              { size: upload.size },
+            );
+        },
+        release: async () => {
+          clearInterval(renewal);
+          await uploads.releaseAppend(id, token).catch(() => undefined);
+        },
+      },
+    };
+  }
+}
