@@ -4,7 +4,8 @@
  * real nginx on 127.0.0.1: a docker push through nginx pulled through one replica alone, and the
  * same image loaded by `berth image load` (each blob uploaded whole in one request); chunked
  * uploads (small chunks, and chunks of 5 MiB and more, which are multipart parts a replica stores
- * after answering) continued on the other replica and finished on either; one replica
+ * after answering) continued on the other replica and finished on either, with nothing read back
+ * from the bucket; a write at the offset another replica is still writing refused; one replica
  * killed (SIGKILL) during a push, docker retrying through nginx onto the other, and the image
  * pulled whole and verified afterwards.
  */
