@@ -21,10 +21,15 @@ export interface AppendClaim {
   advance(size: number, held: Buffer | null, hashState: Buffer | null): Promise<void>;
   /** Ends the claim without recording anything (the write failed, or the upload is gone). */
   release(): Promise<void>;
+  /** Stops renewing a claim the upload's commit ended (its session is gone). */
+  ended(): void;
 }
 
 /** Takes claims on uploads' writes; takes none where the database is this process's alone. */
 export class AppendClaims {
+  /** Claims of this process being renewed now. */
+  private renewals = 0;
+
   constructor(
     private readonly meta: Meta,
     private readonly shared: boolean,
@@ -47,6 +52,7 @@ export class AppendClaims {
           claim: {
             advance: (size, held, hashState) => uploads.advance(id, size, held, hashState),
             release: async () => {},
+            ended: () => {},
           },
         }
       );
@@ -63,15 +69,26 @@ export class AppendClaims {
         { size: known.size },
       );
     }
-    const renewal = setInterval(() => {
-      uploads.renewAppend(id, token, this.clock() + this.lastsMs).catch(() => undefined);
+    // Renewed until the write ends, or until the claim is no longer there to renew.
+    let renewal: NodeJS.Timeout | undefined = setInterval(() => {
+      uploads.renewAppend(id, token, this.clock() + this.lastsMs).then(
+        (held) => held || stop(),
+        () => undefined,
+      );
     }, this.lastsMs / 3);
     renewal.unref();
+    this.renewals += 1;
+    const stop = () => {
+      if (renewal === undefined) return;
+      clearInterval(renewal);
+      renewal = undefined;
+      this.renewals -= 1;
+    };
     return {
       upload,
       claim: {
         advance: async (size, held, hashState) => {
-          clearInterval(renewal);
+          stop();
           if (!(await uploads.advanceClaimed(id, token, size, held, hashState)))
             throw new BerthError(
               'RANGE_INVALID',
@@ -80,10 +97,16 @@ export class AppendClaims {
             );
         },
         release: async () => {
-          clearInterval(renewal);
+          stop();
           await uploads.releaseAppend(id, token).catch(() => undefined);
         },
+        ended: stop,
       },
     };
+  }
+
+  /** How many claims this process is renewing now. */
+  renewing(): number {
+    return this.renewals;
   }
 }

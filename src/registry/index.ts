@@ -22,3 +22,4 @@ export type { ByteRange } from '../storage/index.js';
 export { admitNewRepository, quotaLabel, type Headroom } from './quota-guard.js';
 export { recordChange, type ChangeTarget } from './change-events.js';
 export { ImmutableTags } from './immutable-tags.js';
+export { AppendClaims, APPEND_CLAIM_MS, type AppendClaim } from './append-claims.js';

@@ -148,7 +148,9 @@ export class UploadService {
       // No other request may write to the upload while it becomes a blob (the commit ends it).
       const { upload, claim } = await this.findClaimed(name, id);
       try {
-        return await this.finishClaimed(name, upload, digest, body, length, range, context);
+        const done = await this.finishClaimed(name, upload, digest, body, length, range, context);
+        claim.ended();
+        return done;
       } catch (err) {
         await claim.release();
         throw err;

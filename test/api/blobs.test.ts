@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { freedChunkBytes } from '../../src/kit/index.js';
+import { AppendClaims } from '../../src/registry/index.js';
+import { waitUntil } from '../helpers/wait.js';
 import { blob } from '../helpers/content.js';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { errorCode, pushBlob } from '../helpers/registry-calls.js';
@@ -688,6 +691,42 @@ describe(
         url: `/v2/lib/claimed/blobs/${sent.digest}`,
       });
       assert.ok(got.rawPayload.equals(sent.bytes));
+    });
+
+    it('renews a claim while its write goes on, and stops once the upload is gone', async () => {
+      // A claim lasting 300 ms, renewed every 100: what a write of several minutes does.
+      const claims = new AppendClaims(t.berth.meta, true, 300);
+      const opened = async () => {
+        const start = await t.app.inject({ method: 'POST', url: '/v2/lib/renewed/blobs/uploads/' });
+        const location = start.headers.location as string;
+        return { location, id: location.split('/').pop()!.split('?')[0]! };
+      };
+      const { location, id } = await opened();
+      const db = new pg.Client({ connectionString: t.berth.config.database.url });
+      await db.connect();
+      try {
+        const until = async () =>
+          Number(
+            (await db.query('select append_until from uploads where id = $1', [id])).rows[0]
+              ?.append_until ?? 0,
+          );
+        assert.ok(await claims.claim(id));
+        const first = await until();
+        await waitUntil(async () => (await until()) > first, 'the claim to be renewed');
+        assert.equal(claims.renewing(), 1);
+        // The upload is cancelled meanwhile: the next renewal finds no claim and stops.
+        const cancel = await t.app.inject({ method: 'DELETE', url: location });
+        assert.equal(cancel.statusCode, 204);
+        await waitUntil(() => claims.renewing() === 0, 'the renewal to stop');
+      } finally {
+        await db.end();
+      }
+      // A claim whose upload's commit ended it stops renewing at once.
+      const again = await claims.claim((await opened()).id);
+      assert.equal(claims.renewing(), 1);
+      again!.claim.ended();
+      assert.equal(claims.renewing(), 0);
+      await again!.claim.release();
     });
   },
 );
