@@ -1,6 +1,7 @@
 /** Accounts (users and organisations) and organisation membership. */
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import type { AccountsTable, Database } from './schema.js';
+import type { AccountsTable } from './schema-accounts.js';
+import type { Database } from './schema.js';
 
 /** A permission level, lowest first. */
 export type AccessLevel = 'read' | 'write' | 'admin';

@@ -21,6 +21,23 @@ import type {
   RetentionTrashTable,
   VerificationKeysTable,
 } from './schema-platform.js';
+import type {
+  AccountsTable,
+  OrgMembersTable,
+  TeamsTable,
+  TeamMembersTable,
+  GrantsTable,
+  AccessTokensTable,
+  RefreshTokensTable,
+  SigningKeysTable,
+  AuditLogTable,
+} from './schema-accounts.js';
+import type {
+  TrustFilesTable,
+  TrustKeysTable,
+  TrustChangesTable,
+  TrustPoliciesTable,
+} from './schema-trust.js';
 
 export interface RepositoriesTable {
   id: Generated<number>;
@@ -94,159 +111,6 @@ export interface UploadsTable {
   /** Who holds the claim on the upload's next write, and until when (ms): see `claimAppend`. */
   append_token: string | null;
   append_until: number | null;
-}
-
-/** Users and organisations share one namespace of names. */
-export interface AccountsTable {
-  id: Generated<number>;
-  name: string;
-  /** `user` or `org`. */
-  kind: string;
-  password_hash: string | null;
-  email: string | null;
-  full_name: string | null;
-  is_admin: number;
-  disabled: number;
-  /** Organisations: the level every member has on every repository (`read`, `write`, `admin`). */
-  default_level: string | null;
-  created_at: number;
-  updated_at: number;
-  provider: string | null;
-  external_id: string | null;
-}
-
-export interface OrgMembersTable {
-  org_id: number;
-  user_id: number;
-  /** `owner` or `member`. */
-  role: string;
-  created_at: number;
-}
-
-export interface TeamsTable {
-  id: Generated<number>;
-  org_id: number;
-  name: string;
-  description: string | null;
-  created_at: number;
-}
-
-export interface TeamMembersTable {
-  team_id: number;
-  user_id: number;
-  created_at: number;
-}
-
-export interface GrantsTable {
-  id: Generated<number>;
-  /** `repository` (a repository name) or `namespace` (every repository of an organisation). */
-  target_kind: string;
-  target: string;
-  /** `user` or `team`. */
-  grantee_kind: string;
-  grantee_id: number;
-  /** `read`, `write` or `admin`. */
-  level: string;
-  created_at: number;
-}
-
-export interface AccessTokensTable {
-  id: Generated<number>;
-  account_id: number;
-  name: string;
-  level: string;
-  secret_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  last_used_from: string | null;
-  revoked_at: number | null;
-  repository: string | null;
-}
-
-export interface RefreshTokensTable {
-  id: Generated<number>;
-  account_id: number;
-  client_id: string | null;
-  secret_hash: string;
-  created_at: number;
-  expires_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-export interface SigningKeysTable {
-  kid: string;
-  private_jwk: string;
-  public_jwk: string;
-  created_at: number;
-  retired_at: number | null;
-}
-
-export interface AuditLogTable {
-  id: Generated<number>;
-  at: number;
-  actor: string | null;
-  action: string;
-  target: string | null;
-  /** `success`, `failure` or `denied`. */
-  outcome: string;
-  address: string | null;
-  detail: string | null;
-}
-
-export interface TrustFilesTable {
-  id: Generated<number>;
-  /** The Notary GUN, registry host included (`registry.example:5000/team/app`). */
-  gun: string;
-  /** The repository the GUN names on this registry. */
-  repository: string;
-  role: string;
-  version: number;
-  /** Lowercase hex digests of `content`. */
-  sha256: string;
-  sha512: string;
-  content: Uint8Array;
-  expires_at: number;
-  created_at: number;
-}
-
-export interface TrustKeysTable {
-  id: Generated<number>;
-  gun: string;
-  role: string;
-  key_id: string;
-  algorithm: string;
-  /** base64 DER SubjectPublicKeyInfo. */
-  public_key: string;
-  /** The private key, encrypted with the trust master key. */
-  private_key: string;
-  created_at: number;
-}
-
-export interface TrustChangesTable {
-  id: Generated<number>;
-  gun: string;
-  version: number;
-  sha256: string;
-  /** `update` or `deletion`. */
-  category: string;
-  created_at: number;
-}
-
-export interface TrustPoliciesTable {
-  /** A repository (`team/app`) or a namespace with a trailing slash (`team/`). */
-  scope: string;
-  /** JSON array of required signer names; empty: any valid signature. */
-  signers: string;
-  created_by: string | null;
-  created_at: number;
-  /** `enforce` (refuse pulls), `warn` (serve with a warning) or `audit` (serve, record). */
-  mode: Generated<string>;
-  /** JSON array of the signature kinds that count: `notary`, `cosign`, `notation`. */
-  kinds: Generated<string>;
-  /** How many of `signers` must have signed (null: all of them). */
-  threshold: number | null;
 }
 
 export interface SettingsTable {

@@ -133,34 +133,18 @@ export class UploadStore {
 
   /**
    * Records progress: the new size and, when the row holds them, all the upload's bytes (null:
-   * the store holds them), with the running hash's state when saved (null: none). Not synced:
-   * see notDurableWrite in database.ts.
+   * the store holds them), with the running hash's state when saved (null: none), ending any
+   * claim on the upload's write. With `claim`, only for the holder of that claim: whether it
+   * still held it (nothing is recorded otherwise). Not synced: see notDurableWrite in database.ts.
    */
   async advance(
     id: string,
     size: number,
     held: Buffer | null = null,
     hashState: Buffer | null = null,
-  ): Promise<void> {
-    await this.db
-      .updateTable('uploads')
-      .set({ size, updated_at: Date.now(), held, hash_state: hashState })
-      .where('id', '=', id)
-      .execute();
-  }
-
-  /**
-   * Records progress as `advance` does, for the holder of the claim `token` on the upload's
-   * write, ending the claim; false (nothing recorded) when the claim is no longer `token`'s.
-   */
-  async advanceClaimed(
-    id: string,
-    token: string,
-    size: number,
-    held: Buffer | null,
-    hashState: Buffer | null,
+    claim?: string,
   ): Promise<boolean> {
-    const result = await this.db
+    let update = this.db
       .updateTable('uploads')
       .set({
         size,
@@ -170,10 +154,9 @@ export class UploadStore {
         append_token: null,
         append_until: null,
       })
-      .where('id', '=', id)
-      .where('append_token', '=', token)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+      .where('id', '=', id);
+    if (claim !== undefined) update = update.where('append_token', '=', claim);
+    return Number((await update.executeTakeFirst()).numUpdatedRows) === 1;
   }
 
   /** Extends `token`'s claim on upload `id` to `until` (ms); whether it still held it. */

@@ -50,7 +50,9 @@ export class AppendClaims {
         upload && {
           upload,
           claim: {
-            advance: (size, held, hashState) => uploads.advance(id, size, held, hashState),
+            advance: async (size, held, hashState) => {
+              await uploads.advance(id, size, held, hashState);
+            },
             release: async () => {},
             ended: () => {},
           },
@@ -89,7 +91,7 @@ export class AppendClaims {
       claim: {
         advance: async (size, held, hashState) => {
           stop();
-          if (!(await uploads.advanceClaimed(id, token, size, held, hashState)))
+          if (!(await uploads.advance(id, size, held, hashState, token)))
             throw new BerthError(
               'RANGE_INVALID',
               `the claim on upload ${id} lapsed while writing to it; ask for its offset and go on from there`,
