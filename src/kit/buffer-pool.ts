@@ -15,14 +15,22 @@ export class BufferPool {
   /** The buffers this pool made and has not freed: only those may be freed. */
   private readonly own = new WeakSet<Buffer>();
   private made = 0;
+  private lastTaken = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * With `idleMs`, the kept buffers are freed once none has been taken for that long (a pool
+   * sized for a burst gives its memory back after it).
+   */
   constructor(
     readonly size: number,
     private readonly keep: number,
+    private readonly idleMs?: number,
   ) {}
 
   /** A buffer of `size` bytes (contents undefined): a kept one, or a new one. */
   take(): Buffer {
+    this.lastTaken = performance.now();
     // A buffer given back twice by mistake may have been freed the second time: never hand it out.
     for (let kept = this.free.pop(); kept; kept = this.free.pop()) {
       if (kept.byteLength === this.size) return kept;
@@ -41,10 +49,33 @@ export class BufferPool {
     if (!this.own.has(buffer)) return;
     if (this.free.length < this.keep) {
       this.free.push(buffer);
+      this.watchIdle();
       return;
     }
     this.own.delete(buffer);
     freeNow(buffer.buffer as ArrayBuffer);
+  }
+
+  /** Frees every kept buffer now. */
+  releaseKept(): void {
+    for (let kept = this.free.pop(); kept; kept = this.free.pop()) {
+      // A buffer given back twice by mistake is listed twice: freed once.
+      if (this.own.delete(kept)) freeNow(kept.buffer as ArrayBuffer);
+    }
+  }
+
+  /** Frees the kept buffers once the pool has been idle for `idleMs` (checked by a timer). */
+  private watchIdle(): void {
+    const idleMs = this.idleMs;
+    if (idleMs === undefined || this.idleTimer) return;
+    const check = (): void => {
+      const idleFor = performance.now() - this.lastTaken;
+      if (idleFor >= idleMs) {
+        this.idleTimer = undefined;
+        this.releaseKept();
+      } else this.idleTimer = setTimeout(check, idleMs - idleFor).unref();
+    };
+    this.idleTimer = setTimeout(check, idleMs).unref();
   }
 
   /** Buffers kept for reuse now, and buffers made so far. */

@@ -107,4 +107,20 @@ describe('buffer pool', () => {
     assert.equal(next.byteLength, 1 << 16);
     assert.notEqual(next, a);
   });
+
+  it('with an idle time, frees what it kept once idle, never a buffer in use', async () => {
+    const pool = new BufferPool(1 << 16, 4, 20);
+    const kept = [pool.take(), pool.take(), pool.take()];
+    const inUse = pool.take();
+    kept.forEach((b) => pool.give(b));
+    pool.give(kept[0]!); // given twice by mistake: listed twice, freed once
+    for (let waited = 0; pool.counts().kept > 0; waited += 10) {
+      assert.ok(waited < 30_000, 'the kept buffers were never freed');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(kept.every((b) => b.byteLength === 0));
+    assert.equal(inUse.byteLength, 1 << 16);
+    pool.give(inUse);
+    assert.deepEqual(pool.counts(), { kept: 1, made: 4 });
+  });
 });

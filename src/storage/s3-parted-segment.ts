@@ -14,9 +14,10 @@ import {
   CreateMultipartUploadCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { finishChunk, type Budget } from '../kit/index.js';
+import type { Budget } from '../kit/index.js';
 import { BerthError } from '../oci/index.js';
 import { isMissingUpload, type S3Objects } from './s3-objects.js';
+import { PooledPart } from './pooled-part.js';
 
 /** What every parted segment of one store shares. */
 export interface PartedShared {
@@ -84,21 +85,19 @@ export class PartedSegment {
     const { memory, sending, objects } = this.shared;
     // The body stays in the client's socket until there is room for it.
     await memory.take(length);
+    const held = new PooledPart();
     let handedOver = false;
     try {
       const opened = this.multipart();
       opened.catch(() => undefined);
-      const chunks: Buffer[] = [];
-      let received = 0;
       for await (const chunk of source) {
         const bytes = chunk as Buffer;
         observe(bytes);
-        chunks.push(bytes);
-        received += bytes.length;
         // A body longer than announced is not held: reading stops, and the caller refuses it.
-        if (received > length) return this.end + received;
+        if (held.length + bytes.length > length) return this.end + held.length + bytes.length;
+        held.add(bytes);
       }
-      if (received !== length) return this.end + received;
+      if (held.length !== length) return this.end + held.length;
       const uploadId = await opened;
       const part: Part = { number: this.parts.length + 1, size: length };
       this.parts.push(part);
@@ -112,28 +111,30 @@ export class PartedSegment {
               Key: this.key,
               UploadId: uploadId,
               PartNumber: part.number,
-              // The chunks as they came: joining them would copy every byte again.
-              Body: Readable.from(chunks),
+              Body: held.body(),
               ContentLength: length,
             }),
           ),
         )
         .then((r) => {
           part.etag = r.ETag;
-          // Sent whole (the gateway answered): the chunks may be freed now (chunk-release.ts).
-          chunks.forEach(finishChunk);
         })
         .catch((err: unknown) => {
           this.failure ??= err;
         })
         .finally(() => {
+          // The gateway answered (or the request failed): nothing reads the part any more.
+          held.release();
           memory.give(length);
           this.inFlight.delete(sent);
         });
       this.inFlight.add(sent);
       return this.end;
     } finally {
-      if (!handedOver) memory.give(length);
+      if (!handedOver) {
+        held.release();
+        memory.give(length);
+      }
     }
   }
 

@@ -19,6 +19,7 @@ import {
 import type { S3Objects } from './s3-objects.js';
 import type { ReceivedBlob } from './driver.js';
 import { finishChunk, type Budget } from '../kit/index.js';
+import { PooledPart } from './pooled-part.js';
 
 /** The object a received blob becomes. */
 export interface BlobTarget {
@@ -105,10 +106,10 @@ export async function multipartBlob(
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let size = 0;
-  /** The whole body, when it ended before its first part was full. */
-  let whole: Buffer[] = [];
+  /** The part being filled; the whole body when it ended before its first part was full. */
+  let pending = new PooledPart();
   const drop = async () => {
-    whole = [];
+    pending.release();
     if (finished) return;
     finished = true;
     await Promise.allSettled(inFlight);
@@ -117,9 +118,16 @@ export async function multipartBlob(
         .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
         .catch(() => {});
   };
-  const send = async (chunks: Buffer[], length: number) => {
-    uploadId ??= (await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key })))
-      .UploadId;
+  const send = async (part: PooledPart) => {
+    const length = part.length;
+    try {
+      uploadId ??= (
+        await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+      ).UploadId;
+    } catch (err) {
+      part.release();
+      throw err;
+    }
     const number = parts.length + 1;
     parts.push({ PartNumber: number });
     await memory?.take(length);
@@ -130,20 +138,19 @@ export async function multipartBlob(
           Key: key,
           UploadId: uploadId,
           PartNumber: number,
-          // The chunks as they came: joining them would copy every byte into fresh memory.
-          Body: Readable.from(chunks),
+          Body: part.body(),
           ContentLength: length,
         }),
       )
       .then((r) => {
         parts[number - 1]!.ETag = r.ETag;
-        // Sent whole (the gateway answered): the chunks may be freed now (chunk-release.ts).
-        chunks.forEach(finishChunk);
       })
       .catch((err: unknown) => {
         failure ??= err;
       })
       .finally(() => {
+        // The gateway answered (or the request failed): nothing reads the part any more.
+        part.release();
         inFlight.delete(sent);
         memory?.give(length);
       });
@@ -152,24 +159,22 @@ export async function multipartBlob(
     if (failure) throw failure;
   };
   try {
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
     for await (const chunk of source) {
       const bytes = chunk as Buffer;
       observe(bytes);
       size += bytes.length;
-      pending.push(bytes);
-      pendingBytes += bytes.length;
-      if (pendingBytes >= partSize * (1 + Math.floor(parts.length / 1000))) {
+      pending.add(bytes);
+      if (pending.length >= partSize * (1 + Math.floor(parts.length / 1000))) {
         const part = pending;
-        const length = pendingBytes;
-        pending = [];
-        pendingBytes = 0;
-        await send(part, length);
+        pending = new PooledPart();
+        await send(part);
       }
     }
-    if (pendingBytes > 0 && uploadId) await send(pending, pendingBytes);
-    else whole = pending;
+    if (pending.length > 0 && uploadId) {
+      const part = pending;
+      pending = new PooledPart();
+      await send(part);
+    }
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (err) {
@@ -182,16 +187,18 @@ export async function multipartBlob(
       if (finished) throw new Error(`the upload of ${key} was dropped`);
       finished = true;
       if (!uploadId) {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: size > 0 ? Readable.from(whole) : '',
-            ContentLength: size,
-          }),
-        );
-        whole.forEach(finishChunk);
-        whole = [];
+        try {
+          await client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: size > 0 ? pending.body() : '',
+              ContentLength: size,
+            }),
+          );
+        } finally {
+          pending.release();
+        }
         return;
       }
       await client.send(
