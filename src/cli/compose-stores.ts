@@ -28,8 +28,12 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
     dirs.push(config.storage.path);
   secureDataDirectories(dirs);
   const database = config.database.url
-    ? await openPostgresDatabase(config.database.url, config.database.pool, (err) =>
-        createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
+    ? await openPostgresDatabase(
+        config.database.url,
+        config.database.pool,
+        (err) =>
+          createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
+        config.database.preparedStatements,
       )
     : await openSqliteDatabase(
         databaseFile(config),

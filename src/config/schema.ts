@@ -199,8 +199,19 @@ export const configSchema = z
           .optional(),
         /** Connections in the PostgreSQL pool of each process. */
         pool: z.coerce.number().int().min(1).max(200).default(10),
+        /**
+         * PostgreSQL: send statements as named prepared statements (parsed once per connection);
+         * false behind a pooler that moves a session's statements between server connections
+         * (PgBouncer in transaction mode before 1.21).
+         */
+        preparedStatements: z.stringbool().or(z.boolean()).default(true),
       })
-      .default({ synchronous: 'full', cacheBytes: DEFAULT_SQLITE_CACHE_BYTES, pool: 10 }),
+      .default({
+        synchronous: 'full',
+        cacheBytes: DEFAULT_SQLITE_CACHE_BYTES,
+        pool: 10,
+        preparedStatements: true,
+      }),
     cache: z
       .object({
         /** Seconds a cached read (tag, manifest, blob size) may lag behind changes made by other processes. */

@@ -63,6 +63,8 @@ export async function openPostgresDatabase(
   poolSize = 10,
   /** Told when the server ends a pooled connection (a restart, a failover, an administrator). */
   onConnectionError: (err: Error) => void = () => undefined,
+  /** Named prepared statements (see `resilientPool`). */
+  preparedStatements = true,
 ): Promise<OpenDatabase> {
   const pg = await loadPg();
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
@@ -83,7 +85,9 @@ export async function openPostgresDatabase(
   // The pool may still lend out a connection the server ended before it heard of it: statements
   // that can safely run again do so on a fresh connection.
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: resilientPool(pool, notDurableWrite, lane) }),
+    dialect: new PostgresDialect({
+      pool: resilientPool(pool, notDurableWrite, lane, preparedStatements),
+    }),
   });
   await migrate(db, 'postgres');
   return { db, dialect: 'postgres', close: () => db.destroy() };

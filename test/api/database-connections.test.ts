@@ -11,6 +11,10 @@ import { resilientPool } from '../../src/meta/index.js';
 
 const onPostgres = process.env.BERTH_TEST_DB === 'postgres';
 
+/** The SQL of a `query` call's first argument: a text, or a named statement's config. */
+const sqlOf = (first: unknown): string =>
+  typeof first === 'string' ? first : String((first as { text?: string }).text);
+
 describe(
   'idle PostgreSQL connections ended by the server',
   { skip: !onPostgres && 'runs in the PostgreSQL pass (BERTH_TEST_DB=postgres)' },
@@ -75,7 +79,7 @@ describe(
           const client = await raw.connect();
           const query = client.query.bind(client) as (...args: unknown[]) => unknown;
           (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
-            if (typeof args[0] === 'string') sent.push(args[0]);
+            sent.push(sqlOf(args[0]));
             return query(...args);
           };
           return client;
@@ -156,7 +160,7 @@ describe(
             patched.add(client);
             const query = client.query.bind(client) as (...args: unknown[]) => unknown;
             (client as unknown as { query: unknown }).query = (...args: unknown[]) => {
-              if (typeof args[0] === 'string') sent.push(`${label}: ${args[0]}`);
+              sent.push(`${label}: ${sqlOf(args[0])}`);
               return query(...args);
             };
             return client;
@@ -245,6 +249,59 @@ describe(
       } finally {
         await admin.end();
         await raw.end();
+      }
+    });
+
+    it('prepares statements with parameters once per connection, except `*` results and batches; not when told not to', async () => {
+      const url = t.berth.config.database.url ?? '';
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      // What the server holds prepared for the one connection, read from that connection.
+      const preparedOn = async (c: { query: pg.Pool['query'] }) =>
+        (
+          await c.query('select statement from pg_prepared_statements order by statement', [])
+        ).rows.map((r: { statement: string }) => r.statement);
+      try {
+        await admin.query('create table if not exists prepared_probe (n int, m int)');
+        for (const prepared of [true, false]) {
+          // A connection of its own each time: what a connection prepared stays with it.
+          const raw = new pg.Pool({ connectionString: url, max: 1 });
+          const pool = resilientPool(raw, undefined, undefined, prepared);
+          const c = await pool.connect();
+          try {
+            for (let i = 0; i < 3; i += 1) {
+              await c.query('insert into prepared_probe values ($1, $2)', [i, i]);
+              await c.query('select count(*)::int as n from prepared_probe where n >= $1', [0]);
+              await c.query('select * from prepared_probe where n = $1', [i]);
+              const batch = Array.from({ length: 40 }, (_, k) => `($${k * 2 + 1}, $${k * 2 + 2})`);
+              await c.query(
+                `insert into prepared_probe values ${batch.join(', ')}`,
+                Array.from({ length: 80 }, () => i),
+              );
+            }
+            const counted = await c.query<{ n: number }>(
+              'select count(*)::int as n from prepared_probe where n >= $1',
+              [0],
+            );
+            assert.equal(counted.rows[0]!.n, prepared ? 123 : 246, 'every statement ran');
+            const held = await preparedOn(c as unknown as { query: pg.Pool['query'] });
+            assert.deepEqual(
+              held,
+              prepared
+                ? [
+                    'insert into prepared_probe values ($1, $2)',
+                    'select count(*)::int as n from prepared_probe where n >= $1',
+                  ]
+                : [],
+            );
+          } finally {
+            c.release();
+            await pool.end();
+          }
+        }
+      } finally {
+        await admin.query('drop table if exists prepared_probe');
+        await admin.end();
       }
     });
   },
