@@ -185,10 +185,19 @@ export class UploadStore {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
   }
 
-  /** Ids of uploads idle since before `before` (ms). */
-  async idleSince(before: number): Promise<string[]> {
+  /**
+   * Ids of uploads idle since before `before` (ms) and not being written: a live claim (see
+   * AppendClaims) is a write still going on in some process, however long ago the upload last
+   * recorded progress.
+   */
+  async idleSince(before: number, now = Date.now()): Promise<string[]> {
     return (
-      await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).execute()
+      await this.db
+        .selectFrom('uploads')
+        .select('id')
+        .where('updated_at', '<', before)
+        .where((eb) => eb.or([eb('append_until', 'is', null), eb('append_until', '<', now)]))
+        .execute()
     ).map((r) => r.id);
   }
 

@@ -48,6 +48,11 @@ export interface S3Settings {
    * be stored (30 s when undefined) before the upload is given up as unknown.
    */
   foreignPartsWaitMs?: number;
+  /**
+   * How many uploads' open segments a process keeps track of (10,000 when undefined): see
+   * `S3ContentStore.track`.
+   */
+  openSegmentsKept?: number;
 }
 
 const PART = 16 * 1024 * 1024;
@@ -117,8 +122,21 @@ export class S3ContentStore implements ContentStore {
 
   private readonly segments: UploadSegments;
   private readonly partedShared: PartedShared;
-  /** Uploads whose latest segment this process is writing as parts, by id. */
+  /** Uploads whose latest segment this process is writing as parts, by id, least recent first. */
   private readonly parted = new Map<string, PartedSegment>();
+
+  /**
+   * Notes `open` as upload `id`'s latest segment, most recent last. Past `openSegmentsKept`, the
+   * least recently used is forgotten, not abandoned: an upload another replica went on with and
+   * finished is never settled here, and one forgotten while still going is finished from the
+   * bucket, as another replica's segment (its parts listed and completed, see UploadSegments).
+   */
+  private track(id: string, open: PartedSegment): void {
+    this.parted.delete(id);
+    if (this.parted.size >= (this.settings.openSegmentsKept ?? 10_000))
+      this.parted.delete(this.parted.keys().next().value as string);
+    this.parted.set(id, open);
+  }
 
   /** Completes the parts this process holds for upload `id` (up to `upTo`) into their segment. */
   private async settle(id: string, upTo?: number): Promise<void> {
@@ -195,9 +213,9 @@ export class S3ContentStore implements ContentStore {
           this.uploadPrefix(id) + segmentName(offset),
           offset,
         );
-        this.parted.set(id, open);
         this.soleSegments.delete(id);
       }
+      this.track(id, open);
       return open.append(source, observe, length);
     }
     const key = this.uploadPrefix(id) + segmentName(offset);

@@ -693,6 +693,23 @@ describe(
       assert.ok(got.rawPayload.equals(sent.bytes));
     });
 
+    it('never expires an upload another process is writing to, however long since its progress', async () => {
+      const start = await t.app.inject({ method: 'POST', url: '/v2/lib/slow/blobs/uploads/' });
+      const location = start.headers.location as string;
+      const id = location.split('/').pop()!.split('?')[0]!;
+      const uploads = t.berth.meta.uploads;
+      // A long write on another replica: its claim is renewed, its progress not yet recorded.
+      const now = Date.now();
+      assert.ok(await uploads.claimAndGet(id, 'another-replica', now, now + 60_000));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await t.berth.registry.uploads.expire(10), 0);
+      assert.equal((await t.app.inject({ method: 'GET', url: location })).statusCode, 204);
+      // That replica died: its claim lapses, and the upload expires like any idle one.
+      await uploads.renewAppend(id, 'another-replica', Date.now() - 1);
+      assert.equal(await t.berth.registry.uploads.expire(10), 1);
+      assert.equal((await t.app.inject({ method: 'GET', url: location })).statusCode, 404);
+    });
+
     it('renews a claim while its write goes on, and stops once the upload is gone', async () => {
       // A claim lasting 300 ms, renewed every 100: what a write of several minutes does.
       const claims = new AppendClaims(t.berth.meta, true, 300);

@@ -357,6 +357,31 @@ if (process.env.BERTH_TEST_S3) {
     assert.deepEqual(await a.listUploads(), [], 'the upload left nothing behind');
   });
 
+  it('S3: a process keeps a bounded number of open segments; one it forgot is finished from the bucket', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({
+      ...settings,
+      openSegmentsKept: 2,
+      onRequest: (op) => sent.push(op),
+    });
+    const uploads = [randomUUID(), randomUUID(), randomUUID()];
+    const chunks = uploads.map(() => randomBytes(5 * MiB));
+    for (const [i, id] of uploads.entries()) {
+      await store.createUpload(id);
+      await appendAnnounced(store, id, 0, chunks[i]!);
+    }
+    // The third upload's segment pushed out the first's (the least recently used).
+    for (const [i, id] of [...uploads.entries()].reverse()) {
+      sent.length = 0;
+      await commit(store, id, digestOf(chunks[i]!), chunks[i]!.length);
+      const listed = sent.includes('ListMultipartUploads');
+      assert.equal(listed, i === 0, `upload ${i + 1} was ${listed ? '' : 'not '}looked up`);
+      assert.ok((await read(store.readBlob(digestOf(chunks[i]!)))).equals(chunks[i]!));
+    }
+    assert.deepEqual(await store.listUploads(), [], 'the uploads left nothing behind');
+  });
+
   it('S3: a chunk longer than announced is not held in memory, and stores nothing', async () => {
     const settings = (await testBucket())!;
     const store = await openS3Store(settings);
