@@ -12,8 +12,11 @@
 import { Readable } from 'node:stream';
 import { BufferPool, finishChunk } from '../kit/index.js';
 
-/** Buffers kept between parts: what the parts behind an upload may hold at once (64 MiB). */
-const KEPT_BUFFERS = 64;
+/**
+ * Buffers kept between parts: what one upload's parts may hold at once (64 MiB of them sent or
+ * waiting, and the 16 MiB part being read).
+ */
+const KEPT_BUFFERS = 80;
 /** The pool gives its buffers back after this long without a part. */
 const IDLE_MS = 5_000;
 

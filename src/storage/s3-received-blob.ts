@@ -120,7 +120,10 @@ export async function multipartBlob(
   };
   const send = async (part: PooledPart) => {
     const length = part.length;
+    // A free slot first: the next part was read while `parallel` were in flight.
+    while (inFlight.size >= parallel) await Promise.race(inFlight);
     try {
+      if (failure) throw failure;
       uploadId ??= (
         await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
       ).UploadId;
@@ -155,7 +158,6 @@ export async function multipartBlob(
         memory?.give(length);
       });
     inFlight.add(sent);
-    while (inFlight.size >= parallel) await Promise.race(inFlight);
     if (failure) throw failure;
   };
   try {

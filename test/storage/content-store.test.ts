@@ -564,6 +564,26 @@ if (process.env.BERTH_TEST_S3) {
     await absent(digestOf(never));
   });
 
+  it('S3: a whole blob of more parts than go at once is stored byte-exact', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const store = await openS3Store({ ...settings, onRequest: (op) => sent.push(op) });
+    // 80 MiB in 1 MiB chunks, unannounced: five 16 MiB parts, the fifth read while four are sent.
+    const bytes = randomBytes(80 * MiB);
+    const chunks = Array.from({ length: 80 }, (_, i) => bytes.subarray(i * MiB, (i + 1) * MiB));
+    const digest = digestOf(bytes);
+    const blob = await store.receiveBlob!(digest, Readable.from(chunks), () => {});
+    assert.equal(blob.size, bytes.length);
+    await blob.stage();
+    await blob.drop();
+    assert.deepEqual(sent, [
+      'CreateMultipartUpload',
+      ...Array<string>(5).fill('UploadPart'),
+      'CompleteMultipartUpload',
+    ]);
+    assert.ok((await read(store.readBlob(digest))).equals(bytes));
+  });
+
   it('S3: presigned blob URLs serve the bytes straight from the gateway, and expire', async () => {
     const settings = (await testBucket())!;
     const store = await openS3Store({ ...settings, redirectSeconds: 2 });
