@@ -1,5 +1,6 @@
 /** The configuration room: schema, loading from file and environment, defaults. */
-export { configSchema, DEFAULT_SQLITE_CACHE_BYTES, type BerthConfig } from './schema.js';
+export { configSchema, type BerthConfig } from './schema.js';
+export { DEFAULT_SQLITE_CACHE_BYTES } from './schema-storage.js';
 export {
   loadConfig,
   envName,
