@@ -23,23 +23,43 @@ describe('a part held in pooled buffers', () => {
     assert.equal(part.length, 0);
   });
 
-  it('frees a claimed chunk once copied, and leaves an unclaimed one as it was', async () => {
-    const part = new PooledPart(new BufferPool(1 << 16, 2));
+  it('keeps a small part as its chunks until released; copies a larger one and frees its chunks', async () => {
+    const pool = new BufferPool(1 << 16, 2);
     // Claimed as an upload's reader claims a request body's chunks, and hashed.
-    const hash = runningDigest();
-    const [claimed] = (await digesting(
-      Readable.from([Buffer.from(randomBytes(4096))]),
-      hash,
-      () => true,
-    ).toArray()) as Buffer[];
-    await hash.digest();
+    const claimed = async (size: number): Promise<Buffer> => {
+      const hash = runningDigest();
+      const [chunk] = (await digesting(
+        Readable.from([Buffer.from(randomBytes(size))]),
+        hash,
+        () => true,
+      ).toArray()) as Buffer[];
+      await hash.digest();
+      return chunk!;
+    };
+    const small = new PooledPart(pool);
+    const few = await claimed(4096);
+    const fewBytes = Buffer.from(few);
+    small.add(few);
+    assert.equal(few.byteLength, 4096, 'a small part holds its chunk as it is');
+    assert.deepEqual(pool.counts(), { kept: 0, made: 0 }, 'and takes no buffer');
+    assert.ok((await buffer(small.body())).equals(fewBytes));
+    small.release();
+    assert.equal(few.byteLength, 0, 'freed once released');
+
+    const large = new PooledPart(pool);
+    const first = await claimed(4096);
+    const second = await claimed(1 << 16);
+    const expected = Buffer.concat([first, second]);
     const unclaimed = Buffer.from(randomBytes(4096));
-    const copy = Buffer.from(unclaimed);
-    part.add(claimed!);
-    part.add(unclaimed);
-    assert.equal(claimed!.byteLength, 0);
-    assert.ok(unclaimed.equals(copy));
-    part.release();
+    const unclaimedCopy = Buffer.from(unclaimed);
+    large.add(first);
+    large.add(second);
+    assert.equal(first.byteLength + second.byteLength, 0, 'copied, then freed');
+    large.add(unclaimed);
+    assert.ok(unclaimed.equals(unclaimedCopy), 'a chunk nobody claimed is left as it was');
+    assert.ok((await buffer(large.body())).equals(Buffer.concat([expected, unclaimedCopy])));
+    large.release();
+    assert.deepEqual(pool.counts(), { kept: 2, made: 2 });
   });
 
   it('reuses the buffers a released part gave back', () => {

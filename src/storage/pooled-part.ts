@@ -23,8 +23,14 @@ const IDLE_MS = 5_000;
 /** The process's buffers for S3 parts held in memory. */
 export const partBuffers = new BufferPool(1 << 20, KEPT_BUFFERS, IDLE_MS);
 
-/** One part's bytes, in buffers from a pool until `release`. */
+/**
+ * One part's bytes: the chunks as they came while they make less than one of the pool's buffers
+ * (a small body takes no 1 MiB buffer for a few KiB), then copies in the pool's buffers until
+ * `release`.
+ */
 export class PooledPart {
+  /** The chunks themselves, while they are fewer bytes than a buffer of the pool. */
+  private small: Buffer[] = [];
   private readonly blocks: Buffer[] = [];
   /** Bytes used in the last block. */
   private used = 0;
@@ -33,8 +39,21 @@ export class PooledPart {
 
   constructor(private readonly pool: BufferPool = partBuffers) {}
 
-  /** Copies `chunk` in and finishes it (chunk-release.ts): the caller must not use it after. */
+  /**
+   * Takes `chunk` (the caller must not use it after): kept as it is while the part is small,
+   * else copied and finished (chunk-release.ts), with the small ones before it.
+   */
   add(chunk: Buffer): void {
+    this.length += chunk.length;
+    if (this.blocks.length === 0 && this.length < this.pool.size) {
+      this.small.push(chunk);
+      return;
+    }
+    for (const kept of this.small.splice(0)) this.copy(kept);
+    this.copy(chunk);
+  }
+
+  private copy(chunk: Buffer): void {
     const size = chunk.length;
     for (let at = 0; at < size;) {
       if (this.blocks.length === 0 || this.used === this.pool.size) {
@@ -45,19 +64,20 @@ export class PooledPart {
       this.used += copied;
       at += copied;
     }
-    this.length += size;
     finishChunk(chunk);
   }
 
-  /** The bytes as a stream of views of the buffers (no copy); valid until `release`. */
+  /** The bytes as a stream (of the small chunks, or views of the buffers); valid until `release`. */
   body(): Readable {
+    if (this.blocks.length === 0) return Readable.from([...this.small]);
     const last = this.blocks.length - 1;
     return Readable.from(this.blocks.map((b, i) => (i === last ? b.subarray(0, this.used) : b)));
   }
 
-  /** Gives the buffers back to the pool; idempotent. Nothing may read the body after. */
+  /** Gives the buffers back to the pool and finishes the small chunks; idempotent. */
   release(): void {
     for (const block of this.blocks.splice(0)) this.pool.give(block);
+    this.small.splice(0).forEach(finishChunk);
     this.used = 0;
     this.length = 0;
   }
