@@ -17,9 +17,10 @@
 import type { Readable } from 'node:stream';
 import { forgetReceived } from './received-chunks.js';
 import { freeNow } from './free-now.js';
+import { processShared } from './process-shared.js';
 
 /** Bodies whose chunks nobody but their one reader holds. */
-const soleReaders = new WeakSet<Readable>();
+const soleReaders = processShared('sole-readers', () => new WeakSet<Readable>());
 
 /** A claimed chunk's consumers: holds not released yet, and whether the last one finished. */
 interface ChunkState {
@@ -27,14 +28,14 @@ interface ChunkState {
   finished: boolean;
 }
 
-const claimed = new WeakMap<ArrayBuffer, ChunkState>();
+const claimed = processShared('claimed-chunks', () => new WeakMap<ArrayBuffer, ChunkState>());
 
 /** Bytes of chunks freed so far, process-wide. */
-let freedBytes = 0;
+const freed = processShared('freed-chunks', () => ({ bytes: 0 }));
 
 /** Bytes of chunks this process has freed so far (what the tests check). */
 export function freedChunkBytes(): number {
-  return freedBytes;
+  return freed.bytes;
 }
 
 /** Marks `body` as read by its consumer alone, so its chunks may be freed; returns it. */
@@ -87,6 +88,6 @@ function free(chunk: Buffer): void {
   const bytes = buffer.byteLength;
   claimed.delete(buffer);
   freeNow(buffer);
-  freedBytes += bytes;
+  freed.bytes += bytes;
   forgetReceived(bytes);
 }

@@ -11,6 +11,7 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { processShared } from './process-shared.js';
 
 /** Bytes received between two collections of the young generation. */
 export const RECLAIM_EVERY = 8 << 20;
@@ -18,7 +19,8 @@ export const RECLAIM_EVERY = 8 << 20;
 type Collector = (options: { type: 'minor' }) => void;
 
 let collector: Collector | null | undefined;
-let sinceLast = 0;
+/** Bytes noted since the last collection, one count for every copy of this module. */
+const received = processShared('received-since-collection', () => ({ sinceLast: 0 }));
 
 /** V8's collector function (`--expose-gc`, set now if it was not), or null when unavailable. */
 function youngCollector(): Collector | null {
@@ -43,9 +45,9 @@ function youngCollector(): Collector | null {
  * collects the young generation so the dead chunks' buffers are freed.
  */
 export function noteReceived(bytes: number, every = RECLAIM_EVERY): void {
-  sinceLast += bytes;
-  if (sinceLast < every) return;
-  sinceLast = 0;
+  received.sinceLast += bytes;
+  if (received.sinceLast < every) return;
+  received.sinceLast = 0;
   youngCollector()?.({ type: 'minor' });
 }
 
@@ -54,7 +56,7 @@ export function noteReceived(bytes: number, every = RECLAIM_EVERY): void {
  * (chunk-release.ts): only chunks left for V8 to find dead bring the next collection nearer.
  */
 export function forgetReceived(bytes: number): void {
-  sinceLast = Math.max(0, sinceLast - bytes);
+  received.sinceLast = Math.max(0, received.sinceLast - bytes);
 }
 
 /** The stores' `observe` callback for a request body's chunks: notes each one received. */

@@ -61,10 +61,26 @@ const WIRE_CODE: Partial<Record<RegistryErrorCode, string>> = {
   UNAVAILABLE: 'UNKNOWN',
 };
 
+/**
+ * Marks Berth's errors, so that one made by a second copy of this module (the S3 driver loads its
+ * own, see kit/process-shared.ts) is still a BerthError to the HTTP edge, not a 500.
+ */
+const BERTH_ERROR = Symbol.for('berth.error');
+
 /** Berth's error: a string code from the table, an optional detail object and the cause. */
 export class BerthError extends Error {
   readonly code: RegistryErrorCode;
   readonly detail: unknown;
+  readonly [BERTH_ERROR] = true;
+
+  /** `instanceof` by the mark, not the prototype: true for a BerthError of any copy. */
+  static override [Symbol.hasInstance](value: unknown): value is BerthError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[BERTH_ERROR] === true
+    );
+  }
 
   constructor(
     code: RegistryErrorCode,

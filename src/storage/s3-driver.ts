@@ -16,7 +16,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
-import { Budget } from '../kit/index.js';
+import { Budget, finishChunk } from '../kit/index.js';
 import { multipartBlob, spooledBlob } from './s3-received-blob.js';
 import { S3Objects } from './s3-objects.js';
 import { MIN_PART, PartedSegment, uploadLost, type PartedShared } from './s3-parted-segment.js';
@@ -222,10 +222,12 @@ export class S3ContentStore implements ContentStore {
     let written = 0;
     if (length !== undefined && length > 0 && length <= MAX_PUT) {
       // An announced length: one streamed PUT (a multipart upload costs the gateway far more).
+      const sent: Buffer[] = [];
       const tap = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           observe(chunk);
           written += chunk.length;
+          sent.push(chunk);
           done(null, chunk);
         },
       });
@@ -238,6 +240,8 @@ export class S3ContentStore implements ContentStore {
           ContentLength: length,
         }),
       );
+      // Stored (the gateway answered): the chunks may be freed now (chunk-release.ts).
+      sent.forEach(finishChunk);
     } else {
       // No length (docker streams each layer so): parts sent as they fill, several in flight;
       // a body that ends within one part is a single PUT, an empty one nothing.
