@@ -50,7 +50,7 @@ export interface S3Settings {
   foreignPartsWaitMs?: number;
   /**
    * How many uploads' open segments a process keeps track of (10,000 when undefined): see
-   * `S3ContentStore.track`.
+   * `S3ContentStore.parted`.
    */
   openSegmentsKept?: number;
 }
@@ -122,21 +122,13 @@ export class S3ContentStore implements ContentStore {
 
   private readonly segments: UploadSegments;
   private readonly partedShared: PartedShared;
-  /** Uploads whose latest segment this process is writing as parts, by id, least recent first. */
-  private readonly parted = new Map<string, PartedSegment>();
-
   /**
-   * Notes `open` as upload `id`'s latest segment, most recent last. Past `openSegmentsKept`, the
-   * least recently used is forgotten, not abandoned: an upload another replica went on with and
-   * finished is never settled here, and one forgotten while still going is finished from the
-   * bucket, as another replica's segment (its parts listed and completed, see UploadSegments).
+   * Uploads whose latest segment this process is writing as parts, by id, least recent first;
+   * past `openSegmentsKept` the least recently used is forgotten, not abandoned: an upload another
+   * replica went on with and finished is never settled here, and one forgotten while still going
+   * is finished from the bucket, as another replica's segment (see UploadSegments).
    */
-  private track(id: string, open: PartedSegment): void {
-    this.parted.delete(id);
-    if (this.parted.size >= (this.settings.openSegmentsKept ?? 10_000))
-      this.parted.delete(this.parted.keys().next().value as string);
-    this.parted.set(id, open);
-  }
+  private readonly parted = new Map<string, PartedSegment>();
 
   /** Completes the parts this process holds for upload `id` (up to `upTo`) into their segment. */
   private async settle(id: string, upTo?: number): Promise<void> {
@@ -153,9 +145,11 @@ export class S3ContentStore implements ContentStore {
   /** Uploads whose one segment (from offset 0) this process wrote, with its size: no HEAD to stage. */
   private readonly soleSegments = new Map<string, { key: string; size: number }>();
 
-  private remember<V>(map: Map<string, V>, id: string, value: V): void {
+  /** Sets `id` in `map` as its most recent entry, forgetting the least recent past `most`. */
+  private remember<V>(map: Map<string, V>, id: string, value: V, most = 10_000): void {
     // Bounded: entries of uploads never finished are forgotten oldest first.
-    if (map.size >= 10_000) map.delete(map.keys().next().value as string);
+    map.delete(id);
+    if (map.size >= most) map.delete(map.keys().next().value as string);
     map.set(id, value);
   }
 
@@ -215,7 +209,7 @@ export class S3ContentStore implements ContentStore {
         );
         this.soleSegments.delete(id);
       }
-      this.track(id, open);
+      this.remember(this.parted, id, open, this.settings.openSegmentsKept);
       return open.append(source, observe, length);
     }
     const key = this.uploadPrefix(id) + segmentName(offset);
