@@ -15,6 +15,7 @@ import { inlineBlobsMigration } from './migration-inline-blobs.js';
 import { uploadHeldMigration } from './migration-upload-held.js';
 import { uploadHashStateMigration } from './migration-upload-hash-state.js';
 import { uploadClaimsMigration } from './migration-upload-claims.js';
+import { uploadStoreRecordMigration } from './migration-upload-store-record.js';
 import { securityMigration } from './migration-security.js';
 import { outboxMigration } from './migration-outbox.js';
 import { webhooksMigration } from './migration-webhooks.js';
@@ -187,6 +188,7 @@ export class BerthMigrations implements MigrationProvider {
       '0021_upload_held': uploadHeldMigration(this.dialect),
       '0022_upload_hash_state': uploadHashStateMigration(this.dialect),
       '0023_upload_claims': uploadClaimsMigration(),
+      '0024_upload_store_record': uploadStoreRecordMigration(this.dialect),
     };
   }
 }

@@ -111,6 +111,10 @@ export interface UploadsTable {
   /** Who holds the claim on the upload's next write, and until when (ms): see `claimAppend`. */
   append_token: string | null;
   append_until: number | null;
+  /** Advanced by each claim on the upload's next write (see `UploadRecord.note`). */
+  claim_serial: Generated<number>;
+  /** The content store's record of the upload (see `UploadRecord.note`). */
+  store_record: Buffer | null;
 }
 
 export interface SettingsTable {

@@ -27,6 +27,14 @@ export interface UploadRecord {
    * is checked against the owner's limit without a second query; undefined without an owner.
    */
   ownerBytes?: number;
+  /**
+   * Set only on a record read with the claim on the upload's next write where several processes
+   * share the database (`claimAndGet`): what the writes of every replica share about the upload's
+   * storage — the claim's serial, unique and larger than every earlier claim's on this upload, and
+   * the content store's record as of the last recorded write, which the store replaces as it
+   * writes and `advance` saves (see `ContentStore`'s `UploadNote`).
+   */
+  note?: { serial: number; record?: Buffer };
 }
 
 /** Reads and writes upload sessions. */
@@ -118,7 +126,11 @@ export class UploadStore {
   ): Promise<UploadRecord | undefined> {
     const row = await this.db
       .updateTable('uploads')
-      .set({ append_token: token, append_until: until })
+      .set((eb) => ({
+        append_token: token,
+        append_until: until,
+        claim_serial: eb('uploads.claim_serial', '+', 1),
+      }))
       .from('repositories')
       .whereRef('repositories.id', '=', 'uploads.repository_id')
       .where('uploads.id', '=', id)
@@ -127,15 +139,23 @@ export class UploadStore {
       )
       .returning(RECORD_COLUMNS)
       .returning((eb) => ownerBytes(eb))
+      .returning(['uploads.claim_serial', 'uploads.store_record'])
       .executeTakeFirst();
-    return row && toRecord(row);
+    if (!row) return undefined;
+    const record = toRecord(row);
+    record.note = {
+      serial: Number(row.claim_serial),
+      record: row.store_record ? Buffer.from(row.store_record) : undefined,
+    };
+    return record;
   }
 
   /**
    * Records progress: the new size and, when the row holds them, all the upload's bytes (null:
-   * the store holds them), with the running hash's state when saved (null: none), ending any
-   * claim on the upload's write. With `claim`, only for the holder of that claim: whether it
-   * still held it (nothing is recorded otherwise). Not synced: see notDurableWrite in database.ts.
+   * the store holds them), with the running hash's state when saved (null: none) and the content
+   * store's record (null: none; see `UploadRecord.note`), ending any claim on the upload's write.
+   * With `claim`, only for the holder of that claim: whether it still held it (nothing is
+   * recorded otherwise). Not synced: see notDurableWrite in database.ts.
    */
   async advance(
     id: string,
@@ -143,6 +163,7 @@ export class UploadStore {
     held: Buffer | null = null,
     hashState: Buffer | null = null,
     claim?: string,
+    storeRecord: Buffer | null = null,
   ): Promise<boolean> {
     let update = this.db
       .updateTable('uploads')
@@ -151,6 +172,7 @@ export class UploadStore {
         updated_at: Date.now(),
         held,
         hash_state: hashState,
+        store_record: storeRecord,
         append_token: null,
         append_until: null,
       })
@@ -170,11 +192,19 @@ export class UploadStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Ends `token`'s claim on upload `id`, if it still holds it. */
-  async releaseAppend(id: string, token: string): Promise<void> {
+  /**
+   * Ends `token`'s claim on upload `id`, if it still holds it, saving the content store's record
+   * as the failed write left it when given (it may have completed what the record named before
+   * failing).
+   */
+  async releaseAppend(id: string, token: string, storeRecord?: Buffer | null): Promise<void> {
     await this.db
       .updateTable('uploads')
-      .set({ append_token: null, append_until: null })
+      .set({
+        append_token: null,
+        append_until: null,
+        ...(storeRecord === undefined ? {} : { store_record: storeRecord }),
+      })
       .where('id', '=', id)
       .where('append_token', '=', token)
       .execute();

@@ -17,9 +17,15 @@ export const APPEND_CLAIM_MS = 60_000;
 
 /** A claim held on one upload's write. */
 export interface AppendClaim {
-  /** Records the write's progress (as `UploadStore.advance`) and ends the claim. */
+  /**
+   * Records the write's progress (as `UploadStore.advance`), with the content store's record the
+   * write left in the claimed upload's `note`, and ends the claim.
+   */
   advance(size: number, held: Buffer | null, hashState: Buffer | null): Promise<void>;
-  /** Ends the claim without recording anything (the write failed, or the upload is gone). */
+  /**
+   * Ends the claim without recording progress (the write failed, or the upload is gone); the
+   * content store's record is saved as the write left it.
+   */
   release(): Promise<void>;
   /** Stops renewing a claim the upload's commit ended (its session is gone). */
   ended(): void;
@@ -91,7 +97,8 @@ export class AppendClaims {
       claim: {
         advance: async (size, held, hashState) => {
           stop();
-          if (!(await uploads.advance(id, size, held, hashState, token)))
+          const storeRecord = upload.note?.record ?? null;
+          if (!(await uploads.advance(id, size, held, hashState, token, storeRecord)))
             throw new BerthError(
               'RANGE_INVALID',
               `the claim on upload ${id} lapsed while writing to it; ask for its offset and go on from there`,
@@ -100,7 +107,8 @@ export class AppendClaims {
         },
         release: async () => {
           stop();
-          await uploads.releaseAppend(id, token).catch(() => undefined);
+          const storeRecord = upload.note?.record ?? null;
+          await uploads.releaseAppend(id, token, storeRecord).catch(() => undefined);
         },
         ended: stop,
       },

@@ -124,6 +124,7 @@ export class UploadChunks {
         digesting(held ? prepended([held], source) : source, hash, freeable),
         noteReceivedChunk,
         expected === undefined ? undefined : expected + (held?.length ?? 0),
+        upload.note,
       );
     } catch (err) {
       const gone = uploadDataGone(err, upload.id);

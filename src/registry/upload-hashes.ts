@@ -109,7 +109,9 @@ export class UploadHashes {
     let stored = 0;
     try {
       // Bytes the session's row holds are not in the store (see UploadChunks).
-      const source = upload.held ? [upload.held] : this.store.readUpload(upload.id, upload.size);
+      const source = upload.held
+        ? [upload.held]
+        : this.store.readUpload(upload.id, upload.size, upload.note);
       for await (const chunk of source) {
         await hash.update(chunk as Buffer);
         stored += (chunk as Buffer).byteLength;

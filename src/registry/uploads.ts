@@ -201,7 +201,7 @@ export class UploadService {
     await this.record(name, upload, digest.value, size, room, context, {
       stage: async () => {
         try {
-          await this.store.stageUpload?.(id, digest.value, size);
+          await this.store.stageUpload?.(id, digest.value, size, upload.note);
         } catch (err) {
           // Bytes the store acknowledged may be gone (a replica storing them stopped).
           const gone = uploadDataGone(err, id);
@@ -209,7 +209,7 @@ export class UploadService {
           throw gone;
         }
       },
-      confirm: () => this.store.commitUpload(id, digest.value),
+      confirm: () => this.store.commitUpload(id, digest.value, upload.note),
     });
     if (this.store.releaseUpload)
       this.store.releaseUpload(id).catch(() => {

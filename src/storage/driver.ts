@@ -26,6 +26,21 @@ export interface ReceivedBlob {
 }
 
 /**
+ * What the processes writing one upload share about its storage through the upload's session,
+ * for stores with `sharedUploads` (given with each write, read, stage and commit of an upload
+ * whose next write the caller holds the claim on; absent otherwise).
+ */
+export interface UploadNote {
+  /** Unique to this claim among the upload's claims, and larger than every earlier one's. */
+  readonly serial: number;
+  /**
+   * The store's own record of the upload as of its last recorded write (undefined: none); the
+   * store replaces it as it writes, and the caller saves it with the write's progress.
+   */
+  record?: Buffer;
+}
+
+/**
  * The database's table of small blobs, as a store that keeps some blobs there reads it. Writing a
  * blob and setting it aside happen in the registry's own transactions (they must commit with the
  * records that name the blob); these run outside any.
@@ -92,6 +107,7 @@ export interface ContentStore {
     source: Readable,
     observe: (chunk: Buffer) => void,
     length?: number,
+    note?: UploadNote,
   ): Promise<number>;
   /**
    * Optional: receives a whole blob that one request both uploads and completes (an upload with
@@ -111,18 +127,18 @@ export interface ContentStore {
    */
   receivesWhole?(length: number | undefined): boolean;
   /** A stream of an upload's first `length` bytes. */
-  readUpload(id: string, length: number): Readable;
+  readUpload(id: string, length: number, note?: UploadNote): Readable;
   /**
    * Optional, before the database commit that records the blob (and outside its lock): writes
    * the blob `digest` of `size` bytes from the upload's bytes, for stores where that takes long.
    */
-  stageUpload?(id: string, digest: string, size: number): Promise<void>;
+  stageUpload?(id: string, digest: string, size: number, note?: UploadNote): Promise<void>;
   /**
    * Makes an upload's bytes the blob `digest`, atomically (inside the database commit that
    * records it); the upload is gone afterwards, or — for stores with `releaseUpload` — once that
    * has run.
    */
-  commitUpload(id: string, digest: string): Promise<void>;
+  commitUpload(id: string, digest: string, note?: UploadNote): Promise<void>;
   /** Optional, after the database commit: removes what remains of a committed upload. */
   releaseUpload?(id: string): Promise<void>;
   /** Removes an upload and its bytes; absent uploads are fine. */

@@ -1,5 +1,11 @@
 /** The storage room: the content store contract and its drivers. */
-export type { ContentStore, ByteRange, ReceivedBlob, SmallBlobTable } from './driver.js';
+export type {
+  ContentStore,
+  ByteRange,
+  ReceivedBlob,
+  SmallBlobTable,
+  UploadNote,
+} from './driver.js';
 export { InlineSmallBlobs } from './inline-blobs.js';
 export { FsContentStore } from './fs-driver.js';
 export type { S3Settings } from './s3-driver.js';

@@ -9,7 +9,13 @@
  */
 import { Readable } from 'node:stream';
 import { readHead } from '../kit/index.js';
-import type { ByteRange, ContentStore, ReceivedBlob, SmallBlobTable } from './driver.js';
+import type {
+  ByteRange,
+  ContentStore,
+  ReceivedBlob,
+  SmallBlobTable,
+  UploadNote,
+} from './driver.js';
 
 /**
  * `inner` with blobs of at most `inlineBytes` in `table`: received whole with their length
@@ -96,16 +102,17 @@ export class InlineSmallBlobs implements ContentStore {
     source: Readable,
     observe: (chunk: Buffer) => void,
     length?: number,
+    note?: UploadNote,
   ): Promise<number> {
-    return this.inner.appendUpload(id, offset, source, observe, length);
+    return this.inner.appendUpload(id, offset, source, observe, length, note);
   }
 
-  readUpload(id: string, length: number): Readable {
-    return this.inner.readUpload(id, length);
+  readUpload(id: string, length: number, note?: UploadNote): Readable {
+    return this.inner.readUpload(id, length, note);
   }
 
-  commitUpload(id: string, digest: string): Promise<void> {
-    return this.inner.commitUpload(id, digest);
+  commitUpload(id: string, digest: string, note?: UploadNote): Promise<void> {
+    return this.inner.commitUpload(id, digest, note);
   }
 
   deleteUpload(id: string): Promise<void> {

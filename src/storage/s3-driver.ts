@@ -6,7 +6,10 @@
  * length of 5 MiB and more go as the parts of one multipart upload on the segment's key instead
  * (s3-parted-segment), completed into that segment when the upload is read, finished or continued
  * otherwise; another replica that needs them waits for the parts the first one acknowledged and
- * completes them itself. Committing copies the segments to the blob's key (s3-upload-segments). A
+ * completes them itself. Where the upload's session records that multipart upload (replicas on a
+ * shared database: `UploadNote`), every replica adds its chunks to it as parts numbered by its
+ * claim (s3-segment-record), so an upload whose chunks went to several replicas is still one
+ * segment, completed once and copied server-side once. Committing copies the segments to the blob's key (s3-upload-segments). A
  * blob one request uploads whole skips the segments and the copy (`receiveBlob`,
  * s3-received-blob). Reads are ranged GETs; blob GETs may be redirected to presigned URLs.
  */
@@ -15,12 +18,20 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
-import type { ByteRange, ContentStore, ReceivedBlob } from './driver.js';
+import type { ByteRange, ContentStore, ReceivedBlob, UploadNote } from './driver.js';
 import { Budget, finishChunk } from '../kit/index.js';
 import { multipartBlob, spooledBlob } from './s3-received-blob.js';
 import { S3Objects } from './s3-objects.js';
 import { MIN_PART, PartedSegment, uploadLost, type PartedShared } from './s3-parted-segment.js';
 import { copySegments, segmentName, UploadSegments, type Segment } from './s3-upload-segments.js';
+import {
+  decodeSegmentRecord,
+  encodeSegmentRecord,
+  MAX_PART_NUMBER,
+  partNumberFor,
+  recordedBytes,
+  type SegmentRecord,
+} from './s3-segment-record.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -78,6 +89,11 @@ const BEHIND_MEMORY = 64 * 1024 * 1024;
 /** How long a replica waits for the parts another one acknowledged to be stored, by default. */
 const FOREIGN_WAIT_MS = 30_000;
 
+/** Whether an append of `length` bytes goes as a part of a multipart upload. */
+function isPartLength(length: number | undefined): boolean {
+  return length !== undefined && length >= MIN_PART && length <= MAX_PUT;
+}
+
 /** Blob and upload storage in an S3 bucket. */
 export class S3ContentStore implements ContentStore {
   /** Replicas share the bucket: any of them may continue an upload (see UploadSegments). */
@@ -107,16 +123,14 @@ export class S3ContentStore implements ContentStore {
         { step: 'initialize', name: 'berthRequestCounter' },
       );
     this.objects = new S3Objects(this.client, settings.bucket);
-    this.segments = new UploadSegments(
-      this.objects,
-      (id) => this.uploadPrefix(id),
-      settings.foreignPartsWaitMs ?? FOREIGN_WAIT_MS,
-    );
+    const foreignWaitMs = settings.foreignPartsWaitMs ?? FOREIGN_WAIT_MS;
+    this.segments = new UploadSegments(this.objects, (id) => this.uploadPrefix(id), foreignWaitMs);
     this.partedShared = {
       objects: this.objects,
       memory: new Budget(BEHIND_MEMORY),
       sending: new Budget(PART_UPLOADS),
       behindLimit: BEHIND_LIMIT,
+      foreignWaitMs,
     };
   }
 
@@ -193,25 +207,130 @@ export class S3ContentStore implements ContentStore {
     source: Readable,
     observe: (chunk: Buffer) => void,
     length?: number,
+    note?: UploadNote,
   ): Promise<number> {
-    const parts = length !== undefined && length >= MIN_PART && length <= MAX_PUT;
+    if (note) return this.appendRecorded(id, offset, source, observe, length, note);
+    const parts = isPartLength(length);
     let open = this.parted.get(id);
     if (open && (open.end !== offset || !parts)) {
       await this.settle(id, offset);
       open = undefined;
     }
-    if (parts) {
-      if (!open) {
-        open = new PartedSegment(
-          this.partedShared,
-          this.uploadPrefix(id) + segmentName(offset),
-          offset,
-        );
-        this.soleSegments.delete(id);
-      }
-      this.remember(this.parted, id, open, this.settings.openSegmentsKept);
-      return open.append(source, observe, length);
+    if (!parts) return this.appendSegment(id, offset, source, observe, length);
+    if (!open) {
+      open = new PartedSegment(
+        this.partedShared,
+        this.uploadPrefix(id) + segmentName(offset),
+        offset,
+      );
+      this.soleSegments.delete(id);
     }
+    this.remember(this.parted, id, open, this.settings.openSegmentsKept);
+    return open.append(source, observe, length!);
+  }
+
+  /**
+   * `appendUpload` for an upload whose session records its open multipart upload (`note`): a
+   * chunk that can be a part of the recorded one becomes its part numbered by the write's claim,
+   * whichever replica started it; anything else completes the recorded parts first. The note's
+   * record is replaced with the segment's as this write leaves it.
+   */
+  private async appendRecorded(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length: number | undefined,
+    note: UploadNote,
+  ): Promise<number> {
+    const parts = isPartLength(length);
+    let record = decodeSegmentRecord(note.record);
+    const goesOn =
+      record !== undefined &&
+      parts &&
+      record.base + recordedBytes(record) === offset &&
+      partNumberFor(record.serialBase, note.serial) <= MAX_PART_NUMBER;
+    if (record && !goesOn) {
+      await this.completeRecorded(id, record);
+      note.record = record = undefined;
+    }
+    let open = this.parted.get(id);
+    if (open && !(record && open.isRecordedBy(record))) {
+      // A segment no record names: a write's whose progress was not recorded.
+      this.parted.delete(id);
+      void open.abort().catch(() => undefined);
+      open = undefined;
+    }
+    if (!parts) return this.appendSegment(id, offset, source, observe, length);
+    if (record && open) open.follow(record);
+    else if (record) {
+      const key = this.uploadPrefix(id) + segmentName(record.base);
+      // Completed already (by a write that failed after completing it): the next segment starts.
+      if ((await this.objects.size(key)) === undefined)
+        open = PartedSegment.adopt(this.partedShared, key, record);
+    }
+    open ??= new PartedSegment(
+      this.partedShared,
+      this.uploadPrefix(id) + segmentName(offset),
+      offset,
+      note.serial,
+    );
+    this.soleSegments.delete(id);
+    this.remember(this.parted, id, open, this.settings.openSegmentsKept);
+    const end = await open.append(
+      source,
+      observe,
+      length!,
+      partNumberFor(open.serialBase, note.serial),
+    );
+    const written = open.record();
+    note.record = written && encodeSegmentRecord(written);
+    return end;
+  }
+
+  /**
+   * Completes the recorded multipart upload of upload `id` (its recorded parts only, whoever sent
+   * them) into its segment.
+   */
+  private async completeRecorded(id: string, record: SegmentRecord): Promise<void> {
+    const key = this.uploadPrefix(id) + segmentName(record.base);
+    let open = this.parted.get(id);
+    this.parted.delete(id);
+    if (open?.isRecordedBy(record)) open.follow(record);
+    else {
+      void open?.abort().catch(() => undefined);
+      open = PartedSegment.adopt(this.partedShared, key, record);
+    }
+    const size = await open.complete();
+    if (record.base === 0 && size > 0) this.remember(this.soleSegments, id, { key, size });
+    else this.soleSegments.delete(id);
+  }
+
+  /**
+   * Completes every open segment of upload `id` before it is read: with a `note`, only what it
+   * records (clearing the record: a segment of this process it does not name is a write's whose
+   * progress was not recorded, and is abandoned); without, the one this process is writing.
+   */
+  private async settleAll(id: string, note: UploadNote | undefined): Promise<void> {
+    if (!note) return this.settle(id);
+    const record = decodeSegmentRecord(note.record);
+    if (record) await this.completeRecorded(id, record);
+    else {
+      const open = this.parted.get(id);
+      this.parted.delete(id);
+      void open?.abort().catch(() => undefined);
+    }
+    note.record = undefined;
+  }
+
+  /** Writes `source` as the segment object of upload `id` at `offset`; returns the new size. */
+  private async appendSegment(
+    id: string,
+    offset: number,
+    source: Readable,
+    observe: (chunk: Buffer) => void,
+    length?: number,
+  ): Promise<number> {
     const key = this.uploadPrefix(id) + segmentName(offset);
     let written = 0;
     if (length !== undefined && length > 0 && length <= MAX_PUT) {
@@ -275,10 +394,10 @@ export class S3ContentStore implements ContentStore {
     return multipartBlob(target, source, observe, PART, PART_UPLOADS, this.partedShared.memory);
   }
 
-  readUpload(id: string, length: number): Readable {
+  readUpload(id: string, length: number, note?: UploadNote): Readable {
     const out = new PassThrough();
     void (async () => {
-      await this.settle(id);
+      await this.settleAll(id, note);
       const segments = await this.segments.covering(id, length);
       let at = 0;
       for (const [i, s] of segments.entries()) {
@@ -299,8 +418,8 @@ export class S3ContentStore implements ContentStore {
   }
 
   /** The segments of an upload of `size` bytes: one HEAD when it is a single segment. */
-  private async chainFor(id: string, size?: number) {
-    await this.settle(id);
+  private async chainFor(id: string, size?: number, note?: UploadNote) {
+    await this.settleAll(id, note);
     const sole = this.soleSegments.get(id);
     if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
     if (size !== undefined && size > 0) {
@@ -315,8 +434,8 @@ export class S3ContentStore implements ContentStore {
   }
 
   /** Copies the upload's segments to the blob key (server-side), before the database commit. */
-  async stageUpload(id: string, digest: string, size: number): Promise<void> {
-    const chain = await this.chainFor(id, size);
+  async stageUpload(id: string, digest: string, size: number, note?: UploadNote): Promise<void> {
+    const chain = await this.chainFor(id, size, note);
     const held = chain.reduce((sum, s) => sum + s.size, 0);
     // Never a blob from fewer bytes than were verified (an upload whose data went missing).
     if (held < size)
@@ -330,9 +449,9 @@ export class S3ContentStore implements ContentStore {
   }
 
   /** Confirms the staged blob (one HEAD), writing it now if it is missing. */
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async commitUpload(id: string, digest: string, note?: UploadNote): Promise<void> {
     if (await this.objects.exists(this.blobKey(digest))) return;
-    await this.writeBlob(id, digest, await this.chainFor(id));
+    await this.writeBlob(id, digest, await this.chainFor(id, undefined, note));
   }
 
   /** Deletes the committed upload's segments (those it staged, without listing, when known). */

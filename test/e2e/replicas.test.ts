@@ -168,7 +168,9 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
   /**
    * A chunked upload through the replicas in turn, PATCH by PATCH, finished on `finisher`. On S3,
    * a replica taking the upload over resumes its hash from the state saved with the session: no
-   * PATCH reads a byte back or lists the upload's objects.
+   * PATCH reads a byte back or lists the upload's objects. With `oneSegment` (every chunk 5 MiB
+   * or more), the chunks are parts of one multipart upload whichever replica took them, and the
+   * commit copies no part.
    */
   async function chunkedAcross(
     name: string,
@@ -176,6 +178,7 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     cut: number[],
     owners: SpawnedBerth[],
     finisher: SpawnedBerth,
+    oneSegment = false,
   ): Promise<void> {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     const started = await fetch(`${a.url}/v2/admin/${name}/blobs/uploads/`, {
@@ -213,6 +216,13 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
       { method: 'PUT', headers: { authorization: AUTH } },
     );
     assert.equal(done.status, 201, await done.text());
+    if (storageEnv.BERTH_STORAGE_BACKEND && oneSegment) {
+      const sent = await storageRequests();
+      const during = (op: string) => (sent.get(op) ?? 0) - (before.get(op) ?? 0);
+      assert.equal(during('CreateMultipartUpload'), 1, 'one multipart upload for every chunk');
+      assert.equal(during('CompleteMultipartUpload'), 1);
+      assert.equal(during('UploadPartCopy'), 0, 'no part copied at commit');
+    }
     // The built server frees a request's chunks once done with them, on S3 too (whose driver
     // loads its own copy of the kit: its frees went unseen until that state was shared).
     assert.ok((await chunkBytesFreed()) > freedBefore, 'the replicas freed the chunks they took');
@@ -245,17 +255,17 @@ describe('replicas behind nginx on PostgreSQL', { skip: skipReason() }, () => {
     // waits for those parts and completes them before the blob is written.
     const MiB = 1024 * 1024;
     const bytes = randomBytes(18 * MiB + 3);
-    await chunkedAcross('parts', bytes, [0, 6 * MiB, 11 * MiB, bytes.length], [a, b, a], b);
+    await chunkedAcross('parts', bytes, [0, 6 * MiB, 11 * MiB, bytes.length], [a, b, a], b, true);
   });
 
   it('finishes on the replica that took the last chunk while the other still stores an earlier one', async (t) => {
     if (!needTools(t, ...TOOLS)) return;
-    // The finisher completes its own last segment; the other replica's segment before it is an
-    // open multipart upload whose parts reach only as far as that last segment.
+    // The finisher completes the one multipart upload both replicas added parts to, waiting for
+    // the other's last part, which it may still be storing.
     const MiB = 1024 * 1024;
     const bytes = randomBytes(24 * MiB + 9);
     const cut = [0, 6 * MiB, 12 * MiB, 18 * MiB, bytes.length];
-    await chunkedAcross('turns', bytes, cut, [a, b, a, b], b);
+    await chunkedAcross('turns', bytes, cut, [a, b, a, b], b, true);
   });
 
   it('refuses a write at the same offset on the other replica while the first goes on', async (t) => {
