@@ -22,16 +22,9 @@ import type { ByteRange, ContentStore, ReceivedBlob, UploadNote } from './driver
 import { Budget, finishChunk } from '../kit/index.js';
 import { multipartBlob, spooledBlob } from './s3-received-blob.js';
 import { S3Objects } from './s3-objects.js';
-import { MIN_PART, PartedSegment, uploadLost, type PartedShared } from './s3-parted-segment.js';
+import { MIN_PART, uploadLost, type PartedShared } from './s3-parted-segment.js';
+import { OpenSegments, rememberBounded } from './s3-open-segments.js';
 import { copySegments, segmentName, UploadSegments, type Segment } from './s3-upload-segments.js';
-import {
-  decodeSegmentRecord,
-  encodeSegmentRecord,
-  MAX_PART_NUMBER,
-  partNumberFor,
-  recordedBytes,
-  type SegmentRecord,
-} from './s3-segment-record.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -61,7 +54,7 @@ export interface S3Settings {
   foreignPartsWaitMs?: number;
   /**
    * How many uploads' open segments a process keeps track of (10,000 when undefined): see
-   * `S3ContentStore.parted`.
+   * `OpenSegments`.
    */
   openSegmentsKept?: number;
 }
@@ -88,11 +81,6 @@ const BEHIND_LIMIT = 16 * 1024 * 1024;
 const BEHIND_MEMORY = 64 * 1024 * 1024;
 /** How long a replica waits for the parts another one acknowledged to be stored, by default. */
 const FOREIGN_WAIT_MS = 30_000;
-
-/** Whether an append of `length` bytes goes as a part of a multipart upload. */
-function isPartLength(length: number | undefined): boolean {
-  return length !== undefined && length >= MIN_PART && length <= MAX_PUT;
-}
 
 /** Blob and upload storage in an S3 bucket. */
 export class S3ContentStore implements ContentStore {
@@ -132,40 +120,18 @@ export class S3ContentStore implements ContentStore {
       behindLimit: BEHIND_LIMIT,
       foreignWaitMs,
     };
+    this.open = new OpenSegments(
+      this.partedShared,
+      (id, offset) => this.uploadPrefix(id) + segmentName(offset),
+      settings.openSegmentsKept,
+    );
   }
 
   private readonly segments: UploadSegments;
   private readonly partedShared: PartedShared;
-  /**
-   * Uploads whose latest segment this process is writing as parts, by id, least recent first;
-   * past `openSegmentsKept` the least recently used is forgotten, not abandoned: an upload another
-   * replica went on with and finished is never settled here, and one forgotten while still going
-   * is finished from the bucket, as another replica's segment (see UploadSegments).
-   */
-  private readonly parted = new Map<string, PartedSegment>();
-
-  /** Completes the parts this process holds for upload `id` (up to `upTo`) into their segment. */
-  private async settle(id: string, upTo?: number): Promise<void> {
-    const open = this.parted.get(id);
-    if (!open) return;
-    this.parted.delete(id);
-    const size = await open.complete(upTo);
-    if (open.base === 0 && size > 0) this.remember(this.soleSegments, id, { key: open.key, size });
-    else this.soleSegments.delete(id);
-  }
-
+  private readonly open: OpenSegments;
   /** The segment keys of uploads this process staged, so releasing them needs no listing. */
   private readonly stagedSegments = new Map<string, string[]>();
-  /** Uploads whose one segment (from offset 0) this process wrote, with its size: no HEAD to stage. */
-  private readonly soleSegments = new Map<string, { key: string; size: number }>();
-
-  /** Sets `id` in `map` as its most recent entry, forgetting the least recent past `most`. */
-  private remember<V>(map: Map<string, V>, id: string, value: V, most = 10_000): void {
-    // Bounded: entries of uploads never finished are forgotten oldest first.
-    map.delete(id);
-    if (map.size >= most) map.delete(map.keys().next().value as string);
-    map.set(id, value);
-  }
 
   private key(...parts: string[]): string {
     return `${this.settings.prefix}${parts.join('/')}`;
@@ -209,118 +175,10 @@ export class S3ContentStore implements ContentStore {
     length?: number,
     note?: UploadNote,
   ): Promise<number> {
-    if (note) return this.appendRecorded(id, offset, source, observe, length, note);
-    const parts = isPartLength(length);
-    let open = this.parted.get(id);
-    if (open && (open.end !== offset || !parts)) {
-      await this.settle(id, offset);
-      open = undefined;
-    }
-    if (!parts) return this.appendSegment(id, offset, source, observe, length);
-    if (!open) {
-      open = new PartedSegment(
-        this.partedShared,
-        this.uploadPrefix(id) + segmentName(offset),
-        offset,
-      );
-      this.soleSegments.delete(id);
-    }
-    this.remember(this.parted, id, open, this.settings.openSegmentsKept);
-    return open.append(source, observe, length!);
-  }
-
-  /**
-   * `appendUpload` for an upload whose session records its open multipart upload (`note`): a
-   * chunk that can be a part of the recorded one becomes its part numbered by the write's claim,
-   * whichever replica started it; anything else completes the recorded parts first. The note's
-   * record is replaced with the segment's as this write leaves it.
-   */
-  private async appendRecorded(
-    id: string,
-    offset: number,
-    source: Readable,
-    observe: (chunk: Buffer) => void,
-    length: number | undefined,
-    note: UploadNote,
-  ): Promise<number> {
-    const parts = isPartLength(length);
-    let record = decodeSegmentRecord(note.record);
-    const goesOn =
-      record !== undefined &&
-      parts &&
-      record.base + recordedBytes(record) === offset &&
-      partNumberFor(record.serialBase, note.serial) <= MAX_PART_NUMBER;
-    if (record && !goesOn) {
-      await this.completeRecorded(id, record);
-      note.record = record = undefined;
-    }
-    let open = this.parted.get(id);
-    if (open && !(record && open.isRecordedBy(record))) {
-      // A segment no record names: a write's whose progress was not recorded.
-      this.parted.delete(id);
-      void open.abort().catch(() => undefined);
-      open = undefined;
-    }
-    if (!parts) return this.appendSegment(id, offset, source, observe, length);
-    if (record && open) open.follow(record);
-    else if (record) {
-      const key = this.uploadPrefix(id) + segmentName(record.base);
-      // Completed already (by a write that failed after completing it): the next segment starts.
-      if ((await this.objects.size(key)) === undefined)
-        open = PartedSegment.adopt(this.partedShared, key, record);
-    }
-    open ??= new PartedSegment(
-      this.partedShared,
-      this.uploadPrefix(id) + segmentName(offset),
-      offset,
-      note.serial,
-    );
-    this.soleSegments.delete(id);
-    this.remember(this.parted, id, open, this.settings.openSegmentsKept);
-    const end = await open.append(
-      source,
-      observe,
-      length!,
-      partNumberFor(open.serialBase, note.serial),
-    );
-    const written = open.record();
-    note.record = written && encodeSegmentRecord(written);
-    return end;
-  }
-
-  /**
-   * Completes the recorded multipart upload of upload `id` (its recorded parts only, whoever sent
-   * them) into its segment.
-   */
-  private async completeRecorded(id: string, record: SegmentRecord): Promise<void> {
-    const key = this.uploadPrefix(id) + segmentName(record.base);
-    let open = this.parted.get(id);
-    this.parted.delete(id);
-    if (open?.isRecordedBy(record)) open.follow(record);
-    else {
-      void open?.abort().catch(() => undefined);
-      open = PartedSegment.adopt(this.partedShared, key, record);
-    }
-    const size = await open.complete();
-    if (record.base === 0 && size > 0) this.remember(this.soleSegments, id, { key, size });
-    else this.soleSegments.delete(id);
-  }
-
-  /**
-   * Completes every open segment of upload `id` before it is read: with a `note`, only what it
-   * records (clearing the record: a segment of this process it does not name is a write's whose
-   * progress was not recorded, and is abandoned); without, the one this process is writing.
-   */
-  private async settleAll(id: string, note: UploadNote | undefined): Promise<void> {
-    if (!note) return this.settle(id);
-    const record = decodeSegmentRecord(note.record);
-    if (record) await this.completeRecorded(id, record);
-    else {
-      const open = this.parted.get(id);
-      this.parted.delete(id);
-      void open?.abort().catch(() => undefined);
-    }
-    note.record = undefined;
+    if (length !== undefined && length >= MIN_PART && length <= MAX_PUT)
+      return this.open.append(id, offset, source, observe, length, note);
+    await this.open.close(id, offset, note);
+    return this.appendSegment(id, offset, source, observe, length);
   }
 
   /** Writes `source` as the segment object of upload `id` at `offset`; returns the new size. */
@@ -373,8 +231,7 @@ export class S3ContentStore implements ContentStore {
         await received.drop();
       }
     }
-    if (offset === 0 && written > 0) this.remember(this.soleSegments, id, { key, size: written });
-    else this.soleSegments.delete(id);
+    this.open.noteSole(id, offset === 0 && written > 0 ? { key, size: written } : undefined);
     return offset + written;
   }
 
@@ -397,7 +254,7 @@ export class S3ContentStore implements ContentStore {
   readUpload(id: string, length: number, note?: UploadNote): Readable {
     const out = new PassThrough();
     void (async () => {
-      await this.settleAll(id, note);
+      await this.open.close(id, undefined, note);
       const segments = await this.segments.covering(id, length);
       let at = 0;
       for (const [i, s] of segments.entries()) {
@@ -419,8 +276,8 @@ export class S3ContentStore implements ContentStore {
 
   /** The segments of an upload of `size` bytes: one HEAD when it is a single segment. */
   private async chainFor(id: string, size?: number, note?: UploadNote) {
-    await this.settleAll(id, note);
-    const sole = this.soleSegments.get(id);
+    await this.open.close(id, undefined, note);
+    const sole = this.open.soleSegment(id);
     if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
     if (size !== undefined && size > 0) {
       const key = this.uploadPrefix(id) + segmentName(0);
@@ -441,7 +298,7 @@ export class S3ContentStore implements ContentStore {
     if (held < size)
       throw uploadLost(`upload ${id} holds ${held} of its ${size} bytes; start the upload again`);
     await this.writeBlob(id, digest, chain);
-    this.remember(
+    rememberBounded(
       this.stagedSegments,
       id,
       chain.map((s) => s.key),
@@ -458,7 +315,7 @@ export class S3ContentStore implements ContentStore {
   async releaseUpload(id: string): Promise<void> {
     const staged = this.stagedSegments.get(id);
     this.stagedSegments.delete(id);
-    this.soleSegments.delete(id);
+    this.open.noteSole(id, undefined);
     if (staged?.length) await this.objects.delete(staged);
     else await this.deleteUpload(id);
   }
@@ -472,10 +329,7 @@ export class S3ContentStore implements ContentStore {
 
   async deleteUpload(id: string): Promise<void> {
     this.stagedSegments.delete(id);
-    this.soleSegments.delete(id);
-    const open = this.parted.get(id);
-    this.parted.delete(id);
-    await open?.abort();
+    await this.open.forget(id);
     const prefix = this.uploadPrefix(id);
     for (const u of await this.objects.openMultiparts(prefix))
       await this.objects.abortMultipart(u.key, u.uploadId);
