@@ -13,7 +13,7 @@ import {
   clusterCaOnFirstUse,
 } from '../cluster/index.js';
 import type { BerthConfig } from '../config/index.js';
-import { OutboxPump, type AuditLog } from '../events/index.js';
+import { type AuditLog, type OutboxConsumer } from '../events/index.js';
 import type { SecretBox } from '../kit/index.js';
 import type { Meta } from '../meta/index.js';
 import type { Logger } from '../obs/index.js';
@@ -118,12 +118,15 @@ export function openReplication(
     logger,
     published,
   );
-  const pump = new OutboxPump(meta, 'replication', replicator.handler(), logger, {
+  const consumer: OutboxConsumer = {
+    name: 'replication',
+    handle: replicator.handler(),
     handled: () => replicator.notify(),
-  });
+  };
   return {
     replicator,
-    pump,
+    /** Replication's consumer of the outbox (pushes and deletions). */
+    consumer,
     /** Accounts, once opened: the local side then uses minted tokens. */
     useAuth: (opened: AuthService | undefined) => {
       auth = opened;

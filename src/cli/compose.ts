@@ -5,7 +5,7 @@ import { AuthService, TokenKeys } from '../auth/index.js';
 import type { BerthConfig, ConfigSources } from '../config/index.js';
 import {
   AuditLog,
-  auditHandler,
+  auditConsumer,
   OutboxPump,
   pruneOutbox,
   WebhookDispatcher,
@@ -139,11 +139,13 @@ export async function composeBerth(
     (outcome) => metrics.webhookDeliveries.inc({ outcome }),
   );
   metrics.watchWebhookQueue(() => meta.webhooks.queue());
-  // The audit log and the webhooks read changes from the outbox, woken after each of this process's.
-  const auditPump = new OutboxPump(meta, 'audit', auditHandler(logger), logger);
-  // Made once the build runner exists (with accounts only); changes may wake it before then.
-  const later: { rebuildPump?: OutboxPump; replicationPump?: OutboxPump } = {};
-  const webhookPump = new OutboxPump(meta, 'webhooks', webhookFanOut(sealing), logger, {
+  // The audit log, the webhooks, replication and rebuilds read changes from the outbox, woken
+  // after each of this process's.
+  const outbox = new OutboxPump(meta, logger);
+  outbox.add(auditConsumer(logger));
+  outbox.add({
+    name: 'webhooks',
+    handle: webhookFanOut(sealing),
     handled: () => dispatcher.notify(),
   });
   const trust = config.trust.enabled ? openTrust(config, meta, masterKey) : undefined;
@@ -155,12 +157,7 @@ export async function composeBerth(
       ((name, tag, digest) =>
         trust.tags.requiresNothingOf(name) ? undefined : trust.tags.pullVerdict(name, tag, digest)),
     events: {
-      committed: () => {
-        auditPump.notify();
-        webhookPump.notify();
-        later.rebuildPump?.notify();
-        later.replicationPump?.notify();
-      },
+      committed: () => outbox.notify(),
     },
     bytes: { received: (n) => metrics.bytesReceived.inc(n), sent: (n) => metrics.bytesSent.inc(n) },
     cacheTtlMs: config.cache.ttl * 1000,
@@ -205,29 +202,18 @@ export async function composeBerth(
   );
   registry.attachPullThrough(pullThrough);
   // Replication reads pushes and deletions from the outbox and copies through Berth's own API.
-  const replication = openReplication(config, meta, registry, box, logger, () => {
-    auditPump.notify();
-    webhookPump.notify();
-  });
-  const { replicator, pump: replicationPump } = replication;
-  later.replicationPump = replicationPump;
-  auditPump.start();
-  webhookPump.start();
+  const replication = openReplication(config, meta, registry, box, logger, () => outbox.notify());
+  const { replicator } = replication;
+  outbox.start();
   dispatcher.start(config.webhooks.pollMs);
   const stopPruning = pruneOutbox(meta, config.webhooks.eventKeepDays * 86_400_000, logger);
-  const audit = new AuditLog(meta, logger, () => {
-    auditPump.notify();
-    webhookPump.notify();
-  });
+  const audit = new AuditLog(meta, logger, () => outbox.notify());
   const auth =
     config.auth.mode === 'token' ? await openAuth(config, meta, audit, masterKey) : undefined;
   replication.useAuth(auth);
-  replicationPump.start();
+  outbox.add(replication.consumer);
   replicator.start();
-  const retention = openRetention(config, meta, registry, logger, () => {
-    auditPump.notify();
-    webhookPump.notify();
-  });
+  const retention = openRetention(config, meta, registry, logger, () => outbox.notify());
   let registryAddress = config.builds.registry;
   const buildDir = path.join(config.data, 'builds');
   mkdirSync(buildDir, { recursive: true, mode: 0o700 });
@@ -246,20 +232,17 @@ export async function composeBerth(
       (c) => buildService.gitSource(c),
       buildSettingsOf(config, () => registryAddress),
       logger,
-      () => {
-        auditPump.notify();
-        webhookPump.notify();
-      },
+      () => outbox.notify(),
     );
   if (buildService && buildRunner) buildService.attach(buildRunner);
   buildRunner?.start();
   // Pushes to base images queue rebuilds, read from the outbox like every other consumer.
-  const rebuildPump = (later.rebuildPump =
-    buildRunner &&
-    new OutboxPump(meta, 'builds', baseImageRebuilds(), logger, {
+  if (buildRunner)
+    outbox.add({
+      name: 'builds',
+      handle: baseImageRebuilds(),
       handled: () => buildRunner.notify(),
-    }));
-  rebuildPump?.start();
+    });
   const cluster =
     auth && config.cluster.enabled
       ? openCluster(config, meta, auth, audit, box, trust, logger, () => registryAddress)
@@ -303,13 +286,10 @@ export async function composeBerth(
       cluster?.hub.closeAll();
       await replicator.stop();
       await retention.scheduler.stop();
-      await replicationPump.drain(true);
       await buildRunner?.stop();
-      await rebuildPump?.drain(true);
       await registry.pulls.flush();
       await audit.drain();
-      await auditPump.drain(true);
-      await webhookPump.drain(true);
+      await outbox.drain(true);
       await dispatcher.stop();
       await database.close();
     },

@@ -1,6 +1,7 @@
 /** The audit log as a consumer of the outbox: registry changes become audit entries. */
 import type { AuditEntry, Meta, OutboxEvent } from '../meta/index.js';
 import type { Logger } from '../obs/index.js';
+import type { OutboxConsumer } from './outbox-pump.js';
 
 /** The audit action of each outbox event type (others are not audited from the outbox). */
 const ACTIONS: Record<string, string> = {
@@ -55,11 +56,22 @@ export function auditEntryOf(event: OutboxEvent): Omit<AuditEntry, 'id'> | undef
   };
 }
 
-/** Writes the audit entries of `events` inside the outbox transaction (and logs them). */
-export function auditHandler(logger: Logger) {
-  return async (tx: Meta, events: OutboxEvent[]): Promise<void> => {
-    const entries = events.flatMap((e) => auditEntryOf(e) ?? []);
-    for (const entry of entries) logger.info({ audit: entry }, 'audit');
-    await tx.audit.append(entries);
+/**
+ * The audit log's consumer of the outbox: writes the audit entries of its events inside the
+ * outbox transaction, and logs them once that transaction commits (never twice for a batch
+ * rolled back and handled again).
+ */
+export function auditConsumer(logger: Logger): OutboxConsumer {
+  return {
+    name: 'audit',
+    handle: async (tx: Meta, events: OutboxEvent[]): Promise<void> => {
+      await tx.audit.append(events.flatMap((e) => auditEntryOf(e) ?? []));
+    },
+    handled: (events) => {
+      for (const e of events) {
+        const entry = auditEntryOf(e);
+        if (entry) logger.info({ audit: entry }, 'audit');
+      }
+    },
   };
 }

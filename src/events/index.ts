@@ -1,7 +1,7 @@
 /** The events room: the event model, the audit log, and webhook deliveries. */
 export { AuditLog } from './audit-log.js';
-export { OutboxPump, pruneOutbox, type OutboxHandler } from './outbox-pump.js';
-export { auditHandler, auditEntryOf } from './audit-consumer.js';
+export { OutboxPump, pruneOutbox, type OutboxConsumer, type OutboxHandler } from './outbox-pump.js';
+export { auditConsumer, auditEntryOf } from './audit-consumer.js';
 export {
   eventOf,
   type BerthEvent,

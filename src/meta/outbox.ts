@@ -47,7 +47,7 @@ export class OutboxStore {
   async after(after: number, limit: number): Promise<OutboxEvent[]> {
     const rows = await this.db
       .selectFrom('events')
-      .selectAll()
+      .select(['id', 'at', 'type', 'repository', 'actor', 'target', 'outcome'])
       .where('id', '>', after)
       .orderBy('id')
       .limit(limit)
@@ -61,6 +61,42 @@ export class OutboxStore {
       target: JSON.parse(r.target) as Record<string, unknown>,
       outcome: r.outcome === 'failure' ? 'failure' : r.outcome === 'denied' ? 'denied' : 'success',
     }));
+  }
+
+  /** The id of the newest event (0 when there is none). */
+  async latest(): Promise<number> {
+    const row = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
+    return Number(row?.id ?? 0);
+  }
+
+  /** The id of the last event each of `consumers` has handled (0 before it handled any). */
+  async cursors(consumers: string[]): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('event_cursors')
+      .select(['consumer', 'last_id'])
+      .where('consumer', 'in', consumers)
+      .execute();
+    const found = new Map(rows.map((r) => [r.consumer, Number(r.last_id)]));
+    return new Map(consumers.map((c) => [c, found.get(c) ?? 0]));
+  }
+
+  /** Records, in one statement, that each consumer has handled every event up to its id. */
+  async advanceEach(cursors: Map<string, number>): Promise<void> {
+    if (cursors.size === 0) return;
+    const now = Date.now();
+    await this.db
+      .insertInto('event_cursors')
+      .values([...cursors].map(([consumer, id]) => ({ consumer, last_id: id, updated_at: now })))
+      .onConflict((oc) =>
+        oc.column('consumer').doUpdateSet((eb) => ({
+          last_id: eb.ref('excluded.last_id'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
   }
 
   /** The id of the last event `consumer` has handled (0 before it handled any). */
