@@ -61,6 +61,22 @@ class Session {
   constructor(readonly id = randomUUID()) {}
 }
 
+/**
+ * Two replicas on one bucket: A's first chunk (6 MiB) recorded, then read back by B under a claim
+ * of its own, which completes A's parts; B's note as that read left it.
+ */
+async function readBackByAnother() {
+  const settings = (await testBucket())!;
+  const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
+  const upload = new Session();
+  await a.createUpload(upload.id);
+  const first = randomBytes(6 * MiB);
+  await upload.append(a, first);
+  const note = upload.claim();
+  assert.ok((await read(b.readUpload(upload.id, upload.size, note))).equals(first));
+  return { a, b, upload, first, note };
+}
+
 if (process.env.BERTH_TEST_S3) {
   it('S3: chunks written by two replicas in turn are parts of one multipart upload, copied once at commit', async () => {
     const settings = (await testBucket())!;
@@ -172,17 +188,9 @@ if (process.env.BERTH_TEST_S3) {
   });
 
   it('S3: a write that completed the recorded parts and then failed leaves a record of none; the next chunk starts a new segment', async () => {
-    const settings = (await testBucket())!;
-    const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
-    const upload = new Session();
-    await a.createUpload(upload.id);
-    const first = randomBytes(6 * MiB);
-    await upload.append(a, first);
-    // B reads the bytes back under its claim (completing A's parts), then its write fails: the
-    // claim's release saves the record as the write left it.
-    const failed = upload.claim();
-    assert.ok((await read(b.readUpload(upload.id, upload.size, failed))).equals(first));
-    upload.record = failed.record;
+    const { a, b, upload, first, note } = await readBackByAnother();
+    // B's write then fails: the claim's release saves the record as the write left it.
+    upload.record = note.record;
     const second = randomBytes(5 * MiB);
     await upload.append(a, second);
     const all = Buffer.concat([first, second]);
@@ -192,15 +200,8 @@ if (process.env.BERTH_TEST_S3) {
   });
 
   it('S3: a record of parts a process completed and died before recording fails the upload at commit, never a blob of other bytes', async () => {
-    const settings = (await testBucket())!;
-    const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
-    const upload = new Session();
-    await a.createUpload(upload.id);
-    const first = randomBytes(6 * MiB);
-    await upload.append(a, first);
-    // B completes A's parts and dies: the session still names the completed multipart upload.
-    const lost = upload.claim();
-    assert.ok((await read(b.readUpload(upload.id, upload.size, lost))).equals(first));
+    // B dies after completing A's parts: the session still names the completed multipart upload.
+    const { a, upload, first } = await readBackByAnother();
     // A takes the next chunk as a part of it (acknowledged before the gateway refuses it).
     const second = randomBytes(5 * MiB);
     await upload.append(a, second);
