@@ -141,20 +141,7 @@ export class OutboxPump {
   /** Every batch waiting for one consumer, each in a transaction of its own; logs a failure. */
   private async pumpAlone(consumer: OutboxConsumer): Promise<void> {
     try {
-      for (;;) {
-        const { events, last } = await this.meta.writeTransaction(async (tx) => {
-          const cursor = await tx.outbox.cursor(consumer.name);
-          const events = await tx.outbox.after(cursor, this.batch);
-          const last = events[events.length - 1]?.id;
-          if (last === undefined) return { events, last: cursor };
-          await consumer.handle(tx, events);
-          await tx.outbox.advance(consumer.name, last);
-          return { events, last };
-        });
-        this.known.set(consumer.name, last);
-        if (events.length > 0) consumer.handled?.(events);
-        if (events.length < this.batch) return;
-      }
+      while ((await this.pumpTogether([consumer])) >= this.batch);
     } catch (err) {
       this.logger.error({ err, consumer: consumer.name }, 'outbox');
     }

@@ -18,6 +18,7 @@ export {
   type RunningDigest,
 } from './running-digest.js';
 export { Budget } from './budget.js';
+export { rememberBounded } from './bounded-map.js';
 export { prepended, readHead, type StreamHead } from './stream-head.js';
 export { nativeAddon } from './native-addon.js';
 export { directIoAddon, pagesCached, type DirectIoAddon } from './direct-io-addon.js';

@@ -101,22 +101,12 @@ export class OutboxStore {
 
   /** The id of the last event `consumer` has handled (0 before it handled any). */
   async cursor(consumer: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('event_cursors')
-      .select('last_id')
-      .where('consumer', '=', consumer)
-      .executeTakeFirst();
-    return row ? Number(row.last_id) : 0;
+    return (await this.cursors([consumer])).get(consumer)!;
   }
 
   /** Records that `consumer` has handled every event up to `id`. */
   async advance(consumer: string, id: number): Promise<void> {
-    const now = Date.now();
-    await this.db
-      .insertInto('event_cursors')
-      .values({ consumer, last_id: id, updated_at: now })
-      .onConflict((oc) => oc.column('consumer').doUpdateSet({ last_id: id, updated_at: now }))
-      .execute();
+    await this.advanceEach(new Map([[consumer, id]]));
   }
 
   /**

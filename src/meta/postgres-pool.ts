@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import { rememberBounded } from '../kit/index.js';
 
 /** SQLSTATEs of a backend the server ended: admin_shutdown, crash_shutdown, cannot_connect_now. */
 const SERVER_ENDED = new Set(['57P01', '57P02', '57P03']);
@@ -55,9 +56,7 @@ function statementName(sql: string, parameters: number): string | null {
     name = /\*/.test(sql.replace(/count\(\*\)/gi, ''))
       ? null
       : `berth_${createHash('sha1').update(sql).digest('base64url').slice(0, 20)}`;
-    if (statementNames.size >= MAX_NAMES)
-      statementNames.delete(statementNames.keys().next().value as string);
-    statementNames.set(sql, name);
+    rememberBounded(statementNames, sql, name, MAX_NAMES);
   }
   return name;
 }

@@ -3,7 +3,7 @@
  * a restart or on another replica — from the state saved with the session where the store is
  * shared by replicas, else from the bytes already stored — so sessions survive both.
  */
-import { resumedDigest, runningDigest, type RunningDigest } from '../kit/index.js';
+import { rememberBounded, resumedDigest, runningDigest, type RunningDigest } from '../kit/index.js';
 import { BerthError, type Digest } from '../oci/index.js';
 import type { UploadRecord } from '../meta/index.js';
 import type { ContentStore } from '../storage/index.js';
@@ -43,13 +43,7 @@ export class UploadHashes {
 
   /** Remembers `hash` as covering the first `size` bytes of upload `id`. */
   set(id: string, size: number, hash: RunningDigest): void {
-    this.remember(id, { size, hash });
-  }
-
-  private remember(id: string, live: LiveHash): void {
-    this.hashes.delete(id);
-    if (this.hashes.size >= this.most) this.hashes.delete(this.hashes.keys().next().value!);
-    this.hashes.set(id, live);
+    rememberBounded(this.hashes, id, { size, hash }, this.most);
   }
 
   /** Forgets upload `id`'s hash. */
@@ -72,7 +66,7 @@ export class UploadHashes {
           ? resumed.hash
           : await this.stored(upload, 'sha256'),
     };
-    this.remember(upload.id, rebuilt);
+    rememberBounded(this.hashes, upload.id, rebuilt, this.most);
     return rebuilt;
   }
 

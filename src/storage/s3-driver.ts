@@ -19,11 +19,11 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { tmpdir } from 'node:os';
 import type { ByteRange, ContentStore, ReceivedBlob, UploadNote } from './driver.js';
-import { Budget, finishChunk } from '../kit/index.js';
+import { Budget, finishChunk, rememberBounded } from '../kit/index.js';
 import { multipartBlob, spooledBlob } from './s3-received-blob.js';
 import { S3Objects } from './s3-objects.js';
 import { MIN_PART, uploadLost, type PartedShared } from './s3-parted-segment.js';
-import { OpenSegments, rememberBounded } from './s3-open-segments.js';
+import { OpenSegments } from './s3-open-segments.js';
 import { copySegments, segmentName, UploadSegments, type Segment } from './s3-upload-segments.js';
 
 /** Where and how to reach the bucket. */
@@ -122,7 +122,7 @@ export class S3ContentStore implements ContentStore {
     };
     this.open = new OpenSegments(
       this.partedShared,
-      (id, offset) => this.uploadPrefix(id) + segmentName(offset),
+      (id, offset) => this.segmentKey(id, offset),
       settings.openSegmentsKept,
     );
   }
@@ -148,6 +148,11 @@ export class S3ContentStore implements ContentStore {
 
   private uploadPrefix(id: string): string {
     return this.key('uploads', id, '');
+  }
+
+  /** The key of upload `id`'s segment starting at `offset`. */
+  private segmentKey(id: string, offset: number): string {
+    return this.uploadPrefix(id) + segmentName(offset);
   }
 
   readBlob(digest: string, range?: ByteRange): Readable {
@@ -189,7 +194,7 @@ export class S3ContentStore implements ContentStore {
     observe: (chunk: Buffer) => void,
     length?: number,
   ): Promise<number> {
-    const key = this.uploadPrefix(id) + segmentName(offset);
+    const key = this.segmentKey(id, offset);
     let written = 0;
     if (length !== undefined && length > 0 && length <= MAX_PUT) {
       // An announced length: one streamed PUT (a multipart upload costs the gateway far more).
@@ -280,7 +285,7 @@ export class S3ContentStore implements ContentStore {
     const sole = this.open.soleSegment(id);
     if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
     if (size !== undefined && size > 0) {
-      const key = this.uploadPrefix(id) + segmentName(0);
+      const key = this.segmentKey(id, 0);
       // Anything else (another size, no such object, an error) falls back to listing.
       if ((await this.objects.size(key).catch(() => undefined)) === size)
         return [{ key, offset: 0, size }];

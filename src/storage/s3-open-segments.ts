@@ -7,6 +7,7 @@
  * committing them needs no HEAD.
  */
 import type { Readable } from 'node:stream';
+import { rememberBounded } from '../kit/index.js';
 import type { UploadNote } from './driver.js';
 import { PartedSegment, type PartedShared } from './s3-parted-segment.js';
 import {
@@ -17,14 +18,6 @@ import {
   recordedBytes,
   type SegmentRecord,
 } from './s3-segment-record.js';
-
-/** Sets `id` in `map` as its most recent entry, forgetting the least recent past `most`. */
-export function rememberBounded<V>(map: Map<string, V>, id: string, value: V, most = 10_000): void {
-  // Bounded: entries of uploads never finished are forgotten oldest first.
-  map.delete(id);
-  if (map.size >= most) map.delete(map.keys().next().value as string);
-  map.set(id, value);
-}
 
 /** A segment object of an upload, and the upload's bytes it holds from its offset. */
 export interface SoleSegment {
