@@ -107,6 +107,10 @@ export async function sendFileRange(
           }
           const sent = direct.drained() ? direct.send(handle.fd, position, step) : 'full';
           if (sent === 'ended') throw endedEarly(position, end);
+          if (sent === 'closed') {
+            closed = true;
+            continue;
+          }
           if (sent === 'failed') direct = undefined;
           else {
             if (typeof sent === 'number') position += sent;

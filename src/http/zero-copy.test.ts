@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer,
   get,
@@ -16,7 +16,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { makeSelfSignedCertificate } from '../cli/index.js';
 import { BufferPool, pagesCached } from '../kit/index.js';
 import { openForSending, sendFileRange } from './file-sender.js';
-import { zeroCopyAvailable, zeroCopyBytes } from './zero-copy.js';
+import { zeroCopyAvailable, zeroCopyBytes, zeroCopyTo } from './zero-copy.js';
 
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -153,6 +153,45 @@ describe('zero-copy sends of cached blob bytes', () => {
     // A buffer whose write never reports back (the connection was destroyed) is dropped.
     const { made, kept } = pool.counts();
     assert.ok(kept <= made);
+  });
+
+  it('never sends to a descriptor its connection no longer holds', async (t) => {
+    if (skipWithoutAddon(t)) return;
+    // A connection destroyed mid-send closes its descriptor at once; its 'close' events come
+    // later. A descriptor number is reused by the next open (here a file; in a server, the next
+    // connection accepted): a send through the number the connection had would hand the blob's
+    // bytes to whoever holds it now — another client, or a TLS connection as plain bytes.
+    const trap = path.join(dir, 'trap');
+    const result = await new Promise<{ sent: unknown; reused: boolean }>((resolve, reject) => {
+      const own = createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Length': String(bytes.length) });
+        res.write(bytes.subarray(0, 1024), () => {
+          const direct = zeroCopyTo(res);
+          if (!direct) return reject(new Error('no zero-copy sends to a plain connection'));
+          const fd = (res.socket as unknown as { _handle: { fd: number } })._handle.fd;
+          res.socket!.destroy();
+          // The lowest free number first: open until the connection's old number comes back.
+          const opened: number[] = [];
+          for (let i = 0; i < 1000 && !opened.includes(fd); i += 1)
+            opened.push(openSync(trap, 'w'));
+          const source = openSync(file, 'r');
+          try {
+            resolve({ sent: direct.send(source, 0, 64 * 1024), reused: opened.includes(fd) });
+          } finally {
+            closeSync(source);
+            opened.forEach((o) => closeSync(o));
+          }
+        });
+      });
+      own.listen(0, '127.0.0.1', () => {
+        const { port: ownPort } = own.address() as AddressInfo;
+        get(`http://127.0.0.1:${ownPort}/`, (res) => res.resume()).on('error', () => undefined);
+      });
+      own.unref();
+    });
+    assert.ok(result.reused, 'the old descriptor number was taken again');
+    assert.equal(readFileSync(trap).length, 0, 'no byte went to the descriptor');
+    assert.equal(result.sent, 'closed');
   });
 
   it('copies over TLS (the kernel would send the bytes unencrypted)', async (t) => {

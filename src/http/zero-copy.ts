@@ -17,8 +17,11 @@ interface SendFileAddon {
 
 const sendFileAddon = nativeAddon<SendFileAddon>('send_file');
 
-/** What one zero-copy send did: bytes sent, or why none were. */
-export type ZeroCopyResult = number | 'full' | 'ended' | 'failed';
+/**
+ * What one zero-copy send did: bytes sent, or why none were (the socket is full, the file ended,
+ * the connection is closed, or the send failed).
+ */
+export type ZeroCopyResult = number | 'full' | 'ended' | 'closed' | 'failed';
 
 /** Whether zero-copy sends are allowed at all (`storage.sendfile`). */
 let allowed = true;
@@ -41,6 +44,12 @@ export function zeroCopyBytes(): number {
   return bytesSentZeroCopy;
 }
 
+/** The descriptor `socket` holds now, or undefined (none, or closed). */
+function descriptorOf(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
 /** Sends file bytes straight to one response's connection. */
 export class ZeroCopySocket {
   constructor(
@@ -61,6 +70,10 @@ export class ZeroCopySocket {
    * through Node would.
    */
   send(fileFd: number, position: number, length: number): ZeroCopyResult {
+    // A destroyed connection's descriptor is closed at once (its 'close' events come later) and
+    // its number goes to the next file or connection opened: send only through a descriptor the
+    // connection still holds, checked in the same synchronous step as the send.
+    if (this.socket.destroyed || descriptorOf(this.socket) !== this.fd) return 'closed';
     const sent = this.addon.sendFile(this.fd, fileFd, position, length);
     if (sent > 0) {
       bytesSentZeroCopy += sent;
@@ -85,7 +98,7 @@ export function zeroCopyTo(res: ServerResponse): ZeroCopySocket | undefined {
   // Bytes sent around Node must be the body as is: the head decided, without chunked framing.
   const framing = res as ServerResponse & { chunkedEncoding?: boolean };
   if (!res.headersSent || framing.chunkedEncoding !== false) return undefined;
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return undefined;
+  const fd = descriptorOf(socket);
+  if (fd === undefined) return undefined;
   return new ZeroCopySocket(res, socket, fd, addon);
 }
