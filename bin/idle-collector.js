@@ -33,14 +33,22 @@ const GROWTH_BYTES = 4 << 20;
  * fully, trims glibc's heaps and releases the executable's pages again (about 20 ms for Berth's
  * live heap, paid when nothing waits). After a busy sample, if it has grown as much since the last
  * trim, only trims (about 1 ms; a collection would stall the requests): the holes freed buffers
- * left go back during a long transfer, not only after it. Sets V8's `--expose-gc`, so call it after
+ * left go back during a long transfer, not only after it. Sets V8's `--expose-gc` (at its first collection), so call it after
  * the bundle is compiled: the code cache is checked against the flags as they are then. The timer
  * does not keep the process alive. Returns counts of the collections and the busy trims that
  * returned memory, and a way to stop.
  */
 export function collectWhenIdle({ sampleMs = SAMPLE_MS, growthBytes = GROWTH_BYTES } = {}) {
-  v8.setFlagsFromString('--expose-gc');
-  const collect = vm.runInNewContext('gc');
+  // V8's collector function, fetched at the first collection: a context made for it costs 3 ms,
+  // which at start-up would come before the first request is read.
+  let collector;
+  const collect = () => {
+    if (!collector) {
+      v8.setFlagsFromString('--expose-gc');
+      collector = vm.runInNewContext('gc');
+    }
+    collector();
+  };
   let collectedAt = process.memoryUsage.rss();
   let trimmedAt = collectedAt;
   let collections = 0;

@@ -7,8 +7,9 @@
 // SDK, dockerode, ws), and so do the S3 driver and the large libraries only some configurations use
 // (the LDAP client, X.509), which are imported dynamically: bundled, they would be parsed at every
 // start. Whitespace and syntax are minified; names are kept, so stack traces stay readable.
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -91,19 +92,63 @@ writeFileSync(
   `(function (exports, require, module, __filename, __dirname, berthImport) { ${rewritten}\n});`,
 );
 
+/**
+ * Why `berth serve` from the bundle fails to answer `/v2/` on a scratch data directory, or
+ * undefined when it answers (then it is stopped).
+ */
+async function servingFailure(env) {
+  const data = mkdtempSync(path.join(tmpdir(), 'berth-bundle-check-'));
+  const child = spawn(
+    process.execPath,
+    ['bin/berth.js', 'serve', '--data', data, '--listen', '127.0.0.1:0', '--auth', 'none'],
+    { env: { ...env, BERTH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  try {
+    const address = await new Promise((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /serving the registry on (\S+)/.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', () => reject(new Error('it exited')));
+    });
+    const res = await globalThis.fetch(`${address}/v2/`);
+    return res.status === 200 ? undefined : `/v2/ answered ${res.status}`;
+  } catch (err) {
+    return `${err.message}: ${stderr}`;
+  } finally {
+    child.kill();
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
 // The code cache, written by a Node process that loads the bundle as bin/berth.js does, then
-// checked by starting the command line with it. V8 (Node 20) now and then writes a cache it
+// checked by serving with it. V8 (Node 20) now and then writes a cache it
 // accepts but whose lazily compiled functions do not parse (seen twice in a row: every start
 // failed with a SyntaxError); such a cache is written again.
+// The writer serves on a scratch data directory (see writeCodeCache), so no setting of the
+// environment may point it elsewhere (a database, a bucket, a configuration file).
+const writerEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.startsWith('BERTH_')),
+);
 for (let attempt = 1; ; attempt += 1) {
   const cached = spawnSync(
     process.execPath,
-    ['-e', "import('./bin/load-bundle.js').then((m) => m.writeCodeCache())"],
-    { stdio: 'inherit' },
+    [
+      '-e',
+      "import('./bin/load-bundle.js').then((m) => m.writeCodeCache()).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); })",
+    ],
+    { env: { ...writerEnv, BERTH_LOG_LEVEL: 'warn' }, encoding: 'utf8' },
   );
-  if (cached.status !== 0) throw new Error('writing the code cache failed');
-  const started = spawnSync(process.execPath, ['bin/berth.js', '--help'], { encoding: 'utf8' });
-  if (started.status === 0) break;
-  if (attempt === 5)
-    throw new Error(`the command line does not start with its code cache: ${started.stderr}`);
+  if (cached.status !== 0) throw new Error(`writing the code cache failed: ${cached.stderr}`);
+  const accepted = spawnSync(process.execPath, [
+    '-e',
+    "import('./bin/load-bundle.js').then((m) => process.exit(m.codeCacheAccepted() ? 0 : 3))",
+  ]);
+  // Rejected: a V8 flag changed before the cache was made (it would be rejected at every start).
+  if (accepted.status !== 0) throw new Error('this Node rejects the code cache just written');
+  const failure = await servingFailure(writerEnv);
+  if (failure === undefined) break;
+  if (attempt === 5) throw new Error(`berth serve does not start with its code cache: ${failure}`);
 }

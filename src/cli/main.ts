@@ -46,9 +46,12 @@ function configFrom(flags: CommonFlags, extra: Record<string, unknown> = {}): Be
   return loadConfig(sourcesFrom(flags, extra));
 }
 
-/** What the process running the command line hears of: `serving` once `berth serve` answers. */
+/**
+ * What the process running the command line hears of: `serving` once `berth serve` answers, with
+ * the registry's address (`http://host:port`).
+ */
 export interface MainHooks {
-  serving?: () => void;
+  serving?: (address: string) => void;
 }
 
 /** Runs the command line with `argv` (process.argv shape). */

@@ -39,9 +39,12 @@ async function savedSettings(meta: Meta): Promise<Record<string, unknown>> {
 /**
  * Serves until a signal arrives; resolves once shut down cleanly. The configuration is the
  * defaults, then settings saved through the UI, then `sources` (file, environment, flags).
- * `serving` is called once the registry answers.
+ * `serving` is called once the registry answers, with its address.
  */
-export async function serve(base: ConfigSources, serving?: () => void): Promise<void> {
+export async function serve(
+  base: ConfigSources,
+  serving?: (address: string) => void,
+): Promise<void> {
   const initial = loadConfig(base);
   // The database is opened once: the settings saved in it cannot move the database itself.
   const database = await openDatabase(initial);
@@ -85,7 +88,7 @@ export async function serve(base: ConfigSources, serving?: () => void): Promise<
   process.stderr.write(
     `berth: serving the registry on ${address} (data: ${config.data}, auth: ${config.auth.mode})\n`,
   );
-  serving?.();
+  serving?.(address);
 
   // One new connection per turn of the event loop and descriptor: copies of the listener take
   // a burst of new connections while a thousand others keep the loop busy. Made when the server
