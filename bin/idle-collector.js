@@ -33,9 +33,9 @@ const GROWTH_BYTES = 4 << 20;
  * fully, trims glibc's heaps and releases the executable's pages again (about 20 ms for Berth's
  * live heap, paid when nothing waits). After a busy sample, if it has grown as much since the last
  * trim, only trims (about 1 ms; a collection would stall the requests): the holes freed buffers
- * left go back during a long transfer, not only after it. Sets V8's `--expose-gc` (at its first collection), so call it after
- * the bundle is compiled: the code cache is checked against the flags as they are then. The timer
- * does not keep the process alive. Returns counts of the collections and the busy trims that
+ * left go back during a long transfer, not only after it. Sets V8's `--expose-gc` (at its first
+ * collection), so call it after the bundle is compiled: the code cache is checked against the
+ * flags as they are then. The timer does not keep the process alive. Returns counts of the collections and the busy trims that
  * returned memory, and a way to stop.
  */
 export function collectWhenIdle({ sampleMs = SAMPLE_MS, growthBytes = GROWTH_BYTES } = {}) {

@@ -157,9 +157,9 @@ export async function writeCodeCache() {
   const { main } = evaluate(script);
   const data = mkdtempSync(path.join(tmpdir(), 'berth-code-cache-'));
   try {
-    const argv = [process.execPath, BUNDLE, 'serve', '--data', data, '--listen', '127.0.0.1:0'];
+    const serve = ['serve', '--data', data, '--listen', '127.0.0.1:0', '--auth', 'none'];
     const address = await new Promise((resolve, reject) => {
-      main([...argv, '--auth', 'none'], { serving: resolve }).then(
+      main([process.execPath, BUNDLE, ...serve], { serving: resolve }).then(
         () => reject(new Error('berth serve ended before answering')),
         reject,
       );
