@@ -1,4 +1,5 @@
 /** A small in-memory cache with a time to live and a bound on entries (oldest evicted first). */
+import { rememberBounded } from '../kit/index.js';
 
 /** Caches values for `ttlMs`, holding at most `maxEntries`. */
 export class TtlCache<V> {
@@ -23,10 +24,12 @@ export class TtlCache<V> {
   /** Caches `value` under `key`. */
   set(key: string, value: V): void {
     if (this.ttlMs <= 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
-    if (this.entries.size > this.maxEntries)
-      this.entries.delete(this.entries.keys().next().value as string);
+    rememberBounded(
+      this.entries,
+      key,
+      { value, expires: Date.now() + this.ttlMs },
+      this.maxEntries,
+    );
   }
 
   /** Forgets `key`. */
