@@ -1,16 +1,18 @@
 /**
  * The S3-compatible driver (AWS S3, Ceph RADOS Gateway, MinIO …). Blobs are objects under
  * `<prefix>blobs/`; an upload is a series of segment objects under `<prefix>uploads/<id>/`, named
- * by the offset they start at — each complete or absent (S3 writes are atomic), so any replica can
- * continue an upload from the size the database records (s3-upload-segments). Appends of a known
- * length of 5 MiB and more go as the parts of one multipart upload on the segment's key instead
- * (s3-parted-segment), completed into that segment when the upload is read, finished or continued
- * otherwise; another replica that needs them waits for the parts the first one acknowledged and
- * completes them itself. Where the upload's session records that multipart upload (replicas on a
- * shared database: `UploadNote`), every replica adds its chunks to it as parts numbered by its
- * claim (s3-segment-record), so an upload whose chunks went to several replicas is still one
- * segment, completed once and copied server-side once. Committing copies the segments to the blob's key (s3-upload-segments). A
- * blob one request uploads whole skips the segments and the copy (`receiveBlob`,
+ * by the offset they start at (and, on a shared database, the serial of the claim that wrote
+ * them, so a write whose claim lapsed never replaces a later one's) — each complete or absent (S3
+ * writes are atomic), so any replica can continue an upload from the size the database records
+ * (s3-upload-segments). Appends of a known length of 5 MiB and more go as the parts of one
+ * multipart upload on the segment's key instead (s3-parted-segment), completed into that segment
+ * when the upload is read, finished or continued otherwise; another replica that needs them waits
+ * for the parts the first one acknowledged and completes them itself. Where the upload's session
+ * records that multipart upload (replicas on a shared database: `UploadNote`), every replica adds
+ * its chunks to it as parts numbered by its claim (s3-segment-record), so an upload whose chunks
+ * went to several replicas is still one segment, completed once and copied server-side once.
+ * Committing copies the segments to the blob's key (s3-upload-segments), never past the upload's
+ * recorded end. A blob one request uploads whole skips the segments and the copy (`receiveBlob`,
  * s3-received-blob). Reads are ranged GETs; blob GETs may be redirected to presigned URLs.
  */
 import { PassThrough, Readable, Transform } from 'node:stream';
@@ -24,7 +26,14 @@ import { multipartBlob, spooledBlob } from './s3-received-blob.js';
 import { S3Objects } from './s3-objects.js';
 import { MIN_PART, uploadLost, type PartedShared } from './s3-parted-segment.js';
 import { OpenSegments } from './s3-open-segments.js';
-import { copySegments, segmentName, UploadSegments, type Segment } from './s3-upload-segments.js';
+import { decodePlainSegment, encodePlainSegment } from './s3-segment-record.js';
+import {
+  copySegments,
+  segmentName,
+  UploadSegments,
+  within,
+  type Segment,
+} from './s3-upload-segments.js';
 
 /** Where and how to reach the bucket. */
 export interface S3Settings {
@@ -122,7 +131,7 @@ export class S3ContentStore implements ContentStore {
     };
     this.open = new OpenSegments(
       this.partedShared,
-      (id, offset) => this.segmentKey(id, offset),
+      (id, offset, serial) => this.segmentKey(id, offset, serial),
       settings.openSegmentsKept,
     );
   }
@@ -130,8 +139,11 @@ export class S3ContentStore implements ContentStore {
   private readonly segments: UploadSegments;
   private readonly partedShared: PartedShared;
   private readonly open: OpenSegments;
-  /** The segment keys of uploads this process staged, so releasing them needs no listing. */
-  private readonly stagedSegments = new Map<string, string[]>();
+  /**
+   * The segments of uploads this process staged, so committing and releasing them needs no
+   * listing.
+   */
+  private readonly stagedSegments = new Map<string, Segment[]>();
 
   private key(...parts: string[]): string {
     return `${this.settings.prefix}${parts.join('/')}`;
@@ -150,9 +162,9 @@ export class S3ContentStore implements ContentStore {
     return this.key('uploads', id, '');
   }
 
-  /** The key of upload `id`'s segment starting at `offset`. */
-  private segmentKey(id: string, offset: number): string {
-    return this.uploadPrefix(id) + segmentName(offset);
+  /** The key of upload `id`'s segment starting at `offset`, written under claim `serial`. */
+  private segmentKey(id: string, offset: number, serial?: number): string {
+    return this.uploadPrefix(id) + segmentName(offset, serial);
   }
 
   readBlob(digest: string, range?: ByteRange): Readable {
@@ -183,18 +195,22 @@ export class S3ContentStore implements ContentStore {
     if (length !== undefined && length >= MIN_PART && length <= MAX_PUT)
       return this.open.append(id, offset, source, observe, length, note);
     await this.open.close(id, offset, note);
-    return this.appendSegment(id, offset, source, observe, length);
+    return this.appendSegment(id, offset, source, observe, length, note);
   }
 
-  /** Writes `source` as the segment object of upload `id` at `offset`; returns the new size. */
+  /**
+   * Writes `source` as the segment object of upload `id` at `offset`, named by the claim of
+   * `note`, whose record then names that segment; returns the new size.
+   */
   private async appendSegment(
     id: string,
     offset: number,
     source: Readable,
     observe: (chunk: Buffer) => void,
     length?: number,
+    note?: UploadNote,
   ): Promise<number> {
-    const key = this.segmentKey(id, offset);
+    const key = this.segmentKey(id, offset, note?.serial);
     let written = 0;
     if (length !== undefined && length > 0 && length <= MAX_PUT) {
       // An announced length: one streamed PUT (a multipart upload costs the gateway far more).
@@ -236,7 +252,12 @@ export class S3ContentStore implements ContentStore {
         await received.drop();
       }
     }
-    this.open.noteSole(id, offset === 0 && written > 0 ? { key, size: written } : undefined);
+    if (note)
+      note.record =
+        written > 0
+          ? encodePlainSegment({ base: offset, serial: note.serial, size: written })
+          : undefined;
+    else this.open.noteSole(id, offset === 0 && written > 0 ? { key, size: written } : undefined);
     return offset + written;
   }
 
@@ -260,7 +281,7 @@ export class S3ContentStore implements ContentStore {
     const out = new PassThrough();
     void (async () => {
       await this.open.close(id, undefined, note);
-      const segments = await this.segments.covering(id, length);
+      const segments = await this.segments.covering(id, length, note !== undefined);
       let at = 0;
       for (const [i, s] of segments.entries()) {
         // A segment holds the upload's bytes from its offset up to the next segment's.
@@ -279,20 +300,27 @@ export class S3ContentStore implements ContentStore {
     return out;
   }
 
-  /** The segments of an upload of `size` bytes: one HEAD when it is a single segment. */
-  private async chainFor(id: string, size?: number, note?: UploadNote) {
+  /**
+   * The segments holding an upload's first `size` bytes (all it holds when undefined), found
+   * without a listing when they are one object: the one the session records (`note`: a process
+   * whose claim lapsed may have written another, so what this process wrote is not enough), else
+   * the one this process wrote, or one HEAD.
+   */
+  private async chainFor(id: string, size?: number, note?: UploadNote): Promise<Segment[]> {
     await this.open.close(id, undefined, note);
-    const sole = this.open.soleSegment(id);
+    const plain = note && decodePlainSegment(note.record);
+    const sole = note ? undefined : this.open.soleSegment(id);
     if (sole && size !== undefined && sole.size === size) return [{ ...sole, offset: 0 }];
-    if (size !== undefined && size > 0) {
+    if (plain && plain.base === 0 && plain.size === size)
+      return [{ key: this.segmentKey(id, 0, plain.serial), offset: 0, size }];
+    if (size !== undefined && size > 0 && !note) {
       const key = this.segmentKey(id, 0);
       // Anything else (another size, no such object, an error) falls back to listing.
       if ((await this.objects.size(key).catch(() => undefined)) === size)
         return [{ key, offset: 0, size }];
     }
-    return size === undefined
-      ? (await this.segments.list(id)).filter((s) => s.size > 0)
-      : this.segments.covering(id, size);
+    if (size === undefined) return (await this.segments.list(id)).filter((s) => s.size > 0);
+    return within(await this.segments.covering(id, size, note !== undefined), size);
   }
 
   /** Copies the upload's segments to the blob key (server-side), before the database commit. */
@@ -303,17 +331,14 @@ export class S3ContentStore implements ContentStore {
     if (held < size)
       throw uploadLost(`upload ${id} holds ${held} of its ${size} bytes; start the upload again`);
     await this.writeBlob(id, digest, chain);
-    rememberBounded(
-      this.stagedSegments,
-      id,
-      chain.map((s) => s.key),
-    );
+    rememberBounded(this.stagedSegments, id, chain);
   }
 
   /** Confirms the staged blob (one HEAD), writing it now if it is missing. */
   async commitUpload(id: string, digest: string, note?: UploadNote): Promise<void> {
     if (await this.objects.exists(this.blobKey(digest))) return;
-    await this.writeBlob(id, digest, await this.chainFor(id, undefined, note));
+    const chain = this.stagedSegments.get(id) ?? (await this.chainFor(id, undefined, note));
+    await this.writeBlob(id, digest, chain);
   }
 
   /** Deletes the committed upload's segments (those it staged, without listing, when known). */
@@ -321,7 +346,7 @@ export class S3ContentStore implements ContentStore {
     const staged = this.stagedSegments.get(id);
     this.stagedSegments.delete(id);
     this.open.noteSole(id, undefined);
-    if (staged?.length) await this.objects.delete(staged);
+    if (staged?.length) await this.objects.delete(staged.map((s) => s.key));
     else await this.deleteUpload(id);
   }
 

@@ -12,6 +12,7 @@ import type { UploadNote } from './driver.js';
 import { PartedSegment, type PartedShared } from './s3-parted-segment.js';
 import {
   decodeSegmentRecord,
+  encodePlainSegment,
   encodeSegmentRecord,
   MAX_PART_NUMBER,
   partNumberFor,
@@ -37,10 +38,13 @@ export class OpenSegments {
   /** Uploads whose one segment (from offset 0) this process wrote, with its size. */
   private readonly sole = new Map<string, SoleSegment>();
 
-  /** `keyOf(id, offset)` names upload `id`'s segment starting at `offset`. */
+  /**
+   * `keyOf(id, offset, serial)` names upload `id`'s segment starting at `offset`, written under
+   * the claim `serial` where the session records it (see `segmentName`).
+   */
   constructor(
     private readonly shared: PartedShared,
-    private readonly keyOf: (id: string, offset: number) => string,
+    private readonly keyOf: (id: string, offset: number, serial?: number) => string,
     private readonly most = 10_000,
   ) {}
 
@@ -82,7 +86,12 @@ export class OpenSegments {
     let open = record && this.followed(id, record);
     if (!open) {
       this.abandon(id);
-      open = new PartedSegment(this.shared, this.keyOf(id, offset), offset, note.serial);
+      open = new PartedSegment(
+        this.shared,
+        this.keyOf(id, offset, note.serial),
+        offset,
+        note.serial,
+      );
     }
     this.sole.delete(id);
     rememberBounded(this.parted, id, open, this.most);
@@ -100,7 +109,7 @@ export class OpenSegments {
   /**
    * Completes what upload `id` has open before a write at `offset` that is not a part, or before
    * the upload is read or committed (`offset` undefined): with a `note`, the multipart upload it
-   * records (clearing the record; a segment of this process the record does not name is a
+   * records (whose record becomes the plain segment's it completed into; a segment of this process the record does not name is a
    * write's whose progress was not recorded, and is abandoned); without, this process's own
    * segment, up to `offset`.
    */
@@ -136,10 +145,14 @@ export class OpenSegments {
       return open;
     }
     this.abandon(id);
-    return PartedSegment.adopt(this.shared, this.keyOf(id, record.base), record);
+    const key = this.keyOf(id, record.base, record.named ? record.serialBase : undefined);
+    return PartedSegment.adopt(this.shared, key, record);
   }
 
-  /** Completes the multipart upload `note` records, if any, and clears the record. */
+  /**
+   * Completes the multipart upload `note` records, if any, and records the object it completed
+   * into in its place (a multipart record of a segment named before claims named segments: none).
+   */
   private async closeRecorded(id: string, note: UploadNote): Promise<void> {
     const record = decodeSegmentRecord(note.record);
     if (!record) {
@@ -149,8 +162,11 @@ export class OpenSegments {
     const open = this.followed(id, record);
     this.parted.delete(id);
     const size = await open.complete();
-    this.noteSole(id, record.base === 0 && size > 0 ? { key: open.key, size } : undefined);
-    note.record = undefined;
+    // Now one object, named by the claim that started it: recorded as a plain segment.
+    note.record =
+      record.named && size > 0
+        ? encodePlainSegment({ base: record.base, serial: record.serialBase, size })
+        : undefined;
   }
 
   /** Completes the parts this process holds for upload `id` (up to `upTo`) into their segment. */

@@ -72,13 +72,15 @@ export class PartedSegment {
     readonly key: string,
     readonly base: number,
     readonly serialBase = 0,
+    /** Whether `key` carries `serialBase` (kept in the record). */
+    private readonly named = true,
   ) {
     this.end = base;
   }
 
   /** The recorded segment another process started (or this one forgot), to go on with. */
   static adopt(shared: PartedShared, key: string, record: SegmentRecord): PartedSegment {
-    const segment = new PartedSegment(shared, key, record.base, record.serialBase);
+    const segment = new PartedSegment(shared, key, record.base, record.serialBase, record.named);
     segment.uploadId = Promise.resolve(record.uploadId);
     segment.startedId = record.uploadId;
     segment.follow(record);
@@ -110,6 +112,7 @@ export class PartedSegment {
       uploadId: this.startedId,
       base: this.base,
       serialBase: this.serialBase,
+      named: this.named,
       parts: this.parts.map((p) => ({ number: p.number, size: p.size })),
     };
   }

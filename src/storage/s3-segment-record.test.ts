@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import {
+  decodePlainSegment,
   decodeSegmentRecord,
+  encodePlainSegment,
   encodeSegmentRecord,
   partNumberFor,
   recordedBytes,
@@ -15,6 +17,7 @@ it('a record reads back as written, equal consecutive parts kept as one run', ()
     uploadId: 'abc.def',
     base: 12 * MiB,
     serialBase: 4,
+    named: true,
     parts: [
       { number: 1, size: 8 * MiB },
       { number: 2, size: 8 * MiB },
@@ -67,4 +70,27 @@ it('anything but a well-formed record reads as none', () => {
   ];
   for (const text of bad) assert.equal(decodeSegmentRecord(Buffer.from(text)), undefined, text);
   assert.equal(decodeSegmentRecord(undefined), undefined);
+});
+
+it('a record from before segments were named by serial reads as not named', () => {
+  const stored = Buffer.from(JSON.stringify({ u: 'x', b: 0, s: 3, p: [[1, 1, 5]] }));
+  assert.equal(decodeSegmentRecord(stored)?.named, false);
+});
+
+it("a plain segment's record reads back as written, and neither kind reads as the other", () => {
+  const plain = { base: 0, serial: 12, size: 3000 };
+  const stored = encodePlainSegment(plain);
+  assert.deepEqual(decodePlainSegment(stored), plain);
+  assert.equal(decodeSegmentRecord(stored), undefined);
+  const parted = encodeSegmentRecord({
+    uploadId: 'u',
+    base: 0,
+    serialBase: 1,
+    named: true,
+    parts: [{ number: 1, size: 5 }],
+  });
+  assert.equal(decodePlainSegment(parted), undefined);
+  for (const text of ['x', '{}', JSON.stringify({ o: 0, k: -1, z: 3 })])
+    assert.equal(decodePlainSegment(Buffer.from(text)), undefined, text);
+  assert.equal(decodePlainSegment(undefined), undefined);
 });

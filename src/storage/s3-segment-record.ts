@@ -17,6 +17,11 @@ export interface SegmentRecord {
   base: number;
   /** The serial of the claim that started it: its part numbers count from there. */
   serialBase: number;
+  /**
+   * Whether its segment's name carries `serialBase` (see `segmentName`); records written before
+   * segments were named so do not.
+   */
+  named: boolean;
   /** The parts holding acknowledged chunks, in upload order (ascending numbers). */
   parts: { number: number; size: number }[];
 }
@@ -43,7 +48,13 @@ export function encodeSegmentRecord(record: SegmentRecord): Buffer {
     else runs.push([p.number, 1, p.size]);
   }
   return Buffer.from(
-    JSON.stringify({ u: record.uploadId, b: record.base, s: record.serialBase, p: runs }),
+    JSON.stringify({
+      u: record.uploadId,
+      b: record.base,
+      s: record.serialBase,
+      p: runs,
+      ...(record.named ? { n: 1 } : {}),
+    }),
   );
 }
 
@@ -56,7 +67,7 @@ export function decodeSegmentRecord(stored: Buffer | undefined): SegmentRecord |
   } catch {
     return undefined;
   }
-  const v = value as { u?: unknown; b?: unknown; s?: unknown; p?: unknown };
+  const v = value as { u?: unknown; b?: unknown; s?: unknown; p?: unknown; n?: unknown };
   const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   if (typeof v.u !== 'string' || !whole(v.b) || !whole(v.s) || !Array.isArray(v.p))
     return undefined;
@@ -69,5 +80,35 @@ export function decodeSegmentRecord(stored: Buffer | undefined): SegmentRecord |
   }
   const ascending = parts.every((p, i) => i === 0 || p.number > parts[i - 1]!.number);
   if (!ascending || parts.some((p) => p.number < 1 || p.number > MAX_PART_NUMBER)) return undefined;
-  return { uploadId: v.u, base: v.b, serialBase: v.s, parts };
+  return { uploadId: v.u, base: v.b, serialBase: v.s, named: v.n === 1, parts };
+}
+
+/**
+ * The last segment a recorded write stored as one object (not as parts): where it starts, the
+ * serial of the claim it was written under (its name carries it) and the bytes it holds.
+ */
+export interface PlainSegmentRecord {
+  base: number;
+  serial: number;
+  size: number;
+}
+
+/** The plain segment's record as the session stores it (in place of a multipart record). */
+export function encodePlainSegment(record: PlainSegmentRecord): Buffer {
+  return Buffer.from(JSON.stringify({ o: record.base, k: record.serial, z: record.size }));
+}
+
+/** A stored plain segment's record, or undefined when the session holds none. */
+export function decodePlainSegment(stored: Buffer | undefined): PlainSegmentRecord | undefined {
+  if (!stored) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(stored.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const v = value as { o?: unknown; k?: unknown; z?: unknown };
+  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!whole(v.o) || !whole(v.k) || !whole(v.z)) return undefined;
+  return { base: v.o, serial: v.k, size: v.z };
 }

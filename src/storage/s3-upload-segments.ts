@@ -1,8 +1,10 @@
 /**
- * An upload's segment objects under `<prefix>uploads/<id>/`, named by the offset they start at:
- * listing them (each sized to what it holds of the upload), taking over the parts another replica
- * wrote as a multipart upload (waiting for those it acknowledged, then completing them into their
- * segment), and copying a chain of segments to a blob's key.
+ * An upload's segment objects under `<prefix>uploads/<id>/`, named by the offset they start at
+ * and, where the upload's session records its writes' claims, the serial of the claim each was
+ * written under: listing them (each sized to what it holds of the upload, the latest claim's at
+ * each offset), taking over the parts another replica wrote as a multipart upload (waiting for
+ * those it acknowledged, then completing them into their segment), and copying a chain of
+ * segments to a blob's key.
  */
 import type { Readable } from 'node:stream';
 import {
@@ -22,6 +24,8 @@ export interface Segment {
   key: string;
   offset: number;
   size: number;
+  /** The object's own size, when it may hold more than `size` bytes (undefined: `size`). */
+  objectSize?: number;
 }
 
 /** Part copies in flight at once when a multi-segment upload is committed. */
@@ -35,9 +39,31 @@ const REWRITE_LIMIT = 4 * 1024 * 1024;
 /** Parts of a streamed copy, when segments are too small to be copied as parts. */
 const STREAM_PART = 16 * 1024 * 1024;
 
-/** The name of the segment starting at `offset` (sorting by name sorts by offset). */
-export function segmentName(offset: number): string {
-  return offset.toString().padStart(16, '0');
+/**
+ * The name of the segment starting at `offset`, written under the claim `serial` where the
+ * session records claims (sorting by name sorts by offset, then serial). A write whose claim
+ * lapsed may still store its object after the write that took over its offset: under its own
+ * name, with a smaller serial, so it never replaces that write's object, and `list` passes it by.
+ */
+export function segmentName(offset: number, serial?: number): string {
+  const name = offset.toString().padStart(16, '0');
+  return serial === undefined ? name : `${name}.${serial.toString().padStart(16, '0')}`;
+}
+
+/** The offset and serial (0: none) a segment's name holds, or undefined for another name. */
+export function parseSegmentName(name: string): { offset: number; serial: number } | undefined {
+  const match = /^(\d{16})(?:\.(\d{16}))?$/.exec(name);
+  return match ? { offset: Number(match[1]), serial: Number(match[2] ?? 0) } : undefined;
+}
+
+/**
+ * The first `length` bytes of the upload that `segments` (in offset order) hold: never a byte a
+ * write stored past the upload's recorded end.
+ */
+export function within(segments: Segment[], length: number): Segment[] {
+  return segments
+    .filter((s) => s.offset < length)
+    .map((s) => ({ ...s, size: Math.min(s.size, length - s.offset) }));
 }
 
 /** How far segments in offset order reach from offset 0 without a gap. */
@@ -61,25 +87,32 @@ export class UploadSegments {
   /**
    * The upload's segment objects in offset order, each sized to what it holds of the upload: up to
    * the next one's offset (an append retried at an earlier offset supersedes what lies past it).
+   * Of several at one offset, the one written under the latest claim.
    */
   async list(id: string): Promise<Segment[]> {
     const prefix = this.prefixOf(id);
-    const found = (await this.objects.list(prefix)).map((o) => ({
-      ...o,
-      offset: Number(o.key.slice(prefix.length)),
-    }));
+    const named = (await this.objects.list(prefix)).flatMap((o) => {
+      const name = parseSegmentName(o.key.slice(prefix.length));
+      return name ? [{ ...o, ...name }] : [];
+    });
+    named.sort((x, y) => x.offset - y.offset || x.serial - y.serial);
+    const found = named.filter((s, i) => named[i + 1]?.offset !== s.offset);
     return found.map((s, i) => ({
-      ...s,
+      key: s.key,
+      offset: s.offset,
       size: Math.max(0, Math.min(s.size, (found[i + 1]?.offset ?? Infinity) - s.offset)),
+      objectSize: s.size,
     }));
   }
 
   /**
    * The upload's segments once they hold its first `length` bytes: parts another replica
    * acknowledged are waited for (up to the wait this was made with) and completed into their
-   * segment. Fewer bytes come back only when nothing more is being stored.
+   * segment — unless the session `recorded` the upload's multipart upload, which its reader has
+   * completed already: any other is a write's whose progress was never recorded. Fewer bytes
+   * come back only when nothing more is being stored.
    */
-  async covering(id: string, length: number): Promise<Segment[]> {
+  async covering(id: string, length: number, recorded = false): Promise<Segment[]> {
     const deadline = Date.now() + this.foreignWaitMs;
     for (;;) {
       const segments = (await this.list(id)).filter((s) => s.size > 0);
@@ -91,6 +124,7 @@ export class UploadSegments {
         length,
         ...segments.filter((s) => s.offset > covered).map((s) => s.offset),
       );
+      if (recorded) return segments;
       const found = await this.completeForeign(id, covered, gapEnd);
       if (found === 'none') return segments;
       if (found === 'waiting') {
@@ -116,7 +150,7 @@ export class UploadSegments {
     const { objects } = this;
     const prefix = this.prefixOf(id);
     const open = (await objects.openMultiparts(prefix)).filter(
-      (u) => Number(u.key.slice(prefix.length)) === covered,
+      (u) => parseSegmentName(u.key.slice(prefix.length))?.offset === covered,
     );
     for (const u of open) {
       const keep: { PartNumber: number; ETag: string }[] = [];
@@ -148,7 +182,8 @@ export class UploadSegments {
 
 /**
  * Writes the object `target` from the segments `chain` (each's first `size` bytes, in order): a
- * small single segment by reading it back into a PUT, a larger one by CopyObject, several by a
+ * small single segment by reading it back into a PUT, a larger whole one by CopyObject, several
+ * (or part of one) by a
  * multipart upload of UploadPartCopy parts when each but the last is at least 5 MiB, else by
  * streaming `readAll(total)` once into a multipart upload.
  */
@@ -169,7 +204,7 @@ export async function copySegments(
         ContentLength: size,
       }),
     );
-  } else if (chain.length === 1) {
+  } else if (chain.length === 1 && (chain[0]!.objectSize ?? chain[0]!.size) === chain[0]!.size) {
     await client.send(
       new CopyObjectCommand({
         Bucket: bucket,

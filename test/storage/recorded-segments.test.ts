@@ -161,7 +161,78 @@ if (process.env.BERTH_TEST_S3) {
     assert.deepEqual(await a.listUploads(), [], 'nothing left behind');
   });
 
-  it('S3: another replica reads a recorded upload back (its parts completed), and the next chunk starts a new segment', async () => {
+  it('S3: a small write whose claim lapsed, stored after the next write of the same offset, never reaches the blob', async () => {
+    const settings = (await testBucket())!;
+    const [a, b, c] = [
+      await openS3Store(settings),
+      await openS3Store(settings),
+      await openS3Store(settings),
+    ];
+    const upload = new Session();
+    await a.createUpload(upload.id);
+    const first = randomBytes(1000);
+    await upload.append(a, first);
+    // C claims the next write and stalls until its claim lapses; B claims, writes the same offset
+    // and is recorded; then C's object is stored, with other bytes. C's progress never is.
+    const stalled = upload.claim();
+    const second = randomBytes(2000);
+    await upload.append(b, second);
+    const late = Buffer.alloc(2000, 0x6c);
+    await c.appendUpload(upload.id, first.length, Readable.from([late]), () => {}, late.length, {
+      ...stalled,
+    });
+    const all = Buffer.concat([first, second]);
+    await upload.commit(a, digestOf(all));
+    assert.ok(
+      (await read(b.readBlob(digestOf(all)))).equals(all),
+      'the blob holds the recorded bytes, not the late ones',
+    );
+    await a.deleteUpload(upload.id);
+    assert.deepEqual(await a.listUploads(), [], 'nothing left behind');
+  });
+
+  it('S3: bytes a failed write stored past the recorded end never reach the blob', async () => {
+    const settings = (await testBucket())!;
+    const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
+    for (const size of [1000, 6 * MiB]) {
+      const upload = new Session();
+      await a.createUpload(upload.id);
+      const first = randomBytes(size);
+      await upload.append(a, first);
+      // A write stored its object and failed after (its release saves the store's record as the
+      // write left it): the upload ends where it was.
+      await upload.append(a, randomBytes(1000));
+      upload.size = size;
+      await upload.commit(b, digestOf(first));
+      const blob = await read(a.readBlob(digestOf(first)));
+      assert.equal(blob.length, size, `a ${size}-byte upload`);
+      assert.ok(blob.equals(first));
+      await a.deleteUpload(upload.id);
+    }
+    assert.deepEqual(await a.listUploads(), [], 'nothing left behind');
+  });
+
+  it('S3: a small upload written by one replica and committed by another is found without a listing', async () => {
+    const settings = (await testBucket())!;
+    const sent: string[] = [];
+    const [a, b] = [
+      await openS3Store(settings),
+      await openS3Store({ ...settings, onRequest: (op) => sent.push(op) }),
+    ];
+    const upload = new Session();
+    await a.createUpload(upload.id);
+    const bytes = randomBytes(3000);
+    await upload.append(a, bytes);
+    await upload.commit(b, digestOf(bytes));
+    assert.ok((await read(a.readBlob(digestOf(bytes)))).equals(bytes));
+    assert.deepEqual(
+      sent.filter((op) => op.startsWith('List')),
+      [],
+      'the committing replica listed nothing',
+    );
+  });
+
+  it('S3: another replica reads a recorded upload back (its parts completed into one object the record then names), and the next chunk starts a new segment', async () => {
     const settings = (await testBucket())!;
     const [a, b] = [await openS3Store(settings), await openS3Store(settings)];
     const upload = new Session();
@@ -177,7 +248,8 @@ if (process.env.BERTH_TEST_S3) {
         Buffer.concat(chunks.slice(0, 2)),
       ),
     );
-    assert.equal(note.record, undefined);
+    // The record now names the one object they were completed into (started under claim 1).
+    assert.deepEqual(JSON.parse(note.record!.toString()), { o: 0, k: 1, z: 11 * MiB });
     upload.record = note.record;
     // A small chunk is an object of its own after it.
     await upload.append(b, chunks[2]!);
@@ -187,7 +259,7 @@ if (process.env.BERTH_TEST_S3) {
     assert.deepEqual(await b.listUploads(), [], 'the upload left nothing behind');
   });
 
-  it('S3: a write that completed the recorded parts and then failed leaves a record of none; the next chunk starts a new segment', async () => {
+  it('S3: a write that completed the recorded parts and then failed leaves a record of the object they became; the next chunk starts a new segment', async () => {
     const { a, b, upload, first, note } = await readBackByAnother();
     // B's write then fails: the claim's release saves the record as the write left it.
     upload.record = note.record;
