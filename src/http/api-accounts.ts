@@ -1,5 +1,6 @@
 /** Management API: the caller, users, organisations, members and teams. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { AuthService, NamespaceDisposal } from '../auth/index.js';
 import { BerthError } from '../oci/index.js';
@@ -51,7 +52,7 @@ function disposalOf(req: FastifyRequest): NamespaceDisposal {
 
 /** Registers the account routes under /api/v1. */
 export function registerAccountRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   repositoriesChanged: () => void,
 ): void {

@@ -4,6 +4,7 @@
  * git servers' push webhooks, which carry no account and are read as raw bytes to verify them.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { AuthService } from '../auth/index.js';
 import type { BuildService } from '../manage/index.js';
@@ -163,7 +164,7 @@ async function streamLog(
 
 /** Registers /api/v1/builds/… under /api/v1 (the repository routes come through their own path). */
 export function registerBuildRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   builds: BuildService,
 ): void {

@@ -1,6 +1,6 @@
 /** Upstream registries and pull-through cache namespaces under /api/v1 (administrators). */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService } from '../auth/index.js';
 import type { CacheAdmin } from '../replication/index.js';
 import { apiActor, bodyOf, json, noContent, param } from './api-common.js';
@@ -28,11 +28,7 @@ export const cacheNamespaceBody = z
   .strict();
 
 /** Registers /api/v1/upstreams and /api/v1/cache/namespaces. */
-export function registerCacheRoutes(
-  app: FastifyInstance,
-  auth: AuthService,
-  cache: CacheAdmin,
-): void {
+export function registerCacheRoutes(app: RouteTable, auth: AuthService, cache: CacheAdmin): void {
   app.get('/api/v1/upstreams', async (req, reply) =>
     json(reply, await cache.upstreams(await apiActor(auth, req, reply))),
   );

@@ -3,8 +3,8 @@
  * pages), a repository's tags with size, platforms, pusher, last pull and signature, a manifest in
  * full (config, layers with history, platforms, referrers), and deleting a tag.
  */
-import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/index.js';
+import type { RouteTable } from './lazy-routes.js';
 import { CATALOG_SORTS, type CatalogService, type CatalogSort } from '../manage/index.js';
 import { BerthError } from '../oci/index.js';
 import {
@@ -21,7 +21,7 @@ import { changeContext } from './v2-router.js';
 
 /** Registers the catalog, search, tag and manifest routes of /api/v1. */
 export function registerCatalogRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   catalog: CatalogService,
   domain?: string,

@@ -4,6 +4,7 @@
  * services, admission dry runs, collections with their grants, and admission policies.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { AuthService } from '../auth/index.js';
 import { LEVELS, type ControlPlane } from '../cluster/index.js';
@@ -137,7 +138,7 @@ export function registerClusterJoin(app: FastifyInstance, plane: ControlPlane): 
 
 /** Registers /api/v1/cluster/… (accounts). */
 export function registerClusterRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   plane: ControlPlane,
 ): void {

@@ -2,8 +2,8 @@
  * Management API for identity providers (administrators): list, save and remove directories, test
  * with a dry run, sync, and move an account between providers.
  */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService } from '../auth/index.js';
 import { apiActor, bodyOf, json, noContent, param } from './api-common.js';
 
@@ -20,7 +20,7 @@ export const identityLink = z.object({ provider: z.string().min(1).nullable() })
 export const providerInput = z.record(z.string(), z.unknown());
 
 /** Registers /api/v1/identity/… and /api/v1/users/NAME/identity */
-export function registerIdentityRoutes(app: FastifyInstance, auth: AuthService): void {
+export function registerIdentityRoutes(app: RouteTable, auth: AuthService): void {
   app.get('/api/v1/identity/providers', async (req, reply) =>
     json(reply, await auth.identity.list(await apiActor(auth, req, reply))),
   );

@@ -1,6 +1,6 @@
 /** Immutable-tag rules under /api/v1/immutable-tags (administrators change them; anyone signed in reads). */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService } from '../auth/index.js';
 import type { ImmutabilityService } from '../manage/index.js';
 import { BerthError } from '../oci/index.js';
@@ -17,7 +17,7 @@ export const immutableRule = z
 
 /** Registers the immutable-tag rule routes. */
 export function registerImmutableRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   immutability: ImmutabilityService,
 ): void {

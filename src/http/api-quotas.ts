@@ -2,8 +2,8 @@
  * Quotas under /api/v1/quotas: administrators list, set and remove them; a namespace's or
  * repository's administrators read its usage at /api/v1/quotas/usage?kind=&scope=.
  */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService } from '../auth/index.js';
 import { parseBytes } from '../kit/index.js';
 import type { QuotaService } from '../manage/index.js';
@@ -47,7 +47,7 @@ function scopeOf(req: Parameters<typeof queryParam>[0]) {
 
 /** Registers the quota routes. */
 export function registerQuotaRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   quotas: QuotaService,
 ): void {

@@ -1,6 +1,6 @@
 /** Replication rules and their executions under /api/v1/replication (administrators). */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService } from '../auth/index.js';
 import { ruleSettings, type ReplicationAdmin } from '../replication/index.js';
 import { BerthError } from '../oci/index.js';
@@ -11,7 +11,7 @@ export const ruleBody = z.record(z.string(), z.unknown());
 
 /** Registers /api/v1/replication/…. */
 export function registerReplicationRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   replication: ReplicationAdmin,
 ): void {

@@ -1,5 +1,6 @@
 /** Management API: repositories and their permissions, access tokens and the audit log. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { BuildService, WebhookService } from '../manage/index.js';
 import { repositoryBuildRoute, repositoryBuilds } from './api-builds.js';
@@ -117,7 +118,7 @@ async function repositoryRoute(
 
 /** Registers repository, token and audit routes under /api/v1. */
 export function registerRepositoryRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   repositoriesChanged: () => void,
   webhooks?: WebhookService,

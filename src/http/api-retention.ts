@@ -2,7 +2,8 @@
  * Retention under /api/v1/retention: policies (a scope's administrators), runs by hand and dry
  * runs, the runs' reports, the trash and restoring from it.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { AuthService } from '../auth/index.js';
 import type { RetentionService } from '../manage/index.js';
@@ -32,7 +33,7 @@ function idOf(req: FastifyRequest): number {
 
 /** Registers the retention routes. */
 export function registerRetentionRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   retention: RetentionService,
 ): void {

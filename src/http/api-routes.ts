@@ -1,4 +1,7 @@
-/** The management API under /api/v1, in its own plugin scope with a JSON body parser. */
+/**
+ * The management API under /api/v1, in its own plugin scope with a JSON body parser: one Fastify
+ * route over a table of the API's routes matched on first use (see lazy-routes).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { AuditSink, AuthService } from '../auth/index.js';
 import type { Registry } from '../registry/index.js';
@@ -9,6 +12,7 @@ import { registerSystemRoutes } from './api-system.js';
 import { registerSessionRoutes } from './api-session.js';
 import { registerAccountRoutes } from './api-accounts.js';
 import { json } from './api-common.js';
+import { LazyRouteTable, ROUTE_METHODS } from './lazy-routes.js';
 import { openApiDocument } from './api-openapi.js';
 import { registerRepositoryRoutes } from './api-repositories.js';
 import { registerWebhookRoutes } from './api-webhooks.js';
@@ -51,27 +55,34 @@ export function registerApiRoutes(
       }
     },
   );
+  const routes = new LazyRouteTable();
+  app.route({
+    method: [...ROUTE_METHODS],
+    url: '/api/v1/*',
+    onRequest: routes.match,
+    handler: routes.dispatch,
+  });
   // Described on first request (building it from the schemas takes tens of milliseconds).
   let doc: Record<string, unknown> | undefined;
-  app.get('/api/v1/openapi.json', async (_req, reply) =>
+  routes.get('/api/v1/openapi.json', async (_req, reply) =>
     json(reply, (doc ??= openApiDocument(version))),
   );
   // Deleting accounts and repositories changes what repository names and ids mean.
   const changed = (): void => parts.registry.repositoriesChanged();
-  registerAccountRoutes(app, auth, changed);
+  registerAccountRoutes(routes, auth, changed);
   const { webhooks, builds } = parts.manage;
-  registerRepositoryRoutes(app, auth, changed, webhooks, builds);
-  if (webhooks) registerWebhookRoutes(app, auth, webhooks);
-  if (builds) registerBuildRoutes(app, auth, builds);
-  registerSessionRoutes(app, auth);
-  registerIdentityRoutes(app, auth);
-  registerCatalogRoutes(app, auth, parts.manage.catalog, parts.domain);
-  registerSystemRoutes(app, auth, parts.manage.system);
-  if (parts.trust) registerTrustRoutes(app, auth, parts.trust, parts.registry, parts.audit);
-  if (parts.cluster) registerClusterRoutes(app, auth, parts.cluster.plane);
-  if (parts.cacheAdmin) registerCacheRoutes(app, auth, parts.cacheAdmin);
-  if (parts.replicationAdmin) registerReplicationRoutes(app, auth, parts.replicationAdmin);
-  if (parts.manage.immutability) registerImmutableRoutes(app, auth, parts.manage.immutability);
-  if (parts.manage.quotas) registerQuotaRoutes(app, auth, parts.manage.quotas);
-  if (parts.manage.retention) registerRetentionRoutes(app, auth, parts.manage.retention);
+  registerRepositoryRoutes(routes, auth, changed, webhooks, builds);
+  if (webhooks) registerWebhookRoutes(routes, auth, webhooks);
+  if (builds) registerBuildRoutes(routes, auth, builds);
+  registerSessionRoutes(routes, auth);
+  registerIdentityRoutes(routes, auth);
+  registerCatalogRoutes(routes, auth, parts.manage.catalog, parts.domain);
+  registerSystemRoutes(routes, auth, parts.manage.system);
+  if (parts.trust) registerTrustRoutes(routes, auth, parts.trust, parts.registry, parts.audit);
+  if (parts.cluster) registerClusterRoutes(routes, auth, parts.cluster.plane);
+  if (parts.cacheAdmin) registerCacheRoutes(routes, auth, parts.cacheAdmin);
+  if (parts.replicationAdmin) registerReplicationRoutes(routes, auth, parts.replicationAdmin);
+  if (parts.manage.immutability) registerImmutableRoutes(routes, auth, parts.manage.immutability);
+  if (parts.manage.quotas) registerQuotaRoutes(routes, auth, parts.manage.quotas);
+  if (parts.manage.retention) registerRetentionRoutes(routes, auth, parts.manage.retention);
 }

@@ -3,8 +3,8 @@
  * bearer token plus, for passwords, a refresh token the browser keeps instead of the password;
  * signing out revokes it.
  */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuthService, UserPrincipal } from '../auth/index.js';
 import { bodyOf, json, noContent } from './api-common.js';
 import { clientAddress } from './auth-edge.js';
@@ -21,7 +21,7 @@ async function bearerFor(auth: AuthService, principal: UserPrincipal) {
 }
 
 /** Registers POST/DELETE /api/v1/session and POST /api/v1/session/token. */
-export function registerSessionRoutes(app: FastifyInstance, auth: AuthService): void {
+export function registerSessionRoutes(app: RouteTable, auth: AuthService): void {
   app.post('/api/v1/session', async (req, reply) => {
     const { username, password } = bodyOf(signIn, req);
     const principal = await auth.authenticator.login(username, password, clientAddress(req));

@@ -3,15 +3,15 @@
  * uptime), garbage collection started and watched from the UI, and the settings page (domain,
  * TLS certificate, storage, authentication options) with the source that wins for each.
  */
-import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/index.js';
+import type { RouteTable } from './lazy-routes.js';
 import { settingsChange } from '../config/index.js';
 import type { SystemService } from '../manage/index.js';
 import { apiActor, bodyOf, json } from './api-common.js';
 
 /** Registers /api/v1/info, /api/v1/system, /api/v1/system/gc and /api/v1/settings. */
 export function registerSystemRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   system: SystemService,
 ): void {

@@ -1,6 +1,6 @@
 /** Management API for content trust: per-tag signature status and signed-tags requirements. */
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { RouteTable } from './lazy-routes.js';
 import type { AuditSink, AuthService } from '../auth/index.js';
 import { BerthError, isValidName } from '../oci/index.js';
 import type { Registry } from '../registry/index.js';
@@ -43,7 +43,7 @@ export const verificationKeyBody = z
 
 /** Registers the trust routes of /api/v1. */
 export function registerTrustRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   trust: TrustService,
   registry: Registry,

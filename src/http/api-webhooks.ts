@@ -1,5 +1,6 @@
 /** Management API: webhooks of a repository, a namespace or the whole registry, and their log. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteTable } from './lazy-routes.js';
 import { z } from 'zod';
 import type { AuthService } from '../auth/index.js';
 import { EVENT_TYPES } from '../events/index.js';
@@ -93,7 +94,7 @@ export function repositoryWebhooks(
 
 /** Registers the webhook routes under /api/v1. */
 export function registerWebhookRoutes(
-  app: FastifyInstance,
+  app: RouteTable,
   auth: AuthService,
   service: WebhookService,
 ): void {
