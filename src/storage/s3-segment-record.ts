@@ -58,18 +58,26 @@ export function encodeSegmentRecord(record: SegmentRecord): Buffer {
   );
 }
 
-/** A stored record, or undefined when there is none or it is not one this code wrote. */
-export function decodeSegmentRecord(stored: Buffer | undefined): SegmentRecord | undefined {
+/** Whether `n` is a whole number, 0 or more. */
+function whole(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
+/** The JSON object `stored` holds, or undefined when it holds none. */
+function parsed<T extends object>(stored: Buffer | undefined): T | undefined {
   if (!stored) return undefined;
-  let value: unknown;
   try {
-    value = JSON.parse(stored.toString('utf8'));
+    const value: unknown = JSON.parse(stored.toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as T) : undefined;
   } catch {
     return undefined;
   }
-  const v = value as { u?: unknown; b?: unknown; s?: unknown; p?: unknown; n?: unknown };
-  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (typeof v.u !== 'string' || !whole(v.b) || !whole(v.s) || !Array.isArray(v.p))
+}
+
+/** A stored record, or undefined when there is none or it is not one this code wrote. */
+export function decodeSegmentRecord(stored: Buffer | undefined): SegmentRecord | undefined {
+  const v = parsed<{ u?: unknown; b?: unknown; s?: unknown; p?: unknown; n?: unknown }>(stored);
+  if (!v || typeof v.u !== 'string' || !whole(v.b) || !whole(v.s) || !Array.isArray(v.p))
     return undefined;
   const parts: SegmentRecord['parts'] = [];
   for (const run of v.p as unknown[]) {
@@ -100,15 +108,7 @@ export function encodePlainSegment(record: PlainSegmentRecord): Buffer {
 
 /** A stored plain segment's record, or undefined when the session holds none. */
 export function decodePlainSegment(stored: Buffer | undefined): PlainSegmentRecord | undefined {
-  if (!stored) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(stored.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  const v = value as { o?: unknown; k?: unknown; z?: unknown };
-  const whole = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-  if (!whole(v.o) || !whole(v.k) || !whole(v.z)) return undefined;
+  const v = parsed<{ o?: unknown; k?: unknown; z?: unknown }>(stored);
+  if (!v || !whole(v.o) || !whole(v.k) || !whole(v.z)) return undefined;
   return { base: v.o, serial: v.k, size: v.z };
 }

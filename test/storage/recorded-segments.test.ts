@@ -61,6 +61,12 @@ class Session {
   constructor(readonly id = randomUUID()) {}
 }
 
+/** Three stores on one fresh bucket, standing for three replicas. */
+async function threeReplicas(): Promise<[ContentStore, ContentStore, ContentStore]> {
+  const settings = (await testBucket())!;
+  return [await openS3Store(settings), await openS3Store(settings), await openS3Store(settings)];
+}
+
 /**
  * Two replicas on one bucket: A's first chunk (6 MiB) recorded, then read back by B under a claim
  * of its own, which completes A's parts; B's note as that read left it.
@@ -105,12 +111,7 @@ if (process.env.BERTH_TEST_S3) {
   });
 
   it('S3: a part whose write lost its claim never reaches the blob: left out, or the upload refused where the gateway completes only every part', async () => {
-    const settings = (await testBucket())!;
-    const [a, b, c] = [
-      await openS3Store(settings),
-      await openS3Store(settings),
-      await openS3Store(settings),
-    ];
+    const [a, b, c] = await threeReplicas();
     const upload = new Session();
     await a.createUpload(upload.id);
     const first = randomBytes(6 * MiB);
@@ -162,12 +163,7 @@ if (process.env.BERTH_TEST_S3) {
   });
 
   it('S3: a small write whose claim lapsed, stored after the next write of the same offset, never reaches the blob', async () => {
-    const settings = (await testBucket())!;
-    const [a, b, c] = [
-      await openS3Store(settings),
-      await openS3Store(settings),
-      await openS3Store(settings),
-    ];
+    const [a, b, c] = await threeReplicas();
     const upload = new Session();
     await a.createUpload(upload.id);
     const first = randomBytes(1000);
