@@ -4,7 +4,15 @@ import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { freePort } from './servers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,5 +103,14 @@ export async function createBucket(
     credentials: { accessKeyId: ceph.accessKeyId, secretAccessKey: ceph.secretAccessKey },
   });
   await client.send(new CreateBucketCommand({ Bucket: name }));
+  // A fresh gateway creates pools at the first object and the first multipart upload written
+  // (seconds each): not inside any clock.
+  const Bucket = name;
+  const Key = 'warm-up';
+  await client.send(new PutObjectCommand({ Bucket, Key, Body: 'x' }));
+  await client.send(new DeleteObjectCommand({ Bucket, Key }));
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+  await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'x' }));
+  await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
   client.destroy();
 }
