@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import Fastify from 'fastify';
-import { LazyRouteTable, ROUTE_METHODS } from './lazy-routes.js';
+import { LazyRouteTable, ROUTE_METHODS, ROUTER_OPTIONS } from './lazy-routes.js';
 
 /** A Fastify server answering `/api/v1/*` from `table`, with a not-found answer of its own. */
 function serverOver(table: LazyRouteTable) {
-  const app = Fastify({ routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 } });
+  const app = Fastify({ routerOptions: ROUTER_OPTIONS });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ missing: true }));
   app.route({
     method: [...ROUTE_METHODS],

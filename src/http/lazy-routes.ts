@@ -25,8 +25,8 @@ export interface RouteTable {
   route(options: { method: RouteMethod[]; url: string; handler: RouteHandler }): void;
 }
 
-/** Fastify's router options in buildServer, so a URL matches here as it would there. */
-const ROUTER_OPTIONS = { ignoreTrailingSlash: false, maxParamLength: 1000 };
+/** The router options of Berth's Fastify server and of the table, so a URL matches alike in both. */
+export const ROUTER_OPTIONS = { ignoreTrailingSlash: false, maxParamLength: 1000 };
 
 /** A route table matched by a router built on its first lookup. */
 export class LazyRouteTable implements RouteTable {

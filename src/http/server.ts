@@ -9,6 +9,7 @@ import { BerthError } from '../oci/index.js';
 import { apiPrincipal } from './api-common.js';
 import { answerClientError, guardRequests, limitConnections } from './edge-guards.js';
 import { registerApiRoutes } from './api-routes.js';
+import { ROUTER_OPTIONS } from './lazy-routes.js';
 import { registerBuildHooks } from './api-builds.js';
 import type { ManageServices } from '../manage/index.js';
 import { handleError } from './error-mapping.js';
@@ -79,7 +80,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     connectionTimeout: limits.idleTimeout * 1000,
     requestTimeout: 0,
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1000 },
+    routerOptions: { ...ROUTER_OPTIONS },
     http: timeouts,
     clientErrorHandler: answerClientError,
     ...(deps.tls ? { https: { ...timeouts, cert: deps.tls.cert, key: deps.tls.key } } : {}),

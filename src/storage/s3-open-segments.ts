@@ -3,8 +3,9 @@
  * upload: which one each upload's part-sized chunks go to — the process's own, or, where the
  * upload's session records it (`UploadNote`, s3-segment-record), the one every replica adds its
  * parts to — and completing them into segment objects before an upload is read or committed
- * (s3-upload-segments reads those). Also the uploads whose one segment this process wrote, so
- * committing them needs no HEAD.
+ * (s3-upload-segments reads those). Also, where the session records nothing, the uploads whose
+ * one segment this process wrote, so committing them needs no HEAD (where it does record, its
+ * record names that segment instead: a process whose claim lapsed may have written another).
  */
 import type { Readable } from 'node:stream';
 import { rememberBounded } from '../kit/index.js';
@@ -109,9 +110,9 @@ export class OpenSegments {
   /**
    * Completes what upload `id` has open before a write at `offset` that is not a part, or before
    * the upload is read or committed (`offset` undefined): with a `note`, the multipart upload it
-   * records (whose record becomes the plain segment's it completed into; a segment of this process the record does not name is a
-   * write's whose progress was not recorded, and is abandoned); without, this process's own
-   * segment, up to `offset`.
+   * records (whose record becomes the plain segment's it completed into; a segment of this
+   * process the record does not name is a write's whose progress was not recorded, and is
+   * abandoned); without, this process's own segment, up to `offset`.
    */
   async close(id: string, offset?: number, note?: UploadNote): Promise<void> {
     if (note) await this.closeRecorded(id, note);
