@@ -15,6 +15,9 @@ import type { Meta, UploadRecord } from '../meta/index.js';
 /** How long a claim lasts without renewal; renewed every third of it while its write goes on. */
 export const APPEND_CLAIM_MS = 60_000;
 
+/** The `lost` signal of a claim that cannot be lost (nothing shared). */
+const NEVER_LOST = new AbortController().signal;
+
 /** A claim held on one upload's write. */
 export interface AppendClaim {
   /**
@@ -29,6 +32,13 @@ export interface AppendClaim {
   release(): Promise<void>;
   /** Stops renewing a claim the upload's commit ended (its session is gone). */
   ended(): void;
+  /**
+   * Aborted (with a RANGE_INVALID reason) once the claim can no longer be counted on: another
+   * write holds it, or it went unrenewed for half its length (the database unreachable) — while
+   * it cannot yet have lapsed, so a write that stops then never writes after another has taken
+   * the upload over (unless its process stalls for the rest of the claim's length).
+   */
+  readonly lost: AbortSignal;
 }
 
 /** Takes claims on uploads' writes; takes none where the database is this process's alone. */
@@ -61,6 +71,7 @@ export class AppendClaims {
             },
             release: async () => {},
             ended: () => {},
+            lost: NEVER_LOST,
           },
         }
       );
@@ -77,10 +88,31 @@ export class AppendClaims {
         { size: known.size },
       );
     }
-    // Renewed until the write ends, or until the claim is no longer there to renew.
+    // Renewed until the write ends, or until the claim is no longer there to renew; lost once
+    // another holds it, or once it has gone unrenewed for half its length.
+    const lost = new AbortController();
+    const lose = (why: string): void => {
+      // A renewal answered after the write ended (its progress recorded) changes nothing.
+      if (renewal === undefined) return;
+      stop();
+      lost.abort(
+        new BerthError(
+          'RANGE_INVALID',
+          `the claim on upload ${id} ${why}; the write stopped: ask for its offset and go on from there`,
+          { size: upload.size },
+        ),
+      );
+    };
+    let renewedAt = now;
     let renewal: NodeJS.Timeout | undefined = setInterval(() => {
-      uploads.renewAppend(id, token, this.clock() + this.lastsMs).then(
-        (held) => held || stop(),
+      if (this.clock() - renewedAt >= this.lastsMs / 2) {
+        lose('could not be renewed (the database did not answer)');
+        return;
+      }
+      const asked = this.clock();
+      uploads.renewAppend(id, token, asked + this.lastsMs).then(
+        (held) =>
+          held ? (renewedAt = Math.max(renewedAt, asked)) : lose('is held by another write'),
         () => undefined,
       );
     }, this.lastsMs / 3);
@@ -111,6 +143,7 @@ export class AppendClaims {
           await uploads.releaseAppend(id, token, storeRecord).catch(() => undefined);
         },
         ended: stop,
+        lost: lost.signal,
       },
     };
   }

@@ -114,16 +114,19 @@ export class UploadService {
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const { upload, claim } = await this.findClaimed(name, id);
+      const unbind = stopOnLoss(body, claim);
       try {
         // A chunk's blob is not known yet (it may be one the namespace already holds, adding
         // nothing), so quotas are checked when the upload completes; the uploader's limits
         // bound it.
         const size = await this.chunks.append(upload, body, range, length);
+        unbind();
         // The row holding the bytes is enough to hash them again; else the state, where saved.
         const state = upload.held ? null : await this.hashes.stateToSave(upload.id, size);
         await claim.advance(size, upload.held ?? null, state);
         return { id, repository: name, size };
       } catch (err) {
+        unbind();
         await claim.release();
         throw err;
       }
@@ -147,11 +150,14 @@ export class UploadService {
     return this.locks.run(id, async () => {
       // No other request may write to the upload while it becomes a blob (the commit ends it).
       const { upload, claim } = await this.findClaimed(name, id);
+      const unbind = body ? stopOnLoss(body, claim) : () => undefined;
       try {
         const done = await this.finishClaimed(name, upload, digest, body, length, range, context);
+        unbind();
         claim.ended();
         return done;
       } catch (err) {
+        unbind();
         await claim.release();
         throw err;
       }
@@ -430,4 +436,19 @@ function unknownUpload(name: string, id: string): BerthError {
       uuid: id.slice(0, 64),
     },
   );
+}
+
+/**
+ * Ends `body` with the claim's reason if `claim` is lost while the body is still being read (see
+ * AppendClaim.lost): the store's write fails then instead of going on after another write may
+ * have taken the upload over. A body read to its end is left alone (ending it would close the
+ * connection). Returns the function that unbinds it, once the write is done.
+ */
+export function stopOnLoss(body: Readable, claim: Pick<AppendClaim, 'lost'>): () => void {
+  const stop = (): void => {
+    if (!body.readableEnded && !body.destroyed) body.destroy(claim.lost.reason as Error);
+  };
+  if (claim.lost.aborted) stop();
+  else claim.lost.addEventListener('abort', stop, { once: true });
+  return () => claim.lost.removeEventListener('abort', stop);
 }
