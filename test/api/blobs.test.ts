@@ -711,8 +711,9 @@ describe(
     });
 
     it('renews a claim while its write goes on, and stops once the upload is gone', async () => {
-      // A claim lasting 300 ms, renewed every 100: what a write of several minutes does.
-      const claims = new AppendClaims(t.berth.meta, true, 300);
+      // A claim lasting 6 s, renewed every 2 (and given up when unrenewed for 3): what a write
+      // of several minutes does.
+      const claims = new AppendClaims(t.berth.meta, true, 6_000);
       const opened = async () => {
         const start = await t.app.inject({ method: 'POST', url: '/v2/lib/renewed/blobs/uploads/' });
         const location = start.headers.location as string;
