@@ -11,8 +11,7 @@ import { PassThrough } from 'node:stream';
 import { it } from 'node:test';
 import type { Meta, UploadRecord } from '../meta/index.js';
 import { BerthError } from '../oci/index.js';
-import { AppendClaims } from './append-claims.js';
-import { stopOnLoss } from './uploads.js';
+import { AppendClaims, stopOnLoss } from './append-claims.js';
 
 /** A database stand-in whose `renewAppend` answers as `renew` says, counting the calls. */
 function database(renew: () => Promise<boolean>) {

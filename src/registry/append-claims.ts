@@ -9,6 +9,7 @@
  * is renewed while a long write goes on, and lapses if its process dies.
  */
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { BerthError } from '../oci/index.js';
 import type { Meta, UploadRecord } from '../meta/index.js';
 
@@ -151,5 +152,37 @@ export class AppendClaims {
   /** How many claims this process is renewing now. */
   renewing(): number {
     return this.renewals;
+  }
+}
+
+/**
+ * Ends `body` with the claim's reason if `claim` is lost while the body is still being read (see
+ * AppendClaim.lost): the store's write fails then instead of going on after another write may
+ * have taken the upload over. A body read to its end is left alone (ending it would close the
+ * connection). Returns the function that unbinds it, once the write is done.
+ */
+export function stopOnLoss(body: Readable, claim: Pick<AppendClaim, 'lost'>): () => void {
+  const stop = (): void => {
+    if (!body.readableEnded && !body.destroyed) body.destroy(claim.lost.reason as Error);
+  };
+  if (claim.lost.aborted) stop();
+  else claim.lost.addEventListener('abort', stop, { once: true });
+  return () => claim.lost.removeEventListener('abort', stop);
+}
+
+/**
+ * Runs `read`, which reads `body` (if any) under `claim`, with the body ended should the claim be
+ * lost meanwhile (`stopOnLoss`), and unbound once `read` settles.
+ */
+export async function readWhileClaimed<T>(
+  claim: Pick<AppendClaim, 'lost'>,
+  body: Readable | undefined,
+  read: () => Promise<T>,
+): Promise<T> {
+  const unbind = body ? stopOnLoss(body, claim) : undefined;
+  try {
+    return await read();
+  } finally {
+    unbind?.();
   }
 }

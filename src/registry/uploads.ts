@@ -1,7 +1,8 @@
 /**
  * Blob uploads: sessions, streamed and chunked appends, monolithic uploads and completion.
  * Bytes are hashed as they stream to storage (the running hashes: upload-hashes.ts; appending a
- * chunk: upload-chunks.ts).
+ * chunk: upload-chunks.ts; recording a verified blob: blob-recording.ts; the claims on an
+ * upload's writes across replicas: append-claims.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -12,24 +13,14 @@ import type { ContentStore, ReceivedBlob } from '../storage/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { uploaderOf, UNLIMITED_UPLOADS, type UploadLimits } from './upload-limits.js';
 import { UploadChunks, type ChunkRange } from './upload-chunks.js';
-import { changeEvent } from './change-events.js';
 import type { ByteCounter, ChangeContext, EventSink } from './ports.js';
 import type { ReadCache } from './read-cache.js';
 import { QuotaGuard, type Headroom } from './quota-guard.js';
 import { uploadDataGone, UploadHashes } from './upload-hashes.js';
-import { AppendClaims, type AppendClaim } from './append-claims.js';
+import { AppendClaims, readWhileClaimed, type AppendClaim } from './append-claims.js';
+import { BlobRecorder, inlineBlob } from './blob-recording.js';
 
 export type { ChunkRange } from './upload-chunks.js';
-
-/** A blob whose bytes the commit that records it writes to the small-blob table. */
-function inlineBlob(bytes: Buffer): {
-  stage(): Promise<void>;
-  confirm(): Promise<void>;
-  inline: Buffer;
-} {
-  const nothing = async (): Promise<void> => {};
-  return { inline: bytes, stage: nothing, confirm: nothing };
-}
 
 /** The state of an upload a client can see. */
 export interface UploadState {
@@ -44,6 +35,7 @@ export class UploadService {
   private readonly chunks: UploadChunks;
   private readonly locks = new KeyedMutex();
   private readonly claims: AppendClaims;
+  private readonly recorder: BlobRecorder;
 
   constructor(
     private readonly meta: Meta,
@@ -60,6 +52,7 @@ export class UploadService {
     this.chunks = new UploadChunks(meta, store, this.hashes, bytes, limits, (id) =>
       this.discard(id),
     );
+    this.recorder = new BlobRecorder(meta, quotas, this.hashes, events, (id) => this.discard(id));
   }
 
   /**
@@ -114,19 +107,18 @@ export class UploadService {
   ): Promise<UploadState> {
     return this.locks.run(id, async () => {
       const { upload, claim } = await this.findClaimed(name, id);
-      const unbind = stopOnLoss(body, claim);
       try {
         // A chunk's blob is not known yet (it may be one the namespace already holds, adding
         // nothing), so quotas are checked when the upload completes; the uploader's limits
         // bound it.
-        const size = await this.chunks.append(upload, body, range, length);
-        unbind();
+        const size = await readWhileClaimed(claim, body, () =>
+          this.chunks.append(upload, body, range, length),
+        );
         // The row holding the bytes is enough to hash them again; else the state, where saved.
         const state = upload.held ? null : await this.hashes.stateToSave(upload.id, size);
         await claim.advance(size, upload.held ?? null, state);
         return { id, repository: name, size };
       } catch (err) {
-        unbind();
         await claim.release();
         throw err;
       }
@@ -150,14 +142,13 @@ export class UploadService {
     return this.locks.run(id, async () => {
       // No other request may write to the upload while it becomes a blob (the commit ends it).
       const { upload, claim } = await this.findClaimed(name, id);
-      const unbind = body ? stopOnLoss(body, claim) : () => undefined;
       try {
-        const done = await this.finishClaimed(name, upload, digest, body, length, range, context);
-        unbind();
+        const done = await readWhileClaimed(claim, body, () =>
+          this.finishClaimed(name, upload, digest, body, length, range, context),
+        );
         claim.ended();
         return done;
       } catch (err) {
-        unbind();
         await claim.release();
         throw err;
       }
@@ -199,12 +190,12 @@ export class UploadService {
     const held = upload.held;
     if (held) {
       // The session's row held every byte: the blob goes to the small-blob table.
-      await this.record(name, upload, digest.value, size, room, context, inlineBlob(held));
+      await this.recorder.record(name, upload, digest.value, size, room, context, inlineBlob(held));
       return { digest: digest.value, size };
     }
     // An upload of no bytes may not be in the store yet.
     if (size === 0) await this.store.createUpload(id);
-    await this.record(name, upload, digest.value, size, room, context, {
+    await this.recorder.record(name, upload, digest.value, size, room, context, {
       stage: async () => {
         try {
           await this.store.stageUpload?.(id, digest.value, size, upload.note);
@@ -260,7 +251,7 @@ export class UploadService {
       );
       const actual = `sha256:${await hash.digest()}`;
       if (actual !== digest.value) throw await this.mismatch(upload.id, digest.value, actual);
-      await this.record(name, upload, digest.value, size, room, context, received!, true);
+      await this.recorder.record(name, upload, digest.value, size, room, context, received!, true);
       return { digest: digest.value, size };
     } finally {
       await received?.drop();
@@ -272,53 +263,6 @@ export class UploadService {
     await this.discard(id);
     const message = `uploaded content has digest ${actual}, not ${expected}`;
     return new BerthError('DIGEST_INVALID', message, { expected, actual });
-  }
-
-  /**
-   * Records a verified blob of `size` bytes from `upload`: the quota checks, then `blob.stage`
-   * (outside the database's write lock, for slow stores), then the commit, inside which
-   * `blob.confirm` checks the staged bytes are still there — a collection can never take them
-   * in between. Removals are counted in the transactions that make them, serialized with this
-   * one, so an unchanged count proves the staged bytes untouched.
-   */
-  private async record(
-    name: string,
-    upload: UploadRecord,
-    digest: string,
-    size: number,
-    room: Headroom | undefined,
-    context: ChangeContext | undefined,
-    blob: { stage(): Promise<void>; confirm(): Promise<void>; inline?: Buffer },
-    /**
-     * Confirm only when some blob was removed since the stage began (for stores where confirming
-     * is a round trip, and staging wrote the whole blob).
-     */
-    confirmAfterRemovalsOnly = false,
-  ): Promise<void> {
-    if (room !== undefined && size > room.room) {
-      await this.discard(upload.id);
-      throw QuotaGuard.refusal(room.quota, room.used, room.limit, size);
-    }
-    const quotas = await this.quotas.covering(name);
-    // Bytes the commit writes itself need no confirming (`confirm` does nothing for them).
-    const removals =
-      confirmAfterRemovalsOnly && !blob.inline ? await this.meta.gc.removals() : undefined;
-    await blob.stage();
-    await this.meta.writeTransaction(async (m) => {
-      await this.quotas.admitBytes(m, quotas, name, digest, size, context);
-      // A small blob the store keeps in the database is written here, durable with its record.
-      await m.blobCommits.record({
-        digest,
-        size,
-        repositoryId: upload.repositoryId,
-        uploadId: upload.id,
-        inline: blob.inline,
-        event: changeEvent('blob.uploaded', { repository: name, digest, size }, context),
-      });
-      if (removals === undefined || (await m.gc.removals()) !== removals) await blob.confirm();
-    });
-    this.hashes.forget(upload.id);
-    this.events.committed();
   }
 
   /** Uploads a whole blob in one request (`POST …/uploads/?digest=`). */
@@ -436,19 +380,4 @@ function unknownUpload(name: string, id: string): BerthError {
       uuid: id.slice(0, 64),
     },
   );
-}
-
-/**
- * Ends `body` with the claim's reason if `claim` is lost while the body is still being read (see
- * AppendClaim.lost): the store's write fails then instead of going on after another write may
- * have taken the upload over. A body read to its end is left alone (ending it would close the
- * connection). Returns the function that unbinds it, once the write is done.
- */
-export function stopOnLoss(body: Readable, claim: Pick<AppendClaim, 'lost'>): () => void {
-  const stop = (): void => {
-    if (!body.readableEnded && !body.destroyed) body.destroy(claim.lost.reason as Error);
-  };
-  if (claim.lost.aborted) stop();
-  else claim.lost.addEventListener('abort', stop, { once: true });
-  return () => claim.lost.removeEventListener('abort', stop);
 }
