@@ -5,12 +5,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../oci/index.js';
-import type { ByteRange, ContentStore } from './driver.js';
+import type { ByteRange, ContentStore, UploadNote } from './driver.js';
 import { batchedFileSink, type FileSink } from './batched-file-sink.js';
 import { BackgroundWork } from './background-work.js';
 import { alignedBuffersAvailable, directIoBuffers } from '../kit/index.js';
 import { directFileSink } from './direct-file-sink.js';
 import { FsLayout } from './fs-layout.js';
+import { claimUploadFile, markStored, recordedUploadFile } from './fs-upload-claims.js';
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -164,9 +165,12 @@ export class FsContentStore implements ContentStore {
     source: Readable,
     observe: (chunk: Buffer) => void,
     length?: number,
+    note?: UploadNote,
   ): Promise<number> {
     // Opening with 'w' truncates in the same call; later chunks drop whatever lies past `offset`.
-    const file = this.layout.uploadData(id);
+    const file = note
+      ? await claimUploadFile(this.layout, id, note, offset)
+      : this.layout.uploadData(id);
     const handle = await fs.open(file, offset === 0 ? 'w' : 'r+');
     let direct: FileHandle | undefined;
     let written = 0;
@@ -189,6 +193,7 @@ export class FsContentStore implements ContentStore {
           )
         : batchedFileSink(handle, offset);
       await pipeline(source, sink.stream);
+      if (note) markStored(note);
     } catch (err) {
       throw spaceError(err);
     } finally {
@@ -214,9 +219,9 @@ export class FsContentStore implements ContentStore {
     }
   }
 
-  readUpload(id: string, length: number): Readable {
+  readUpload(id: string, length: number, note?: UploadNote): Readable {
     if (length === 0) return Readable.from([]);
-    return createReadStream(this.layout.uploadData(id), {
+    return createReadStream(recordedUploadFile(this.layout, id, note), {
       start: 0,
       end: length - 1,
       highWaterMark: 1 << 20,
@@ -224,19 +229,36 @@ export class FsContentStore implements ContentStore {
   }
 
   /**
-   * Syncs the upload's bytes, notes the digest the upload becomes, links the upload's file as the
-   * blob (a blob file already there is the same verified bytes) and syncs the folder. The upload's own file stays until
+   * Makes the upload's file hold exactly its `size` recorded bytes: where replicas share the
+   * folder, first a file no other write may still write into (`claimUploadFile`), and never a
+   * blob of bytes a failed write stored past the recorded end (a chunk longer than its range).
+   */
+  async stageUpload(id: string, _digest: string, size: number, note?: UploadNote): Promise<void> {
+    const file = note
+      ? await claimUploadFile(this.layout, id, note, size)
+      : this.layout.uploadData(id);
+    if (note) markStored(note);
+    // A shorter file (a system crash) is left as it is: the upload's hash was read back from it.
+    const stored = await unlessMissing(() => fs.stat(file), undefined);
+    if (stored && stored.size > size) await fs.truncate(file, size);
+  }
+
+  /**
+   * Syncs the upload's bytes, notes the digest the upload becomes, links the upload's file (the
+   * one `stageUpload` left) as the blob (a blob file already there is the same verified bytes)
+   * and syncs the folder. The upload's own file stays until
    * `releaseUpload`, after the database commit, so a crash before that commit leaves the upload
    * whole and resumable, and the note says which blob file the crash may have left.
    */
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async commitUpload(id: string, digest: string, note?: UploadNote): Promise<void> {
     // Appends are written behind, not synced: the bytes become durable here, before the blob.
     await this.writeBehind.settle(id);
-    await syncPath(this.layout.uploadData(id), true);
-    const note = this.layout.uploadCommitNote(id);
-    await withParentFolder(note, () => fs.writeFile(note, digest));
+    const file = recordedUploadFile(this.layout, id, note);
+    await syncPath(file, true);
+    const committing = this.layout.uploadCommitNote(id);
+    await withParentFolder(committing, () => fs.writeFile(committing, digest));
     const blob = this.layout.blob(digest);
-    const link = () => fs.link(this.layout.uploadData(id), blob);
+    const link = () => fs.link(file, blob);
     try {
       await link().catch(async (err: unknown) => {
         if (!isMissing(err)) throw err;
@@ -271,11 +293,16 @@ export class FsContentStore implements ContentStore {
     // Plain files: one unlink each (fs.rm would lstat first and walk like a directory remover).
     // The bytes first, the note (which blob a crash may have left) last.
     await unlessMissing(() => fs.unlink(this.layout.uploadData(id)), undefined);
+    await fs.rm(this.layout.claimedUploadDir(id), { recursive: true, force: true });
     await unlessMissing(() => fs.unlink(this.layout.uploadCommitNote(id)), undefined);
   }
 
   async listUploads(): Promise<string[]> {
-    return this.readdirOrEmpty(this.layout.uploadsDir());
+    const [plain, claimed] = await Promise.all([
+      this.readdirOrEmpty(this.layout.uploadsDir()),
+      this.readdirOrEmpty(this.layout.claimedDir()),
+    ]);
+    return [...new Set([...plain, ...claimed])];
   }
 
   async trashBlob(digest: string): Promise<void> {

@@ -4,6 +4,9 @@
  *   <root>/
  *     blobs/<algorithm>/<first two hex>/<hex>   one copy of each blob, shared by all repositories
  *     uploads/<upload id>                       bytes of an upload in progress
+ *     claimed/<upload id>/<claim serial>        an upload's bytes once a write took it over from
+ *                                               one that may still write (replicas sharing the
+ *                                               folder: see `fs-upload-claims.ts`)
  *     trash/<algorithm>-<hex>                   blobs being deleted, restorable until committed
  *
  * The database (`<data>/berth.db`) sits beside `<root>` and says which repository holds what.
@@ -18,6 +21,13 @@ function split(digest: string): [string, string] {
   if (!m)
     throw new Error(`storage: refusing malformed digest ${JSON.stringify(digest).slice(0, 100)}`);
   return [m[1]!, m[2]!];
+}
+
+/** `id`, refused unless it is an upload id. */
+function checkedUploadId(id: string): string {
+  if (!UPLOAD_ID.test(id))
+    throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
+  return id;
 }
 
 /** Paths of the filesystem driver under `root`; every path is checked to stay inside it. */
@@ -38,16 +48,28 @@ export class FsLayout {
   }
 
   uploadData(id: string): string {
-    if (!UPLOAD_ID.test(id))
-      throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
-    return path.join(this.root, 'uploads', id);
+    return path.join(this.root, 'uploads', checkedUploadId(id));
+  }
+
+  /** The folder of upload `id`'s files written under claims (see `claimedUpload`). */
+  claimedUploadDir(id: string): string {
+    return path.join(this.claimedDir(), checkedUploadId(id));
+  }
+
+  /** The file holding upload `id`'s bytes from the write under claim `serial` on. */
+  claimedUpload(id: string, serial: number): string {
+    if (!Number.isSafeInteger(serial) || serial < 1)
+      throw new Error(`storage: refusing claim serial ${serial}`);
+    return path.join(this.claimedUploadDir(id), String(serial));
+  }
+
+  claimedDir(): string {
+    return path.join(this.root, 'claimed');
   }
 
   /** The note of the digest an upload is being committed as (see `FsContentStore.commitUpload`). */
   uploadCommitNote(id: string): string {
-    if (!UPLOAD_ID.test(id))
-      throw new Error(`storage: refusing malformed upload id ${JSON.stringify(id).slice(0, 60)}`);
-    return path.join(this.root, 'committing', id);
+    return path.join(this.root, 'committing', checkedUploadId(id));
   }
 
   uploadsDir(): string {

@@ -9,6 +9,8 @@
  * leaves it out.
  */
 
+import { parsed, whole } from './stored-json.js';
+
 /** One open multipart upload of an upload, as its session records it. */
 export interface SegmentRecord {
   /** The S3 multipart upload id. */
@@ -56,22 +58,6 @@ export function encodeSegmentRecord(record: SegmentRecord): Buffer {
       ...(record.named ? { n: 1 } : {}),
     }),
   );
-}
-
-/** Whether `n` is a whole number, 0 or more. */
-function whole(n: unknown): n is number {
-  return Number.isSafeInteger(n) && (n as number) >= 0;
-}
-
-/** The JSON object `stored` holds, or undefined when it holds none. */
-function parsed<T extends object>(stored: Buffer | undefined): T | undefined {
-  if (!stored) return undefined;
-  try {
-    const value: unknown = JSON.parse(stored.toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as T) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A stored record, or undefined when there is none or it is not one this code wrote. */

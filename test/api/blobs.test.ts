@@ -184,6 +184,35 @@ describe('blob uploads and downloads', () => {
     assert.equal(done.statusCode, 201);
   });
 
+  it('makes a blob of the recorded bytes only, after a chunk refused as longer than its range', async () => {
+    const b = blob(300_000);
+    const start = await t.app.inject({ method: 'POST', url: '/v2/lib/overlong/blobs/uploads/' });
+    const loc = start.headers.location as string;
+    const headers = { 'content-type': 'application/octet-stream' };
+    const first = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: { ...headers, 'content-range': `0-${b.size - 1}` },
+      payload: b.bytes,
+    });
+    assert.equal(first.statusCode, 202, first.body);
+    // Sent chunked, the body is read whole (the store takes it) before its length is checked.
+    const overlong = await t.app.inject({
+      method: 'PATCH',
+      url: loc,
+      headers: { ...headers, 'content-range': `${b.size}-${b.size + 99}` },
+      payload: Readable.from([Buffer.alloc(1000, 7)]),
+    });
+    assert.equal(errorCode(overlong), 'SIZE_INVALID');
+    const done = await t.app.inject({ method: 'PUT', url: `${loc}?digest=${b.digest}` });
+    assert.equal(done.statusCode, 201, done.body);
+    // The store's own copy, read whole: it used to hold the refused chunk's bytes after these.
+    const stored: Buffer[] = [];
+    for await (const c of t.berth.registry.parts.store.readBlob(b.digest)) stored.push(c as Buffer);
+    assert.equal(Buffer.concat(stored).length, b.size);
+    assert.ok(Buffer.concat(stored).equals(b.bytes));
+  });
+
   it('stores the empty blob from an upload that never got a byte, checked on the way', async () => {
     const empty = blob(0);
     const start = await t.app.inject({ method: 'POST', url: '/v2/lib/empty/blobs/uploads/' });
