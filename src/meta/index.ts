@@ -59,7 +59,7 @@ export type {
   NewDelivery,
   AttemptRecord,
   DeliveryOutcome,
-} from './webhooks.js';
+} from './webhook-records.js';
 export type {
   BuildConfigRecord,
   BuildConfigPatch,
