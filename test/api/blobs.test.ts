@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freedChunkBytes } from '../../src/kit/index.js';
@@ -737,6 +737,53 @@ describe(
       await uploads.renewAppend(id, 'another-replica', Date.now() - 1);
       assert.equal(await t.berth.registry.uploads.expire(10), 1);
       assert.equal((await t.app.inject({ method: 'GET', url: location })).statusCode, 404);
+    });
+
+    it('ends a PATCH whose claim another write took, keeping what was recorded', async () => {
+      // The service's own claims, made to last 900 ms (renewed every 300) instead of a minute.
+      const service = t.berth.registry.uploads;
+      const own = Reflect.get(service, 'claims') as AppendClaims;
+      Reflect.set(service, 'claims', new AppendClaims(t.berth.meta, true, 900));
+      try {
+        const start = await t.app.inject({ method: 'POST', url: '/v2/lib/lost/blobs/uploads/' });
+        const location = start.headers.location as string;
+        const id = location.split('/').pop()!.split('?')[0]!;
+        const body = new PassThrough();
+        const patch = t.app.inject({
+          method: 'PATCH',
+          url: location,
+          headers: { 'content-type': 'application/octet-stream' },
+          payload: body,
+        });
+        body.write(Buffer.alloc(256 * 1024, 1));
+        const db = new pg.Client({ connectionString: t.berth.config.database.url });
+        await db.connect();
+        try {
+          const holder = async () =>
+            (await db.query('select append_token from uploads where id = $1', [id])).rows[0]
+              ?.append_token as string | null;
+          await waitUntil(async () => (await holder()) !== null, 'the PATCH to claim the upload');
+          // Another replica takes the claim over (as once this one's lapsed, its process stalled).
+          await db.query(`update uploads set append_token = 'another-replica' where id = $1`, [id]);
+        } finally {
+          await db.end();
+        }
+        // The next renewal finds the claim gone: the body is ended while still being read, with
+        // the claim's reason (over a socket, the connection closes) — the client never ends it.
+        let ended = false;
+        void patch.catch(() => undefined).finally(() => (ended = true));
+        await waitUntil(() => ended, 'the PATCH to be ended by its lost claim');
+        await assert.rejects(patch, (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'RANGE_INVALID');
+          // (Or, on a machine too loaded to renew it in time, given up unrenewed: the same end.)
+          assert.match(err.message, /the write stopped/);
+          return true;
+        });
+        const upload = await t.berth.meta.uploads.get(id);
+        assert.equal(upload?.size, 0, 'nothing of the lost write was recorded');
+      } finally {
+        Reflect.set(service, 'claims', own);
+      }
     });
 
     it('renews a claim while its write goes on, and stops once the upload is gone', async () => {
