@@ -255,7 +255,7 @@ export class ManifestService {
 
   /** Up to `limit` tags of `name` after `last`, in lexical order. */
   async tags(name: string, limit: number, last?: string): Promise<string[]> {
-    return this.meta.tags.list(await this.repositoryId(name), limit, last);
+    return this.cache.tagPage(this.meta, await this.repositoryId(name), limit, last);
   }
 
   /** Up to `limit` repository names after `last`, in lexical order. */
