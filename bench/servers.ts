@@ -41,7 +41,8 @@ export interface RegistryUnderTest {
 const NO_HEADERS = (): Promise<Record<string, string>> => Promise.resolve({});
 
 /** The administrator password of the benchmark's Berth with auth on. */
-const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
+/** The administrator's password of every Berth the benchmarks start with auth on. */
+export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
 
 /** Fetches bearer tokens from `url`/token as the administrator, caching them per scope set. */
 function tokenHeaders(url: string): RegistryUnderTest['headersFor'] {
