@@ -290,7 +290,8 @@ export class FsContentStore implements ContentStore {
 
   async deleteUpload(id: string): Promise<void> {
     await this.writeBehind.settle(id).catch(() => undefined);
-    // Plain files: one unlink each (fs.rm would lstat first and walk like a directory remover).
+    // Plain files: one unlink each (fs.rm would lstat first and walk like a directory remover);
+    // the folder of files written under claims, where a write took the upload over, with fs.rm.
     // The bytes first, the note (which blob a crash may have left) last.
     await unlessMissing(() => fs.unlink(this.layout.uploadData(id)), undefined);
     await fs.rm(this.layout.claimedUploadDir(id), { recursive: true, force: true });
