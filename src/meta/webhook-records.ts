@@ -82,14 +82,10 @@ export interface AttemptRecord {
 }
 
 /** How a delivery stands after an attempt. */
-export interface DeliveryOutcome {
-  state: DeliveryState;
-  attempts: number;
-  nextAttemptAt: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  finishedAt: number | null;
-}
+export type DeliveryOutcome = Pick<
+  DeliveryRecord,
+  'state' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'finishedAt'
+>;
 
 /** A webhook row as a record. */
 export function webhookOf(r: Selectable<WebhooksTable>): WebhookRecord {

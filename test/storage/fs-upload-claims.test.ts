@@ -45,6 +45,23 @@ describe('the filesystem store on a folder replicas share', () => {
   const write = (id: string, offset: number, bytes: Buffer, note: UploadNote): Promise<number> =>
     store.appendUpload(id, offset, Readable.from([bytes]), () => undefined, bytes.length, note);
 
+  /** A new upload holding `first`, written whole under claim 1; its id and claim 1's note. */
+  const started = async (first: Buffer): Promise<{ id: string; one: UploadNote }> => {
+    const id = randomUUID();
+    await store.createUpload(id);
+    const one: UploadNote = { serial: 1 };
+    await write(id, 0, first, one);
+    return { id, one };
+  };
+
+  /** A write under `note` from `offset` whose body is read from the stream returned, once begun. */
+  const begun = async (id: string, offset: number, note: UploadNote) => {
+    const body = new PassThrough();
+    const written = store.appendUpload(id, offset, body, () => undefined, undefined, note);
+    await waitUntil(() => body.listenerCount('data') > 0, 'the write to begin');
+    return { body, written };
+  };
+
   /** Stages and commits the upload under `note` as `bytes`' digest; the blob file's bytes. */
   const commit = async (id: string, bytes: Buffer, note: UploadNote): Promise<Buffer> => {
     const digest = digestOf(bytes);
@@ -55,17 +72,12 @@ describe('the filesystem store on a folder replicas share', () => {
   };
 
   it('a write whose claim lapsed, landing after the write that took the upload over, never reaches the blob', async () => {
-    const id = randomUUID();
     const first = filled(1000, 0x61);
     const later = filled(500, 0x62);
-    await store.createUpload(id);
-    const one: UploadNote = { serial: 1 };
-    await write(id, 0, first, one);
+    const { id, one } = await started(first);
     // Claim 2 starts writing at 1000 and stalls (its process frozen) until its claim lapses.
-    const stalled = new PassThrough();
     const two: UploadNote = { serial: 2, record: one.record };
-    const lapsed = store.appendUpload(id, 1000, stalled, () => undefined, undefined, two);
-    await waitUntil(() => stalled.listenerCount('data') > 0, 'the stalled write to begin');
+    const { body: stalled, written: lapsed } = await begun(id, 1000, two);
     // Claim 3 reads the record claim 1 left (claim 2 never recorded) and writes other bytes.
     const three: UploadNote = { serial: 3, record: one.record };
     assert.equal(await write(id, 1000, later, three), 1500);
@@ -82,15 +94,10 @@ describe('the filesystem store on a folder replicas share', () => {
   });
 
   it('a write after one whose store write failed goes on in a copy of the recorded bytes', async () => {
-    const id = randomUUID();
     const first = filled(3000, 0x63);
-    await store.createUpload(id);
-    const one: UploadNote = { serial: 1 };
-    await write(id, 0, first, one);
-    const failing = new PassThrough();
+    const { id, one } = await started(first);
     const two: UploadNote = { serial: 2, record: one.record };
-    const failed = store.appendUpload(id, 3000, failing, () => undefined, undefined, two);
-    await waitUntil(() => failing.listenerCount('data') > 0, 'the write to begin');
+    const { body: failing, written: failed } = await begun(id, 3000, two);
     failing.write(filled(MiB + 1, 0x79));
     failing.destroy(new Error('the client went away'));
     await assert.rejects(failed);
@@ -154,11 +161,8 @@ describe('the filesystem store on a folder replicas share', () => {
   });
 
   it('reads an upload from its recorded file, and removes and lists uploads with claimed files', async () => {
-    const id = randomUUID();
     const first = filled(100, 0x66);
-    await store.createUpload(id);
-    const one: UploadNote = { serial: 1 };
-    await write(id, 0, first, one);
+    const { id, one } = await started(first);
     // Claim 2 lapsed unrecorded: claim 3 copies.
     const three: UploadNote = { serial: 3, record: one.record };
     await write(id, 100, filled(50, 0x67), three);
