@@ -97,8 +97,9 @@ export function markStored(note: UploadNote): void {
 }
 
 /**
- * Copies the first `size` bytes of `from` to a new file `to` (a kernel copy: a clone where the
- * filesystem makes one); BLOB_UPLOAD_UNKNOWN when `from` holds fewer (a system crash lost them).
+ * Copies the first `size` bytes of `from` to a new file `to` (`fs.copyFile`: copied inside the
+ * kernel, not through this process); BLOB_UPLOAD_UNKNOWN when `from` holds fewer (a system crash
+ * lost them).
  */
 async function copyRecordedBytes(
   id: string,
