@@ -10,7 +10,7 @@
  * there, leaving the old file to whatever may still write into it. Claims on an upload are
  * numbered one after another, so a claim that lapsed before recording shows as a gap.
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { BerthError } from '../oci/index.js';
 import type { UploadNote } from './driver.js';
@@ -97,9 +97,9 @@ export function markStored(note: UploadNote): void {
 }
 
 /**
- * Copies the first `size` bytes of `from` to a new file `to` (`fs.copyFile`: copied inside the
- * kernel, not through this process); BLOB_UPLOAD_UNKNOWN when `from` holds fewer (a system crash
- * lost them).
+ * Copies the first `size` bytes of `from` to a new file `to` (`fs.copyFile`: a clone sharing
+ * the blocks where the filesystem makes one — XFS, btrfs — else copied inside the kernel, never
+ * through this process); BLOB_UPLOAD_UNKNOWN when `from` holds fewer (a system crash lost them).
  */
 async function copyRecordedBytes(
   id: string,
@@ -113,7 +113,8 @@ async function copyRecordedBytes(
     return;
   }
   // Bytes a late write adds past `size` while this copies are cut off after.
-  await fs.copyFile(from, to);
+  // A clone is copy-on-write: a late write into `from` after it never reaches `to`.
+  await fs.copyFile(from, to, constants.COPYFILE_FICLONE);
   const { size: copied } = await fs.stat(to);
   if (copied < size)
     throw new BerthError(
