@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- --short] [--only 'small pushes'] [--no-restarts]`: Berth against the reference
  * registry (Debian's docker-registry, CNCF distribution) on this machine, the same workloads
- * interleaved, medians of the runs; every registry is restarted on its data between runs.
+ * interleaved, medians of the runs; every registry is restarted on its data between runs. Then,
+ * unless `--only`, the thousand-connection and large-repository benchmarks (`runCompanions`).
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { machineLimits } from './machine.js';
 import {
   directWriteRate,
@@ -190,7 +192,33 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+/**
+ * The issue's figures measured by their own benchmarks, run after this one so their registries
+ * never share the machine with its: a thousand connections (`connections.ts`) and large
+ * repositories, start-up and idle memory (`large.ts`), each in a process of its own with its
+ * tables and JSON line on this one's output; smaller in the short mode. Skipped with `--only`.
+ */
+function runCompanions(): void {
+  const companions: [string, string[]][] = [
+    ['connections.ts', short ? ['--seconds', '5', '--clients', '300'] : []],
+    ['large.ts', short ? ['--tags', '10000', '--repositories', '5000'] : []],
+  ];
+  for (const [file, args] of companions) {
+    process.stdout.write(`\n`);
+    const run = spawnSync(
+      process.execPath,
+      [...process.execArgv, path.join(import.meta.dirname, file), ...args],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    if (run.status !== 0) throw new Error(`${file} failed (exit ${run.status ?? run.signal})`);
+  }
+}
+
+main()
+  .then(() => {
+    if (!process.argv.includes('--only')) runCompanions();
+  })
+  .catch((err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
