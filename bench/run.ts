@@ -205,8 +205,8 @@ function runCompanions(): void {
   ];
   for (const [file, args] of companions) {
     process.stdout.write(`\n`);
-    // The gigabytes the uploads wrote are still being written back: start-ups timed meanwhile
-    // ran 100 ms slower (457 and 506 ms against 342-373 alone the same hour).
+    // What the uploads wrote is written back first, as before each upload: the companions time
+    // start-ups and single requests, which a writeback in progress would slow.
     spawnSync('sync');
     const run = spawnSync(
       process.execPath,
