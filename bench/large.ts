@@ -187,10 +187,10 @@ async function main(): Promise<void> {
     );
     const figures: Record<string, number> = {};
     for (const [label, p, target] of rows) {
-      const path = typeof p === 'string' ? () => p : p;
+      const pathOf = typeof p === 'string' ? () => p : p;
       const r = await timed(
-        (i) => `${berth.url}${path(i)}`,
-        path(0).startsWith('/api/') ? admin : {},
+        (i) => `${berth.url}${pathOf(i)}`,
+        pathOf(0).startsWith('/api/') ? admin : {},
       );
       figures[label] = r.median;
       process.stdout.write(

@@ -40,7 +40,6 @@ export interface RegistryUnderTest {
 
 const NO_HEADERS = (): Promise<Record<string, string>> => Promise.resolve({});
 
-/** The administrator password of the benchmark's Berth with auth on. */
 /** The administrator's password of every Berth the benchmarks start with auth on. */
 export const BENCH_ADMIN_PASSWORD = 'bench-admin-password';
 

@@ -88,7 +88,7 @@ export class ReadCache {
     if (limit > MOST_CACHED_PAGE) return meta.tags.list(repositoryId, limit, last);
     const generation = this.tagGenerations.get(repositoryId) ?? this.unchanged;
     // Tag names hold neither a newline nor a NUL: the parts cannot run into each other.
-    const k = `${repositoryId}\n${generation}\n${limit}\n${last ?? '\0'}`;
+    const k = key(repositoryId, `${generation}\n${limit}\n${last ?? '\0'}`);
     return (await through(this.tagPages, k, () => meta.tags.list(repositoryId, limit, last)))!;
   }
 
