@@ -24,7 +24,7 @@ import {
   skopeoCopy,
   skopeoLayout,
   skopeoLocalCopy,
-  smallPushes,
+  smallPushesInTurns,
   tagListing,
   uploads,
   warmUploads,
@@ -37,6 +37,8 @@ const short = process.argv.includes('--short');
 const runs = 3;
 /** Turns each registry takes in the request-rate step (its load time cut as many ways). */
 const RATE_SLICES = short ? 2 : 5;
+/** The turns the small pushes' timed images take between the registries. */
+const PUSH_SLICES = short ? 2 : 5;
 // `--no-restarts` keeps each registry's first process through all runs (started in a fixed order).
 const noRestarts = process.argv.includes('--no-restarts');
 const plan: BenchPlan = short
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
         ['uploads', oneByOne('uploads', (reg) => uploads(reg, big, run, plan.uploadRounds))],
         ['downloads', oneByOne('downloads', (reg) => downloads(reg, big))],
         ['request rates', (regs) => requestRates(regs, plan, RATE_SLICES)],
-        ['small pushes', oneByOne('small pushes', (reg) => smallPushes(reg, plan, run))],
+        ['small pushes', (regs) => smallPushesInTurns(regs, plan, run, PUSH_SLICES)],
         ['tag listing', oneByOne('tag listing', (reg) => tagListing(reg, tagsPrepared))],
         ['skopeo copy', oneByOne('skopeo copy', (reg) => skopeoCopy(reg, layout, run))],
       ];
@@ -143,6 +145,8 @@ async function main(): Promise<void> {
         if (label === 'downloads') record(limits, await staticDownloadRates(big));
         if (label === 'request rates')
           process.stderr.write(`run ${run + 1}/${runs}: request rates, in ${RATE_SLICES} turns\n`);
+        if (label === 'small pushes')
+          process.stderr.write(`run ${run + 1}/${runs}: small pushes, in ${PUSH_SLICES} turns\n`);
         const figures = await step(order);
         for (const reg of order) {
           // Each run's figures, before the medians: how far the runs spread.

@@ -240,6 +240,31 @@ export function smallPushCount(plan: BenchPlan): number {
 }
 
 /**
+ * Untimed first pushes, both ways: the steady state is measured, not a first login's password hash
+ * (with auth), a first repository's creation or the warm-up of Berth's JIT-compiled code, which
+ * one run of the short mode would weigh heavily.
+ */
+async function warmSmallPushes(reg: RegistryUnderTest, plan: BenchPlan, run: number) {
+  for (let i = 0; i < plan.warmImages; i += 1) {
+    await pushSmallImage(reg, `bench/warm${run}`, `w${i}`);
+    await pushSmallImage(reg, `bench/warm${run}`, `p${i}`, uploadStreamed);
+  }
+}
+
+/** Seconds taken by pushing images `from`..`from + count - 1` of `name`, one after another. */
+function timedPushes(
+  reg: RegistryUnderTest,
+  name: string,
+  from: number,
+  count: number,
+  send: BlobSender = uploadMonolithic,
+): Promise<number> {
+  return timed(async () => {
+    for (let i = from; i < from + count; i += 1) await pushSmallImage(reg, name, `t${i}`, send);
+  });
+}
+
+/**
  * Small images pushed one after another, images/s: with each blob whole in its PUT, and as docker,
  * skopeo and podman send blobs (a PATCH, then an empty PUT).
  */
@@ -248,25 +273,52 @@ export async function smallPushes(
   plan: BenchPlan,
   run: number,
 ): Promise<Figures> {
-  // Untimed first pushes, both ways: the steady state is measured, not a first login's password
-  // hash (with auth), a first repository's creation or the warm-up of Berth's JIT-compiled code,
-  // which one run of the short mode would weigh heavily.
-  for (let i = 0; i < plan.warmImages; i += 1) {
-    await pushSmallImage(reg, `bench/warm${run}`, `w${i}`);
-    await pushSmallImage(reg, `bench/warm${run}`, `p${i}`, uploadStreamed);
-  }
-  const seconds = await timed(async () => {
-    for (let i = 0; i < plan.smallImages; i += 1)
-      await pushSmallImage(reg, `bench/small${run}`, `t${i}`);
-  });
-  const patched = await timed(async () => {
-    for (let i = 0; i < plan.smallImages; i += 1)
-      await pushSmallImage(reg, `bench/patched${run}`, `t${i}`, uploadStreamed);
-  });
+  await warmSmallPushes(reg, plan, run);
+  const n = plan.smallImages;
+  const seconds = await timedPushes(reg, `bench/small${run}`, 0, n);
+  const patched = await timedPushes(reg, `bench/patched${run}`, 0, n, uploadStreamed);
   return {
-    'small image pushes /s': plan.smallImages / seconds,
-    'small image pushes, blobs PATCHed /s': plan.smallImages / patched,
+    'small image pushes /s': n / seconds,
+    'small image pushes, blobs PATCHed /s': n / patched,
   };
+}
+
+/**
+ * `smallPushes` on every registry, the timed images cut into `slices` that take turns between the
+ * registries (the order rotating each slice), as the request rates are: the disk's sync latency
+ * moves from minute to minute, and each registry's writes leave writeback for whoever comes
+ * next, so a registry pushing all its images in one block met a disk of its own. Returns each
+ * registry's figures, by name.
+ */
+export async function smallPushesInTurns(
+  regs: RegistryUnderTest[],
+  plan: BenchPlan,
+  run: number,
+  slices: number,
+): Promise<Map<string, Figures>> {
+  for (const reg of regs) await warmSmallPushes(reg, plan, run);
+  const whole = new Map(regs.map((reg) => [reg, 0]));
+  const patched = new Map(regs.map((reg) => [reg, 0]));
+  const per = Math.ceil(plan.smallImages / slices);
+  for (let slice = 0; slice < slices; slice += 1) {
+    const from = slice * per;
+    const count = Math.min(per, plan.smallImages - from);
+    for (let i = 0; i < regs.length; i += 1) {
+      const reg = regs[(i + slice) % regs.length]!;
+      whole.set(reg, whole.get(reg)! + (await timedPushes(reg, `bench/small${run}`, from, count)));
+      const streamed = await timedPushes(reg, `bench/patched${run}`, from, count, uploadStreamed);
+      patched.set(reg, patched.get(reg)! + streamed);
+    }
+  }
+  return new Map(
+    regs.map((reg) => [
+      reg.name,
+      {
+        'small image pushes /s': plan.smallImages / whole.get(reg)!,
+        'small image pushes, blobs PATCHed /s': plan.smallImages / patched.get(reg)!,
+      },
+    ]),
+  );
 }
 
 /** One cached read the request-rate step loads a registry with. */

@@ -10,13 +10,13 @@ export function launcherModule(name: string): string {
 }
 
 /**
- * Runs `script` (an ES module, with `gc` exposed) in a child Node with `args`, asserts it exited
- * cleanly, and returns the JSON it wrote to stdout.
+ * Runs `script` (an ES module, with `gc` exposed, and Node's or V8's `flags`) in a child Node with
+ * `args`, asserts it exited cleanly, and returns the JSON it wrote to stdout.
  */
-export function childJson<T>(script: string, args: string[]): T {
+export function childJson<T>(script: string, args: string[], flags: string[] = []): T {
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--input-type=module', '-e', script, ...args],
+    ['--expose-gc', ...flags, '--input-type=module', '-e', script, ...args],
     { encoding: 'utf8' },
   );
   assert.equal(child.status, 0, child.stderr);
