@@ -4,7 +4,7 @@ import { childJson, launcherModule, skippedWithoutAddon } from '../helpers/child
 
 // A child Node that grows its heap in a burst of work (40 MiB of objects, dropped at its end, as a
 // round of requests leaves them), then falls idle with bin/idle-collector.js watching every 50 ms
-// (or not; a full collection after 300 ms idle, not the 10 s Berth waits), and reports the heap V8
+// (or not; a full collection after 300 ms idle, not the minute Berth waits), and reports the heap V8
 // holds after the burst and once idle, and the collections made. It waits for the full collection
 // (or 3 s without one), never for a fixed time alone.
 const BURST = `
