@@ -273,22 +273,15 @@ export async function smallPushes(
   plan: BenchPlan,
   run: number,
 ): Promise<Figures> {
-  await warmSmallPushes(reg, plan, run);
-  const n = plan.smallImages;
-  const seconds = await timedPushes(reg, `bench/small${run}`, 0, n);
-  const patched = await timedPushes(reg, `bench/patched${run}`, 0, n, uploadStreamed);
-  return {
-    'small image pushes /s': n / seconds,
-    'small image pushes, blobs PATCHed /s': n / patched,
-  };
+  return (await smallPushesInTurns([reg], plan, run, 1)).get(reg.name)!;
 }
 
 /**
- * `smallPushes` on every registry, the timed images cut into `slices` that take turns between the
- * registries (the order rotating each slice), as the request rates are: the disk's sync latency
- * moves from minute to minute, and each registry's writes leave writeback for whoever comes
- * next, so a registry pushing all its images in one block met a disk of its own. Returns each
- * registry's figures, by name.
+ * Small pushes on every registry (untimed first pushes, then images/s both ways), the timed images
+ * cut into `slices` that take turns between the registries (the order rotating each slice), as the
+ * request rates are: the disk's sync latency moves from minute to minute, and each registry's
+ * writes leave writeback for whoever comes next, so a registry pushing all its images in one block
+ * met a disk of its own. Returns each registry's figures, by name.
  */
 export async function smallPushesInTurns(
   regs: RegistryUnderTest[],
