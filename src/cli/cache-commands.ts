@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AuditLog } from '../events/index.js';
 import { SecretBox } from '../kit/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { masterKeyOf } from './compose.js';
 import {
@@ -27,7 +27,7 @@ function withCache<T>(
 ): Promise<T> {
   const config = configFrom(f);
   return withDirectory(config, async (_auth, actor, meta) => {
-    const audit = new AuditLog(meta, createLogger('warn'));
+    const audit = new AuditLog(meta, createCliLogger());
     const box = new SecretBox(masterKeyOf(config));
     const result = await work(new CacheAdmin(meta, box, audit, () => {}), actor);
     await audit.drain();
@@ -134,7 +134,7 @@ function replicateCommands(program: Command, configFrom: ConfigFrom): void {
   ) => {
     const config = configFrom(f);
     return withDirectory(config, async (_auth, actor, meta) => {
-      const audit = new AuditLog(meta, createLogger('warn'));
+      const audit = new AuditLog(meta, createCliLogger());
       const result = await work(new ReplicationAdmin(meta, audit, () => {}), actor);
       await audit.drain();
       return result;

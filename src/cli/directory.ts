@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import type { Meta } from '../meta/index.js';
 import { AuditLog } from '../events/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import { openAuth } from './compose.js';
 import { openDatabase } from './compose-stores.js';
 
@@ -27,7 +27,7 @@ export async function withDirectory<T>(
   const database = await openDatabase(config);
   try {
     const { meta } = database;
-    const audit = new AuditLog(meta, createLogger('warn'));
+    const audit = new AuditLog(meta, createCliLogger());
     const auth = await openAuth(config, meta, audit);
     const result = await work(auth, localActor(os.userInfo().username), meta);
     await audit.drain();

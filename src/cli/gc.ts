@@ -1,7 +1,7 @@
 /** `berth gc`: garbage collection against the data directory, safe while a server runs. */
 import type { BerthConfig } from '../config/index.js';
 import { formatBytes } from '../kit/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import type { GcReport } from '../registry/index.js';
 import { composeBerth } from './compose.js';
 
@@ -27,7 +27,7 @@ export function formatGcReport(report: GcReport): string {
 
 /** Runs one collection and prints what it freed. */
 export async function runGc(config: BerthConfig, options: GcCommandOptions): Promise<GcReport> {
-  const berth = await composeBerth(config, createLogger('warn'));
+  const berth = await composeBerth(config, createCliLogger());
   try {
     const report = await berth.registry.gc.collect({
       dryRun: options.dryRun,

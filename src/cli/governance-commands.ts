@@ -6,7 +6,7 @@ import { formatBytes, parseBytes } from '../kit/index.js';
 import { ImmutabilityService, QuotaService, RetentionService } from '../manage/index.js';
 import { RetentionEngine, describeRule, type KeepRule } from '../retention/index.js';
 import type { QuotaKind } from '../meta/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import { ImmutableTags } from '../registry/index.js';
 import { printRows, say, withDataFlags, withDirectory, type ConfigFrom } from './directory.js';
 
@@ -19,7 +19,7 @@ export function registerImmutableCommands(program: Command, configFrom: ConfigFr
   const immutable = program.command('immutable').description('immutable-tag rules');
   const withService = <T>(f: Flags, work: (s: ImmutabilityService, actor: Actor) => Promise<T>) =>
     withDirectory(configFrom(f), async (_auth, actor, meta) => {
-      const audit = new AuditLog(meta, createLogger('warn'));
+      const audit = new AuditLog(meta, createCliLogger());
       const result = await work(new ImmutabilityService(meta, audit), actor);
       await audit.drain();
       return result;
@@ -91,7 +91,7 @@ export function registerQuotaCommands(program: Command, configFrom: ConfigFrom):
   const quota = program.command('quota').description('storage, repository and tag quotas');
   const withService = <T>(f: Flags, work: (s: QuotaService, actor: Actor) => Promise<T>) =>
     withDirectory(configFrom(f), async (auth, actor, meta) => {
-      const audit = new AuditLog(meta, createLogger('warn'));
+      const audit = new AuditLog(meta, createCliLogger());
       const result = await work(new QuotaService(meta, auth, audit), actor);
       await audit.drain();
       return result;
@@ -182,7 +182,7 @@ export function registerRetentionCommands(program: Command, configFrom: ConfigFr
   const retention = program.command('retention').description('retention policies and the trash');
   const withService = <T>(f: Flags, work: (s: RetentionService, actor: Actor) => Promise<T>) =>
     withDirectory(configFrom(f), async (auth, actor, meta) => {
-      const audit = new AuditLog(meta, createLogger('warn'));
+      const audit = new AuditLog(meta, createCliLogger());
       // Changes reach a running server's caches within their lifetime (seconds).
       const frozen = new ImmutableTags(meta);
       const engine = new RetentionEngine(meta, {

@@ -1,7 +1,7 @@
 /** `berth trust …`: signed-tag status and signed-tags requirements, on the data directory. */
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import {
   SIGNER_NAME,
   parseTrustScope,
@@ -21,7 +21,7 @@ async function withTrust<T>(
   config: BerthConfig,
   work: (trust: TrustService, registry: Registry) => Promise<T>,
 ): Promise<T> {
-  const berth = await composeBerth(config, createLogger('warn'));
+  const berth = await composeBerth(config, createCliLogger());
   try {
     if (!berth.trust) throw new Error('content trust is disabled (trust.enabled: false)');
     return await work(berth.trust, berth.registry);

@@ -12,7 +12,7 @@ import {
 } from '../events/index.js';
 import { SecretBox } from '../kit/index.js';
 import { WebhookService, type WebhookScope } from '../manage/index.js';
-import { createLogger } from '../obs/index.js';
+import { createCliLogger } from '../obs/index.js';
 import { berthVersion, masterKeyOf } from './compose.js';
 import { destinationRulesOf, dispatchSettingsOf } from './compose-settings.js';
 import {
@@ -36,7 +36,7 @@ function withWebhooks<T>(
     const sealing = new WebhookSealing(new SecretBox(masterKey), masterKey);
     const settings = dispatchSettingsOf(config, berthVersion());
     // Test sends go out from here; queued deliveries are the running server's to make.
-    const dispatcher = new WebhookDispatcher(meta, sealing, settings, createLogger('warn'));
+    const dispatcher = new WebhookDispatcher(meta, sealing, settings, createCliLogger());
     const service = new WebhookService(meta, auth, sealing, destinationRulesOf(config), {
       attempt: (hook, delivery, retry) => dispatcher.attempt(hook, delivery, retry),
       notify: () => undefined,

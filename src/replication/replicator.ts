@@ -13,7 +13,7 @@ import {
   type Credentials,
   type Endpoint,
 } from '../client/index.js';
-import type { SecretBox } from '../kit/index.js';
+import { CoalescedRunner, type SecretBox } from '../kit/index.js';
 import type {
   Meta,
   OutboxEvent,
@@ -46,9 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs replication rules. */
 export class Replicator {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runner: CoalescedRunner;
 
   constructor(
     private readonly meta: Meta,
@@ -56,36 +54,26 @@ export class Replicator {
     private readonly local: LocalRegistry,
     private readonly logger: Logger,
     private readonly published: () => void,
-  ) {}
+  ) {
+    this.runner = new CoalescedRunner(
+      () => this.work(),
+      (err) => logger.error({ err }, 'replication'),
+    );
+  }
 
   /** Looks for work every `pollMs` (and when notified). */
   start(pollMs = 1_000): void {
-    this.timer = setInterval(() => this.notify(), pollMs);
-    this.timer.unref();
+    this.runner.every(pollMs);
   }
 
-  /** Stops looking for work and waits for the execution in hand. */
+  /** Stops looking for work, for good (a later notify does nothing), and waits for the one in hand. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.runner.stop();
   }
 
-  /** Looks for work now. */
+  /** Looks for work soon (never after `stop`). */
   notify(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.work()
-      .catch((err: unknown) => this.logger.error({ err }, 'replication'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again && this.timer) {
-          this.again = false;
-          this.notify();
-        }
-      });
+    this.runner.ask();
   }
 
   /**
