@@ -75,6 +75,11 @@ export class AccessPolicy {
     return v === 'none' ? undefined : v;
   }
 
+  /** Whether `repository` exists (from the same cache `decide` reads). */
+  async exists(repository: string): Promise<boolean> {
+    return (await this.visibilityOf(repository)) !== undefined;
+  }
+
   /** What `principal` may do with `repository`, and why not where not. */
   async decide(principal: Principal, repository: string): Promise<AccessDecision> {
     return this.decideKnowing(principal, repository, () => this.visibilityOf(repository));

@@ -99,7 +99,7 @@ export class RequestAuth {
   async prepareForPush(caller: Caller, repository: string): Promise<void> {
     const { principal } = caller;
     if (principal.kind !== 'user') return;
-    if ((await this.policy.decide(principal, repository)).exists) return;
+    if (await this.policy.exists(repository)) return;
     const created = await this.meta.writeTransaction(async (tx) => {
       if ((await tx.repositories.find(repository)) !== undefined) return false;
       await admitNewRepository(tx, repository);
