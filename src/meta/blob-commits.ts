@@ -8,7 +8,29 @@ import { linkBlobQuery, recordBlobQuery } from './blobs.js';
 import { putInlineBlobQuery } from './inline-blobs.js';
 import { withWrites, type Write } from './combined-writes.js';
 import { eventRow, type OutboxEvent } from './outbox.js';
+import { PreparedQuery } from './prepared-query.js';
 import type { Database } from './schema.js';
+
+// The SQLite commit's statements, compiled once.
+const RECORD_BLOB = new PreparedQuery<{ digest: string; size: number; now: number }>(
+  ['digest', 'size', 'now'],
+  (db, v) => recordBlobQuery(db, v.digest, v.size, v.now),
+);
+const LINK_BLOB = new PreparedQuery<{ repositoryId: number; digest: string; now: number }>(
+  ['repositoryId', 'digest', 'now'],
+  (db, v) => linkBlobQuery(db, v.repositoryId, v.digest, v.now),
+);
+const FINISH_UPLOAD = new PreparedQuery<{ uploadId: string }>(['uploadId'], (db, v) =>
+  db.deleteFrom('uploads').where('id', '=', v.uploadId),
+);
+const KEEP_INLINE = new PreparedQuery<{ digest: string; content: Buffer }>(
+  ['digest', 'content'],
+  (db, v) => putInlineBlobQuery(db, v.digest, v.content),
+);
+const APPEND_EVENT = new PreparedQuery<ReturnType<typeof eventRow>>(
+  ['at', 'type', 'repository', 'actor', 'target', 'outcome'],
+  (db, v) => db.insertInto('events').values(v),
+);
 
 /** A blob whose upload is being committed, and what its commit records. */
 export interface UploadedBlob {
@@ -35,15 +57,20 @@ export class BlobCommitStore {
    * there, trashed or not, are written again) and appends its event.
    */
   async record(blob: UploadedBlob): Promise<void> {
-    const writes = this.writes(blob, Date.now());
-    const event = (db: QueryCreator<Database>) =>
-      db.insertInto('events').values(eventRow(blob.event));
+    const now = Date.now();
     if (this.dialect === 'sqlite') {
       // SQLite has no writes in WITH; its statements cost no round trip.
-      for (const [, write] of writes) await write(this.db).execute();
-      await event(this.db).execute();
+      const { digest, size, repositoryId, uploadId, inline } = blob;
+      await RECORD_BLOB.run(this.db, { digest, size, now });
+      await LINK_BLOB.run(this.db, { repositoryId, digest, now });
+      await FINISH_UPLOAD.run(this.db, { uploadId });
+      if (inline) await KEEP_INLINE.run(this.db, { digest, content: inline });
+      await APPEND_EVENT.run(this.db, eventRow(blob.event));
       return;
     }
+    const writes = this.writes(blob, now);
+    const event = (db: QueryCreator<Database>) =>
+      db.insertInto('events').values(eventRow(blob.event));
     // PostgreSQL: the writes as WITH clauses of the event's insert; no two write the same row,
     // and the link's foreign key is checked after the blob's row is in.
     await event(withWrites(this.db, writes)).execute();

@@ -1,5 +1,6 @@
 /** Blobs known to the registry, and which repositories hold them. */
 import type { Kysely, QueryCreator } from 'kysely';
+import { PreparedQuery } from './prepared-query.js';
 import type { Database } from './schema.js';
 
 /** The statement recording blob `digest` of `size` bytes as stored at `now` (idempotent). */
@@ -28,6 +29,18 @@ export function linkBlobQuery(
     .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ created_at: now }));
 }
 
+/** The size of blob `digest` when repository `repositoryId` holds it (every blob `HEAD` of a push). */
+const LINKED_SIZE = new PreparedQuery<{ repositoryId: number; digest: string }>(
+  ['repositoryId', 'digest'],
+  (db, v) =>
+    db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select('blobs.size')
+      .where('repository_blobs.repository_id', '=', v.repositoryId)
+      .where('repository_blobs.digest', '=', v.digest),
+);
+
 /** Records blobs and their links to repositories. */
 export class BlobIndex {
   constructor(private readonly db: Kysely<Database>) {}
@@ -39,14 +52,11 @@ export class BlobIndex {
 
   /** The size of blob `digest` when repository `repositoryId` holds it, else undefined. */
   async linkedSize(repositoryId: number, digest: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select('blobs.size')
-      .where('repository_blobs.repository_id', '=', repositoryId)
-      .where('repository_blobs.digest', '=', digest)
-      .executeTakeFirst();
-    return row === undefined ? undefined : Number(row.size);
+    const { rows } = await LINKED_SIZE.run<{ size: number | string }>(this.db, {
+      repositoryId,
+      digest,
+    });
+    return rows[0] === undefined ? undefined : Number(rows[0].size);
   }
 
   /** The size of blob `digest` if the registry stores it at all. */

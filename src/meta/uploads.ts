@@ -1,5 +1,6 @@
 /** Upload sessions: which repository each belongs to and how many bytes are durably written. */
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
+import { PreparedQuery } from './prepared-query.js';
 import type { Database } from './schema.js';
 
 /** A persisted upload session. */
@@ -54,41 +55,17 @@ export class UploadStore {
   ): Promise<boolean> {
     const now = Date.now();
     if (owner === null || maxSessions === undefined) {
-      await this.db
-        .insertInto('uploads')
-        .values({
-          id,
-          repository_id: repositoryId,
-          owner,
-          size: 0,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute();
+      await CREATE.run(this.db, { id, repositoryId, owner, now });
       return true;
     }
-    // Typed casts: PostgreSQL cannot infer a parameter's type in a select list.
-    const row = this.db
-      .selectNoFrom([
-        sql<string>`cast(${id} as text)`.as('id'),
-        sql<number>`cast(${repositoryId} as integer)`.as('repository_id'),
-        sql<string>`cast(${owner} as text)`.as('owner'),
-        sql<number>`cast(0 as bigint)`.as('size'),
-        sql<number>`cast(${now} as bigint)`.as('created_at'),
-        sql<number>`cast(${now} as bigint)`.as('updated_at'),
-      ])
-      .where(
-        (eb) =>
-          eb.selectFrom('uploads').select(eb.fn.countAll().as('open')).where('owner', '=', owner),
-        '<',
-        maxSessions,
-      );
-    const result = await this.db
-      .insertInto('uploads')
-      .columns(['id', 'repository_id', 'owner', 'size', 'created_at', 'updated_at'])
-      .expression(row)
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    const result = await CREATE_UNDER_LIMIT.run(this.db, {
+      id,
+      repositoryId,
+      owner,
+      now,
+      maxSessions,
+    });
+    return Number(result.numAffectedRows ?? 0) === 1;
   }
 
   /** How many uploads `owner` has open (the bytes they hold come with each row: `get`). */
@@ -103,14 +80,8 @@ export class UploadStore {
 
   /** The upload `id`, or undefined. */
   async get(id: string): Promise<UploadRecord | undefined> {
-    const row = await this.db
-      .selectFrom('uploads')
-      .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
-      .select(RECORD_COLUMNS)
-      .select((eb) => ownerBytes(eb))
-      .where('uploads.id', '=', id)
-      .executeTakeFirst();
-    return row && toRecord(row);
+    const { rows } = await GET.run<Parameters<typeof toRecord>[0]>(this.db, { id });
+    return rows[0] && toRecord(rows[0]);
   }
 
   /**
@@ -124,23 +95,8 @@ export class UploadStore {
     now: number,
     until: number,
   ): Promise<UploadRecord | undefined> {
-    const row = await this.db
-      .updateTable('uploads')
-      .set((eb) => ({
-        append_token: token,
-        append_until: until,
-        claim_serial: eb('uploads.claim_serial', '+', 1),
-      }))
-      .from('repositories')
-      .whereRef('repositories.id', '=', 'uploads.repository_id')
-      .where('uploads.id', '=', id)
-      .where((eb) =>
-        eb.or([eb('uploads.append_until', 'is', null), eb('uploads.append_until', '<', now)]),
-      )
-      .returning(RECORD_COLUMNS)
-      .returning((eb) => ownerBytes(eb))
-      .returning(['uploads.claim_serial', 'uploads.store_record'])
-      .executeTakeFirst();
+    const { rows } = await CLAIM_AND_GET.run<ClaimedRow>(this.db, { id, token, now, until });
+    const row = rows[0];
     if (!row) return undefined;
     const record = toRecord(row);
     record.note = {
@@ -165,20 +121,12 @@ export class UploadStore {
     claim?: string,
     storeRecord: Buffer | null = null,
   ): Promise<boolean> {
-    let update = this.db
-      .updateTable('uploads')
-      .set({
-        size,
-        updated_at: Date.now(),
-        held,
-        hash_state: hashState,
-        store_record: storeRecord,
-        append_token: null,
-        append_until: null,
-      })
-      .where('id', '=', id);
-    if (claim !== undefined) update = update.where('append_token', '=', claim);
-    return Number((await update.executeTakeFirst()).numUpdatedRows) === 1;
+    const values = { id, size, now: Date.now(), held, hashState, storeRecord };
+    const result =
+      claim === undefined
+        ? await ADVANCE.run(this.db, values)
+        : await ADVANCE_CLAIMED.run(this.db, { ...values, claim });
+    return Number(result.numAffectedRows ?? 0) === 1;
   }
 
   /** Extends `token`'s claim on upload `id` to `until` (ms); whether it still held it. */
@@ -285,3 +233,130 @@ function toRecord(row: {
     ownerBytes: row.owner === null ? undefined : Number(row.owner_bytes ?? 0),
   };
 }
+
+// The statements every push runs, compiled once (see PreparedQuery).
+
+/** A new, empty upload. */
+const CREATE = new PreparedQuery<{
+  id: string;
+  repositoryId: number;
+  owner: string | null;
+  now: number;
+}>(['id', 'repositoryId', 'owner', 'now'], (db, v) =>
+  db.insertInto('uploads').values({
+    id: v.id,
+    repository_id: v.repositoryId,
+    owner: v.owner,
+    size: 0,
+    created_at: v.now,
+    updated_at: v.now,
+  }),
+);
+
+/** A new, empty upload of `owner`, only while they have fewer than `maxSessions` open. */
+const CREATE_UNDER_LIMIT = new PreparedQuery<{
+  id: string;
+  repositoryId: number;
+  owner: string;
+  now: number;
+  maxSessions: number;
+}>(['id', 'repositoryId', 'owner', 'now', 'maxSessions'], (db, v) =>
+  db
+    .insertInto('uploads')
+    .columns(['id', 'repository_id', 'owner', 'size', 'created_at', 'updated_at'])
+    .expression(
+      // Typed casts: PostgreSQL cannot infer a parameter's type in a select list.
+      db
+        .selectNoFrom([
+          sql<string>`cast(${v.id} as text)`.as('id'),
+          sql<number>`cast(${v.repositoryId} as integer)`.as('repository_id'),
+          sql<string>`cast(${v.owner} as text)`.as('owner'),
+          sql<number>`cast(0 as bigint)`.as('size'),
+          sql<number>`cast(${v.now} as bigint)`.as('created_at'),
+          sql<number>`cast(${v.now} as bigint)`.as('updated_at'),
+        ])
+        .where(
+          (eb) =>
+            eb
+              .selectFrom('uploads')
+              .select(eb.fn.countAll().as('open'))
+              .where('owner', '=', v.owner),
+          '<',
+          v.maxSessions,
+        ),
+    ),
+);
+
+/** Upload `id` with its repository's name and what its owner's uploads hold. */
+const GET = new PreparedQuery<{ id: string }>(['id'], (db, v) =>
+  db
+    .selectFrom('uploads')
+    .innerJoin('repositories', 'repositories.id', 'uploads.repository_id')
+    .select(RECORD_COLUMNS)
+    .select((eb) => ownerBytes(eb))
+    .where('uploads.id', '=', v.id),
+);
+
+/** A row `claimAndGet` returns. */
+type ClaimedRow = Parameters<typeof toRecord>[0] & {
+  claim_serial: number | string;
+  store_record: Buffer | null;
+};
+
+/** Claims upload `id`'s next write for `token` until `until` unless claimed past `now`. */
+const CLAIM_AND_GET = new PreparedQuery<{ id: string; token: string; now: number; until: number }>(
+  ['id', 'token', 'now', 'until'],
+  (db, v) =>
+    db
+      .updateTable('uploads')
+      .set((eb) => ({
+        append_token: v.token,
+        append_until: v.until,
+        claim_serial: eb('uploads.claim_serial', '+', 1),
+      }))
+      .from('repositories')
+      .whereRef('repositories.id', '=', 'uploads.repository_id')
+      .where('uploads.id', '=', v.id)
+      .where((eb) =>
+        eb.or([eb('uploads.append_until', 'is', null), eb('uploads.append_until', '<', v.now)]),
+      )
+      .returning(RECORD_COLUMNS)
+      .returning((eb) => ownerBytes(eb))
+      .returning(['uploads.claim_serial', 'uploads.store_record']),
+);
+
+/** An upload's progress (see `UploadStore.advance`). */
+type Progress = {
+  id: string;
+  size: number;
+  now: number;
+  held: Buffer | null;
+  hashState: Buffer | null;
+  storeRecord: Buffer | null;
+};
+
+const PROGRESS_NAMES = ['id', 'size', 'now', 'held', 'hashState', 'storeRecord'] as const;
+
+function progressUpdate(db: Kysely<Database>, v: Progress) {
+  return db
+    .updateTable('uploads')
+    .set({
+      size: v.size,
+      updated_at: v.now,
+      held: v.held,
+      hash_state: v.hashState,
+      store_record: v.storeRecord,
+      append_token: null,
+      append_until: null,
+    })
+    .where('id', '=', v.id);
+}
+
+/** Records an upload's progress. */
+const ADVANCE = new PreparedQuery<Progress>(PROGRESS_NAMES, progressUpdate);
+
+/** Records an upload's progress for the holder of claim `claim` only. */
+const ADVANCE_CLAIMED = new PreparedQuery<Progress & { claim: string }>(
+  [...PROGRESS_NAMES, 'claim'],
+  (db, v) => progressUpdate(db, v).where('append_token', '=', v.claim),
+);
