@@ -7,6 +7,7 @@ export {
 } from './database.js';
 export { resilientPool } from './postgres-pool.js';
 export { withStatementCache } from './statement-cache.js';
+export { PreparedQuery } from './prepared-query.js';
 export { Meta, isDatabaseFull } from './meta.js';
 export type { ManifestRecord, ManifestLinks } from './manifests.js';
 export type { UploadRecord } from './uploads.js';

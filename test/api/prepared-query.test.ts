@@ -10,9 +10,9 @@ import {
   Meta,
   openPostgresDatabase,
   openSqliteDatabase,
+  PreparedQuery,
   type OpenDatabase,
 } from '../../src/meta/index.js';
-import { PreparedQuery } from '../../src/meta/prepared-query.js';
 import { dropPostgres, freshPostgresUrl } from '../helpers/in-process.js';
 import { removeDir, tempDir } from '../helpers/server.js';
 
