@@ -54,17 +54,24 @@ function loadedBuiltins() {
   );
 }
 
-/** Compiles the bundle (with the code cache when there is a valid one); returns the script. */
-function compile() {
+/**
+ * Compiles the bundle (with the code cache when there is one V8 accepts, unless `fresh`); returns
+ * the script. V8 checks a cache against the source's length only: one written for another bundle
+ * of the same length is accepted, and the functions it has not compiled are then parsed at that
+ * other bundle's offsets (a SyntaxError at their first call).
+ */
+function compile(fresh = false) {
   // The build guarantees pure ASCII, so Latin-1 reads it exactly, without decoding UTF-8; the
   // file is compiled as read (the build wrote the wrapper into it), so V8 keeps this one string
   // as the script's source and makes no copy of it.
   const source = readFileSync(BUNDLE, 'latin1');
   let cachedData;
-  try {
-    cachedData = readFileSync(CACHE);
-  } catch {
-    // No cache yet: compile from source.
+  if (!fresh) {
+    try {
+      cachedData = readFileSync(CACHE);
+    } catch {
+      // No cache yet: compile from source.
+    }
   }
   return new vm.Script(source, { filename: BUNDLE, cachedData });
 }
@@ -153,7 +160,10 @@ function writeAtomically(file, content) {
  * the server running: the caller exits. Run it without `BERTH_*` settings in the environment.
  */
 export async function writeCodeCache() {
-  const script = compile();
+  // From the source alone: a cache beside the bundle may be an earlier build's (see compile), and
+  // what V8 took from it would pass into the new one (seen: every command that `serve --auth
+  // none` does not run failed with a SyntaxError, build after build).
+  const script = compile(true);
   const { main } = evaluate(script);
   const data = mkdtempSync(path.join(tmpdir(), 'berth-code-cache-'));
   try {

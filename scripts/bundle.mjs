@@ -87,6 +87,10 @@ if (/[^\x00-\x7f]/.test(rewritten))
 // The CommonJS wrapper goes into the file (bin/load-bundle.js compiles the file as it is): a
 // wrapper added at each start made V8 copy the whole 3.4 MB source into its heap, and the string
 // read from disk lingered beside the copy until a full collection (3.4 MiB of resident memory).
+// The last build's cache goes first: a build stopped between the bundle and its cache leaves no
+// cache (every start compiles from source) rather than one for another bundle (see compile in
+// bin/load-bundle.js: V8 would accept it if the lengths matched).
+rmSync('dist/berth.cjs.cache', { force: true });
 writeFileSync(
   'dist/berth.cjs',
   `(function (exports, require, module, __filename, __dirname, berthImport) { ${rewritten}\n});`,

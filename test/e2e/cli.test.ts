@@ -1,7 +1,15 @@
 /** The berth command line: gc against a live server's data directory, config print, error exits. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -115,6 +123,60 @@ describe('berth command line', () => {
     const help = berth(['--help']);
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^Usage: berth/);
+  });
+
+  it('writes its code cache from the bundle alone, never from a stale cache beside it', () => {
+    // V8 accepts a cache written for any source of the same length: one for a bundle whose code
+    // sits five characters further on (the wrapper's parameters without their spaces, five spaces
+    // at the end) is accepted, and each function it has not compiled is parsed at the wrong
+    // offset. A writer that compiled with it passed that on (every command `serve --auth none`
+    // does not run then failed with a SyntaxError). In a copy of the package, as the build runs it.
+    const root = path.dirname(path.dirname(BERTH_BIN));
+    const copy = tempDir('code-cache');
+    dirs.push(copy);
+    cpSync(path.join(root, 'bin'), path.join(copy, 'bin'), { recursive: true });
+    mkdirSync(path.join(copy, 'dist'));
+    for (const file of ['berth.cjs', 'berth.cjs.builtins.json'])
+      copyFileSync(path.join(root, 'dist', file), path.join(copy, 'dist', file));
+    copyFileSync(path.join(root, 'package.json'), path.join(copy, 'package.json'));
+    symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+    symlinkSync(path.join(root, 'build'), path.join(copy, 'build'));
+    const bundle = path.join(copy, 'dist', 'berth.cjs');
+    const source = readFileSync(bundle, 'latin1');
+    const spaced = '(exports, require, module, __filename, __dirname, berthImport)';
+    assert.ok(source.startsWith(`(function ${spaced}`), 'the bundle starts with its wrapper');
+    const shifted = `${source.replace(spaced, spaced.replaceAll(' ', ''))}     `;
+    assert.equal(shifted.length, source.length);
+    const stale = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const vm = require('node:vm'); const fs = require('node:fs');
+         const s = new vm.Script(fs.readFileSync(0, 'latin1'), { filename: ${JSON.stringify(bundle)} });
+         fs.writeFileSync(${JSON.stringify(`${bundle}.cache`)}, s.createCachedData());`,
+      ],
+      { input: Buffer.from(shifted, 'latin1') },
+    );
+    assert.equal(stale.status, 0, String(stale.stderr));
+    const loader = pathToFileURL(path.join(copy, 'bin', 'load-bundle.js')).href;
+    const writer = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `import(${JSON.stringify(loader)}).then((m) => m.writeCodeCache()).then(() => process.exit(0), (err) => { console.error(err); process.exit(1); })`,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, BERTH_LOG_LEVEL: 'warn' } },
+    );
+    assert.equal(writer.status, 0, writer.stderr);
+    const data = tempDir('code-cache-data');
+    dirs.push(data);
+    const list = spawnSync(
+      process.execPath,
+      [path.join(copy, 'bin', 'berth.js'), 'user', 'list', '--json', '--data', data],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } },
+    );
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), []);
   });
 
   it('fails on an unreachable S3 store with one line, and no SDK warning about Node versions', () => {
