@@ -13,12 +13,17 @@
 // HTTP parser and streams, Fastify's reply) and compiles it again as the next burst warms up:
 // measured, the next 400 small pushes took 20-90% more CPU. After a minute's quiet that cost is
 // small next to the quiet; a second after a burst it fell on the next one.
+//
+// For that minute the young generation is also kept at the size the burst grew it to
+// (`keepYoungGenerationWarm`): V8 shrinks it after a few quiet seconds, and the next burst then
+// runs with a small one until objects surviving have grown it back.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { trimMalloc } from './malloc-tuning.js';
 import { releaseExecutablePages } from './executable-pages.js';
+import { keepYoungGenerationWarm } from './young-generation.js';
 
 /** How often the event loop's use is sampled, in ms. */
 const SAMPLE_MS = 1000;
@@ -31,6 +36,9 @@ const IDLE_UTILIZATION = 0.02;
 const GROWTH_BYTES = 4 << 20;
 /** How long the event loop must have stayed idle before a full collection, in ms. */
 const FULL_AFTER_MS = 60_000;
+
+/** The allocation rate `keepYoungGenerationWarm` keeps up, in bytes a second of quiet. */
+const WARM_BYTES_PER_SECOND = 2 << 20;
 
 /**
  * Starts watching, every `sampleMs`. After the first sample in which the event loop was idle,
@@ -46,12 +54,15 @@ const FULL_AFTER_MS = 60_000;
  * `--expose-gc` (at its first collection), so call it after the bundle is compiled: the code
  * cache is checked against the flags as they are then. The timer does not keep the process
  * alive. Returns counts of the young-generation and full collections and of the busy trims that
- * returned memory, and a way to stop.
+ * returned memory, and a way to stop. Unless `keepYoungGeneration` is false, each idle sample
+ * within `fullAfterMs` of the last busy one keeps the young generation at its size
+ * (`keepYoungGenerationWarm`); `warmSamples` counts those that did.
  */
 export function collectWhenIdle({
   sampleMs = SAMPLE_MS,
   growthBytes = GROWTH_BYTES,
   fullAfterMs = FULL_AFTER_MS,
+  keepYoungGeneration = true,
 } = {}) {
   // V8's collector function, fetched at the first collection: a context made for it costs 3 ms,
   // which at start-up would come before the first request is read.
@@ -77,15 +88,26 @@ export function collectWhenIdle({
   // burst's: each tier collects at most once an idle stretch.
   let lightThisStretch = false;
   let fullThisStretch = false;
-  const counts = { light: 0, full: 0, trims: 0 };
+  const counts = { light: 0, full: 0, trims: 0, warm: 0 };
+  // When a sample last found the event loop busy; the young generation is kept until a minute
+  // after it (not after start-up, whose young generation is at its first size anyway).
+  let busyAt;
+  const warmBytes = Math.ceil((WARM_BYTES_PER_SECOND * sampleMs) / 1000);
+  const keepWarm = () => {
+    if (!keepYoungGeneration || busyAt === undefined) return;
+    if (performance.now() - busyAt >= fullAfterMs) return;
+    if (keepYoungGenerationWarm(warmBytes)) counts.warm += 1;
+  };
   let startReleased = false;
   // The sample after a collection reads back what it released (the executable's pages, the young
   // generation's memory): neither busy nor idle.
   let settling = false;
   let before = performance.eventLoopUtilization();
   const timer = setInterval(() => {
-    if (settling) settling = false;
-    else watch();
+    if (settling) {
+      settling = false;
+      keepWarm();
+    } else watch();
     // What this sample did (a collection: milliseconds) is not the process's work.
     before = performance.eventLoopUtilization();
   }, sampleMs);
@@ -96,6 +118,7 @@ export function collectWhenIdle({
     lightAt = Math.min(lightAt, resident);
     trimmedAt = Math.min(trimmedAt, resident);
     if (busy) {
+      busyAt = performance.now();
       idleSince = undefined;
       lightThisStretch = false;
       fullThisStretch = false;
@@ -105,6 +128,7 @@ export function collectWhenIdle({
       return;
     }
     idleSince ??= performance.now() - sampleMs;
+    keepWarm();
     if (!startReleased) {
       releaseExecutablePages();
       startReleased = true;
@@ -131,6 +155,7 @@ export function collectWhenIdle({
     lightCollections: () => counts.light,
     fullCollections: () => counts.full,
     trims: () => counts.trims,
+    warmSamples: () => counts.warm,
     stop: () => clearInterval(timer),
   };
 }
