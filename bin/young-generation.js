@@ -71,9 +71,10 @@ export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP) {
  * rate over its last five seconds was below 1,000 bytes a millisecond, which a few idle seconds
  * cause; it then grows back only as objects survive, after some 40 collections, and until then a
  * burst of requests runs with 2-4 times the collections, promotes short-lived objects and faults
- * the released pages back in (measured: the first 20 small pushes after a 20 s pause took 16-23 ms
- * of server CPU an image instead of 7-9). Call once a second while idle, for as long as the space
- * should be kept; does nothing (and returns false) while the space is at its first size.
+ * the released pages back in (measured: the first 20 small pushes after a 20 s pause took
+ * 10.5-23 ms of server CPU an image, 7.5-9.5 with the space kept). Call once a second while idle,
+ * for as long as the space should be kept; does nothing (and returns false) while the space is at
+ * its first size.
  */
 export function keepYoungGenerationWarm(bytes = WARM_BYTES) {
   if (firstNewSpaceBytes === undefined || newSpaceBytes() <= firstNewSpaceBytes) return false;
