@@ -1,9 +1,7 @@
 /** `berth upstream …`, `berth cache …` and `berth replicate …`: upstream registries and pull-through caches, on the data directory. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { AuditLog } from '../events/index.js';
 import { SecretBox } from '../kit/index.js';
-import { createCliLogger } from '../obs/index.js';
 import { CacheAdmin, ReplicationAdmin } from '../replication/index.js';
 import { masterKeyOf } from './compose.js';
 import {
@@ -26,12 +24,9 @@ function withCache<T>(
   work: (admin: CacheAdmin, actor: Parameters<CacheAdmin['upstreams']>[0]) => Promise<T>,
 ): Promise<T> {
   const config = configFrom(f);
-  return withDirectory(config, async (_auth, actor, meta) => {
-    const audit = new AuditLog(meta, createCliLogger());
+  return withDirectory(config, async (_auth, actor, meta, audit) => {
     const box = new SecretBox(masterKeyOf(config));
-    const result = await work(new CacheAdmin(meta, box, audit, () => {}), actor);
-    await audit.drain();
-    return result;
+    return work(new CacheAdmin(meta, box, audit, () => {}), actor);
   });
 }
 
@@ -133,11 +128,8 @@ function replicateCommands(program: Command, configFrom: ConfigFrom): void {
     work: (admin: ReplicationAdmin, actor: Parameters<ReplicationAdmin['rules']>[0]) => Promise<T>,
   ) => {
     const config = configFrom(f);
-    return withDirectory(config, async (_auth, actor, meta) => {
-      const audit = new AuditLog(meta, createCliLogger());
-      const result = await work(new ReplicationAdmin(meta, audit, () => {}), actor);
-      await audit.drain();
-      return result;
+    return withDirectory(config, async (_auth, actor, meta, audit) => {
+      return work(new ReplicationAdmin(meta, audit, () => {}), actor);
     });
   };
   const replicate = program

@@ -7,7 +7,7 @@ import {
   openSqliteDatabase,
   type OpenDatabase,
 } from '../meta/index.js';
-import { createLogger } from '../obs/index.js';
+import { createLogger, type Logger } from '../obs/index.js';
 import {
   FsContentStore,
   InlineSmallBlobs,
@@ -21,8 +21,15 @@ export function databaseFile(config: BerthConfig): string {
   return path.join(config.data, 'berth.db');
 }
 
-/** Opens the configured database: PostgreSQL when `database.url` is set, else the embedded SQLite. */
-export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & { meta: Meta }> {
+/**
+ * Opens the configured database: PostgreSQL when `database.url` is set, else the embedded SQLite.
+ * `logger` hears of idle connections the server closed (by default the configured level's logger,
+ * made when first needed; CLI commands pass theirs, which writes to stderr).
+ */
+export async function openDatabase(
+  config: BerthConfig,
+  logger?: Logger,
+): Promise<OpenDatabase & { meta: Meta }> {
   const dirs = [config.data];
   if (config.storage.backend === 'filesystem' && config.storage.path)
     dirs.push(config.storage.path);
@@ -32,7 +39,10 @@ export async function openDatabase(config: BerthConfig): Promise<OpenDatabase & 
         config.database.url,
         config.database.pool,
         (err) =>
-          createLogger(config.log.level).warn({ err }, 'the database closed an idle connection'),
+          (logger ?? createLogger(config.log.level)).warn(
+            { err },
+            'the database closed an idle connection',
+          ),
         config.database.preparedStatements,
       )
     : await openSqliteDatabase(

@@ -120,7 +120,7 @@ export async function composeBerth(
   /** How the configuration was made, for the settings page (only `berth serve` knows). */
   sources?: ConfigSources,
 ): Promise<Berth> {
-  const database = opened ?? (await openDatabase(config));
+  const database = opened ?? (await openDatabase(config, logger));
   const { meta } = database;
   const metrics = new BerthMetrics();
   const store = await openStore(config, meta, (operation) =>

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { BerthConfig } from '../config/index.js';
 import { exportLines, importLines } from '../meta/index.js';
+import { createCliLogger } from '../obs/index.js';
 import { openTokenKeys } from './compose.js';
 import { openDatabase } from './compose-stores.js';
 import { withDataFlags, type ConfigFrom } from './directory.js';
@@ -28,7 +29,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
       ),
   ).action(async (f: Flags) => {
     const config = configFrom(f);
-    const database = await openDatabase(config);
+    const database = await openDatabase(config, createCliLogger());
     try {
       const signing = await openTokenKeys(config, database.meta);
       // The old key outlives the longest token it signed, plus a minute for clocks and replicas.
@@ -44,7 +45,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
     program.command('migrate').description('bring the database schema up to date'),
   ).action(async (f: Flags) => {
     const config = configFrom(f);
-    const database = await openDatabase(config);
+    const database = await openDatabase(config, createCliLogger());
     await database.close();
     process.stdout.write(`database ${where(config)} is at the latest schema\n`);
   });
@@ -55,7 +56,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
     .option('-o, --output <file>', 'write here instead of standard output')
     .action(async (f: Flags) => {
       const config = configFrom(f);
-      const database = await openDatabase(config);
+      const database = await openDatabase(config, createCliLogger());
       try {
         // Loading the signing keys seals any an older version kept in the clear, so none is exported so.
         await openTokenKeys(config, database.meta);
@@ -76,7 +77,7 @@ export function registerDbCommands(program: Command, configFrom: ConfigFrom): vo
       .description('load an export into the configured (empty) database, e.g. PostgreSQL'),
   ).action(async (file: string, f: Flags) => {
     const config = configFrom(f);
-    const database = await openDatabase(config);
+    const database = await openDatabase(config, createCliLogger());
     try {
       const lines = createInterface({
         input: file === '-' ? process.stdin : createReadStream(file),

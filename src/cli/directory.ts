@@ -19,17 +19,21 @@ export function withDataFlags(cmd: Command): Command {
     .option('-d, --data <dir>', 'data directory (default ./data; also BERTH_DATA)');
 }
 
-/** Opens the data directory's database, runs `work` as the local operator, and closes it. */
+/**
+ * Opens the data directory's database, runs `work` as the local operator with the command's audit
+ * log (its entries written before the database closes), and closes it.
+ */
 export async function withDirectory<T>(
   config: BerthConfig,
-  work: (auth: AuthService, actor: Actor, meta: Meta) => Promise<T>,
+  work: (auth: AuthService, actor: Actor, meta: Meta, audit: AuditLog) => Promise<T>,
 ): Promise<T> {
-  const database = await openDatabase(config);
+  const logger = createCliLogger();
+  const database = await openDatabase(config, logger);
   try {
     const { meta } = database;
-    const audit = new AuditLog(meta, createCliLogger());
+    const audit = new AuditLog(meta, logger);
     const auth = await openAuth(config, meta, audit);
-    const result = await work(auth, localActor(os.userInfo().username), meta);
+    const result = await work(auth, localActor(os.userInfo().username), meta, audit);
     await audit.drain();
     return result;
   } finally {

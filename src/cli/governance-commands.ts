@@ -1,12 +1,10 @@
 /** `berth immutable …`, `berth quota …` and `berth retention …`: governance rules on the data directory (a running server sees changes within seconds). */
 import type { Command } from 'commander';
 import type { Actor } from '../auth/index.js';
-import { AuditLog } from '../events/index.js';
 import { formatBytes, parseBytes } from '../kit/index.js';
 import { ImmutabilityService, QuotaService, RetentionService } from '../manage/index.js';
 import { RetentionEngine, describeRule, type KeepRule } from '../retention/index.js';
 import type { QuotaKind } from '../meta/index.js';
-import { createCliLogger } from '../obs/index.js';
 import { ImmutableTags } from '../registry/index.js';
 import { printRows, say, withDataFlags, withDirectory, type ConfigFrom } from './directory.js';
 
@@ -18,11 +16,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function registerImmutableCommands(program: Command, configFrom: ConfigFrom): void {
   const immutable = program.command('immutable').description('immutable-tag rules');
   const withService = <T>(f: Flags, work: (s: ImmutabilityService, actor: Actor) => Promise<T>) =>
-    withDirectory(configFrom(f), async (_auth, actor, meta) => {
-      const audit = new AuditLog(meta, createCliLogger());
-      const result = await work(new ImmutabilityService(meta, audit), actor);
-      await audit.drain();
-      return result;
+    withDirectory(configFrom(f), async (_auth, actor, meta, audit) => {
+      return work(new ImmutabilityService(meta, audit), actor);
     });
   withDataFlags(
     immutable
@@ -90,11 +85,8 @@ const shown = (bytes: number | null) => (bytes === null ? null : formatBytes(byt
 export function registerQuotaCommands(program: Command, configFrom: ConfigFrom): void {
   const quota = program.command('quota').description('storage, repository and tag quotas');
   const withService = <T>(f: Flags, work: (s: QuotaService, actor: Actor) => Promise<T>) =>
-    withDirectory(configFrom(f), async (auth, actor, meta) => {
-      const audit = new AuditLog(meta, createCliLogger());
-      const result = await work(new QuotaService(meta, auth, audit), actor);
-      await audit.drain();
-      return result;
+    withDirectory(configFrom(f), async (auth, actor, meta, audit) => {
+      return work(new QuotaService(meta, auth, audit), actor);
     });
   withDataFlags(
     quota
@@ -181,8 +173,7 @@ function keepRuleOf(text: string): KeepRule {
 export function registerRetentionCommands(program: Command, configFrom: ConfigFrom): void {
   const retention = program.command('retention').description('retention policies and the trash');
   const withService = <T>(f: Flags, work: (s: RetentionService, actor: Actor) => Promise<T>) =>
-    withDirectory(configFrom(f), async (auth, actor, meta) => {
-      const audit = new AuditLog(meta, createCliLogger());
+    withDirectory(configFrom(f), async (auth, actor, meta, audit) => {
       // Changes reach a running server's caches within their lifetime (seconds).
       const frozen = new ImmutableTags(meta);
       const engine = new RetentionEngine(meta, {
@@ -190,9 +181,7 @@ export function registerRetentionCommands(program: Command, configFrom: ConfigFr
         tagsChanged: () => {},
         events: { committed: () => {} },
       });
-      const result = await work(new RetentionService(meta, auth, engine, audit), actor);
-      await audit.drain();
-      return result;
+      return work(new RetentionService(meta, auth, engine, audit), actor);
     });
   withDataFlags(
     retention

@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { pino } from 'pino';
 import { testApp, type TestApp } from '../helpers/in-process.js';
 import { waitUntil } from '../helpers/wait.js';
 import { resilientPool } from '../../src/meta/index.js';
+import { openDatabase } from '../../src/cli/index.js';
 
 const onPostgres = process.env.BERTH_TEST_DB === 'postgres';
 
@@ -66,6 +68,31 @@ describe(
           );
       } finally {
         await admin.end();
+      }
+    });
+
+    it("tells the opener's logger of an idle connection the server ended", async () => {
+      // A CLI command passes its stderr logger: a warning on stdout would corrupt `--json`.
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+      const database = await openDatabase(t.berth.config, logger);
+      const admin = new pg.Client({ connectionString: `${process.env.BERTH_TEST_PG}/postgres` });
+      await admin.connect();
+      try {
+        await database.meta.accounts.byName('nobody');
+        const name = (t.berth.config.database.url ?? '').split('/').pop()!;
+        await admin.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity
+            where datname = $1 and pid <> pg_backend_pid() and state = 'idle'`,
+          [name],
+        );
+        await waitUntil(
+          () => lines.some((line) => line.includes('the database closed an idle connection')),
+          'the warning on the given logger',
+        );
+      } finally {
+        await admin.end();
+        await database.close();
       }
     });
 

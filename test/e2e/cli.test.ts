@@ -314,6 +314,12 @@ describe('berth command line', () => {
     );
     const audit = ok(['audit', '--action', 'repository']);
     assert.match(audit, /local:\S+\s+repository\.create\s+acme\/app\s+success/);
+    // A governance command writes its audit entry through the command's one audit log.
+    ok(['immutable', 'add', 'acme/app', '--pattern', '^v']);
+    assert.match(
+      ok(['audit', '--action', 'immutable']),
+      /local:\S+\s+immutable\.add\s+acme\/app\s+success/,
+    );
     const refused = berth(['repo', 'grant', 'acme/app', 'write', ...d]);
     assert.notEqual(refused.status, 0);
     assert.equal(refused.stderr, 'berth: name exactly one of --user and --team\n');
