@@ -128,9 +128,9 @@ function replicateCommands(program: Command, configFrom: ConfigFrom): void {
     work: (admin: ReplicationAdmin, actor: Parameters<ReplicationAdmin['rules']>[0]) => Promise<T>,
   ) => {
     const config = configFrom(f);
-    return withDirectory(config, async (_auth, actor, meta, audit) => {
-      return work(new ReplicationAdmin(meta, audit, () => {}), actor);
-    });
+    return withDirectory(config, (_auth, actor, meta, audit) =>
+      work(new ReplicationAdmin(meta, audit, () => {}), actor),
+    );
   };
   const replicate = program
     .command('replicate')

@@ -16,9 +16,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function registerImmutableCommands(program: Command, configFrom: ConfigFrom): void {
   const immutable = program.command('immutable').description('immutable-tag rules');
   const withService = <T>(f: Flags, work: (s: ImmutabilityService, actor: Actor) => Promise<T>) =>
-    withDirectory(configFrom(f), async (_auth, actor, meta, audit) => {
-      return work(new ImmutabilityService(meta, audit), actor);
-    });
+    withDirectory(configFrom(f), (_auth, actor, meta, audit) =>
+      work(new ImmutabilityService(meta, audit), actor),
+    );
   withDataFlags(
     immutable
       .command('add <scope>')
@@ -85,9 +85,9 @@ const shown = (bytes: number | null) => (bytes === null ? null : formatBytes(byt
 export function registerQuotaCommands(program: Command, configFrom: ConfigFrom): void {
   const quota = program.command('quota').description('storage, repository and tag quotas');
   const withService = <T>(f: Flags, work: (s: QuotaService, actor: Actor) => Promise<T>) =>
-    withDirectory(configFrom(f), async (auth, actor, meta, audit) => {
-      return work(new QuotaService(meta, auth, audit), actor);
-    });
+    withDirectory(configFrom(f), (auth, actor, meta, audit) =>
+      work(new QuotaService(meta, auth, audit), actor),
+    );
   withDataFlags(
     quota
       .command('set <kind> [scope]')
