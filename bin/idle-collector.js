@@ -37,9 +37,6 @@ const GROWTH_BYTES = 4 << 20;
 /** How long the event loop must have stayed idle before a full collection, in ms. */
 const FULL_AFTER_MS = 60_000;
 
-/** The allocation rate `keepYoungGenerationWarm` keeps up, in bytes a second of quiet. */
-const WARM_BYTES_PER_SECOND = 2 << 20;
-
 /**
  * Starts watching, every `sampleMs`. After the first sample in which the event loop was idle,
  * releases the pages of Node's executable that starting read (30-40 MiB; not sooner, so the first
@@ -92,11 +89,10 @@ export function collectWhenIdle({
   // When a sample last found the event loop busy; the young generation is kept until a minute
   // after it (not after start-up, whose young generation is at its first size anyway).
   let busyAt;
-  const warmBytes = Math.ceil((WARM_BYTES_PER_SECOND * sampleMs) / 1000);
   const keepWarm = () => {
     if (!keepYoungGeneration || busyAt === undefined) return;
     if (performance.now() - busyAt >= fullAfterMs) return;
-    if (keepYoungGenerationWarm(warmBytes)) counts.warm += 1;
+    if (keepYoungGenerationWarm(sampleMs)) counts.warm += 1;
   };
   let startReleased = false;
   // The sample after a collection reads back what it released (the executable's pages, the young

@@ -13,10 +13,10 @@ import { PerformanceObserver } from 'node:perf_hooks';
 const YOUNG_GENERATION_CAP = 8 << 20;
 
 /**
- * Bytes of short-lived objects `keepYoungGenerationWarm` makes a call: at one call a second, twice
- * the allocation rate below which V8 shrinks the young generation (1,000 bytes a millisecond).
+ * The allocation rate `keepYoungGenerationWarm` keeps up, in bytes of short-lived objects a second:
+ * twice the rate below which V8 shrinks the young generation (1,000 bytes a millisecond).
  */
-const WARM_BYTES = 2 << 20;
+const WARM_BYTES_PER_SECOND = 2 << 20;
 
 /** The new space's size when the process started (set by `holdYoungGeneration` or the cap). */
 let firstNewSpaceBytes;
@@ -66,18 +66,19 @@ export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP) {
 
 /**
  * Keeps a young generation that grew under load from being shrunk through a quiet spell: makes
- * `bytes` of objects that die at once, so that V8's measure of the allocation rate stays above its
- * threshold. At each young-generation collection V8 shrinks the space to its first size when the
- * rate over its last five seconds was below 1,000 bytes a millisecond, which a few idle seconds
- * cause; it then grows back only as objects survive, after some 40 collections, and until then a
- * burst of requests runs with 2-4 times the collections, promotes short-lived objects and faults
- * the released pages back in (measured: the first 20 small pushes after a 20 s pause took
- * 10.5-23 ms of server CPU an image, 7.5-9.5 with the space kept). Call once a second while idle,
+ * objects that die at once, as many as `sinceMs` of quiet needs, so that V8's measure of the
+ * allocation rate stays above its threshold. At each young-generation collection V8 shrinks the
+ * space to its first size when the rate over its last five seconds was below 1,000 bytes a
+ * millisecond, which a few idle seconds cause; it then grows back only as objects survive, after
+ * some 40 collections, and until then a burst of requests runs with 2-4 times the collections,
+ * promotes short-lived objects and faults the released pages back in (measured: the first 20 small pushes after a 20 s pause took
+ * 10.5-23 ms of server CPU an image, 7.5-9.5 with the space kept). Call every `sinceMs` while idle,
  * for as long as the space should be kept; does nothing (and returns false) while the space is at
  * its first size.
  */
-export function keepYoungGenerationWarm(bytes = WARM_BYTES) {
+export function keepYoungGenerationWarm(sinceMs = 1000) {
   if (firstNewSpaceBytes === undefined || newSpaceBytes() <= firstNewSpaceBytes) return false;
+  const bytes = (WARM_BYTES_PER_SECOND * sinceMs) / 1000;
   // Arrays of 1,024 small integers: 8 KiB each in the young generation, no other memory.
   for (let made = 0; made < bytes; made += 8 << 10) warmSink[0] = new Array(1024).fill(made);
   return true;
